@@ -1,0 +1,126 @@
+//! Decode + apply throughput, with `serde_json` into `Value` as the in-process baseline.
+//! Figures and what limits them: BENCHMARKS.md.
+
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use user_trace_model::protocol::{
+    decode_server, Content, Event, Op, RawJson, ServerMessage, SpanKind,
+};
+use user_trace_model::{Model, Outcome};
+
+fn ev(n: u64, op: Op) -> Event {
+    Event { id: format!("agent-{n}"), process: "agent@host:4242".into(), ts: 1_700_000_000_000_000 + n, op }
+}
+
+fn frame(first_seq: u64, events: Vec<Event>) -> String {
+    ServerMessage::Events { first_seq, events }.to_json()
+}
+
+fn apply_frame(model: &mut Model, text: &str) -> Outcome {
+    let mut out = Outcome::default();
+    match decode_server(text) {
+        Ok(ServerMessage::Events { first_seq, events }) => model.apply_batch(first_seq, events, &mut out),
+        _ => panic!("bench frame must decode"),
+    }
+    out
+}
+
+fn setup_model() -> Model {
+    let mut m = Model::default();
+    let f = frame(
+        1,
+        vec![
+            ev(0, Op::TraceStart { trace: "t".into(), name: "answer".into(), parent_span: None }),
+            ev(1, Op::SpanCreate { trace: "t".into(), span: "s".into(), kind: SpanKind::Text, title: None, content: Content::Text(String::new()) }),
+        ],
+    );
+    apply_frame(&mut m, &f);
+    m
+}
+
+fn token_appends(c: &mut Criterion) {
+    const N: u64 = 10_000;
+    let tokens = [" the", " quick", " brown", " fox", " jumps", "\n", " über", " 42"];
+    let events = (0..N)
+        .map(|i| ev(10 + i, Op::TextAppend { span: "s".into(), text: tokens[i as usize % tokens.len()].into() }))
+        .collect();
+    let text = frame(3, events);
+    let mut g = c.benchmark_group("token_appends");
+    g.throughput(Throughput::Elements(N));
+    g.bench_function("decode+apply", |b| {
+        b.iter_batched(setup_model, |mut m| apply_frame(&mut m, &text), BatchSize::LargeInput)
+    });
+    g.bench_function("baseline: serde_json Value", |b| {
+        b.iter(|| serde_json::from_str::<serde_json::Value>(&text).map(|v| v.is_object()))
+    });
+    g.finish();
+}
+
+fn small_json_spans(c: &mut Criterion) {
+    const N: u64 = 5_000;
+    let events = (0..N)
+        .map(|i| {
+            let json = format!(r#"{{"tool":"search","args":{{"q":"rust wasm {i}","limit":10}},"ok":true}}"#);
+            ev(10 + i, Op::SpanCreate {
+                trace: "t".into(),
+                span: format!("s{i}"),
+                kind: SpanKind::Json,
+                title: Some("tool call".into()),
+                content: Content::Json(RawJson::from_string(json).unwrap()),
+            })
+        })
+        .collect();
+    let text = frame(3, events);
+    let mut g = c.benchmark_group("small_json_span_creates");
+    g.throughput(Throughput::Elements(N));
+    g.bench_function("decode+apply", |b| {
+        b.iter_batched(setup_model, |mut m| apply_frame(&mut m, &text), BatchSize::LargeInput)
+    });
+    g.bench_function("baseline: serde_json Value", |b| {
+        b.iter(|| serde_json::from_str::<serde_json::Value>(&text).map(|v| v.is_object()))
+    });
+    g.finish();
+}
+
+/// A realistic 10 MB document: an array of records with strings, numbers and nesting.
+pub fn ten_mb_json() -> String {
+    let mut s = String::from("[");
+    let mut i = 0u64;
+    while s.len() < 10 << 20 {
+        if i > 0 {
+            s.push(',');
+        }
+        s.push_str(&format!(
+            r#"{{"id":{i},"name":"item {i}","score":{}.{:03},"tags":["a","b\u00e9"],"nested":{{"ok":true,"note":null}}}}"#,
+            i % 997,
+            i % 1000
+        ));
+        i += 1;
+    }
+    s.push(']');
+    s
+}
+
+fn big_json(c: &mut Criterion) {
+    let doc = ten_mb_json();
+    let event = ev(10, Op::SpanCreate {
+        trace: "t".into(),
+        span: "big".into(),
+        kind: SpanKind::Json,
+        title: None,
+        content: Content::Json(RawJson::from_string(doc.clone()).unwrap()),
+    });
+    let text = frame(3, vec![event]);
+    let mut g = c.benchmark_group("json_10mb_span");
+    g.sample_size(20);
+    g.throughput(Throughput::Bytes(doc.len() as u64));
+    g.bench_function("decode+apply", |b| {
+        b.iter_batched(setup_model, |mut m| apply_frame(&mut m, &text), BatchSize::LargeInput)
+    });
+    g.bench_function("baseline: serde_json::from_slice Value", |b| {
+        b.iter(|| serde_json::from_slice::<serde_json::Value>(doc.as_bytes()).map(|v| v.is_array()))
+    });
+    g.finish();
+}
+
+criterion_group!(benches, token_appends, small_json_spans, big_json);
+criterion_main!(benches);

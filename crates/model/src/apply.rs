@@ -1,0 +1,571 @@
+//! Applying events: the only place the tree changes.
+
+use user_trace_protocol::{
+    message::EventResult, Content, Event, Item, Op, RawJson, SpanKind, Status,
+};
+
+use crate::change::{Change, Gap, Outcome, Rejection};
+use crate::model::Model;
+use crate::node::{insert_sorted, Parent, RunStatus, Span, SpanId, Trace, TraceId};
+
+type Result<T = ()> = std::result::Result<T, String>;
+
+impl Model {
+    /// Applies a numbered batch: events `first_seq`, `first_seq + 1`, ... Already applied
+    /// numbers are skipped as duplicates. A batch starting after the next expected number is a
+    /// gap: nothing from it is applied and [`Outcome::gap`] says what to resume from.
+    pub fn apply_batch(&mut self, first_seq: u64, batch: Vec<EventResult>, out: &mut Outcome) {
+        let expected = self.last_seq.map_or(first_seq, |s| s + 1);
+        if first_seq > expected && self.last_seq.is_some() {
+            out.gap = Some(Gap {
+                expected,
+                got: first_seq,
+            });
+            return;
+        }
+        for (i, entry) in batch.into_iter().enumerate() {
+            let seq = first_seq + i as u64;
+            if self.last_seq.is_some_and(|last| seq <= last) {
+                out.duplicates += 1;
+                continue;
+            }
+            self.last_seq = Some(seq);
+            match entry {
+                Ok(event) => self.apply_one(event, Some(seq), true, out),
+                Err(e) => out.rejected.push(Rejection {
+                    seq: Some(seq),
+                    event_id: e.id,
+                    reason: e.reason,
+                }),
+            }
+        }
+    }
+
+    /// Replaces everything with a snapshot's events, as of sequence number `seq`.
+    pub fn apply_snapshot(&mut self, seq: u64, events: Vec<EventResult>, out: &mut Outcome) {
+        self.clear();
+        self.seen.clear();
+        out.changes.push(Change::Cleared);
+        for entry in events {
+            match entry {
+                // Snapshot ids are synthetic: they must not shadow live ids in the dedup window.
+                Ok(event) => self.apply_one(event, None, false, out),
+                Err(e) => out.rejected.push(Rejection {
+                    seq: None,
+                    event_id: e.id,
+                    reason: e.reason,
+                }),
+            }
+        }
+        self.last_seq = Some(seq);
+    }
+
+    /// Applies one event that has no sequence number (pushed by a host, or imported).
+    pub fn apply(&mut self, event: Event, out: &mut Outcome) {
+        self.apply_one(event, None, true, out);
+    }
+
+    /// Forgets the sequence number, so that the next numbered batch is taken as it comes
+    /// (used when the server's session changed).
+    pub fn reset_sequence(&mut self) {
+        self.last_seq = None;
+    }
+
+    fn apply_one(&mut self, event: Event, seq: Option<u64>, dedup: bool, out: &mut Outcome) {
+        if dedup && !self.seen.insert(&event.process, &event.id) {
+            out.duplicates += 1;
+            return;
+        }
+        let Event {
+            id, process, ts, op, ..
+        } = event;
+        if let Err(reason) = self.apply_op(op, &process, ts, out) {
+            out.rejected.push(Rejection {
+                seq,
+                event_id: Some(id),
+                reason,
+            });
+        }
+        if self.bytes > self.options.max_bytes {
+            let n = self.evict();
+            if n > 0 {
+                out.evicted += n;
+                out.changes.push(Change::Roots);
+                out.changes.push(Change::Orphans);
+            }
+        }
+    }
+
+    fn check_label(&self, what: &str, s: &str) -> Result {
+        if s.len() > self.options.limits.max_label_bytes {
+            return Err(format!(
+                "{what} is {} bytes, over the limit of {}",
+                s.len(),
+                self.options.limits.max_label_bytes
+            ));
+        }
+        Ok(())
+    }
+
+    fn apply_op(&mut self, op: Op, process: &str, ts: u64, out: &mut Outcome) -> Result {
+        self.check_label("process", process)?;
+        match op {
+            Op::TraceStart {
+                trace,
+                name,
+                parent_span,
+            } => self.trace_start(trace, name, parent_span, process, ts, out),
+            Op::SpanCreate {
+                trace,
+                span,
+                kind,
+                title,
+                content,
+            } => self.span_create(trace, span, kind, title, content, process, ts, out),
+            Op::TextAppend { span, text } => self.text_append(&span, &text, process, out),
+            Op::ContentReplace { span, content } => {
+                self.content_replace(&span, content, process, out)
+            }
+            Op::ItemsSet { span, items } => self.items(&span, items, true, process, out),
+            Op::ItemsAdd { span, items } => self.items(&span, items, false, process, out),
+            Op::SpanEnd { span, status } => self.span_end(&span, status, ts, out),
+            Op::TraceEnd { trace, status } => self.trace_end(&trace, status, ts, out),
+            Op::Clear => {
+                self.clear();
+                out.changes.push(Change::Cleared);
+                Ok(())
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn trace_start(
+        &mut self,
+        key: String,
+        name: String,
+        parent_span: Option<String>,
+        process: &str,
+        ts: u64,
+        out: &mut Outcome,
+    ) -> Result {
+        self.check_label("trace id", &key)?;
+        self.check_label("trace name", &name)?;
+        if let Some(&id) = self.trace_keys.get(key.as_str()) {
+            // Several processes may each announce a shared trace: the first one wins, the
+            // others join it. A different parent is a real conflict.
+            let same_parent = match (&parent_span, self.trace(id).map(|t| &t.parent)) {
+                (None, Some(Parent::Root)) => true,
+                (Some(p), Some(Parent::Waiting(w))) => **w == **p,
+                (Some(p), Some(Parent::Node(s))) => self.span(*s).is_some_and(|s| *s.key == **p),
+                _ => false,
+            };
+            if !same_parent {
+                return Err(format!(
+                    "trace `{key}` already exists with another parent span"
+                ));
+            }
+            self.add_trace_process(id, process, out);
+            return Ok(());
+        }
+        // A span waiting for this trace that is itself an ancestor of the new trace's parent
+        // would make a cycle that never reaches a root.
+        if let Some(p) = &parent_span {
+            if self.waiting_spans.contains_key(key.as_str()) && self.span_chain_waits_for_trace(p, &key) {
+                return Err(format!(
+                    "trace `{key}` would be nested inside itself (via span `{p}`)"
+                ));
+            }
+        }
+        let key: Box<str> = key.into();
+        let trace = Trace {
+            key: key.clone(),
+            name,
+            parent: Parent::Root,
+            spans: Vec::new(),
+            processes: vec![process.into()],
+            status: RunStatus::Running,
+            start_ts: ts,
+            end_ts: None,
+            process: process.into(),
+        };
+        self.bytes += trace.bytes() + key.len();
+        let id = TraceId(self.traces.insert(trace));
+        self.trace_keys.insert(key.clone(), id);
+        match parent_span {
+            None => {
+                let traces = &self.traces;
+                insert_sorted(&mut self.roots, id, (ts, &key), |t| {
+                    traces.get(t.0).map_or((0, ""), |t| (t.start_ts, &*t.key))
+                });
+                out.changes.push(Change::Roots);
+            }
+            Some(p) => match self.span_keys.get(p.as_str()).copied() {
+                Some(span) => self.attach_trace(id, span, out),
+                None => {
+                    if let Some(t) = self.traces.get_mut(id.0) {
+                        t.parent = Parent::Waiting(p.as_str().into());
+                    }
+                    self.waiting_traces.entry(p.into()).or_default().push(id);
+                    out.changes.push(Change::Orphans);
+                }
+            },
+        }
+        if let Some(waiting) = self.waiting_spans.remove(&key) {
+            for span in waiting {
+                self.attach_span(span, id, out);
+            }
+            out.changes.push(Change::Orphans);
+        }
+        Ok(())
+    }
+
+    /// Whether following span `span_key` up through its trace and that trace's parents ends
+    /// waiting for trace `trace_key`.
+    fn span_chain_waits_for_trace(&self, span_key: &str, trace_key: &str) -> bool {
+        let mut span = self.span_keys.get(span_key).copied();
+        // Bounded by the number of traces: a chain never visits a trace twice.
+        for _ in 0..=self.traces.len() {
+            let Some(s) = span.and_then(|s| self.span(s)) else {
+                return false;
+            };
+            let trace = match &s.trace {
+                Parent::Waiting(k) => return **k == *trace_key,
+                Parent::Node(t) => *t,
+                Parent::Root => return false,
+            };
+            match self.trace(trace).map(|t| &t.parent) {
+                Some(Parent::Node(p)) => span = Some(*p),
+                _ => return false,
+            }
+        }
+        false
+    }
+
+    /// Whether following trace `trace` up through its parents ends waiting for span `span_key`.
+    fn trace_chain_waits_for_span(&self, mut trace: TraceId, span_key: &str) -> bool {
+        for _ in 0..=self.traces.len() {
+            let parent_span = match self.trace(trace).map(|t| &t.parent) {
+                Some(Parent::Waiting(k)) => return **k == *span_key,
+                Some(Parent::Node(s)) => *s,
+                _ => return false,
+            };
+            match self.span(parent_span).map(|s| &s.trace) {
+                Some(Parent::Node(t)) => trace = *t,
+                _ => return false,
+            }
+        }
+        false
+    }
+
+    fn attach_trace(&mut self, id: TraceId, span: SpanId, out: &mut Outcome) {
+        let (ts, key) = match self.traces.get_mut(id.0) {
+            Some(t) => {
+                t.parent = Parent::Node(span);
+                (t.start_ts, t.key.clone())
+            }
+            None => return,
+        };
+        let traces = &self.traces;
+        if let Some(s) = self.spans.get_mut(span.0) {
+            insert_sorted(&mut s.children, id, (ts, &key), |t| {
+                traces.get(t.0).map_or((0, ""), |t| (t.start_ts, &*t.key))
+            });
+            self.bytes += 8;
+        }
+        out.changes.push(Change::SpanChildren(span));
+    }
+
+    fn attach_span(&mut self, id: SpanId, trace: TraceId, out: &mut Outcome) {
+        let (ts, key, process) = match self.spans.get_mut(id.0) {
+            Some(s) => {
+                s.trace = Parent::Node(trace);
+                (s.start_ts, s.key.clone(), s.process.clone())
+            }
+            None => return,
+        };
+        let spans = &self.spans;
+        if let Some(t) = self.traces.get_mut(trace.0) {
+            insert_sorted(&mut t.spans, id, (ts, &key), |s| {
+                spans.get(s.0).map_or((0, ""), |s| (s.start_ts, &*s.key))
+            });
+            self.bytes += 8;
+        }
+        out.changes.push(Change::TraceSpans(trace));
+        self.add_trace_process(trace, &process, out);
+    }
+
+    fn add_trace_process(&mut self, id: TraceId, process: &str, out: &mut Outcome) {
+        if let Some(t) = self.traces.get_mut(id.0) {
+            if let Err(pos) = t.processes.binary_search_by(|p| (**p).cmp(process)) {
+                t.processes.insert(pos, process.into());
+                self.bytes += process.len() + 16;
+                out.changes.push(Change::Trace(id));
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn span_create(
+        &mut self,
+        trace_key: String,
+        key: String,
+        kind: SpanKind,
+        title: Option<String>,
+        content: Content,
+        process: &str,
+        ts: u64,
+        out: &mut Outcome,
+    ) -> Result {
+        self.check_label("span id", &key)?;
+        self.check_label("trace id", &trace_key)?;
+        self.check_label("span kind", kind.as_str())?;
+        if let Some(t) = &title {
+            self.check_label("span title", t)?;
+        }
+        self.check_content(&content)?;
+        if let Some(&existing) = self.span_keys.get(key.as_str()) {
+            let owner = self.span(existing).map_or("", |s| &*s.process);
+            return Err(format!(
+                "span `{key}` already exists (created by process `{owner}`)"
+            ));
+        }
+        let trace = self.trace_keys.get(trace_key.as_str()).copied();
+        if let (Some(trace), Some(_)) = (trace, self.waiting_traces.get(key.as_str())) {
+            if self.trace_chain_waits_for_span(trace, &key) {
+                return Err(format!(
+                    "span `{key}` would be nested inside itself (via trace `{trace_key}`)"
+                ));
+            }
+        }
+        let key: Box<str> = key.into();
+        let span = Span {
+            key: key.clone(),
+            trace: Parent::Waiting(trace_key.as_str().into()),
+            kind,
+            title,
+            content,
+            children: Vec::new(),
+            process: process.into(),
+            writers: Vec::new(),
+            status: RunStatus::Running,
+            start_ts: ts,
+            end_ts: None,
+        };
+        self.bytes += span.bytes() + key.len();
+        let id = SpanId(self.spans.insert(span));
+        self.span_keys.insert(key.clone(), id);
+        match trace {
+            Some(trace) => self.attach_span(id, trace, out),
+            None => {
+                self.waiting_spans
+                    .entry(trace_key.into())
+                    .or_default()
+                    .push(id);
+                out.changes.push(Change::Orphans);
+            }
+        }
+        if let Some(waiting) = self.waiting_traces.remove(&key) {
+            for trace in waiting {
+                self.attach_trace(trace, id, out);
+            }
+            out.changes.push(Change::Orphans);
+        }
+        Ok(())
+    }
+
+    fn check_items(&self, items: &[Item]) -> Result {
+        let max_json = self.options.limits.max_json_bytes;
+        for item in items {
+            self.check_label("item name", &item.name)?;
+            if item.value.get().len() > max_json {
+                return Err(format!(
+                    "value of item `{}` is over the limit of {max_json} bytes",
+                    item.name
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn check_content(&self, content: &Content) -> Result {
+        let limits = &self.options.limits;
+        match content {
+            Content::Text(t) if t.len() > limits.max_text_bytes => Err(format!(
+                "text of {} bytes is over the limit of {}",
+                t.len(),
+                limits.max_text_bytes
+            )),
+            Content::Json(j) if j.get().len() > limits.max_json_bytes => Err(format!(
+                "JSON of {} bytes is over the limit of {}",
+                j.get().len(),
+                limits.max_json_bytes
+            )),
+            Content::Items(items) if items.len() > limits.max_items => Err(format!(
+                "{} items are over the limit of {}",
+                items.len(),
+                limits.max_items
+            )),
+            Content::Items(items) => self.check_items(items),
+            Content::Error(e) if e.message.len() > limits.max_text_bytes => {
+                Err(format!("error message is over the limit of {} bytes", limits.max_text_bytes))
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn span_mut(&mut self, key: &str) -> Result<(SpanId, &mut Span)> {
+        let id = self
+            .span_keys
+            .get(key)
+            .copied()
+            .ok_or_else(|| format!("unknown span `{key}` (never created, or evicted)"))?;
+        match self.spans.get_mut(id.0) {
+            Some(s) => Ok((id, s)),
+            None => Err(format!("unknown span `{key}`")),
+        }
+    }
+
+    fn note_writer(span: &mut Span, process: &str) -> bool {
+        if *span.process == *process {
+            return false;
+        }
+        match span.writers.binary_search_by(|p| (**p).cmp(process)) {
+            Ok(_) => false,
+            Err(pos) => {
+                span.writers.insert(pos, process.into());
+                true
+            }
+        }
+    }
+
+    fn text_append(&mut self, key: &str, text: &str, process: &str, out: &mut Outcome) -> Result {
+        let max = self.options.limits.max_text_bytes;
+        let (id, span) = self.span_mut(key)?;
+        if !span.kind.is_textual() {
+            return Err(format!(
+                "cannot append text to span `{key}` of kind `{}`",
+                span.kind.as_str()
+            ));
+        }
+        if !span.status.is_running() {
+            return Err(format!("span `{key}` has ended"));
+        }
+        let Content::Text(existing) = &mut span.content else {
+            return Err(format!("span `{key}` holds no text"));
+        };
+        if existing.len() + text.len() > max {
+            return Err(format!(
+                "text of span `{key}` would be over the limit of {max} bytes"
+            ));
+        }
+        let from = existing.len();
+        existing.push_str(text);
+        let new_writer = Self::note_writer(span, process);
+        self.bytes += text.len();
+        out.changes.push(Change::TextAppended { span: id, from });
+        if new_writer {
+            out.changes.push(Change::Span(id));
+        }
+        Ok(())
+    }
+
+    fn content_replace(
+        &mut self,
+        key: &str,
+        raw: RawJson,
+        process: &str,
+        out: &mut Outcome,
+    ) -> Result {
+        let kind = self.span_mut(key)?.1.kind.clone();
+        let content = match kind {
+            // Keep a large JSON value's text as is, without a second copy.
+            SpanKind::Json | SpanKind::Other(_) => Content::Json(raw),
+            _ => {
+                let value = serde_json::from_str::<&serde_json::value::RawValue>(raw.get())
+                    .map_err(|e| e.to_string())?;
+                Content::decode(&kind, Some(value))?
+            }
+        };
+        self.check_content(&content)?;
+        let (id, span) = self.span_mut(key)?;
+        let old = span.content.heap_bytes();
+        let new = content.heap_bytes();
+        span.content = content;
+        let new_writer = Self::note_writer(span, process);
+        self.bytes = self.bytes.saturating_sub(old) + new;
+        out.changes.push(Change::Content(id));
+        if new_writer {
+            out.changes.push(Change::Span(id));
+        }
+        Ok(())
+    }
+
+    fn items(
+        &mut self,
+        key: &str,
+        items: Vec<Item>,
+        upsert: bool,
+        process: &str,
+        out: &mut Outcome,
+    ) -> Result {
+        let max_items = self.options.limits.max_items;
+        self.check_items(&items)?;
+        let (id, span) = self.span_mut(key)?;
+        let Content::Items(list) = &mut span.content else {
+            return Err(format!(
+                "cannot set items of span `{key}` of kind `{}`",
+                span.kind.as_str()
+            ));
+        };
+        if list.len() + items.len() > max_items {
+            return Err(format!(
+                "span `{key}` would hold over the limit of {max_items} items"
+            ));
+        }
+        let mut added = 0usize;
+        for item in items {
+            added += item.name.len() + item.value.get().len() + 48;
+            if upsert {
+                if let Some(existing) = list.iter_mut().find(|i| i.name == item.name) {
+                    *existing = item;
+                    continue;
+                }
+            }
+            list.push(item);
+        }
+        let new_writer = Self::note_writer(span, process);
+        self.bytes += added;
+        out.changes.push(Change::Content(id));
+        if new_writer {
+            out.changes.push(Change::Span(id));
+        }
+        Ok(())
+    }
+
+    fn span_end(&mut self, key: &str, status: Status, ts: u64, out: &mut Outcome) -> Result {
+        let (id, span) = self.span_mut(key)?;
+        // Ending twice keeps the first end: a retried end must not change the outcome.
+        if span.status.is_running() {
+            span.status = status.into();
+            span.end_ts = Some(ts);
+            out.changes.push(Change::Span(id));
+        }
+        Ok(())
+    }
+
+    fn trace_end(&mut self, key: &str, status: Status, ts: u64, out: &mut Outcome) -> Result {
+        let id = self
+            .trace_keys
+            .get(key)
+            .copied()
+            .ok_or_else(|| format!("unknown trace `{key}` (never started, or evicted)"))?;
+        if let Some(t) = self.traces.get_mut(id.0) {
+            if t.status.is_running() {
+                t.status = status.into();
+                t.end_ts = Some(ts);
+                out.changes.push(Change::Trace(id));
+            }
+        }
+        Ok(())
+    }
+}

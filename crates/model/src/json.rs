@@ -1,0 +1,250 @@
+//! Lazy reading of JSON text kept as sent.
+//!
+//! A JSON span holds the producer's text, validated once on decode. Views walk it here on
+//! demand: the members of one object or array at a time, each as a slice of the original text,
+//! so key order, number text and escapes are exactly what the producer sent and memory stays at
+//! about the text's own size. Everything here expects valid JSON (as the decoder guarantees)
+//! and never panics on anything else: it stops early instead.
+
+use std::borrow::Cow;
+
+/// The type of a JSON value, from its first character.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JsonKind {
+    Object,
+    Array,
+    String,
+    Number,
+    Bool,
+    Null,
+}
+
+impl JsonKind {
+    /// Whether the value has members to expand.
+    pub fn is_container(self) -> bool {
+        matches!(self, JsonKind::Object | JsonKind::Array)
+    }
+}
+
+/// The kind of the value `raw` (leading whitespace allowed).
+pub fn kind(raw: &str) -> JsonKind {
+    match raw.trim_start().as_bytes().first() {
+        Some(b'{') => JsonKind::Object,
+        Some(b'[') => JsonKind::Array,
+        Some(b'"') => JsonKind::String,
+        Some(b't' | b'f') => JsonKind::Bool,
+        Some(b'n') | None => JsonKind::Null,
+        Some(_) => JsonKind::Number,
+    }
+}
+
+/// One member of an object (with its key) or element of an array (without).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Member<'a> {
+    /// The key as sent, with its quotes and escapes; see [`decode_string`].
+    pub key: Option<&'a str>,
+    /// The value's text as sent.
+    pub value: &'a str,
+}
+
+/// The members of the object or array `raw`, in order. Empty for scalars.
+pub fn members(raw: &str) -> Members<'_> {
+    let raw = raw.trim();
+    let object = raw.starts_with('{');
+    let pos = if object || raw.starts_with('[') { 1 } else { raw.len() };
+    Members {
+        text: raw,
+        pos,
+        object,
+    }
+}
+
+/// Iterator over [`members`].
+pub struct Members<'a> {
+    text: &'a str,
+    pos: usize,
+    object: bool,
+}
+
+impl<'a> Iterator for Members<'a> {
+    type Item = Member<'a>;
+
+    fn next(&mut self) -> Option<Member<'a>> {
+        let bytes = self.text.as_bytes();
+        let mut pos = skip_ws(bytes, self.pos);
+        if matches!(bytes.get(pos), Some(b',')) {
+            pos = skip_ws(bytes, pos + 1);
+        }
+        match bytes.get(pos) {
+            None | Some(b'}') | Some(b']') => {
+                self.pos = self.text.len();
+                return None;
+            }
+            _ => {}
+        }
+        let key = if self.object {
+            let end = skip_string(bytes, pos)?;
+            let key = self.text.get(pos..end)?;
+            pos = skip_ws(bytes, end);
+            if bytes.get(pos) != Some(&b':') {
+                self.pos = self.text.len();
+                return None;
+            }
+            pos = skip_ws(bytes, pos + 1);
+            Some(key)
+        } else {
+            None
+        };
+        let end = skip_value(bytes, pos)?;
+        let value = self.text.get(pos..end)?;
+        self.pos = end;
+        Some(Member { key, value })
+    }
+}
+
+fn skip_ws(bytes: &[u8], mut pos: usize) -> usize {
+    while matches!(bytes.get(pos), Some(b' ' | b'\t' | b'\n' | b'\r')) {
+        pos += 1;
+    }
+    pos
+}
+
+/// The end (exclusive) of the string starting at `pos` (at its opening quote).
+fn skip_string(bytes: &[u8], pos: usize) -> Option<usize> {
+    if bytes.get(pos) != Some(&b'"') {
+        return None;
+    }
+    let mut i = pos + 1;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' => i += 2,
+            b'"' => return Some(i + 1),
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+/// The end (exclusive) of the value starting at `pos`. Containers are skipped by counting
+/// brackets outside strings: one pass over the bytes, no recursion (deep nesting is safe).
+fn skip_value(bytes: &[u8], pos: usize) -> Option<usize> {
+    match bytes.get(pos)? {
+        b'"' => skip_string(bytes, pos),
+        b'{' | b'[' => {
+            let mut depth = 0usize;
+            let mut i = pos;
+            while i < bytes.len() {
+                match bytes[i] {
+                    b'"' => {
+                        i = skip_string(bytes, i)?;
+                        continue;
+                    }
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            return Some(i + 1);
+                        }
+                    }
+                    _ => {}
+                }
+                i += 1;
+            }
+            None
+        }
+        _ => {
+            let mut i = pos;
+            while i < bytes.len() && !matches!(bytes[i], b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r') {
+                i += 1;
+            }
+            Some(i)
+        }
+    }
+}
+
+/// The number of members of an object or array (0 for scalars): one pass over its text.
+pub fn count(raw: &str) -> usize {
+    members(raw).count()
+}
+
+/// The byte offsets (into `raw.trim()`) where every `page`-th member starts, so that a view can
+/// show page `n` without walking the members before it again.
+pub fn page_starts(raw: &str, page: usize) -> Vec<usize> {
+    let text = raw.trim();
+    let base = text.as_ptr() as usize;
+    let mut starts = Vec::new();
+    for (i, m) in members(text).enumerate() {
+        if i % page.max(1) == 0 {
+            let at = m.key.unwrap_or(m.value).as_ptr() as usize - base;
+            starts.push(at);
+        }
+    }
+    starts
+}
+
+/// The members of `raw` from byte offset `start` (from [`page_starts`]) on.
+pub fn members_from(raw: &str, start: usize) -> Members<'_> {
+    let mut m = members(raw);
+    if start > 0 && start <= m.text.len() {
+        m.pos = start;
+    }
+    m
+}
+
+/// The text of a JSON string literal (with quotes), escapes decoded. Invalid input is returned
+/// as it is rather than failing: this is for display.
+pub fn decode_string(raw: &str) -> Cow<'_, str> {
+    let inner = raw
+        .strip_prefix('"')
+        .and_then(|s| s.strip_suffix('"'))
+        .unwrap_or(raw);
+    if !inner.contains('\\') {
+        return Cow::Borrowed(inner);
+    }
+    match serde_json::from_str::<String>(raw) {
+        Ok(s) => Cow::Owned(s),
+        Err(_) => Cow::Borrowed(inner),
+    }
+}
+
+/// A short one-line summary of a value: scalars as sent (strings decoded), containers as
+/// `{3 keys}` / `[100 items]`. Long strings are cut at `max_chars`.
+pub fn summary(raw: &str, max_chars: usize) -> String {
+    let raw = raw.trim();
+    match kind(raw) {
+        JsonKind::Object => match count(raw) {
+            1 => "{1 key}".to_owned(),
+            n => format!("{{{n} keys}}"),
+        },
+        JsonKind::Array => match count(raw) {
+            1 => "[1 item]".to_owned(),
+            n => format!("[{n} items]"),
+        },
+        JsonKind::String => {
+            let s = decode_string(raw);
+            match s.char_indices().nth(max_chars) {
+                Some((cut, _)) => format!("{}…", &s[..cut]),
+                None => s.into_owned(),
+            }
+        }
+        _ => raw.to_owned(),
+    }
+}
+
+/// A JSONPath-like path segment for a member: `.key`, `["odd key"]` or `[3]`.
+pub fn path_segment(key: Option<&str>, index: usize) -> String {
+    match key {
+        None => format!("[{index}]"),
+        Some(raw) => {
+            let k = decode_string(raw);
+            let plain = !k.is_empty()
+                && k.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '$')
+                && !k.starts_with(|c: char| c.is_ascii_digit());
+            if plain {
+                format!(".{k}")
+            } else {
+                format!("[{raw}]")
+            }
+        }
+    }
+}

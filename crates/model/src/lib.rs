@@ -1,0 +1,32 @@
+//! The trace model: protocol events in, a consistent trace tree out.
+//!
+//! [`Model`] holds root traces, their spans and the child traces nested in spans, at any depth.
+//! Applying an event returns what changed ([`Change`]) so that a UI touches only that. The
+//! model is pure Rust with no browser dependency; the panel compiles it to wasm unchanged and
+//! the runtime uses it to build snapshots.
+//!
+//! What it guarantees:
+//! - events of several processes may interleave, and a span or child trace may arrive before
+//!   its parent: it waits (see [`Model::orphans`]) and is attached when the parent arrives;
+//! - duplicates (same sequence number, or same process and event id) change nothing; a gap in
+//!   sequence numbers is reported and nothing after it is applied;
+//! - an invalid event is rejected with a reason and nothing else is lost;
+//! - memory is bounded by [`Options::max_bytes`]: the oldest finished traces are evicted first;
+//! - text appends cost O(appended bytes); JSON is kept as sent and indexed lazily ([`json`]).
+
+mod apply;
+mod change;
+mod dump;
+pub mod json;
+mod model;
+mod node;
+mod options;
+mod seen;
+mod slab;
+mod snapshot;
+
+pub use change::{Change, Gap, Outcome, Rejection};
+pub use model::Model;
+pub use node::{Parent, RunStatus, Span, SpanId, Trace, TraceId};
+pub use options::{Limits, Options};
+pub use user_trace_protocol as protocol;

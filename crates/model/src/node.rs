@@ -1,0 +1,151 @@
+//! The nodes of the tree: traces and spans.
+
+use user_trace_protocol::{Content, SpanKind, Status};
+
+use crate::slab::Key;
+
+/// A trace in the model. Stays valid until the trace is evicted or the model is cleared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TraceId(pub(crate) Key);
+
+/// A span in the model. Stays valid until its trace is evicted or the model is cleared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SpanId(pub(crate) Key);
+
+impl TraceId {
+    /// A number unique among live traces, for keyed rendering.
+    pub fn as_u64(self) -> u64 {
+        (u64::from(self.0.generation) << 32) | u64::from(self.0.index)
+    }
+}
+
+impl SpanId {
+    /// A number unique among live spans, for keyed rendering.
+    pub fn as_u64(self) -> u64 {
+        (u64::from(self.0.generation) << 32) | u64::from(self.0.index)
+    }
+}
+
+/// Where a node hangs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Parent<T> {
+    /// A trace without a parent span, or (for spans) never used.
+    Root,
+    /// Attached to its parent.
+    Node(T),
+    /// The parent (by its producer id) has not arrived yet.
+    Waiting(Box<str>),
+}
+
+/// Whether a trace or span is still running, and how it ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunStatus {
+    Running,
+    Ok,
+    Error(String),
+}
+
+impl RunStatus {
+    pub fn is_running(&self) -> bool {
+        matches!(self, RunStatus::Running)
+    }
+}
+
+impl From<Status> for RunStatus {
+    fn from(s: Status) -> Self {
+        match s {
+            Status::Ok => RunStatus::Ok,
+            Status::Error { message } => RunStatus::Error(message),
+        }
+    }
+}
+
+/// A trace: a named group of spans.
+#[derive(Debug, Clone)]
+pub struct Trace {
+    /// The producer's id of the trace.
+    pub key: Box<str>,
+    /// Shown as the trace's label.
+    pub name: String,
+    /// The span this trace nests in.
+    pub parent: Parent<SpanId>,
+    /// Its spans, ordered by start time, then id (the same whatever order events arrived in).
+    pub spans: Vec<SpanId>,
+    /// Names of the processes that wrote into this trace, sorted.
+    pub processes: Vec<Box<str>>,
+    pub status: RunStatus,
+    /// Microseconds since the Unix epoch.
+    pub start_ts: u64,
+    pub end_ts: Option<u64>,
+    /// The process that started the trace.
+    pub process: Box<str>,
+}
+
+/// A span: one piece of content in a trace.
+#[derive(Debug, Clone)]
+pub struct Span {
+    /// The producer's id of the span.
+    pub key: Box<str>,
+    /// The trace this span belongs to.
+    pub trace: Parent<TraceId>,
+    pub kind: SpanKind,
+    pub title: Option<String>,
+    pub content: Content,
+    /// Child traces nested in this span, ordered by start time, then id.
+    pub children: Vec<TraceId>,
+    /// The process that created the span.
+    pub process: Box<str>,
+    /// Other processes that wrote into it (appends, items), sorted; empty when only its creator did.
+    pub writers: Vec<Box<str>>,
+    pub status: RunStatus,
+    pub start_ts: u64,
+    pub end_ts: Option<u64>,
+}
+
+/// Fixed cost of a node in the memory accounting, beside its strings and content.
+pub(crate) const NODE_OVERHEAD: usize = 160;
+
+impl Trace {
+    pub(crate) fn bytes(&self) -> usize {
+        NODE_OVERHEAD
+            + self.key.len()
+            + self.name.len()
+            + self.spans.len() * 8
+            + self.processes.iter().map(|p| p.len() + 16).sum::<usize>()
+    }
+}
+
+impl Span {
+    pub(crate) fn bytes(&self) -> usize {
+        NODE_OVERHEAD
+            + self.key.len()
+            + self.title.as_ref().map_or(0, String::len)
+            + self.content.heap_bytes()
+            + self.children.len() * 8
+    }
+
+    /// The text of a text or markdown span.
+    pub fn text(&self) -> Option<&str> {
+        match (&self.kind, &self.content) {
+            (SpanKind::Text | SpanKind::Markdown, Content::Text(t)) => Some(t),
+            _ => None,
+        }
+    }
+}
+
+/// Inserts `id` into `list`, kept sorted by `(ts, key)`; O(1) when it sorts last (the usual case).
+pub(crate) fn insert_sorted<'a, I: Copy>(
+    list: &mut Vec<I>,
+    id: I,
+    at: (u64, &str),
+    sort_key: impl Fn(I) -> (u64, &'a str),
+) {
+    let before = |other: I| sort_key(other) <= at;
+    match list.last() {
+        Some(&last) if !before(last) => {
+            let pos = list.partition_point(|&o| before(o));
+            list.insert(pos, id);
+        }
+        _ => list.push(id),
+    }
+}

@@ -1,0 +1,147 @@
+//! Compaction: the current state as the shortest list of events that rebuilds it.
+//!
+//! The runtime sends this to a panel that fell behind its retained window. Per-append process
+//! attribution is not kept (a span's text arrives as one piece from its creator).
+
+use user_trace_protocol::{Event, Op, Status};
+
+use crate::model::Model;
+use crate::node::{Parent, RunStatus, SpanId, TraceId};
+
+impl Model {
+    /// Events that rebuild the current tree (including what waits for a parent) when applied
+    /// to an empty model. Their ids are `snapshot:<n>`.
+    pub fn snapshot_events(&self) -> Vec<Event> {
+        let mut out = Snapshot {
+            model: self,
+            events: Vec::with_capacity(self.trace_count() * 2 + self.span_count() * 2),
+        };
+        for &t in &self.roots {
+            out.trace(t);
+        }
+        let (traces, spans) = self.orphans();
+        for t in traces {
+            out.trace(t);
+        }
+        for s in spans {
+            out.span(s);
+        }
+        out.events
+    }
+}
+
+struct Snapshot<'a> {
+    model: &'a Model,
+    events: Vec<Event>,
+}
+
+fn status(s: &RunStatus) -> Option<Status> {
+    match s {
+        RunStatus::Running => None,
+        RunStatus::Ok => Some(Status::Ok),
+        RunStatus::Error(message) => Some(Status::Error {
+            message: message.clone(),
+        }),
+    }
+}
+
+impl Snapshot<'_> {
+    fn push(&mut self, process: &str, ts: u64, op: Op) {
+        let id = format!("snapshot:{}", self.events.len());
+        self.events.push(Event {
+            id,
+            process: process.to_owned(),
+            ts,
+            op,
+        });
+    }
+
+    fn trace(&mut self, id: TraceId) {
+        let Some(t) = self.model.trace(id) else {
+            return;
+        };
+        let parent_span = match &t.parent {
+            Parent::Root => None,
+            Parent::Node(s) => self.model.span(*s).map(|s| s.key.to_string()),
+            Parent::Waiting(key) => Some(key.to_string()),
+        };
+        self.push(
+            &t.process,
+            t.start_ts,
+            Op::TraceStart {
+                trace: t.key.to_string(),
+                name: t.name.clone(),
+                parent_span,
+            },
+        );
+        // Processes that joined the trace without creating a span in it.
+        for p in &t.processes {
+            if **p != *t.process {
+                self.push(
+                    p,
+                    t.start_ts,
+                    Op::TraceStart {
+                        trace: t.key.to_string(),
+                        name: t.name.clone(),
+                        parent_span: match &t.parent {
+                            Parent::Root => None,
+                            Parent::Node(s) => self.model.span(*s).map(|s| s.key.to_string()),
+                            Parent::Waiting(key) => Some(key.to_string()),
+                        },
+                    },
+                );
+            }
+        }
+        for &s in &t.spans {
+            self.span(s);
+        }
+        if let (Some(status), Some(end)) = (status(&t.status), t.end_ts) {
+            self.push(
+                &t.process,
+                end,
+                Op::TraceEnd {
+                    trace: t.key.to_string(),
+                    status,
+                },
+            );
+        }
+    }
+
+    fn span(&mut self, id: SpanId) {
+        let Some(s) = self.model.span(id) else {
+            return;
+        };
+        let trace = match &s.trace {
+            Parent::Node(t) => self.model.trace(*t).map(|t| t.key.to_string()),
+            Parent::Waiting(key) => Some(key.to_string()),
+            Parent::Root => None,
+        };
+        let Some(trace) = trace else {
+            return;
+        };
+        self.push(
+            &s.process,
+            s.start_ts,
+            Op::SpanCreate {
+                trace,
+                span: s.key.to_string(),
+                kind: s.kind.clone(),
+                title: s.title.clone(),
+                content: s.content.clone(),
+            },
+        );
+        for &child in &s.children {
+            self.trace(child);
+        }
+        if let (Some(status), Some(end)) = (status(&s.status), s.end_ts) {
+            self.push(
+                &s.process,
+                end,
+                Op::SpanEnd {
+                    span: s.key.to_string(),
+                    status,
+                },
+            );
+        }
+    }
+}

@@ -1,0 +1,61 @@
+//! The lazy JSON reader: members in order, as sent, without a value tree.
+
+use user_trace_model::json::{
+    count, decode_string, kind, members, members_from, page_starts, path_segment, summary, JsonKind,
+};
+
+#[test]
+fn members_of_an_object_keep_order_and_text() {
+    let raw = r#" { "z" : 1.50 , "a":[1, {"b": "]}"}], "\"q\"": null, "n": -1e400 } "#;
+    let m: Vec<_> = members(raw).map(|m| (m.key.unwrap(), m.value)).collect();
+    assert_eq!(
+        m,
+        vec![("\"z\"", "1.50"), ("\"a\"", r#"[1, {"b": "]}"}]"#), (r#""\"q\"""#, "null"), ("\"n\"", "-1e400")]
+    );
+    assert_eq!(decode_string(m[2].0), "\"q\"");
+    assert_eq!(kind(m[1].1), JsonKind::Array);
+    assert_eq!(count(m[1].1), 2);
+}
+
+#[test]
+fn scalars_and_empty_containers_have_no_members() {
+    for raw in ["1", "\"s\"", "true", "null", "{}", "[]", " [ ] "] {
+        assert_eq!(count(raw), 0, "{raw}");
+    }
+}
+
+#[test]
+fn deep_nesting_is_walked_without_recursion() {
+    let deep = format!("[{}{}]", "[".repeat(100_000), "]".repeat(100_000));
+    assert_eq!(count(&deep), 1);
+}
+
+#[test]
+fn pages_start_where_their_first_member_starts() {
+    let raw = format!("[{}]", (0..250).map(|i| i.to_string()).collect::<Vec<_>>().join(","));
+    let starts = page_starts(&raw, 100);
+    assert_eq!(starts.len(), 3);
+    let third: Vec<_> = members_from(&raw, starts[2]).map(|m| m.value).collect();
+    assert_eq!(third.len(), 50);
+    assert_eq!(third[0], "200");
+}
+
+#[test]
+fn summaries_and_paths() {
+    assert_eq!(summary(r#"{"a":1,"b":2}"#, 10), "{2 keys}");
+    assert_eq!(summary("[1]", 10), "[1 item]");
+    assert_eq!(summary(r#""h\u00e9llo world""#, 5), "héllo…");
+    assert_eq!(summary("12345678901234567890123", 5), "12345678901234567890123");
+    assert_eq!(path_segment(Some("\"name\""), 0), ".name");
+    assert_eq!(path_segment(Some("\"a b\""), 0), "[\"a b\"]");
+    assert_eq!(path_segment(None, 7), "[7]");
+}
+
+#[test]
+fn invalid_text_never_panics() {
+    for raw in ["{", "[1,", "{\"a\"", "{\"a\" 1}", "\"", "[\"\\", "}", "{\"a\":}", ""] {
+        let _ = count(raw);
+        let _ = summary(raw, 3);
+        let _ = page_starts(raw, 1);
+    }
+}

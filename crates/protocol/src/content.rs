@@ -1,0 +1,237 @@
+//! What a span shows: its kind and its content.
+
+use std::fmt;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde_json::value::RawValue;
+
+/// A JSON value kept exactly as the producer sent it: key order, number text, escapes.
+///
+/// It is validated once on decode and never turned into a tree of values (a
+/// `serde_json::Value` costs about ten times the text's size); the model indexes it lazily.
+#[derive(Clone)]
+pub struct RawJson(Box<RawValue>);
+
+impl RawJson {
+    /// Validates `text` as one JSON value.
+    pub fn from_string(text: String) -> Result<Self, serde_json::Error> {
+        RawValue::from_string(text).map(Self)
+    }
+    /// Serializes any value (used by producers and tests).
+    pub fn from_value<T: Serialize + ?Sized>(value: &T) -> Self {
+        // Serializing into a String cannot fail for the types we pass (no non-string map keys).
+        let text = serde_json::to_string(value).unwrap_or_else(|_| "null".to_owned());
+        Self::from_string(text).unwrap_or_else(|_| Self::null())
+    }
+    /// JSON `null`.
+    pub fn null() -> Self {
+        Self(RawValue::NULL.to_owned())
+    }
+    /// The JSON text.
+    pub fn get(&self) -> &str {
+        self.0.get()
+    }
+    pub(crate) fn from_raw(raw: Box<RawValue>) -> Self {
+        Self(raw)
+    }
+}
+
+impl PartialEq for RawJson {
+    fn eq(&self, other: &Self) -> bool {
+        self.get() == other.get()
+    }
+}
+
+impl fmt::Debug for RawJson {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "RawJson({})", self.get())
+    }
+}
+
+impl Serialize for RawJson {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for RawJson {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Box::<RawValue>::deserialize(d).map(Self)
+    }
+}
+
+/// The kind of a span, which says how its content is shown.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum SpanKind {
+    /// Plain text, usually streamed with `text_append`.
+    Text,
+    /// Any JSON value, shown as a collapsible tree.
+    Json,
+    /// Labeled name-value items, shown as a table.
+    Items,
+    /// Markdown, rendered without raw HTML; streamed like text.
+    Markdown,
+    /// An error: a message and optional JSON details.
+    Error,
+    /// A kind from a newer producer; its content is any JSON and is shown generically.
+    Other(String),
+}
+
+impl SpanKind {
+    /// The kind's name on the wire.
+    pub fn as_str(&self) -> &str {
+        match self {
+            SpanKind::Text => "text",
+            SpanKind::Json => "json",
+            SpanKind::Items => "items",
+            SpanKind::Markdown => "markdown",
+            SpanKind::Error => "error",
+            SpanKind::Other(name) => name,
+        }
+    }
+    /// Parses a wire name; unknown names become [`SpanKind::Other`].
+    pub fn parse(name: &str) -> Self {
+        match name {
+            "text" => SpanKind::Text,
+            "json" => SpanKind::Json,
+            "items" => SpanKind::Items,
+            "markdown" => SpanKind::Markdown,
+            "error" => SpanKind::Error,
+            other => SpanKind::Other(other.to_owned()),
+        }
+    }
+    /// Whether `text_append` applies to spans of this kind.
+    pub fn is_textual(&self) -> bool {
+        matches!(self, SpanKind::Text | SpanKind::Markdown)
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+impl schemars::JsonSchema for SpanKind {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "SpanKind".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "text, json, items, markdown, error; any other name is a kind from a newer producer, shown generically",
+            "type": "string",
+            "examples": ["text", "json", "items", "markdown", "error"]
+        })
+    }
+}
+
+impl Serialize for SpanKind {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> Deserialize<'de> for SpanKind {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = std::borrow::Cow::<str>::deserialize(d)?;
+        Ok(SpanKind::parse(&name))
+    }
+}
+
+/// One row of an `items` span.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
+pub struct Item {
+    /// The label.
+    pub name: String,
+    /// Any JSON value; objects and arrays are shown as an inline tree.
+    #[cfg_attr(not(target_arch = "wasm32"), schemars(with = "serde_json::Value"))]
+    pub value: RawJson,
+}
+
+/// The content of an `error` span.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
+pub struct ErrorContent {
+    /// What went wrong, in one line.
+    pub message: String,
+    /// Anything else (a stack, a response body), shown as a JSON tree.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(not(target_arch = "wasm32"), schemars(with = "Option<serde_json::Value>"))]
+    pub details: Option<RawJson>,
+}
+
+/// The content of a span; which variant is given by the span's kind.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
+pub enum Content {
+    /// For `text` and `markdown` spans: a JSON string.
+    Text(String),
+    /// For `items` spans: an array of `{name, value}`.
+    Items(Vec<Item>),
+    /// For `error` spans: `{message, details?}`.
+    Error(ErrorContent),
+    /// For `json` spans and unknown kinds: any JSON value.
+    Json(#[cfg_attr(not(target_arch = "wasm32"), schemars(with = "serde_json::Value"))] RawJson),
+}
+
+impl Content {
+    /// Interprets raw JSON as the content of a span of `kind`. A missing content is the
+    /// kind's empty value (empty text, no items, `null`).
+    pub fn decode(kind: &SpanKind, raw: Option<&RawValue>) -> Result<Content, String> {
+        let text = raw.map(RawValue::get);
+        let wrong = |what: &str, e: serde_json::Error| {
+            format!("content of a `{}` span must be {what}: {e}", kind.as_str())
+        };
+        Ok(match (kind, text) {
+            (SpanKind::Text | SpanKind::Markdown, None) => Content::Text(String::new()),
+            (SpanKind::Text | SpanKind::Markdown, Some(t)) => {
+                Content::Text(serde_json::from_str(t).map_err(|e| wrong("a string", e))?)
+            }
+            (SpanKind::Items, None) => Content::Items(Vec::new()),
+            (SpanKind::Items, Some(t)) => Content::Items(
+                serde_json::from_str(t).map_err(|e| wrong("an array of {name, value}", e))?,
+            ),
+            (SpanKind::Error, None) => {
+                return Err("an `error` span needs content {message, details?}".into())
+            }
+            (SpanKind::Error, Some(t)) => {
+                // A bare string is accepted as the message: producers often have nothing more.
+                match serde_json::from_str::<String>(t) {
+                    Ok(message) => Content::Error(ErrorContent {
+                        message,
+                        details: None,
+                    }),
+                    Err(_) => Content::Error(
+                        serde_json::from_str(t)
+                            .map_err(|e| wrong("{message, details?} or a string", e))?,
+                    ),
+                }
+            }
+            (SpanKind::Json | SpanKind::Other(_), None) => Content::Json(RawJson::null()),
+            (SpanKind::Json | SpanKind::Other(_), Some(_)) => match raw {
+                Some(r) => Content::Json(RawJson::from_raw(r.to_owned())),
+                None => Content::Json(RawJson::null()),
+            },
+        })
+    }
+
+    /// Like [`Content::decode`], taking ownership to avoid copying a large JSON value.
+    pub fn decode_owned(kind: &SpanKind, raw: Option<Box<RawValue>>) -> Result<Content, String> {
+        match (kind, raw) {
+            (SpanKind::Json | SpanKind::Other(_), Some(r)) => Ok(Content::Json(RawJson::from_raw(r))),
+            (kind, raw) => Content::decode(kind, raw.as_deref()),
+        }
+    }
+
+    /// Approximate heap bytes, for the model's memory accounting.
+    pub fn heap_bytes(&self) -> usize {
+        match self {
+            Content::Text(t) => t.len(),
+            Content::Json(j) => j.get().len(),
+            Content::Items(items) => items
+                .iter()
+                .map(|i| i.name.len() + i.value.get().len() + 48)
+                .sum(),
+            Content::Error(e) => {
+                e.message.len() + e.details.as_ref().map_or(0, |d| d.get().len())
+            }
+        }
+    }
+}

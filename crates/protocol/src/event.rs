@@ -1,0 +1,108 @@
+//! Events: the unit producers send and panels apply.
+
+use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::content::{Content, Item, RawJson, SpanKind};
+
+/// One change to the trace tree, as a producer sent it.
+///
+/// On the wire an event is one flat JSON object: `{"id", "process", "ts", "op", ...op fields}`.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
+pub struct Event {
+    /// Chosen by the producer, unique across all producers (e.g. `"<process>-<counter>"`).
+    /// A second event with the same process and id is a duplicate and changes nothing.
+    pub id: String,
+    /// The producing process, as shown in the panel's process badges (e.g. `"agent@host:4242"`).
+    pub process: String,
+    /// When the producer made the event: microseconds since the Unix epoch.
+    pub ts: u64,
+    /// What the event does.
+    #[serde(flatten)]
+    pub op: Op,
+}
+
+/// What an event does. Ids of traces and spans are chosen by producers and are unique across
+/// processes; several processes may write into the same trace.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
+pub enum Op {
+    /// Starts a trace. Without `parent_span` it is a root trace; with it, it nests inside that span.
+    TraceStart {
+        trace: String,
+        name: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        parent_span: Option<String>,
+    },
+    /// Creates a span in a trace.
+    SpanCreate {
+        trace: String,
+        span: String,
+        kind: SpanKind,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        title: Option<String>,
+        content: Content,
+    },
+    /// Appends text to a `text` or `markdown` span (the streaming case).
+    TextAppend { span: String, text: String },
+    /// Replaces a span's content; it is read according to the span's kind.
+    ContentReplace {
+        span: String,
+        #[cfg_attr(not(target_arch = "wasm32"), schemars(with = "serde_json::Value"))]
+        content: RawJson,
+    },
+    /// Sets items of an `items` span: an item whose name exists is replaced in place, others are appended.
+    ItemsSet { span: String, items: Vec<Item> },
+    /// Appends items to an `items` span, even when a name repeats.
+    ItemsAdd { span: String, items: Vec<Item> },
+    /// Ends a span.
+    SpanEnd {
+        span: String,
+        #[serde(flatten)]
+        status: Status,
+    },
+    /// Ends a trace.
+    TraceEnd {
+        trace: String,
+        #[serde(flatten)]
+        status: Status,
+    },
+    /// Drops everything: a new run begins.
+    Clear,
+}
+
+/// How a span or trace ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "status", rename_all = "snake_case")]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
+pub enum Status {
+    Ok,
+    Error { message: String },
+}
+
+impl Op {
+    /// The op's name on the wire.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Op::TraceStart { .. } => "trace_start",
+            Op::SpanCreate { .. } => "span_create",
+            Op::TextAppend { .. } => "text_append",
+            Op::ContentReplace { .. } => "content_replace",
+            Op::ItemsSet { .. } => "items_set",
+            Op::ItemsAdd { .. } => "items_add",
+            Op::SpanEnd { .. } => "span_end",
+            Op::TraceEnd { .. } => "trace_end",
+            Op::Clear => "clear",
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Event {
+    /// Decodes the flat wire form without buffering (serde's internally tagged enums buffer
+    /// every event into an intermediate tree, which costs more than the rest of decoding).
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = crate::wire::RawEvent::deserialize(d)?;
+        raw.into_event().map_err(serde::de::Error::custom)
+    }
+}

@@ -1,0 +1,33 @@
+//! Wire protocol v1 of user traces.
+//!
+//! JSON text frames over WebSocket. Producers send events to the runtime; the runtime orders
+//! them into one numbered sequence and sends them, batched, to every panel. The format is
+//! documented for implementers in `docs/PROTOCOL.md`; `schema/protocol-v1.schema.json` is
+//! generated from these types (see `schema::generate`).
+//!
+//! Decoding is lenient where it can be: one malformed event in a batch is reported on its own
+//! and the rest of the batch still decodes (see [`message::decode_server`]).
+
+pub mod content;
+pub mod error;
+pub mod event;
+pub mod message;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod schema;
+mod wire;
+
+pub use content::{Content, ErrorContent, Item, RawJson, SpanKind};
+pub use error::{DecodeError, EventError};
+pub use event::{Event, Op, Status};
+pub use message::{
+    decode_panel, decode_producer, decode_server, DecodedBatch, Hello, PanelMessage,
+    ProducerMessage, ProducerReply, Rejected, ServerMessage,
+};
+
+/// The protocol version this crate speaks. A peer whose hello names another version is refused.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// The WebSocket path panels subscribe on.
+pub const PANEL_PATH: &str = "/v1/panel";
+/// The WebSocket path producers stream events into (also accepts an HTTP POST of one batch).
+pub const INGEST_PATH: &str = "/v1/ingest";

@@ -1,0 +1,43 @@
+//! `cargo xtask <job>`: the project's set-up-and-go commands.
+//!
+//! - `preview`: installs what is missing, builds the panel and serves the preview against the
+//!   demo runtime; prints the URL; Ctrl-C stops everything.
+//! - `test`: installs what is missing, then runs every check CI runs (see `test.rs`).
+//! - `schema`: rewrites the protocol's checked-in JSON Schemas from the types.
+//!
+//! Every install is idempotent: a tool that is present at the right version is not touched.
+
+mod preview;
+mod setup;
+mod test;
+mod util;
+
+use std::process::ExitCode;
+
+const USAGE: &str = "usage: cargo xtask <preview|test|schema>
+
+  preview [--port N]   build the panel and serve the preview against the demo runtime
+  test                 fmt, clippy (native + wasm32), native tests, browser tests, end-to-end tests
+  schema               rewrite crates/protocol/schema/*.json from the protocol types";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("preview") => preview::run(&args[1..]),
+        Some("test") => test::run(&args[1..]),
+        Some("schema") => util::cargo(&["test", "-p", "user-trace-protocol", "--test", "schema"])
+            .env("UPDATE_SCHEMA", "1")
+            .run("rewrite the protocol schema"),
+        _ => {
+            eprintln!("{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("\nxtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,119 @@
+//! Installing what the jobs need, idempotently: each tool is checked first and installed only
+//! when missing or at the wrong version, with a line saying what and why.
+//!
+//! Nothing is downloaded except through the package registries (crates.io, Debian): trunk is
+//! configured (Trunk.toml) to use the installed wasm-bindgen and wasm-opt, offline.
+
+use std::path::Path;
+
+use crate::util::{cargo, cmd, Result};
+
+/// Must equal the `wasm-bindgen` crate pinned in Cargo.toml.
+pub const WASM_BINDGEN: &str = "0.2.130";
+/// trunk 0.22 needs a newer rustc than this machine's; 0.21.14 builds with `--locked`.
+pub const TRUNK: &str = "0.21.14";
+pub const CHROMIUM: &str = "/usr/bin/chromium";
+pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+
+fn say(what: &str, why: &str) {
+    println!("\n[setup] installing {what}: {why}");
+}
+
+pub fn wasm_target() -> Result {
+    let installed = cmd("rustup", &["target", "list", "--installed"])
+        .output()
+        .unwrap_or_default();
+    if installed.lines().any(|l| l.trim() == "wasm32-unknown-unknown") {
+        return Ok(());
+    }
+    say("the wasm32-unknown-unknown target", "the panel compiles to WebAssembly");
+    cmd("rustup", &["target", "add", "wasm32-unknown-unknown"]).run("rustup target add")
+}
+
+pub fn components() -> Result {
+    for (component, probe) in [("rustfmt", "fmt"), ("clippy", "clippy")] {
+        if cargo(&[probe, "--version"]).output().is_none() {
+            say(component, "the test command checks formatting and lints");
+            cmd("rustup", &["component", "add", component]).run("rustup component add")?;
+        }
+    }
+    Ok(())
+}
+
+fn version_of(program: &str) -> Option<String> {
+    cmd(program, &["--version"]).output()
+}
+
+pub fn wasm_bindgen_cli() -> Result {
+    let want = |p: &str| version_of(p).is_some_and(|v| v.contains(WASM_BINDGEN));
+    if want("wasm-bindgen") && want("wasm-bindgen-test-runner") {
+        return Ok(());
+    }
+    say(
+        &format!("wasm-bindgen-cli {WASM_BINDGEN} (~4 min)"),
+        "runs the browser tests and generates the panel's JS glue; it must equal the wasm-bindgen crate",
+    );
+    // Without --locked: the CLI's own lockfile names a yanked crate.
+    cargo(&["install", "wasm-bindgen-cli", "--version", WASM_BINDGEN]).run("install wasm-bindgen-cli")
+}
+
+pub fn trunk() -> Result {
+    if version_of("trunk").is_some_and(|v| v.contains(TRUNK)) {
+        return Ok(());
+    }
+    say(
+        &format!("trunk {TRUNK} (~10 min)"),
+        "builds and serves the preview page",
+    );
+    cargo(&["install", "trunk", "--version", TRUNK, "--locked"]).run("install trunk")
+}
+
+fn apt_install(packages: &[&str], why: &str) -> Result {
+    say(&packages.join(" "), why);
+    let root = cmd("id", &["-u"]).output().is_some_and(|u| u.trim() == "0");
+    let (program, prefix): (&str, &[&str]) = if root { ("apt-get", &[]) } else { ("sudo", &["apt-get"]) };
+    let mut update: Vec<&str> = prefix.to_vec();
+    update.extend(["update", "-qq"]);
+    cmd(program, &update).run("apt-get update")?;
+    let mut install: Vec<&str> = prefix.to_vec();
+    install.extend(["install", "-y", "-qq"]);
+    install.extend(packages);
+    let mut c = cmd(program, &install);
+    c.command().env("DEBIAN_FRONTEND", "noninteractive");
+    c.run("apt-get install").map_err(|e| {
+        format!("{e}\n    Install them by hand (as root): apt-get install -y {}", packages.join(" "))
+    })
+}
+
+pub fn chromium() -> Result {
+    if Path::new(CHROMIUM).exists() && Path::new(CHROMEDRIVER).exists() {
+        return Ok(());
+    }
+    apt_install(
+        &["chromium", "chromium-driver"],
+        "the browser tests run the panel in headless Chromium",
+    )
+}
+
+pub fn wasm_opt() -> Result {
+    if version_of("wasm-opt").is_some() {
+        return Ok(());
+    }
+    apt_install(&["binaryen"], "trunk shrinks the release wasm with wasm-opt")
+}
+
+/// What the test command needs.
+pub fn for_tests() -> Result {
+    wasm_target()?;
+    components()?;
+    wasm_bindgen_cli()?;
+    chromium()
+}
+
+/// What the preview needs.
+pub fn for_preview() -> Result {
+    wasm_target()?;
+    wasm_bindgen_cli()?;
+    wasm_opt()?;
+    trunk()
+}
