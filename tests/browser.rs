@@ -20,9 +20,15 @@ fn mounted_panel_says_it_is_not_connected() {
     let handle = leptos::mount::mount_to(el.clone(), || {
         view! { <user_trace_panel::UserTracePanel /> }
     });
-    let status = el.query_selector(".utp-status").unwrap().expect("a status element");
+    let status = el
+        .query_selector(".utp-status")
+        .unwrap()
+        .expect("a status element");
     assert_eq!(status.text_content().unwrap(), "Not connected");
     assert_eq!(status.get_attribute("role").as_deref(), Some("status"));
     drop(handle);
-    assert!(el.query_selector(".utp-panel").unwrap().is_none(), "unmounting removes the panel");
+    assert!(
+        el.query_selector(".utp-panel").unwrap().is_none(),
+        "unmounting removes the panel"
+    );
 }

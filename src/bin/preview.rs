@@ -9,7 +9,9 @@ fn main() {
         .and_then(|w| w.location().host().ok())
         .unwrap_or_else(|| "127.0.0.1:8080".to_owned());
     let url = format!("ws://{host}/v1/panel");
-    leptos::mount::mount_to_body(move || view! { <user_trace_panel::UserTracePanel url=url.clone() /> });
+    leptos::mount::mount_to_body(
+        move || view! { <user_trace_panel::UserTracePanel url=url.clone() /> },
+    );
 }
 
 #[cfg(not(target_arch = "wasm32"))]

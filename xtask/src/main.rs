@@ -25,7 +25,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("preview") => preview::run(&args[1..]),
         Some("test") => test::run(&args[1..]),
-        Some("schema") => util::cargo(&["test", "-p", "user-trace-protocol", "--test", "schema"])
+        Some("schema") => util::cargo("test -p user-trace-protocol --test schema")
             .env("UPDATE_SCHEMA", "1")
             .run("rewrite the protocol schema"),
         _ => {

@@ -15,8 +15,18 @@ pub fn run(args: &[String]) -> Result {
     setup::for_preview()?;
     println!("\nThe preview will be at http://127.0.0.1:{port}/ once trunk has built it.");
     println!("Ctrl-C stops it.");
-    let mut trunk = cmd("trunk", &["serve", "--release", "--port", &port, "--address", "127.0.0.1"])
-        .spawn("build the panel and serve the preview")?;
+    let mut trunk = cmd(
+        "trunk",
+        &[
+            "serve",
+            "--release",
+            "--port",
+            &port,
+            "--address",
+            "127.0.0.1",
+        ],
+    )
+    .spawn("build the panel and serve the preview")?;
     let status = trunk.wait().map_err(|e| format!("trunk: {e}"))?;
     if !status.success() {
         return Err(format!("trunk serve stopped: {status}"));

@@ -23,16 +23,22 @@ pub fn wasm_target() -> Result {
     let installed = cmd("rustup", &["target", "list", "--installed"])
         .output()
         .unwrap_or_default();
-    if installed.lines().any(|l| l.trim() == "wasm32-unknown-unknown") {
+    if installed
+        .lines()
+        .any(|l| l.trim() == "wasm32-unknown-unknown")
+    {
         return Ok(());
     }
-    say("the wasm32-unknown-unknown target", "the panel compiles to WebAssembly");
+    say(
+        "the wasm32-unknown-unknown target",
+        "the panel compiles to WebAssembly",
+    );
     cmd("rustup", &["target", "add", "wasm32-unknown-unknown"]).run("rustup target add")
 }
 
 pub fn components() -> Result {
     for (component, probe) in [("rustfmt", "fmt"), ("clippy", "clippy")] {
-        if cargo(&[probe, "--version"]).output().is_none() {
+        if cargo(&format!("{probe} --version")).output().is_none() {
             say(component, "the test command checks formatting and lints");
             cmd("rustup", &["component", "add", component]).run("rustup component add")?;
         }
@@ -54,7 +60,10 @@ pub fn wasm_bindgen_cli() -> Result {
         "runs the browser tests and generates the panel's JS glue; it must equal the wasm-bindgen crate",
     );
     // Without --locked: the CLI's own lockfile names a yanked crate.
-    cargo(&["install", "wasm-bindgen-cli", "--version", WASM_BINDGEN]).run("install wasm-bindgen-cli")
+    cargo(&format!(
+        "install wasm-bindgen-cli --version {WASM_BINDGEN}"
+    ))
+    .run("install wasm-bindgen-cli")
 }
 
 pub fn trunk() -> Result {
@@ -65,13 +74,17 @@ pub fn trunk() -> Result {
         &format!("trunk {TRUNK} (~10 min)"),
         "builds and serves the preview page",
     );
-    cargo(&["install", "trunk", "--version", TRUNK, "--locked"]).run("install trunk")
+    cargo(&format!("install trunk --version {TRUNK} --locked")).run("install trunk")
 }
 
 fn apt_install(packages: &[&str], why: &str) -> Result {
     say(&packages.join(" "), why);
     let root = cmd("id", &["-u"]).output().is_some_and(|u| u.trim() == "0");
-    let (program, prefix): (&str, &[&str]) = if root { ("apt-get", &[]) } else { ("sudo", &["apt-get"]) };
+    let (program, prefix): (&str, &[&str]) = if root {
+        ("apt-get", &[])
+    } else {
+        ("sudo", &["apt-get"])
+    };
     let mut update: Vec<&str> = prefix.to_vec();
     update.extend(["update", "-qq"]);
     cmd(program, &update).run("apt-get update")?;
@@ -81,7 +94,10 @@ fn apt_install(packages: &[&str], why: &str) -> Result {
     let mut c = cmd(program, &install);
     c.command().env("DEBIAN_FRONTEND", "noninteractive");
     c.run("apt-get install").map_err(|e| {
-        format!("{e}\n    Install them by hand (as root): apt-get install -y {}", packages.join(" "))
+        format!(
+            "{e}\n    Install them by hand (as root): apt-get install -y {}",
+            packages.join(" ")
+        )
     })
 }
 
@@ -99,7 +115,10 @@ pub fn wasm_opt() -> Result {
     if version_of("wasm-opt").is_some() {
         return Ok(());
     }
-    apt_install(&["binaryen"], "trunk shrinks the release wasm with wasm-opt")
+    apt_install(
+        &["binaryen"],
+        "trunk shrinks the release wasm with wasm-opt",
+    )
 }
 
 /// What the test command needs.

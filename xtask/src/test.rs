@@ -14,22 +14,22 @@ pub fn run(args: &[String]) -> Result {
     let start = Instant::now();
     setup::for_tests()?;
 
-    cargo(&["fmt", "--all", "--check"]).run("formatting (fix with `cargo fmt --all`)")?;
-    cargo(&["clippy", "--workspace", "--all-targets", "--", "-D", "warnings"])
-        .run("clippy, native")?;
-    cargo(&[
-        "clippy", "-p", "user-trace-protocol", "-p", "user-trace-model", "--lib", "--target", WASM,
-        "--", "-D", "warnings",
-    ])
+    cargo("fmt --all --check").run("formatting (fix with `cargo fmt --all`)")?;
+    cargo("clippy --workspace --all-targets -- -D warnings").run("clippy, native")?;
+    cargo(&format!(
+        "clippy -p user-trace-protocol -p user-trace-model --lib --target {WASM} -- -D warnings"
+    ))
     .run("clippy, wasm32: protocol and model as the panel compiles them")?;
-    cargo(&[
-        "clippy", "-p", "user-trace-panel", "--all-targets", "--target", WASM, "--", "-D",
-        "warnings",
-    ])
+    cargo(&format!(
+        "clippy -p user-trace-panel --all-targets --target {WASM} -- -D warnings"
+    ))
     .run("clippy, wasm32: the panel and its browser tests")?;
-    cargo(&["test", "--workspace"]).run("native tests of every crate")?;
-    cargo(&["test", "-p", "user-trace-panel", "--target", WASM])
-        .env("CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER", "wasm-bindgen-test-runner")
+    cargo("test --workspace").run("native tests of every crate")?;
+    cargo(&format!("test -p user-trace-panel --target {WASM}"))
+        .env(
+            "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",
+            "wasm-bindgen-test-runner",
+        )
         .env("CHROMEDRIVER", setup::CHROMEDRIVER)
         .run("browser tests in headless Chromium")?;
 

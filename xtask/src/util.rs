@@ -26,9 +26,11 @@ pub fn cmd(program: &str, args: &[&str]) -> Cmd {
     }
 }
 
-pub fn cargo(args: &[&str]) -> Cmd {
+/// `cargo` with whitespace-separated arguments (none of ours contains a space).
+pub fn cargo(args: &str) -> Cmd {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let mut c = cmd(&cargo, args);
+    let args: Vec<&str> = args.split_whitespace().collect();
+    let mut c = cmd(&cargo, &args);
     c.shown = format!("cargo {}", args.join(" "));
     c
 }

@@ -8,7 +8,12 @@ use user_trace_model::protocol::{
 use user_trace_model::{Model, Outcome};
 
 fn ev(n: u64, op: Op) -> Event {
-    Event { id: format!("agent-{n}"), process: "agent@host:4242".into(), ts: 1_700_000_000_000_000 + n, op }
+    Event {
+        id: format!("agent-{n}"),
+        process: "agent@host:4242".into(),
+        ts: 1_700_000_000_000_000 + n,
+        op,
+    }
 }
 
 fn frame(first_seq: u64, events: Vec<Event>) -> String {
@@ -18,7 +23,9 @@ fn frame(first_seq: u64, events: Vec<Event>) -> String {
 fn apply_frame(model: &mut Model, text: &str) -> Outcome {
     let mut out = Outcome::default();
     match decode_server(text) {
-        Ok(ServerMessage::Events { first_seq, events }) => model.apply_batch(first_seq, events, &mut out),
+        Ok(ServerMessage::Events { first_seq, events }) => {
+            model.apply_batch(first_seq, events, &mut out)
+        }
         _ => panic!("bench frame must decode"),
     }
     out
@@ -29,8 +36,24 @@ fn setup_model() -> Model {
     let f = frame(
         1,
         vec![
-            ev(0, Op::TraceStart { trace: "t".into(), name: "answer".into(), parent_span: None }),
-            ev(1, Op::SpanCreate { trace: "t".into(), span: "s".into(), kind: SpanKind::Text, title: None, content: Content::Text(String::new()) }),
+            ev(
+                0,
+                Op::TraceStart {
+                    trace: "t".into(),
+                    name: "answer".into(),
+                    parent_span: None,
+                },
+            ),
+            ev(
+                1,
+                Op::SpanCreate {
+                    trace: "t".into(),
+                    span: "s".into(),
+                    kind: SpanKind::Text,
+                    title: None,
+                    content: Content::Text(String::new()),
+                },
+            ),
         ],
     );
     apply_frame(&mut m, &f);
@@ -39,15 +62,29 @@ fn setup_model() -> Model {
 
 fn token_appends(c: &mut Criterion) {
     const N: u64 = 10_000;
-    let tokens = [" the", " quick", " brown", " fox", " jumps", "\n", " über", " 42"];
+    let tokens = [
+        " the", " quick", " brown", " fox", " jumps", "\n", " über", " 42",
+    ];
     let events = (0..N)
-        .map(|i| ev(10 + i, Op::TextAppend { span: "s".into(), text: tokens[i as usize % tokens.len()].into() }))
+        .map(|i| {
+            ev(
+                10 + i,
+                Op::TextAppend {
+                    span: "s".into(),
+                    text: tokens[i as usize % tokens.len()].into(),
+                },
+            )
+        })
         .collect();
     let text = frame(3, events);
     let mut g = c.benchmark_group("token_appends");
     g.throughput(Throughput::Elements(N));
     g.bench_function("decode+apply", |b| {
-        b.iter_batched(setup_model, |mut m| apply_frame(&mut m, &text), BatchSize::LargeInput)
+        b.iter_batched(
+            setup_model,
+            |mut m| apply_frame(&mut m, &text),
+            BatchSize::LargeInput,
+        )
     });
     g.bench_function("baseline: serde_json Value", |b| {
         b.iter(|| serde_json::from_str::<serde_json::Value>(&text).map(|v| v.is_object()))
@@ -59,21 +96,30 @@ fn small_json_spans(c: &mut Criterion) {
     const N: u64 = 5_000;
     let events = (0..N)
         .map(|i| {
-            let json = format!(r#"{{"tool":"search","args":{{"q":"rust wasm {i}","limit":10}},"ok":true}}"#);
-            ev(10 + i, Op::SpanCreate {
-                trace: "t".into(),
-                span: format!("s{i}"),
-                kind: SpanKind::Json,
-                title: Some("tool call".into()),
-                content: Content::Json(RawJson::from_string(json).unwrap()),
-            })
+            let json = format!(
+                r#"{{"tool":"search","args":{{"q":"rust wasm {i}","limit":10}},"ok":true}}"#
+            );
+            ev(
+                10 + i,
+                Op::SpanCreate {
+                    trace: "t".into(),
+                    span: format!("s{i}"),
+                    kind: SpanKind::Json,
+                    title: Some("tool call".into()),
+                    content: Content::Json(RawJson::from_string(json).unwrap()),
+                },
+            )
         })
         .collect();
     let text = frame(3, events);
     let mut g = c.benchmark_group("small_json_span_creates");
     g.throughput(Throughput::Elements(N));
     g.bench_function("decode+apply", |b| {
-        b.iter_batched(setup_model, |mut m| apply_frame(&mut m, &text), BatchSize::LargeInput)
+        b.iter_batched(
+            setup_model,
+            |mut m| apply_frame(&mut m, &text),
+            BatchSize::LargeInput,
+        )
     });
     g.bench_function("baseline: serde_json Value", |b| {
         b.iter(|| serde_json::from_str::<serde_json::Value>(&text).map(|v| v.is_object()))
@@ -102,19 +148,26 @@ pub fn ten_mb_json() -> String {
 
 fn big_json(c: &mut Criterion) {
     let doc = ten_mb_json();
-    let event = ev(10, Op::SpanCreate {
-        trace: "t".into(),
-        span: "big".into(),
-        kind: SpanKind::Json,
-        title: None,
-        content: Content::Json(RawJson::from_string(doc.clone()).unwrap()),
-    });
+    let event = ev(
+        10,
+        Op::SpanCreate {
+            trace: "t".into(),
+            span: "big".into(),
+            kind: SpanKind::Json,
+            title: None,
+            content: Content::Json(RawJson::from_string(doc.clone()).unwrap()),
+        },
+    );
     let text = frame(3, vec![event]);
     let mut g = c.benchmark_group("json_10mb_span");
     g.sample_size(20);
     g.throughput(Throughput::Bytes(doc.len() as u64));
     g.bench_function("decode+apply", |b| {
-        b.iter_batched(setup_model, |mut m| apply_frame(&mut m, &text), BatchSize::LargeInput)
+        b.iter_batched(
+            setup_model,
+            |mut m| apply_frame(&mut m, &text),
+            BatchSize::LargeInput,
+        )
     });
     g.bench_function("baseline: serde_json::from_slice Value", |b| {
         b.iter(|| serde_json::from_slice::<serde_json::Value>(doc.as_bytes()).map(|v| v.is_array()))

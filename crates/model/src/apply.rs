@@ -77,7 +77,11 @@ impl Model {
             return;
         }
         let Event {
-            id, process, ts, op, ..
+            id,
+            process,
+            ts,
+            op,
+            ..
         } = event;
         if let Err(reason) = self.apply_op(op, &process, ts, out) {
             out.rejected.push(Rejection {
@@ -170,7 +174,9 @@ impl Model {
         // A span waiting for this trace that is itself an ancestor of the new trace's parent
         // would make a cycle that never reaches a root.
         if let Some(p) = &parent_span {
-            if self.waiting_spans.contains_key(key.as_str()) && self.span_chain_waits_for_trace(p, &key) {
+            if self.waiting_spans.contains_key(key.as_str())
+                && self.span_chain_waits_for_trace(p, &key)
+            {
                 return Err(format!(
                     "trace `{key}` would be nested inside itself (via span `{p}`)"
                 ));
@@ -406,9 +412,10 @@ impl Model {
                 limits.max_items
             )),
             Content::Items(items) => self.check_items(items),
-            Content::Error(e) if e.message.len() > limits.max_text_bytes => {
-                Err(format!("error message is over the limit of {} bytes", limits.max_text_bytes))
-            }
+            Content::Error(e) if e.message.len() > limits.max_text_bytes => Err(format!(
+                "error message is over the limit of {} bytes",
+                limits.max_text_bytes
+            )),
             _ => Ok(()),
         }
     }

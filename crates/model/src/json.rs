@@ -51,7 +51,11 @@ pub struct Member<'a> {
 pub fn members(raw: &str) -> Members<'_> {
     let raw = raw.trim();
     let object = raw.starts_with('{');
-    let pos = if object || raw.starts_with('[') { 1 } else { raw.len() };
+    let pos = if object || raw.starts_with('[') {
+        1
+    } else {
+        raw.len()
+    };
     Members {
         text: raw,
         pos,
@@ -154,7 +158,9 @@ fn skip_value(bytes: &[u8], pos: usize) -> Option<usize> {
         }
         _ => {
             let mut i = pos;
-            while i < bytes.len() && !matches!(bytes[i], b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r') {
+            while i < bytes.len()
+                && !matches!(bytes[i], b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r')
+            {
                 i += 1;
             }
             Some(i)
@@ -238,7 +244,8 @@ pub fn path_segment(key: Option<&str>, index: usize) -> String {
         Some(raw) => {
             let k = decode_string(raw);
             let plain = !k.is_empty()
-                && k.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '$')
+                && k.chars()
+                    .all(|c| c.is_alphanumeric() || c == '_' || c == '$')
                 && !k.starts_with(|c: char| c.is_ascii_digit());
             if plain {
                 format!(".{k}")

@@ -110,11 +110,15 @@ impl Model {
     }
 
     pub(crate) fn trace_order(&self, id: TraceId) -> (u64, &str) {
-        self.traces.get(id.0).map_or((0, ""), |t| (t.start_ts, &*t.key))
+        self.traces
+            .get(id.0)
+            .map_or((0, ""), |t| (t.start_ts, &*t.key))
     }
 
     pub(crate) fn span_order(&self, id: SpanId) -> (u64, &str) {
-        self.spans.get(id.0).map_or((0, ""), |s| (s.start_ts, &*s.key))
+        self.spans
+            .get(id.0)
+            .map_or((0, ""), |s| (s.start_ts, &*s.key))
     }
 
     /// The depth of a trace: 0 for a root, 1 for a trace inside a root's span, ...

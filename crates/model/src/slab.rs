@@ -8,8 +8,14 @@ pub(crate) struct Key {
 }
 
 enum Slot<T> {
-    Used { generation: u32, value: T },
-    Free { generation: u32, next_free: Option<u32> },
+    Used {
+        generation: u32,
+        value: T,
+    },
+    Free {
+        generation: u32,
+        next_free: Option<u32>,
+    },
 }
 
 pub(crate) struct Slab<T> {

@@ -17,8 +17,14 @@ fn trace_and_text_span_stream_tokens() {
     assert_eq!(
         out.changes,
         vec![
-            Change::TextAppended { span: m.span_by_key("s1").unwrap(), from: 3 },
-            Change::TextAppended { span: m.span_by_key("s1").unwrap(), from: 5 },
+            Change::TextAppended {
+                span: m.span_by_key("s1").unwrap(),
+                from: 3
+            },
+            Change::TextAppended {
+                span: m.span_by_key("s1").unwrap(),
+                from: 5
+            },
         ]
     );
     out.clear();
@@ -40,20 +46,48 @@ fn every_change_kind_is_reported() {
     assert_eq!(out.changes, vec![Change::TraceSpans(t)]);
     let out = apply_ok(
         &mut m,
-        [p.event(Op::ItemsSet { span: "i".into(), items: item_list(&[("tokens", "13"), ("ms", "40")]) })],
+        [p.event(Op::ItemsSet {
+            span: "i".into(),
+            items: item_list(&[("tokens", "13"), ("ms", "40")]),
+        })],
     );
     assert_eq!(out.changes, vec![Change::Content(i)]);
-    let Content::Items(items) = &m.span(i).unwrap().content else { panic!() };
-    let rows: Vec<_> = items.iter().map(|i| (i.name.as_str(), i.value.get())).collect();
-    assert_eq!(rows, vec![("tokens", "13"), ("ms", "40")], "set replaces in place, appends new names");
-    apply_ok(&mut m, [p.event(Op::ItemsAdd { span: "i".into(), items: item_list(&[("ms", "41")]) })]);
-    let Content::Items(items) = &m.span(i).unwrap().content else { panic!() };
+    let Content::Items(items) = &m.span(i).unwrap().content else {
+        panic!()
+    };
+    let rows: Vec<_> = items
+        .iter()
+        .map(|i| (i.name.as_str(), i.value.get()))
+        .collect();
+    assert_eq!(
+        rows,
+        vec![("tokens", "13"), ("ms", "40")],
+        "set replaces in place, appends new names"
+    );
+    apply_ok(
+        &mut m,
+        [p.event(Op::ItemsAdd {
+            span: "i".into(),
+            items: item_list(&[("ms", "41")]),
+        })],
+    );
+    let Content::Items(items) = &m.span(i).unwrap().content else {
+        panic!()
+    };
     assert_eq!(items.len(), 3, "add appends even when the name repeats");
 
     let out = apply_ok(&mut m, [p.end_span("i")]);
     assert_eq!(out.changes, vec![Change::Span(i)]);
     assert_eq!(m.span(i).unwrap().status, RunStatus::Ok);
-    let out = apply_ok(&mut m, [p.end_trace("t", Status::Error { message: "boom".into() })]);
+    let out = apply_ok(
+        &mut m,
+        [p.end_trace(
+            "t",
+            Status::Error {
+                message: "boom".into(),
+            },
+        )],
+    );
     assert_eq!(out.changes, vec![Change::Trace(t)]);
     assert_eq!(m.trace(t).unwrap().status, RunStatus::Error("boom".into()));
     assert!(m.trace(t).unwrap().end_ts.is_some());
@@ -69,24 +103,50 @@ fn every_change_kind_is_reported() {
 fn content_replace_follows_the_span_kind() {
     let mut m = Model::default();
     let mut p = Producer::new("a");
-    apply_ok(&mut m, [p.trace("t", "T"), p.json("t", "j", r#"{"a":1}"#), p.text("t", "x", "old")]);
     apply_ok(
         &mut m,
         [
-            p.event(Op::ContentReplace { span: "j".into(), content: RawJson::from_string(r#"[1, 2.50]"#.into()).unwrap() }),
-            p.event(Op::ContentReplace { span: "x".into(), content: RawJson::from_string(r#""new""#.into()).unwrap() }),
+            p.trace("t", "T"),
+            p.json("t", "j", r#"{"a":1}"#),
+            p.text("t", "x", "old"),
+        ],
+    );
+    apply_ok(
+        &mut m,
+        [
+            p.event(Op::ContentReplace {
+                span: "j".into(),
+                content: RawJson::from_string(r#"[1, 2.50]"#.into()).unwrap(),
+            }),
+            p.event(Op::ContentReplace {
+                span: "x".into(),
+                content: RawJson::from_string(r#""new""#.into()).unwrap(),
+            }),
         ],
     );
     let j = m.span(m.span_by_key("j").unwrap()).unwrap();
-    assert_eq!(j.content, Content::Json(RawJson::from_string("[1, 2.50]".into()).unwrap()));
-    assert_eq!(m.span(m.span_by_key("x").unwrap()).unwrap().text(), Some("new"));
+    assert_eq!(
+        j.content,
+        Content::Json(RawJson::from_string("[1, 2.50]".into()).unwrap())
+    );
+    assert_eq!(
+        m.span(m.span_by_key("x").unwrap()).unwrap().text(),
+        Some("new")
+    );
     // A text span's content must be a string.
     let out = apply_all(
         &mut m,
-        [p.event(Op::ContentReplace { span: "x".into(), content: RawJson::from_string("{}".into()).unwrap() })],
+        [p.event(Op::ContentReplace {
+            span: "x".into(),
+            content: RawJson::from_string("{}".into()).unwrap(),
+        })],
     );
     assert_eq!(out.rejected.len(), 1);
-    assert!(out.rejected[0].reason.contains("must be a string"), "{:?}", out.rejected);
+    assert!(
+        out.rejected[0].reason.contains("must be a string"),
+        "{:?}",
+        out.rejected
+    );
 }
 
 #[test]
@@ -118,20 +178,36 @@ fn orphans_wait_for_their_parent_and_attach_when_it_arrives() {
     let mut a = Producer::new("a");
     let mut b = Producer::new("b");
     // b's span and a child trace arrive before a's trace and the parent span.
-    let out = apply_ok(&mut m, [b.text("t", "sb", "from b"), b.child_trace("c", "child", "sa")]);
+    let out = apply_ok(
+        &mut m,
+        [
+            b.text("t", "sb", "from b"),
+            b.child_trace("c", "child", "sa"),
+        ],
+    );
     assert!(out.changes.contains(&Change::Orphans));
     let (wt, ws) = m.orphans();
     assert_eq!((wt.len(), ws.len()), (1, 1));
     assert!(m.dump().contains("waiting:"));
-    let out = apply_ok(&mut m, [a.trace("t", "Shared"), a.text("t", "sa", "from a")]);
+    let out = apply_ok(
+        &mut m,
+        [a.trace("t", "Shared"), a.text("t", "sa", "from a")],
+    );
     assert!(out.changes.contains(&Change::Orphans));
     let (wt, ws) = m.orphans();
     assert!(wt.is_empty() && ws.is_empty(), "everything attached");
     let t = m.trace(m.trace_by_key("t").unwrap()).unwrap();
     assert_eq!(t.spans.len(), 2);
-    assert_eq!(t.processes, vec!["a".into(), "b".into()], "badges of both writers");
+    assert_eq!(
+        t.processes,
+        vec!["a".into(), "b".into()],
+        "badges of both writers"
+    );
     let sa = m.span_by_key("sa").unwrap();
-    assert_eq!(m.span(sa).unwrap().children, vec![m.trace_by_key("c").unwrap()]);
+    assert_eq!(
+        m.span(sa).unwrap().children,
+        vec![m.trace_by_key("c").unwrap()]
+    );
 }
 
 #[test]
@@ -143,7 +219,11 @@ fn spans_are_ordered_by_time_then_id_whatever_the_arrival_order() {
     let e3 = a.text("t", "second", "");
     apply_ok(&mut m, [e1, e3, e2]);
     let t = m.trace(m.trace_by_key("t").unwrap()).unwrap();
-    let keys: Vec<_> = t.spans.iter().map(|&s| m.span(s).unwrap().key.to_string()).collect();
+    let keys: Vec<_> = t
+        .spans
+        .iter()
+        .map(|&s| m.span(s).unwrap().key.to_string())
+        .collect();
     assert_eq!(keys, vec!["first", "second"]);
 }
 
@@ -160,7 +240,9 @@ fn duplicates_change_nothing() {
     assert_eq!(m.dump(), before);
 }
 
-fn batch(events: Vec<user_trace_model::protocol::Event>) -> Vec<Result<user_trace_model::protocol::Event, user_trace_model::protocol::EventError>> {
+fn batch(
+    events: Vec<user_trace_model::protocol::Event>,
+) -> Vec<Result<user_trace_model::protocol::Event, user_trace_model::protocol::EventError>> {
     events.into_iter().map(Ok).collect()
 }
 
@@ -168,7 +250,12 @@ fn batch(events: Vec<user_trace_model::protocol::Event>) -> Vec<Result<user_trac
 fn sequence_numbers_skip_duplicates_and_report_gaps() {
     let mut m = Model::default();
     let mut p = Producer::new("a");
-    let e = vec![p.trace("t", "T"), p.text("t", "s", ""), p.append("s", "x"), p.append("s", "y")];
+    let e = [
+        p.trace("t", "T"),
+        p.text("t", "s", ""),
+        p.append("s", "x"),
+        p.append("s", "y"),
+    ];
     let mut out = user_trace_model::Outcome::default();
     m.apply_batch(1, batch(e[..2].to_vec()), &mut out);
     assert_eq!(m.last_seq(), Some(2));
@@ -179,23 +266,51 @@ fn sequence_numbers_skip_duplicates_and_report_gaps() {
     // A gap: 5 follows 3.
     out.clear();
     m.apply_batch(5, batch(e[3..].to_vec()), &mut out);
-    assert_eq!(out.gap, Some(user_trace_model::Gap { expected: 4, got: 5 }));
+    assert_eq!(
+        out.gap,
+        Some(user_trace_model::Gap {
+            expected: 4,
+            got: 5
+        })
+    );
     assert_eq!(m.last_seq(), Some(3), "nothing after a gap is applied");
-    assert_eq!(m.span(m.span_by_key("s").unwrap()).unwrap().text(), Some("x"));
+    assert_eq!(
+        m.span(m.span_by_key("s").unwrap()).unwrap().text(),
+        Some("x")
+    );
 }
 
 #[test]
 fn invalid_events_are_rejected_with_a_reason_and_nothing_else_is_lost() {
     let mut m = Model::default();
     let mut p = Producer::new("a");
-    apply_ok(&mut m, [p.trace("t", "T"), p.text("t", "s", ""), p.json("t", "j", "{}")]);
+    apply_ok(
+        &mut m,
+        [
+            p.trace("t", "T"),
+            p.text("t", "s", ""),
+            p.json("t", "j", "{}"),
+        ],
+    );
     let cases = [
         (p.append("nope", "x"), "unknown span `nope`"),
-        (p.append("j", "x"), "cannot append text to span `j` of kind `json`"),
+        (
+            p.append("j", "x"),
+            "cannot append text to span `j` of kind `json`",
+        ),
         (p.text("t", "s", "again"), "span `s` already exists"),
         (p.trace("t", "T").clone(), ""), // joining an existing trace is fine
-        (p.child_trace("t", "T", "s"), "already exists with another parent"),
-        (p.event(Op::ItemsSet { span: "s".into(), items: vec![] }), "cannot set items of span `s`"),
+        (
+            p.child_trace("t", "T", "s"),
+            "already exists with another parent",
+        ),
+        (
+            p.event(Op::ItemsSet {
+                span: "s".into(),
+                items: vec![],
+            }),
+            "cannot set items of span `s`",
+        ),
         (p.end_trace("zzz", Status::Ok), "unknown trace `zzz`"),
     ];
     for (event, reason) in cases {
@@ -204,13 +319,20 @@ fn invalid_events_are_rejected_with_a_reason_and_nothing_else_is_lost() {
             assert!(out.rejected.is_empty(), "{:?}", out.rejected);
         } else {
             assert_eq!(out.rejected.len(), 1, "expected a rejection: {reason}");
-            assert!(out.rejected[0].reason.contains(reason), "{} !~ {reason}", out.rejected[0].reason);
+            assert!(
+                out.rejected[0].reason.contains(reason),
+                "{} !~ {reason}",
+                out.rejected[0].reason
+            );
             assert!(out.rejected[0].event_id.is_some());
         }
     }
     // The stream goes on.
     apply_ok(&mut m, [p.append("s", "still works")]);
-    assert_eq!(m.span(m.span_by_key("s").unwrap()).unwrap().text(), Some("still works"));
+    assert_eq!(
+        m.span(m.span_by_key("s").unwrap()).unwrap().text(),
+        Some("still works")
+    );
     // Appending after the end is refused.
     apply_ok(&mut m, [p.end_span("s")]);
     let out = apply_all(&mut m, [p.append("s", "late")]);
@@ -219,22 +341,43 @@ fn invalid_events_are_rejected_with_a_reason_and_nothing_else_is_lost() {
 
 #[test]
 fn size_limits_are_enforced() {
-    let limits = Limits { max_text_bytes: 10, max_json_bytes: 8, max_items: 2, max_label_bytes: 16 };
-    let mut m = Model::new(Options { limits, ..Options::default() });
+    let limits = Limits {
+        max_text_bytes: 10,
+        max_json_bytes: 8,
+        max_items: 2,
+        max_label_bytes: 16,
+    };
+    let mut m = Model::new(Options {
+        limits,
+        ..Options::default()
+    });
     let mut p = Producer::new("a");
     apply_ok(&mut m, [p.trace("t", "T"), p.text("t", "s", "12345")]);
     let cases = [
         (p.append("s", "123456"), "over the limit of 10"),
-        (p.json("t", "j", r#"{"a":"long"}"#), "JSON of 12 bytes is over the limit of 8"),
-        (p.items("t", "i", &[("a", "1"), ("b", "2"), ("c", "3")]), "3 items are over the limit of 2"),
+        (
+            p.json("t", "j", r#"{"a":"long"}"#),
+            "JSON of 12 bytes is over the limit of 8",
+        ),
+        (
+            p.items("t", "i", &[("a", "1"), ("b", "2"), ("c", "3")]),
+            "3 items are over the limit of 2",
+        ),
         (p.trace("a-very-long-trace-id", "T"), "trace id is 20 bytes"),
     ];
     for (event, reason) in cases {
         let out = apply_all(&mut m, [event]);
         assert_eq!(out.rejected.len(), 1, "expected: {reason}");
-        assert!(out.rejected[0].reason.contains(reason), "{} !~ {reason}", out.rejected[0].reason);
+        assert!(
+            out.rejected[0].reason.contains(reason),
+            "{} !~ {reason}",
+            out.rejected[0].reason
+        );
     }
-    assert_eq!(m.span(m.span_by_key("s").unwrap()).unwrap().text(), Some("12345"));
+    assert_eq!(
+        m.span(m.span_by_key("s").unwrap()).unwrap().text(),
+        Some("12345")
+    );
 }
 
 #[test]
@@ -255,22 +398,35 @@ fn cycles_are_refused() {
 
 #[test]
 fn memory_cap_evicts_the_oldest_finished_traces_first() {
-    let mut m = Model::new(Options { max_bytes: 20_000, ..Options::default() });
+    let mut m = Model::new(Options {
+        max_bytes: 20_000,
+        ..Options::default()
+    });
     let mut p = Producer::new("a");
-    apply_ok(&mut m, [p.trace("running", "R"), p.text("running", "r", "")]);
+    apply_ok(
+        &mut m,
+        [p.trace("running", "R"), p.text("running", "r", "")],
+    );
     let mut evicted = 0;
     for i in 0..100 {
         let t = format!("t{i}");
         let out = apply_ok(
             &mut m,
-            [p.trace(&t, "T"), p.text(&t, &format!("s{i}"), &"x".repeat(1000)), p.end_trace(&t, Status::Ok)],
+            [
+                p.trace(&t, "T"),
+                p.text(&t, &format!("s{i}"), &"x".repeat(1000)),
+                p.end_trace(&t, Status::Ok),
+            ],
         );
         evicted += out.evicted;
     }
     assert!(m.bytes() <= 20_000, "{} bytes", m.bytes());
     assert!(evicted > 50, "evicted {evicted}");
     assert_eq!(m.evicted_total(), evicted);
-    assert!(m.trace_by_key("running").is_some(), "the running trace is kept while finished ones can go");
+    assert!(
+        m.trace_by_key("running").is_some(),
+        "the running trace is kept while finished ones can go"
+    );
     assert!(m.trace_by_key("t99").is_some(), "the newest is kept");
     assert!(m.trace_by_key("t0").is_none(), "the oldest is gone");
     // Events for an evicted span say so.
@@ -289,17 +445,28 @@ fn snapshot_rebuilds_the_same_tree() {
             a.trace("t", "Agent"),
             a.text("t", "s", "tok"),
             a.append("s", "ens"),
-            b.json("t", "j", r#"{"big": 123456789012345678901234567890, "é": "\u00e9"}"#),
+            b.json(
+                "t",
+                "j",
+                r#"{"big": 123456789012345678901234567890, "é": "\u00e9"}"#,
+            ),
             a.child_trace("c", "tool", "s"),
             a.items("c", "i", &[("n", "1")]),
             a.end_span("s"),
-            a.end_trace("c", Status::Error { message: "failed".into() }),
+            a.end_trace(
+                "c",
+                Status::Error {
+                    message: "failed".into(),
+                },
+            ),
             b.text("other", "orphan", "waiting"),
         ],
     );
     let events = m.snapshot_events();
     let json = ServerMessage::Snapshot { seq: 9, events }.to_json();
-    let ServerMessage::Snapshot { seq, events } = decode_server(&json).unwrap() else { panic!() };
+    let ServerMessage::Snapshot { seq, events } = decode_server(&json).unwrap() else {
+        panic!()
+    };
     let mut rebuilt = Model::default();
     let mut out = user_trace_model::Outcome::default();
     rebuilt.apply_snapshot(seq, events, &mut out);
@@ -314,6 +481,8 @@ fn json_is_kept_exactly_as_sent() {
     let mut p = Producer::new("a");
     let text = r#"{"z": 1, "a": 1.50, "big": 123456789012345678901234567890, "s": "\u00e9\n"}"#;
     apply_ok(&mut m, [p.trace("t", "T"), p.json("t", "j", text)]);
-    let Content::Json(j) = &m.span(m.span_by_key("j").unwrap()).unwrap().content else { panic!() };
+    let Content::Json(j) = &m.span(m.span_by_key("j").unwrap()).unwrap().content else {
+        panic!()
+    };
     assert_eq!(j.get(), text);
 }

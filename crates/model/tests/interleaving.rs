@@ -66,7 +66,9 @@ fn interleave(mut streams: Vec<Vec<Event>>, choices: &[usize]) -> Vec<Event> {
     let mut out = Vec::new();
     let mut k = 0;
     loop {
-        let live: Vec<usize> = (0..streams.len()).filter(|&i| !streams[i].is_empty()).collect();
+        let live: Vec<usize> = (0..streams.len())
+            .filter(|&i| !streams[i].is_empty())
+            .collect();
         if live.is_empty() {
             return out;
         }

@@ -10,7 +10,12 @@ fn members_of_an_object_keep_order_and_text() {
     let m: Vec<_> = members(raw).map(|m| (m.key.unwrap(), m.value)).collect();
     assert_eq!(
         m,
-        vec![("\"z\"", "1.50"), ("\"a\"", r#"[1, {"b": "]}"}]"#), (r#""\"q\"""#, "null"), ("\"n\"", "-1e400")]
+        vec![
+            ("\"z\"", "1.50"),
+            ("\"a\"", r#"[1, {"b": "]}"}]"#),
+            (r#""\"q\"""#, "null"),
+            ("\"n\"", "-1e400")
+        ]
     );
     assert_eq!(decode_string(m[2].0), "\"q\"");
     assert_eq!(kind(m[1].1), JsonKind::Array);
@@ -32,7 +37,13 @@ fn deep_nesting_is_walked_without_recursion() {
 
 #[test]
 fn pages_start_where_their_first_member_starts() {
-    let raw = format!("[{}]", (0..250).map(|i| i.to_string()).collect::<Vec<_>>().join(","));
+    let raw = format!(
+        "[{}]",
+        (0..250)
+            .map(|i| i.to_string())
+            .collect::<Vec<_>>()
+            .join(",")
+    );
     let starts = page_starts(&raw, 100);
     assert_eq!(starts.len(), 3);
     let third: Vec<_> = members_from(&raw, starts[2]).map(|m| m.value).collect();
@@ -45,7 +56,10 @@ fn summaries_and_paths() {
     assert_eq!(summary(r#"{"a":1,"b":2}"#, 10), "{2 keys}");
     assert_eq!(summary("[1]", 10), "[1 item]");
     assert_eq!(summary(r#""h\u00e9llo world""#, 5), "héllo…");
-    assert_eq!(summary("12345678901234567890123", 5), "12345678901234567890123");
+    assert_eq!(
+        summary("12345678901234567890123", 5),
+        "12345678901234567890123"
+    );
     assert_eq!(path_segment(Some("\"name\""), 0), ".name");
     assert_eq!(path_segment(Some("\"a b\""), 0), "[\"a b\"]");
     assert_eq!(path_segment(None, 7), "[7]");
@@ -53,7 +67,17 @@ fn summaries_and_paths() {
 
 #[test]
 fn invalid_text_never_panics() {
-    for raw in ["{", "[1,", "{\"a\"", "{\"a\" 1}", "\"", "[\"\\", "}", "{\"a\":}", ""] {
+    for raw in [
+        "{",
+        "[1,",
+        "{\"a\"",
+        "{\"a\" 1}",
+        "\"",
+        "[\"\\",
+        "}",
+        "{\"a\":}",
+        "",
+    ] {
         let _ = count(raw);
         let _ = summary(raw, 3);
         let _ = page_starts(raw, 1);

@@ -152,7 +152,10 @@ pub struct ErrorContent {
     pub message: String,
     /// Anything else (a stack, a response body), shown as a JSON tree.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(not(target_arch = "wasm32"), schemars(with = "Option<serde_json::Value>"))]
+    #[cfg_attr(
+        not(target_arch = "wasm32"),
+        schemars(with = "Option<serde_json::Value>")
+    )]
     pub details: Option<RawJson>,
 }
 
@@ -215,7 +218,9 @@ impl Content {
     /// Like [`Content::decode`], taking ownership to avoid copying a large JSON value.
     pub fn decode_owned(kind: &SpanKind, raw: Option<Box<RawValue>>) -> Result<Content, String> {
         match (kind, raw) {
-            (SpanKind::Json | SpanKind::Other(_), Some(r)) => Ok(Content::Json(RawJson::from_raw(r))),
+            (SpanKind::Json | SpanKind::Other(_), Some(r)) => {
+                Ok(Content::Json(RawJson::from_raw(r)))
+            }
             (kind, raw) => Content::decode(kind, raw.as_deref()),
         }
     }
@@ -229,9 +234,7 @@ impl Content {
                 .iter()
                 .map(|i| i.name.len() + i.value.get().len() + 48)
                 .sum(),
-            Content::Error(e) => {
-                e.message.len() + e.details.as_ref().map_or(0, |d| d.get().len())
-            }
+            Content::Error(e) => e.message.len() + e.details.as_ref().map_or(0, |d| d.get().len()),
         }
     }
 }

@@ -120,6 +120,10 @@ pub fn apply_all(model: &mut Model, events: impl IntoIterator<Item = Event>) -> 
 /// Applies and asserts nothing was rejected.
 pub fn apply_ok(model: &mut Model, events: impl IntoIterator<Item = Event>) -> Outcome {
     let out = apply_all(model, events);
-    assert!(out.rejected.is_empty(), "unexpected rejections: {:?}", out.rejected);
+    assert!(
+        out.rejected.is_empty(),
+        "unexpected rejections: {:?}",
+        out.rejected
+    );
     out
 }
