@@ -1,0 +1,16 @@
+//! The reference user-trace runtime: producers stream events in, panels subscribe.
+//!
+//! - [`hub`]: ordering, the retained window, snapshots, fan-out (the heart);
+//! - [`ingest`]: the producer side; [`panel`]: the panel side (batching, resume, resync);
+//! - [`access`]: Origin allow-list and token; [`journal`]: durability; [`config`]: flags.
+
+pub mod access;
+pub mod config;
+pub mod hub;
+pub mod ingest;
+pub mod journal;
+pub mod panel;
+pub mod server;
+
+pub use config::Config;
+pub use server::{start, Running};

@@ -1,0 +1,140 @@
+//! The HTTP server: routes, access checks, start and stop.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Query, State, WebSocketUpgrade};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use user_trace_protocol::{ProducerReply, INGEST_PATH, PANEL_PATH};
+
+use crate::config::Config;
+use crate::hub::Hub;
+use crate::{access, ingest, panel};
+
+type Params = Query<HashMap<String, String>>;
+
+fn refuse((status, reason): (StatusCode, String)) -> Response {
+    tracing::warn!(%status, %reason, "connection refused");
+    (status, reason).into_response()
+}
+
+async fn ws_ingest(
+    State(hub): State<Arc<Hub>>,
+    headers: HeaderMap,
+    Query(q): Params,
+    ws: WebSocketUpgrade,
+) -> Response {
+    if let Err(e) = access::check(&hub.config, &headers, q.get("token").map(String::as_str)) {
+        return refuse(e);
+    }
+    ws.max_message_size(hub.config.max_message_bytes)
+        .max_frame_size(hub.config.max_message_bytes)
+        .on_upgrade(move |socket| ingest::serve(hub, socket))
+}
+
+async fn http_ingest(
+    State(hub): State<Arc<Hub>>,
+    headers: HeaderMap,
+    Query(q): Params,
+    body: Bytes,
+) -> Response {
+    if let Err(e) = access::check(&hub.config, &headers, q.get("token").map(String::as_str)) {
+        return refuse(e);
+    }
+    let Ok(text) = std::str::from_utf8(&body) else {
+        return (StatusCode::BAD_REQUEST, "the body must be UTF-8 JSON").into_response();
+    };
+    let reply = ingest::handle_text(&hub, text);
+    let status = match reply {
+        ProducerReply::Error { .. } => StatusCode::BAD_REQUEST,
+        _ => StatusCode::OK,
+    };
+    let json = serde_json::to_string(&reply).unwrap_or_default();
+    (status, [("content-type", "application/json")], json).into_response()
+}
+
+async fn ws_panel(
+    State(hub): State<Arc<Hub>>,
+    headers: HeaderMap,
+    Query(q): Params,
+    ws: WebSocketUpgrade,
+) -> Response {
+    if let Err(e) = access::check(&hub.config, &headers, q.get("token").map(String::as_str)) {
+        return refuse(e);
+    }
+    let Some(slot) = hub.panel_slot() else {
+        return refuse((
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "too many panels (limit {}, see --max-panels)",
+                hub.config.max_panels
+            ),
+        ));
+    };
+    // Panels send only small control messages.
+    ws.max_message_size(64 << 10)
+        .on_upgrade(move |socket| panel::serve(hub, socket, slot))
+}
+
+async fn health(State(hub): State<Arc<Hub>>) -> String {
+    format!("ok session={} head={}\n", hub.session, hub.head())
+}
+
+pub fn router(hub: Arc<Hub>) -> Router {
+    let limit = hub.config.max_message_bytes;
+    Router::new()
+        .route(INGEST_PATH, get(ws_ingest).post(http_ingest))
+        .route(PANEL_PATH, get(ws_panel))
+        .route("/health", get(health))
+        .layer(DefaultBodyLimit::max(limit))
+        .with_state(hub)
+}
+
+/// A running server.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub hub: Arc<Hub>,
+    task: JoinHandle<()>,
+}
+
+impl Running {
+    /// Closes every connection and stops listening.
+    pub async fn stop(self) {
+        self.hub.stop();
+        let _ = self.task.await;
+    }
+
+    /// Runs until the process is interrupted (Ctrl-C).
+    pub async fn wait(self) {
+        let _ = self.task.await;
+    }
+}
+
+/// Binds and starts serving; returns once the socket listens.
+pub async fn start(config: Config) -> std::io::Result<Running> {
+    let hub = Hub::new(config)?;
+    let listener = TcpListener::bind(hub.config.listen).await?;
+    let addr = listener.local_addr()?;
+    let app = router(hub.clone());
+    let mut stopping = hub.stopping();
+    let task = tokio::spawn(async move {
+        let shutdown = async move {
+            let _ = stopping.changed().await;
+        };
+        if let Err(e) = axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await
+        {
+            tracing::error!(error = %e, "server stopped");
+        }
+    });
+    tracing::info!(%addr, session = %hub.session, "listening: producers on {INGEST_PATH}, panels on {PANEL_PATH}");
+    Ok(Running { addr, hub, task })
+}

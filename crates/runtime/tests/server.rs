@@ -1,0 +1,485 @@
+//! Integration tests against the real server on loopback, with real WebSocket clients.
+
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use user_trace_model::{Model, Outcome};
+use user_trace_protocol::{
+    decode_server, Content, Event, Op, ProducerReply, ServerMessage, SpanKind, Status,
+};
+use user_trace_runtime::{Config, Running};
+
+type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+async fn server(tweak: impl FnOnce(&mut Config)) -> Running {
+    let mut c = Config::default_for("127.0.0.1:0".parse().unwrap());
+    c.journal = None;
+    c.token = None;
+    tweak(&mut c);
+    user_trace_runtime::start(c).await.expect("server starts")
+}
+
+async fn connect(url: String) -> Ws {
+    tokio_tungstenite::connect_async(url)
+        .await
+        .expect("connects")
+        .0
+}
+
+async fn recv_text(ws: &mut Ws) -> String {
+    loop {
+        let m = tokio::time::timeout(Duration::from_secs(10), ws.next())
+            .await
+            .expect("a message within 10 s")
+            .expect("open")
+            .expect("no error");
+        match m {
+            Message::Text(t) => return t.to_string(),
+            Message::Close(f) => panic!("closed: {f:?}"),
+            _ => {}
+        }
+    }
+}
+
+struct Producer {
+    ws: Ws,
+    name: String,
+    n: u64,
+}
+
+impl Producer {
+    async fn connect(s: &Running, name: &str) -> Producer {
+        let mut ws = connect(format!("ws://{}/v1/ingest", s.addr)).await;
+        let hello = recv_text(&mut ws).await;
+        assert!(hello.contains(r#""type":"hello""#), "{hello}");
+        Producer {
+            ws,
+            name: name.into(),
+            n: 0,
+        }
+    }
+
+    fn event(&mut self, op: Op) -> Event {
+        self.n += 1;
+        Event {
+            id: format!("{}-{}", self.name, self.n),
+            process: self.name.clone(),
+            ts: 1000 + self.n,
+            op,
+        }
+    }
+
+    async fn send(&mut self, events: Vec<Event>) -> ProducerReply {
+        let msg = user_trace_protocol::ProducerMessage::Events { events }.to_json();
+        self.ws.send(Message::Text(msg.into())).await.expect("send");
+        serde_json::from_str(&recv_text(&mut self.ws).await).expect("a reply")
+    }
+
+    /// A trace with one text span, then `n` appends, in `batches` messages.
+    async fn stream(&mut self, trace: &str, n: usize, batches: usize) {
+        let start = vec![
+            self.event(Op::TraceStart {
+                trace: trace.into(),
+                name: trace.into(),
+                parent_span: None,
+            }),
+            self.event(Op::SpanCreate {
+                trace: trace.into(),
+                span: format!("{trace}-s"),
+                kind: SpanKind::Text,
+                title: None,
+                content: Content::Text(String::new()),
+            }),
+        ];
+        assert_ack(self.send(start).await, 2);
+        let per = n.div_ceil(batches);
+        let mut i = 0;
+        while i < n {
+            let events: Vec<Event> = (i..(i + per).min(n))
+                .map(|k| {
+                    self.event(Op::TextAppend {
+                        span: format!("{trace}-s"),
+                        text: format!("{k} "),
+                    })
+                })
+                .collect();
+            let len = events.len();
+            assert_ack(self.send(events).await, len as u64);
+            i += per;
+        }
+    }
+}
+
+fn assert_ack(reply: ProducerReply, n: u64) {
+    match reply {
+        ProducerReply::Ack { accepted, rejected } => {
+            assert!(rejected.is_empty(), "{rejected:?}");
+            assert_eq!(accepted, n);
+        }
+        other => panic!("expected an ack, got {other:?}"),
+    }
+}
+
+/// A panel client that applies what it receives to its own model.
+struct Panel {
+    ws: Ws,
+    model: Model,
+    session: String,
+    snapshots: usize,
+    frames: usize,
+    seqs: Vec<u64>,
+}
+
+impl Panel {
+    async fn connect(s: &Running, session: Option<&str>, last_seq: Option<u64>) -> Panel {
+        let mut ws = connect(format!("ws://{}/v1/panel", s.addr)).await;
+        let hello = recv_text(&mut ws).await;
+        let ServerMessage::Hello(h) = decode_server(&hello).unwrap() else {
+            panic!("{hello}")
+        };
+        let sub = user_trace_protocol::PanelMessage::Subscribe {
+            session: session.map(Into::into),
+            last_seq,
+        };
+        ws.send(Message::Text(serde_json::to_string(&sub).unwrap().into()))
+            .await
+            .unwrap();
+        Panel {
+            ws,
+            model: Model::default(),
+            session: h.session,
+            snapshots: 0,
+            frames: 0,
+            seqs: vec![],
+        }
+    }
+
+    /// Reads frames until the panel holds sequence number `seq`.
+    async fn until(&mut self, seq: u64) {
+        while self.model.last_seq().unwrap_or(0) < seq {
+            let text = recv_text(&mut self.ws).await;
+            let mut out = Outcome::default();
+            match decode_server(&text).unwrap() {
+                ServerMessage::Events { first_seq, events } => {
+                    self.frames += 1;
+                    self.seqs
+                        .extend((0..events.len() as u64).map(|i| first_seq + i));
+                    self.model.apply_batch(first_seq, events, &mut out);
+                }
+                ServerMessage::Snapshot { seq, events } => {
+                    self.snapshots += 1;
+                    self.model.apply_snapshot(seq, events, &mut out);
+                }
+                other => panic!("unexpected {other:?}"),
+            }
+            assert!(out.gap.is_none(), "gap: {:?}", out.gap);
+            assert!(out.rejected.is_empty(), "{:?}", out.rejected);
+            assert_eq!(out.duplicates, 0, "nothing is sent twice");
+        }
+    }
+}
+
+fn server_dump(s: &Running) -> String {
+    // The server's own state, through a fresh panel's snapshot.
+    let (start, _) = s.hub.subscribe(None, None);
+    match start {
+        user_trace_runtime::hub::Start::Snapshot { frame, .. } => {
+            let ServerMessage::Snapshot { seq, events } = decode_server(&frame).unwrap() else {
+                unreachable!()
+            };
+            let mut m = Model::default();
+            m.apply_snapshot(seq, events, &mut Outcome::default());
+            m.dump()
+        }
+        _ => unreachable!(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn several_producers_are_ordered_into_one_sequence() {
+    let s = server(|_| {}).await;
+    let mut panel = Panel::connect(&s, None, None).await;
+    let mut tasks = Vec::new();
+    for p in 0..3 {
+        let mut prod = Producer::connect(&s, &format!("proc{p}")).await;
+        tasks.push(tokio::spawn(async move {
+            prod.stream(&format!("t{p}"), 300, 30).await
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    assert_eq!(s.hub.head(), 3 * 302);
+    panel.until(3 * 302).await;
+    assert_eq!(
+        panel.seqs,
+        (1..=906).collect::<Vec<_>>(),
+        "every number once, in order"
+    );
+    assert!(
+        panel.frames < 906,
+        "events are batched ({} frames)",
+        panel.frames
+    );
+    for p in 0..3 {
+        let span = panel
+            .model
+            .span(panel.model.span_by_key(&format!("t{p}-s")).unwrap())
+            .unwrap();
+        let want: String = (0..300).map(|k| format!("{k} ")).collect();
+        assert_eq!(
+            span.text(),
+            Some(want.as_str()),
+            "each producer's order is kept"
+        );
+    }
+    assert_eq!(panel.model.dump(), server_dump(&s));
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panel_resumes_with_exactly_what_it_missed() {
+    let s = server(|_| {}).await;
+    let mut prod = Producer::connect(&s, "p").await;
+    prod.stream("t", 50, 5).await;
+    let mut panel = Panel::connect(&s, None, None).await;
+    panel.until(52).await;
+    let session = panel.session.clone();
+    drop(panel);
+    prod.stream("u", 40, 4).await;
+    let mut again = Panel::connect(&s, Some(&session), Some(52)).await;
+    let mut out = Outcome::default();
+    // Start from the first panel's state: rebuild it from the snapshot it would hold.
+    let first = recv_text(&mut again.ws).await;
+    let ServerMessage::Events { first_seq, events } = decode_server(&first).unwrap() else {
+        panic!(
+            "a resume sends events, not a snapshot: {}",
+            &first[..80.min(first.len())]
+        )
+    };
+    assert_eq!(first_seq, 53, "exactly after what it held");
+    again.model.apply_batch(first_seq, events, &mut out);
+    again.until(94).await;
+    assert_eq!(again.snapshots, 0);
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panel_behind_the_retained_window_gets_a_snapshot() {
+    let s = server(|c| c.retain_events = 10).await;
+    let mut prod = Producer::connect(&s, "p").await;
+    prod.stream("t", 30, 3).await;
+    let session = s.hub.session.clone();
+    let mut panel = Panel::connect(&s, Some(&session), Some(2)).await;
+    panel.until(32).await;
+    assert_eq!(panel.snapshots, 1);
+    assert_eq!(panel.model.dump(), server_dump(&s));
+    // A panel from another session (a restarted server without journal) also starts over.
+    let mut other = Panel::connect(&s, Some("not-this-one"), Some(32)).await;
+    other.until(32).await;
+    assert_eq!(other.snapshots, 1);
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_events_are_refused_to_their_producer_and_never_reach_panels() {
+    let s = server(|_| {}).await;
+    let mut prod = Producer::connect(&s, "p").await;
+    let good = prod.event(Op::TraceStart {
+        trace: "t".into(),
+        name: "T".into(),
+        parent_span: None,
+    });
+    let bad = prod.event(Op::TextAppend {
+        span: "missing".into(),
+        text: "x".into(),
+    });
+    match prod.send(vec![good, bad]).await {
+        ProducerReply::Ack { accepted, rejected } => {
+            assert_eq!(accepted, 1);
+            assert_eq!(rejected.len(), 1);
+            assert_eq!(rejected[0].index, 1);
+            assert!(rejected[0].reason.contains("unknown span `missing`"));
+        }
+        other => panic!("{other:?}"),
+    }
+    // A malformed message is answered with an error and the connection goes on.
+    prod.ws
+        .send(Message::Text("{not json".into()))
+        .await
+        .unwrap();
+    let reply: ProducerReply = serde_json::from_str(&recv_text(&mut prod.ws).await).unwrap();
+    assert!(
+        matches!(reply, ProducerReply::Error { ref message } if message.contains("malformed")),
+        "{reply:?}"
+    );
+    let e = prod.event(Op::TraceEnd {
+        trace: "t".into(),
+        status: Status::Ok,
+    });
+    assert_ack(prod.send(vec![e]).await, 1);
+    assert_eq!(s.hub.head(), 2, "only valid events are numbered");
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_foreign_origin_is_refused() {
+    let s = server(|_| {}).await;
+    let mut req = format!("ws://{}/v1/panel", s.addr)
+        .into_client_request()
+        .unwrap();
+    req.headers_mut()
+        .insert("origin", "http://evil.example".parse().unwrap());
+    let err = tokio_tungstenite::connect_async(req)
+        .await
+        .expect_err("refused");
+    assert!(err.to_string().contains("403"), "{err}");
+    let mut req = format!("ws://{}/v1/panel", s.addr)
+        .into_client_request()
+        .unwrap();
+    req.headers_mut()
+        .insert("origin", "http://127.0.0.1:8080".parse().unwrap());
+    assert!(
+        tokio_tungstenite::connect_async(req).await.is_ok(),
+        "the preview origin is allowed"
+    );
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_a_token_nobody_connects_without_it() {
+    let s = server(|c| c.token = Some("s3cret".into())).await;
+    for path in ["v1/panel", "v1/ingest"] {
+        let err = tokio_tungstenite::connect_async(format!("ws://{}/{path}", s.addr))
+            .await
+            .expect_err("refused");
+        assert!(err.to_string().contains("401"), "{err}");
+        let wrong =
+            tokio_tungstenite::connect_async(format!("ws://{}/{path}?token=s3cre", s.addr)).await;
+        assert!(wrong.is_err());
+        let ok =
+            tokio_tungstenite::connect_async(format!("ws://{}/{path}?token=s3cret", s.addr)).await;
+        assert!(ok.is_ok());
+        let mut req = format!("ws://{}/{path}", s.addr)
+            .into_client_request()
+            .unwrap();
+        req.headers_mut()
+            .insert("authorization", "Bearer s3cret".parse().unwrap());
+        assert!(tokio_tungstenite::connect_async(req).await.is_ok());
+    }
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_oversize_message_closes_with_a_reason() {
+    let s = server(|c| c.max_message_bytes = 4096).await;
+    let mut prod = Producer::connect(&s, "p").await;
+    let big = prod.event(Op::TraceStart {
+        trace: "t".into(),
+        name: "x".repeat(10_000),
+        parent_span: None,
+    });
+    let msg = user_trace_protocol::ProducerMessage::Events { events: vec![big] }.to_json();
+    let _ = prod.ws.send(Message::Text(msg.into())).await;
+    let close = loop {
+        match tokio::time::timeout(Duration::from_secs(10), prod.ws.next())
+            .await
+            .expect("answer")
+        {
+            Some(Ok(Message::Close(f))) => break f,
+            Some(Ok(_)) => continue,
+            other => panic!("expected a close frame, got {other:?}"),
+        }
+    };
+    let close = close.expect("a close frame with a reason");
+    assert_eq!(u16::from(close.code), 1009);
+    assert!(
+        close.reason.contains("over the limit of 4096 bytes"),
+        "{}",
+        close.reason
+    );
+    assert_eq!(s.hub.head(), 0);
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_panel_never_blocks_producers_and_is_resynced() {
+    let s = server(|c| c.panel_queue = 16).await;
+    let mut slow = Panel::connect(&s, None, None).await;
+    let mut fast = Panel::connect(&s, None, None).await;
+    // Let both subscribe before the stream starts.
+    slow.until(0).await;
+    fast.until(0).await;
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut prod = Producer::connect(&s, "p").await;
+    let big = "x".repeat(32 << 10);
+    prod.stream("t", 0, 1).await;
+    let producer = tokio::spawn(async move {
+        for _ in 0..20 {
+            let events = (0..20)
+                .map(|_| {
+                    prod.event(Op::TextAppend {
+                        span: "t-s".into(),
+                        text: big.clone(),
+                    })
+                })
+                .collect();
+            assert_ack(prod.send(events).await, 20);
+        }
+    });
+    // The fast panel keeps up while the slow one reads nothing.
+    fast.until(402).await;
+    tokio::time::timeout(Duration::from_secs(20), producer)
+        .await
+        .expect("producer never blocked")
+        .unwrap();
+    slow.until(402).await;
+    assert!(
+        slow.snapshots >= 1,
+        "the slow panel was resynced from a snapshot"
+    );
+    assert_eq!(slow.model.dump(), fast.model.dump());
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_with_the_journal_loses_nothing_and_panels_resume() {
+    let dir = std::env::temp_dir().join(format!("utp-journal-{}", std::process::id()));
+    let _ = std::fs::remove_file(&dir);
+    let journal = dir.clone();
+    let s = server(|c| c.journal = Some(journal)).await;
+    let addr = s.addr;
+    let mut prod = Producer::connect(&s, "p").await;
+    prod.stream("t", 20, 2).await;
+    let mut panel = Panel::connect(&s, None, None).await;
+    panel.until(22).await;
+    let before = panel.model.dump();
+    let session = panel.session.clone();
+    s.stop().await;
+
+    let journal = dir.clone();
+    let s = server(|c| {
+        c.journal = Some(journal);
+        c.listen = addr;
+    })
+    .await;
+    assert_eq!(
+        s.hub.session, session,
+        "same session after a restart with the journal"
+    );
+    assert_eq!(s.hub.head(), 22);
+    assert_eq!(server_dump(&s), before);
+    let mut prod = Producer::connect(&s, "p2").await;
+    prod.stream("u", 5, 1).await;
+    let mut again = Panel::connect(&s, Some(&session), Some(22)).await;
+    again.model = panel.model;
+    again.until(29).await;
+    assert_eq!(again.snapshots, 0, "resumed, not resynced");
+    assert_eq!(again.model.dump(), server_dump(&s));
+    s.stop().await;
+    let _ = std::fs::remove_file(&dir);
+}
