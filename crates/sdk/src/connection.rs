@@ -1,0 +1,184 @@
+//! The background task: batches events, sends them, reconnects, resends what was not
+//! acknowledged. The runtime drops duplicates, so resending is always safe.
+
+use std::collections::VecDeque;
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::Message;
+use user_trace_protocol::{Event, ProducerMessage, ProducerReply};
+
+use crate::tracer::{Stats, TracerOptions};
+
+pub enum Sink {
+    WebSocket(String),
+    File(PathBuf),
+}
+
+type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn open(url: &str, token: Option<&str>) -> Result<Ws, String> {
+    let mut req = url.into_client_request().map_err(|e| e.to_string())?;
+    if let Some(t) = token {
+        let value = format!("Bearer {t}")
+            .parse()
+            .map_err(|_| "the token is not a valid header value")?;
+        req.headers_mut().insert("authorization", value);
+    }
+    let (mut ws, _) = tokio_tungstenite::connect_async(req)
+        .await
+        .map_err(|e| e.to_string())?;
+    // The server speaks first: its hello.
+    match tokio::time::timeout(Duration::from_secs(5), ws.next()).await {
+        Ok(Some(Ok(Message::Text(t)))) => match serde_json::from_str::<ProducerReply>(t.as_str()) {
+            Ok(ProducerReply::Hello(h)) if h.protocol == user_trace_protocol::PROTOCOL_VERSION => {
+                Ok(ws)
+            }
+            Ok(ProducerReply::Hello(h)) => Err(format!(
+                "the runtime speaks protocol {}, this SDK speaks {}",
+                h.protocol,
+                user_trace_protocol::PROTOCOL_VERSION
+            )),
+            _ => Err(format!("unexpected first message: {t}")),
+        },
+        _ => Err("no hello from the runtime".into()),
+    }
+}
+
+/// Checks that the runtime can be reached now.
+pub async fn probe(url: &str, token: Option<&str>) -> Result<(), String> {
+    open(url, token).await.map(drop)
+}
+
+/// Gathers events for up to `batch_time`, or `batch_events` of them.
+async fn gather(
+    rx: &mut mpsc::UnboundedReceiver<Event>,
+    first: Event,
+    options: &TracerOptions,
+) -> Vec<Event> {
+    let mut batch = vec![first];
+    let deadline = Instant::now() + options.batch_time;
+    while batch.len() < options.batch_events {
+        tokio::select! {
+            e = rx.recv() => match e { Some(e) => batch.push(e), None => break },
+            _ = tokio::time::sleep_until(deadline) => break,
+        }
+    }
+    batch
+}
+
+pub async fn run(
+    sink: Sink,
+    options: TracerOptions,
+    rx: mpsc::UnboundedReceiver<Event>,
+    progress: watch::Sender<Stats>,
+) {
+    match sink {
+        Sink::File(path) => record(path, rx, progress).await,
+        Sink::WebSocket(url) => stream(url, options, rx, progress).await,
+    }
+}
+
+async fn record(
+    path: PathBuf,
+    mut rx: mpsc::UnboundedReceiver<Event>,
+    progress: watch::Sender<Stats>,
+) {
+    let Ok(file) = std::fs::OpenOptions::new().append(true).open(&path) else {
+        return;
+    };
+    let mut file = std::io::BufWriter::new(file);
+    while let Some(e) = rx.recv().await {
+        if let Ok(line) = serde_json::to_string(&e) {
+            let _ = writeln!(file, "{line}");
+        }
+        if rx.is_empty() {
+            let _ = file.flush();
+        }
+        progress.send_modify(|s| s.acked += 1);
+    }
+    let _ = file.flush();
+}
+
+async fn stream(
+    url: String,
+    options: TracerOptions,
+    mut rx: mpsc::UnboundedReceiver<Event>,
+    progress: watch::Sender<Stats>,
+) {
+    // Sent but not yet acknowledged, one entry per message, oldest first.
+    let mut unacked: VecDeque<Vec<Event>> = VecDeque::new();
+    let mut backoff = Duration::from_millis(50);
+    let mut closed = false;
+    loop {
+        if closed && unacked.is_empty() {
+            return;
+        }
+        let mut ws = match open(&url, options.token.as_deref()).await {
+            Ok(ws) => ws,
+            Err(_) => {
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(options.max_backoff);
+                continue;
+            }
+        };
+        backoff = Duration::from_millis(50);
+        progress.send_modify(|s| s.connections += 1);
+        // Resend what the previous connection left unacknowledged, in order.
+        let mut ok = true;
+        for batch in &unacked {
+            let text = ProducerMessage::Events {
+                events: batch.clone(),
+            }
+            .to_json();
+            if ws.send(Message::Text(text.into())).await.is_err() {
+                ok = false;
+                break;
+            }
+        }
+        while ok {
+            tokio::select! {
+                e = rx.recv(), if !closed => match e {
+                    Some(first) => {
+                        let batch = gather(&mut rx, first, &options).await;
+                        let text = ProducerMessage::Events { events: batch.clone() }.to_json();
+                        unacked.push_back(batch);
+                        if ws.send(Message::Text(text.into())).await.is_err() {
+                            ok = false;
+                        }
+                    }
+                    None => closed = true,
+                },
+                m = ws.next() => match m {
+                    Some(Ok(Message::Text(t))) => {
+                        if let Ok(ProducerReply::Ack { accepted, rejected }) = serde_json::from_str(t.as_str()) {
+                            let _ = accepted;
+                            if let Some(batch) = unacked.pop_front() {
+                                let n = batch.len() as u64;
+                                for r in &rejected {
+                                    eprintln!("user-trace-sdk: the runtime refused an event: {r}");
+                                }
+                                progress.send_modify(|s| {
+                                    s.acked += n;
+                                    s.refused += rejected.len() as u64;
+                                });
+                            }
+                        }
+                    }
+                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => ok = false,
+                    Some(Ok(_)) => {}
+                },
+            }
+            if closed && unacked.is_empty() {
+                let _ = ws.close(None).await;
+                return;
+            }
+        }
+    }
+}
