@@ -20,7 +20,7 @@ pub use content::{Content, ErrorContent, Item, RawJson, SpanKind};
 pub use error::{DecodeError, EventError};
 pub use event::{Event, Op, Status};
 pub use message::{
-    decode_panel, decode_producer, decode_server, DecodedBatch, Hello, PanelMessage,
+    decode_event, decode_panel, decode_producer, decode_server, DecodedBatch, Hello, PanelMessage,
     ProducerMessage, ProducerReply, Rejected, ServerMessage,
 };
 

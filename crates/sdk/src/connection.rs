@@ -93,17 +93,15 @@ async fn record(
     let Ok(file) = std::fs::OpenOptions::new().append(true).open(&path) else {
         return;
     };
-    let mut file = std::io::BufWriter::new(file);
+    let mut file = file;
     while let Some(e) = rx.recv().await {
-        if let Ok(line) = serde_json::to_string(&e) {
-            let _ = writeln!(file, "{line}");
-        }
-        if rx.is_empty() {
-            let _ = file.flush();
+        if let Ok(mut line) = serde_json::to_string(&e) {
+            line.push('\n');
+            // One write per line: several tracers may record into one file (O_APPEND).
+            let _ = file.write_all(line.as_bytes());
         }
         progress.send_modify(|s| s.acked += 1);
     }
-    let _ = file.flush();
 }
 
 async fn stream(

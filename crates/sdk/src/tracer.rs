@@ -107,10 +107,15 @@ impl Tracer {
         Self::start(Sink::WebSocket(url.to_owned()), options)
     }
 
-    /// Writes events to a JSON Lines file instead of a runtime (a recording to replay later).
+    /// Appends events to a JSON Lines file instead of sending them (a recording to replay
+    /// later). Several tracers may record into one file.
     pub fn record(path: impl Into<PathBuf>, options: TracerOptions) -> Result<Tracer, Error> {
         let path = path.into();
-        std::fs::File::create(&path).map_err(Error::Io)?;
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(Error::Io)?;
         Ok(Self::start(Sink::File(path), options))
     }
 
@@ -158,6 +163,12 @@ impl Tracer {
 
     pub(crate) fn new_id(&self) -> String {
         self.inner.ids.next()
+    }
+
+    /// Forwards an event made elsewhere (a replay, a bridge), keeping its id and process.
+    pub fn send_event(&self, event: Event) {
+        self.inner.made.fetch_add(1, Ordering::Relaxed);
+        let _ = self.inner.tx.send(event);
     }
 
     /// Starts a root trace; `name` is its label.

@@ -1,0 +1,183 @@
+//! The demo's scenarios: what an LLM agent, a pipeline of concurrent processes, a large
+//! payload, a failure and a report look like as user traces.
+
+use std::time::Duration;
+
+use serde_json::json;
+use user_trace_sdk::Tracer;
+
+/// Makes a tracer for a named process (connected, or recording).
+pub type MakeTracer<'a> = &'a (dyn Fn(&str) -> Tracer + Sync);
+
+/// How fast to play: 1.0 is real time, larger is faster.
+#[derive(Clone, Copy)]
+pub struct Pace(pub f64);
+
+impl Pace {
+    pub async fn wait(self, ms: u64) {
+        if self.0 > 0.0 {
+            tokio::time::sleep(Duration::from_secs_f64(ms as f64 / 1000.0 / self.0)).await;
+        }
+    }
+}
+
+const ANSWER: &str = "Rust compiles to WebAssembly through the wasm32-unknown-unknown target. \
+The compiler emits a .wasm module, and wasm-bindgen generates the JavaScript glue that lets it \
+call DOM APIs and be called from JavaScript. For a UI, a framework such as Leptos keeps \
+fine-grained reactive state, so that a streamed token updates one text node rather than \
+re-rendering the page. Keep the module small: every dependency costs bytes on the wire, and \
+wasm-opt can shrink the release build by a further 10-20%.";
+
+fn tokens(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    for c in text.chars() {
+        if c == ' ' && !cur.is_empty() {
+            out.push(std::mem::take(&mut cur));
+        }
+        cur.push(c);
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+/// An agent answering a question: prompt, plan, a tool call as a child trace, the streamed
+/// answer, usage.
+pub async fn agent_answer(make: MakeTracer<'_>, pace: Pace, question: &str) {
+    let tracer = make("agent");
+    let trace = tracer.trace(&format!("Agent: {question}"));
+    trace.text(
+        "prompt",
+        &format!("System: You are a concise assistant. Cite tools you used.\nUser: {question}"),
+    )
+    .end();
+    let plan = trace.markdown("plan", "");
+    for line in ["1. Search the docs\n", "2. Read the **top result**\n", "3. Answer in one paragraph\n"] {
+        plan.append(line);
+        pace.wait(120).await;
+    }
+    plan.end();
+
+    let step = trace.text("tool calls", "Calling web_search…\n");
+    let tool = step.child_trace("tool: web_search");
+    tool.json("arguments", &json!({"query": question, "max_results": 3, "safe": true}));
+    pace.wait(400).await;
+    tool.json(
+        "result",
+        &json!({
+            "results": [
+                {"title": "Compiling from Rust to WebAssembly", "url": "https://developer.mozilla.org/docs/WebAssembly/Rust_to_Wasm", "score": 0.93},
+                {"title": "The wasm-bindgen Guide", "url": "https://rustwasm.github.io/docs/wasm-bindgen/", "score": 0.88},
+                {"title": "Leptos book", "url": "https://book.leptos.dev", "score": 0.71}
+            ],
+            "elapsed_ms": 412,
+            "cached": false
+        }),
+    );
+    tool.items("timing", [("latency_ms", json!(412)), ("http_status", json!(200))]);
+    tool.end();
+    step.append("web_search returned 3 results\n");
+    step.end();
+
+    let answer = trace.text("answer", "");
+    let toks = tokens(ANSWER);
+    for t in &toks {
+        answer.append(t);
+        pace.wait(25).await;
+    }
+    answer.end();
+    trace.items(
+        "usage",
+        [
+            ("model", json!("demo-llm-7b")),
+            ("prompt_tokens", json!(187)),
+            ("completion_tokens", json!(toks.len())),
+            ("latency_ms", json!(toks.len() * 25 + 900)),
+            ("cost", json!({"usd": 0.00042, "tier": "free"})),
+        ],
+    );
+    trace.end();
+}
+
+/// Three processes writing into one trace at the same time.
+pub async fn concurrent_pipeline(make: MakeTracer<'_>, pace: Pace, run: u64) {
+    let shared = format!("pipeline-run-{run}-{}", std::process::id());
+    let workers = ["retriever", "ranker", "writer"].map(|name| (name, make(name)));
+    let mut tasks = Vec::new();
+    for (i, (name, tracer)) in workers.into_iter().enumerate() {
+        let shared = shared.clone();
+        tasks.push(tokio::spawn(async move {
+            let trace = tracer.join_trace(&shared, "Pipeline: index the docs");
+            let log = trace.text(&format!("{name} log"), "");
+            for step in 0..12 {
+                log.append(&format!("[{name}] batch {step}: {} documents\n", 40 + step * (i + 1)));
+                pace.wait(90 + 35 * i as u64).await;
+            }
+            log.end();
+            trace.items(&format!("{name} stats"), [("documents", json!(480 + i * 10)), ("errors", json!(0))]);
+            if name == "writer" {
+                pace.wait(100).await;
+                trace.end();
+            }
+            tracer.flush().await;
+        }));
+    }
+    for t in tasks {
+        let _ = t.await;
+    }
+}
+
+/// A large JSON payload (about `records` records).
+pub async fn large_payload(make: MakeTracer<'_>, records: usize) {
+    let tracer = make("exporter");
+    let trace = tracer.trace("Export: customer records");
+    let data: Vec<_> = (0..records)
+        .map(|i| {
+            json!({
+                "id": i,
+                "name": format!("Customer {i}"),
+                "email": format!("customer{i}@example.com"),
+                "balance": format!("{}.{:02}", i * 37 % 10_000, i % 100),
+                "tags": ["active", if i % 3 == 0 { "vip" } else { "standard" }],
+                "address": {"city": "Lisbon", "zip": format!("{:04}-{:03}", 1000 + i % 9000, i % 1000)}
+            })
+        })
+        .collect();
+    trace.json("records", &json!({"count": records, "records": data}));
+    trace.end();
+}
+
+/// A call that fails.
+pub async fn failing_call(make: MakeTracer<'_>, pace: Pace) {
+    let tracer = make("agent");
+    let trace = tracer.trace("Agent: fetch the weather");
+    let tool = trace.text("tool calls", "Calling weather_api…\n");
+    pace.wait(300).await;
+    tool.end_error("timeout");
+    trace.error(
+        "weather_api timed out after 3000 ms",
+        Some(&json!({"url": "https://api.example.com/v1/weather?city=Lisbon", "attempts": 3, "last_status": null})),
+    );
+    trace.end_error("tool call failed");
+}
+
+/// A markdown report, including raw HTML that must show as text.
+pub async fn markdown_report(make: MakeTracer<'_>, pace: Pace) {
+    let tracer = make("reporter");
+    let trace = tracer.trace("Report: weekly summary");
+    let md = trace.markdown("report", "");
+    for chunk in [
+        "# Weekly summary\n\n",
+        "Traffic grew **12%**; errors fell to *0.3%*.\n\n",
+        "## Top issues\n\n- slow search (`p99 = 2.1 s`)\n- flaky login\n\n",
+        "```rust\nlet tracer = Tracer::connect(url).await?;\n```\n\n",
+        "Raw HTML is shown as text: <script>alert('not run')</script> <b>not bold</b>\n",
+    ] {
+        md.append(chunk);
+        pace.wait(150).await;
+    }
+    md.end();
+    trace.end();
+}
