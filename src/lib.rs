@@ -1,9 +1,19 @@
 //! The live User Traces panel: a Leptos component that shows what a running program streams.
 //!
 //! Data flows one way: `protocol` (wire types) -> `model` (the trace tree) -> [`store`]
-//! (reactive state, applied once per animation frame) -> `views` (one file per span kind).
-//! See `docs/ARCHITECTURE.md`.
+//! (reactive state, applied once per animation frame) -> [`views`] (one file per span kind).
+//! [`connection`] feeds the store from a runtime; [`js`] lets JavaScript hosts mount the panel
+//! and push events. See `docs/ARCHITECTURE.md`.
 
+pub mod backoff;
+pub mod connection;
+pub mod filter;
+pub mod format;
+pub mod js;
+pub mod markdown;
 mod panel;
+pub mod store;
+pub mod views;
 
 pub use panel::UserTracePanel;
+pub use store::{Pending, Store};

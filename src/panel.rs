@@ -1,25 +1,69 @@
 //! The top-level component that hosts embed.
 
 use leptos::prelude::*;
+use user_trace_model::Options;
 
-/// The User Traces panel.
+use crate::connection::{Connection, Status};
+use crate::filter::Filter;
+use crate::store::Store;
+use crate::views::status_bar::StatusBar;
+use crate::views::toolbar::Toolbar;
+use crate::views::tree::Tree;
+
+/// The User Traces panel: connects to a runtime (or shows what the host pushes into `store`)
+/// and renders the live trace tree.
 #[component]
 pub fn UserTracePanel(
     /// WebSocket URL of a runtime's panel endpoint, e.g. `ws://127.0.0.1:4700/v1/panel`.
-    /// Without it the panel shows only what the host pushes.
+    /// Without it the panel is offline and shows what the host pushes into its store.
     #[prop(optional, into)]
     url: Option<String>,
+    /// A store made by the host, to push events into without a WebSocket
+    /// (`Store::enqueue(Pending::Events(..))`); by default the panel makes its own.
+    #[prop(optional)]
+    store: Option<Store>,
+    /// `"light"` or `"dark"`; by default the panel follows the system's preference.
+    #[prop(optional, into)]
+    theme: Option<String>,
+    /// Approximate memory cap of the panel's trace state, in bytes; the oldest finished
+    /// traces are evicted past it (the status area says how many).
+    #[prop(optional)]
+    max_bytes: Option<usize>,
 ) -> impl IntoView {
-    let status = match url {
-        Some(url) => format!("Not connected to {url}"),
-        None => "Not connected".to_owned(),
-    };
+    let store = store.unwrap_or_else(|| {
+        let mut options = Options::default();
+        if let Some(b) = max_bytes {
+            options.max_bytes = b;
+        }
+        Store::new(options)
+    });
+    let status = RwSignal::new(Status::Offline);
+    let connection = url
+        .filter(|u| !u.is_empty())
+        .map(|u| Connection::open(u, store, status));
+    let connection = StoredValue::new_local(connection);
+    on_cleanup(move || {
+        connection.with_value(|c| {
+            if let Some(c) = c {
+                c.dispose();
+            }
+        })
+    });
+    let retry = Callback::new(move |_| {
+        connection.with_value(|c| {
+            if let Some(c) = c {
+                c.reconnect_now();
+            }
+        })
+    });
+    let filter = RwSignal::new(Filter::default());
+    let follow = RwSignal::new(true);
+    let fold = RwSignal::new((0u64, true));
     view! {
-        <section class="utp-panel" aria-label="User traces">
-            <header class="utp-toolbar">
-                <span class="utp-title">"User Traces"</span>
-                <span class="utp-status" role="status" data-state="disconnected">{status}</span>
-            </header>
+        <section class="utp-panel" aria-label="User traces" data-theme=theme.unwrap_or_default()>
+            <Toolbar store filter follow fold />
+            <StatusBar store status retry />
+            <Tree store filter follow fold />
         </section>
     }
 }

@@ -1,34 +1,369 @@
 //! Browser tests: the real panel mounted in headless Chromium, checked through the real DOM.
+//! The end-to-end tests at the bottom talk to a real runtime on loopback, started by
+//! `cargo xtask test` (its URL comes in `UTP_TEST_RUNTIME` at build time).
 
 #![cfg(target_arch = "wasm32")]
 
 use leptos::prelude::*;
+use user_trace_panel::store::{Pending, Store};
+use user_trace_panel::UserTracePanel;
+use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
+
+use user_trace_model::protocol::{decode_event, Event};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
+fn document() -> web_sys::Document {
+    web_sys::window().unwrap().document().unwrap()
+}
+
 fn host() -> web_sys::HtmlElement {
-    let document = web_sys::window().unwrap().document().unwrap();
-    let div = document.create_element("div").unwrap();
-    document.body().unwrap().append_child(&div).unwrap();
-    wasm_bindgen::JsCast::dyn_into(div).unwrap()
+    let div = document().create_element("div").unwrap();
+    document().body().unwrap().append_child(&div).unwrap();
+    div.dyn_into().unwrap()
+}
+
+async fn sleep(ms: i32) {
+    let p = js_sys::Promise::new(&mut |resolve, _| {
+        web_sys::window()
+            .unwrap()
+            .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms)
+            .unwrap();
+    });
+    wasm_bindgen_futures::JsFuture::from(p).await.unwrap();
+}
+
+/// Lets the store apply what is queued (it does so at the next animation frame).
+async fn frame() {
+    let p = js_sys::Promise::new(&mut |resolve, _| {
+        web_sys::window()
+            .unwrap()
+            .request_animation_frame(&resolve)
+            .unwrap();
+    });
+    wasm_bindgen_futures::JsFuture::from(p).await.unwrap();
+    sleep(0).await;
+}
+
+/// Events from compact JSON lines; `{n}` counters keep ids unique.
+fn events(lines: &[&str]) -> Vec<Event> {
+    lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let line = l.replace("{n}", &i.to_string());
+            decode_event(i, &line).unwrap_or_else(|e| panic!("test event {line}: {e}"))
+        })
+        .collect()
+}
+
+struct Mounted {
+    el: web_sys::HtmlElement,
+    store: Store,
+    _handle: leptos::mount::UnmountHandle<leptos::tachys::view::any_view::AnyViewState>,
+}
+
+fn mount_panel() -> Mounted {
+    let el = host();
+    let slot = std::rc::Rc::new(std::cell::Cell::new(None));
+    let out = slot.clone();
+    let handle = leptos::mount::mount_to(el.clone(), move || {
+        let store = Store::new(Default::default());
+        out.set(Some(store));
+        view! { <UserTracePanel store /> }.into_any()
+    });
+    Mounted {
+        el,
+        store: slot.take().unwrap(),
+        _handle: handle,
+    }
+}
+
+impl Mounted {
+    async fn push(&self, lines: &[&str]) {
+        self.store.enqueue(Pending::Events(events(lines)));
+        frame().await;
+    }
+    fn text(&self, selector: &str) -> String {
+        self.el
+            .query_selector(selector)
+            .unwrap()
+            .unwrap_or_else(|| panic!("no element matches {selector}"))
+            .text_content()
+            .unwrap_or_default()
+    }
+    fn count(&self, selector: &str) -> u32 {
+        self.el.query_selector_all(selector).unwrap().length()
+    }
 }
 
 #[wasm_bindgen_test]
-fn mounted_panel_says_it_is_not_connected() {
+fn offline_panel_says_it_is_not_connected() {
     let el = host();
-    let handle = leptos::mount::mount_to(el.clone(), || {
-        view! { <user_trace_panel::UserTracePanel /> }
-    });
+    let handle = leptos::mount::mount_to(el.clone(), || view! { <UserTracePanel /> });
     let status = el
-        .query_selector(".utp-status")
+        .query_selector(".utp-conn")
         .unwrap()
         .expect("a status element");
     assert_eq!(status.text_content().unwrap(), "Not connected");
     assert_eq!(status.get_attribute("role").as_deref(), Some("status"));
+    assert!(el.text_content().unwrap().contains("No traces yet"));
     drop(handle);
     assert!(
         el.query_selector(".utp-panel").unwrap().is_none(),
         "unmounting removes the panel"
     );
+}
+
+const T: &str = r#"{"id":"e{n}","process":"agent@h:1","ts":1000{n},"op":"trace_start","trace":"t","name":"Agent run"}"#;
+
+#[wasm_bindgen_test]
+async fn every_span_kind_renders() {
+    let p = mount_panel();
+    p.push(&[
+        T,
+        r#"{"id":"e{n}","process":"agent@h:1","ts":2000,"op":"span_create","trace":"t","span":"txt","kind":"text","title":"answer","content":"Hello"}"#,
+        r#"{"id":"e{n}","process":"agent@h:1","ts":2001,"op":"span_create","trace":"t","span":"js","kind":"json","content":{"z":1.50,"a":[true,null,"s"],"big":123456789012345678901234567890}}"#,
+        r#"{"id":"e{n}","process":"agent@h:1","ts":2002,"op":"span_create","trace":"t","span":"it","kind":"items","content":[{"name":"tokens","value":812},{"name":"cost","value":{"usd":0.5}}]}"#,
+        r##"{"id":"e{n}","process":"agent@h:1","ts":2003,"op":"span_create","trace":"t","span":"md","kind":"markdown","content":"# Title\n\nSome **bold**"}"##,
+        r#"{"id":"e{n}","process":"agent@h:1","ts":2004,"op":"span_create","trace":"t","span":"er","kind":"error","content":{"message":"boom","details":{"code":7}}}"#,
+        r#"{"id":"e{n}","process":"agent@h:1","ts":2005,"op":"span_create","trace":"t","span":"fu","kind":"chart","content":{"series":[1,2]}}"#,
+    ])
+    .await;
+    assert_eq!(
+        p.text(".utp-label"),
+        "Agent run",
+        "the trace's name is its label"
+    );
+    assert_eq!(p.text(".utp-text"), "Hello");
+    let json = p.text("[data-span-kind=json] .utp-json");
+    // Key order and number text exactly as sent.
+    assert!(
+        json.find("z").unwrap() < json.find("big").unwrap(),
+        "{json}"
+    );
+    assert!(json.contains("1.50"), "{json}");
+    assert!(json.contains("123456789012345678901234567890"), "{json}");
+    assert_eq!(p.text(".utp-items th"), "tokens");
+    assert!(p.text(".utp-items").contains("812"));
+    assert_eq!(
+        p.count(".utp-items .utp-json"),
+        1,
+        "an object value is an inline tree"
+    );
+    assert_eq!(p.text(".utp-markdown h3"), "Title");
+    assert_eq!(p.text(".utp-markdown strong"), "bold");
+    assert_eq!(p.text(".utp-error-message"), "boom");
+    assert!(
+        p.text("[data-span-kind=chart]").contains("series"),
+        "an unknown kind shows its JSON"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn json_children_exist_only_while_expanded() {
+    let p = mount_panel();
+    let big: Vec<String> = (0..250).map(|i| i.to_string()).collect();
+    let line = format!(
+        r#"{{"id":"j","process":"p","ts":5,"op":"span_create","trace":"t","span":"j","kind":"json","content":{{"list":[{}]}}}}"#,
+        big.join(",")
+    );
+    p.push(&[T, &line]).await;
+    // The root is open, `list` is closed: none of its 250 elements is in the DOM.
+    assert_eq!(p.count(".utp-json-number"), 0);
+    let list_row =
+        p.el.query_selector(".utp-json-children .utp-json-row.utp-clickable")
+            .unwrap()
+            .unwrap();
+    list_row.dyn_into::<web_sys::HtmlElement>().unwrap().click();
+    frame().await;
+    // Paged by 100, as devtools do.
+    assert_eq!(p.count(".utp-json-page"), 3);
+    assert_eq!(p.count(".utp-json-number"), 0);
+    let pages = p.el.query_selector_all(".utp-json-page").unwrap();
+    pages
+        .item(2)
+        .unwrap()
+        .dyn_into::<web_sys::HtmlElement>()
+        .unwrap()
+        .click();
+    frame().await;
+    assert_eq!(p.count(".utp-json-number"), 50);
+    assert!(p.text(".utp-json-page").starts_with("[0 … 99]"));
+    pages
+        .item(2)
+        .unwrap()
+        .dyn_into::<web_sys::HtmlElement>()
+        .unwrap()
+        .click();
+    frame().await;
+    assert_eq!(
+        p.count(".utp-json-number"),
+        0,
+        "collapsing removes the children"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn streamed_tokens_are_appended_without_re_rendering() {
+    let p = mount_panel();
+    p.push(&[T, r#"{"id":"s","process":"p","ts":3,"op":"span_create","trace":"t","span":"s","kind":"text","content":"A"}"#]).await;
+    let pre = p.el.query_selector(".utp-text").unwrap().unwrap();
+    let first = pre.first_child().expect("a text node");
+    let mut want = String::from("A");
+    for round in 0..20 {
+        let lines: Vec<String> = (0..50)
+            .map(|i| format!(r#"{{"id":"a{round}-{i}","process":"p","ts":4,"op":"text_append","span":"s","text":" tok{i}"}}"#))
+            .collect();
+        for i in 0..50 {
+            want.push_str(&format!(" tok{i}"));
+        }
+        let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+        p.push(&refs).await;
+    }
+    assert_eq!(pre.text_content().unwrap(), want);
+    assert!(
+        pre.first_child().unwrap().is_same_node(Some(&first)),
+        "the first text node was kept, not replaced"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn child_traces_nest_and_orphans_attach_when_their_parent_arrives() {
+    let p = mount_panel();
+    // The child trace and its span arrive before the span they nest in.
+    p.push(&[
+        r#"{"id":"c1","process":"tool@h:2","ts":10,"op":"trace_start","trace":"c","name":"tool: search","parent_span":"s"}"#,
+        r#"{"id":"c2","process":"tool@h:2","ts":11,"op":"span_create","trace":"c","span":"cs","kind":"text","content":"results"}"#,
+    ])
+    .await;
+    assert!(p.text(".utp-orphans").contains("Waiting for their parent"));
+    assert!(p.text(".utp-orphans").contains("tool: search"));
+    p.push(&[T, r#"{"id":"s","process":"agent@h:1","ts":5,"op":"span_create","trace":"t","span":"s","kind":"text","content":"calling"}"#]).await;
+    assert_eq!(p.count(".utp-orphans"), 0, "nothing waits any more");
+    let nested =
+        p.el.query_selector(".utp-span .utp-trace .utp-label")
+            .unwrap()
+            .expect("a nested trace");
+    assert_eq!(nested.text_content().unwrap(), "tool: search");
+    assert_eq!(p.count(".utp-trace"), 2);
+}
+
+#[wasm_bindgen_test]
+async fn a_malformed_message_is_reported_and_the_stream_goes_on() {
+    let p = mount_panel();
+    p.push(&[T]).await;
+    p.store.enqueue(Pending::Events(events(&[
+        r#"{"id":"x","process":"p","ts":1,"op":"text_append","span":"nope","text":"x"}"#,
+    ])));
+    frame().await;
+    assert!(
+        p.text(".utp-notice").contains("unknown span `nope`"),
+        "{}",
+        p.text(".utp-statusbar")
+    );
+    assert!(p.text(".utp-counters").contains("1 skipped"));
+    p.push(&[r#"{"id":"ok","process":"p","ts":9,"op":"span_create","trace":"t","span":"s2","kind":"text","content":"still alive"}"#]).await;
+    assert_eq!(p.text(".utp-text"), "still alive");
+}
+
+const HOSTILE: &str = r#"<img src=x onerror="window.__utpPwned=1"><script>window.__utpPwned=1</script><style>*{display:none}</style><a href="javascript:window.__utpPwned=1">x</a>"#;
+
+#[wasm_bindgen_test]
+async fn hostile_content_is_shown_as_text_and_never_runs() {
+    let p = mount_panel();
+    let h = serde_json::to_string(HOSTILE).unwrap();
+    let lines = [
+        format!(r#"{{"id":"1","process":{h},"ts":1,"op":"trace_start","trace":"t","name":{h}}}"#),
+        format!(
+            r#"{{"id":"2","process":{h},"ts":2,"op":"span_create","trace":"t","span":"a","kind":"text","title":{h},"content":{h}}}"#
+        ),
+        format!(
+            r#"{{"id":"3","process":"p","ts":3,"op":"span_create","trace":"t","span":"b","kind":"markdown","content":{h}}}"#
+        ),
+        format!(
+            r#"{{"id":"4","process":"p","ts":4,"op":"span_create","trace":"t","span":"c","kind":"json","content":{{{h}:{h}}}}}"#
+        ),
+        format!(
+            r#"{{"id":"5","process":"p","ts":5,"op":"span_create","trace":"t","span":"d","kind":"items","content":[{{"name":{h},"value":{h}}}]}}"#
+        ),
+        format!(
+            r#"{{"id":"6","process":"p","ts":6,"op":"span_create","trace":"t","span":"e","kind":"error","content":{{"message":{h},"details":{h}}}}}"#
+        ),
+        format!(
+            r#"{{"id":"7","process":"p","ts":7,"op":"span_create","trace":"t","span":"f","kind":{h},"content":{h}}}"#
+        ),
+    ];
+    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+    p.push(&refs).await;
+    sleep(50).await;
+    for tag in ["img", "script", "style"] {
+        assert_eq!(p.count(tag), 0, "no <{tag}> was injected");
+    }
+    assert_eq!(p.count("a"), 0, "no javascript: link was made");
+    let pwned = js_sys::Reflect::get(&web_sys::window().unwrap(), &"__utpPwned".into()).unwrap();
+    assert!(pwned.is_undefined(), "no script ran");
+    assert!(p.text(".utp-label").contains("<script>"), "shown as text");
+    assert!(
+        p.text(".utp-markdown").contains("<img src=x"),
+        "markdown shows raw HTML as text"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn the_js_api_mounts_pushes_and_clears() {
+    let el = host();
+    let options = js_sys::Object::new();
+    js_sys::Reflect::set(&options, &"theme".into(), &"dark".into()).unwrap();
+    let mut handle = user_trace_panel::js::mount(el.clone(), options.into());
+    assert_eq!(
+        el.query_selector(".utp-panel")
+            .unwrap()
+            .unwrap()
+            .get_attribute("data-theme")
+            .as_deref(),
+        Some("dark")
+    );
+    let batch = js_sys::JSON::parse(
+        r#"[{"id":"1","process":"host","ts":1,"op":"trace_start","trace":"t","name":"Pushed by the host"},
+            {"id":"2","process":"host","ts":2,"op":"span_create","trace":"t","span":"s","kind":"text","content":"hi"},
+            {"id":"3","process":"host","ts":3,"op":"bogus"}]"#,
+    )
+    .unwrap();
+    handle.push(batch);
+    frame().await;
+    assert_eq!(
+        el.query_selector(".utp-label")
+            .unwrap()
+            .unwrap()
+            .text_content()
+            .unwrap(),
+        "Pushed by the host"
+    );
+    assert!(el
+        .query_selector(".utp-notice")
+        .unwrap()
+        .unwrap()
+        .text_content()
+        .unwrap()
+        .contains("unknown op `bogus`"));
+    handle.push(
+        r#"{"id":"4","process":"host","ts":4,"op":"text_append","span":"s","text":" there"}"#
+            .into(),
+    );
+    frame().await;
+    assert_eq!(
+        el.query_selector(".utp-text")
+            .unwrap()
+            .unwrap()
+            .text_content()
+            .unwrap(),
+        "hi there"
+    );
+    handle.clear();
+    frame().await;
+    assert!(el.query_selector(".utp-trace").unwrap().is_none());
+    handle.dispose();
+    assert!(el.query_selector(".utp-panel").unwrap().is_none());
 }

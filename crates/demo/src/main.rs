@@ -14,7 +14,12 @@ use user_trace_sdk::{Tracer, TracerOptions};
 #[command(name = "user-trace-demo", version)]
 struct Cli {
     /// The runtime's ingest URL.
-    #[arg(long, env = "UTP_INGEST_URL", default_value = "ws://127.0.0.1:4700/v1/ingest", global = true)]
+    #[arg(
+        long,
+        env = "UTP_INGEST_URL",
+        default_value = "ws://127.0.0.1:4700/v1/ingest",
+        global = true
+    )]
     url: String,
     /// Bearer token, when the runtime requires one.
     #[arg(long, env = "UTP_TOKEN", global = true, hide_env_values = true)]
@@ -51,7 +56,11 @@ enum Command {
 }
 
 fn options(name: &str, token: &Option<String>) -> TracerOptions {
-    TracerOptions { process: Some(name.into()), token: token.clone(), ..TracerOptions::default() }
+    TracerOptions {
+        process: Some(name.into()),
+        token: token.clone(),
+        ..TracerOptions::default()
+    }
 }
 
 async fn play_all(make: scenarios::MakeTracer<'_>, pace: Pace, run: u64) {
@@ -75,14 +84,21 @@ async fn play_all(make: scenarios::MakeTracer<'_>, pace: Pace, run: u64) {
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    let command = cli.command.unwrap_or(Command::Run { speed: 1.0, once: false });
+    let command = cli.command.unwrap_or(Command::Run {
+        speed: 1.0,
+        once: false,
+    });
     let result = match command {
         Command::Run { speed, once } => {
             let url = cli.url.clone();
             let token = cli.token.clone();
             let make = move |name: &str| Tracer::connect_lazy(&url, options(name, &token));
             let probe = make("demo");
-            println!("user-trace-demo: streaming to {} as {} (Ctrl-C stops)", cli.url, probe.process());
+            println!(
+                "user-trace-demo: streaming to {} as {} (Ctrl-C stops)",
+                cli.url,
+                probe.process()
+            );
             let mut run = 0;
             loop {
                 tokio::select! {
@@ -99,7 +115,9 @@ async fn main() -> std::process::ExitCode {
             Ok(())
         }
         Command::Record { file } => record(file).await,
-        Command::Replay { file, speed, fresh } => replay::run(&cli.url, cli.token, &file, speed, fresh).await,
+        Command::Replay { file, speed, fresh } => {
+            replay::run(&cli.url, cli.token, &file, speed, fresh).await
+        }
         Command::Send { file } => replay::run(&cli.url, cli.token, &file, 0.0, true).await,
     };
     match result {

@@ -12,7 +12,9 @@ fn freshen(event: &mut Event, suffix: &str) {
     let add = |s: &mut String| s.push_str(suffix);
     add(&mut event.id);
     match &mut event.op {
-        Op::TraceStart { trace, parent_span, .. } => {
+        Op::TraceStart {
+            trace, parent_span, ..
+        } => {
             add(trace);
             if let Some(p) = parent_span {
                 add(p);
@@ -32,18 +34,39 @@ fn freshen(event: &mut Event, suffix: &str) {
     }
 }
 
-pub async fn run(url: &str, token: Option<String>, file: &Path, speed: f64, fresh: bool) -> Result<(), String> {
-    let text = std::fs::read_to_string(file).map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+pub async fn run(
+    url: &str,
+    token: Option<String>,
+    file: &Path,
+    speed: f64,
+    fresh: bool,
+) -> Result<(), String> {
+    let text = std::fs::read_to_string(file)
+        .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
     let mut events = Vec::new();
-    for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+    for (n, line) in text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+    {
         match decode_event(n, line) {
             Ok(e) => events.push(e),
             Err(e) => eprintln!("{}:{}: skipped: {}", file.display(), n + 1, e.reason),
         }
     }
-    let options = TracerOptions { token, ..TracerOptions::default() };
-    let tracer = Tracer::connect_with(url, options).await.map_err(|e| e.to_string())?;
-    let suffix = format!("~{}", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis()));
+    let options = TracerOptions {
+        token,
+        ..TracerOptions::default()
+    };
+    let tracer = Tracer::connect_with(url, options)
+        .await
+        .map_err(|e| e.to_string())?;
+    let suffix = format!(
+        "~{}",
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis())
+    );
     let first_ts = events.first().map_or(0, |e| e.ts);
     let start = tokio::time::Instant::now();
     let count = events.len();

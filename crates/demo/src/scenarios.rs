@@ -48,13 +48,18 @@ fn tokens(text: &str) -> Vec<String> {
 pub async fn agent_answer(make: MakeTracer<'_>, pace: Pace, question: &str) {
     let tracer = make("agent");
     let trace = tracer.trace(&format!("Agent: {question}"));
-    trace.text(
-        "prompt",
-        &format!("System: You are a concise assistant. Cite tools you used.\nUser: {question}"),
-    )
-    .end();
+    trace
+        .text(
+            "prompt",
+            &format!("System: You are a concise assistant. Cite tools you used.\nUser: {question}"),
+        )
+        .end();
     let plan = trace.markdown("plan", "");
-    for line in ["1. Search the docs\n", "2. Read the **top result**\n", "3. Answer in one paragraph\n"] {
+    for line in [
+        "1. Search the docs\n",
+        "2. Read the **top result**\n",
+        "3. Answer in one paragraph\n",
+    ] {
         plan.append(line);
         pace.wait(120).await;
     }
@@ -62,7 +67,10 @@ pub async fn agent_answer(make: MakeTracer<'_>, pace: Pace, question: &str) {
 
     let step = trace.text("tool calls", "Calling web_search…\n");
     let tool = step.child_trace("tool: web_search");
-    tool.json("arguments", &json!({"query": question, "max_results": 3, "safe": true}));
+    tool.json(
+        "arguments",
+        &json!({"query": question, "max_results": 3, "safe": true}),
+    );
     pace.wait(400).await;
     tool.json(
         "result",
@@ -76,7 +84,10 @@ pub async fn agent_answer(make: MakeTracer<'_>, pace: Pace, question: &str) {
             "cached": false
         }),
     );
-    tool.items("timing", [("latency_ms", json!(412)), ("http_status", json!(200))]);
+    tool.items(
+        "timing",
+        [("latency_ms", json!(412)), ("http_status", json!(200))],
+    );
     tool.end();
     step.append("web_search returned 3 results\n");
     step.end();
@@ -112,11 +123,17 @@ pub async fn concurrent_pipeline(make: MakeTracer<'_>, pace: Pace, run: u64) {
             let trace = tracer.join_trace(&shared, "Pipeline: index the docs");
             let log = trace.text(&format!("{name} log"), "");
             for step in 0..12 {
-                log.append(&format!("[{name}] batch {step}: {} documents\n", 40 + step * (i + 1)));
+                log.append(&format!(
+                    "[{name}] batch {step}: {} documents\n",
+                    40 + step * (i + 1)
+                ));
                 pace.wait(90 + 35 * i as u64).await;
             }
             log.end();
-            trace.items(&format!("{name} stats"), [("documents", json!(480 + i * 10)), ("errors", json!(0))]);
+            trace.items(
+                &format!("{name} stats"),
+                [("documents", json!(480 + i * 10)), ("errors", json!(0))],
+            );
             if name == "writer" {
                 pace.wait(100).await;
                 trace.end();

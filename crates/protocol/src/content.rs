@@ -1,6 +1,7 @@
 //! What a span shows: its kind and its content.
 
 use std::fmt;
+use std::sync::Arc;
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::value::RawValue;
@@ -8,14 +9,15 @@ use serde_json::value::RawValue;
 /// A JSON value kept exactly as the producer sent it: key order, number text, escapes.
 ///
 /// It is validated once on decode and never turned into a tree of values (a
-/// `serde_json::Value` costs about ten times the text's size); the model indexes it lazily.
+/// `serde_json::Value` costs about ten times the text's size); the model reads it lazily. The
+/// text is shared: cloning a content, or handing it to a view, copies no bytes.
 #[derive(Clone)]
-pub struct RawJson(Box<RawValue>);
+pub struct RawJson(Arc<str>);
 
 impl RawJson {
     /// Validates `text` as one JSON value.
     pub fn from_string(text: String) -> Result<Self, serde_json::Error> {
-        RawValue::from_string(text).map(Self)
+        RawValue::from_string(text).map(Self::from_raw)
     }
     /// Serializes any value (used by producers and tests).
     pub fn from_value<T: Serialize + ?Sized>(value: &T) -> Self {
@@ -25,14 +27,19 @@ impl RawJson {
     }
     /// JSON `null`.
     pub fn null() -> Self {
-        Self(RawValue::NULL.to_owned())
+        Self(Arc::from("null"))
     }
     /// The JSON text.
     pub fn get(&self) -> &str {
-        self.0.get()
+        &self.0
+    }
+    /// The shared JSON text.
+    pub fn shared(&self) -> Arc<str> {
+        self.0.clone()
     }
     pub(crate) fn from_raw(raw: Box<RawValue>) -> Self {
-        Self(raw)
+        let text: Box<str> = raw.into();
+        Self(Arc::from(text))
     }
 }
 
@@ -50,13 +57,16 @@ impl fmt::Debug for RawJson {
 
 impl Serialize for RawJson {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.0.serialize(s)
+        // Borrowing the text as a RawValue re-validates it (a fast scan, no allocation); it was
+        // valid when made, so this does not fail.
+        let raw: &RawValue = serde_json::from_str(self.get()).map_err(serde::ser::Error::custom)?;
+        raw.serialize(s)
     }
 }
 
 impl<'de> Deserialize<'de> for RawJson {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        Box::<RawValue>::deserialize(d).map(Self)
+        Box::<RawValue>::deserialize(d).map(Self::from_raw)
     }
 }
 

@@ -1,0 +1,250 @@
+//! The WebSocket to a runtime: hello, subscribe and resume, reconnect with backoff and jitter.
+//! Frames are decoded as they arrive and queued in the store, which applies them once per
+//! animation frame.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use leptos::prelude::*;
+use wasm_bindgen::closure::Closure;
+use wasm_bindgen::JsCast;
+use web_sys::{CloseEvent, MessageEvent, WebSocket};
+
+use user_trace_model::protocol::{decode_server, PanelMessage, ServerMessage, PROTOCOL_VERSION};
+
+use crate::backoff::Backoff;
+use crate::store::{Level, Pending, Store};
+
+/// What the connection is doing, as the status area shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Status {
+    /// No runtime URL: the panel shows only what the host pushes.
+    Offline,
+    Connecting,
+    Live,
+    /// Waiting before the next attempt.
+    Reconnecting {
+        in_ms: u32,
+        attempt: u32,
+    },
+    /// The runtime speaks another protocol version; no retry.
+    Incompatible(String),
+}
+
+struct State {
+    url: String,
+    store: Store,
+    status: RwSignal<Status>,
+    backoff: Backoff,
+    ws: Option<WebSocket>,
+    attempt: u32,
+    disposed: bool,
+    incompatible: bool,
+    retry_timer: Option<TimeoutHandle>,
+    // Kept alive as long as the socket they are attached to.
+    closures: Vec<Closure<dyn FnMut(web_sys::Event)>>,
+}
+
+/// A live connection; dropping it does not close it, [`Connection::dispose`] does.
+#[derive(Clone)]
+pub struct Connection(Rc<RefCell<State>>);
+
+impl Connection {
+    /// Starts connecting to `url` (a runtime's panel endpoint).
+    pub fn open(url: String, store: Store, status: RwSignal<Status>) -> Connection {
+        let conn = Connection(Rc::new(RefCell::new(State {
+            url,
+            store,
+            status,
+            backoff: Backoff::default(),
+            ws: None,
+            attempt: 0,
+            disposed: false,
+            incompatible: false,
+            retry_timer: None,
+            closures: Vec::new(),
+        })));
+        conn.connect();
+        // A gap in sequence numbers: resume right away from what the model holds.
+        let weak = Rc::downgrade(&conn.0);
+        let gaps = store.gaps;
+        Effect::new(move |prev: Option<u64>| {
+            let n = gaps.get();
+            if prev.is_some_and(|p| p != n) {
+                if let Some(state) = weak.upgrade() {
+                    Connection(state).reconnect_now();
+                }
+            }
+            n
+        });
+        conn
+    }
+
+    fn connect(&self) {
+        let mut s = self.0.borrow_mut();
+        if s.disposed || s.incompatible {
+            return;
+        }
+        s.status.set(Status::Connecting);
+        let ws = match WebSocket::new(&s.url) {
+            Ok(ws) => ws,
+            Err(e) => {
+                let msg = e
+                    .as_string()
+                    .unwrap_or_else(|| format!("cannot open {}", s.url));
+                s.store.notice(Level::Error, msg);
+                drop(s);
+                self.schedule_retry();
+                return;
+            }
+        };
+        let on_message = {
+            let this = self.clone();
+            Closure::<dyn FnMut(web_sys::Event)>::new(move |e: web_sys::Event| {
+                if let Some(e) = e.dyn_ref::<MessageEvent>() {
+                    this.on_message(e);
+                }
+            })
+        };
+        let on_close = {
+            let this = self.clone();
+            Closure::<dyn FnMut(web_sys::Event)>::new(move |e: web_sys::Event| {
+                let reason = e.dyn_ref::<CloseEvent>().map(|c| (c.code(), c.reason()));
+                this.on_close(reason);
+            })
+        };
+        ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+        ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
+        s.closures = vec![on_message, on_close];
+        s.ws = Some(ws);
+    }
+
+    fn send(&self, text: &str) {
+        if let Some(ws) = &self.0.borrow().ws {
+            let _ = ws.send_with_str(text);
+        }
+    }
+
+    fn on_message(&self, e: &MessageEvent) {
+        let store = self.0.borrow().store;
+        let Some(text) = e.data().as_string() else {
+            store.notice(
+                Level::Warning,
+                "binary frame skipped: the protocol uses JSON text frames",
+            );
+            return;
+        };
+        match decode_server(&text) {
+            Ok(ServerMessage::Hello(h)) => {
+                if h.protocol != PROTOCOL_VERSION {
+                    let msg = format!(
+                        "incompatible runtime: it speaks protocol {}, this panel speaks {PROTOCOL_VERSION}",
+                        h.protocol
+                    );
+                    let mut s = self.0.borrow_mut();
+                    s.incompatible = true;
+                    s.status.set(Status::Incompatible(msg.clone()));
+                    s.store.notice(Level::Error, msg);
+                    if let Some(ws) = &s.ws {
+                        let _ = ws.close();
+                    }
+                    return;
+                }
+                // Apply what is queued first, so that the sequence number we resume from is current.
+                store.flush();
+                store.set_session(&h.session);
+                let sub = PanelMessage::Subscribe {
+                    session: Some(h.session),
+                    last_seq: store.last_seq(),
+                };
+                self.send(&serde_json::to_string(&sub).unwrap_or_default());
+                let mut s = self.0.borrow_mut();
+                s.attempt = 0;
+                s.status.set(Status::Live);
+            }
+            Ok(ServerMessage::Error { message }) => {
+                store.notice(Level::Error, format!("runtime: {message}"))
+            }
+            Ok(m) => store.enqueue(Pending::Server(m)),
+            Err(err) => store.notice(Level::Warning, format!("message skipped: {err}")),
+        }
+    }
+
+    fn on_close(&self, reason: Option<(u16, String)>) {
+        let (disposed, incompatible, store) = {
+            let s = self.0.borrow();
+            (s.disposed, s.incompatible, s.store)
+        };
+        if disposed || incompatible {
+            return;
+        }
+        if let Some((code, reason)) = reason.filter(|(_, r)| !r.is_empty()) {
+            store.notice(
+                Level::Warning,
+                format!("connection closed ({code}): {reason}"),
+            );
+        }
+        self.schedule_retry();
+    }
+
+    /// Drops the socket as a network failure would, and reconnects after the backoff delay.
+    pub fn interrupt(&self) {
+        self.schedule_retry();
+    }
+
+    fn schedule_retry(&self) {
+        let mut s = self.0.borrow_mut();
+        if s.disposed || s.incompatible {
+            return;
+        }
+        if let Some(ws) = s.ws.take() {
+            ws.set_onmessage(None);
+            ws.set_onclose(None);
+            let _ = ws.close();
+        }
+        let attempt = s.attempt;
+        s.attempt += 1;
+        let in_ms = s.backoff.delay_ms(attempt, js_sys::Math::random());
+        s.status.set(Status::Reconnecting {
+            in_ms,
+            attempt: attempt + 1,
+        });
+        let this = self.clone();
+        s.retry_timer = set_timeout_with_handle(
+            move || this.connect(),
+            std::time::Duration::from_millis(u64::from(in_ms)),
+        )
+        .ok();
+    }
+
+    /// Reconnects now (the retry button, or a gap to resume from).
+    pub fn reconnect_now(&self) {
+        let mut s = self.0.borrow_mut();
+        if let Some(t) = s.retry_timer.take() {
+            t.clear();
+        }
+        if let Some(ws) = s.ws.take() {
+            ws.set_onmessage(None);
+            ws.set_onclose(None);
+            let _ = ws.close();
+        }
+        s.attempt = 0;
+        drop(s);
+        self.connect();
+    }
+
+    /// Closes for good.
+    pub fn dispose(&self) {
+        let mut s = self.0.borrow_mut();
+        s.disposed = true;
+        if let Some(t) = s.retry_timer.take() {
+            t.clear();
+        }
+        if let Some(ws) = s.ws.take() {
+            ws.set_onmessage(None);
+            ws.set_onclose(None);
+            let _ = ws.close();
+        }
+        s.closures.clear();
+    }
+}

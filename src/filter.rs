@@ -1,0 +1,171 @@
+//! Which root traces the filter shows: pure logic over the model.
+
+use user_trace_model::protocol::Content;
+use user_trace_model::{Model, TraceId};
+
+/// What the user filters by.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filter {
+    /// Text to find (case-insensitive) in trace names, span titles, text and JSON content.
+    pub text: String,
+    /// Only traces this process wrote into (its full name).
+    pub process: Option<String>,
+}
+
+impl Filter {
+    pub fn is_empty(&self) -> bool {
+        self.text.trim().is_empty() && self.process.is_none()
+    }
+
+    /// Whether the root trace `id` (or anything nested in it) matches.
+    pub fn matches(&self, m: &Model, id: TraceId) -> bool {
+        if let Some(p) = &self.process {
+            if !m
+                .trace(id)
+                .is_some_and(|t| t.processes.iter().any(|x| **x == **p))
+            {
+                return false;
+            }
+        }
+        let needle = self.text.trim().to_lowercase();
+        needle.is_empty() || contains(m, id, &needle)
+    }
+}
+
+fn has(hay: &str, needle: &str) -> bool {
+    // Lower-casing allocates; most text is ASCII, so try the cheap exact match first.
+    hay.contains(needle) || hay.to_lowercase().contains(needle)
+}
+
+fn contains(m: &Model, id: TraceId, needle: &str) -> bool {
+    let mut stack = vec![id];
+    while let Some(t) = stack.pop() {
+        let Some(trace) = m.trace(t) else { continue };
+        if has(&trace.name, needle) {
+            return true;
+        }
+        for &s in &trace.spans {
+            let Some(span) = m.span(s) else { continue };
+            let found = span.title.as_deref().is_some_and(|x| has(x, needle))
+                || match &span.content {
+                    Content::Text(x) => has(x, needle),
+                    Content::Json(j) => has(j.get(), needle),
+                    Content::Items(items) => items
+                        .iter()
+                        .any(|i| has(&i.name, needle) || has(i.value.get(), needle)),
+                    Content::Error(e) => has(&e.message, needle),
+                };
+            if found {
+                return true;
+            }
+            stack.extend(span.children.iter().copied());
+        }
+    }
+    false
+}
+
+/// Every process that wrote into any trace, sorted (for the process filter).
+pub fn processes(m: &Model) -> Vec<String> {
+    let mut all: Vec<String> = m
+        .roots()
+        .iter()
+        .filter_map(|&t| m.trace(t))
+        .flat_map(|t| t.processes.iter().map(|p| p.to_string()))
+        .collect();
+    all.sort();
+    all.dedup();
+    all
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use user_trace_model::protocol::{Event, Op, SpanKind};
+    use user_trace_model::Outcome;
+
+    fn ev(process: &str, id: &str, op: Op) -> Event {
+        Event {
+            id: id.into(),
+            process: process.into(),
+            ts: 1,
+            op,
+        }
+    }
+
+    #[test]
+    fn matches_nested_text_and_processes() {
+        let mut m = Model::default();
+        let mut out = Outcome::default();
+        for e in [
+            ev(
+                "a",
+                "1",
+                Op::TraceStart {
+                    trace: "t".into(),
+                    name: "Agent".into(),
+                    parent_span: None,
+                },
+            ),
+            ev(
+                "a",
+                "2",
+                Op::SpanCreate {
+                    trace: "t".into(),
+                    span: "s".into(),
+                    kind: SpanKind::Text,
+                    title: None,
+                    content: Content::Text("x".into()),
+                },
+            ),
+            ev(
+                "b",
+                "3",
+                Op::TraceStart {
+                    trace: "c".into(),
+                    name: "child".into(),
+                    parent_span: Some("s".into()),
+                },
+            ),
+            ev(
+                "b",
+                "4",
+                Op::SpanCreate {
+                    trace: "c".into(),
+                    span: "s2".into(),
+                    kind: SpanKind::Text,
+                    title: None,
+                    content: Content::Text("Needle here".into()),
+                },
+            ),
+            ev(
+                "c",
+                "5",
+                Op::TraceStart {
+                    trace: "u".into(),
+                    name: "Other".into(),
+                    parent_span: None,
+                },
+            ),
+        ] {
+            m.apply(e, &mut out);
+        }
+        let t = m.trace_by_key("t").unwrap();
+        let u = m.trace_by_key("u").unwrap();
+        let f = |text: &str, process: Option<&str>| Filter {
+            text: text.into(),
+            process: process.map(Into::into),
+        };
+        assert!(
+            f("needle", None).matches(&m, t),
+            "found in a nested child trace, case-insensitively"
+        );
+        assert!(!f("needle", None).matches(&m, u));
+        assert!(f("", Some("a")).matches(&m, t));
+        assert!(
+            !f("", Some("b")).matches(&m, t),
+            "the filter is by the root trace's processes"
+        );
+        assert!(f("", Some("c")).matches(&m, u));
+        assert_eq!(processes(&m), vec!["a", "c"]);
+    }
+}

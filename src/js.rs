@@ -1,0 +1,92 @@
+//! The JavaScript API: `mount(element, options)` returns a handle with `push(events)`,
+//! `clear()` and `dispose()`. A host that has its own connection to the runtime pushes events
+//! without a WebSocket.
+
+use std::cell::Cell;
+use std::rc::Rc;
+
+use leptos::prelude::*;
+use wasm_bindgen::prelude::*;
+
+use crate::store::{Level, Pending, Store};
+use crate::UserTracePanel;
+
+fn option_string(options: &JsValue, key: &str) -> Option<String> {
+    js_sys::Reflect::get(options, &JsValue::from_str(key))
+        .ok()
+        .and_then(|v| v.as_string())
+}
+
+/// A mounted panel.
+#[wasm_bindgen]
+pub struct PanelHandle {
+    store: Store,
+    unmount: Option<leptos::mount::UnmountHandle<leptos::tachys::view::any_view::AnyViewState>>,
+}
+
+/// Mounts a panel into `element`. `options`: `{ url?: string, theme?: "light" | "dark" }`.
+#[wasm_bindgen]
+pub fn mount(element: web_sys::HtmlElement, options: JsValue) -> PanelHandle {
+    let url = option_string(&options, "url");
+    let theme = option_string(&options, "theme");
+    let made: Rc<Cell<Option<Store>>> = Rc::new(Cell::new(None));
+    let out = made.clone();
+    let unmount = leptos::mount::mount_to(element, move || {
+        let store = Store::new(user_trace_model::Options::default());
+        out.set(Some(store));
+        view! { <UserTracePanel url=url.clone().unwrap_or_default() store theme=theme.clone().unwrap_or_default() /> }
+            .into_any()
+    });
+    let store = made
+        .take()
+        .unwrap_or_else(|| Store::new(Default::default()));
+    PanelHandle {
+        store,
+        unmount: Some(unmount),
+    }
+}
+
+#[wasm_bindgen]
+impl PanelHandle {
+    /// Adds events: an array of event objects, a JSON array string, or JSON Lines text.
+    /// Invalid events are reported in the status area and skipped.
+    pub fn push(&self, events: JsValue) {
+        let text = match events.as_string() {
+            Some(s) => s,
+            None => js_sys::JSON::stringify(&events)
+                .ok()
+                .and_then(|s| s.as_string())
+                .unwrap_or_default(),
+        };
+        let trimmed = text.trim_start();
+        if trimmed.starts_with('[') {
+            match serde_json::from_str::<Vec<&serde_json::value::RawValue>>(trimmed) {
+                Ok(raws) => {
+                    let mut good = Vec::new();
+                    for (i, raw) in raws.into_iter().enumerate() {
+                        match user_trace_model::protocol::decode_event(i, raw.get()) {
+                            Ok(e) => good.push(e),
+                            Err(e) => self.store.notice(Level::Warning, format!("pushed {e}")),
+                        }
+                    }
+                    self.store.enqueue(Pending::Events(good));
+                }
+                Err(e) => self
+                    .store
+                    .notice(Level::Warning, format!("push: not a JSON array: {e}")),
+            }
+        } else {
+            crate::views::toolbar::import_text(self.store, &text);
+        }
+    }
+
+    /// Drops everything shown.
+    pub fn clear(&self) {
+        self.store.clear();
+    }
+
+    /// Unmounts the panel and closes its connection.
+    pub fn dispose(&mut self) {
+        self.unmount.take();
+    }
+}

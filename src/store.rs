@@ -1,0 +1,301 @@
+//! The panel's state: the model (not reactive itself) plus fine-grained triggers, one per
+//! trace and span that a view shows. Incoming batches are queued and applied once per
+//! animation frame; each change notifies only the views of what changed.
+
+use std::collections::{HashMap, VecDeque};
+
+use leptos::prelude::*;
+use user_trace_model::protocol::message::EventResult;
+use user_trace_model::protocol::{Event, ServerMessage};
+use user_trace_model::{Change, Model, Options, Outcome, SpanId, TraceId};
+
+/// Something waiting to be applied at the next animation frame.
+pub enum Pending {
+    /// A decoded server message (events or snapshot).
+    Server(ServerMessage<EventResult>),
+    /// Events a host pushed, or a file imported.
+    Events(Vec<Event>),
+}
+
+/// How serious a notice is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Info,
+    Warning,
+    Error,
+}
+
+/// A message for the status area.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    pub level: Level,
+    pub text: String,
+}
+
+/// Running totals shown in the status area.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counters {
+    pub applied: u64,
+    pub rejected: u64,
+    pub evicted: u64,
+}
+
+const MAX_NOTICES: usize = 50;
+
+/// The store; `Copy`, so views take it by value.
+#[derive(Clone, Copy)]
+pub struct Store {
+    model: StoredValue<Model>,
+    trace_triggers: StoredValue<HashMap<TraceId, ArcTrigger>>,
+    span_triggers: StoredValue<HashMap<SpanId, ArcTrigger>>,
+    roots: Trigger,
+    queue: StoredValue<Vec<Pending>>,
+    scheduled: StoredValue<bool>,
+    held: StoredValue<Vec<Change>>,
+    session: StoredValue<Option<String>>,
+    /// While true, events are applied but views are not updated.
+    pub paused: RwSignal<bool>,
+    pub notices: RwSignal<VecDeque<Notice>>,
+    pub counters: RwSignal<Counters>,
+    /// Counts sequence gaps; the connection resumes when it changes.
+    pub gaps: RwSignal<u64>,
+}
+
+impl Store {
+    pub fn new(options: Options) -> Self {
+        let paused = RwSignal::new(false);
+        let store = Store {
+            model: StoredValue::new(Model::new(options)),
+            trace_triggers: StoredValue::new(HashMap::new()),
+            span_triggers: StoredValue::new(HashMap::new()),
+            roots: Trigger::new(),
+            queue: StoredValue::new(Vec::new()),
+            scheduled: StoredValue::new(false),
+            held: StoredValue::new(Vec::new()),
+            session: StoredValue::new(None),
+            paused,
+            notices: RwSignal::new(VecDeque::new()),
+            counters: RwSignal::new(Counters::default()),
+            gaps: RwSignal::new(0),
+        };
+        // Resuming shows everything that changed while paused.
+        Effect::new(move |_| {
+            if !paused.get() {
+                let held = store
+                    .held
+                    .try_update_value(std::mem::take)
+                    .unwrap_or_default();
+                store.notify(held);
+            }
+        });
+        store
+    }
+
+    /// Reads the model.
+    pub fn with<R>(&self, f: impl FnOnce(&Model) -> R) -> R {
+        self.model.with_value(f)
+    }
+
+    /// Subscribes the calling view to the list of root traces.
+    pub fn track_roots(&self) {
+        self.roots.track();
+    }
+
+    /// The trigger of a trace's view (its header and span list).
+    pub fn trace_trigger(&self, id: TraceId) -> ArcTrigger {
+        self.trace_triggers
+            .try_update_value(|m| m.entry(id).or_default().clone())
+            .unwrap_or_default()
+    }
+
+    /// The trigger of a span's view (its header, content and child traces).
+    pub fn span_trigger(&self, id: SpanId) -> ArcTrigger {
+        self.span_triggers
+            .try_update_value(|m| m.entry(id).or_default().clone())
+            .unwrap_or_default()
+    }
+
+    pub fn notice(&self, level: Level, text: impl Into<String>) {
+        let text = text.into();
+        self.notices.update(|n| {
+            n.push_back(Notice { level, text });
+            while n.len() > MAX_NOTICES {
+                n.pop_front();
+            }
+        });
+    }
+
+    /// Queues a batch and makes sure it is applied at the next animation frame.
+    pub fn enqueue(&self, pending: Pending) {
+        self.queue.update_value(|q| q.push(pending));
+        if self.scheduled.with_value(|s| !*s) {
+            self.scheduled.set_value(true);
+            let store = *self;
+            request_animation_frame(move || store.flush());
+        }
+    }
+
+    /// Applies everything queued now (also called before resubscribing, so that the last
+    /// sequence number is current).
+    pub fn flush(&self) {
+        // A frame scheduled before the panel was unmounted finds nothing to apply to.
+        if self.model.is_disposed() {
+            return;
+        }
+        self.scheduled.set_value(false);
+        let queue = self
+            .queue
+            .try_update_value(std::mem::take)
+            .unwrap_or_default();
+        if queue.is_empty() {
+            return;
+        }
+        let mut out = Outcome::default();
+        let mut applied = 0u64;
+        self.model.update_value(|m| {
+            for pending in queue {
+                match pending {
+                    Pending::Server(ServerMessage::Events { first_seq, events }) => {
+                        applied += events.len() as u64;
+                        m.apply_batch(first_seq, events, &mut out);
+                    }
+                    Pending::Server(ServerMessage::Snapshot { seq, events }) => {
+                        applied += events.len() as u64;
+                        m.apply_snapshot(seq, events, &mut out);
+                    }
+                    Pending::Server(_) => {}
+                    Pending::Events(events) => {
+                        applied += events.len() as u64;
+                        for e in events {
+                            m.apply(e, &mut out);
+                        }
+                    }
+                }
+                if out.gap.is_some() {
+                    // Nothing after a gap applies; the connection resumes from the last number.
+                    break;
+                }
+            }
+        });
+        for r in out.rejected.iter().rev().take(5).rev() {
+            let id = r.event_id.as_deref().unwrap_or("?");
+            self.notice(Level::Warning, format!("event {id} skipped: {}", r.reason));
+        }
+        if out.rejected.len() > 5 {
+            self.notice(
+                Level::Warning,
+                format!("{} more events skipped", out.rejected.len() - 5),
+            );
+        }
+        if out.evicted > 0 {
+            let total = self.with(|m| m.evicted_total());
+            self.notice(
+                Level::Info,
+                format!("memory cap reached: {total} oldest traces evicted so far"),
+            );
+            self.prune_triggers();
+        }
+        self.counters.update(|c| {
+            c.applied += applied;
+            c.rejected += out.rejected.len() as u64;
+            c.evicted += out.evicted;
+        });
+        if let Some(gap) = out.gap {
+            self.notice(
+                Level::Info,
+                format!("missed events {}..{}: resuming", gap.expected, gap.got),
+            );
+            self.queue.update_value(Vec::clear);
+            self.gaps.update(|g| *g += 1);
+        }
+        if self.paused.get_untracked() {
+            self.held.update_value(|h| h.extend(out.changes));
+        } else {
+            self.notify(out.changes);
+        }
+    }
+
+    fn notify(&self, changes: Vec<Change>) {
+        let mut roots = false;
+        let mut traces = Vec::new();
+        let mut spans = Vec::new();
+        for c in changes {
+            match c {
+                Change::Roots | Change::Orphans => roots = true,
+                Change::Cleared => {
+                    roots = true;
+                    // Every view is rebuilt from the roots; old triggers are dropped.
+                    self.trace_triggers.update_value(HashMap::clear);
+                    self.span_triggers.update_value(HashMap::clear);
+                    traces.clear();
+                    spans.clear();
+                }
+                Change::TraceSpans(t) | Change::Trace(t) => traces.push(t),
+                Change::SpanChildren(s)
+                | Change::Span(s)
+                | Change::TextAppended { span: s, .. }
+                | Change::Content(s) => spans.push(s),
+            }
+        }
+        traces.sort_unstable();
+        traces.dedup();
+        spans.sort_unstable();
+        spans.dedup();
+        self.trace_triggers.with_value(|m| {
+            for t in &traces {
+                if let Some(trigger) = m.get(t) {
+                    trigger.notify();
+                }
+            }
+        });
+        self.span_triggers.with_value(|m| {
+            for s in &spans {
+                if let Some(trigger) = m.get(s) {
+                    trigger.notify();
+                }
+            }
+        });
+        if roots {
+            self.roots.notify();
+        }
+    }
+
+    fn prune_triggers(&self) {
+        self.model.with_value(|m| {
+            self.trace_triggers
+                .update_value(|t| t.retain(|id, _| m.trace(*id).is_some()));
+            self.span_triggers
+                .update_value(|s| s.retain(|id, _| m.span(*id).is_some()));
+        });
+    }
+
+    /// Drops everything shown (the toolbar's Clear, or a host's `clear()`).
+    pub fn clear(&self) {
+        self.model.update_value(Model::clear);
+        self.notify(vec![Change::Cleared]);
+        self.counters.set(Counters::default());
+    }
+
+    /// The runtime session the model's sequence numbers belong to.
+    pub fn session(&self) -> Option<String> {
+        self.session.get_value()
+    }
+
+    /// Records the server's session; a different one means our sequence numbers are void.
+    pub fn set_session(&self, session: &str) {
+        let same = self.session.with_value(|s| s.as_deref() == Some(session));
+        if !same {
+            self.model.update_value(Model::reset_sequence);
+            self.session.set_value(Some(session.to_owned()));
+        }
+    }
+
+    pub fn last_seq(&self) -> Option<u64> {
+        self.with(Model::last_seq)
+    }
+
+    /// Every event needed to rebuild what is shown (for export).
+    pub fn export_events(&self) -> Vec<Event> {
+        self.with(Model::snapshot_events)
+    }
+}

@@ -1,0 +1,224 @@
+//! A JSON value as a collapsible tree, read lazily from the text as sent: a node's children
+//! exist (in memory and in the DOM) only while it is expanded, and large objects and arrays
+//! are grouped in pages of 100, as browser devtools do.
+
+use std::sync::Arc;
+
+use leptos::prelude::*;
+use user_trace_model::json::{self, JsonKind};
+
+use crate::views::clipboard::CopyButton;
+
+/// Members per page group.
+pub const PAGE: usize = 100;
+/// Longest string shown before it is cut (the full value can still be copied).
+const MAX_SHOWN_CHARS: usize = 2_000;
+
+fn class_of(kind: JsonKind) -> &'static str {
+    match kind {
+        JsonKind::String => "utp-json-string",
+        JsonKind::Number => "utp-json-number",
+        JsonKind::Bool => "utp-json-bool",
+        JsonKind::Null => "utp-json-null",
+        JsonKind::Object | JsonKind::Array => "utp-json-summary",
+    }
+}
+
+/// A scalar as shown: strings decoded, quoted and cut; other scalars exactly as sent.
+fn scalar_text(raw: &str) -> String {
+    match json::kind(raw) {
+        JsonKind::String => {
+            let s = json::decode_string(raw.trim());
+            match s.char_indices().nth(MAX_SHOWN_CHARS) {
+                Some((cut, _)) => format!("\"{}…\" ({} bytes)", &s[..cut], s.len()),
+                None => format!("\"{s}\""),
+            }
+        }
+        _ => raw.trim().to_owned(),
+    }
+}
+
+/// Byte offset of `part` inside `whole` (a slice of it).
+fn offset_in(whole: &str, part: &str) -> usize {
+    (part.as_ptr() as usize).saturating_sub(whole.as_ptr() as usize)
+}
+
+/// A JSON value as a tree.
+#[component]
+pub fn JsonTree(
+    /// The JSON text, exactly as sent (shared, not copied).
+    text: Arc<str>,
+    /// Whether the top level starts expanded.
+    #[prop(optional)]
+    open: bool,
+) -> impl IntoView {
+    let end = text.len();
+    view! {
+        <div class="utp-json" role="group">
+            <JsonNode text start=0 end key=None path="$".to_owned() open />
+        </div>
+    }
+}
+
+/// One member: its key, and its value (a scalar, or an expandable container).
+#[component]
+fn JsonNode(
+    text: Arc<str>,
+    start: usize,
+    end: usize,
+    key: Option<String>,
+    path: String,
+    open: bool,
+) -> AnyView {
+    let raw = text.get(start..end).unwrap_or("null");
+    let kind = json::kind(raw);
+    let key_view = key.map(|k| {
+        view! {
+            <span class="utp-json-key">{k}</span>
+            <span class="utp-json-colon">": "</span>
+        }
+    });
+    let copy_value = {
+        let text = text.clone();
+        Callback::new(move |_| text.get(start..end).unwrap_or("").trim().to_owned())
+    };
+    let copy_path = {
+        let path = path.clone();
+        Callback::new(move |_| path.clone())
+    };
+    if !kind.is_container() {
+        return view! {
+            <div class="utp-json-row">
+                <span class="utp-caret-space"></span>
+                {key_view}
+                <span class=class_of(kind)>{scalar_text(raw)}</span>
+                <span class="utp-json-actions">
+                    <CopyButton text=copy_value label="Copy value" />
+                    <CopyButton text=copy_path label="Copy path" />
+                </span>
+            </div>
+        }
+        .into_any();
+    }
+    let expanded = RwSignal::new(open);
+    let summary = json::summary(raw, 0);
+    let children = move || {
+        expanded
+            .get()
+            .then(|| members(text.clone(), start, end, &path, kind == JsonKind::Object))
+    };
+    view! {
+        <div class="utp-json-node">
+            <div
+                class="utp-json-row utp-clickable"
+                role="treeitem"
+                tabindex="-1"
+                aria-expanded=move || expanded.get().to_string()
+                on:click=move |_| expanded.update(|e| *e = !*e)
+            >
+                <span class="utp-caret" class:utp-open=move || expanded.get()></span>
+                {key_view}
+                <span class="utp-json-summary">{summary}</span>
+                <span class="utp-json-actions">
+                    <CopyButton text=copy_value label="Copy value" />
+                    <CopyButton text=copy_path label="Copy path" />
+                </span>
+            </div>
+            <div class="utp-json-children" role="group">{children}</div>
+        </div>
+    }
+    .into_any()
+}
+
+fn member_views(
+    text: &Arc<str>,
+    container: &str,
+    from: usize,
+    first_index: usize,
+    take: usize,
+    path: &str,
+) -> Vec<AnyView> {
+    json::members_from(container, from)
+        .take(take)
+        .enumerate()
+        .map(|(i, m)| {
+            let index = first_index + i;
+            let start = offset_in(text, m.value);
+            let end = start + m.value.len();
+            let key = m.key.map(|k| json::decode_string(k).into_owned());
+            let label = key.clone().or_else(|| Some(index.to_string()));
+            let path = format!("{path}{}", json::path_segment(m.key, index));
+            view! { <JsonNode text=text.clone() start end key=label path open=false /> }.into_any()
+        })
+        .collect()
+}
+
+/// The members of an expanded container, paged when there are many.
+fn members(text: Arc<str>, start: usize, end: usize, path: &str, _object: bool) -> AnyView {
+    let Some(raw) = text.get(start..end) else {
+        return ().into_any();
+    };
+    let raw = raw.trim();
+    let base = offset_in(&text, raw);
+    let starts = json::page_starts(raw, PAGE);
+    if starts.len() <= 1 {
+        return member_views(&text, raw, 0, 0, PAGE, path).into_any();
+    }
+    let total = json::count(raw);
+    starts
+        .into_iter()
+        .enumerate()
+        .map(|(page, from)| {
+            let first = page * PAGE;
+            let last = (first + PAGE).min(total) - 1;
+            view! {
+                <JsonPage
+                    text=text.clone()
+                    start=base
+                    end=base + raw.len()
+                    from
+                    first
+                    last
+                    path=path.to_owned()
+                />
+            }
+            .into_any()
+        })
+        .collect::<Vec<_>>()
+        .into_any()
+}
+
+/// A collapsed group `[first … last]` of a large container's members.
+#[component]
+fn JsonPage(
+    text: Arc<str>,
+    start: usize,
+    end: usize,
+    from: usize,
+    first: usize,
+    last: usize,
+    path: String,
+) -> impl IntoView {
+    let expanded = RwSignal::new(false);
+    let children = move || {
+        expanded.get().then(|| {
+            let container = text.get(start..end).unwrap_or("");
+            member_views(&text, container, from, first, PAGE, &path)
+        })
+    };
+    view! {
+        <div class="utp-json-node">
+            <div
+                class="utp-json-row utp-clickable utp-json-page"
+                role="treeitem"
+                tabindex="-1"
+                aria-expanded=move || expanded.get().to_string()
+                on:click=move |_| expanded.update(|e| *e = !*e)
+            >
+                <span class="utp-caret" class:utp-open=move || expanded.get()></span>
+                {format!("[{first} … {last}]")}
+            </div>
+            <div class="utp-json-children" role="group">{children}</div>
+        </div>
+    }
+}
