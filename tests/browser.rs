@@ -367,3 +367,126 @@ async fn the_js_api_mounts_pushes_and_clears() {
     handle.dispose();
     assert!(el.query_selector(".utp-panel").unwrap().is_none());
 }
+
+// End to end: the real runtime on loopback (started by `cargo xtask test`).
+
+/// Posts events to the runtime's ingest path, as a producer would.
+async fn produce(addr: &str, events: &[String]) {
+    let body = format!(r#"{{"type":"events","events":[{}]}}"#, events.join(","));
+    let init = web_sys::RequestInit::new();
+    init.set_method("POST");
+    // Cross-origin: the runtime answers with CORS headers for allowed origins.
+    init.set_mode(web_sys::RequestMode::Cors);
+    init.set_body(&wasm_bindgen::JsValue::from_str(&body));
+    let promise = web_sys::window()
+        .unwrap()
+        .fetch_with_str_and_init(&format!("http://{addr}/v1/ingest"), &init);
+    let response: web_sys::Response = wasm_bindgen_futures::JsFuture::from(promise)
+        .await
+        .expect("the runtime is reachable")
+        .dyn_into()
+        .unwrap();
+    assert!(
+        response.ok(),
+        "the runtime accepted the events: {}",
+        response.status()
+    );
+}
+
+async fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    for _ in 0..200 {
+        if done() {
+            return;
+        }
+        sleep(25).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+#[wasm_bindgen_test]
+async fn live_stream_and_resume_after_a_cut_against_the_real_runtime() {
+    let Some(addr) = option_env!("UTP_TEST_RUNTIME") else {
+        web_sys::console::warn_1(
+            &"UTP_TEST_RUNTIME unset: run `cargo xtask test` for end-to-end tests".into(),
+        );
+        return;
+    };
+    let run = format!("{:x}", (js_sys::Math::random() * 1e12) as u64);
+    let ev = |n: usize, body: String| {
+        format!(r#"{{"id":"{run}-{n}","process":"e2e@browser","ts":{n},{body}}}"#)
+    };
+    let span = format!("s-{run}");
+    produce(
+        addr,
+        &[
+            ev(0, format!(r#""op":"trace_start","trace":"t-{run}","name":"e2e {run}""#)),
+            ev(1, format!(r#""op":"span_create","trace":"t-{run}","span":"{span}","kind":"text","content":"start""#)),
+        ],
+    )
+    .await;
+
+    let p = mount_panel();
+    let status = RwSignal::new(user_trace_panel::connection::Status::Offline);
+    let conn = user_trace_panel::connection::Connection::open(
+        format!("ws://{addr}/v1/panel"),
+        p.store,
+        status,
+    );
+    // The runtime may hold other runs' traces too: find ours by its label.
+    let shown = |p: &Mounted| -> String {
+        let traces = p.el.query_selector_all(".utp-trace").unwrap();
+        (0..traces.length())
+            .filter_map(|i| traces.item(i))
+            .filter_map(|n| n.dyn_into::<web_sys::Element>().ok())
+            .find(|t| {
+                t.query_selector(".utp-label")
+                    .ok()
+                    .flatten()
+                    .and_then(|l| l.text_content())
+                    .is_some_and(|l| l == format!("e2e {run}"))
+            })
+            .and_then(|t| t.query_selector(".utp-text").ok().flatten())
+            .and_then(|pre| pre.text_content())
+            .unwrap_or_default()
+    };
+    wait_for("the snapshot with our trace", || shown(&p) == "start").await;
+    assert_eq!(
+        status.get_untracked(),
+        user_trace_panel::connection::Status::Live
+    );
+
+    let mut want = String::from("start");
+    for round in 0..3 {
+        // Live tokens.
+        let batch: Vec<String> = (0..20)
+            .map(|i| {
+                want.push_str(&format!(" r{round}t{i}"));
+                ev(
+                    100 + round * 100 + i,
+                    format!(r#""op":"text_append","span":"{span}","text":" r{round}t{i}""#),
+                )
+            })
+            .collect();
+        produce(addr, &batch).await;
+        wait_for("live tokens", || shown(&p) == want).await;
+        // Cut the connection; tokens sent meanwhile arrive after the resume, once.
+        conn.interrupt();
+        let batch: Vec<String> = (20..40)
+            .map(|i| {
+                want.push_str(&format!(" r{round}t{i}"));
+                ev(
+                    100 + round * 100 + i,
+                    format!(r#""op":"text_append","span":"{span}","text":" r{round}t{i}""#),
+                )
+            })
+            .collect();
+        produce(addr, &batch).await;
+        wait_for("the resume", || shown(&p) == want).await;
+    }
+    assert_eq!(
+        p.store.counters.get_untracked().rejected,
+        0,
+        "nothing shown twice or refused"
+    );
+    conn.dispose();
+}

@@ -11,6 +11,12 @@ pub fn check(
     headers: &HeaderMap,
     query_token: Option<&str>,
 ) -> Result<(), (StatusCode, String)> {
+    check_origin(config, headers)?;
+    check_token(config, headers, query_token)
+}
+
+/// Browsers send their page's origin; programs send none and are not affected.
+pub fn check_origin(config: &Config, headers: &HeaderMap) -> Result<(), (StatusCode, String)> {
     if let Some(origin) = headers.get(header::ORIGIN) {
         let origin = origin.to_str().unwrap_or("");
         let allowed = config
@@ -24,6 +30,14 @@ pub fn check(
             ));
         }
     }
+    Ok(())
+}
+
+fn check_token(
+    config: &Config,
+    headers: &HeaderMap,
+    query_token: Option<&str>,
+) -> Result<(), (StatusCode, String)> {
     if let Some(token) = &config.token {
         let bearer = headers
             .get(header::AUTHORIZATION)

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Query, State, WebSocketUpgrade};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
@@ -57,7 +57,41 @@ async fn http_ingest(
         _ => StatusCode::OK,
     };
     let json = serde_json::to_string(&reply).unwrap_or_default();
-    (status, [("content-type", "application/json")], json).into_response()
+    let mut response = (status, [("content-type", "application/json")], json).into_response();
+    cors(&headers, response.headers_mut());
+    response
+}
+
+/// Lets a page on an allowed origin (the access check already passed) read the answer to its
+/// POST: browser producers, such as the editor itself.
+fn cors(request: &HeaderMap, response: &mut HeaderMap) {
+    if let Some(origin) = request.get(header::ORIGIN) {
+        response.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
+        response.insert(header::VARY, HeaderValue::from_static("origin"));
+    }
+}
+
+/// The CORS preflight of a browser's POST with a JSON body.
+async fn preflight(State(hub): State<Arc<Hub>>, headers: HeaderMap) -> Response {
+    if let Err(e) = access::check_origin(&hub.config, &headers) {
+        return refuse(e);
+    }
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    let h = response.headers_mut();
+    cors(&headers, h);
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static("POST"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_ALLOW_HEADERS,
+        HeaderValue::from_static("content-type, authorization"),
+    );
+    h.insert(
+        header::ACCESS_CONTROL_MAX_AGE,
+        HeaderValue::from_static("600"),
+    );
+    response
 }
 
 async fn ws_panel(
@@ -90,7 +124,10 @@ async fn health(State(hub): State<Arc<Hub>>) -> String {
 pub fn router(hub: Arc<Hub>) -> Router {
     let limit = hub.config.max_message_bytes;
     Router::new()
-        .route(INGEST_PATH, get(ws_ingest).post(http_ingest))
+        .route(
+            INGEST_PATH,
+            get(ws_ingest).post(http_ingest).options(preflight),
+        )
         .route(PANEL_PATH, get(ws_panel))
         .route("/health", get(health))
         .layer(DefaultBodyLimit::max(limit))
