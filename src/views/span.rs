@@ -74,7 +74,9 @@ pub fn SpanView(
     let head = move || {
         header.get().map(|h| {
             let status = match &h.status {
-                RunStatus::Running => ("utp-running", "…".to_owned()),
+                // Only streamed kinds are visibly "in progress"; others are complete when made.
+                RunStatus::Running if h.kind.is_textual() => ("utp-running", "…".to_owned()),
+                RunStatus::Running => ("", String::new()),
                 RunStatus::Ok => ("utp-ok", "✓".to_owned()),
                 RunStatus::Error(m) => ("utp-err", format!("✗ {m}")),
             };
