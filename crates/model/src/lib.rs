@@ -17,6 +17,8 @@
 mod apply;
 mod change;
 mod dump;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod json;
 mod model;
 mod node;
