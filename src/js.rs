@@ -1,6 +1,6 @@
 //! The JavaScript API: `mount(element, options)` returns a handle with `push(events)`,
 //! `clear()` and `dispose()`. A host that has its own connection to the runtime pushes events
-//! without a WebSocket.
+//! without a WebSocket. `defineElement()` registers `<user-trace-panel src="ws://...">`.
 
 use std::cell::Cell;
 use std::rc::Rc;
@@ -24,11 +24,19 @@ pub struct PanelHandle {
     unmount: Option<leptos::mount::UnmountHandle<leptos::tachys::view::any_view::AnyViewState>>,
 }
 
-/// Mounts a panel into `element`. `options`: `{ url?: string, theme?: "light" | "dark" }`.
+/// Mounts a panel into `element`. `options`: `{ url?: string, theme?: "light" | "dark",
+/// styles?: boolean }`; `styles: false` leaves styling to the host (it links `panel.css`).
 #[wasm_bindgen]
 pub fn mount(element: web_sys::HtmlElement, options: JsValue) -> PanelHandle {
     let url = option_string(&options, "url");
     let theme = option_string(&options, "theme");
+    let styles = js_sys::Reflect::get(&options, &JsValue::from_str("styles"))
+        .ok()
+        .and_then(|v| v.as_bool())
+        .unwrap_or(true);
+    if styles {
+        crate::styles::ensure();
+    }
     let made: Rc<Cell<Option<Store>>> = Rc::new(Cell::new(None));
     let out = made.clone();
     let unmount = leptos::mount::mount_to(element, move || {
@@ -88,5 +96,48 @@ impl PanelHandle {
     /// Unmounts the panel and closes its connection.
     pub fn dispose(&mut self) {
         self.unmount.take();
+    }
+}
+
+// The custom element is a JavaScript class (a Rust type cannot extend `HTMLElement`); it only
+// forwards to `mount` and the handle, so all behaviour stays in Rust.
+#[wasm_bindgen(inline_js = r#"
+export function define(name, mount) {
+  if (customElements.get(name)) return false;
+  customElements.define(name, class extends HTMLElement {
+    static get observedAttributes() { return ["src", "theme"]; }
+    connectedCallback() { this.#open(); }
+    disconnectedCallback() { this.#close(); }
+    attributeChangedCallback() { if (this.handle) { this.#close(); this.#open(); } }
+    #open() {
+      if (this.handle || !this.isConnected) return;
+      const options = {};
+      const src = this.getAttribute("src");
+      const theme = this.getAttribute("theme");
+      if (src) options.url = src;
+      if (theme) options.theme = theme;
+      this.handle = mount(this, options);
+    }
+    #close() { if (this.handle) { this.handle.dispose(); this.handle.free(); this.handle = null; } }
+    push(events) { this.handle?.push(events); }
+    clear() { this.handle?.clear(); }
+  });
+  return true;
+}
+"#)]
+extern "C" {
+    #[wasm_bindgen(js_name = define)]
+    fn define_custom_element(name: &str, mount: &js_sys::Function) -> bool;
+}
+
+/// Registers the custom element `<user-trace-panel src="ws://..." theme="dark">`: it mounts a
+/// panel when added to the page, disposes it when removed, and reconnects when `src` changes.
+/// It also has `push(events)` and `clear()`. Calling this again does nothing.
+#[wasm_bindgen(js_name = defineElement)]
+pub fn define_element() {
+    let mount_fn = Closure::<dyn Fn(web_sys::HtmlElement, JsValue) -> PanelHandle>::new(mount);
+    if define_custom_element("user-trace-panel", mount_fn.as_ref().unchecked_ref()) {
+        // The element class calls it for the page's lifetime.
+        mount_fn.forget();
     }
 }

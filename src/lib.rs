@@ -13,7 +13,9 @@ pub mod js;
 pub mod markdown;
 mod panel;
 pub mod store;
+pub mod styles;
 pub mod views;
+pub mod windowing;
 
 pub use panel::UserTracePanel;
 pub use store::{Pending, Store};

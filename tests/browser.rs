@@ -229,6 +229,67 @@ async fn streamed_tokens_are_appended_without_re_rendering() {
     );
 }
 
+/// Mounts a panel with its stylesheet in a host of a fixed height, as an editor embeds it.
+fn mount_sized_panel(height_px: u32) -> Mounted {
+    user_trace_panel::styles::ensure();
+    let p = mount_panel();
+    p.el.set_attribute("style", &format!("height:{height_px}px"))
+        .unwrap();
+    p
+}
+
+#[wasm_bindgen_test]
+async fn a_trace_of_100_000_spans_mounts_only_the_rows_near_the_viewport() {
+    let p = mount_sized_panel(600);
+    let mut lines = vec![T.to_owned()];
+    for i in 0..100_000 {
+        lines.push(format!(r#"{{"id":"s{i}","process":"p","ts":{},"op":"span_create","trace":"t","span":"s{i}","kind":"text","content":"row {i}"}}"#, 10 + i));
+    }
+    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+    p.push(&refs).await;
+    // Let the observer report which blocks are near and the panel settle.
+    for _ in 0..6 {
+        frame().await;
+    }
+    assert_eq!(p.text(".utp-count"), "100000 spans");
+    let rows = p.count(".utp-span");
+    assert!(rows <= 300, "{rows} span rows mounted");
+    // Follow mode keeps the newest activity in view: the last span is shown.
+    let texts: Vec<String> = (0..p.count(".utp-text"))
+        .map(|i| {
+            p.el.query_selector_all(".utp-text")
+                .unwrap()
+                .item(i)
+                .unwrap()
+                .text_content()
+                .unwrap_or_default()
+        })
+        .collect();
+    assert!(
+        texts.iter().any(|t| t == "row 99999"),
+        "the newest span is mounted"
+    );
+    // Scrolling to the top mounts the first rows and unmounts the last ones.
+    let scroller: web_sys::HtmlElement =
+        p.el.query_selector(".utp-tree")
+            .unwrap()
+            .unwrap()
+            .dyn_into()
+            .unwrap();
+    assert!(
+        scroller.scroll_height() > 100_000,
+        "placeholders keep the full height"
+    );
+    scroller.set_scroll_top(0);
+    for _ in 0..6 {
+        frame().await;
+    }
+    let first = p.text(".utp-text");
+    assert_eq!(first, "row 0");
+    let rows = p.count(".utp-span");
+    assert!(rows <= 300, "{rows} span rows mounted after scrolling");
+}
+
 #[wasm_bindgen_test]
 async fn child_traces_nest_and_orphans_attach_when_their_parent_arrives() {
     let p = mount_panel();

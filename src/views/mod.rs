@@ -14,6 +14,7 @@ pub mod text_span;
 pub mod toolbar;
 pub mod trace;
 pub mod tree;
+pub mod virtual_list;
 
 /// A collapse-all or expand-all command: `(generation, expand)`. Views apply it when the
 /// generation changes, so that a repeated command applies again.

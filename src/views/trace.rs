@@ -7,6 +7,7 @@ use user_trace_model::{RunStatus, TraceId};
 use crate::format;
 use crate::store::Store;
 use crate::views::span::{short_process, SpanView};
+use crate::views::virtual_list::VirtualList;
 use crate::views::Fold;
 
 #[derive(Clone, PartialEq)]
@@ -96,10 +97,9 @@ pub fn TraceView(
             </div>
             <Show when=move || expanded.get()>
                 <div class="utp-spans" role="group">
-                    <For
-                        each=spans.clone()
-                        key=|s| s.as_u64()
-                        children=move |s| view! { <SpanView store id=s fold /> }
+                    <VirtualList
+                        items=Signal::derive(spans.clone())
+                        row=move |s| view! { <SpanView store id=s fold /> }
                     />
                 </div>
             </Show>

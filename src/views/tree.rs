@@ -8,6 +8,7 @@ use crate::filter::Filter;
 use crate::store::Store;
 use crate::views::span::SpanView;
 use crate::views::trace::TraceView;
+use crate::views::virtual_list::{Viewport, VirtualList};
 use crate::views::Fold;
 
 /// Moves focus among the tree's items with the arrow keys (the ARIA tree pattern).
@@ -69,6 +70,10 @@ pub fn Tree(
     fold: Fold,
 ) -> impl IntoView {
     let scroller = NodeRef::<leptos::html::Div>::new();
+    // Lists at every depth virtualize against this scroller.
+    let viewport = Viewport::new(scroller);
+    provide_context(viewport);
+    on_cleanup(move || viewport.disconnect());
     let roots = move || {
         store.track_roots();
         let f = filter.get();
@@ -125,7 +130,7 @@ pub fn Tree(
             <Show when=empty>
                 <div class="utp-empty">"No traces yet. They appear here as the program runs."</div>
             </Show>
-            <For each=roots key=|t| t.as_u64() children=move |t| view! { <TraceView store id=t fold /> } />
+            <VirtualList items=Signal::derive(roots) row=move |t| view! { <TraceView store id=t fold /> } />
             {move || {
                 let (traces, spans) = orphans();
                 (!traces.is_empty() || !spans.is_empty()).then(|| {

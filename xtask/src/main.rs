@@ -7,6 +7,8 @@
 //!
 //! Every install is idempotent: a tool that is present at the right version is not touched.
 
+mod browser;
+mod examples;
 mod preview;
 mod setup;
 mod test;

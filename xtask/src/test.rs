@@ -74,6 +74,9 @@ pub fn run(args: &[String]) -> Result {
         .env("UTP_TEST_RUNTIME", &runtime.addr)
         .run("browser tests in headless Chromium, end-to-end against the runtime")?;
     drop(runtime);
+    let runtime = Runtime::start()?;
+    crate::examples::check(&runtime.addr)?;
+    drop(runtime);
 
     println!(
         "\nall checks passed in {:.0} s",

@@ -1,0 +1,104 @@
+//! Layout math for virtualized lists, kept out of components so it is tested natively.
+//!
+//! A long list is cut into blocks of [`BLOCK`] rows. A block near the viewport is mounted; a
+//! block away from it is one empty element as tall as the block was when last shown, or, if it
+//! was never shown, as tall as the rows measured so far suggest. Blocks (not rows) keep the
+//! number of observed elements and reactive nodes small at 100,000 rows, and let rows of very
+//! different heights (a one-line span, a long streamed answer) be measured, not guessed.
+
+use std::ops::Range;
+
+/// Rows per block.
+pub const BLOCK: usize = 50;
+
+/// How many blocks `len` rows make.
+pub fn block_count(len: usize) -> usize {
+    len.div_ceil(BLOCK)
+}
+
+/// The rows of block `index` in a list of `len` rows (empty past the end).
+pub fn block_rows(index: usize, len: usize) -> Range<usize> {
+    let start = (index * BLOCK).min(len);
+    start..((index + 1) * BLOCK).min(len)
+}
+
+/// Whether a block is mounted before the viewport has been measured: the first blocks (the
+/// top of the list, where a list opens) and the last one (the newest rows, where follow mode
+/// and streaming are).
+pub fn initially_mounted(index: usize, count: usize) -> bool {
+    index < 2 || index + 1 == count
+}
+
+/// Estimates row heights from the blocks measured so far.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HeightEstimate {
+    rows: usize,
+    pixels: f64,
+    fallback: f64,
+}
+
+impl HeightEstimate {
+    /// `fallback`: the height of one row before any was measured.
+    pub fn new(fallback: f64) -> Self {
+        HeightEstimate {
+            rows: 0,
+            pixels: 0.0,
+            fallback,
+        }
+    }
+
+    /// Records that `rows` rows measured `pixels` tall.
+    pub fn record(&mut self, rows: usize, pixels: f64) {
+        if rows > 0 && pixels.is_finite() && pixels > 0.0 {
+            self.rows += rows;
+            self.pixels += pixels;
+        }
+    }
+
+    /// The expected height of `rows` rows.
+    pub fn height_of(&self, rows: usize) -> f64 {
+        let per_row = if self.rows == 0 {
+            self.fallback
+        } else {
+            self.pixels / self.rows as f64
+        };
+        per_row * rows as f64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blocks_cover_every_row_once() {
+        for len in [0, 1, 49, 50, 51, 100, 100_000, 100_001] {
+            let rows: Vec<usize> = (0..block_count(len))
+                .flat_map(|b| block_rows(b, len))
+                .collect();
+            assert_eq!(rows, (0..len).collect::<Vec<_>>(), "len {len}");
+        }
+        assert_eq!(block_count(100_000), 2_000);
+        assert_eq!(block_rows(3, 120), 120..120);
+    }
+
+    #[test]
+    fn the_top_and_the_newest_blocks_mount_first() {
+        let mounted: Vec<usize> = (0..10).filter(|&b| initially_mounted(b, 10)).collect();
+        assert_eq!(mounted, vec![0, 1, 9]);
+        assert!(initially_mounted(0, 1));
+    }
+
+    #[test]
+    fn estimates_follow_measurements() {
+        let mut e = HeightEstimate::new(30.0);
+        assert_eq!(e.height_of(50), 1500.0);
+        e.record(50, 4000.0);
+        e.record(50, 2000.0);
+        assert_eq!(e.height_of(10), 600.0);
+        // A hidden (0 px) or broken measurement does not skew the estimate.
+        e.record(50, 0.0);
+        e.record(50, f64::NAN);
+        assert_eq!(e.height_of(10), 600.0);
+    }
+}
