@@ -291,6 +291,52 @@ async fn a_trace_of_100_000_spans_mounts_only_the_rows_near_the_viewport() {
 }
 
 #[wasm_bindgen_test]
+async fn a_10_mb_json_span_opens_lazily_with_nested_pages() {
+    let p = mount_sized_panel(600);
+    let rows: Vec<String> = (0..100_000)
+        .map(|i| format!(r#"{{"id":{i},"name":"item {i}","score":0.123456789012345678901,"tags":["alpha","beta"],"ok":true}}"#))
+        .collect();
+    let content = format!(
+        r#"{{"meta":{{"source":"bench"}},"rows":[{}]}}"#,
+        rows.join(",")
+    );
+    assert!(content.len() > 9_000_000, "{} bytes", content.len());
+    let line = format!(
+        r#"{{"id":"big","process":"p","ts":5,"op":"span_create","trace":"t","span":"big","kind":"json","content":{content}}}"#
+    );
+    p.push(&[T, &line]).await;
+    // Only the top level is in the DOM: `meta` and `rows`, collapsed.
+    let shown = p.count(".utp-json-row");
+    assert!(shown <= 4, "{shown} JSON rows mounted");
+    assert!(p.el.text_content().unwrap().contains("[100000 items]"));
+    let click_row = |text: &str| {
+        let rows = p.el.query_selector_all(".utp-json-row").unwrap();
+        let row = (0..rows.length())
+            .filter_map(|i| rows.item(i))
+            .find(|r| r.text_content().unwrap_or_default().contains(text))
+            .unwrap_or_else(|| panic!("no JSON row contains {text}"));
+        row.dyn_into::<web_sys::HtmlElement>().unwrap().click();
+    };
+    click_row("rows");
+    frame().await;
+    // 100,000 members: 10 groups of 10,000, as devtools nests them.
+    assert_eq!(p.count(".utp-json-page"), 10);
+    assert!(p.text(".utp-json-page").starts_with("[0 … 9999]"));
+    click_row("[90000 … 99999]");
+    frame().await;
+    assert_eq!(p.count(".utp-json-page"), 110);
+    click_row("[99900 … 99999]");
+    frame().await;
+    assert_eq!(p.count(".utp-json-page"), 110);
+    assert!(p.el.text_content().unwrap().contains("99999"));
+    let members = p.count(".utp-json-row") as usize;
+    assert!(
+        members < 250,
+        "{members} rows: one page of members, not the whole array"
+    );
+}
+
+#[wasm_bindgen_test]
 async fn child_traces_nest_and_orphans_attach_when_their_parent_arrives() {
     let p = mount_panel();
     // The child trace and its span arrive before the span they nest in.

@@ -160,50 +160,61 @@ fn members(text: Arc<str>, start: usize, end: usize, path: &str, _object: bool) 
     };
     let raw = raw.trim();
     let base = offset_in(&text, raw);
-    let starts = json::page_starts(raw, PAGE);
+    // One pass finds where every page starts; pages then open without walking earlier ones.
+    let (starts, total) = json::pages(raw, PAGE);
     if starts.len() <= 1 {
         return member_views(&text, raw, 0, 0, PAGE, path).into_any();
     }
-    let total = json::count(raw);
-    starts
+    let end = base + raw.len();
+    let paging = Paging {
+        text,
+        start: base,
+        end,
+        starts: starts.into(),
+        total,
+        path: path.to_owned(),
+    };
+    page_rows(&paging, 0..paging.starts.len())
+}
+
+/// What the pages of one large container share.
+#[derive(Clone)]
+struct Paging {
+    text: Arc<str>,
+    /// The container's span in `text`.
+    start: usize,
+    end: usize,
+    /// Where each page of [`PAGE`] members starts, relative to `start`.
+    starts: Arc<[usize]>,
+    total: usize,
+    path: String,
+}
+
+/// One row per page or group of pages in `pages`; never more than [`PAGE`] rows.
+fn page_rows(paging: &Paging, pages: std::ops::Range<usize>) -> AnyView {
+    json::page_groups(pages, PAGE)
         .into_iter()
-        .enumerate()
-        .map(|(page, from)| {
-            let first = page * PAGE;
-            let last = (first + PAGE).min(total) - 1;
-            view! {
-                <JsonPage
-                    text=text.clone()
-                    start=base
-                    end=base + raw.len()
-                    from
-                    first
-                    last
-                    path=path.to_owned()
-                />
-            }
-            .into_any()
-        })
+        .map(|pages| view! { <JsonPage paging=paging.clone() pages /> }.into_any())
         .collect::<Vec<_>>()
         .into_any()
 }
 
-/// A collapsed group `[first … last]` of a large container's members.
+/// A collapsed group `[first … last]` of a large container's members: one page of members, or
+/// (above 10,000 members) a group of pages.
 #[component]
-fn JsonPage(
-    text: Arc<str>,
-    start: usize,
-    end: usize,
-    from: usize,
-    first: usize,
-    last: usize,
-    path: String,
-) -> impl IntoView {
+fn JsonPage(paging: Paging, pages: std::ops::Range<usize>) -> impl IntoView {
     let expanded = RwSignal::new(false);
+    let first = pages.start * PAGE;
+    let last = (pages.end * PAGE).min(paging.total).saturating_sub(1);
+    let label = format!("[{first} … {last}]");
     let children = move || {
         expanded.get().then(|| {
-            let container = text.get(start..end).unwrap_or("");
-            member_views(&text, container, from, first, PAGE, &path)
+            if pages.len() > 1 {
+                return page_rows(&paging, pages.clone());
+            }
+            let container = paging.text.get(paging.start..paging.end).unwrap_or("");
+            let from = paging.starts.get(pages.start).copied().unwrap_or(0);
+            member_views(&paging.text, container, from, first, PAGE, &paging.path).into_any()
         })
     };
     view! {
@@ -216,7 +227,7 @@ fn JsonPage(
                 on:click=move |_| expanded.update(|e| *e = !*e)
             >
                 <span class="utp-caret" class:utp-open=move || expanded.get()></span>
-                {format!("[{first} … {last}]")}
+                {label}
             </div>
             <div class="utp-json-children" role="group">{children}</div>
         </div>

@@ -176,16 +176,38 @@ pub fn count(raw: &str) -> usize {
 /// The byte offsets (into `raw.trim()`) where every `page`-th member starts, so that a view can
 /// show page `n` without walking the members before it again.
 pub fn page_starts(raw: &str, page: usize) -> Vec<usize> {
+    pages(raw, page).0
+}
+
+/// [`page_starts`] and the number of members, in one pass over the text.
+pub fn pages(raw: &str, page: usize) -> (Vec<usize>, usize) {
     let text = raw.trim();
     let base = text.as_ptr() as usize;
     let mut starts = Vec::new();
+    let mut count = 0;
     for (i, m) in members(text).enumerate() {
         if i % page.max(1) == 0 {
             let at = m.key.unwrap_or(m.value).as_ptr() as usize - base;
             starts.push(at);
         }
+        count = i + 1;
     }
-    starts
+    (starts, count)
+}
+
+/// Groups a range of pages so that one level never shows more than `per` rows, as devtools
+/// nest `[0 … 9999]` above `[0 … 99]`: each returned range is one page or a group of pages.
+pub fn page_groups(pages: std::ops::Range<usize>, per: usize) -> Vec<std::ops::Range<usize>> {
+    let per = per.max(2);
+    let mut size = 1;
+    while pages.len().div_ceil(size) > per {
+        size *= per;
+    }
+    let end = pages.end;
+    pages
+        .step_by(size)
+        .map(|s| s..(s + size).min(end))
+        .collect()
 }
 
 /// The members of `raw` from byte offset `start` (from [`page_starts`]) on.

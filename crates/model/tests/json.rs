@@ -83,3 +83,27 @@ fn invalid_text_never_panics() {
         let _ = page_starts(raw, 1);
     }
 }
+
+#[test]
+fn huge_containers_nest_their_pages_so_no_level_shows_more_than_100_rows() {
+    use user_trace_model::json::{page_groups, pages};
+    // 100,000 members: 1,000 pages of 100, shown as 10 groups of 10,000 members.
+    let raw = format!("[{}]", vec!["0"; 100_000].join(","));
+    let (starts, total) = pages(&raw, 100);
+    assert_eq!((starts.len(), total), (1_000, 100_000));
+    let top = page_groups(0..1_000, 100);
+    assert_eq!(top.len(), 10);
+    assert_eq!(top[0], 0..100);
+    assert_eq!(top[9], 900..1_000);
+    // Inside a group of 100 pages: each page on its own row.
+    assert_eq!(
+        page_groups(0..100, 100),
+        (0..100).map(|p| p..p + 1).collect::<Vec<_>>()
+    );
+    // An uneven tail stays within the range.
+    assert_eq!(page_groups(0..250, 100), vec![0..100, 100..200, 200..250]);
+    assert_eq!(page_groups(200..250, 100).last(), Some(&(249..250)));
+    // A million pages: three levels.
+    assert_eq!(page_groups(0..1_000_000, 100).len(), 100);
+    assert_eq!(page_groups(0..1_000_000, 100)[0], 0..10_000);
+}
