@@ -9,6 +9,7 @@ use axum::extract::{DefaultBodyLimit, Query, State, WebSocketUpgrade};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use axum::serve::ListenerExt;
 use axum::Router;
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -159,6 +160,14 @@ pub async fn start(config: Config) -> std::io::Result<Running> {
     let hub = Hub::new(config)?;
     let listener = TcpListener::bind(hub.config.listen).await?;
     let addr = listener.local_addr()?;
+    // Frames are small and latency is the point: with Nagle's algorithm on, a small frame (an
+    // ack, a panel batch) written while the previous one is unacknowledged waits for the peer's
+    // delayed ACK, up to ~40 ms on Linux (see benches/fanout.rs).
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "could not set TCP_NODELAY");
+        }
+    });
     let app = router(hub.clone());
     let mut stopping = hub.stopping();
     let task = tokio::spawn(async move {
