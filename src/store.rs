@@ -52,6 +52,9 @@ pub struct Store {
     queue: StoredValue<Vec<Pending>>,
     scheduled: StoredValue<bool>,
     held: StoredValue<Vec<Change>>,
+    /// Traces the user folded or unfolded by hand, so that a virtualized list that unmounts
+    /// and remounts a trace shows it as the user left it.
+    folded: StoredValue<HashMap<TraceId, bool>>,
     session: StoredValue<Option<String>>,
     /// While true, events are applied but views are not updated.
     pub paused: RwSignal<bool>,
@@ -72,6 +75,7 @@ impl Store {
             queue: StoredValue::new(Vec::new()),
             scheduled: StoredValue::new(false),
             held: StoredValue::new(Vec::new()),
+            folded: StoredValue::new(HashMap::new()),
             session: StoredValue::new(None),
             paused,
             notices: RwSignal::new(VecDeque::new()),
@@ -270,6 +274,23 @@ impl Store {
     }
 
     /// Drops everything shown (the toolbar's Clear, or a host's `clear()`).
+    /// Whether the user left trace `id` expanded (`None`: never toggled by hand).
+    pub fn trace_expanded(&self, id: TraceId) -> Option<bool> {
+        self.folded
+            .try_with_value(|f| f.get(&id).copied())
+            .flatten()
+    }
+
+    /// Remembers that the user expanded or collapsed trace `id`.
+    pub fn set_trace_expanded(&self, id: TraceId, expanded: bool) {
+        self.folded.try_update_value(|f| f.insert(id, expanded));
+    }
+
+    /// Forgets every hand toggle: collapse-all and expand-all apply to every trace.
+    pub fn forget_folds(&self) {
+        self.folded.try_update_value(|f| f.clear());
+    }
+
     pub fn clear(&self) {
         self.model.update_value(Model::clear);
         self.notify(vec![Change::Cleared]);

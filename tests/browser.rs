@@ -291,6 +291,92 @@ async fn a_trace_of_100_000_spans_mounts_only_the_rows_near_the_viewport() {
 }
 
 #[wasm_bindgen_test]
+async fn traces_keep_their_fold_when_scrolled_out_of_view_and_back() {
+    let p = mount_sized_panel(600);
+    let lines: Vec<String> = (0..2_000)
+        .flat_map(|i| {
+            [
+                format!(r#"{{"id":"t{i}","process":"p","ts":{},"op":"trace_start","trace":"t{i}","name":"trace {i}"}}"#, 10 * i + 1),
+                format!(r#"{{"id":"s{i}","process":"p","ts":{},"op":"span_create","trace":"t{i}","span":"s{i}","kind":"text","content":"in trace {i}"}}"#, 10 * i + 2),
+            ]
+        })
+        .collect();
+    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+    p.push(&refs).await;
+    let scroller: web_sys::HtmlElement =
+        p.el.query_selector(".utp-tree")
+            .unwrap()
+            .unwrap()
+            .dyn_into()
+            .unwrap();
+    let settle = || async {
+        for _ in 0..6 {
+            frame().await;
+        }
+    };
+    settle().await;
+    scroller.set_scroll_top(0);
+    settle().await;
+    assert!(
+        p.count(".utp-trace") <= 300,
+        "{} traces mounted",
+        p.count(".utp-trace")
+    );
+    let first_is_mounted = |p: &Mounted| {
+        let labels = p.el.query_selector_all(".utp-label").unwrap();
+        (0..labels.length())
+            .any(|i| labels.item(i).unwrap().text_content().as_deref() == Some("trace 0"))
+    };
+    assert!(first_is_mounted(&p));
+    // Collapse the first trace by hand, scroll it out of the DOM and back.
+    let header: web_sys::HtmlElement =
+        p.el.query_selector(".utp-trace-header")
+            .unwrap()
+            .unwrap()
+            .dyn_into()
+            .unwrap();
+    assert_eq!(p.text(".utp-label"), "trace 0");
+    header.click();
+    frame().await;
+    let expanded = |p: &Mounted| {
+        p.el.query_selector(".utp-trace-header")
+            .unwrap()
+            .unwrap()
+            .get_attribute("aria-expanded")
+    };
+    assert_eq!(expanded(&p).as_deref(), Some("false"));
+    scroller.set_scroll_top(scroller.scroll_height());
+    settle().await;
+    assert!(!first_is_mounted(&p), "the first trace was unmounted");
+    scroller.set_scroll_top(0);
+    settle().await;
+    assert_eq!(p.text(".utp-label"), "trace 0");
+    assert_eq!(expanded(&p).as_deref(), Some("false"), "still collapsed");
+    // Expand all applies to traces mounted later too.
+    let expand_all: web_sys::HtmlElement =
+        p.el.query_selector("button[title='Expand all traces']")
+            .unwrap()
+            .unwrap()
+            .dyn_into()
+            .unwrap();
+    expand_all.click();
+    frame().await;
+    assert_eq!(expanded(&p).as_deref(), Some("true"));
+    let collapse_all: web_sys::HtmlElement =
+        p.el.query_selector("button[title='Collapse all traces']")
+            .unwrap()
+            .unwrap()
+            .dyn_into()
+            .unwrap();
+    collapse_all.click();
+    scroller.set_scroll_top(scroller.scroll_height());
+    settle().await;
+    let open = p.count(".utp-trace-header[aria-expanded='true']");
+    assert_eq!(open, 0, "traces mounted after collapse-all are collapsed");
+    assert!(p.count(".utp-trace") > 0);
+}
+
+#[wasm_bindgen_test]
 async fn a_10_mb_json_span_opens_lazily_with_nested_pages() {
     let p = mount_sized_panel(600);
     let rows: Vec<String> = (0..100_000)

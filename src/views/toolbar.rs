@@ -97,6 +97,7 @@ pub fn Toolbar(
         store.with(filter::processes)
     };
     let fold_all = move |expand: bool| {
+        store.forget_folds();
         fold.update(|(generation, e)| {
             *generation += 1;
             *e = expand;

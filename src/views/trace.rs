@@ -31,7 +31,13 @@ pub fn TraceView(
     fold: Fold,
 ) -> impl IntoView {
     let trigger = store.trace_trigger(id);
-    let expanded = RwSignal::new(true);
+    // As the user left it, else as the last collapse-all or expand-all said (a virtualized
+    // list remounts traces that scroll back into view).
+    let expanded = RwSignal::new(
+        store
+            .trace_expanded(id)
+            .unwrap_or_else(|| fold.get_untracked().1),
+    );
     // Apply collapse-all / expand-all when issued after this view was made.
     let issued = fold.get_untracked().0;
     Effect::new(move |_| {
@@ -90,7 +96,10 @@ pub fn TraceView(
                 role="treeitem"
                 tabindex="0"
                 aria-expanded=move || expanded.get().to_string()
-                on:click=move |_| expanded.update(|e| *e = !*e)
+                on:click=move |_| {
+                    expanded.update(|e| *e = !*e);
+                    store.set_trace_expanded(id, expanded.get_untracked());
+                }
             >
                 <span class="utp-caret" class:utp-open=move || expanded.get()></span>
                 {head}
