@@ -3,10 +3,12 @@
 //! - `preview`: installs what is missing, builds the panel and serves the preview against the
 //!   demo runtime; prints the URL; Ctrl-C stops everything.
 //! - `test`: installs what is missing, then runs every check CI runs (see `test.rs`).
+//! - `bench`: the browser benchmark (`bench.rs`); rewrites its table in BENCHMARKS.md.
 //! - `schema`: rewrites the protocol's checked-in JSON Schemas from the types.
 //!
 //! Every install is idempotent: a tool that is present at the right version is not touched.
 
+mod bench;
 mod browser;
 mod examples;
 mod preview;
@@ -16,10 +18,11 @@ mod util;
 
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: cargo xtask <preview|test|schema>
+const USAGE: &str = "usage: cargo xtask <preview|test|bench|schema>
 
   preview [--port N]   build the panel and serve the preview against the demo runtime
   test                 fmt, clippy (native + wasm32), native tests, browser tests, end-to-end tests
+  bench [--secs N]     browser benchmark of the release panel; rewrites its table in BENCHMARKS.md
   schema               rewrite crates/protocol/schema/*.json from the protocol types";
 
 fn main() -> ExitCode {
@@ -27,6 +30,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("preview") => preview::run(&args[1..]),
         Some("test") => test::run(&args[1..]),
+        Some("bench") => bench::run(&args[1..]),
         Some("schema") => util::cargo("test -p user-trace-protocol --test schema")
             .env("UPDATE_SCHEMA", "1")
             .run("rewrite the protocol schema"),

@@ -1,0 +1,501 @@
+//! `cargo xtask bench`: the browser benchmark. The release panel (the JavaScript package) runs
+//! in headless Chromium against a real runtime on loopback fed with recorded event streams
+//! (`user-trace-demo replay`); the page measures itself (`bench/harness.js`). Baselines run in
+//! the same process and the same browser. The results replace the generated table in
+//! BENCHMARKS.md. Never part of the test command.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::browser::{serve, Browser};
+use crate::setup;
+use crate::util::{cargo, cmd, root, Result};
+
+const WASM: &str = "wasm32-unknown-unknown";
+const START: &str = "<!-- browser-bench:start -->";
+const END: &str = "<!-- browser-bench:end -->";
+
+/// A release runtime on a free loopback port, stopped on drop.
+struct Runtime {
+    addr: String,
+    child: std::process::Child,
+}
+
+impl Runtime {
+    fn start() -> Result<Runtime> {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map_err(|e| format!("no free port: {e}"))?
+            .port();
+        let addr = format!("127.0.0.1:{port}");
+        let bin = root().join("target/release/user-trace-runtime");
+        let child = std::process::Command::new(bin)
+            .args(["--listen", &addr, "--allow-origin", "*"])
+            .env("RUST_LOG", "warn")
+            .spawn()
+            .map_err(|e| format!("could not start the runtime: {e}"))?;
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(&addr).is_ok() {
+                return Ok(Runtime { addr, child });
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Err(format!("the runtime did not listen on {addr}"))
+    }
+
+    /// Sends a JSON Lines file of events with its recorded timing (`speed` 0: at once).
+    fn replay(&self, file: &Path, speed: f64) -> Result {
+        let bin = root().join("target/release/user-trace-demo");
+        let status = std::process::Command::new(bin)
+            .args([
+                "--url",
+                &format!("ws://{}/v1/ingest", self.addr),
+                "replay",
+                &file.to_string_lossy(),
+                "--speed",
+                &speed.to_string(),
+            ])
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .status()
+            .map_err(|e| format!("could not start the demo's replay: {e}"))?;
+        if status.success() {
+            Ok(())
+        } else {
+            Err(format!("replaying {} failed ({status})", file.display()))
+        }
+    }
+}
+
+impl Drop for Runtime {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn event(id: &str, ts: u64, rest: &str) -> String {
+    format!(r#"{{"id":"{id}","process":"bench@loopback","ts":{ts},{rest}}}"#)
+}
+
+/// B1: one text span, `rate` tokens/s for `secs` s. Returns the file and the final text's length.
+fn token_stream(dir: &Path, rate: u64, secs: u64) -> Result<(PathBuf, usize)> {
+    let t0 = 1_700_000_000_000_000u64;
+    let mut out = String::new();
+    let mut len = "Answer:".len();
+    out.push_str(&event(
+        "t",
+        t0,
+        r#""op":"trace_start","trace":"t","name":"token stream""#,
+    ));
+    out.push('\n');
+    out.push_str(&event(
+        "s",
+        t0 + 1,
+        r#""op":"span_create","trace":"t","span":"s","kind":"text","content":"Answer:""#,
+    ));
+    out.push('\n');
+    let words = [
+        "the", "model", "streams", "tokens,", "one", "by", "one", "and", "so", "on.",
+    ];
+    for i in 0..rate * secs {
+        let token = format!(" {}", words[(i % 10) as usize]);
+        len += token.len();
+        let ts = t0 + 2 + i * 1_000_000 / rate;
+        out.push_str(&event(
+            &format!("a{i}"),
+            ts,
+            &format!(r#""op":"text_append","span":"s","text":"{token}""#),
+        ));
+        out.push('\n');
+    }
+    let file = dir.join("b1-tokens.jsonl");
+    std::fs::write(&file, out).map_err(|e| format!("write {}: {e}", file.display()))?;
+    Ok((file, len))
+}
+
+/// B2: `spans` text spans, then `rate` appends/s across them for `secs` s.
+fn firehose(dir: &Path, spans: u64, rate: u64, secs: u64) -> Result<(PathBuf, u64)> {
+    let t0 = 1_700_000_000_000_000u64;
+    let mut out = String::new();
+    out.push_str(&event(
+        "t",
+        t0,
+        r#""op":"trace_start","trace":"t","name":"firehose""#,
+    ));
+    out.push('\n');
+    for s in 0..spans {
+        out.push_str(&event(
+            &format!("s{s}"),
+            t0 + 1,
+            &format!(
+                r#""op":"span_create","trace":"t","span":"s{s}","kind":"text","content":"span {s}""#
+            ),
+        ));
+        out.push('\n');
+    }
+    let appends = rate * secs;
+    for i in 0..appends {
+        let ts = t0 + 1_000_000 + i * 1_000_000 / rate;
+        out.push_str(&event(
+            &format!("a{i}"),
+            ts,
+            &format!(r#""op":"text_append","span":"s{}","text":" x""#, i % spans),
+        ));
+        out.push('\n');
+    }
+    let file = dir.join("b2-firehose.jsonl");
+    std::fs::write(&file, out).map_err(|e| format!("write {}: {e}", file.display()))?;
+    Ok((file, 1 + spans + appends))
+}
+
+/// B3/B7: one trace of `spans` small text spans.
+fn many_spans(dir: &Path, spans: u64) -> Result<PathBuf> {
+    let t0 = 1_700_000_000_000_000u64;
+    let mut out = String::new();
+    out.push_str(&event(
+        "t",
+        t0,
+        r#""op":"trace_start","trace":"t","name":"many spans""#,
+    ));
+    out.push('\n');
+    for s in 0..spans {
+        out.push_str(&event(
+            &format!("s{s}"),
+            t0 + 1 + s,
+            &format!(
+                r#""op":"span_create","trace":"t","span":"s{s}","kind":"text","content":"row {s}""#
+            ),
+        ));
+        out.push('\n');
+    }
+    let file = dir.join("b3-spans.jsonl");
+    std::fs::write(&file, out).map_err(|e| format!("write {}: {e}", file.display()))?;
+    Ok(file)
+}
+
+/// `k=v;k=v` from a page, as numbers.
+fn fields(s: &str) -> Result<Vec<(String, f64)>> {
+    if let Some(e) = s.strip_prefix("fail: ") {
+        return Err(format!("the page failed: {e}"));
+    }
+    Ok(s.split(';')
+        .filter_map(|kv| {
+            let (k, v) = kv.split_once('=')?;
+            Some((k.to_owned(), v.parse().ok()?))
+        })
+        .collect())
+}
+
+fn get(f: &[(String, f64)], key: &str) -> f64 {
+    f.iter()
+        .find(|(k, _)| k == key)
+        .map_or(f64::NAN, |(_, v)| *v)
+}
+
+const STATS: &str = r#"const s = bench.stop(); return `frames=${s.frames};p50=${s.p50};p95=${s.p95};max=${s.max};longTasks=${s.longTasks};longTaskMs=${s.longTaskMs}`;"#;
+
+/// Runs `body` (an async function body returning a string) in the page.
+fn page(browser: &Browser, body: &str) -> Result<Vec<(String, f64)>> {
+    let script = format!(
+        "const done = arguments[arguments.length - 1]; (async () => {{ {body} }})().then(done, (e) => done('fail: ' + e.message));"
+    );
+    fields(&browser.run(&script)?)
+}
+
+fn open_ready(browser: &Browser, url: &str) -> Result {
+    browser.open(url)?;
+    page(
+        browser,
+        "await bench.until(() => window.ready, 20000); return 'ok=1';",
+    )
+    .map(drop)
+}
+
+fn gzip_size(file: &Path) -> Result<(u64, u64)> {
+    let raw = std::fs::metadata(file)
+        .map_err(|e| format!("{}: {e}", file.display()))?
+        .len();
+    let out = std::process::Command::new("gzip")
+        .args(["-9", "-c"])
+        .arg(file)
+        .output()
+        .map_err(|e| format!("gzip: {e}"))?;
+    Ok((raw, out.stdout.len() as u64))
+}
+
+struct Row {
+    scenario: &'static str,
+    what: String,
+    figure: String,
+    target: String,
+}
+
+pub fn run(args: &[String]) -> Result {
+    let secs: u64 = match args {
+        [] => 30,
+        [flag, n] if flag == "--secs" => n.parse().map_err(|_| "--secs takes a number")?,
+        _ => return Err("usage: cargo xtask bench [--secs N]  (stream length, default 30)".into()),
+    };
+    setup::for_tests()?;
+    cargo("build --release -p user-trace-runtime -p user-trace-demo")
+        .run("build the runtime and the demo's replay (release)")?;
+    cargo(&format!(
+        "build --release -p user-trace-panel --lib --target {WASM}"
+    ))
+    .run("build the panel's JavaScript package (release)")?;
+    let pkg = root().join("target/bench-pkg");
+    let wasm = root().join(format!("target/{WASM}/release/user_trace_panel.wasm"));
+    cmd(
+        "wasm-bindgen",
+        &[
+            "--target",
+            "web",
+            "--out-dir",
+            &pkg.to_string_lossy(),
+            &wasm.to_string_lossy(),
+        ],
+    )
+    .run("generate the JavaScript glue")?;
+    let data = root().join("target/bench-data");
+    std::fs::create_dir_all(&data).map_err(|e| format!("{}: {e}", data.display()))?;
+    let site = serve(vec![
+        ("/bench/pkg/".into(), pkg.clone()),
+        ("/bench/".into(), root().join("bench")),
+    ])?;
+    let url =
+        |p: &str, rt: &Runtime| format!("http://{site}/bench/{p}?src=ws://{}/v1/panel", rt.addr);
+    let browser = Browser::start()?;
+    let mut rows = Vec::new();
+
+    // B1: token stream, the panel against the practical limit and a naive page.
+    let rate = 2_000;
+    let (b1, text_len) = token_stream(&data, rate, secs)?;
+    let mut b1_results = Vec::new();
+    for (name, file, shown) in [
+        (
+            "panel",
+            "panel.html",
+            "document.querySelector('.utp-text')?.textContent.length",
+        ),
+        (
+            "vanilla appendData",
+            "vanilla.html",
+            "document.getElementById('out').textContent.length",
+        ),
+        (
+            "naive re-set",
+            "naive.html",
+            "document.getElementById('out').textContent.length",
+        ),
+    ] {
+        println!("\n==> B1 token stream: {name} ({rate} tokens/s for {secs} s)");
+        let rt = Runtime::start()?;
+        open_ready(&browser, &url(file, &rt))?;
+        page(&browser, "bench.start(); return 'ok=1';")?;
+        rt.replay(&b1, 1.0)?;
+        let f = page(
+            &browser,
+            &format!("await bench.until(() => ({shown}) === {text_len}, 20000); {STATS}"),
+        )?;
+        println!(
+            "    frame work p50 {:.2} ms, p95 {:.2} ms, max {:.1} ms, {} long tasks",
+            get(&f, "p50"),
+            get(&f, "p95"),
+            get(&f, "max"),
+            get(&f, "longTasks")
+        );
+        b1_results.push((name, f));
+    }
+    let p95 = |i: usize| get(&b1_results[i].1, "p95");
+    let p50 = |i: usize| get(&b1_results[i].1, "p50");
+    for (i, (name, f)) in b1_results.iter().enumerate() {
+        rows.push(Row {
+            scenario: "B1",
+            what: format!("token stream, {name}: frame work p50 / p95 / max; long tasks"),
+            figure: format!(
+                "{:.2} / {:.2} / {:.1} ms; {}",
+                get(f, "p50"),
+                get(f, "p95"),
+                get(f, "max"),
+                get(f, "longTasks")
+            ),
+            target: if i == 0 {
+                "p95 ≤ 4 ms".into()
+            } else {
+                String::new()
+            },
+        });
+    }
+    rows.push(Row {
+        scenario: "B1",
+        what: "panel / vanilla appendData, frame work p50; p95".into(),
+        figure: format!("{:.2}x; {:.2}x", p50(0) / p50(1), p95(0) / p95(1)),
+        target: "≤ 1.5x".into(),
+    });
+    rows.push(Row {
+        scenario: "B1",
+        what: "panel / naive re-set, frame work p50; p95".into(),
+        figure: format!("{:.2}x; {:.2}x", p50(0) / p50(2), p95(0) / p95(2)),
+        target: "report".into(),
+    });
+
+    // B2: firehose.
+    {
+        let spans = 5_000;
+        let rate = 10_000;
+        let (b2, total) = firehose(&data, spans, rate, secs)?;
+        println!("\n==> B2 firehose: {rate} events/s across {spans} spans for {secs} s");
+        let rt = Runtime::start()?;
+        open_ready(&browser, &url("panel.html", &rt))?;
+        page(&browser, "bench.start(); window.mem0 = 0; setTimeout(() => window.mem0 = wasmMemory(), 10000); return 'ok=1';")?;
+        let started = Instant::now();
+        rt.replay(&b2, 1.0)?;
+        let sent = started.elapsed().as_secs_f64();
+        let f = page(
+            &browser,
+            &format!(
+                "const applied = () => Number((document.querySelector('.utp-counters')?.textContent || '').split(' ')[0]);
+                 const behind = await bench.until(() => applied() >= {total}, 30000);
+                 const mem1 = wasmMemory();
+                 const s = bench.stop();
+                 return `p50=${{s.p50}};p95=${{s.p95}};max=${{s.max}};longTasks=${{s.longTasks}};catchup=${{behind}};mem0=${{window.mem0}};mem1=${{mem1}}`;"
+            ),
+        )?;
+        rows.push(Row {
+            scenario: "B2",
+            what: format!("firehose {rate}/s over {spans} spans, {secs} s ({sent:.1} s to send): frame work p50 / p95 / max"),
+            figure: format!("{:.2} / {:.2} / {:.1} ms; {} long tasks", get(&f, "p50"), get(&f, "p95"), get(&f, "max"), get(&f, "longTasks")),
+            target: "p95 ≤ 8 ms".into(),
+        });
+        rows.push(Row {
+            scenario: "B2",
+            what: "backlog: time from the last event sent until all are applied".into(),
+            figure: format!("{:.0} ms", get(&f, "catchup")),
+            target: "no growing backlog".into(),
+        });
+        rows.push(Row {
+            scenario: "B2",
+            what: "wasm memory at 10 s → at the end".into(),
+            figure: format!(
+                "{:.1} MB → {:.1} MB",
+                get(&f, "mem0") / 1e6,
+                get(&f, "mem1") / 1e6
+            ),
+            target: "flat after warm-up".into(),
+        });
+    }
+
+    // B3 + B7: 100,000 spans loaded at once.
+    {
+        let n = 100_000;
+        let b3 = many_spans(&data, n)?;
+        println!("\n==> B3 {n} spans loaded at once");
+        let rt = Runtime::start()?;
+        rt.replay(&b3, 0.0)?;
+        // The memory of an empty panel, for B7.
+        browser.open(&format!("http://{site}/bench/panel.html"))?;
+        let empty = page(
+            &browser,
+            "await bench.until(() => window.ready, 20000); return `mem=${wasmMemory()}`;",
+        )?;
+        browser.open(&url("panel.html", &rt))?;
+        let f = page(
+            &browser,
+            &format!(
+                "await bench.until(() => document.querySelector('.utp-count')?.textContent === '{n} spans', 30000);
+                 const paint = performance.now();
+                 await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+                 const rows = document.querySelectorAll('.utp-span').length;
+                 const nodes = bench.domNodes();
+                 const mem = wasmMemory();
+                 const scroller = document.querySelector('.utp-tree');
+                 scroller.scrollTop = 0;
+                 await new Promise((r) => setTimeout(r, 200));
+                 bench.start();
+                 for (let i = 0; i < 300; i++) {{
+                   scroller.scrollTop += 400;
+                   await new Promise((r) => requestAnimationFrame(r));
+                 }}
+                 const s = bench.stop();
+                 return `paint=${{paint}};rows=${{rows}};nodes=${{nodes}};mem=${{mem}};p50=${{s.p50}};p95=${{s.p95}};max=${{s.max}}`;"
+            ),
+        )?;
+        rows.push(Row {
+            scenario: "B3",
+            what: format!("{n} spans: first paint of all of them, from navigation (wasm load, connect, snapshot)"),
+            figure: format!("{:.0} ms", get(&f, "paint")),
+            target: "≤ 1 s".into(),
+        });
+        rows.push(Row {
+            scenario: "B3",
+            what: "span rows mounted; all DOM elements".into(),
+            figure: format!("{}; {}", get(&f, "rows"), get(&f, "nodes")),
+            target: "≤ 300 rows".into(),
+        });
+        rows.push(Row {
+            scenario: "B3",
+            what: "scrolling 400 px per frame for 300 frames: frame work p50 / p95 / max".into(),
+            figure: format!(
+                "{:.2} / {:.2} / {:.1} ms",
+                get(&f, "p50"),
+                get(&f, "p95"),
+                get(&f, "max")
+            ),
+            target: "p95 ≤ 8 ms".into(),
+        });
+        let per_span = (get(&f, "mem") - get(&empty, "mem")) / n as f64;
+        rows.push(Row {
+            scenario: "B7",
+            what: format!(
+                "wasm memory per small span at {n} spans (empty panel: {:.1} MB, loaded: {:.1} MB)",
+                get(&empty, "mem") / 1e6,
+                get(&f, "mem") / 1e6
+            ),
+            figure: format!("{per_span:.0} bytes"),
+            target: "≤ 1 KB".into(),
+        });
+    }
+
+    // B6: size.
+    for (file, target) in [
+        ("user_trace_panel_bg.wasm", "≤ 150 KB gzip"),
+        ("user_trace_panel.js", "≤ 10 KB gzip"),
+    ] {
+        let (raw, gz) = gzip_size(&pkg.join(file))?;
+        rows.push(Row {
+            scenario: "B6",
+            what: format!("{file} (release)"),
+            figure: format!(
+                "{:.1} KB raw, {:.1} KB gzip",
+                raw as f64 / 1e3,
+                gz as f64 / 1e3
+            ),
+            target: target.into(),
+        });
+    }
+
+    let mut table = format!(
+        "{START}\nGenerated by `cargo xtask bench` ({secs} s streams) on {}.\n\n| | what | figure | target |\n|---|---|---|---|\n",
+        cmd("date", &["-u", "+%Y-%m-%d %H:%M UTC"]).output().unwrap_or_default().trim()
+    );
+    for r in &rows {
+        let _ = writeln!(
+            table,
+            "| {} | {} | {} | {} |",
+            r.scenario, r.what, r.figure, r.target
+        );
+    }
+    table.push_str(END);
+    println!("\n{table}");
+    let path = root().join("BENCHMARKS.md");
+    let doc = std::fs::read_to_string(&path).unwrap_or_default();
+    let doc = match (doc.find(START), doc.find(END)) {
+        (Some(a), Some(b)) if a < b => format!("{}{table}{}", &doc[..a], &doc[b + END.len()..]),
+        _ => format!("{doc}\n{table}\n"),
+    };
+    std::fs::write(&path, doc).map_err(|e| format!("write BENCHMARKS.md: {e}"))?;
+    println!("BENCHMARKS.md updated");
+    Ok(())
+}
