@@ -10,7 +10,9 @@
   const state = { running: false, frames: [], between: 0, longTasks: 0, longTaskMs: 0 };
 
   // Time every WebSocket message handler, whoever installs it (the wasm panel or a baseline).
+  const sockets = new Set();
   const wrap = (f) => function (ev) {
+    sockets.add(this);
     const t0 = now();
     try { return f.call(this, ev); } finally { state.between += now() - t0; }
   };
@@ -72,6 +74,8 @@
         check();
       });
     },
+    // Every WebSocket that received a message: B5 cuts them as a network failure would.
+    sockets,
     domNodes(root = document.body) { return root.getElementsByTagName("*").length; },
   };
 })();
