@@ -6,74 +6,15 @@
 
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crate::browser::{serve, Browser};
+use crate::runtime::{js_package, Runtime};
 use crate::setup;
 use crate::util::{cargo, cmd, root, Result};
 
-const WASM: &str = "wasm32-unknown-unknown";
 const START: &str = "<!-- browser-bench:start -->";
 const END: &str = "<!-- browser-bench:end -->";
-
-/// A release runtime on a free loopback port, stopped on drop.
-struct Runtime {
-    addr: String,
-    child: std::process::Child,
-}
-
-impl Runtime {
-    fn start() -> Result<Runtime> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map_err(|e| format!("no free port: {e}"))?
-            .port();
-        let addr = format!("127.0.0.1:{port}");
-        let bin = root().join("target/release/user-trace-runtime");
-        let child = std::process::Command::new(bin)
-            .args(["--listen", &addr, "--allow-origin", "*"])
-            .env("RUST_LOG", "warn")
-            .spawn()
-            .map_err(|e| format!("could not start the runtime: {e}"))?;
-        for _ in 0..100 {
-            if std::net::TcpStream::connect(&addr).is_ok() {
-                return Ok(Runtime { addr, child });
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Err(format!("the runtime did not listen on {addr}"))
-    }
-
-    /// Sends a JSON Lines file of events with its recorded timing (`speed` 0: at once).
-    fn replay(&self, file: &Path, speed: f64) -> Result {
-        let bin = root().join("target/release/user-trace-demo");
-        let status = std::process::Command::new(bin)
-            .args([
-                "--url",
-                &format!("ws://{}/v1/ingest", self.addr),
-                "replay",
-                &file.to_string_lossy(),
-                "--speed",
-                &speed.to_string(),
-            ])
-            .env("RUST_LOG", "warn")
-            .stdout(std::process::Stdio::null())
-            .status()
-            .map_err(|e| format!("could not start the demo's replay: {e}"))?;
-        if status.success() {
-            Ok(())
-        } else {
-            Err(format!("replaying {} failed ({status})", file.display()))
-        }
-    }
-}
-
-impl Drop for Runtime {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn event(id: &str, ts: u64, rest: &str) -> String {
     format!(r#"{{"id":"{id}","process":"bench@loopback","ts":{ts},{rest}}}"#)
@@ -310,23 +251,7 @@ pub fn run(args: &[String]) -> Result {
     setup::for_tests()?;
     cargo("build --release -p user-trace-runtime -p user-trace-demo")
         .run("build the runtime and the demo's replay (release)")?;
-    cargo(&format!(
-        "build --release -p user-trace-panel --lib --target {WASM}"
-    ))
-    .run("build the panel's JavaScript package (release)")?;
-    let pkg = root().join("target/bench-pkg");
-    let wasm = root().join(format!("target/{WASM}/release/user_trace_panel.wasm"));
-    cmd(
-        "wasm-bindgen",
-        &[
-            "--target",
-            "web",
-            "--out-dir",
-            &pkg.to_string_lossy(),
-            &wasm.to_string_lossy(),
-        ],
-    )
-    .run("generate the JavaScript glue")?;
+    let pkg = js_package(true, "bench-pkg")?;
     peers()?;
     let data = root().join("target/bench-data");
     std::fs::create_dir_all(&data).map_err(|e| format!("{}: {e}", data.display()))?;
@@ -362,7 +287,7 @@ pub fn run(args: &[String]) -> Result {
         ),
     ] {
         println!("\n==> B1 token stream: {name} ({rate} tokens/s for {secs} s)");
-        let rt = Runtime::start()?;
+        let rt = Runtime::start("release")?;
         open_ready(&browser, &url(file, &rt))?;
         page(&browser, "bench.start(); return 'ok=1';")?;
         rt.replay(&b1, 1.0)?;
@@ -418,7 +343,7 @@ pub fn run(args: &[String]) -> Result {
         let rate = 10_000;
         let (b2, total) = firehose(&data, spans, rate, secs)?;
         println!("\n==> B2 firehose: {rate} events/s across {spans} spans for {secs} s");
-        let rt = Runtime::start()?;
+        let rt = Runtime::start("release")?;
         open_ready(&browser, &url("panel.html", &rt))?;
         page(&browser, "bench.start(); window.mem0 = 0; setTimeout(() => window.mem0 = wasmMemory(), 10000); return 'ok=1';")?;
         let started = Instant::now();
@@ -463,7 +388,7 @@ pub fn run(args: &[String]) -> Result {
         let n = 100_000;
         let b3 = many_spans(&data, n)?;
         println!("\n==> B3 {n} spans loaded at once");
-        let rt = Runtime::start()?;
+        let rt = Runtime::start("release")?;
         rt.replay(&b3, 0.0)?;
         // The memory of an empty panel, for B7.
         browser.open(&format!("http://{site}/bench/panel.html"))?;
@@ -550,7 +475,7 @@ pub fn run(args: &[String]) -> Result {
     {
         let (b4_events, size) = big_json(&data)?;
         println!("\n==> B4 one {:.1} MB JSON span", size as f64 / 1e6);
-        let rt = Runtime::start()?;
+        let rt = Runtime::start("release")?;
         rt.replay(&b4_events, 0.0)?;
         browser.open(&format!("http://{site}/bench/panel.html"))?;
         let empty = page(

@@ -3,7 +3,8 @@
 //! headless Chromium loads them; the custom element connects to a real runtime.
 
 use crate::browser::{http, serve, Browser};
-use crate::util::{cargo, cmd, root, Result};
+use crate::runtime::js_package;
+use crate::util::{root, Result};
 
 /// Waits (up to 10 s) for a condition inside the page; shared by the checks below.
 const PRELUDE: &str = r##"
@@ -59,21 +60,7 @@ const CUSTOM_ELEMENT: &str = r##"
 /// Builds the JavaScript package, serves the pages and checks each in headless Chromium;
 /// `runtime` is a runtime's address (any origin allowed).
 pub fn check(runtime: &str) -> Result {
-    cargo("build -p user-trace-panel --lib --target wasm32-unknown-unknown")
-        .run("build the panel's JavaScript package for the example pages")?;
-    let pkg = root().join("target/examples-pkg");
-    let wasm = root().join("target/wasm32-unknown-unknown/debug/user_trace_panel.wasm");
-    cmd(
-        "wasm-bindgen",
-        &[
-            "--target",
-            "web",
-            "--out-dir",
-            &pkg.to_string_lossy(),
-            &wasm.to_string_lossy(),
-        ],
-    )
-    .run("generate the JavaScript glue")?;
+    let pkg = js_package(false, "examples-pkg")?;
 
     let events = [
         r#"{"id":"ex1","process":"example@test","ts":1,"op":"trace_start","trace":"ex","name":"Example from the runtime"}"#,

@@ -12,6 +12,7 @@ mod bench;
 mod browser;
 mod examples;
 mod preview;
+mod runtime;
 mod setup;
 mod test;
 mod util;

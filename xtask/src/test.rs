@@ -1,46 +1,10 @@
 //! `cargo xtask test`: everything CI checks, in order, stopping at the first failure.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
+use crate::runtime::Runtime;
 use crate::setup;
-use crate::util::{cargo, cmd, root, Result};
-
-/// A runtime on a free loopback port, stopped on drop.
-struct Runtime {
-    addr: String,
-    child: std::process::Child,
-}
-
-impl Runtime {
-    fn start() -> Result<Runtime> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map_err(|e| format!("no free port: {e}"))?
-            .port();
-        let addr = format!("127.0.0.1:{port}");
-        let bin = root().join("target/debug/user-trace-runtime");
-        // Any origin: the test runner serves its page on a random port.
-        let child = cmd(
-            &bin.to_string_lossy(),
-            &["--listen", &addr, "--allow-origin", "*"],
-        )
-        .spawn("start a runtime for the end-to-end tests")?;
-        for _ in 0..100 {
-            if std::net::TcpStream::connect(&addr).is_ok() {
-                return Ok(Runtime { addr, child });
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Err(format!("the runtime did not listen on {addr} within 5 s"))
-    }
-}
-
-impl Drop for Runtime {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use crate::util::{cargo, Result};
 
 const WASM: &str = "wasm32-unknown-unknown";
 
@@ -64,7 +28,7 @@ pub fn run(args: &[String]) -> Result {
     cargo("test --workspace").run("native tests of every crate")?;
     // The browser tests include end-to-end tests against a real runtime on loopback.
     cargo("build -p user-trace-runtime").run("build the runtime for the end-to-end tests")?;
-    let runtime = Runtime::start()?;
+    let runtime = Runtime::start("debug")?;
     cargo(&format!("test -p user-trace-panel --target {WASM}"))
         .env(
             "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",
@@ -74,7 +38,7 @@ pub fn run(args: &[String]) -> Result {
         .env("UTP_TEST_RUNTIME", &runtime.addr)
         .run("browser tests in headless Chromium, end-to-end against the runtime")?;
     drop(runtime);
-    let runtime = Runtime::start()?;
+    let runtime = Runtime::start("debug")?;
     crate::examples::check(&runtime.addr)?;
     drop(runtime);
 
