@@ -466,9 +466,11 @@ impl Model {
             ));
         }
         let from = existing.len();
+        let capacity = existing.capacity();
         existing.push_str(text);
+        let grown = existing.capacity() - capacity;
         let new_writer = Self::note_writer(span, process);
-        self.bytes += text.len();
+        self.bytes += grown;
         out.changes.push(Change::TextAppended { span: id, from });
         if new_writer {
             out.changes.push(Change::Span(id));

@@ -1,9 +1,10 @@
 //! Compaction: the current state as the shortest list of events that rebuilds it.
 //!
 //! The runtime sends this to a panel that fell behind its retained window. Per-append process
-//! attribution is not kept (a span's text arrives as one piece from its creator).
+//! attribution is not kept (a span's text arrives as one piece from its creator), but the set
+//! of processes that wrote into a span is (an empty append, or the same content, from each).
 
-use user_trace_protocol::{Event, Op, Status};
+use user_trace_protocol::{Content, Event, Op, RawJson, Status};
 
 use crate::model::Model;
 use crate::node::{Parent, RunStatus, SpanId, TraceId};
@@ -130,6 +131,28 @@ impl Snapshot<'_> {
                 content: s.content.clone(),
             },
         );
+        // Processes that wrote into the span: an event from each that changes nothing else.
+        for writer in &s.writers {
+            let op = match &s.content {
+                Content::Text(_) => Op::TextAppend {
+                    span: s.key.to_string(),
+                    text: String::new(),
+                },
+                Content::Items(_) => Op::ItemsAdd {
+                    span: s.key.to_string(),
+                    items: Vec::new(),
+                },
+                Content::Json(raw) => Op::ContentReplace {
+                    span: s.key.to_string(),
+                    content: raw.clone(),
+                },
+                Content::Error(e) => Op::ContentReplace {
+                    span: s.key.to_string(),
+                    content: RawJson::from_value(e),
+                },
+            };
+            self.push(writer, s.start_ts, op);
+        }
         for &child in &s.children {
             self.trace(child);
         }

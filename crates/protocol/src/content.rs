@@ -235,10 +235,11 @@ impl Content {
         }
     }
 
-    /// Approximate heap bytes, for the model's memory accounting.
+    /// Approximate heap bytes, for the model's memory accounting. A text counts its capacity:
+    /// streamed in appends, its storage grows by doubling.
     pub fn heap_bytes(&self) -> usize {
         match self {
-            Content::Text(t) => t.len(),
+            Content::Text(t) => t.capacity(),
             Content::Json(j) => j.get().len(),
             Content::Items(items) => items
                 .iter()

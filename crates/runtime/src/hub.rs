@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use tokio::sync::{broadcast, watch};
 use user_trace_model::{Model, Options, Outcome};
 use user_trace_protocol::message::EventResult;
-use user_trace_protocol::{EventError, ServerMessage};
+use user_trace_protocol::{Event, EventError, ServerMessage};
 
 use crate::config::Config;
 use crate::journal::Journal;
@@ -37,6 +37,8 @@ struct State {
     window: VecDeque<Arc<Published>>,
     model: Model,
     journal: Option<Journal>,
+    /// Set by [`Hub::stop`]: no event is accepted (nor journaled) after it.
+    stopped: bool,
 }
 
 pub struct Hub {
@@ -78,6 +80,7 @@ impl Hub {
             window: VecDeque::new(),
             model: Model::new(options),
             journal: None,
+            stopped: false,
         };
         let mut session = new_session_id();
         if let Some(path) = &config.journal {
@@ -121,13 +124,17 @@ impl Hub {
 
     /// Validates, numbers, journals and publishes a producer's events, in its order. Invalid
     /// events are refused with a reason and never reach panels; duplicates are accepted and
-    /// dropped.
-    pub fn accept(&self, events: Vec<EventResult>) -> Accepted {
+    /// dropped. None when the hub has stopped: nothing was accepted, the producer must send
+    /// them again (to the next server).
+    pub fn accept(&self, events: Vec<EventResult>) -> Option<Accepted> {
         let mut accepted = 0;
         let mut rejected = Vec::new();
         let mut published = Vec::new();
         let mut out = Outcome::default();
         let mut state = self.lock();
+        if state.stopped {
+            return None;
+        }
         for (index, entry) in events.into_iter().enumerate() {
             let event = match entry {
                 Ok(e) => e,
@@ -190,7 +197,7 @@ impl Hub {
             let _ = self.tx.send(p);
         }
         drop(state);
-        Accepted { accepted, rejected }
+        Some(Accepted { accepted, rejected })
     }
 
     /// Where a panel holding `(session, last_seq)` starts, and its channel of live events.
@@ -202,34 +209,40 @@ impl Hub {
         let state = self.lock();
         let rx = self.tx.subscribe();
         let head = state.next_seq - 1;
-        let start = match (session, last_seq) {
+        let missed = match (session, last_seq) {
             (Some(s), Some(last)) if s == self.session && last <= head => {
                 let oldest = state.window.front().map_or(head + 1, |p| p.seq);
-                if last + 1 >= oldest {
-                    Start::Resume(
-                        state
-                            .window
-                            .iter()
-                            .filter(|p| p.seq > last)
-                            .cloned()
-                            .collect(),
-                    )
-                } else {
-                    Self::snapshot_locked(&state)
-                }
+                (last + 1 >= oldest).then(|| {
+                    state
+                        .window
+                        .iter()
+                        .filter(|p| p.seq > last)
+                        .cloned()
+                        .collect()
+                })
             }
-            _ => Self::snapshot_locked(&state),
+            _ => None,
         };
-        (start, rx)
+        match missed {
+            Some(events) => (Start::Resume(events), rx),
+            None => {
+                let (seq, events) = Self::snapshot_locked(&state);
+                drop(state);
+                (Self::snapshot_frame(seq, events), rx)
+            }
+        }
     }
 
-    fn snapshot_locked(state: &State) -> Start {
-        let seq = state.next_seq - 1;
-        let frame = ServerMessage::Snapshot {
-            seq,
-            events: state.model.snapshot_events(),
-        }
-        .to_json();
+    /// The state as events, taken under the lock (a copy: texts are copied, JSON is shared).
+    fn snapshot_locked(state: &State) -> (u64, Vec<Event>) {
+        (state.next_seq - 1, state.model.snapshot_events())
+    }
+
+    /// Serializes a snapshot: the costly part, done without the lock so that producers and
+    /// other panels do not wait for it (a panel reconnecting behind the window, again and
+    /// again, would otherwise stall every producer).
+    fn snapshot_frame(seq: u64, events: Vec<Event>) -> Start {
+        let frame = ServerMessage::Snapshot { seq, events }.to_json();
         Start::Snapshot { seq, frame }
     }
 
@@ -237,7 +250,9 @@ impl Hub {
     pub fn resync(&self) -> (Start, broadcast::Receiver<Arc<Published>>) {
         let state = self.lock();
         let rx = self.tx.subscribe();
-        (Self::snapshot_locked(&state), rx)
+        let (seq, events) = Self::snapshot_locked(&state);
+        drop(state);
+        (Self::snapshot_frame(seq, events), rx)
     }
 
     /// The last sequence number assigned.
@@ -260,8 +275,25 @@ impl Hub {
         self.shutdown.subscribe()
     }
 
-    /// Tells every connection to close.
+    /// Whether [`Hub::stop`] was called.
+    pub fn is_stopped(&self) -> bool {
+        self.lock().stopped
+    }
+
+    /// Tells every connection to close. A batch being accepted is finished first; then the
+    /// journal is flushed and closed and no event is accepted any more, so that a server
+    /// started on the same journal right after (a restart within one process) is its only
+    /// writer.
     pub fn stop(&self) {
+        {
+            let mut state = self.lock();
+            state.stopped = true;
+            if let Some(mut journal) = state.journal.take() {
+                if let Err(e) = journal.flush() {
+                    tracing::error!(error = %e, "journal flush failed");
+                }
+            }
+        }
         let _ = self.shutdown.send(true);
     }
 }

@@ -21,11 +21,18 @@ fn reply_json(reply: &ProducerReply) -> String {
     serde_json::to_string(reply).unwrap_or_default()
 }
 
+/// The reply to a batch that arrives while the server stops (it was not accepted).
+pub const STOPPING: &str = "the server is stopping: nothing was accepted, send again";
+
 /// Handles one producer message; the reply to send back.
 pub fn handle_text(hub: &Hub, text: &str) -> ProducerReply {
     match decode_producer(text) {
         Ok(ProducerMessage::Events { events }) => {
-            let a = hub.accept(events);
+            let Some(a) = hub.accept(events) else {
+                return ProducerReply::Error {
+                    message: STOPPING.into(),
+                };
+            };
             if !a.rejected.is_empty() {
                 tracing::warn!(rejected = a.rejected.len(), first = %a.rejected[0], "events refused");
             }
@@ -79,10 +86,13 @@ pub async fn serve(hub: Arc<Hub>, mut socket: WebSocket) {
     }
 }
 
-/// The close code and reason for a read error: 1009 (too big) names the limit.
+/// The close code and reason for a read error: 1009 (too big) names the limit; 1007 (invalid
+/// payload data) is a text frame that is not UTF-8.
 pub fn close_reason(error: &str, limit: usize) -> (u16, String) {
     if error.contains("too long") || error.contains("Space limit") || error.contains("too big") {
         (1009, format!("message over the limit of {limit} bytes"))
+    } else if error.contains("UTF-8") {
+        (1007, format!("text frames must be UTF-8: {error}"))
     } else {
         (1002, format!("protocol error: {error}"))
     }

@@ -54,6 +54,7 @@ async fn http_ingest(
     };
     let reply = ingest::handle_text(&hub, text);
     let status = match reply {
+        ProducerReply::Error { .. } if hub.is_stopped() => StatusCode::SERVICE_UNAVAILABLE,
         ProducerReply::Error { .. } => StatusCode::BAD_REQUEST,
         _ => StatusCode::OK,
     };

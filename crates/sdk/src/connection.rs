@@ -58,6 +58,77 @@ pub async fn probe(url: &str, token: Option<&str>) -> Result<(), String> {
     open(url, token).await.map(drop)
 }
 
+/// The `events` message of a batch.
+fn message(events: &[Event]) -> String {
+    ProducerMessage::Events {
+        events: events.iter().collect::<Vec<_>>(),
+    }
+    .to_json()
+}
+
+/// Counts an event that will never be sent as refused (and acknowledged, so that `flush`
+/// returns), saying why on stderr as the runtime's refusals are.
+fn refuse(event: &Event, reason: &str, progress: &watch::Sender<Stats>) {
+    eprintln!(
+        "user-trace-sdk: event {:?} was not sent: {reason}",
+        event.id
+    );
+    progress.send_modify(|s| {
+        s.acked += 1;
+        s.refused += 1;
+    });
+}
+
+/// Splits a batch whose message would be over `max` bytes into messages under it. An event
+/// over it on its own is refused here: the runtime would close the connection on it, and
+/// resending it would block every event after it.
+fn split(batch: Vec<Event>, max: usize, progress: &watch::Sender<Stats>) -> Vec<Vec<Event>> {
+    const ENVELOPE: usize = r#"{"type":"events","events":[]}"#.len();
+    let mut parts = Vec::new();
+    let mut part = Vec::new();
+    let mut bytes = ENVELOPE;
+    for event in batch {
+        let len = serde_json::to_string(&event).map_or(usize::MAX, |t| t.len() + 1);
+        if len.saturating_add(ENVELOPE) > max {
+            let reason = format!(
+                "it is {len} bytes, over the message limit of {max} bytes (the runtime's \
+                 --max-message-bytes, TracerOptions::max_message_bytes)"
+            );
+            refuse(&event, &reason, progress);
+            continue;
+        }
+        if bytes + len > max && !part.is_empty() {
+            parts.push(std::mem::take(&mut part));
+            bytes = ENVELOPE;
+        }
+        bytes += len;
+        part.push(event);
+    }
+    if !part.is_empty() {
+        parts.push(part);
+    }
+    parts
+}
+
+/// The runtime closed the connection with 1009 (too big) on the oldest message not yet
+/// acknowledged (its limit is below ours): halve that message, or refuse its only event.
+fn too_big(unacked: &mut VecDeque<Vec<Event>>, reason: &str, progress: &watch::Sender<Stats>) {
+    let Some(mut batch) = unacked.pop_front() else {
+        return;
+    };
+    if batch.len() > 1 {
+        let second = batch.split_off(batch.len() / 2);
+        unacked.push_front(second);
+        unacked.push_front(batch);
+    } else if let Some(event) = batch.first() {
+        refuse(
+            event,
+            &format!("the runtime refused it: {reason}"),
+            progress,
+        );
+    }
+}
+
 /// Gathers events for up to `batch_time`, or `batch_events` of them.
 async fn gather(
     rx: &mut mpsc::UnboundedReceiver<Event>,
@@ -132,25 +203,39 @@ async fn stream(
         progress.send_modify(|s| s.connections += 1);
         // Resend what the previous connection left unacknowledged, in order.
         let mut ok = true;
+        // A send failed: read what the runtime still says (acks, and why it closed: a 1009
+        // close names a message over its limit) before reconnecting.
+        let mut draining = false;
         for batch in &unacked {
-            let text = ProducerMessage::Events {
-                events: batch.clone(),
-            }
-            .to_json();
+            let text = message(batch);
             if ws.send(Message::Text(text.into())).await.is_err() {
-                ok = false;
+                draining = true;
                 break;
             }
         }
         while ok {
             tokio::select! {
-                e = rx.recv(), if !closed => match e {
+                e = rx.recv(), if !closed && !draining => match e {
                     Some(first) => {
                         let batch = gather(&mut rx, first, &options).await;
-                        let text = ProducerMessage::Events { events: batch.clone() }.to_json();
-                        unacked.push_back(batch);
-                        if ws.send(Message::Text(text.into())).await.is_err() {
-                            ok = false;
+                        let text = message(&batch);
+                        let max = options.max_message_bytes;
+                        let messages = if text.len() <= max {
+                            vec![(batch, text)]
+                        } else {
+                            split(batch, max, &progress)
+                                .into_iter()
+                                .map(|part| {
+                                    let text = message(&part);
+                                    (part, text)
+                                })
+                                .collect()
+                        };
+                        for (part, text) in messages {
+                            unacked.push_back(part);
+                            if !draining && ws.send(Message::Text(text.into())).await.is_err() {
+                                draining = true;
+                            }
                         }
                     }
                     None => closed = true,
@@ -171,9 +256,14 @@ async fn stream(
                             }
                         }
                     }
+                    Some(Ok(Message::Close(Some(frame)))) if u16::from(frame.code) == 1009 => {
+                        too_big(&mut unacked, &frame.reason, &progress);
+                        ok = false;
+                    }
                     Some(Ok(Message::Close(_))) | None | Some(Err(_)) => ok = false,
                     Some(Ok(_)) => {}
                 },
+                _ = tokio::time::sleep(Duration::from_secs(5)), if draining => ok = false,
             }
             if closed && unacked.is_empty() {
                 let _ = ws.close(None).await;

@@ -46,6 +46,11 @@ pub struct TracerOptions {
     pub batch_events: usize,
     /// Longest wait between reconnection attempts.
     pub max_backoff: Duration,
+    /// Largest message sent, in bytes: the runtime's `--max-message-bytes` (16 MiB by
+    /// default), over which it closes the connection. A larger batch is split; a single event
+    /// larger than this is refused here, as the runtime would refuse it (counted in
+    /// [`Stats::refused`], the reason on stderr), and the events after it go on.
+    pub max_message_bytes: usize,
 }
 
 impl Default for TracerOptions {
@@ -56,6 +61,7 @@ impl Default for TracerOptions {
             batch_time: Duration::from_millis(5),
             batch_events: 512,
             max_backoff: Duration::from_secs(2),
+            max_message_bytes: 16 << 20,
         }
     }
 }
@@ -65,9 +71,10 @@ impl Default for TracerOptions {
 pub struct Stats {
     /// Events made.
     pub made: u64,
-    /// Events the runtime acknowledged (accepted or refused).
+    /// Events the runtime acknowledged (accepted or refused), and events refused here.
     pub acked: u64,
-    /// Events the runtime refused (a bug in the program: the reason went to stderr).
+    /// Events refused, by the runtime or, over [`TracerOptions::max_message_bytes`], by the
+    /// tracer itself (a bug in the program: the reason went to stderr).
     pub refused: u64,
     /// Successful (re)connections.
     pub connections: u64,
