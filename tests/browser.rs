@@ -505,6 +505,53 @@ async fn hostile_content_is_shown_as_text_and_never_runs() {
 }
 
 #[wasm_bindgen_test]
+async fn hostile_structures_render_and_the_stream_goes_on() {
+    let p = mount_sized_panel(600);
+    let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+    let keys: Vec<String> = (0..1_000_000).map(|i| format!(r#""k{i}":{i}"#)).collect();
+    let million = format!("{{{}}}", keys.join(","));
+    let lines = [
+        T.to_owned(),
+        format!(r#"{{"id":"d","process":"p","ts":2,"op":"span_create","trace":"t","span":"deep","kind":"json","title":"deep","content":{deep}}}"#),
+        format!(r#"{{"id":"m","process":"p","ts":3,"op":"span_create","trace":"t","span":"million","kind":"json","title":"million","content":{million}}}"#),
+        // The same span id from another process: refused with a reason, the rest goes on.
+        r#"{"id":"x","process":"q","ts":4,"op":"span_create","trace":"t","span":"deep","kind":"text","content":"collides"}"#.to_owned(),
+        r#"{"id":"after","process":"p","ts":5,"op":"span_create","trace":"t","span":"after","kind":"text","content":"still streaming"}"#.to_owned(),
+    ];
+    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+    p.push(&refs).await;
+    assert_eq!(p.count(".utp-span"), 3);
+    let all = p.el.text_content().unwrap_or_default();
+    assert!(
+        all.contains("[1 item]"),
+        "the deep array shows its first level"
+    );
+    assert!(all.contains("still streaming"), "the stream went on");
+    assert!(
+        p.text(".utp-counters").contains("1 skipped"),
+        "{}",
+        p.text(".utp-counters")
+    );
+    // The million keys (the root is open) show as 100 groups, not a million rows.
+    assert_eq!(p.count(".utp-json-page"), 100);
+    assert!(p.count(".utp-json-row") < 400);
+    // Walking 50 levels into the deep array, one click each, keeps working.
+    for level in 0..50 {
+        let carets =
+            p.el.query_selector_all(".utp-json-row.utp-clickable[aria-expanded='false']")
+                .unwrap();
+        let deep_row = (0..carets.length())
+            .filter_map(|i| carets.item(i))
+            .find(|r| r.text_content().unwrap_or_default().contains("[1 item]"));
+        let Some(row) = deep_row else {
+            panic!("no collapsed level at depth {level}");
+        };
+        row.dyn_into::<web_sys::HtmlElement>().unwrap().click();
+        frame().await;
+    }
+}
+
+#[wasm_bindgen_test]
 async fn the_js_api_mounts_pushes_and_clears() {
     let el = host();
     let options = js_sys::Object::new();
