@@ -62,10 +62,11 @@ pub fn TraceView(
             })
         }
     });
-    let spans = move || {
+    // A memo: the virtualized list and each of its mounted blocks read it; one copy per change.
+    let spans = Memo::new(move |_| {
         trigger.track();
         store.with(|m| m.trace(id).map(|t| t.spans.clone()).unwrap_or_default())
-    };
+    });
     let head = move || {
         header.get().map(|h| {
             let (class, text) = match &h.status {
@@ -107,7 +108,7 @@ pub fn TraceView(
             <Show when=move || expanded.get()>
                 <div class="utp-spans" role="group">
                     <VirtualList
-                        items=Signal::derive(spans.clone())
+                        items=spans
                         row=move |s| view! { <SpanView store id=s fold /> }
                     />
                 </div>

@@ -74,7 +74,7 @@ pub fn Tree(
     let viewport = Viewport::new(scroller);
     provide_context(viewport);
     on_cleanup(move || viewport.disconnect());
-    let roots = move || {
+    let roots = Memo::new(move |_| {
         store.track_roots();
         let f = filter.get();
         store.with(|m| {
@@ -84,7 +84,7 @@ pub fn Tree(
                 .filter(|&t| f.is_empty() || f.matches(m, t))
                 .collect::<Vec<_>>()
         })
-    };
+    });
     let orphans = move || {
         store.track_roots();
         store.with(|m| m.orphans())
@@ -130,7 +130,7 @@ pub fn Tree(
             <Show when=empty>
                 <div class="utp-empty">"No traces yet. They appear here as the program runs."</div>
             </Show>
-            <VirtualList items=Signal::derive(roots) row=move |t| view! { <TraceView store id=t fold /> } />
+            <VirtualList items=roots row=move |t| view! { <TraceView store id=t fold /> } />
             {move || {
                 let (traces, spans) = orphans();
                 (!traces.is_empty() || !spans.is_empty()).then(|| {

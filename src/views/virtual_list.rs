@@ -145,8 +145,8 @@ where
     .into_any()
 }
 
-/// One block of [`crate::windowing::BLOCK`] rows: mounted near the viewport, otherwise an empty element as tall
-/// as it last was.
+/// One block of [`crate::windowing::BLOCK`] rows: mounted near the viewport, otherwise an
+/// empty element as tall as it last was.
 #[component]
 fn Block<T, F, V>(
     items: Signal<Vec<T>>,
