@@ -41,6 +41,11 @@ impl RawJson {
         let text: Box<str> = raw.into();
         Self(Arc::from(text))
     }
+    /// From JSON validated in place in a frame: one copy, into the shared text (a
+    /// `Box<RawValue>` first would make two, and a 10 MB span would peak at three times its size).
+    pub(crate) fn from_borrowed(raw: &RawValue) -> Self {
+        Self(Arc::from(raw.get()))
+    }
 }
 
 impl PartialEq for RawJson {
@@ -219,20 +224,10 @@ impl Content {
             }
             (SpanKind::Json | SpanKind::Other(_), None) => Content::Json(RawJson::null()),
             (SpanKind::Json | SpanKind::Other(_), Some(_)) => match raw {
-                Some(r) => Content::Json(RawJson::from_raw(r.to_owned())),
+                Some(r) => Content::Json(RawJson::from_borrowed(r)),
                 None => Content::Json(RawJson::null()),
             },
         })
-    }
-
-    /// Like [`Content::decode`], taking ownership to avoid copying a large JSON value.
-    pub fn decode_owned(kind: &SpanKind, raw: Option<Box<RawValue>>) -> Result<Content, String> {
-        match (kind, raw) {
-            (SpanKind::Json | SpanKind::Other(_), Some(r)) => {
-                Ok(Content::Json(RawJson::from_raw(r)))
-            }
-            (kind, raw) => Content::decode(kind, raw.as_deref()),
-        }
     }
 
     /// Approximate heap bytes, for the model's memory accounting. A text counts its capacity:

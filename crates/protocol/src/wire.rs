@@ -28,8 +28,9 @@ pub(crate) struct RawEvent<'a> {
     pub kind: Option<Cow<'a, str>>,
     #[serde(default)]
     pub title: Option<String>,
-    #[serde(default)]
-    pub content: Option<Box<RawValue>>,
+    /// Borrowed from the frame: the JSON text is copied once, into the shared `RawJson`.
+    #[serde(default, borrow)]
+    pub content: Option<&'a RawValue>,
     #[serde(default)]
     pub text: Option<String>,
     #[serde(default)]
@@ -66,7 +67,7 @@ impl RawEvent<'_> {
             },
             "span_create" => {
                 let kind = SpanKind::parse(&need(self.kind, "kind", op_name)?);
-                let content = Content::decode_owned(&kind, self.content)?;
+                let content = Content::decode(&kind, self.content)?;
                 Op::SpanCreate {
                     trace: need_id(self.trace, "trace", op_name)?,
                     span: need_id(self.span, "span", op_name)?,
@@ -81,7 +82,7 @@ impl RawEvent<'_> {
             },
             "content_replace" => Op::ContentReplace {
                 span: need_id(self.span, "span", op_name)?,
-                content: RawJson::from_raw(need(self.content, "content", op_name)?),
+                content: RawJson::from_borrowed(need(self.content, "content", op_name)?),
             },
             "items_set" | "items_add" => {
                 let span = need_id(self.span, "span", op_name)?;
