@@ -26,7 +26,6 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
 use tokio_tungstenite::tungstenite::protocol::frame::Frame;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use user_trace_model::{json, Model, Outcome};
 use user_trace_protocol::{
     decode_event, decode_server, Content, Event, Op, PanelMessage, ProducerMessage, ProducerReply,
@@ -35,22 +34,11 @@ use user_trace_protocol::{
 use user_trace_runtime::{Config, Running};
 use user_trace_sdk::{SpanHandle, TraceHandle, Tracer, TracerOptions};
 
-type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+mod common;
+
+use common::{config, connect, next_text, server, Producer as RawProducer, Ws};
 
 const SEQ: Ordering = Ordering::SeqCst;
-
-fn config(listen: &str) -> Config {
-    let mut c = Config::default_for(listen.parse().unwrap());
-    c.journal = None;
-    c.token = None;
-    c
-}
-
-async fn server(tweak: impl FnOnce(&mut Config)) -> Running {
-    let mut c = config("127.0.0.1:0");
-    tweak(&mut c);
-    user_trace_runtime::start(c).await.expect("server starts")
-}
 
 /// A seeded xorshift64* generator: the chaos is reproducible from its seed.
 struct Rng(u64);
@@ -87,24 +75,6 @@ async fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
         assert!(Instant::now() < give_up, "gave up waiting for {what}");
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
-}
-
-async fn next_text(ws: &mut Ws) -> Option<String> {
-    loop {
-        match tokio::time::timeout(Duration::from_secs(20), ws.next()).await {
-            Ok(Some(Ok(Message::Text(t)))) => return Some(t.to_string()),
-            Ok(Some(Ok(Message::Close(_)))) | Ok(None) | Ok(Some(Err(_))) => return None,
-            Ok(Some(Ok(_))) => {}
-            Err(_) => panic!("nothing from the server within 20 s"),
-        }
-    }
-}
-
-async fn connect(url: String) -> Ws {
-    tokio_tungstenite::connect_async(url)
-        .await
-        .expect("connects")
-        .0
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -682,47 +652,6 @@ async fn chaos_cut_panels_and_restarts_lose_nothing_and_show_nothing_twice() {
 }
 
 /// A raw producer: a WebSocket speaking the producer protocol, for input the SDK never sends.
-struct RawProducer {
-    ws: Ws,
-    name: String,
-    n: u64,
-}
-
-impl RawProducer {
-    async fn connect(addr: SocketAddr, name: &str) -> RawProducer {
-        let mut ws = connect(format!("ws://{addr}/v1/ingest")).await;
-        let hello = next_text(&mut ws).await.expect("hello");
-        assert!(hello.contains(r#""type":"hello""#), "{hello}");
-        RawProducer {
-            ws,
-            name: name.into(),
-            n: 0,
-        }
-    }
-
-    fn event(&mut self, op: Op) -> Event {
-        self.n += 1;
-        Event {
-            id: format!("{}-{}", self.name, self.n),
-            process: self.name.clone(),
-            ts: 1000 + self.n,
-            op,
-        }
-    }
-
-    async fn send_text(&mut self, text: String) -> Option<ProducerReply> {
-        self.ws.send(Message::Text(text.into())).await.ok()?;
-        next_text(&mut self.ws)
-            .await
-            .map(|t| serde_json::from_str(&t).expect("a reply"))
-    }
-
-    async fn send(&mut self, events: Vec<Event>) -> ProducerReply {
-        let text = ProducerMessage::Events { events }.to_json();
-        self.send_text(text).await.expect("a reply")
-    }
-}
-
 fn acked(reply: &ProducerReply) -> (u64, Vec<String>) {
     match reply {
         ProducerReply::Ack { accepted, rejected } => (

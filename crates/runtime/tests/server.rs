@@ -3,114 +3,49 @@
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use user_trace_model::{Model, Outcome};
 use user_trace_protocol::{
     decode_server, Content, Event, Op, ProducerReply, ServerMessage, SpanKind, Status,
 };
-use user_trace_runtime::{Config, Running};
+use user_trace_runtime::Running;
 
-type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+mod common;
 
-async fn server(tweak: impl FnOnce(&mut Config)) -> Running {
-    let mut c = Config::default_for("127.0.0.1:0".parse().unwrap());
-    c.journal = None;
-    c.token = None;
-    tweak(&mut c);
-    user_trace_runtime::start(c).await.expect("server starts")
-}
+use common::{connect, recv_text, server, Producer, Ws};
 
-async fn connect(url: String) -> Ws {
-    tokio_tungstenite::connect_async(url)
-        .await
-        .expect("connects")
-        .0
-}
-
-async fn recv_text(ws: &mut Ws) -> String {
-    loop {
-        let m = tokio::time::timeout(Duration::from_secs(10), ws.next())
-            .await
-            .expect("a message within 10 s")
-            .expect("open")
-            .expect("no error");
-        match m {
-            Message::Text(t) => return t.to_string(),
-            Message::Close(f) => panic!("closed: {f:?}"),
-            _ => {}
-        }
-    }
-}
-
-struct Producer {
-    ws: Ws,
-    name: String,
-    n: u64,
-}
-
-impl Producer {
-    async fn connect(s: &Running, name: &str) -> Producer {
-        let mut ws = connect(format!("ws://{}/v1/ingest", s.addr)).await;
-        let hello = recv_text(&mut ws).await;
-        assert!(hello.contains(r#""type":"hello""#), "{hello}");
-        Producer {
-            ws,
-            name: name.into(),
-            n: 0,
-        }
-    }
-
-    fn event(&mut self, op: Op) -> Event {
-        self.n += 1;
-        Event {
-            id: format!("{}-{}", self.name, self.n),
-            process: self.name.clone(),
-            ts: 1000 + self.n,
-            op,
-        }
-    }
-
-    async fn send(&mut self, events: Vec<Event>) -> ProducerReply {
-        let msg = user_trace_protocol::ProducerMessage::Events { events }.to_json();
-        self.ws.send(Message::Text(msg.into())).await.expect("send");
-        serde_json::from_str(&recv_text(&mut self.ws).await).expect("a reply")
-    }
-
-    /// A trace with one text span, then `n` appends, in `batches` messages.
-    async fn stream(&mut self, trace: &str, n: usize, batches: usize) {
-        let start = vec![
-            self.event(Op::TraceStart {
-                trace: trace.into(),
-                name: trace.into(),
-                parent_span: None,
-            }),
-            self.event(Op::SpanCreate {
-                trace: trace.into(),
-                span: format!("{trace}-s"),
-                kind: SpanKind::Text,
-                title: None,
-                content: Content::Text(String::new()),
-            }),
-        ];
-        assert_ack(self.send(start).await, 2);
-        let per = n.div_ceil(batches);
-        let mut i = 0;
-        while i < n {
-            let events: Vec<Event> = (i..(i + per).min(n))
-                .map(|k| {
-                    self.event(Op::TextAppend {
-                        span: format!("{trace}-s"),
-                        text: format!("{k} "),
-                    })
+/// A trace with one text span, then `n` appends, in `batches` messages.
+async fn stream(p: &mut Producer, trace: &str, n: usize, batches: usize) {
+    let start = vec![
+        p.event(Op::TraceStart {
+            trace: trace.into(),
+            name: trace.into(),
+            parent_span: None,
+        }),
+        p.event(Op::SpanCreate {
+            trace: trace.into(),
+            span: format!("{trace}-s"),
+            kind: SpanKind::Text,
+            title: None,
+            content: Content::Text(String::new()),
+        }),
+    ];
+    assert_ack(p.send(start).await, 2);
+    let per = n.div_ceil(batches);
+    let mut i = 0;
+    while i < n {
+        let events: Vec<Event> = (i..(i + per).min(n))
+            .map(|k| {
+                p.event(Op::TextAppend {
+                    span: format!("{trace}-s"),
+                    text: format!("{k} "),
                 })
-                .collect();
-            let len = events.len();
-            assert_ack(self.send(events).await, len as u64);
-            i += per;
-        }
+            })
+            .collect();
+        let len = events.len();
+        assert_ack(p.send(events).await, len as u64);
+        i += per;
     }
 }
 
@@ -205,9 +140,9 @@ async fn several_producers_are_ordered_into_one_sequence() {
     let mut panel = Panel::connect(&s, None, None).await;
     let mut tasks = Vec::new();
     for p in 0..3 {
-        let mut prod = Producer::connect(&s, &format!("proc{p}")).await;
+        let mut prod = Producer::connect(s.addr, &format!("proc{p}")).await;
         tasks.push(tokio::spawn(async move {
-            prod.stream(&format!("t{p}"), 300, 30).await
+            stream(&mut prod, &format!("t{p}"), 300, 30).await
         }));
     }
     for t in tasks {
@@ -244,13 +179,13 @@ async fn several_producers_are_ordered_into_one_sequence() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_panel_resumes_with_exactly_what_it_missed() {
     let s = server(|_| {}).await;
-    let mut prod = Producer::connect(&s, "p").await;
-    prod.stream("t", 50, 5).await;
+    let mut prod = Producer::connect(s.addr, "p").await;
+    stream(&mut prod, "t", 50, 5).await;
     let mut panel = Panel::connect(&s, None, None).await;
     panel.until(52).await;
     let session = panel.session.clone();
     drop(panel);
-    prod.stream("u", 40, 4).await;
+    stream(&mut prod, "u", 40, 4).await;
     let mut again = Panel::connect(&s, Some(&session), Some(52)).await;
     let mut out = Outcome::default();
     // Start from the first panel's state: rebuild it from the snapshot it would hold.
@@ -271,8 +206,8 @@ async fn a_panel_resumes_with_exactly_what_it_missed() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_panel_behind_the_retained_window_gets_a_snapshot() {
     let s = server(|c| c.retain_events = 10).await;
-    let mut prod = Producer::connect(&s, "p").await;
-    prod.stream("t", 30, 3).await;
+    let mut prod = Producer::connect(s.addr, "p").await;
+    stream(&mut prod, "t", 30, 3).await;
     let session = s.hub.session.clone();
     let mut panel = Panel::connect(&s, Some(&session), Some(2)).await;
     panel.until(32).await;
@@ -288,7 +223,7 @@ async fn a_panel_behind_the_retained_window_gets_a_snapshot() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invalid_events_are_refused_to_their_producer_and_never_reach_panels() {
     let s = server(|_| {}).await;
-    let mut prod = Producer::connect(&s, "p").await;
+    let mut prod = Producer::connect(s.addr, "p").await;
     let good = prod.event(Op::TraceStart {
         trace: "t".into(),
         name: "T".into(),
@@ -377,7 +312,7 @@ async fn with_a_token_nobody_connects_without_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_oversize_message_closes_with_a_reason() {
     let s = server(|c| c.max_message_bytes = 4096).await;
-    let mut prod = Producer::connect(&s, "p").await;
+    let mut prod = Producer::connect(s.addr, "p").await;
     let big = prod.event(Op::TraceStart {
         trace: "t".into(),
         name: "x".repeat(10_000),
@@ -415,9 +350,9 @@ async fn a_slow_panel_never_blocks_producers_and_is_resynced() {
     slow.until(0).await;
     fast.until(0).await;
     tokio::time::sleep(Duration::from_millis(100)).await;
-    let mut prod = Producer::connect(&s, "p").await;
+    let mut prod = Producer::connect(s.addr, "p").await;
     let big = "x".repeat(32 << 10);
-    prod.stream("t", 0, 1).await;
+    stream(&mut prod, "t", 0, 1).await;
     let producer = tokio::spawn(async move {
         for _ in 0..20 {
             let events = (0..20)
@@ -453,8 +388,8 @@ async fn a_restart_with_the_journal_loses_nothing_and_panels_resume() {
     let journal = dir.clone();
     let s = server(|c| c.journal = Some(journal)).await;
     let addr = s.addr;
-    let mut prod = Producer::connect(&s, "p").await;
-    prod.stream("t", 20, 2).await;
+    let mut prod = Producer::connect(s.addr, "p").await;
+    stream(&mut prod, "t", 20, 2).await;
     let mut panel = Panel::connect(&s, None, None).await;
     panel.until(22).await;
     let before = panel.model.dump();
@@ -473,8 +408,8 @@ async fn a_restart_with_the_journal_loses_nothing_and_panels_resume() {
     );
     assert_eq!(s.hub.head(), 22);
     assert_eq!(server_dump(&s), before);
-    let mut prod = Producer::connect(&s, "p2").await;
-    prod.stream("u", 5, 1).await;
+    let mut prod = Producer::connect(s.addr, "p2").await;
+    stream(&mut prod, "u", 5, 1).await;
     let mut again = Panel::connect(&s, Some(&session), Some(22)).await;
     again.model = panel.model;
     again.until(29).await;

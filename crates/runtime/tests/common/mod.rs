@@ -1,0 +1,112 @@
+//! What the runtime's integration tests share: a server on a free loopback port, WebSocket
+//! clients, and a raw producer speaking the producer protocol.
+
+// Each test file uses a different part of this module.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use futures_util::{SinkExt, StreamExt};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use user_trace_protocol::{Event, Op, ProducerMessage, ProducerReply};
+use user_trace_runtime::{Config, Running};
+
+pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// A config without journal or token, listening on `listen`.
+pub fn config(listen: &str) -> Config {
+    let mut c = Config::default_for(listen.parse().expect("a socket address"));
+    c.journal = None;
+    c.token = None;
+    c
+}
+
+/// A runtime on a free loopback port, `tweak`ed.
+pub async fn server(tweak: impl FnOnce(&mut Config)) -> Running {
+    let mut c = config("127.0.0.1:0");
+    tweak(&mut c);
+    user_trace_runtime::start(c).await.expect("server starts")
+}
+
+pub async fn connect(url: String) -> Ws {
+    tokio_tungstenite::connect_async(url)
+        .await
+        .expect("connects")
+        .0
+}
+
+/// The next text message; panics if the connection closes or nothing comes within 10 s.
+pub async fn recv_text(ws: &mut Ws) -> String {
+    loop {
+        let m = tokio::time::timeout(Duration::from_secs(10), ws.next())
+            .await
+            .expect("a message within 10 s")
+            .expect("open")
+            .expect("no error");
+        match m {
+            Message::Text(t) => return t.to_string(),
+            Message::Close(f) => panic!("closed: {f:?}"),
+            _ => {}
+        }
+    }
+}
+
+/// The next text message, or None once the connection is closed; panics if nothing comes
+/// within 20 s (a hang guard).
+pub async fn next_text(ws: &mut Ws) -> Option<String> {
+    loop {
+        match tokio::time::timeout(Duration::from_secs(20), ws.next()).await {
+            Ok(Some(Ok(Message::Text(t)))) => return Some(t.to_string()),
+            Ok(Some(Ok(Message::Close(_)))) | Ok(None) | Ok(Some(Err(_))) => return None,
+            Ok(Some(Ok(_))) => {}
+            Err(_) => panic!("nothing from the server within 20 s"),
+        }
+    }
+}
+
+/// A producer speaking the protocol by hand, numbering its own events.
+pub struct Producer {
+    pub ws: Ws,
+    name: String,
+    n: u64,
+}
+
+impl Producer {
+    pub async fn connect(addr: SocketAddr, name: &str) -> Producer {
+        let mut ws = connect(format!("ws://{addr}/v1/ingest")).await;
+        let hello = next_text(&mut ws).await.expect("hello");
+        assert!(hello.contains(r#""type":"hello""#), "{hello}");
+        Producer {
+            ws,
+            name: name.into(),
+            n: 0,
+        }
+    }
+
+    /// An event of this producer with the next id and timestamp.
+    pub fn event(&mut self, op: Op) -> Event {
+        self.n += 1;
+        Event {
+            id: format!("{}-{}", self.name, self.n),
+            process: self.name.clone(),
+            ts: 1000 + self.n,
+            op,
+        }
+    }
+
+    /// Sends a message as it is; its reply, or None if the connection closed.
+    pub async fn send_text(&mut self, text: String) -> Option<ProducerReply> {
+        self.ws.send(Message::Text(text.into())).await.ok()?;
+        next_text(&mut self.ws)
+            .await
+            .map(|t| serde_json::from_str(&t).expect("a reply"))
+    }
+
+    pub async fn send(&mut self, events: Vec<Event>) -> ProducerReply {
+        let text = ProducerMessage::Events { events }.to_json();
+        self.send_text(text).await.expect("a reply")
+    }
+}
