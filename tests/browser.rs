@@ -46,6 +46,13 @@ async fn frame() {
     sleep(0).await;
 }
 
+/// Lets the intersection observer report which blocks are near, and the panel mount them.
+async fn settle() {
+    for _ in 0..6 {
+        frame().await;
+    }
+}
+
 /// Events from compact JSON lines; `{n}` counters keep ids unique.
 fn events(lines: &[&str]) -> Vec<Event> {
     lines
@@ -92,6 +99,15 @@ impl Mounted {
             .unwrap_or_else(|| panic!("no element matches {selector}"))
             .text_content()
             .unwrap_or_default()
+    }
+    /// The first element matching `selector`.
+    fn element(&self, selector: &str) -> web_sys::HtmlElement {
+        self.el
+            .query_selector(selector)
+            .unwrap()
+            .unwrap_or_else(|| panic!("no element matches {selector}"))
+            .dyn_into()
+            .unwrap()
     }
     fn count(&self, selector: &str) -> u32 {
         self.el.query_selector_all(selector).unwrap().length()
@@ -247,10 +263,7 @@ async fn a_trace_of_100_000_spans_mounts_only_the_rows_near_the_viewport() {
     }
     let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
     p.push(&refs).await;
-    // Let the observer report which blocks are near and the panel settle.
-    for _ in 0..6 {
-        frame().await;
-    }
+    settle().await;
     assert_eq!(p.text(".utp-count"), "100000 spans");
     let rows = p.count(".utp-span");
     assert!(rows <= 300, "{rows} span rows mounted");
@@ -270,20 +283,13 @@ async fn a_trace_of_100_000_spans_mounts_only_the_rows_near_the_viewport() {
         "the newest span is mounted"
     );
     // Scrolling to the top mounts the first rows and unmounts the last ones.
-    let scroller: web_sys::HtmlElement =
-        p.el.query_selector(".utp-tree")
-            .unwrap()
-            .unwrap()
-            .dyn_into()
-            .unwrap();
+    let scroller = p.element(".utp-tree");
     assert!(
         scroller.scroll_height() > 100_000,
         "placeholders keep the full height"
     );
     scroller.set_scroll_top(0);
-    for _ in 0..6 {
-        frame().await;
-    }
+    settle().await;
     let first = p.text(".utp-text");
     assert_eq!(first, "row 0");
     let rows = p.count(".utp-span");
@@ -303,17 +309,7 @@ async fn traces_keep_their_fold_when_scrolled_out_of_view_and_back() {
         .collect();
     let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
     p.push(&refs).await;
-    let scroller: web_sys::HtmlElement =
-        p.el.query_selector(".utp-tree")
-            .unwrap()
-            .unwrap()
-            .dyn_into()
-            .unwrap();
-    let settle = || async {
-        for _ in 0..6 {
-            frame().await;
-        }
-    };
+    let scroller = p.element(".utp-tree");
     settle().await;
     scroller.set_scroll_top(0);
     settle().await;
@@ -329,12 +325,7 @@ async fn traces_keep_their_fold_when_scrolled_out_of_view_and_back() {
     };
     assert!(first_is_mounted(&p));
     // Collapse the first trace by hand, scroll it out of the DOM and back.
-    let header: web_sys::HtmlElement =
-        p.el.query_selector(".utp-trace-header")
-            .unwrap()
-            .unwrap()
-            .dyn_into()
-            .unwrap();
+    let header = p.element(".utp-trace-header");
     assert_eq!(p.text(".utp-label"), "trace 0");
     header.click();
     frame().await;
@@ -353,21 +344,11 @@ async fn traces_keep_their_fold_when_scrolled_out_of_view_and_back() {
     assert_eq!(p.text(".utp-label"), "trace 0");
     assert_eq!(expanded(&p).as_deref(), Some("false"), "still collapsed");
     // Expand all applies to traces mounted later too.
-    let expand_all: web_sys::HtmlElement =
-        p.el.query_selector("button[title='Expand all traces']")
-            .unwrap()
-            .unwrap()
-            .dyn_into()
-            .unwrap();
+    let expand_all = p.element("button[title='Expand all traces']");
     expand_all.click();
     frame().await;
     assert_eq!(expanded(&p).as_deref(), Some("true"));
-    let collapse_all: web_sys::HtmlElement =
-        p.el.query_selector("button[title='Collapse all traces']")
-            .unwrap()
-            .unwrap()
-            .dyn_into()
-            .unwrap();
+    let collapse_all = p.element("button[title='Collapse all traces']");
     collapse_all.click();
     scroller.set_scroll_top(scroller.scroll_height());
     settle().await;
