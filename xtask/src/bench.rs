@@ -223,6 +223,16 @@ fn open_ready(browser: &Browser, url: &str) -> Result {
     .map(drop)
 }
 
+/// The wasm memory of a panel that holds nothing, in bytes.
+fn empty_panel_memory(browser: &Browser, site: &str) -> Result<f64> {
+    browser.open(&format!("http://{site}/bench/panel.html"))?;
+    let f = page(
+        browser,
+        "await bench.until(() => window.ready, 20000); return `mem=${wasmMemory()}`;",
+    )?;
+    Ok(get(&f, "mem"))
+}
+
 fn gzip_size(file: &Path) -> Result<(u64, u64)> {
     let raw = std::fs::metadata(file)
         .map_err(|e| format!("{}: {e}", file.display()))?
@@ -391,11 +401,7 @@ pub fn run(args: &[String]) -> Result {
         let rt = Runtime::start("release")?;
         rt.replay(&b3, 0.0)?;
         // The memory of an empty panel, for B7.
-        browser.open(&format!("http://{site}/bench/panel.html"))?;
-        let empty = page(
-            &browser,
-            "await bench.until(() => window.ready, 20000); return `mem=${wasmMemory()}`;",
-        )?;
+        let empty = empty_panel_memory(&browser, &site)?;
         browser.open(&url("panel.html", &rt))?;
         let f = page(
             &browser,
@@ -458,12 +464,12 @@ pub fn run(args: &[String]) -> Result {
             figure: format!("{:.0} ms", get(&f, "resumed")),
             target: "≤ 1 s".into(),
         });
-        let per_span = (get(&f, "mem") - get(&empty, "mem")) / n as f64;
+        let per_span = (get(&f, "mem") - empty) / n as f64;
         rows.push(Row {
             scenario: "B7",
             what: format!(
                 "wasm memory per small span at {n} spans (empty panel: {:.1} MB, loaded: {:.1} MB)",
-                get(&empty, "mem") / 1e6,
+                empty / 1e6,
                 get(&f, "mem") / 1e6
             ),
             figure: format!("{per_span:.0} bytes"),
@@ -477,11 +483,7 @@ pub fn run(args: &[String]) -> Result {
         println!("\n==> B4 one {:.1} MB JSON span", size as f64 / 1e6);
         let rt = Runtime::start("release")?;
         rt.replay(&b4_events, 0.0)?;
-        browser.open(&format!("http://{site}/bench/panel.html"))?;
-        let empty = page(
-            &browser,
-            "await bench.until(() => window.ready, 20000); return `mem=${wasmMemory()}`;",
-        )?;
+        let empty = empty_panel_memory(&browser, &site)?;
         browser.open(&url("panel.html", &rt))?;
         let f = page(
             &browser,
@@ -544,7 +546,7 @@ pub fn run(args: &[String]) -> Result {
         rows.push(Row {
             scenario: "B4",
             what: "wasm memory added by the span, over the JSON size (includes the decoding peak: wasm memory never shrinks)".into(),
-            figure: format!("{:.2}x", (get(&f, "mem") - get(&empty, "mem")) / size as f64),
+            figure: format!("{:.2}x", (get(&f, "mem") - empty) / size as f64),
             target: "≤ 3x".into(),
         });
     }
