@@ -5,7 +5,11 @@ pub fn duration(micros: u64) -> String {
     match micros {
         0..=999 => format!("{micros} µs"),
         1_000..=999_999 => format!("{} ms", micros / 1_000),
-        1_000_000..=59_999_999 => format!("{:.1} s", micros as f64 / 1e6),
+        // Integer tenths: float formatting would add ~15 KB of wasm for one decimal.
+        1_000_000..=59_999_999 => {
+            let tenths = (micros + 50_000) / 100_000;
+            format!("{}.{} s", tenths / 10, tenths % 10)
+        }
         _ => {
             let s = micros / 1_000_000;
             format!("{} min {} s", s / 60, s % 60)
@@ -35,6 +39,7 @@ mod tests {
         assert_eq!(duration(850), "850 µs");
         assert_eq!(duration(12_400), "12 ms");
         assert_eq!(duration(3_420_000), "3.4 s");
+        assert_eq!(duration(59_960_000), "60.0 s");
         assert_eq!(duration(125_000_000), "2 min 5 s");
     }
 

@@ -205,7 +205,7 @@ where
         <div
             class="utp-block"
             node_ref=node
-            style=move || placeholder.get().map(|h| format!("height:{h:.0}px"))
+            style=move || placeholder.get().map(|h| format!("height:{}px", h.round() as u64))
         >
             <Show when=move || placeholder.get().is_none()>
                 <For each=slice key=|t| t.clone() children=row.clone() />
