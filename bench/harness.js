@@ -7,14 +7,18 @@
 // that ran since the previous frame. Long tasks come from PerformanceObserver.
 (() => {
   const now = () => performance.now();
-  const state = { running: false, frames: [], between: 0, longTasks: 0, longTaskMs: 0 };
+  const state = { running: false, frames: [], between: 0, longTasks: 0, longTaskMs: 0, handled: [] };
 
   // Time every WebSocket message handler, whoever installs it (the wasm panel or a baseline).
   const sockets = new Set();
   const wrap = (f) => function (ev) {
     sockets.add(this);
     const t0 = now();
-    try { return f.call(this, ev); } finally { state.between += now() - t0; }
+    try { return f.call(this, ev); } finally {
+      state.between += now() - t0;
+      // The first handlers' start and end, for a first paint's breakdown (B4).
+      if (state.handled.length < 8) state.handled.push([t0, now()]);
+    }
   };
   const proto = WebSocket.prototype;
   const onmessage = Object.getOwnPropertyDescriptor(proto, "onmessage");
@@ -76,6 +80,7 @@
     },
     // Every WebSocket that received a message: B5 cuts them as a network failure would.
     sockets,
+    handled: state.handled,
     domNodes(root = document.body) { return root.getElementsByTagName("*").length; },
   };
 })();

@@ -2,7 +2,7 @@
 //! exist (in memory and in the DOM) only while it is expanded, and large objects and arrays
 //! are grouped in pages of 100, as browser devtools do.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use leptos::prelude::*;
 use user_trace_model::json::{self, JsonKind};
@@ -55,7 +55,7 @@ pub fn JsonTree(
     let end = text.len();
     view! {
         <div class="utp-json" role="group">
-            <JsonNode text start=0 end key=None path="$".to_owned() open />
+            <JsonNode text start=0 end key=None path="$".to_owned() open count=None />
         </div>
     }
 }
@@ -69,6 +69,8 @@ fn JsonNode(
     key: Option<String>,
     path: String,
     open: bool,
+    /// The value's member count when the parent's pass already found it.
+    count: Option<usize>,
 ) -> AnyView {
     let raw = text.get(start..end).unwrap_or("null");
     let kind = json::kind(raw);
@@ -101,11 +103,16 @@ fn JsonNode(
         .into_any();
     }
     let expanded = RwSignal::new(open);
-    let summary = json::summary(raw, 0);
+    // One pass over a container finds its pages, its count and its members' counts; it is
+    // made at most once, and not at all for a collapsed node whose parent counted it.
+    let outline = Arc::new(OnceLock::new());
+    let total = count.unwrap_or_else(|| outline_of(&outline, &text, start, end).total);
+    let summary = json::container_summary(kind, total);
     let children = move || {
-        expanded
-            .get()
-            .then(|| members(text.clone(), start, end, &path, kind == JsonKind::Object))
+        expanded.get().then(|| {
+            let outline = outline_of(&outline, &text, start, end);
+            members(&text, outline, &path)
+        })
     };
     view! {
         <div class="utp-json-node">
@@ -148,30 +155,53 @@ fn member_views(
             let key = m.key.map(|k| json::decode_string(k).into_owned());
             let label = key.clone().or_else(|| Some(index.to_string()));
             let path = format!("{path}{}", json::path_segment(m.key, index));
-            view! { <JsonNode text=text.clone() start end key=label path open=false /> }.into_any()
+            let count = Some(m.count);
+            view! { <JsonNode text=text.clone() start end key=label path open=false count /> }
+                .into_any()
         })
         .collect()
 }
 
+/// Where a container's members are: its trimmed span in the text, where each page starts
+/// (relative to that span) and how many members it has.
+struct Outline {
+    start: usize,
+    end: usize,
+    starts: Arc<[usize]>,
+    total: usize,
+}
+
+fn outline_of<'a>(
+    cell: &'a OnceLock<Outline>,
+    text: &str,
+    start: usize,
+    end: usize,
+) -> &'a Outline {
+    cell.get_or_init(|| {
+        let raw = text.get(start..end).unwrap_or("").trim();
+        let start = offset_in(text, raw);
+        let (starts, total) = json::pages(raw, PAGE);
+        Outline {
+            start,
+            end: start + raw.len(),
+            starts: starts.into(),
+            total,
+        }
+    })
+}
+
 /// The members of an expanded container, paged when there are many.
-fn members(text: Arc<str>, start: usize, end: usize, path: &str, _object: bool) -> AnyView {
-    let Some(raw) = text.get(start..end) else {
-        return ().into_any();
-    };
-    let raw = raw.trim();
-    let base = offset_in(&text, raw);
-    // One pass finds where every page starts; pages then open without walking earlier ones.
-    let (starts, total) = json::pages(raw, PAGE);
-    if starts.len() <= 1 {
-        return member_views(&text, raw, 0, 0, PAGE, path).into_any();
+fn members(text: &Arc<str>, outline: &Outline, path: &str) -> AnyView {
+    let raw = text.get(outline.start..outline.end).unwrap_or("");
+    if outline.starts.len() <= 1 {
+        return member_views(text, raw, 0, 0, PAGE, path).into_any();
     }
-    let end = base + raw.len();
     let paging = Paging {
-        text,
-        start: base,
-        end,
-        starts: starts.into(),
-        total,
+        text: text.clone(),
+        start: outline.start,
+        end: outline.end,
+        starts: outline.starts.clone(),
+        total: outline.total,
         path: path.to_owned(),
     };
     page_rows(&paging, 0..paging.starts.len())

@@ -45,6 +45,9 @@ pub struct Member<'a> {
     pub key: Option<&'a str>,
     /// The value's text as sent.
     pub value: &'a str,
+    /// How many members the value has (0 for scalars): counted while skipping it, so that a
+    /// view can summarize the children of a node from the one pass that listed them.
+    pub count: usize,
 }
 
 /// The members of the object or array `raw`, in order. Empty for scalars.
@@ -99,10 +102,10 @@ impl<'a> Iterator for Members<'a> {
         } else {
             None
         };
-        let end = skip_value(bytes, pos)?;
+        let (end, count) = skip_value(bytes, pos)?;
         let value = self.text.get(pos..end)?;
         self.pos = end;
-        Some(Member { key, value })
+        Some(Member { key, value, count })
     }
 }
 
@@ -129,27 +132,41 @@ fn skip_string(bytes: &[u8], pos: usize) -> Option<usize> {
     None
 }
 
-/// The end (exclusive) of the value starting at `pos`. Containers are skipped by counting
-/// brackets outside strings: one pass over the bytes, no recursion (deep nesting is safe).
-fn skip_value(bytes: &[u8], pos: usize) -> Option<usize> {
+/// The end (exclusive) of the value starting at `pos`, and its number of members (0 for
+/// scalars). Containers are skipped by counting brackets outside strings: one pass over the
+/// bytes, no recursion (deep nesting is safe); members are the commas at the first level, plus
+/// one when that level is not empty.
+fn skip_value(bytes: &[u8], pos: usize) -> Option<(usize, usize)> {
     match bytes.get(pos)? {
-        b'"' => skip_string(bytes, pos),
+        b'"' => Some((skip_string(bytes, pos)?, 0)),
         b'{' | b'[' => {
             let mut depth = 0usize;
+            let mut commas = 0usize;
+            let mut empty = true;
             let mut i = pos;
             while i < bytes.len() {
                 match bytes[i] {
                     b'"' => {
+                        empty = false;
                         i = skip_string(bytes, i)?;
                         continue;
                     }
-                    b'{' | b'[' => depth += 1,
+                    b'{' | b'[' => {
+                        if depth == 1 {
+                            empty = false;
+                        }
+                        depth += 1;
+                    }
                     b'}' | b']' => {
                         depth -= 1;
                         if depth == 0 {
-                            return Some(i + 1);
+                            let count = if empty { 0 } else { commas + 1 };
+                            return Some((i + 1, count));
                         }
                     }
+                    b',' if depth == 1 => commas += 1,
+                    b' ' | b'\t' | b'\n' | b'\r' => {}
+                    _ if depth == 1 => empty = false,
                     _ => {}
                 }
                 i += 1;
@@ -163,7 +180,7 @@ fn skip_value(bytes: &[u8], pos: usize) -> Option<usize> {
             {
                 i += 1;
             }
-            Some(i)
+            Some((i, 0))
         }
     }
 }
@@ -240,14 +257,7 @@ pub fn decode_string(raw: &str) -> Cow<'_, str> {
 pub fn summary(raw: &str, max_chars: usize) -> String {
     let raw = raw.trim();
     match kind(raw) {
-        JsonKind::Object => match count(raw) {
-            1 => "{1 key}".to_owned(),
-            n => format!("{{{n} keys}}"),
-        },
-        JsonKind::Array => match count(raw) {
-            1 => "[1 item]".to_owned(),
-            n => format!("[{n} items]"),
-        },
+        k @ (JsonKind::Object | JsonKind::Array) => container_summary(k, count(raw)),
         JsonKind::String => {
             let s = decode_string(raw);
             match s.char_indices().nth(max_chars) {
@@ -256,6 +266,16 @@ pub fn summary(raw: &str, max_chars: usize) -> String {
             }
         }
         _ => raw.to_owned(),
+    }
+}
+
+/// `{3 keys}` / `[100 items]` for a container of `kind` with `count` members.
+pub fn container_summary(kind: JsonKind, count: usize) -> String {
+    match (kind, count) {
+        (JsonKind::Object, 1) => "{1 key}".to_owned(),
+        (JsonKind::Object, n) => format!("{{{n} keys}}"),
+        (_, 1) => "[1 item]".to_owned(),
+        (_, n) => format!("[{n} items]"),
     }
 }
 

@@ -107,3 +107,19 @@ fn huge_containers_nest_their_pages_so_no_level_shows_more_than_100_rows() {
     assert_eq!(page_groups(0..1_000_000, 100).len(), 100);
     assert_eq!(page_groups(0..1_000_000, 100)[0], 0..10_000);
 }
+
+#[test]
+fn members_carry_their_own_member_counts() {
+    // The counts come from the same pass that lists the members; they must agree with
+    // counting each value on its own (commas and brackets inside strings do not count).
+    let raw = r#"{"a": [1, [2, 3], {"x": ",]"}], "b": { }, "c": [ ], "d": "s,[", "e": [[]], "f": {"k": 1, "l": [1,2]}, "g": 7}"#;
+    let got: Vec<(String, usize)> = members(raw)
+        .map(|m| (m.key.unwrap_or("").to_owned(), m.count))
+        .collect();
+    let want: Vec<(String, usize)> = members(raw)
+        .map(|m| (m.key.unwrap_or("").to_owned(), count(m.value)))
+        .collect();
+    assert_eq!(got, want);
+    let counts: Vec<usize> = got.iter().map(|g| g.1).collect();
+    assert_eq!(counts, [3, 0, 0, 0, 1, 2, 0]);
+}
