@@ -165,6 +165,11 @@ impl Connection {
             Ok(ServerMessage::Error { message }) => {
                 store.notice(Level::Error, format!("runtime: {message}"))
             }
+            // A snapshot replaces the view: shown now rather than at the next frame.
+            Ok(m @ ServerMessage::Snapshot { .. }) => {
+                store.enqueue(Pending::Server(m));
+                store.flush();
+            }
             Ok(m) => store.enqueue(Pending::Server(m)),
             Err(err) => store.notice(Level::Warning, format!("message skipped: {err}")),
         }
