@@ -134,7 +134,11 @@ impl Connection {
             );
             return;
         };
-        match decode_server(&text) {
+        let decoded = decode_server(&text);
+        // The frame's text goes before a snapshot is applied: wasm memory never shrinks, so
+        // holding both would raise the panel's footprint for good.
+        drop(text);
+        match decoded {
             Ok(ServerMessage::Hello(h)) => {
                 if h.protocol != PROTOCOL_VERSION {
                     let msg = format!(
