@@ -2,6 +2,8 @@
 //!
 //! Two generations of hashes: when the current one is full it becomes the previous one, so at
 //! least the last `window` events are always remembered and at most `2 * window` are kept.
+//! Both tables are allocated in full on the first event and reused (cleared, not freed), so the
+//! window's memory is flat from then on (about 36 bytes per id of window, for both).
 
 use std::collections::HashSet;
 use std::hash::{BuildHasher, Hash, Hasher, RandomState};
@@ -33,12 +35,17 @@ impl Seen {
 
     /// Records the id; returns false when it was already seen.
     pub fn insert(&mut self, process: &str, id: &str) -> bool {
+        if self.current.capacity() == 0 {
+            self.current.reserve(self.window);
+            self.previous.reserve(self.window);
+        }
         let h = self.hash(process, id);
         if self.previous.contains(&h) || !self.current.insert(h) {
             return false;
         }
         if self.current.len() >= self.window {
-            self.previous = std::mem::take(&mut self.current);
+            std::mem::swap(&mut self.previous, &mut self.current);
+            self.current.clear();
         }
         true
     }
@@ -46,5 +53,27 @@ impl Seen {
     pub fn clear(&mut self) {
         self.current.clear();
         self.previous.clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_is_taken_on_the_first_event_and_never_again() {
+        let mut seen = Seen::new(1000);
+        assert_eq!(seen.current.capacity() + seen.previous.capacity(), 0);
+        assert!(seen.insert("p", "e0"));
+        let held = (seen.current.capacity(), seen.previous.capacity());
+        assert!(held.0 >= 1000 && held.1 >= 1000);
+        // Three turnovers of the window.
+        for i in 1..3_500 {
+            assert!(seen.insert("p", &format!("e{i}")));
+        }
+        assert_eq!((seen.current.capacity(), seen.previous.capacity()), held);
+        // The last `window` ids are still remembered.
+        assert!(!seen.insert("p", "e3499"));
+        assert!(!seen.insert("p", "e2500"));
     }
 }

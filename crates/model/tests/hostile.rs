@@ -414,7 +414,7 @@ fn memory_cap_holds_under_an_endless_stream_of_a_million_events() {
             "the heap held stays within 1.25x the cap: {held} bytes"
         );
     }
-    // With the default duplicate window (262,144 ids), the same stream: the window's cost is on
+    // With the default duplicate window (65,536 ids), the same stream: the window's cost is on
     // top of the cap, and bounded.
     let options = Options {
         max_bytes: CAP,

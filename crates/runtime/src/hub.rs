@@ -73,6 +73,9 @@ impl Hub {
     pub fn new(config: Config) -> std::io::Result<Arc<Hub>> {
         let options = Options {
             max_bytes: config.max_state_mib << 20,
+            // Producers retry unacknowledged batches after a reconnect: a server remembers more
+            // ids than a panel (9.4 MB, beside the state cap).
+            dedup_window: 1 << 18,
             ..Options::default()
         };
         let mut state = State {
