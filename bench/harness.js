@@ -3,19 +3,27 @@
 //
 // Frame work: each animation frame's main-thread work is the time from the first rAF callback
 // of the frame (ours, registered a frame ahead, so it runs first) to a message posted from it,
-// which runs after the frame's style, layout and paint; plus the WebSocket message handlers
-// that ran since the previous frame. Long tasks come from PerformanceObserver.
+// which runs after the frame's style, layout and paint; plus the WebSocket message handlers and
+// IntersectionObserver callbacks that ran since the previous frame (tasks between frames).
+// Script time (those handlers and the page's rAF callbacks) is kept apart, so that the slowest
+// frames can be split into script and rendering. Long tasks come from PerformanceObserver.
 (() => {
   const now = () => performance.now();
-  const state = { running: false, frames: [], between: 0, longTasks: 0, longTaskMs: 0, handled: [] };
+  const state = { running: false, frames: [], between: 0, script: 0, longTasks: 0, longTaskMs: 0, handled: [] };
+  // A callback's time includes the microtasks it queued (Leptos runs effects there, in one
+  // drain queued during the callback): the time is taken in a microtask queued after them.
+  const after = (t0, f) => queueMicrotask(() => f(now() - t0));
+  const timed = (f, self, args) => {
+    const t0 = now();
+    try { return f.apply(self, args); } finally { after(t0, (t) => { state.between += t; state.script += t; }); }
+  };
 
   // Time every WebSocket message handler, whoever installs it (the wasm panel or a baseline).
   const sockets = new Set();
   const wrap = (f) => function (ev) {
     sockets.add(this);
     const t0 = now();
-    try { return f.call(this, ev); } finally {
-      state.between += now() - t0;
+    try { return timed(f, this, [ev]); } finally {
       // The first handlers' start and end, for a first paint's breakdown (B4).
       if (state.handled.length < 8) state.handled.push([t0, now()]);
     }
@@ -32,18 +40,34 @@
     return add.call(this, type, type === "message" && typeof f === "function" ? wrap(f) : f, opts);
   };
 
+  // IntersectionObserver callbacks (the panel mounts and unmounts rows in them) run as tasks
+  // between frames, like WebSocket handlers.
+  const IO = window.IntersectionObserver;
+  if (IO) {
+    window.IntersectionObserver = class extends IO {
+      constructor(f, opts) { super(function (...args) { return timed(f, this, args); }, opts); }
+    };
+  }
+  // The page's rAF callbacks run inside the frame: only their script time is added up.
+  const raf = window.requestAnimationFrame.bind(window);
+  window.requestAnimationFrame = (f) => raf((t) => {
+    const t0 = now();
+    try { return f(t); } finally { after(t0, (dt) => { state.script += dt; }); }
+  });
+
   const channel = new MessageChannel();
   let frameStart = 0;
   channel.port1.onmessage = () => {
-    if (state.running) state.frames.push(now() - frameStart + state.between);
+    if (state.running) state.frames.push([now() - frameStart + state.between, state.script]);
     state.between = 0;
+    state.script = 0;
   };
   const tick = () => {
     frameStart = now();
-    requestAnimationFrame(tick);
+    raf(tick);
     channel.port2.postMessage(0);
   };
-  requestAnimationFrame(tick);
+  raf(tick);
 
   try {
     new PerformanceObserver((list) => {
@@ -57,11 +81,19 @@
     start() { state.running = true; state.frames = []; state.longTasks = 0; state.longTaskMs = 0; },
     stop() {
       state.running = false;
-      const f = [...state.frames].sort((a, b) => a - b);
+      const all = [...state.frames].sort((a, b) => a[0] - b[0]);
+      const f = all.map((x) => x[0]);
+      // The slowest 5% of frames, split: script (handlers, rAF callbacks) and the rest
+      // (style, layout, paint).
+      const slow = all.slice(Math.floor(0.95 * all.length));
+      const mean = (xs) => xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0;
+      const slowScript = mean(slow.map((x) => x[1]));
+      const slowTotal = mean(slow.map((x) => x[0]));
       return {
         frames: f.length,
         p50: pct(f, 0.5), p95: pct(f, 0.95), max: f.length ? f[f.length - 1] : 0,
         longTasks: state.longTasks, longTaskMs: state.longTaskMs,
+        slowScript, slowRender: slowTotal - slowScript,
       };
     },
     // Resolves when `f()` is truthy, checked every frame; rejects after `ms`.
@@ -73,7 +105,7 @@
           try { v = f(); } catch (_) { v = false; }
           if (v) resolve(now() - t0);
           else if (now() - t0 > ms) reject(new Error("timed out"));
-          else requestAnimationFrame(check);
+          else raf(check);
         };
         check();
       });
