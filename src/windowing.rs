@@ -5,11 +5,15 @@
 //! was never shown, as tall as the rows measured so far suggest. Blocks (not rows) keep the
 //! number of observed elements and reactive nodes small at 100,000 rows, and let rows of very
 //! different heights (a one-line span, a long streamed answer) be measured, not guessed.
+//!
+//! Blocks are grouped by [`GROUP`]: only groups are always watched; a group's blocks are watched
+//! while the group is near. The browser intersects every watched element on every frame, so
+//! 100,000 rows watch about 100 groups and the few blocks near the viewport, not 2,000 blocks.
 
 use std::ops::Range;
 
 /// Rows per block.
-pub const BLOCK: usize = 50;
+pub const BLOCK: usize = 25;
 
 /// How many blocks `len` rows make.
 pub fn block_count(len: usize) -> usize {
@@ -20,6 +24,32 @@ pub fn block_count(len: usize) -> usize {
 pub fn block_rows(index: usize, len: usize) -> Range<usize> {
     let start = (index * BLOCK).min(len);
     start..((index + 1) * BLOCK).min(len)
+}
+
+/// Blocks per group.
+pub const GROUP: usize = 20;
+
+/// How many groups `blocks` blocks make.
+pub fn group_count(blocks: usize) -> usize {
+    blocks.div_ceil(GROUP)
+}
+
+/// The blocks of group `index` among `blocks` blocks (empty past the end).
+pub fn group_blocks(index: usize, blocks: usize) -> Range<usize> {
+    let start = (index * GROUP).min(blocks);
+    start..((index + 1) * GROUP).min(blocks)
+}
+
+/// The rows of group `index` in a list of `len` rows.
+pub fn group_rows(index: usize, len: usize) -> Range<usize> {
+    let b = group_blocks(index, block_count(len));
+    (b.start * BLOCK).min(len)..(b.end * BLOCK).min(len)
+}
+
+/// Whether a group is near before the viewport has been measured: when it holds a block that
+/// is mounted then.
+pub fn group_initially_near(index: usize, blocks: usize) -> bool {
+    group_blocks(index, blocks).any(|b| initially_mounted(b, blocks))
 }
 
 /// Whether a block is mounted before the viewport has been measured: the first blocks (the
@@ -78,8 +108,33 @@ mod tests {
                 .collect();
             assert_eq!(rows, (0..len).collect::<Vec<_>>(), "len {len}");
         }
-        assert_eq!(block_count(100_000), 2_000);
-        assert_eq!(block_rows(3, 120), 120..120);
+        assert_eq!(block_count(100_000), 100_000 / BLOCK);
+        assert_eq!(block_rows(3, 3 * BLOCK), 3 * BLOCK..3 * BLOCK);
+    }
+
+    #[test]
+    fn groups_cover_every_block_once() {
+        for blocks in [0, 1, 19, 20, 21, 2_000, 2_001] {
+            let all: Vec<usize> = (0..group_count(blocks))
+                .flat_map(|g| group_blocks(g, blocks))
+                .collect();
+            assert_eq!(all, (0..blocks).collect::<Vec<_>>(), "{blocks} blocks");
+        }
+        let per_group = BLOCK * GROUP;
+        assert_eq!(group_count(block_count(100_000)), 100_000 / per_group);
+        assert_eq!(group_rows(1, 100_000), per_group..2 * per_group);
+        let len = 2 * per_group + 7;
+        assert_eq!(group_rows(2, len), 2 * per_group..len);
+        assert_eq!(group_rows(3, len), len..len);
+    }
+
+    #[test]
+    fn groups_holding_the_first_mounted_blocks_start_near() {
+        let near: Vec<usize> = (0..100)
+            .filter(|&g| group_initially_near(g, 2_000))
+            .collect();
+        assert_eq!(near, vec![0, 99]);
+        assert!(group_initially_near(0, 1));
     }
 
     #[test]

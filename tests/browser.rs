@@ -288,12 +288,42 @@ async fn a_trace_of_100_000_spans_mounts_only_the_rows_near_the_viewport() {
         scroller.scroll_height() > 100_000,
         "placeholders keep the full height"
     );
+    let height = scroller.scroll_height();
     scroller.set_scroll_top(0);
     settle().await;
     let first = p.text(".utp-text");
     assert_eq!(first, "row 0");
     let rows = p.count(".utp-span");
     assert!(rows <= 300, "{rows} span rows mounted after scrolling");
+    // Away from the viewport, a group of blocks is one element: the list's DOM stays small.
+    let elements = p.el.get_elements_by_tag_name("*").length();
+    assert!(elements < 1_500, "{elements} elements in the panel");
+    // The middle, then the top again: the rows there are shown and the height holds.
+    scroller.set_scroll_top(height / 2);
+    settle().await;
+    let shown: Vec<u32> = (0..p.count(".utp-text"))
+        .filter_map(|i| {
+            let t =
+                p.el.query_selector_all(".utp-text")
+                    .ok()?
+                    .item(i)?
+                    .text_content()?;
+            t.strip_prefix("row ")?.parse().ok()
+        })
+        .collect();
+    assert!(
+        shown.iter().any(|&n| (45_000..55_000).contains(&n)),
+        "rows near the middle are mounted: {:?}",
+        shown.first()
+    );
+    scroller.set_scroll_top(0);
+    settle().await;
+    assert_eq!(p.text(".utp-text"), "row 0");
+    let now = scroller.scroll_height();
+    assert!(
+        (now - height).abs() < height / 20,
+        "the list keeps its height: {height} px, then {now} px"
+    );
 }
 
 #[wasm_bindgen_test]

@@ -10,7 +10,10 @@ use leptos::prelude::*;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-use crate::windowing::{block_count, block_rows, initially_mounted, HeightEstimate};
+use crate::windowing::{
+    block_count, block_rows, group_blocks, group_count, group_initially_near, group_rows,
+    initially_mounted, HeightEstimate,
+};
 
 /// How far beyond the visible area blocks stay mounted: one viewport above and below, so that
 /// scrolling shows rows, not blank space.
@@ -132,21 +135,108 @@ where
     let viewport = use_context::<Viewport>();
     let estimate = StoredValue::new(HeightEstimate::new(FALLBACK_ROW_PX));
     let blocks = Memo::new(move |_| items.with(|v| block_count(v.len())));
+    let groups = Memo::new(move |_| group_count(blocks.get()));
+    // Blocks' last measured heights, kept while their group is far (and they do not exist).
+    let heights = StoredValue::new(HashMap::new());
     view! {
         <For
-            each=move || 0..blocks.get()
-            key=|b| *b
+            each=move || 0..groups.get()
+            key=|g| *g
             children=move |index| {
                 let row = row.clone();
-                view! { <Block items index row viewport estimate /> }.into_any()
+                view! { <Group items blocks index row viewport estimate heights /> }.into_any()
             }
         />
     }
     .into_any()
 }
 
+/// One group of [`crate::windowing::GROUP`] blocks: near the viewport, its blocks (each
+/// mounted or not by its own distance); away from it, one empty element as tall as the group
+/// was. Only groups are always watched, and a far group is one element, not twenty.
+#[component]
+fn Group<T, F, V>(
+    items: Signal<Vec<T>>,
+    blocks: Memo<usize>,
+    index: usize,
+    row: F,
+    viewport: Option<Viewport>,
+    estimate: StoredValue<HeightEstimate>,
+    heights: StoredValue<HashMap<usize, f64>>,
+) -> impl IntoView
+where
+    T: Clone + Eq + Hash + Send + Sync + 'static,
+    F: Fn(T) -> V + Clone + Send + Sync + 'static,
+    V: IntoView + 'static,
+{
+    let rows_now = move || items.with_untracked(|v| group_rows(index, v.len()).len());
+    // `None` while near; while far, how tall it was and how many rows it had then.
+    let far = RwSignal::new(
+        (viewport.is_some() && !group_initially_near(index, blocks.get_untracked()))
+            .then(|| (estimate.with_value(|e| e.height_of(rows_now())), rows_now())),
+    );
+    let node = NodeRef::<leptos::html::Div>::new();
+    if let Some(viewport) = viewport {
+        let watch_id = StoredValue::new(None::<u32>);
+        Effect::new(move |_| {
+            let Some(el) = node.get() else { return };
+            if watch_id.get_value().is_some() {
+                return;
+            }
+            let on_change: OnChange = Rc::new(move |is_near, height| {
+                let is_far = far.get_untracked().is_some();
+                if is_near && is_far {
+                    far.set(None);
+                } else if !is_near && !is_far {
+                    let rows = rows_now();
+                    let h = if height > 0.0 {
+                        height
+                    } else {
+                        estimate.with_value(|e| e.height_of(rows))
+                    };
+                    far.set(Some((h, rows)));
+                }
+            });
+            watch_id.set_value(viewport.observe(el.into(), on_change));
+        });
+        on_cleanup(move || {
+            if let Some(id) = watch_id.get_value() {
+                viewport.unobserve(id);
+            }
+        });
+    }
+    // A far group still grows with rows added to it since it was measured.
+    let style = move || {
+        blocks.track();
+        far.get().map(|(h, rows)| {
+            let added = rows_now().saturating_sub(rows);
+            let h = h + estimate.with_value(|e| e.height_of(added));
+            format!("height:{}px", h.round() as u64)
+        })
+    };
+    view! {
+        <div class="utp-group" node_ref=node style=style>
+            <Show when=move || far.get().is_none()>
+                <For
+                    each=move || group_blocks(index, blocks.get())
+                    key=|b| *b
+                    children={
+                        let row = row.clone();
+                        move |b| {
+                            let row = row.clone();
+                            view! { <Block items index=b row viewport estimate heights /> }
+                                .into_any()
+                        }
+                    }
+                />
+            </Show>
+        </div>
+    }
+    .into_any()
+}
+
 /// One block of [`crate::windowing::BLOCK`] rows: mounted near the viewport, otherwise an
-/// empty element as tall as it last was.
+/// empty element as tall as it last was (remembered in `heights` while its group is far).
 #[component]
 fn Block<T, F, V>(
     items: Signal<Vec<T>>,
@@ -154,6 +244,7 @@ fn Block<T, F, V>(
     row: F,
     viewport: Option<Viewport>,
     estimate: StoredValue<HeightEstimate>,
+    heights: StoredValue<HashMap<usize, f64>>,
 ) -> impl IntoView
 where
     T: Clone + Eq + Hash + Send + Sync + 'static,
@@ -164,8 +255,11 @@ where
     let count = items.with_untracked(|v| block_count(v.len()));
     // `None` while mounted; the placeholder's height while not.
     let placeholder = RwSignal::new(
-        (viewport.is_some() && !initially_mounted(index, count))
-            .then(|| estimate.with_value(|e| e.height_of(rows_now()))),
+        (viewport.is_some() && !initially_mounted(index, count)).then(|| {
+            heights
+                .with_value(|h| h.get(&index).copied())
+                .unwrap_or_else(|| estimate.with_value(|e| e.height_of(rows_now())))
+        }),
     );
     let node = NodeRef::<leptos::html::Div>::new();
     let watch_id = StoredValue::new(None::<u32>);
@@ -175,14 +269,17 @@ where
             if watch_id.get_value().is_some() {
                 return;
             }
-            let on_change: OnChange = Rc::new(move |near, height| {
+            let on_change: OnChange = Rc::new(move |is_near, height| {
                 let mounted = placeholder.get_untracked().is_none();
-                if near && !mounted {
+                if is_near && !mounted {
                     placeholder.set(None);
-                } else if !near && mounted {
+                } else if !is_near && mounted {
                     let rows = rows_now();
                     estimate.update_value(|e| e.record(rows, height));
                     let h = if height > 0.0 {
+                        heights.update_value(|m| {
+                            m.insert(index, height);
+                        });
                         height
                     } else {
                         estimate.with_value(|e| e.height_of(rows))

@@ -496,7 +496,9 @@ pub fn run(args: &[String]) -> Result {
         });
         rows.push(Row {
             scenario: "B3",
-            what: format!("scrolling 400 px per frame for 300 frames: frame work p50 / p95 / max; {SLOW}"),
+            what: format!(
+                "scrolling 400 px per frame for 300 frames: frame work p50 / p95 / max; {SLOW}"
+            ),
             figure: format!(
                 "{:.2} / {:.2} / {:.1} ms; {}",
                 get(&f, "p50"),
