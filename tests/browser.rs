@@ -245,6 +245,24 @@ async fn streamed_tokens_are_appended_without_re_rendering() {
     );
 }
 
+#[wasm_bindgen_test]
+async fn a_copy_button_says_what_happened_then_resets() {
+    let p = mount_panel();
+    p.push(&[T, r#"{"id":"s","process":"p","ts":3,"op":"span_create","trace":"t","span":"s","kind":"text","content":"A"}"#]).await;
+    let button = p.element(".utp-text-span .utp-copy");
+    assert_eq!(button.text_content().unwrap_or_default(), "copy");
+    button.click();
+    // Headless Chromium may refuse the clipboard: either outcome must be shown.
+    wait_for("copy feedback", || {
+        matches!(button.text_content().as_deref(), Some("copied" | "failed"))
+    })
+    .await;
+    wait_for("the button to reset", || {
+        button.text_content().as_deref() == Some("copy")
+    })
+    .await;
+}
+
 /// Mounts a panel with its stylesheet in a host of a fixed height, as an editor embeds it.
 fn mount_sized_panel(height_px: u32) -> Mounted {
     user_trace_panel::styles::ensure();
