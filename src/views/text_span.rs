@@ -11,6 +11,8 @@ use crate::views::clipboard::CopyButton;
 
 /// Largest Text node, in bytes, before a new one is started.
 const CHUNK_BYTES: usize = 16 * 1024;
+/// Bytes from which a text scrolls inside its span (about 40 lines of a narrow panel).
+const LONG_BYTES: usize = 2 * 1024;
 
 /// The streamed text of a span.
 #[component]
@@ -39,6 +41,10 @@ pub fn TextSpan(
                 append(&pre, &text[from..]);
             }
             shown.set_value(text.len());
+            // `toggle` with `force` writes nothing when the class is already as wanted.
+            let _ = pre
+                .class_list()
+                .toggle_with_force("utp-long", text.len() >= LONG_BYTES);
         });
     });
     let copy = Callback::new(move |_| {

@@ -297,18 +297,65 @@ struct Row {
     target: String,
 }
 
+/// With `--profile DIR`: CPU profiles of the measured parts of B2 and B3, in Chrome DevTools'
+/// format, with the wasm's function names.
+struct Profiler<'a> {
+    dir: Option<PathBuf>,
+    browser: &'a Browser,
+}
+
+impl Profiler<'_> {
+    fn start(&self) -> Result {
+        if self.dir.is_some() {
+            self.browser.cdp("Profiler.enable", "{}")?;
+            self.browser
+                .cdp("Profiler.setSamplingInterval", r#"{"interval":100}"#)?;
+            self.browser.cdp("Profiler.start", "{}")?;
+        }
+        Ok(())
+    }
+
+    fn stop(&self, name: &str) -> Result {
+        let Some(dir) = &self.dir else { return Ok(()) };
+        let answer = self.browser.cdp("Profiler.stop", "{}")?;
+        // {"value":{"profile":{...}}}: the profile object as devtools loads it.
+        let profile = answer
+            .find(r#""profile":"#)
+            .map(|i| &answer[i + 10..answer.len().saturating_sub(2)])
+            .ok_or("no profile in the answer")?;
+        let file = dir.join(format!("{name}.cpuprofile"));
+        std::fs::write(&file, profile).map_err(|e| format!("write {}: {e}", file.display()))?;
+        println!("    profile: {}", file.display());
+        Ok(())
+    }
+}
+
 pub fn run(args: &[String]) -> Result {
-    let secs: u64 = match args {
-        [] => 30,
-        [flag, n] if flag == "--secs" => n.parse().map_err(|_| "--secs takes a number")?,
-        _ => return Err("usage: cargo xtask bench [--secs N]  (stream length, default 30)".into()),
-    };
+    let mut secs: u64 = 30;
+    let mut profile_dir = None;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match (a.as_str(), it.next()) {
+            ("--secs", Some(n)) => secs = n.parse().map_err(|_| "--secs takes a number")?,
+            ("--profile", Some(d)) => profile_dir = Some(PathBuf::from(d)),
+            _ => {
+                return Err("usage: cargo xtask bench [--secs N] [--profile DIR]  (stream length, default 30; CPU profiles instead of the table)".into())
+            }
+        }
+    }
     setup::for_tests()?;
     cargo("build --release -p user-trace-runtime -p user-trace-demo")
         .run("build the runtime and the demo's replay (release)")?;
+    if let Some(dir) = &profile_dir {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        // Function names stay in the wasm (and wasm-opt, which drops them, is skipped).
+        std::env::set_var("CARGO_PROFILE_RELEASE_STRIP", "false");
+    }
     let pkg = js_package(true, "bench-pkg")?;
     peers()?;
-    shrink(&pkg.join("user_trace_panel_bg.wasm"))?;
+    if profile_dir.is_none() {
+        shrink(&pkg.join("user_trace_panel_bg.wasm"))?;
+    }
     let data = root().join("target/bench-data");
     std::fs::create_dir_all(&data).map_err(|e| format!("{}: {e}", data.display()))?;
     let site = serve(vec![
@@ -319,6 +366,10 @@ pub fn run(args: &[String]) -> Result {
     let url =
         |p: &str, rt: &Runtime| format!("http://{site}/bench/{p}?src=ws://{}/v1/panel", rt.addr);
     let browser = Browser::start()?;
+    let profiler = Profiler {
+        dir: profile_dir.clone(),
+        browser: &browser,
+    };
     let mut rows = Vec::new();
 
     // B1: token stream, the panel against the practical limit and a naive page.
@@ -404,6 +455,7 @@ pub fn run(args: &[String]) -> Result {
         open_ready(&browser, &url("panel.html", &rt))?;
         page(&browser, "bench.start(); window.mem0 = 0; setTimeout(() => window.mem0 = wasmMemory(), 10000); return 'ok=1';")?;
         let started = Instant::now();
+        profiler.start()?;
         rt.replay(&b2, 1.0)?;
         let sent = started.elapsed().as_secs_f64();
         let f = page(
@@ -416,6 +468,7 @@ pub fn run(args: &[String]) -> Result {
                  return `p50=${{s.p50}};p95=${{s.p95}};max=${{s.max}};longTasks=${{s.longTasks}};slowScript=${{s.slowScript}};slowRender=${{s.slowRender}};catchup=${{behind}};mem0=${{window.mem0}};mem1=${{mem1}}`;"
             ),
         )?;
+        profiler.stop("b2")?;
         rows.push(Row {
             scenario: "B2",
             what: format!("firehose {rate}/s over {spans} spans, {secs} s ({sent:.1} s to send): frame work p50 / p95 / max; {SLOW}"),
@@ -449,6 +502,7 @@ pub fn run(args: &[String]) -> Result {
         rt.replay(&b3, 0.0)?;
         // The memory of an empty panel, for B7.
         let empty = empty_panel_memory(&browser, &site)?;
+        profiler.start()?;
         browser.open(&url("panel.html", &rt))?;
         let f = page(
             &browser,
@@ -482,6 +536,7 @@ pub fn run(args: &[String]) -> Result {
                  return `paint=${{paint}};rows=${{rows}};nodes=${{nodes}};mem=${{mem}};p50=${{s.p50}};p95=${{s.p95}};max=${{s.max}};slowScript=${{s.slowScript}};slowRender=${{s.slowRender}};resumed=${{resumed}}`;"
             ),
         )?;
+        profiler.stop("b3")?;
         rows.push(Row {
             scenario: "B3",
             what: format!("{n} spans: first paint of all of them, from navigation (wasm load, connect, snapshot)"),
@@ -638,6 +693,12 @@ pub fn run(args: &[String]) -> Result {
     }
     table.push_str(END);
     println!("\n{table}");
+    if profile_dir.is_some() {
+        println!(
+            "(profiling: BENCHMARKS.md is left as it was; figures with the profiler on are slower)"
+        );
+        return Ok(());
+    }
     let path = root().join("BENCHMARKS.md");
     let doc = std::fs::read_to_string(&path).unwrap_or_default();
     let doc = match (doc.find(START), doc.find(END)) {

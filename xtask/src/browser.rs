@@ -224,6 +224,14 @@ impl Browser {
         Ok(answer)
     }
 
+    /// Sends a Chrome DevTools Protocol command (`params`: a JSON object); returns the answer.
+    pub fn cdp(&self, cmd: &str, params: &str) -> Result<String> {
+        self.command(
+            "goog/cdp/execute",
+            &format!(r#"{{"cmd":{},"params":{params}}}"#, json_string(cmd)),
+        )
+    }
+
     pub fn open(&self, url: &str) -> Result {
         self.command("url", &format!(r#"{{"url":{}}}"#, json_string(url)))
             .map(drop)
