@@ -13,7 +13,7 @@
 use std::ops::Range;
 
 /// Rows per block.
-pub const BLOCK: usize = 25;
+pub const BLOCK: usize = 10;
 
 /// How many blocks `len` rows make.
 pub fn block_count(len: usize) -> usize {
@@ -27,7 +27,7 @@ pub fn block_rows(index: usize, len: usize) -> Range<usize> {
 }
 
 /// Blocks per group.
-pub const GROUP: usize = 20;
+pub const GROUP: usize = 40;
 
 /// How many groups `blocks` blocks make.
 pub fn group_count(blocks: usize) -> usize {
@@ -130,8 +130,9 @@ mod tests {
 
     #[test]
     fn groups_holding_the_first_mounted_blocks_start_near() {
+        let blocks = 100 * GROUP;
         let near: Vec<usize> = (0..100)
-            .filter(|&g| group_initially_near(g, 2_000))
+            .filter(|&g| group_initially_near(g, blocks))
             .collect();
         assert_eq!(near, vec![0, 99]);
         assert!(group_initially_near(0, 1));

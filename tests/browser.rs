@@ -249,6 +249,10 @@ async fn streamed_tokens_are_appended_without_re_rendering() {
 async fn a_copy_button_says_what_happened_then_resets() {
     let p = mount_panel();
     p.push(&[T, r#"{"id":"s","process":"p","ts":3,"op":"span_create","trace":"t","span":"s","kind":"text","content":"A"}"#]).await;
+    // The button appears when the keyboard (or the pointer) reaches the text.
+    assert_eq!(p.count(".utp-text-span .utp-copy"), 0);
+    p.element(".utp-text").focus().unwrap();
+    settle().await;
     let button = p.element(".utp-text-span .utp-copy");
     assert_eq!(button.text_content().unwrap_or_default(), "copy");
     button.click();

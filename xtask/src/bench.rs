@@ -517,7 +517,7 @@ pub fn run(args: &[String]) -> Result {
                  scroller.scrollTop = 0;
                  await new Promise((r) => setTimeout(r, 200));
                  bench.start();
-                 for (let i = 0; i < 300; i++) {{
+                 for (let i = 0; i < 1000; i++) {{
                    scroller.scrollTop += 400;
                    await new Promise((r) => requestAnimationFrame(r));
                  }}
@@ -552,7 +552,7 @@ pub fn run(args: &[String]) -> Result {
         rows.push(Row {
             scenario: "B3",
             what: format!(
-                "scrolling 400 px per frame for 300 frames: frame work p50 / p95 / max; {SLOW}"
+                "scrolling 400 px per frame for 1,000 frames: frame work p50 / p95 / max; {SLOW}"
             ),
             figure: format!(
                 "{:.2} / {:.2} / {:.1} ms; {}",
