@@ -14,6 +14,7 @@ pub mod markdown;
 mod panel;
 pub mod store;
 pub mod styles;
+pub mod text_chunks;
 pub mod views;
 pub mod windowing;
 

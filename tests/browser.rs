@@ -226,7 +226,7 @@ async fn streamed_tokens_are_appended_without_re_rendering() {
     let p = mount_panel();
     p.push(&[T, r#"{"id":"s","process":"p","ts":3,"op":"span_create","trace":"t","span":"s","kind":"text","content":"A"}"#]).await;
     let pre = p.el.query_selector(".utp-text").unwrap().unwrap();
-    let first = pre.first_child().expect("a text node");
+    let first = pre.first_child().expect("a block of text");
     let mut want = String::from("A");
     for round in 0..20 {
         let lines: Vec<String> = (0..50)
@@ -241,8 +241,48 @@ async fn streamed_tokens_are_appended_without_re_rendering() {
     assert_eq!(pre.text_content().unwrap(), want);
     assert!(
         pre.first_child().unwrap().is_same_node(Some(&first)),
-        "the first text node was kept, not replaced"
+        "the first block was kept, not replaced"
     );
+}
+
+/// Appends ` token{i}` for each `i` to span `s`; returns the text appended.
+async fn push_tokens(p: &Mounted, range: std::ops::Range<usize>) -> String {
+    let lines: Vec<String> = range
+        .clone()
+        .map(|i| format!(r#"{{"id":"a{i}","process":"p","ts":4,"op":"text_append","span":"s","text":" token{i}"}}"#))
+        .collect();
+    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+    p.push(&refs).await;
+    range.map(|i| format!(" token{i}")).collect()
+}
+
+#[wasm_bindgen_test]
+async fn a_long_streamed_text_is_cut_into_blocks_and_stays_at_its_end() {
+    let p = mount_sized_panel(600);
+    p.push(&[T, r#"{"id":"s","process":"p","ts":3,"op":"span_create","trace":"t","span":"s","kind":"text","content":"Answer:"}"#]).await;
+    let mut want = String::from("Answer:");
+    for round in 0..40 {
+        want.push_str(&push_tokens(&p, round * 100..round * 100 + 100).await);
+    }
+    settle().await;
+    let pre = p.element(".utp-text");
+    let blocks = pre.query_selector_all(".utp-chunk").unwrap().length();
+    assert!(blocks >= 2, "{blocks} blocks");
+    let at_end = |pre: &web_sys::HtmlElement| {
+        pre.scroll_top() + pre.client_height() >= pre.scroll_height() - 4
+    };
+    assert!(
+        pre.scroll_height() > pre.client_height(),
+        "a long text scrolls inside its span"
+    );
+    assert!(at_end(&pre), "the newest tokens are in view");
+    // Scrolled up by the reader: new tokens do not pull the text back down.
+    pre.set_scroll_top(0);
+    settle().await;
+    want.push_str(&push_tokens(&p, 4_000..4_100).await);
+    settle().await;
+    assert_eq!(pre.scroll_top(), 0);
+    assert_eq!(pre.text_content().unwrap_or_default(), want);
 }
 
 #[wasm_bindgen_test]

@@ -1,16 +1,15 @@
 //! A text span: tokens are appended to the DOM as they arrive, never re-rendering what is
-//! shown. The text is split into Text nodes of bounded size so that each append costs the
-//! same however long the text grows.
+//! shown. The text is split into blocks of bounded size ([`crate::text_chunks`]) so that each
+//! append costs the same however long the text grows.
 
 use leptos::prelude::*;
 use user_trace_model::SpanId;
 use wasm_bindgen::JsCast;
 
 use crate::store::Store;
+use crate::text_chunks::cut;
 use crate::views::clipboard::CopyButton;
 
-/// Largest Text node, in bytes, before a new one is started.
-const CHUNK_BYTES: usize = 16 * 1024;
 /// Bytes from which a text scrolls inside its span (about 40 lines of a narrow panel).
 const LONG_BYTES: usize = 2 * 1024;
 
@@ -26,6 +25,15 @@ pub fn TextSpan(
     let trigger = store.span_trigger(id);
     // Bytes of the text already in the DOM.
     let shown = StoredValue::new(0usize);
+    // Whether a long text is scrolled to its end: it then stays there as tokens arrive, unless
+    // the reader scrolls up.
+    let at_end = StoredValue::new(true);
+    let on_scroll = move |_| {
+        if let Some(pre) = pre.get_untracked() {
+            let end = pre.scroll_top() + pre.client_height() >= pre.scroll_height() - 4;
+            at_end.set_value(end);
+        }
+    };
     Effect::new(move |_| {
         trigger.track();
         let Some(pre) = pre.get() else { return };
@@ -42,9 +50,12 @@ pub fn TextSpan(
             }
             shown.set_value(text.len());
             // `toggle` with `force` writes nothing when the class is already as wanted.
-            let _ = pre
-                .class_list()
-                .toggle_with_force("utp-long", text.len() >= LONG_BYTES);
+            let long = text.len() >= LONG_BYTES;
+            let _ = pre.class_list().toggle_with_force("utp-long", long);
+            if long && at_end.get_value() {
+                // Past the end: the browser stops at the bottom.
+                pre.set_scroll_top(i32::MAX);
+            }
         });
     });
     let copy = Callback::new(move |_| {
@@ -64,40 +75,53 @@ pub fn TextSpan(
                 <CopyButton text=copy label="Copy text" />
             </Show>
             // Focusable: the keyboard can scroll a long text and reach its copy button.
-            <pre class="utp-text" tabindex="0" node_ref=pre></pre>
+            <pre class="utp-text" tabindex="0" node_ref=pre on:scroll=on_scroll></pre>
         </div>
     }
 }
 
-/// Appends `text` to the last Text node of `pre`, or to a new one when that is full.
+/// Appends `text` to the last block of `pre`, or to new blocks where
+/// [`crate::text_chunks::cut`] says (each block is a `span.utp-chunk` holding one Text node).
 fn append(pre: &web_sys::HtmlPreElement, mut text: &str) {
     let Some(document) = web_sys::window().and_then(|w| w.document()) else {
         return;
     };
+    let mut last = pre
+        .last_element_child()
+        .and_then(|c| c.first_child())
+        .and_then(|n| n.dyn_into::<web_sys::Text>().ok());
     while !text.is_empty() {
-        let last = pre
-            .last_child()
-            .and_then(|n| n.dyn_into::<web_sys::Text>().ok())
-            .filter(|t| (t.length() as usize) < CHUNK_BYTES);
-        let room = last
-            .as_ref()
-            .map_or(CHUNK_BYTES, |t| {
-                CHUNK_BYTES.saturating_sub(t.length() as usize)
-            })
-            .max(1);
-        let mut cut = room.min(text.len());
-        while !text.is_char_boundary(cut) {
-            cut += 1;
-        }
-        let (now, rest) = text.split_at(cut);
-        match last {
-            Some(node) => {
-                let _ = node.append_data(now);
-            }
-            None => {
-                let _ = pre.append_child(&document.create_text_node(now));
+        // UTF-16 units stand in for bytes: only the block's rough size matters.
+        let current = last.as_ref().map_or(0, |t| t.length() as usize);
+        let n = cut(current, text);
+        let (now, rest) = text.split_at(n);
+        if !now.is_empty() {
+            match &last {
+                Some(node) => {
+                    let _ = node.append_data(now);
+                }
+                None => last = new_block(&document, pre, now),
             }
         }
         text = rest;
+        if !text.is_empty() {
+            let n = cut(0, text);
+            let (now, rest) = text.split_at(n);
+            last = new_block(&document, pre, now);
+            text = rest;
+        }
     }
+}
+
+fn new_block(
+    document: &web_sys::Document,
+    pre: &web_sys::HtmlPreElement,
+    text: &str,
+) -> Option<web_sys::Text> {
+    let block = document.create_element("span").ok()?;
+    block.set_class_name("utp-chunk");
+    let node = document.create_text_node(text);
+    block.append_child(&node).ok()?;
+    pre.append_child(&block).ok()?;
+    Some(node)
 }
