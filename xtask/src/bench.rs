@@ -297,7 +297,7 @@ struct Row {
     target: String,
 }
 
-/// With `--profile DIR`: CPU profiles of the measured parts of B2 and B3, in Chrome DevTools'
+/// With `--profile DIR`: CPU profiles of the measured parts of B1 (panel), B2 and B3, in Chrome DevTools'
 /// format, with the wasm's function names.
 struct Profiler<'a> {
     dir: Option<PathBuf>,
@@ -397,11 +397,17 @@ pub fn run(args: &[String]) -> Result {
         let rt = Runtime::start("release")?;
         open_ready(&browser, &url(file, &rt))?;
         page(&browser, "bench.start(); return 'ok=1';")?;
+        if name == "panel" {
+            profiler.start()?;
+        }
         rt.replay(&b1, 1.0)?;
         let f = page(
             &browser,
             &format!("await bench.until(() => ({shown}) === {text_len}, 20000); {STATS}"),
         )?;
+        if name == "panel" {
+            profiler.stop("b1")?;
+        }
         println!(
             "    frame work p50 {:.2} ms, p95 {:.2} ms, max {:.1} ms, {} long tasks",
             get(&f, "p50"),
