@@ -94,21 +94,21 @@ fn append(pre: &web_sys::HtmlPreElement, mut text: &str) {
         // UTF-16 units stand in for bytes: only the block's rough size matters.
         let current = last.as_ref().map_or(0, |t| t.length() as usize);
         let n = cut(current, text);
+        if n == 0 {
+            // The rest starts a new block (a fresh block always takes some).
+            last = None;
+            continue;
+        }
         let (now, rest) = text.split_at(n);
-        if !now.is_empty() {
-            match &last {
-                Some(node) => {
-                    let _ = node.append_data(now);
-                }
-                None => last = new_block(&document, pre, now),
+        match &last {
+            Some(node) => {
+                let _ = node.append_data(now);
             }
+            None => last = new_block(&document, pre, now),
         }
         text = rest;
         if !text.is_empty() {
-            let n = cut(0, text);
-            let (now, rest) = text.split_at(n);
-            last = new_block(&document, pre, now);
-            text = rest;
+            last = None;
         }
     }
 }
