@@ -53,6 +53,12 @@ pub enum PanelMessage {
         session: Option<String>,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         last_seq: Option<u64>,
+        /// Asks for every later message as a binary frame holding the same UTF-8 JSON. A
+        /// browser then hands a frame over as bytes instead of decoding it into a string that
+        /// must be copied into wasm again (35–45 ms for a 10 MB snapshot). A server that does
+        /// not know the field sends text, which a panel also reads.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        binary: bool,
     },
 }
 

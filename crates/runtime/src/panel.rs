@@ -33,12 +33,30 @@ pub fn events_frame(events: &[Arc<Published>]) -> String {
     s
 }
 
-async fn send(socket: &mut WebSocket, text: String) -> bool {
-    socket.send(Message::Text(text.into())).await.is_ok()
+/// How a panel wants its frames: text, or binary frames of the same UTF-8 JSON.
+#[derive(Clone, Copy)]
+struct Frames {
+    binary: bool,
 }
 
+async fn send(socket: &mut WebSocket, text: String, frames: Frames) -> bool {
+    let message = if frames.binary {
+        Message::Binary(text.into_bytes().into())
+    } else {
+        Message::Text(text.into())
+    };
+    socket.send(message).await.is_ok()
+}
+
+const TEXT: Frames = Frames { binary: false };
+
 /// Sends already published events in frames of at most `max_bytes`.
-async fn send_events(socket: &mut WebSocket, events: &[Arc<Published>], max_bytes: usize) -> bool {
+async fn send_events(
+    socket: &mut WebSocket,
+    events: &[Arc<Published>],
+    max_bytes: usize,
+    frames: Frames,
+) -> bool {
     let mut start = 0;
     while start < events.len() {
         let mut end = start;
@@ -47,7 +65,7 @@ async fn send_events(socket: &mut WebSocket, events: &[Arc<Published>], max_byte
             bytes += events[end].json.len() + 1;
             end += 1;
         }
-        if !send(socket, events_frame(&events[start..end])).await {
+        if !send(socket, events_frame(&events[start..end]), frames).await {
             return false;
         }
         start = end;
@@ -55,33 +73,42 @@ async fn send_events(socket: &mut WebSocket, events: &[Arc<Published>], max_byte
     true
 }
 
-async fn start(socket: &mut WebSocket, start: Start, max_bytes: usize) -> Option<u64> {
+async fn start(
+    socket: &mut WebSocket,
+    start: Start,
+    max_bytes: usize,
+    frames: Frames,
+) -> Option<u64> {
     match start {
         Start::Resume(events) => {
             let last = events.last().map(|p| p.seq);
-            send_events(socket, &events, max_bytes)
+            send_events(socket, &events, max_bytes, frames)
                 .await
                 .then_some(last.unwrap_or(0))
         }
-        Start::Snapshot { seq, frame } => send(socket, frame).await.then_some(seq),
+        Start::Snapshot { seq, frame } => send(socket, frame, frames).await.then_some(seq),
     }
 }
 
 pub async fn serve(hub: Arc<Hub>, mut socket: WebSocket, _slot: PanelSlot) {
     let hello = ServerMessage::<user_trace_protocol::Event>::Hello(hello(&hub)).to_json();
-    if !send(&mut socket, hello).await {
+    if !send(&mut socket, hello, TEXT).await {
         return;
     }
     // The first message must be a subscribe.
     let subscribe = tokio::time::timeout(Duration::from_secs(10), socket.recv()).await;
-    let (session, last_seq) = match subscribe {
+    let (session, last_seq, frames) = match subscribe {
         Ok(Some(Ok(Message::Text(t)))) => match decode_panel(t.as_str()) {
-            Ok(PanelMessage::Subscribe { session, last_seq }) => (session, last_seq),
+            Ok(PanelMessage::Subscribe {
+                session,
+                last_seq,
+                binary,
+            }) => (session, last_seq, Frames { binary }),
             Err(e) => {
                 let msg = ServerMessage::<user_trace_protocol::Event>::Error {
                     message: e.to_string(),
                 };
-                let _ = send(&mut socket, msg.to_json()).await;
+                let _ = send(&mut socket, msg.to_json(), TEXT).await;
                 return;
             }
         },
@@ -89,7 +116,7 @@ pub async fn serve(hub: Arc<Hub>, mut socket: WebSocket, _slot: PanelSlot) {
     };
     let (begin, mut rx) = hub.subscribe(session.as_deref(), last_seq);
     let resumed_from = last_seq.unwrap_or(0);
-    let Some(mut sent) = start(&mut socket, begin, hub.config.batch_bytes).await else {
+    let Some(mut sent) = start(&mut socket, begin, hub.config.batch_bytes, frames).await else {
         return;
     };
     if sent == 0 {
@@ -152,7 +179,7 @@ pub async fn serve(hub: Arc<Hub>, mut socket: WebSocket, _slot: PanelSlot) {
             batch.clear();
             let (begin, new_rx) = hub.resync();
             rx = new_rx;
-            match start(&mut socket, begin, max_bytes).await {
+            match start(&mut socket, begin, max_bytes, frames).await {
                 Some(seq) => sent = seq,
                 None => return,
             }
@@ -161,7 +188,7 @@ pub async fn serve(hub: Arc<Hub>, mut socket: WebSocket, _slot: PanelSlot) {
         if batch.is_empty() {
             continue;
         }
-        if !send(&mut socket, events_frame(&batch)).await {
+        if !send(&mut socket, events_frame(&batch), frames).await {
             return;
         }
         sent = batch.last().map_or(sent, |p| p.seq);

@@ -240,6 +240,7 @@ async fn chaos_panel(ctl: Arc<Control>, seed: u64) -> (Model, PanelStats) {
         let sub = PanelMessage::Subscribe {
             session: session.clone(),
             last_seq: model.last_seq(),
+            binary: false,
         };
         let sub = serde_json::to_string(&sub).unwrap();
         if ws.send(Message::Text(sub.into())).await.is_err() {
@@ -473,6 +474,7 @@ async fn fresh_panel_model(addr: SocketAddr) -> Model {
     let sub = serde_json::to_string(&PanelMessage::Subscribe {
         session: None,
         last_seq: None,
+        binary: false,
     })
     .unwrap();
     ws.send(Message::Text(sub.into())).await.unwrap();
@@ -769,6 +771,7 @@ impl Follower {
         let sub = serde_json::to_string(&PanelMessage::Subscribe {
             session: None,
             last_seq: None,
+            binary: false,
         })
         .unwrap();
         ws.send(Message::Text(sub.into())).await.unwrap();

@@ -79,6 +79,7 @@ impl Panel {
         let sub = user_trace_protocol::PanelMessage::Subscribe {
             session: session.map(Into::into),
             last_seq,
+            binary: false,
         };
         ws.send(Message::Text(serde_json::to_string(&sub).unwrap().into()))
             .await
@@ -173,6 +174,55 @@ async fn several_producers_are_ordered_into_one_sequence() {
         );
     }
     assert_eq!(panel.model.dump(), server_dump(&s));
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panel_that_asks_for_binary_frames_gets_the_same_json_as_bytes() {
+    let s = server(|_| {}).await;
+    let mut prod = Producer::connect(s.addr, "p").await;
+    stream(&mut prod, "t", 10, 2).await;
+    let mut ws = connect(format!("ws://{}/v1/panel", s.addr)).await;
+    let hello = recv_text(&mut ws).await;
+    assert!(
+        matches!(decode_server(&hello), Ok(ServerMessage::Hello(_))),
+        "hello is text"
+    );
+    let sub = user_trace_protocol::PanelMessage::Subscribe {
+        session: None,
+        last_seq: None,
+        binary: true,
+    };
+    ws.send(Message::Text(serde_json::to_string(&sub).unwrap().into()))
+        .await
+        .unwrap();
+    let mut next_binary = async || loop {
+        match tokio::time::timeout(Duration::from_secs(10), ws.next()).await {
+            Ok(Some(Ok(Message::Binary(b)))) => return String::from_utf8(b.to_vec()).unwrap(),
+            Ok(Some(Ok(Message::Text(t)))) => panic!("a text frame after a binary subscribe: {t}"),
+            Ok(Some(Ok(_))) => {}
+            other => panic!("no binary frame: {other:?}"),
+        }
+    };
+    let snapshot = next_binary().await;
+    let Ok(ServerMessage::Snapshot { seq, events }) = decode_server(&snapshot) else {
+        panic!("{snapshot}")
+    };
+    assert_eq!(seq, 12);
+    let mut model = Model::default();
+    let mut out = Outcome::default();
+    model.apply_snapshot(seq, events, &mut out);
+    // Live events, too.
+    stream(&mut prod, "u", 5, 1).await;
+    while model.last_seq() < Some(s.hub.head()) {
+        let live = next_binary().await;
+        let Ok(ServerMessage::Events { first_seq, events }) = decode_server(&live) else {
+            panic!("{live}")
+        };
+        model.apply_batch(first_seq, events, &mut out);
+    }
+    assert_eq!(model.last_seq(), Some(19));
+    assert_eq!(model.dump(), server_dump(&s));
     s.stop().await;
 }
 
