@@ -3,8 +3,9 @@
 //
 // Frame work: each animation frame's main-thread work is the time from the first rAF callback
 // of the frame (ours, registered a frame ahead, so it runs first) to a message posted from it,
-// which runs after the frame's style, layout and paint; plus the WebSocket message handlers and
-// IntersectionObserver callbacks that ran since the previous frame (tasks between frames).
+// which runs after the frame's style, layout and paint; plus the WebSocket message handlers,
+// IntersectionObserver, timer and idle callbacks that ran since the previous frame (tasks
+// between frames).
 // Script time (those handlers and the page's rAF callbacks) is kept apart, so that the slowest
 // frames can be split into script and rendering. Long tasks come from PerformanceObserver.
 (() => {
@@ -47,6 +48,15 @@
     window.IntersectionObserver = class extends IO {
       constructor(f, opts) { super(function (...args) { return timed(f, this, args); }, opts); }
     };
+  }
+  // Timers and idle callbacks are tasks between frames too (the panel defers work to them).
+  const setTimeoutOrig = window.setTimeout.bind(window);
+  window.setTimeout = (f, ms, ...args) => typeof f === "function"
+    ? setTimeoutOrig(function () { return timed(f, this, args); }, ms)
+    : setTimeoutOrig(f, ms, ...args);
+  if (window.requestIdleCallback) {
+    const ric = window.requestIdleCallback.bind(window);
+    window.requestIdleCallback = (f, opts) => ric(function (d) { return timed(f, this, [d]); }, opts);
   }
   // The page's rAF callbacks run inside the frame: only their script time is added up.
   const raf = window.requestAnimationFrame.bind(window);
