@@ -153,7 +153,7 @@ where
 
 /// One group of [`crate::windowing::GROUP`] blocks: near the viewport, its blocks (each
 /// mounted or not by its own distance); away from it, one empty element as tall as the group
-/// was. Only groups are always watched, and a far group is one element, not twenty.
+/// was. Only groups are always watched, and a far group is one element, not one per block.
 #[component]
 fn Group<T, F, V>(
     items: Signal<Vec<T>>,
@@ -177,31 +177,18 @@ where
     );
     let node = NodeRef::<leptos::html::Div>::new();
     if let Some(viewport) = viewport {
-        let watch_id = StoredValue::new(None::<u32>);
-        Effect::new(move |_| {
-            let Some(el) = node.get() else { return };
-            if watch_id.get_value().is_some() {
-                return;
-            }
-            let on_change: OnChange = Rc::new(move |is_near, height| {
-                let is_far = far.get_untracked().is_some();
-                if is_near && is_far {
-                    far.set(None);
-                } else if !is_near && !is_far {
-                    let rows = rows_now();
-                    let h = if height > 0.0 {
-                        height
-                    } else {
-                        estimate.with_value(|e| e.height_of(rows))
-                    };
-                    far.set(Some((h, rows)));
-                }
-            });
-            watch_id.set_value(viewport.observe(el.into(), on_change));
-        });
-        on_cleanup(move || {
-            if let Some(id) = watch_id.get_value() {
-                viewport.unobserve(id);
+        watch(viewport, node, move |is_near, height| {
+            let is_far = far.get_untracked().is_some();
+            if is_near && is_far {
+                far.set(None);
+            } else if !is_near && !is_far {
+                let rows = rows_now();
+                let h = if height > 0.0 {
+                    height
+                } else {
+                    estimate.with_value(|e| e.height_of(rows))
+                };
+                far.set(Some((h, rows)));
             }
         });
     }
@@ -262,36 +249,23 @@ where
         }),
     );
     let node = NodeRef::<leptos::html::Div>::new();
-    let watch_id = StoredValue::new(None::<u32>);
     if let Some(viewport) = viewport {
-        Effect::new(move |_| {
-            let Some(el) = node.get() else { return };
-            if watch_id.get_value().is_some() {
-                return;
-            }
-            let on_change: OnChange = Rc::new(move |is_near, height| {
-                let mounted = placeholder.get_untracked().is_none();
-                if is_near && !mounted {
-                    placeholder.set(None);
-                } else if !is_near && mounted {
-                    let rows = rows_now();
-                    estimate.update_value(|e| e.record(rows, height));
-                    let h = if height > 0.0 {
-                        heights.update_value(|m| {
-                            m.insert(index, height);
-                        });
-                        height
-                    } else {
-                        estimate.with_value(|e| e.height_of(rows))
-                    };
-                    placeholder.set(Some(h));
-                }
-            });
-            watch_id.set_value(viewport.observe(el.into(), on_change));
-        });
-        on_cleanup(move || {
-            if let Some(id) = watch_id.get_value() {
-                viewport.unobserve(id);
+        watch(viewport, node, move |is_near, height| {
+            let mounted = placeholder.get_untracked().is_none();
+            if is_near && !mounted {
+                placeholder.set(None);
+            } else if !is_near && mounted {
+                let rows = rows_now();
+                estimate.update_value(|e| e.record(rows, height));
+                let h = if height > 0.0 {
+                    heights.update_value(|m| {
+                        m.insert(index, height);
+                    });
+                    height
+                } else {
+                    estimate.with_value(|e| e.height_of(rows))
+                };
+                placeholder.set(Some(h));
             }
         });
     }
@@ -310,4 +284,26 @@ where
         </div>
     }
     .into_any()
+}
+
+/// Has the viewport call `on_change(near, height)` for `node` once it is in the DOM, until the
+/// component is disposed.
+fn watch(
+    viewport: Viewport,
+    node: NodeRef<leptos::html::Div>,
+    on_change: impl Fn(bool, f64) + 'static,
+) {
+    let on_change: OnChange = Rc::new(on_change);
+    let watch_id = StoredValue::new(None::<u32>);
+    Effect::new(move |_| {
+        let Some(el) = node.get() else { return };
+        if watch_id.get_value().is_none() {
+            watch_id.set_value(viewport.observe(el.into(), on_change.clone()));
+        }
+    });
+    on_cleanup(move || {
+        if let Some(id) = watch_id.get_value() {
+            viewport.unobserve(id);
+        }
+    });
 }
