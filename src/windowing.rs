@@ -85,6 +85,16 @@ impl HeightEstimate {
         }
     }
 
+    /// `pixels` when the browser measured something (an element out of the layout measures
+    /// 0), else the expected height of `rows` rows.
+    pub fn measured_or_expected(&self, rows: usize, pixels: f64) -> f64 {
+        if pixels.is_finite() && pixels > 0.0 {
+            pixels
+        } else {
+            self.height_of(rows)
+        }
+    }
+
     /// The expected height of `rows` rows.
     pub fn height_of(&self, rows: usize) -> f64 {
         let per_row = if self.rows == 0 {
@@ -156,5 +166,7 @@ mod tests {
         e.record(50, 0.0);
         e.record(50, f64::NAN);
         assert_eq!(e.height_of(10), 600.0);
+        assert_eq!(e.measured_or_expected(10, 250.0), 250.0);
+        assert_eq!(e.measured_or_expected(10, 0.0), 600.0);
     }
 }

@@ -40,18 +40,23 @@ pub fn TextSpan(
         store.with(|m| {
             let text = m.span(id).and_then(|s| s.text()).unwrap_or("");
             let from = shown.get_value();
-            if text.len() < from || !text.is_char_boundary(from) {
+            let replaced = text.len() < from || !text.is_char_boundary(from);
+            if !replaced && text.len() == from {
+                // The span changed, not its text (its status, say): nothing to append or scroll.
+                return;
+            }
+            if replaced {
                 // Replaced by shorter content: start over.
                 pre.set_text_content(None);
-                shown.set_value(0);
                 append(&pre, text);
             } else {
                 append(&pre, &text[from..]);
             }
             shown.set_value(text.len());
-            // `toggle` with `force` writes nothing when the class is already as wanted.
             let long = text.len() >= LONG_BYTES;
-            let _ = pre.class_list().toggle_with_force("utp-long", long);
+            if replaced || long != (from >= LONG_BYTES) {
+                let _ = pre.class_list().toggle_with_force("utp-long", long);
+            }
             if long && at_end.get_value() {
                 // Past the end: the browser stops at the bottom.
                 pre.set_scroll_top(i32::MAX);

@@ -183,11 +183,7 @@ where
                 far.set(None);
             } else if !is_near && !is_far {
                 let rows = rows_now();
-                let h = if height > 0.0 {
-                    height
-                } else {
-                    estimate.with_value(|e| e.height_of(rows))
-                };
+                let h = estimate.with_value(|e| e.measured_or_expected(rows, height));
                 far.set(Some((h, rows)));
             }
         });
@@ -257,15 +253,14 @@ where
             } else if !is_near && mounted {
                 let rows = rows_now();
                 estimate.update_value(|e| e.record(rows, height));
-                let h = if height > 0.0 {
+                if height > 0.0 {
                     heights.update_value(|m| {
                         m.insert(index, height);
                     });
-                    height
-                } else {
-                    estimate.with_value(|e| e.height_of(rows))
-                };
-                placeholder.set(Some(h));
+                }
+                placeholder.set(Some(
+                    estimate.with_value(|e| e.measured_or_expected(rows, height)),
+                ));
             }
         });
     }

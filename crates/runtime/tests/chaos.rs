@@ -22,7 +22,6 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
 use tokio_tungstenite::tungstenite::protocol::frame::Frame;
 use tokio_tungstenite::tungstenite::Message;
@@ -36,7 +35,7 @@ use user_trace_sdk::{SpanHandle, TraceHandle, Tracer, TracerOptions};
 
 mod common;
 
-use common::{config, connect, next_text, server, Producer as RawProducer, Ws};
+use common::{config, connect, connect_from, next_text, server, Producer as RawProducer, Ws};
 
 const SEQ: Ordering = Ordering::SeqCst;
 
@@ -989,6 +988,20 @@ async fn hostile_50_mb_string_is_refused_with_a_reason_and_the_stream_goes_on() 
     s.stop().await;
 }
 
+/// Flushes a tracer that has one event too big to send: it must get past it (refusing exactly
+/// that one); returns a panel holding everything the runtime accepted.
+async fn past_one_refusal(tracer: &Tracer, s: &Running, what: &str) -> Follower {
+    tokio::time::timeout(Duration::from_secs(60), tracer.flush())
+        .await
+        .expect("the tracer gets past the refused event");
+    let stats = tracer.stats();
+    println!("{what}: {stats:?}");
+    assert_eq!(stats.refused, 1, "{stats:?}");
+    let mut panel = Follower::connect(s.addr).await;
+    panel.until(s.hub.head()).await;
+    panel
+}
+
 /// The same through the SDK: the tracer must not resend the refused message forever, and what
 /// the program sends next must still arrive.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1008,14 +1021,7 @@ async fn hostile_50_mb_string_from_the_sdk_does_not_wedge_the_tracer() {
     span.append("b");
     span.end();
     trace.end();
-    tokio::time::timeout(Duration::from_secs(60), tracer.flush())
-        .await
-        .expect("the tracer gets past the refused event");
-    let stats = tracer.stats();
-    println!("50 MB string through the SDK: {stats:?}");
-    assert_eq!(stats.refused, 1, "{stats:?}");
-    let mut panel = Follower::connect(s.addr).await;
-    panel.until(s.hub.head()).await;
+    let panel = past_one_refusal(&tracer, &s, "50 MB string through the SDK").await;
     let m = &panel.model;
     let log = m.span(m.span_by_key(span.id()).unwrap()).unwrap();
     assert_eq!(
@@ -1056,14 +1062,7 @@ async fn a_runtime_limit_below_the_tracers_splits_and_refuses_but_never_wedges()
     span.append("end");
     want.push_str("end");
     span.end();
-    tokio::time::timeout(Duration::from_secs(60), tracer.flush())
-        .await
-        .expect("the tracer gets past the refused event");
-    let stats = tracer.stats();
-    println!("runtime limit 64 KB below the tracer's: {stats:?}");
-    assert_eq!(stats.refused, 1, "{stats:?}");
-    let mut panel = Follower::connect(s.addr).await;
-    panel.until(s.hub.head()).await;
+    let panel = past_one_refusal(&tracer, &s, "runtime limit 64 KB below the tracer's").await;
     let m = &panel.model;
     let log = m.span(m.span_by_key(span.id()).unwrap()).unwrap();
     assert!(
@@ -1380,14 +1379,12 @@ async fn access_the_http_ingest_path_and_the_sdk_need_the_token_too() {
         (200, r#"{"type":"ack","accepted":1}"#)
     );
 
-    let mut req = format!("ws://{}/v1/ingest?token=s3cret", s.addr)
-        .into_client_request()
-        .unwrap();
-    req.headers_mut()
-        .insert("origin", "http://evil.example".parse().unwrap());
-    let err = tokio_tungstenite::connect_async(req)
-        .await
-        .expect_err("refused");
+    let err = connect_from(
+        format!("ws://{}/v1/ingest?token=s3cret", s.addr),
+        "http://evil.example",
+    )
+    .await
+    .expect_err("refused");
     assert!(err.to_string().contains("403"), "{err}");
 
     let url = format!("ws://{}/v1/ingest", s.addr);

@@ -13,7 +13,7 @@ use user_trace_runtime::Running;
 
 mod common;
 
-use common::{connect, recv_text, server, Producer, Ws};
+use common::{connect, connect_from, recv_text, server, Producer, Ws};
 
 /// A trace with one text span, then `n` appends, in `batches` messages.
 async fn stream(p: &mut Producer, trace: &str, n: usize, batches: usize) {
@@ -314,22 +314,13 @@ async fn invalid_events_are_refused_to_their_producer_and_never_reach_panels() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_foreign_origin_is_refused() {
     let s = server(|_| {}).await;
-    let mut req = format!("ws://{}/v1/panel", s.addr)
-        .into_client_request()
-        .unwrap();
-    req.headers_mut()
-        .insert("origin", "http://evil.example".parse().unwrap());
-    let err = tokio_tungstenite::connect_async(req)
+    let url = format!("ws://{}/v1/panel", s.addr);
+    let err = connect_from(url.clone(), "http://evil.example")
         .await
         .expect_err("refused");
     assert!(err.to_string().contains("403"), "{err}");
-    let mut req = format!("ws://{}/v1/panel", s.addr)
-        .into_client_request()
-        .unwrap();
-    req.headers_mut()
-        .insert("origin", "http://127.0.0.1:8080".parse().unwrap());
     assert!(
-        tokio_tungstenite::connect_async(req).await.is_ok(),
+        connect_from(url, "http://127.0.0.1:8080").await.is_ok(),
         "the preview origin is allowed"
     );
     s.stop().await;

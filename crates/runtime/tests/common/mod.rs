@@ -38,6 +38,18 @@ pub async fn connect(url: String) -> Ws {
         .0
 }
 
+/// Opens a WebSocket as a page of `origin` would.
+pub async fn connect_from(
+    url: String,
+    origin: &str,
+) -> Result<Ws, tokio_tungstenite::tungstenite::Error> {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut req = url.into_client_request()?;
+    req.headers_mut()
+        .insert("origin", origin.parse().expect("a header value"));
+    Ok(tokio_tungstenite::connect_async(req).await?.0)
+}
+
 /// The next text message; panics if the connection closes or nothing comes within 10 s.
 pub async fn recv_text(ws: &mut Ws) -> String {
     loop {
