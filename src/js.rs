@@ -68,11 +68,11 @@ impl PanelHandle {
         };
         let trimmed = text.trim_start();
         if trimmed.starts_with('[') {
-            match serde_json::from_str::<Vec<&serde_json::value::RawValue>>(trimmed) {
+            match user_trace_model::protocol::reader::array_elements(trimmed) {
                 Ok(raws) => {
                     let mut good = Vec::new();
                     for (i, raw) in raws.into_iter().enumerate() {
-                        match user_trace_model::protocol::decode_event(i, raw.get()) {
+                        match user_trace_model::protocol::decode_event(i, raw) {
                             Ok(e) => good.push(e),
                             Err(e) => self.store.notice(Level::Warning, format!("pushed {e}")),
                         }

@@ -137,16 +137,13 @@ fn JsonNode(
     .into_any()
 }
 
-fn member_views(
+fn member_views<'a>(
     text: &Arc<str>,
-    container: &str,
-    from: usize,
+    members: impl Iterator<Item = json::Member<'a>>,
     first_index: usize,
-    take: usize,
     path: &str,
 ) -> Vec<AnyView> {
-    json::members_from(container, from)
-        .take(take)
+    members
         .enumerate()
         .map(|(i, m)| {
             let index = first_index + i;
@@ -162,13 +159,14 @@ fn member_views(
         .collect()
 }
 
-/// Where a container's members are: its trimmed span in the text, where each page starts
-/// (relative to that span) and how many members it has.
+/// Where a container's members are: its trimmed span in the text, and its outline (pages,
+/// count, and the members themselves when they fit on one page).
 struct Outline {
     start: usize,
     end: usize,
     starts: Arc<[usize]>,
     total: usize,
+    first_page: Vec<json::MemberAt>,
 }
 
 fn outline_of<'a>(
@@ -180,12 +178,13 @@ fn outline_of<'a>(
     cell.get_or_init(|| {
         let raw = text.get(start..end).unwrap_or("").trim();
         let start = offset_in(text, raw);
-        let (starts, total) = json::pages(raw, PAGE);
+        let o = json::outline(raw, PAGE);
         Outline {
             start,
             end: start + raw.len(),
-            starts: starts.into(),
-            total,
+            starts: o.starts.into(),
+            total: o.count,
+            first_page: o.first_page,
         }
     })
 }
@@ -194,7 +193,8 @@ fn outline_of<'a>(
 fn members(text: &Arc<str>, outline: &Outline, path: &str) -> AnyView {
     let raw = text.get(outline.start..outline.end).unwrap_or("");
     if outline.starts.len() <= 1 {
-        return member_views(text, raw, 0, 0, PAGE, path).into_any();
+        let found = outline.first_page.iter().filter_map(|m| m.get(raw));
+        return member_views(text, found, 0, path).into_any();
     }
     let paging = Paging {
         text: text.clone(),
@@ -244,7 +244,8 @@ fn JsonPage(paging: Paging, pages: std::ops::Range<usize>) -> impl IntoView {
             }
             let container = paging.text.get(paging.start..paging.end).unwrap_or("");
             let from = paging.starts.get(pages.start).copied().unwrap_or(0);
-            member_views(&paging.text, container, from, first, PAGE, &paging.path).into_any()
+            let page = json::members_from(container, from).take(PAGE);
+            member_views(&paging.text, page, first, &paging.path).into_any()
         })
     };
     view! {

@@ -333,13 +333,15 @@ impl Profiler<'_> {
 pub fn run(args: &[String]) -> Result {
     let mut secs: u64 = 30;
     let mut profile_dir = None;
+    let mut only: Option<String> = None;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match (a.as_str(), it.next()) {
             ("--secs", Some(n)) => secs = n.parse().map_err(|_| "--secs takes a number")?,
             ("--profile", Some(d)) => profile_dir = Some(PathBuf::from(d)),
+            ("--only", Some(list)) => only = Some(list.to_uppercase()),
             _ => {
-                return Err("usage: cargo xtask bench [--secs N] [--profile DIR]  (stream length, default 30; CPU profiles instead of the table)".into())
+                return Err("usage: cargo xtask bench [--secs N] [--profile DIR] [--only B1,B4,...]  (stream length, default 30; CPU profiles instead of the table; a subset, printed and not written)".into())
             }
         }
     }
@@ -371,88 +373,96 @@ pub fn run(args: &[String]) -> Result {
         browser: &browser,
     };
     let mut rows = Vec::new();
+    let want = |s: &str| {
+        only.as_ref()
+            .is_none_or(|o| o.split(',').any(|x| x.trim() == s))
+    };
 
     // B1: token stream, the panel against the practical limit and a naive page.
-    let rate = 2_000;
-    let (b1, text_len) = token_stream(&data, rate, secs)?;
-    let mut b1_results = Vec::new();
-    for (name, file, shown) in [
-        (
-            "panel",
-            "panel.html",
-            "document.querySelector('.utp-text')?.textContent.length",
-        ),
-        (
-            "vanilla appendData",
-            "vanilla.html",
-            "document.getElementById('out').textContent.length",
-        ),
-        (
-            "naive re-set",
-            "naive.html",
-            "document.getElementById('out').textContent.length",
-        ),
-    ] {
-        println!("\n==> B1 token stream: {name} ({rate} tokens/s for {secs} s)");
-        let rt = Runtime::start("release")?;
-        open_ready(&browser, &url(file, &rt))?;
-        page(&browser, "bench.start(); return 'ok=1';")?;
-        if name == "panel" {
-            profiler.start()?;
+    if want("B1") {
+        let rate = 2_000;
+        let (b1, text_len) = token_stream(&data, rate, secs)?;
+        let mut b1_results = Vec::new();
+        for (name, file, shown) in [
+            (
+                "panel",
+                "panel.html",
+                "document.querySelector('.utp-text')?.textContent.length",
+            ),
+            (
+                "vanilla appendData",
+                "vanilla.html",
+                "document.getElementById('out').textContent.length",
+            ),
+            (
+                "naive re-set",
+                "naive.html",
+                "document.getElementById('out').textContent.length",
+            ),
+        ] {
+            println!("\n==> B1 token stream: {name} ({rate} tokens/s for {secs} s)");
+            let rt = Runtime::start("release")?;
+            open_ready(&browser, &url(file, &rt))?;
+            page(&browser, "bench.start(); return 'ok=1';")?;
+            if name == "panel" {
+                profiler.start()?;
+            }
+            rt.replay(&b1, 1.0)?;
+            let f = page(
+                &browser,
+                &format!("await bench.until(() => ({shown}) === {text_len}, 20000); {STATS}"),
+            )?;
+            if name == "panel" {
+                profiler.stop("b1")?;
+            }
+            println!(
+                "    frame work p50 {:.2} ms, p95 {:.2} ms, max {:.1} ms, {} long tasks",
+                get(&f, "p50"),
+                get(&f, "p95"),
+                get(&f, "max"),
+                get(&f, "longTasks")
+            );
+            b1_results.push((name, f));
         }
-        rt.replay(&b1, 1.0)?;
-        let f = page(
-            &browser,
-            &format!("await bench.until(() => ({shown}) === {text_len}, 20000); {STATS}"),
-        )?;
-        if name == "panel" {
-            profiler.stop("b1")?;
+        let p95 = |i: usize| get(&b1_results[i].1, "p95");
+        let p50 = |i: usize| get(&b1_results[i].1, "p50");
+        for (i, (name, f)) in b1_results.iter().enumerate() {
+            rows.push(Row {
+                scenario: "B1",
+                what: format!(
+                    "token stream, {name}: frame work p50 / p95 / max; long tasks; {SLOW}"
+                ),
+                figure: format!(
+                    "{:.2} / {:.2} / {:.1} ms; {}; {}",
+                    get(f, "p50"),
+                    get(f, "p95"),
+                    get(f, "max"),
+                    get(f, "longTasks"),
+                    slow(f)
+                ),
+                target: if i == 0 {
+                    "p95 ≤ 4 ms".into()
+                } else {
+                    String::new()
+                },
+            });
         }
-        println!(
-            "    frame work p50 {:.2} ms, p95 {:.2} ms, max {:.1} ms, {} long tasks",
-            get(&f, "p50"),
-            get(&f, "p95"),
-            get(&f, "max"),
-            get(&f, "longTasks")
-        );
-        b1_results.push((name, f));
-    }
-    let p95 = |i: usize| get(&b1_results[i].1, "p95");
-    let p50 = |i: usize| get(&b1_results[i].1, "p50");
-    for (i, (name, f)) in b1_results.iter().enumerate() {
         rows.push(Row {
             scenario: "B1",
-            what: format!("token stream, {name}: frame work p50 / p95 / max; long tasks; {SLOW}"),
-            figure: format!(
-                "{:.2} / {:.2} / {:.1} ms; {}; {}",
-                get(f, "p50"),
-                get(f, "p95"),
-                get(f, "max"),
-                get(f, "longTasks"),
-                slow(f)
-            ),
-            target: if i == 0 {
-                "p95 ≤ 4 ms".into()
-            } else {
-                String::new()
-            },
+            what: "panel / vanilla appendData, frame work p50; p95".into(),
+            figure: format!("{:.2}x; {:.2}x", p50(0) / p50(1), p95(0) / p95(1)),
+            target: "≤ 1.5x".into(),
+        });
+        rows.push(Row {
+            scenario: "B1",
+            what: "panel / naive re-set, frame work p50; p95".into(),
+            figure: format!("{:.2}x; {:.2}x", p50(0) / p50(2), p95(0) / p95(2)),
+            target: "report".into(),
         });
     }
-    rows.push(Row {
-        scenario: "B1",
-        what: "panel / vanilla appendData, frame work p50; p95".into(),
-        figure: format!("{:.2}x; {:.2}x", p50(0) / p50(1), p95(0) / p95(1)),
-        target: "≤ 1.5x".into(),
-    });
-    rows.push(Row {
-        scenario: "B1",
-        what: "panel / naive re-set, frame work p50; p95".into(),
-        figure: format!("{:.2}x; {:.2}x", p50(0) / p50(2), p95(0) / p95(2)),
-        target: "report".into(),
-    });
 
     // B2: firehose.
-    {
+    if want("B2") {
         let spans = 5_000;
         let rate = 10_000;
         let (b2, total) = firehose(&data, spans, rate, secs)?;
@@ -499,8 +509,8 @@ pub fn run(args: &[String]) -> Result {
         });
     }
 
-    // B3 + B7: 100,000 spans loaded at once.
-    {
+    // B3 + B5 + B7: 100,000 spans loaded at once.
+    if want("B3") {
         let n = 100_000;
         let b3 = many_spans(&data, n)?;
         println!("\n==> B3 {n} spans loaded at once");
@@ -589,7 +599,7 @@ pub fn run(args: &[String]) -> Result {
     }
 
     // B4: one 10 MB JSON span, against two JSON viewers from npm.
-    {
+    if want("B4") {
         let (b4_events, size) = big_json(&data)?;
         println!("\n==> B4 one {:.1} MB JSON span", size as f64 / 1e6);
         let rt = Runtime::start("release")?;
@@ -703,6 +713,10 @@ pub fn run(args: &[String]) -> Result {
         println!(
             "(profiling: BENCHMARKS.md is left as it was; figures with the profiler on are slower)"
         );
+        return Ok(());
+    }
+    if only.is_some() {
+        println!("(a subset: BENCHMARKS.md is left as it was)");
         return Ok(());
     }
     let path = root().join("BENCHMARKS.md");

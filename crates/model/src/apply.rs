@@ -489,11 +489,7 @@ impl Model {
         let content = match kind {
             // Keep a large JSON value's text as is, without a second copy.
             SpanKind::Json | SpanKind::Other(_) => Content::Json(raw),
-            _ => {
-                let value = serde_json::from_str::<&serde_json::value::RawValue>(raw.get())
-                    .map_err(|e| e.to_string())?;
-                Content::decode(&kind, Some(value))?
-            }
+            _ => Content::decode(&kind, Some(raw.get()))?,
         };
         self.check_content(&content)?;
         let (id, span) = self.span_mut(key)?;

@@ -122,14 +122,15 @@ fn skip_string(bytes: &[u8], pos: usize) -> Option<usize> {
         return None;
     }
     let mut i = pos + 1;
-    while i < bytes.len() {
-        match bytes[i] {
+    loop {
+        // Eight bytes at a time up to the next quote, backslash or control byte.
+        i = user_trace_protocol::reader::plain_run(bytes, i);
+        match bytes.get(i)? {
             b'\\' => i += 2,
             b'"' => return Some(i + 1),
             _ => i += 1,
         }
     }
-    None
 }
 
 /// The end (exclusive) of the value starting at `pos`, and its number of members (0 for
@@ -198,18 +199,68 @@ pub fn page_starts(raw: &str, page: usize) -> Vec<usize> {
 
 /// [`page_starts`] and the number of members, in one pass over the text.
 pub fn pages(raw: &str, page: usize) -> (Vec<usize>, usize) {
+    let o = outline(raw, page);
+    (o.starts, o.count)
+}
+
+/// A member by its byte ranges in its container's trimmed text: kept without borrowing it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberAt {
+    pub key: Option<std::ops::Range<usize>>,
+    pub value: std::ops::Range<usize>,
+    pub count: usize,
+}
+
+impl MemberAt {
+    /// The member in `container` (the same trimmed text it was found in).
+    pub fn get<'a>(&self, container: &'a str) -> Option<Member<'a>> {
+        let key = match &self.key {
+            Some(k) => Some(container.get(k.clone())?),
+            None => None,
+        };
+        Some(Member {
+            key,
+            value: container.get(self.value.clone())?,
+            count: self.count,
+        })
+    }
+}
+
+/// What one pass over a container finds: where each page of members starts (offsets into
+/// `raw.trim()`), how many members it has, and, when they fit on one page, the members
+/// themselves, so that showing them needs no second pass over a value that may be megabytes.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Outline {
+    pub starts: Vec<usize>,
+    pub count: usize,
+    pub first_page: Vec<MemberAt>,
+}
+
+/// The [`Outline`] of the container `raw`, with pages of `page` members.
+pub fn outline(raw: &str, page: usize) -> Outline {
     let text = raw.trim();
     let base = text.as_ptr() as usize;
-    let mut starts = Vec::new();
-    let mut count = 0;
+    let at = |part: &str| part.as_ptr() as usize - base;
+    let page = page.max(1);
+    let mut o = Outline::default();
     for (i, m) in members(text).enumerate() {
-        if i % page.max(1) == 0 {
-            let at = m.key.unwrap_or(m.value).as_ptr() as usize - base;
-            starts.push(at);
+        if i % page == 0 {
+            o.starts.push(at(m.key.unwrap_or(m.value)));
         }
-        count = i + 1;
+        if i < page {
+            o.first_page.push(MemberAt {
+                key: m.key.map(|k| at(k)..at(k) + k.len()),
+                value: at(m.value)..at(m.value) + m.value.len(),
+                count: m.count,
+            });
+        }
+        o.count = i + 1;
     }
-    (starts, count)
+    if o.starts.len() > 1 {
+        // Paged: each page reads its own members when it is expanded.
+        o.first_page = Vec::new();
+    }
+    o
 }
 
 /// Groups a range of pages so that one level never shows more than `per` rows, as devtools
@@ -246,7 +297,7 @@ pub fn decode_string(raw: &str) -> Cow<'_, str> {
     if !inner.contains('\\') {
         return Cow::Borrowed(inner);
     }
-    match serde_json::from_str::<String>(raw) {
+    match user_trace_protocol::reader::decode_string(raw) {
         Ok(s) => Cow::Owned(s),
         Err(_) => Cow::Borrowed(inner),
     }

@@ -1,7 +1,8 @@
 //! The lazy JSON reader: members in order, as sent, without a value tree.
 
 use user_trace_model::json::{
-    count, decode_string, kind, members, members_from, page_starts, path_segment, summary, JsonKind,
+    count, decode_string, kind, members, members_from, outline, page_starts, path_segment, summary,
+    JsonKind,
 };
 
 #[test]
@@ -49,6 +50,32 @@ fn pages_start_where_their_first_member_starts() {
     let third: Vec<_> = members_from(&raw, starts[2]).map(|m| m.value).collect();
     assert_eq!(third.len(), 50);
     assert_eq!(third[0], "200");
+}
+
+#[test]
+fn an_outline_keeps_the_members_of_one_page_and_only_the_starts_of_many() {
+    let small = r#"  {"a": [1, 2, "x\"]"], "b": {"c": {}}, "d": "long string value"} "#;
+    let o = outline(small, 100);
+    assert_eq!(
+        (o.starts, o.count),
+        (vec![1], 3),
+        "the first key starts after the brace"
+    );
+    let kept: Vec<_> = o
+        .first_page
+        .iter()
+        .map(|m| m.get(small.trim()).unwrap())
+        .collect();
+    let walked: Vec<_> = members(small).collect();
+    assert_eq!(kept, walked);
+    assert_eq!(kept[0].count, 3);
+    assert_eq!(kept[1].count, 1);
+
+    let big = format!("[{}]", vec!["{\"k\": [1, 2]}"; 250].join(","));
+    let o = outline(&big, 100);
+    assert_eq!(o.count, 250);
+    assert_eq!(o.starts.len(), 3);
+    assert!(o.first_page.is_empty(), "pages read their own members");
 }
 
 #[test]

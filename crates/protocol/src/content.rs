@@ -6,6 +6,9 @@ use std::sync::Arc;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::value::RawValue;
 
+use crate::reader::{ReadError, Reader};
+use crate::wire::read_items;
+
 /// A JSON value kept exactly as the producer sent it: key order, number text, escapes.
 ///
 /// It is validated once on decode and never turned into a tree of values (a
@@ -15,9 +18,15 @@ use serde_json::value::RawValue;
 pub struct RawJson(Arc<str>);
 
 impl RawJson {
-    /// Validates `text` as one JSON value.
-    pub fn from_string(text: String) -> Result<Self, serde_json::Error> {
-        RawValue::from_string(text).map(Self::from_raw)
+    /// Validates `text` as one JSON value (surrounding whitespace is dropped).
+    pub fn from_string(text: String) -> Result<Self, ReadError> {
+        crate::reader::validate(&text)?;
+        let trimmed = text.trim();
+        Ok(if trimmed.len() == text.len() {
+            Self(Arc::from(text))
+        } else {
+            Self(Arc::from(trimmed))
+        })
     }
     /// Serializes any value (used by producers and tests).
     pub fn from_value<T: Serialize + ?Sized>(value: &T) -> Self {
@@ -41,10 +50,10 @@ impl RawJson {
         let text: Box<str> = raw.into();
         Self(Arc::from(text))
     }
-    /// From JSON validated in place in a frame: one copy, into the shared text (a
-    /// `Box<RawValue>` first would make two, and a 10 MB span would peak at three times its size).
-    pub(crate) fn from_borrowed(raw: &RawValue) -> Self {
-        Self(Arc::from(raw.get()))
+    /// From JSON validated in place in a frame: one copy, into the shared text (an owned
+    /// string first would make two, and a 10 MB span would peak at three times its size).
+    pub(crate) fn from_validated(raw: &str) -> Self {
+        Self(Arc::from(raw))
     }
 }
 
@@ -192,41 +201,64 @@ pub enum Content {
 impl Content {
     /// Interprets raw JSON as the content of a span of `kind`. A missing content is the
     /// kind's empty value (empty text, no items, `null`).
-    pub fn decode(kind: &SpanKind, raw: Option<&RawValue>) -> Result<Content, String> {
-        let text = raw.map(RawValue::get);
-        let wrong = |what: &str, e: serde_json::Error| {
-            format!("content of a `{}` span must be {what}: {e}", kind.as_str())
+    pub fn decode(kind: &SpanKind, raw: Option<&str>) -> Result<Content, String> {
+        let wrong = |what: &str, e: ReadError| {
+            format!(
+                "content of a `{}` span must be {what}: {}",
+                kind.as_str(),
+                e.what
+            )
         };
-        Ok(match (kind, text) {
+        let whole = |text: &str, read: fn(&mut Reader<'_>) -> Result<Content, ReadError>| {
+            let mut r = Reader::new(text);
+            let content = read(&mut r)?;
+            r.end()?;
+            Ok(content)
+        };
+        Ok(match (kind, raw) {
             (SpanKind::Text | SpanKind::Markdown, None) => Content::Text(String::new()),
             (SpanKind::Text | SpanKind::Markdown, Some(t)) => {
-                Content::Text(serde_json::from_str(t).map_err(|e| wrong("a string", e))?)
+                whole(t, |r| r.owned_string().map(Content::Text))
+                    .map_err(|e| wrong("a string", e))?
             }
             (SpanKind::Items, None) => Content::Items(Vec::new()),
-            (SpanKind::Items, Some(t)) => Content::Items(
-                serde_json::from_str(t).map_err(|e| wrong("an array of {name, value}", e))?,
-            ),
+            (SpanKind::Items, Some(t)) => whole(t, |r| read_items(r).map(Content::Items))
+                .map_err(|e| wrong("an array of {name, value}", e))?,
             (SpanKind::Error, None) => {
                 return Err("an `error` span needs content {message, details?}".into())
             }
-            (SpanKind::Error, Some(t)) => {
-                // A bare string is accepted as the message: producers often have nothing more.
-                match serde_json::from_str::<String>(t) {
-                    Ok(message) => Content::Error(ErrorContent {
-                        message,
-                        details: None,
-                    }),
-                    Err(_) => Content::Error(
-                        serde_json::from_str(t)
-                            .map_err(|e| wrong("{message, details?} or a string", e))?,
-                    ),
+            // A bare string is accepted as the message: producers often have nothing more.
+            (SpanKind::Error, Some(t)) => whole(t, |r| {
+                if r.peek() == Some(b'"') {
+                    return r.owned_string().map(|message| {
+                        Content::Error(ErrorContent {
+                            message,
+                            details: None,
+                        })
+                    });
                 }
-            }
+                let (mut message, mut details) = (None, None);
+                r.object(|r, key| {
+                    match &*key {
+                        "message" => {
+                            message = Some(r.owned_string().map_err(|e| e.in_field("message"))?)
+                        }
+                        "details" if r.null() => details = None,
+                        "details" => details = Some(RawJson::from_validated(r.raw()?)),
+                        _ => r.skip()?,
+                    }
+                    Ok(())
+                })?;
+                match message {
+                    Some(message) => Ok(Content::Error(ErrorContent { message, details })),
+                    None => Err(r.error("missing field `message`")),
+                }
+            })
+            .map_err(|e| wrong("{message, details?} or a string", e))?,
             (SpanKind::Json | SpanKind::Other(_), None) => Content::Json(RawJson::null()),
-            (SpanKind::Json | SpanKind::Other(_), Some(_)) => match raw {
-                Some(r) => Content::Json(RawJson::from_borrowed(r)),
-                None => Content::Json(RawJson::null()),
-            },
+            (SpanKind::Json | SpanKind::Other(_), Some(t)) => {
+                Content::Json(RawJson::from_validated(t))
+            }
         })
     }
 

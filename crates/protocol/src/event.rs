@@ -99,10 +99,10 @@ impl Op {
 }
 
 impl<'de> Deserialize<'de> for Event {
-    /// Decodes the flat wire form without buffering (serde's internally tagged enums buffer
-    /// every event into an intermediate tree, which costs more than the rest of decoding).
+    /// For native serde users: the event's text is read by the protocol's own reader
+    /// ([`crate::decode_event`]), as on the wire.
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let raw = crate::wire::RawEvent::deserialize(d)?;
-        raw.into_event().map_err(serde::de::Error::custom)
+        let raw = Box::<serde_json::value::RawValue>::deserialize(d)?;
+        crate::decode_event(0, raw.get()).map_err(|e| serde::de::Error::custom(e.reason))
     }
 }

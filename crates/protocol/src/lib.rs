@@ -12,6 +12,7 @@ pub mod content;
 pub mod error;
 pub mod event;
 pub mod message;
+pub mod reader;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod schema;
 mod wire;
@@ -23,6 +24,7 @@ pub use message::{
     decode_event, decode_panel, decode_producer, decode_server, DecodedBatch, Hello, PanelMessage,
     ProducerMessage, ProducerReply, Rejected, ServerMessage,
 };
+pub use reader::ReadError;
 
 /// The protocol version this crate speaks. A peer whose hello names another version is refused.
 pub const PROTOCOL_VERSION: u32 = 1;

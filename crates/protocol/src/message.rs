@@ -6,10 +6,11 @@
 use std::borrow::Cow;
 
 use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
 
 use crate::error::{DecodeError, EventError};
 use crate::event::Event;
+use crate::reader::{ReadError, Reader};
+use crate::wire::RawEvent;
 
 /// The first message a server sends on every connection.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -97,103 +98,114 @@ pub type EventResult = Result<Event, EventError>;
 /// A batch as decoded: one entry per event, in order, so sequence numbers stay positional.
 pub type DecodedBatch = Vec<EventResult>;
 
-#[derive(Deserialize)]
-struct RawMessage<'a, E> {
-    #[serde(rename = "type", borrow)]
-    kind: Cow<'a, str>,
-    #[serde(default)]
-    protocol: Option<u32>,
-    #[serde(default)]
+/// Every field any message may carry, read in one pass.
+#[derive(Default)]
+struct RawMessage<'a> {
+    kind: Option<Cow<'a, str>>,
+    protocol: Option<u64>,
     session: Option<String>,
-    #[serde(default)]
     server: Option<String>,
-    #[serde(default)]
     first_seq: Option<u64>,
-    #[serde(default)]
     seq: Option<u64>,
-    #[serde(default = "none")]
-    events: Option<Vec<E>>,
-    #[serde(default)]
+    events: Option<DecodedBatch>,
     message: Option<String>,
-}
-
-fn none<T>() -> Option<T> {
-    None
 }
 
 fn field<T>(v: Option<T>, name: &str, kind: &str) -> Result<T, DecodeError> {
     v.ok_or_else(|| DecodeError(format!("`{kind}` message needs the field `{name}`")))
 }
 
-/// Decodes a message's envelope and its events: the fast path decodes all events in one pass;
-/// if any is invalid, the events are decoded one by one so that only the invalid ones are lost.
-fn decode_envelope(text: &str) -> Result<RawMessage<'_, EventResult>, DecodeError> {
-    match serde_json::from_str::<RawMessage<'_, Event>>(text) {
-        Ok(m) => Ok(RawMessage {
-            kind: m.kind,
-            protocol: m.protocol,
-            session: m.session,
-            server: m.server,
-            first_seq: m.first_seq,
-            seq: m.seq,
-            events: m.events.map(|v| v.into_iter().map(Ok).collect()),
-            message: m.message,
-        }),
-        Err(_) => {
-            // Either the envelope is bad (reported from here) or some event is (reported per event).
-            let m = serde_json::from_str::<RawMessage<'_, &RawValue>>(text)?;
-            let events = m.events.map(|raws| {
-                raws.into_iter()
-                    .enumerate()
-                    .map(|(index, raw)| decode_event(index, raw.get()))
-                    .collect()
-            });
-            Ok(RawMessage {
-                kind: m.kind,
-                protocol: m.protocol,
-                session: m.session,
-                server: m.server,
-                first_seq: m.first_seq,
-                seq: m.seq,
-                events,
-                message: m.message,
-            })
+fn kind_of(kind: Option<Cow<'_, str>>) -> Result<Cow<'_, str>, DecodeError> {
+    kind.ok_or_else(|| DecodeError("malformed message: missing field `type`".into()))
+}
+
+fn malformed(e: ReadError) -> DecodeError {
+    DecodeError(format!("malformed message: {e}"))
+}
+
+/// Reads a message's envelope and its events in one pass. An event that is not a valid event
+/// is skipped as any JSON value and reported in its place, so only the invalid ones are lost;
+/// text that is not JSON at all is the whole message's error.
+fn decode_envelope(text: &str) -> Result<RawMessage<'_>, DecodeError> {
+    let mut r = Reader::new(text);
+    let mut m = RawMessage::default();
+    let optional_u64 = |r: &mut Reader<'_>| {
+        if r.null() {
+            Ok(None)
+        } else {
+            r.u64().map(Some)
         }
-    }
+    };
+    r.object(|r, key| {
+        match &*key {
+            "type" => m.kind = Some(r.string()?),
+            "protocol" => m.protocol = optional_u64(r)?,
+            "session" => m.session = r.optional_string()?,
+            "server" => m.server = r.optional_string()?,
+            "first_seq" => m.first_seq = optional_u64(r)?,
+            "seq" => m.seq = optional_u64(r)?,
+            "events" if r.null() => m.events = None,
+            "events" => m.events = Some(read_events(r)?),
+            "message" => m.message = r.optional_string()?,
+            _ => r.skip()?,
+        }
+        Ok(())
+    })
+    .and_then(|()| r.end())
+    .map_err(malformed)?;
+    Ok(m)
+}
+
+fn read_events(r: &mut Reader<'_>) -> Result<DecodedBatch, ReadError> {
+    let mut events = Vec::new();
+    r.array(|r| {
+        r.peek();
+        let start = r.position();
+        let event = match RawEvent::read(r) {
+            Ok(raw) => raw.into_event(),
+            Err(e) => {
+                r.seek(start);
+                let id = id_of(r.raw()?);
+                Err((id, e.what.into_owned()))
+            }
+        };
+        let index = events.len();
+        events.push(event.map_err(|(id, reason)| EventError { index, id, reason }));
+        Ok(())
+    })?;
+    Ok(events)
+}
+
+/// The `id` of an event that could not be read, if it can be found.
+fn id_of(raw: &str) -> Option<String> {
+    let mut id = None;
+    let _ = Reader::new(raw).object(|r, key| {
+        if key == "id" {
+            id = r.owned_string().ok();
+        }
+        r.skip()
+    });
+    id
 }
 
 /// Decodes one event; on failure, says which (by id when readable) and why.
 pub fn decode_event(index: usize, text: &str) -> EventResult {
-    serde_json::from_str::<Event>(text).map_err(|e| {
-        #[derive(Deserialize)]
-        struct IdOnly {
-            id: Option<String>,
-        }
-        let id = serde_json::from_str::<IdOnly>(text).ok().and_then(|x| x.id);
-        EventError {
-            index,
-            id,
-            reason: strip_position(&e),
-        }
-    })
-}
-
-/// serde_json appends "at line 1 column 80" to messages; within one event that is noise.
-fn strip_position(e: &serde_json::Error) -> String {
-    let s = e.to_string();
-    match s.rfind(" at line ") {
-        Some(i) => s[..i].to_owned(),
-        None => s,
-    }
+    let mut r = Reader::new(text);
+    let result = match RawEvent::read(&mut r).and_then(|e| r.end().map(|()| e)) {
+        Ok(raw) => raw.into_event(),
+        Err(e) => Err((id_of(text), e.what.into_owned())),
+    };
+    result.map_err(|(id, reason)| EventError { index, id, reason })
 }
 
 /// Decodes a server message (what a panel receives).
 pub fn decode_server(text: &str) -> Result<ServerMessage<EventResult>, DecodeError> {
     let m = decode_envelope(text)?;
-    let kind: &str = &m.kind;
+    let kind: &str = &kind_of(m.kind)?;
     Ok(match kind {
         "hello" => ServerMessage::Hello(Hello {
-            protocol: field(m.protocol, "protocol", kind)?,
+            protocol: u32::try_from(field(m.protocol, "protocol", kind)?)
+                .map_err(|_| DecodeError("`protocol` is not a version number".into()))?,
             session: field(m.session, "session", kind)?,
             server: m.server.unwrap_or_default(),
         }),
@@ -215,7 +227,7 @@ pub fn decode_server(text: &str) -> Result<ServerMessage<EventResult>, DecodeErr
 /// Decodes a producer message (what the server receives on its ingest path).
 pub fn decode_producer(text: &str) -> Result<ProducerMessage<EventResult>, DecodeError> {
     let m = decode_envelope(text)?;
-    let kind: &str = &m.kind;
+    let kind: &str = &kind_of(m.kind)?;
     match kind {
         "events" => Ok(ProducerMessage::Events {
             events: field(m.events, "events", kind)?,

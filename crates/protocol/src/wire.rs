@@ -1,44 +1,92 @@
-//! The flat wire shape of an event, decoded in one pass, then checked into a typed [`Event`].
+//! The flat wire shape of an event, read in one pass, then checked into a typed [`Event`].
 
 use std::borrow::Cow;
 
-use serde::Deserialize;
-use serde_json::value::RawValue;
-
 use crate::content::{Content, Item, RawJson, SpanKind};
 use crate::event::{Event, Op, Status};
+use crate::reader::{ReadError, Reader};
 
-/// Every field any op may carry. Unknown fields are ignored (the extension rule).
-#[derive(Deserialize)]
+/// Every field any op may carry. Unknown fields are ignored (the extension rule); `null` is
+/// the same as a missing field.
+#[derive(Default)]
 pub(crate) struct RawEvent<'a> {
-    pub id: String,
-    pub process: String,
-    pub ts: u64,
-    #[serde(borrow)]
-    pub op: Cow<'a, str>,
-    #[serde(default)]
+    pub id: Option<String>,
+    pub process: Option<String>,
+    pub ts: Option<u64>,
+    pub op: Option<Cow<'a, str>>,
     pub trace: Option<String>,
-    #[serde(default)]
     pub span: Option<String>,
-    #[serde(default)]
     pub name: Option<String>,
-    #[serde(default)]
     pub parent_span: Option<String>,
-    #[serde(default, borrow)]
     pub kind: Option<Cow<'a, str>>,
-    #[serde(default)]
     pub title: Option<String>,
     /// Borrowed from the frame: the JSON text is copied once, into the shared `RawJson`.
-    #[serde(default, borrow)]
-    pub content: Option<&'a RawValue>,
-    #[serde(default)]
+    pub content: Option<&'a str>,
     pub text: Option<String>,
-    #[serde(default)]
     pub items: Option<Vec<Item>>,
-    #[serde(default, borrow)]
     pub status: Option<Cow<'a, str>>,
-    #[serde(default)]
     pub message: Option<String>,
+}
+
+impl<'a> RawEvent<'a> {
+    /// Reads an event object at the cursor. A field of the wrong type is an error naming it.
+    pub fn read(r: &mut Reader<'a>) -> Result<Self, ReadError> {
+        let mut e = RawEvent::default();
+        r.object(|r, key| e.field(r, &key).map_err(|err| err.in_field(&key)))?;
+        Ok(e)
+    }
+
+    fn field(&mut self, r: &mut Reader<'a>, key: &str) -> Result<(), ReadError> {
+        let text = |r: &mut Reader<'a>| -> Result<Option<Cow<'a, str>>, ReadError> {
+            if r.null() {
+                Ok(None)
+            } else {
+                r.string().map(Some)
+            }
+        };
+        match key {
+            "id" => self.id = r.optional_string()?,
+            "process" => self.process = r.optional_string()?,
+            "ts" => self.ts = if r.null() { None } else { Some(r.u64()?) },
+            "op" => self.op = text(r)?,
+            "trace" => self.trace = r.optional_string()?,
+            "span" => self.span = r.optional_string()?,
+            "name" => self.name = r.optional_string()?,
+            "parent_span" => self.parent_span = r.optional_string()?,
+            "kind" => self.kind = text(r)?,
+            "title" => self.title = r.optional_string()?,
+            "content" => self.content = if r.null() { None } else { Some(r.raw()?) },
+            "text" => self.text = r.optional_string()?,
+            "items" => self.items = if r.null() { None } else { Some(read_items(r)?) },
+            "status" => self.status = text(r)?,
+            "message" => self.message = r.optional_string()?,
+            _ => r.skip()?,
+        }
+        Ok(())
+    }
+}
+
+/// An array of `{name, value}`.
+pub(crate) fn read_items(r: &mut Reader<'_>) -> Result<Vec<Item>, ReadError> {
+    let mut items = Vec::new();
+    r.array(|r| {
+        let (mut name, mut value) = (None, None);
+        r.object(|r, key| {
+            match &*key {
+                "name" => name = Some(r.owned_string().map_err(|e| e.in_field("name"))?),
+                "value" => value = Some(RawJson::from_validated(r.raw()?)),
+                _ => r.skip()?,
+            }
+            Ok(())
+        })?;
+        match (name, value) {
+            (Some(name), Some(value)) => items.push(Item { name, value }),
+            (None, _) => return Err(r.error("missing field `name`")),
+            (_, None) => return Err(r.error("missing field `value`")),
+        }
+        Ok(())
+    })?;
+    Ok(items)
 }
 
 fn need<T>(field: Option<T>, name: &str, op: &str) -> Result<T, String> {
@@ -54,11 +102,36 @@ fn need_id(field: Option<String>, name: &str, op: &str) -> Result<String, String
 }
 
 impl RawEvent<'_> {
-    pub fn into_event(self) -> Result<Event, String> {
-        if self.id.is_empty() {
-            return Err("`id` must not be empty".into());
+    /// The event, or why it is invalid (with its id when it has one).
+    pub fn into_event(mut self) -> Result<Event, (Option<String>, String)> {
+        let id = self.id.take();
+        match self.check(id.as_deref()) {
+            Ok((process, ts, op)) => Ok(Event {
+                id: id.unwrap_or_default(),
+                process,
+                ts,
+                op,
+            }),
+            Err(reason) => Err((id, reason)),
         }
-        let op_name: &str = &self.op;
+    }
+
+    fn check(self, id: Option<&str>) -> Result<(String, u64, Op), String> {
+        match id {
+            None => return Err("missing field `id`".into()),
+            Some("") => return Err("`id` must not be empty".into()),
+            Some(_) => {}
+        }
+        let Some(process) = self.process else {
+            return Err("missing field `process`".into());
+        };
+        let Some(ts) = self.ts else {
+            return Err("missing field `ts`".into());
+        };
+        let Some(op_text) = self.op else {
+            return Err("missing field `op`".into());
+        };
+        let op_name: &str = &op_text;
         let op = match op_name {
             "trace_start" => Op::TraceStart {
                 trace: need_id(self.trace, "trace", op_name)?,
@@ -82,7 +155,7 @@ impl RawEvent<'_> {
             },
             "content_replace" => Op::ContentReplace {
                 span: need_id(self.span, "span", op_name)?,
-                content: RawJson::from_borrowed(need(self.content, "content", op_name)?),
+                content: RawJson::from_validated(need(self.content, "content", op_name)?),
             },
             "items_set" | "items_add" => {
                 let span = need_id(self.span, "span", op_name)?;
@@ -118,11 +191,6 @@ impl RawEvent<'_> {
             "clear" => Op::Clear,
             other => return Err(format!("unknown op `{other}`")),
         };
-        Ok(Event {
-            id: self.id,
-            process: self.process,
-            ts: self.ts,
-            op,
-        })
+        Ok((process, ts, op))
     }
 }
