@@ -164,7 +164,7 @@ impl Connection {
                     last_seq: store.last_seq(),
                     binary: true,
                 };
-                self.send(&serde_json::to_string(&sub).unwrap_or_default());
+                self.send(&sub.to_json());
                 let mut s = self.0.borrow_mut();
                 s.attempt = 0;
                 s.status.set(Status::Live);

@@ -20,13 +20,11 @@ pub fn GenericSpan(
         trigger.track();
         store.with(|m| match m.span(id).map(|s| (&s.kind, &s.content)) {
             Some((kind, Content::Json(j))) => (kind.as_str().to_owned(), Some(j.shared())),
-            Some((kind, other)) => (
-                kind.as_str().to_owned(),
-                serde_json::to_string(other)
-                    .ok()
-                    .and_then(|t| user_trace_model::protocol::RawJson::from_string(t).ok())
-                    .map(|j| j.shared()),
-            ),
+            Some((kind, other)) => (kind.as_str().to_owned(), {
+                let mut json = String::new();
+                user_trace_model::protocol::writer::content(&mut json, other);
+                Some(std::sync::Arc::<str>::from(json))
+            }),
             None => (String::new(), None),
         })
     };

@@ -11,10 +11,8 @@ use crate::views::Fold;
 fn export(store: Store) {
     let mut text = String::new();
     for e in store.export_events() {
-        if let Ok(line) = serde_json::to_string(&e) {
-            text.push_str(&line);
-            text.push('\n');
-        }
+        user_trace_model::protocol::writer::event(&mut text, &e);
+        text.push('\n');
     }
     let Some(document) = web_sys::window().and_then(|w| w.document()) else {
         return;

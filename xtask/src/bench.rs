@@ -346,8 +346,8 @@ pub fn run(args: &[String]) -> Result {
         }
     }
     setup::for_tests()?;
-    cargo("build --release -p user-trace-runtime -p user-trace-demo")
-        .run("build the runtime and the demo's replay (release)")?;
+    cargo("build --profile native -p user-trace-runtime -p user-trace-demo")
+        .run("build the runtime and the demo's replay (native profile: release, speed first)")?;
     if let Some(dir) = &profile_dir {
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         // Function names stay in the wasm (and wasm-opt, which drops them, is skipped).
@@ -401,7 +401,7 @@ pub fn run(args: &[String]) -> Result {
             ),
         ] {
             println!("\n==> B1 token stream: {name} ({rate} tokens/s for {secs} s)");
-            let rt = Runtime::start("release")?;
+            let rt = Runtime::start("native")?;
             open_ready(&browser, &url(file, &rt))?;
             page(&browser, "bench.start(); return 'ok=1';")?;
             if name == "panel" {
@@ -467,7 +467,7 @@ pub fn run(args: &[String]) -> Result {
         let rate = 10_000;
         let (b2, total) = firehose(&data, spans, rate, secs)?;
         println!("\n==> B2 firehose: {rate} events/s across {spans} spans for {secs} s");
-        let rt = Runtime::start("release")?;
+        let rt = Runtime::start("native")?;
         open_ready(&browser, &url("panel.html", &rt))?;
         page(&browser, "bench.start(); window.mem0 = 0; setTimeout(() => window.mem0 = wasmMemory(), 10000); return 'ok=1';")?;
         let started = Instant::now();
@@ -514,7 +514,7 @@ pub fn run(args: &[String]) -> Result {
         let n = 100_000;
         let b3 = many_spans(&data, n)?;
         println!("\n==> B3 {n} spans loaded at once");
-        let rt = Runtime::start("release")?;
+        let rt = Runtime::start("native")?;
         rt.replay(&b3, 0.0)?;
         // The memory of an empty panel, for B7.
         let empty = empty_panel_memory(&browser, &site)?;
@@ -602,7 +602,7 @@ pub fn run(args: &[String]) -> Result {
     if want("B4") {
         let (b4_events, size) = big_json(&data)?;
         println!("\n==> B4 one {:.1} MB JSON span", size as f64 / 1e6);
-        let rt = Runtime::start("release")?;
+        let rt = Runtime::start("native")?;
         rt.replay(&b4_events, 0.0)?;
         let empty = empty_panel_memory(&browser, &site)?;
         browser.open(&url("panel.html", &rt))?;
@@ -618,9 +618,11 @@ pub fn run(args: &[String]) -> Result {
              const expand = performance.now() - t0;
              const pages = document.querySelectorAll('.utp-json-page').length;
              const [msgStart, msgEnd] = bench.handled.reduce((a, h) => h[1] - h[0] > a[1] - a[0] ? h : a, [0, 0]);
-             return `paint=${paint};expand=${expand};pages=${pages};mem=${wasmMemory()};wasm=${wasmReady};msgStart=${msgStart};msgEnd=${msgEnd}`;",
+             const h = bench.handled.map((x, i) => `h${i}s=${x[0]};h${i}e=${x[1]}`).join(';');
+             return `paint=${paint};expand=${expand};pages=${pages};mem=${wasmMemory()};wasm=${wasmReady};msgStart=${msgStart};msgEnd=${msgEnd};${h}`;",
         )?;
         drop(rt);
+        println!("    {f:?}");
         let mut peers = Vec::new();
         for (name, file, shown) in [
             (

@@ -172,6 +172,10 @@ fn big_json(c: &mut Criterion) {
     g.bench_function("baseline: serde_json::from_slice Value", |b| {
         b.iter(|| serde_json::from_slice::<serde_json::Value>(doc.as_bytes()).map(|v| v.is_array()))
     });
+    // What a view's first paint reads: the top level's pages and count, one pass.
+    g.bench_function("outline of the top level", |b| {
+        b.iter(|| user_trace_model::json::pages(&doc, 100).1)
+    });
     g.finish();
 }
 

@@ -52,7 +52,11 @@ impl Model {
         let content = match &s.content {
             Content::Text(t) => format!("{t:?}"),
             Content::Json(j) => j.get().to_owned(),
-            other => serde_json::to_string(other).unwrap_or_default(),
+            other => {
+                let mut json = String::new();
+                user_trace_protocol::writer::content(&mut json, other);
+                json
+            }
         };
         let _ = writeln!(
             out,

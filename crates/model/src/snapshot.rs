@@ -4,7 +4,7 @@
 //! attribution is not kept (a span's text arrives as one piece from its creator), but the set
 //! of processes that wrote into a span is (an empty append, or the same content, from each).
 
-use user_trace_protocol::{Content, Event, Op, RawJson, Status};
+use user_trace_protocol::{Content, Event, Op, Status};
 
 use crate::model::Model;
 use crate::node::{Parent, RunStatus, SpanId, TraceId};
@@ -146,9 +146,9 @@ impl Snapshot<'_> {
                     span: s.key.to_string(),
                     content: raw.clone(),
                 },
-                Content::Error(e) => Op::ContentReplace {
+                Content::Error(_) => Op::ContentReplace {
                     span: s.key.to_string(),
-                    content: RawJson::from_value(e),
+                    content: user_trace_protocol::writer::content_json(&s.content),
                 },
             };
             self.push(writer, s.start_ts, op);

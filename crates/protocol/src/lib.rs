@@ -16,6 +16,7 @@ pub mod reader;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod schema;
 mod wire;
+pub mod writer;
 
 pub use content::{Content, ErrorContent, Item, RawJson, SpanKind};
 pub use error::{DecodeError, EventError};

@@ -240,18 +240,3 @@ pub fn decode_producer(text: &str) -> Result<ProducerMessage<EventResult>, Decod
 pub fn decode_panel(text: &str) -> Result<PanelMessage, DecodeError> {
     Ok(serde_json::from_str(text)?)
 }
-
-impl<E: Serialize> ServerMessage<E> {
-    /// The JSON text frame.
-    pub fn to_json(&self) -> String {
-        // Our types serialize infallibly (string keys only).
-        serde_json::to_string(self).unwrap_or_default()
-    }
-}
-
-impl<E: Serialize> ProducerMessage<E> {
-    /// The JSON text frame.
-    pub fn to_json(&self) -> String {
-        serde_json::to_string(self).unwrap_or_default()
-    }
-}

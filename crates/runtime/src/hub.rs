@@ -147,17 +147,7 @@ impl Hub {
                     continue;
                 }
             };
-            let json = match serde_json::to_string(&event) {
-                Ok(j) => j,
-                Err(e) => {
-                    rejected.push(EventError {
-                        index,
-                        id: Some(event.id),
-                        reason: e.to_string(),
-                    });
-                    continue;
-                }
-            };
+            let json = event.to_json();
             let id = event.id.clone();
             out.clear();
             state.model.apply(event, &mut out);

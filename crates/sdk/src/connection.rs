@@ -60,10 +60,7 @@ pub async fn probe(url: &str, token: Option<&str>) -> Result<(), String> {
 
 /// The `events` message of a batch.
 fn message(events: &[Event]) -> String {
-    ProducerMessage::Events {
-        events: events.iter().collect::<Vec<_>>(),
-    }
-    .to_json()
+    ProducerMessage::events_json(events)
 }
 
 /// Counts an event that will never be sent as refused (and acknowledged, so that `flush`
@@ -88,7 +85,7 @@ fn split(batch: Vec<Event>, max: usize, progress: &watch::Sender<Stats>) -> Vec<
     let mut part = Vec::new();
     let mut bytes = ENVELOPE;
     for event in batch {
-        let len = serde_json::to_string(&event).map_or(usize::MAX, |t| t.len() + 1);
+        let len = event.to_json().len() + 1;
         if len.saturating_add(ENVELOPE) > max {
             let reason = format!(
                 "it is {len} bytes, over the message limit of {max} bytes (the runtime's \
@@ -168,11 +165,10 @@ async fn record(
     };
     let mut file = file;
     while let Some(e) = rx.recv().await {
-        if let Ok(mut line) = serde_json::to_string(&e) {
-            line.push('\n');
-            // One write per line: several tracers may record into one file (O_APPEND).
-            let _ = file.write_all(line.as_bytes());
-        }
+        let mut line = e.to_json();
+        line.push('\n');
+        // One write per line: several tracers may record into one file (O_APPEND).
+        let _ = file.write_all(line.as_bytes());
         progress.send_modify(|s| s.acked += 1);
     }
 }

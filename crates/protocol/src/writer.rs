@@ -1,0 +1,310 @@
+//! Writes messages as JSON text, byte for byte as serde_json writes the same types.
+//!
+//! The counterpart of [`crate::reader`]: a JSON span's text is copied as it is (serde would
+//! validate a 10 MB value again before copying it), the output is sized once, and the panel's
+//! wasm carries no serde serializer.
+
+use crate::content::{Content, Item, RawJson};
+use crate::event::{Event, Op, Status};
+use crate::message::{PanelMessage, ProducerMessage, ServerMessage};
+use crate::reader::plain_run;
+
+/// Appends `s` as a JSON string literal: `"` and `\` and control characters escaped, as
+/// serde_json does (short escapes where JSON has them, else `\u00XX`); everything else as is.
+pub fn string(out: &mut String, s: &str) {
+    let bytes = s.as_bytes();
+    out.push('"');
+    let mut run = 0;
+    loop {
+        let i = plain_run(bytes, run);
+        out.push_str(s.get(run..i).unwrap_or_default());
+        let Some(&b) = bytes.get(i) else { break };
+        match b {
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            b'\n' => out.push_str("\\n"),
+            b'\r' => out.push_str("\\r"),
+            b'\t' => out.push_str("\\t"),
+            0x08 => out.push_str("\\b"),
+            0x0c => out.push_str("\\f"),
+            _ => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                out.push_str("\\u00");
+                out.push(char::from(HEX[usize::from(b >> 4)]));
+                out.push(char::from(HEX[usize::from(b & 15)]));
+            }
+        }
+        run = i + 1;
+    }
+    out.push('"');
+}
+
+fn key(out: &mut String, name: &str) {
+    out.push_str(",\"");
+    out.push_str(name);
+    out.push_str("\":");
+}
+
+fn string_field(out: &mut String, name: &str, value: &str) {
+    key(out, name);
+    string(out, value);
+}
+
+fn number(out: &mut String, n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut n = n;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for &d in &digits[at..] {
+        out.push(char::from(d));
+    }
+}
+
+fn number_field(out: &mut String, name: &str, n: u64) {
+    key(out, name);
+    number(out, n);
+}
+
+/// About how many bytes an event takes, to size a frame once.
+fn size_hint(e: &Event) -> usize {
+    let content = match &e.op {
+        Op::SpanCreate { content, .. } => content.heap_bytes(),
+        Op::ContentReplace { content, .. } => content.get().len(),
+        Op::TextAppend { text, .. } => text.len(),
+        Op::ItemsSet { items, .. } | Op::ItemsAdd { items, .. } => items
+            .iter()
+            .map(|i| i.name.len() + i.value.get().len() + 24)
+            .sum(),
+        _ => 0,
+    };
+    content + e.id.len() + e.process.len() + 128
+}
+
+fn items(out: &mut String, items: &[Item]) {
+    out.push('[');
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str("{\"name\":");
+        string(out, &item.name);
+        out.push_str(",\"value\":");
+        out.push_str(item.value.get());
+        out.push('}');
+    }
+    out.push(']');
+}
+
+/// Appends a span's content as JSON.
+pub fn content(out: &mut String, c: &Content) {
+    match c {
+        Content::Text(t) => string(out, t),
+        Content::Items(list) => items(out, list),
+        Content::Error(e) => {
+            out.push_str("{\"message\":");
+            string(out, &e.message);
+            if let Some(d) = &e.details {
+                out.push_str(",\"details\":");
+                out.push_str(d.get());
+            }
+            out.push('}');
+        }
+        Content::Json(j) => out.push_str(j.get()),
+    }
+}
+
+/// A span's content as a JSON value (valid by construction: not validated again).
+pub fn content_json(c: &Content) -> RawJson {
+    let mut out = String::new();
+    content(&mut out, c);
+    RawJson::from_validated(&out)
+}
+
+fn status(out: &mut String, s: &Status) {
+    match s {
+        Status::Ok => string_field(out, "status", "ok"),
+        Status::Error { message } => {
+            string_field(out, "status", "error");
+            string_field(out, "message", message);
+        }
+    }
+}
+
+fn raw_field(out: &mut String, name: &str, raw: &RawJson) {
+    key(out, name);
+    out.push_str(raw.get());
+}
+
+/// Appends an event as its flat wire object.
+pub fn event(out: &mut String, e: &Event) {
+    out.push_str("{\"id\":");
+    string(out, &e.id);
+    string_field(out, "process", &e.process);
+    number_field(out, "ts", e.ts);
+    string_field(out, "op", e.op.name());
+    match &e.op {
+        Op::TraceStart {
+            trace,
+            name,
+            parent_span,
+        } => {
+            string_field(out, "trace", trace);
+            string_field(out, "name", name);
+            if let Some(p) = parent_span {
+                string_field(out, "parent_span", p);
+            }
+        }
+        Op::SpanCreate {
+            trace,
+            span,
+            kind,
+            title,
+            content: c,
+        } => {
+            string_field(out, "trace", trace);
+            string_field(out, "span", span);
+            string_field(out, "kind", kind.as_str());
+            if let Some(t) = title {
+                string_field(out, "title", t);
+            }
+            key(out, "content");
+            content(out, c);
+        }
+        Op::TextAppend { span, text } => {
+            string_field(out, "span", span);
+            string_field(out, "text", text);
+        }
+        Op::ContentReplace { span, content } => {
+            string_field(out, "span", span);
+            raw_field(out, "content", content);
+        }
+        Op::ItemsSet { span, items: list } | Op::ItemsAdd { span, items: list } => {
+            string_field(out, "span", span);
+            key(out, "items");
+            items(out, list);
+        }
+        Op::SpanEnd { span, status: s } => {
+            string_field(out, "span", span);
+            status(out, s);
+        }
+        Op::TraceEnd { trace, status: s } => {
+            string_field(out, "trace", trace);
+            status(out, s);
+        }
+        Op::Clear => {}
+    }
+    out.push('}');
+}
+
+fn events(out: &mut String, list: &[Event]) {
+    key(out, "events");
+    out.push('[');
+    for (i, e) in list.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        event(out, e);
+    }
+    out.push(']');
+}
+
+fn sized(list: &[Event]) -> String {
+    String::with_capacity(list.iter().map(size_hint).sum::<usize>() + 64)
+}
+
+impl Event {
+    /// The event's JSON text (its flat wire object).
+    pub fn to_json(&self) -> String {
+        let mut out = String::with_capacity(size_hint(self));
+        event(&mut out, self);
+        out
+    }
+}
+
+impl ServerMessage<Event> {
+    /// The JSON text frame.
+    pub fn to_json(&self) -> String {
+        match self {
+            ServerMessage::Hello(h) => {
+                let mut out = String::from("{\"type\":\"hello\"");
+                number_field(&mut out, "protocol", u64::from(h.protocol));
+                string_field(&mut out, "session", &h.session);
+                string_field(&mut out, "server", &h.server);
+                out.push('}');
+                out
+            }
+            ServerMessage::Events {
+                first_seq,
+                events: list,
+            } => {
+                let mut out = sized(list);
+                out.push_str("{\"type\":\"events\"");
+                number_field(&mut out, "first_seq", *first_seq);
+                events(&mut out, list);
+                out.push('}');
+                out
+            }
+            ServerMessage::Snapshot { seq, events: list } => {
+                let mut out = sized(list);
+                out.push_str("{\"type\":\"snapshot\"");
+                number_field(&mut out, "seq", *seq);
+                events(&mut out, list);
+                out.push('}');
+                out
+            }
+            ServerMessage::Error { message } => {
+                let mut out = String::from("{\"type\":\"error\"");
+                string_field(&mut out, "message", message);
+                out.push('}');
+                out
+            }
+        }
+    }
+}
+
+impl ProducerMessage<Event> {
+    /// The JSON text frame.
+    pub fn to_json(&self) -> String {
+        let ProducerMessage::Events { events: list } = self;
+        Self::events_json(list)
+    }
+
+    /// The `events` message of `list`, without owning the events.
+    pub fn events_json(list: &[Event]) -> String {
+        let mut out = sized(list);
+        out.push_str("{\"type\":\"events\"");
+        events(&mut out, list);
+        out.push('}');
+        out
+    }
+}
+
+impl PanelMessage {
+    /// The JSON text frame.
+    pub fn to_json(&self) -> String {
+        let PanelMessage::Subscribe {
+            session,
+            last_seq,
+            binary,
+        } = self;
+        let mut out = String::from("{\"type\":\"subscribe\"");
+        if let Some(s) = session {
+            string_field(&mut out, "session", s);
+        }
+        if let Some(n) = last_seq {
+            number_field(&mut out, "last_seq", *n);
+        }
+        if *binary {
+            out.push_str(",\"binary\":true");
+        }
+        out.push('}');
+        out
+    }
+}

@@ -1,0 +1,174 @@
+//! The protocol's writer produces, byte for byte, what serde_json produces for the same
+//! messages, and what it writes reads back as the same message.
+
+use user_trace_protocol::{
+    decode_event, decode_server, Content, ErrorContent, Event, Hello, Item, Op, PanelMessage,
+    ProducerMessage, RawJson, ServerMessage, SpanKind, Status,
+};
+
+const AWKWARD: &[&str] = &[
+    "",
+    "plain",
+    "quote \" backslash \\ slash /",
+    "lines\nand\r\ttabs",
+    "controls \u{0} \u{1} \u{8} \u{c} \u{1f} \u{7f}",
+    "ünïcödé 😀 \u{2028}",
+    "a longer string that spans several eight-byte words with a \" late quote",
+];
+
+fn events() -> Vec<Event> {
+    let mut ops = Vec::new();
+    for (i, s) in AWKWARD.iter().enumerate() {
+        let s = s.to_string();
+        // Ids must not be empty; names and texts may.
+        let id = format!("id {s}");
+        ops.push(Op::TraceStart {
+            trace: id.clone(),
+            name: s.clone(),
+            parent_span: (i % 2 == 0).then(|| id.clone()),
+        });
+        ops.push(Op::TextAppend {
+            span: "t".into(),
+            text: s.clone(),
+        });
+        ops.push(Op::SpanEnd {
+            span: id.clone(),
+            status: if i % 2 == 0 {
+                Status::Ok
+            } else {
+                Status::Error { message: s.clone() }
+            },
+        });
+        ops.push(Op::TraceEnd {
+            trace: id.clone(),
+            status: Status::Error { message: s.clone() },
+        });
+        for (kind, content) in [
+            (SpanKind::Text, Content::Text(s.clone())),
+            (SpanKind::Markdown, Content::Text(s.clone())),
+            (
+                SpanKind::Items,
+                Content::Items(vec![
+                    Item {
+                        name: s.clone(),
+                        value: RawJson::from_value(&s),
+                    },
+                    Item {
+                        name: "n".into(),
+                        value: RawJson::from_string(r#"{"a": [1, 2.5e3, null]}"#.into()).unwrap(),
+                    },
+                ]),
+            ),
+            (
+                SpanKind::Error,
+                Content::Error(ErrorContent {
+                    message: s.clone(),
+                    details: (i % 2 == 1).then(|| RawJson::from_value(&[s.as_str()])),
+                }),
+            ),
+            (SpanKind::Json, Content::Json(RawJson::from_value(&s))),
+            (
+                SpanKind::Other("chart".into()),
+                Content::Json(RawJson::from_string("[1,2]".into()).unwrap()),
+            ),
+        ] {
+            ops.push(Op::SpanCreate {
+                trace: "t".into(),
+                span: id.clone(),
+                kind,
+                title: (i % 3 == 0).then(|| s.clone()),
+                content,
+            });
+        }
+        ops.push(Op::ContentReplace {
+            span: id.clone(),
+            content: RawJson::from_string(" {\"k\" : \"v\"} ".into()).unwrap(),
+        });
+        ops.push(Op::ItemsSet {
+            span: id.clone(),
+            items: vec![],
+        });
+        ops.push(Op::ItemsAdd {
+            span: id.clone(),
+            items: vec![Item {
+                name: s.clone(),
+                value: RawJson::null(),
+            }],
+        });
+    }
+    ops.push(Op::Clear);
+    ops.into_iter()
+        .enumerate()
+        .map(|(n, op)| Event {
+            id: format!("e-{n}\"{}", AWKWARD[n % AWKWARD.len()]),
+            process: AWKWARD[(n + 3) % AWKWARD.len()].to_owned(),
+            ts: [0, 1, 1_700_000_000_000_000, u64::MAX][n % 4],
+            op,
+        })
+        .collect()
+}
+
+#[test]
+fn events_are_written_as_serde_json_writes_them_and_read_back() {
+    let all = events();
+    assert_eq!(all.len(), 92);
+    for (i, e) in all.iter().enumerate() {
+        let ours = e.to_json();
+        assert_eq!(ours, serde_json::to_string(e).unwrap());
+        assert_eq!(decode_event(i, &ours).as_ref(), Ok(e));
+    }
+}
+
+#[test]
+fn messages_are_written_as_serde_json_writes_them() {
+    let all = events();
+    let messages = [
+        ServerMessage::Hello(Hello {
+            protocol: 1,
+            session: "s\"1".into(),
+            server: "user-trace-runtime 0.1".into(),
+        }),
+        ServerMessage::Events {
+            first_seq: 7,
+            events: all.clone(),
+        },
+        ServerMessage::Snapshot {
+            seq: 0,
+            events: vec![],
+        },
+        ServerMessage::Error {
+            message: "bad\nthing".into(),
+        },
+    ];
+    for m in &messages {
+        assert_eq!(m.to_json(), serde_json::to_string(m).unwrap());
+    }
+    let Ok(ServerMessage::Events { first_seq, events }) = decode_server(&messages[1].to_json())
+    else {
+        panic!()
+    };
+    assert_eq!(first_seq, 7);
+    assert_eq!(
+        events.into_iter().collect::<Result<Vec<_>, _>>().unwrap(),
+        all
+    );
+
+    let producer = ProducerMessage::Events { events: all };
+    assert_eq!(
+        producer.to_json(),
+        serde_json::to_string(&producer).unwrap()
+    );
+
+    for (session, last_seq, binary) in [
+        (None, None, false),
+        (Some("s".to_owned()), Some(9), true),
+        (None, Some(0), true),
+    ] {
+        let m = PanelMessage::Subscribe {
+            session,
+            last_seq,
+            binary,
+        };
+        assert_eq!(m.to_json(), serde_json::to_string(&m).unwrap());
+    }
+}
