@@ -605,6 +605,7 @@ pub fn run(args: &[String]) -> Result {
         let rt = Runtime::start("native")?;
         rt.replay(&b4_events, 0.0)?;
         let empty = empty_panel_memory(&browser, &site)?;
+        profiler.start()?;
         browser.open(&url("panel.html", &rt))?;
         let f = page(
             &browser,
@@ -621,6 +622,7 @@ pub fn run(args: &[String]) -> Result {
              const h = bench.handled.map((x, i) => `h${i}s=${x[0]};h${i}e=${x[1]}`).join(';');
              return `paint=${paint};expand=${expand};pages=${pages};mem=${wasmMemory()};wasm=${wasmReady};msgStart=${msgStart};msgEnd=${msgEnd};${h}`;",
         )?;
+        profiler.stop("b4")?;
         drop(rt);
         println!("    {f:?}");
         let mut peers = Vec::new();

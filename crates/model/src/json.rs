@@ -8,6 +8,9 @@
 
 use std::borrow::Cow;
 
+// The skipping loops live in the protocol crate, which is built for speed (see Cargo.toml).
+use user_trace_protocol::reader::{trusted_string_end as skip_string, Reader};
+
 /// The type of a JSON value, from its first character.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JsonKind {
@@ -63,6 +66,7 @@ pub fn members(raw: &str) -> Members<'_> {
         text: raw,
         pos,
         object,
+        reader: Reader::new(raw),
     }
 }
 
@@ -71,6 +75,8 @@ pub struct Members<'a> {
     text: &'a str,
     pos: usize,
     object: bool,
+    /// Skips values token by token (and counts their members); kept to reuse its memory.
+    reader: Reader<'a>,
 }
 
 impl<'a> Iterator for Members<'a> {
@@ -102,7 +108,9 @@ impl<'a> Iterator for Members<'a> {
         } else {
             None
         };
-        let (end, count) = skip_value(bytes, pos)?;
+        self.reader.seek(pos);
+        let count = self.reader.skip_counted().ok()?;
+        let end = self.reader.position();
         let value = self.text.get(pos..end)?;
         self.pos = end;
         Some(Member { key, value, count })
@@ -114,76 +122,6 @@ fn skip_ws(bytes: &[u8], mut pos: usize) -> usize {
         pos += 1;
     }
     pos
-}
-
-/// The end (exclusive) of the string starting at `pos` (at its opening quote).
-fn skip_string(bytes: &[u8], pos: usize) -> Option<usize> {
-    if bytes.get(pos) != Some(&b'"') {
-        return None;
-    }
-    let mut i = pos + 1;
-    loop {
-        // Eight bytes at a time up to the next quote, backslash or control byte.
-        i = user_trace_protocol::reader::plain_run(bytes, i);
-        match bytes.get(i)? {
-            b'\\' => i += 2,
-            b'"' => return Some(i + 1),
-            _ => i += 1,
-        }
-    }
-}
-
-/// The end (exclusive) of the value starting at `pos`, and its number of members (0 for
-/// scalars). Containers are skipped by counting brackets outside strings: one pass over the
-/// bytes, no recursion (deep nesting is safe); members are the commas at the first level, plus
-/// one when that level is not empty.
-fn skip_value(bytes: &[u8], pos: usize) -> Option<(usize, usize)> {
-    match bytes.get(pos)? {
-        b'"' => Some((skip_string(bytes, pos)?, 0)),
-        b'{' | b'[' => {
-            let mut depth = 0usize;
-            let mut commas = 0usize;
-            let mut empty = true;
-            let mut i = pos;
-            while i < bytes.len() {
-                match bytes[i] {
-                    b'"' => {
-                        empty = false;
-                        i = skip_string(bytes, i)?;
-                        continue;
-                    }
-                    b'{' | b'[' => {
-                        if depth == 1 {
-                            empty = false;
-                        }
-                        depth += 1;
-                    }
-                    b'}' | b']' => {
-                        depth -= 1;
-                        if depth == 0 {
-                            let count = if empty { 0 } else { commas + 1 };
-                            return Some((i + 1, count));
-                        }
-                    }
-                    b',' if depth == 1 => commas += 1,
-                    b' ' | b'\t' | b'\n' | b'\r' => {}
-                    _ if depth == 1 => empty = false,
-                    _ => {}
-                }
-                i += 1;
-            }
-            None
-        }
-        _ => {
-            let mut i = pos;
-            while i < bytes.len()
-                && !matches!(bytes[i], b',' | b'}' | b']' | b' ' | b'\t' | b'\n' | b'\r')
-            {
-                i += 1;
-            }
-            Some((i, 0))
-        }
-    }
 }
 
 /// The number of members of an object or array (0 for scalars): one pass over its text.
