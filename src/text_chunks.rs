@@ -7,7 +7,7 @@
 //! early), and only a text with neither is cut mid-word.
 
 /// Bytes after which a block ends at the next break.
-pub const CHUNK: usize = 16 * 1024;
+pub const CHUNK: usize = 4 * 1024;
 
 /// How many bytes of `text` go into the current block, which holds `current` bytes already;
 /// the rest starts a new block. Never cuts inside a UTF-8 character, and takes at least one
