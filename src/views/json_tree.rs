@@ -48,14 +48,28 @@ fn offset_in(whole: &str, part: &str) -> usize {
 pub fn JsonTree(
     /// The JSON text, exactly as sent (shared, not copied).
     text: Arc<str>,
+    /// The top level's outline when the decoder already found it (large values): the tree
+    /// then needs no pass over the text before its first paint.
+    #[prop(default = None)]
+    outline: Option<Arc<json::Outline>>,
     /// Whether the top level starts expanded.
     #[prop(optional)]
     open: bool,
 ) -> impl IntoView {
     let end = text.len();
+    let known = Arc::new(OnceLock::new());
+    if let Some(o) = outline.filter(|_| text.trim().len() == end) {
+        let _ = known.set(Outline {
+            start: 0,
+            end,
+            starts: o.starts.clone().into(),
+            total: o.count,
+            first_page: o.first_page.clone(),
+        });
+    }
     view! {
         <div class="utp-json" role="group">
-            <JsonNode text start=0 end key=None path="$".to_owned() open count=None />
+            <JsonNode text start=0 end key=None path="$".to_owned() open count=None outline=known />
         </div>
     }
 }
@@ -71,6 +85,9 @@ fn JsonNode(
     open: bool,
     /// The value's member count when the parent's pass already found it.
     count: Option<usize>,
+    /// The value's outline when it is already known (else found when first needed).
+    #[prop(optional)]
+    outline: Option<Arc<OnceLock<Outline>>>,
 ) -> AnyView {
     let raw = text.get(start..end).unwrap_or("null");
     let kind = json::kind(raw);
@@ -105,7 +122,7 @@ fn JsonNode(
     let expanded = RwSignal::new(open);
     // One pass over a container finds its pages, its count and its members' counts; it is
     // made at most once, and not at all for a collapsed node whose parent counted it.
-    let outline = Arc::new(OnceLock::new());
+    let outline = outline.unwrap_or_default();
     let total = count.unwrap_or_else(|| outline_of(&outline, &text, start, end).total);
     let summary = json::container_summary(kind, total);
     let children = move || {

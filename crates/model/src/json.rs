@@ -11,6 +11,8 @@ use std::borrow::Cow;
 // The skipping loops live in the protocol crate, which is built for speed (see Cargo.toml).
 use user_trace_protocol::reader::{trusted_string_end as skip_string, Reader};
 
+pub use user_trace_protocol::outline::{Member, MemberAt, Outline};
+
 /// The type of a JSON value, from its first character.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JsonKind {
@@ -39,18 +41,6 @@ pub fn kind(raw: &str) -> JsonKind {
         Some(b'n') | None => JsonKind::Null,
         Some(_) => JsonKind::Number,
     }
-}
-
-/// One member of an object (with its key) or element of an array (without).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Member<'a> {
-    /// The key as sent, with its quotes and escapes; see [`decode_string`].
-    pub key: Option<&'a str>,
-    /// The value's text as sent.
-    pub value: &'a str,
-    /// How many members the value has (0 for scalars): counted while skipping it, so that a
-    /// view can summarize the children of a node from the one pass that listed them.
-    pub count: usize,
 }
 
 /// The members of the object or array `raw`, in order. Empty for scalars.
@@ -139,39 +129,6 @@ pub fn page_starts(raw: &str, page: usize) -> Vec<usize> {
 pub fn pages(raw: &str, page: usize) -> (Vec<usize>, usize) {
     let o = outline(raw, page);
     (o.starts, o.count)
-}
-
-/// A member by its byte ranges in its container's trimmed text: kept without borrowing it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct MemberAt {
-    pub key: Option<std::ops::Range<usize>>,
-    pub value: std::ops::Range<usize>,
-    pub count: usize,
-}
-
-impl MemberAt {
-    /// The member in `container` (the same trimmed text it was found in).
-    pub fn get<'a>(&self, container: &'a str) -> Option<Member<'a>> {
-        let key = match &self.key {
-            Some(k) => Some(container.get(k.clone())?),
-            None => None,
-        };
-        Some(Member {
-            key,
-            value: container.get(self.value.clone())?,
-            count: self.count,
-        })
-    }
-}
-
-/// What one pass over a container finds: where each page of members starts (offsets into
-/// `raw.trim()`), how many members it has, and, when they fit on one page, the members
-/// themselves, so that showing them needs no second pass over a value that may be megabytes.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Outline {
-    pub starts: Vec<usize>,
-    pub count: usize,
-    pub first_page: Vec<MemberAt>,
 }
 
 /// The [`Outline`] of the container `raw`, with pages of `page` members.

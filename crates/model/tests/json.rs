@@ -150,3 +150,41 @@ fn members_carry_their_own_member_counts() {
     let counts: Vec<usize> = got.iter().map(|g| g.1).collect();
     assert_eq!(counts, [3, 0, 0, 0, 1, 2, 0]);
 }
+
+#[test]
+fn the_decoder_outlines_a_large_container_as_the_model_would() {
+    use user_trace_model::protocol::{decode_event, outline::PAGE, Content, Op};
+    let object = format!(
+        "{{\"list\": [{}], \"name\": \"x\", \"deep\": {{\"a\": [1, {{}}], \"b\": \"}}\"}}}}",
+        vec!["{\"k\": [1, 2, \"s\"]}"; 5_000].join(", ")
+    );
+    let array = format!("[{}]", vec!["{\"k\": [1, 2]}"; 5_000].join(" ,\n "));
+    let small = r#"{"a": [1, 2]}"#.to_owned();
+    for (raw, outlined) in [(&object, true), (&array, true), (&small, false)] {
+        for op in ["span_create", "content_replace"] {
+            let text = format!(
+                r#"{{"id":"1","process":"p","ts":1,"op":"{op}","trace":"t","span":"s","kind":"json","content": {raw} }}"#
+            );
+            let event = decode_event(0, &text).unwrap();
+            let json = match event.op {
+                Op::SpanCreate {
+                    content: Content::Json(j),
+                    ..
+                } => j,
+                Op::ContentReplace { content, .. } => content,
+                other => panic!("{other:?}"),
+            };
+            assert_eq!(json.get(), raw.as_str());
+            match json.outline() {
+                Some(o) => {
+                    assert!(outlined, "{op}: a small value is outlined when shown");
+                    assert_eq!(*o, outline(raw, PAGE), "{op}");
+                }
+                None => assert!(!outlined, "{op}: no outline"),
+            }
+        }
+    }
+    // The object fits on one page (its members kept); the array does not (only page starts).
+    assert_eq!(outline(&object, PAGE).first_page.len(), 3);
+    assert_eq!(outline(&array, PAGE).starts.len(), 50);
+}

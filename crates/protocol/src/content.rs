@@ -6,6 +6,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::value::RawValue;
 
+use crate::outline::Outline;
 use crate::reader::{ReadError, Reader};
 use crate::wire::read_items;
 
@@ -15,18 +16,22 @@ use crate::wire::read_items;
 /// `serde_json::Value` costs about ten times the text's size); the model reads it lazily. The
 /// text is shared: cloning a content, or handing it to a view, copies no bytes.
 #[derive(Clone)]
-pub struct RawJson(Arc<str>);
+pub struct RawJson {
+    text: Arc<str>,
+    /// Found by the decoder for a large container, in the pass that validated it.
+    outline: Option<Arc<Outline>>,
+}
 
 impl RawJson {
     /// Validates `text` as one JSON value (surrounding whitespace is dropped).
     pub fn from_string(text: String) -> Result<Self, ReadError> {
         crate::reader::validate(&text)?;
         let trimmed = text.trim();
-        Ok(if trimmed.len() == text.len() {
-            Self(Arc::from(text))
+        Ok(Self::plain(if trimmed.len() == text.len() {
+            Arc::from(text)
         } else {
-            Self(Arc::from(trimmed))
-        })
+            Arc::from(trimmed)
+        }))
     }
     /// Serializes any value (used by producers and tests).
     pub fn from_value<T: Serialize + ?Sized>(value: &T) -> Self {
@@ -36,24 +41,41 @@ impl RawJson {
     }
     /// JSON `null`.
     pub fn null() -> Self {
-        Self(Arc::from("null"))
+        Self::plain(Arc::from("null"))
+    }
+    fn plain(text: Arc<str>) -> Self {
+        Self {
+            text,
+            outline: None,
+        }
     }
     /// The JSON text.
     pub fn get(&self) -> &str {
-        &self.0
+        &self.text
     }
     /// The shared JSON text.
     pub fn shared(&self) -> Arc<str> {
-        self.0.clone()
+        self.text.clone()
+    }
+    /// The top level's outline, when the decoder found it (large containers only).
+    pub fn outline(&self) -> Option<Arc<Outline>> {
+        self.outline.clone()
     }
     pub(crate) fn from_raw(raw: Box<RawValue>) -> Self {
         let text: Box<str> = raw.into();
-        Self(Arc::from(text))
+        Self::plain(Arc::from(text))
     }
     /// From JSON validated in place in a frame: one copy, into the shared text (an owned
     /// string first would make two, and a 10 MB span would peak at three times its size).
     pub(crate) fn from_validated(raw: &str) -> Self {
-        Self(Arc::from(raw))
+        Self::plain(Arc::from(raw))
+    }
+    /// The same, with the outline found while validating it.
+    pub(crate) fn from_outlined(raw: &str, outline: Option<Outline>) -> Self {
+        Self {
+            text: Arc::from(raw),
+            outline: outline.map(Arc::new),
+        }
     }
 }
 

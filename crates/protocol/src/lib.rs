@@ -12,6 +12,7 @@ pub mod content;
 pub mod error;
 pub mod event;
 pub mod message;
+pub mod outline;
 pub mod reader;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod schema;

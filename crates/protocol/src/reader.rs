@@ -9,6 +9,8 @@
 use std::borrow::Cow;
 use std::fmt;
 
+use crate::outline::{MemberAt, Outline, OUTLINE_FROM, PAGE};
+
 /// Where and why a text is not the JSON that was expected.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReadError {
@@ -46,6 +48,8 @@ pub struct Reader<'a> {
     pos: usize,
     /// Open containers while skipping a value (`true`: an object), kept to reuse its memory.
     stack: Vec<bool>,
+    /// The outline being found by [`Reader::raw_outlined`], kept to reuse its memory.
+    outline: Outline,
 }
 
 impl<'a> Reader<'a> {
@@ -54,6 +58,7 @@ impl<'a> Reader<'a> {
             text,
             pos: 0,
             stack: Vec::new(),
+            outline: Outline::default(),
         }
     }
 
@@ -211,6 +216,83 @@ impl<'a> Reader<'a> {
         let start = self.pos;
         self.skip_value()?;
         Ok(slice(self.text, start, self.pos))
+    }
+
+    /// Any JSON value, validated, as the text it was sent as; and, when it is a container of
+    /// at least [`OUTLINE_FROM`] bytes, its [`Outline`], found in the same pass: each member is
+    /// skipped with [`Reader::skip_counted`] and recorded.
+    pub fn raw_outlined(&mut self) -> Result<(&'a str, Option<Outline>), ReadError> {
+        let (open, close) = match self.peek() {
+            Some(b'{') => (b'{', b'}'),
+            Some(b'[') => (b'[', b']'),
+            _ => return Ok((self.raw()?, None)),
+        };
+        let start = self.pos;
+        let mut o = std::mem::take(&mut self.outline);
+        o.starts.clear();
+        o.first_page.clear();
+        o.count = 0;
+        let walked = self.outline_members(open == b'{', close, start, &mut o);
+        let raw = slice(self.text, start, self.pos);
+        let kept = (walked.is_ok() && raw.len() >= OUTLINE_FROM).then(|| o.clone());
+        self.outline = o;
+        walked.map(|()| (raw, kept))
+    }
+
+    fn outline_members(
+        &mut self,
+        object: bool,
+        close: u8,
+        start: usize,
+        o: &mut Outline,
+    ) -> Result<(), ReadError> {
+        self.pos += 1;
+        if self.peek() == Some(close) {
+            self.pos += 1;
+            return Ok(());
+        }
+        loop {
+            self.skip_ws();
+            let member = self.pos - start;
+            let key = if object {
+                if self.byte() != Some(b'"') {
+                    return Err(self.error("expected a key (a string)"));
+                }
+                self.skip_string()?;
+                let key = member..self.pos - start;
+                self.eat(b':', "expected `:`")?;
+                Some(key)
+            } else {
+                None
+            };
+            self.skip_ws();
+            let value = self.pos - start;
+            let count = self.skip_value()?;
+            if o.count % PAGE == 0 {
+                o.starts.push(member);
+            }
+            if o.count < PAGE {
+                o.first_page.push(MemberAt {
+                    key,
+                    value: value..self.pos - start,
+                    count,
+                });
+            }
+            o.count += 1;
+            match self.peek() {
+                Some(b',') => self.pos += 1,
+                Some(b) if b == close => {
+                    self.pos += 1;
+                    if o.starts.len() > 1 {
+                        // Paged: each page reads its own members when it is expanded.
+                        o.first_page.clear();
+                    }
+                    return Ok(());
+                }
+                _ if object => return Err(self.error("expected `,` or `}`")),
+                _ => return Err(self.error("expected `,` or `]`")),
+            }
+        }
     }
 
     /// Any JSON value, validated and skipped.

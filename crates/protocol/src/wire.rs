@@ -4,6 +4,7 @@ use std::borrow::Cow;
 
 use crate::content::{Content, Item, RawJson, SpanKind};
 use crate::event::{Event, Op, Status};
+use crate::outline::Outline;
 use crate::reader::{ReadError, Reader};
 
 /// Every field any op may carry. Unknown fields are ignored (the extension rule); `null` is
@@ -22,6 +23,8 @@ pub(crate) struct RawEvent<'a> {
     pub title: Option<String>,
     /// Borrowed from the frame: the JSON text is copied once, into the shared `RawJson`.
     pub content: Option<&'a str>,
+    /// The content's outline, when it is a large container (found in the same pass).
+    pub content_outline: Option<Outline>,
     pub text: Option<String>,
     pub items: Option<Vec<Item>>,
     pub status: Option<Cow<'a, str>>,
@@ -55,7 +58,12 @@ impl<'a> RawEvent<'a> {
             "parent_span" => self.parent_span = r.optional_string()?,
             "kind" => self.kind = text(r)?,
             "title" => self.title = r.optional_string()?,
-            "content" => self.content = if r.null() { None } else { Some(r.raw()?) },
+            "content" if r.null() => self.content = None,
+            "content" => {
+                let (raw, outline) = r.raw_outlined()?;
+                self.content = Some(raw);
+                self.content_outline = outline;
+            }
             "text" => self.text = r.optional_string()?,
             "items" => self.items = if r.null() { None } else { Some(read_items(r)?) },
             "status" => self.status = text(r)?,
@@ -140,7 +148,12 @@ impl RawEvent<'_> {
             },
             "span_create" => {
                 let kind = SpanKind::parse(&need(self.kind, "kind", op_name)?);
-                let content = Content::decode(&kind, self.content)?;
+                let content = match (&kind, self.content) {
+                    (SpanKind::Json | SpanKind::Other(_), Some(raw)) => {
+                        Content::Json(RawJson::from_outlined(raw, self.content_outline))
+                    }
+                    _ => Content::decode(&kind, self.content)?,
+                };
                 Op::SpanCreate {
                     trace: need_id(self.trace, "trace", op_name)?,
                     span: need_id(self.span, "span", op_name)?,
@@ -155,7 +168,10 @@ impl RawEvent<'_> {
             },
             "content_replace" => Op::ContentReplace {
                 span: need_id(self.span, "span", op_name)?,
-                content: RawJson::from_validated(need(self.content, "content", op_name)?),
+                content: RawJson::from_outlined(
+                    need(self.content, "content", op_name)?,
+                    self.content_outline,
+                ),
             },
             "items_set" | "items_add" => {
                 let span = need_id(self.span, "span", op_name)?;

@@ -2,7 +2,7 @@
 //! strings decode to the same text, and every invalid one is refused with a reason.
 
 use serde_json::value::RawValue;
-use user_trace_protocol::reader::{decode_string, validate};
+use user_trace_protocol::reader::{decode_string, validate, Reader};
 
 /// A small deterministic generator (xorshift), so failures reproduce.
 struct Rng(u64);
@@ -102,6 +102,10 @@ fn validity_matches_serde_json_on_generated_and_mutated_documents() {
         let serde_ok = serde_json::from_str::<&RawValue>(&doc).is_ok();
         let ours = validate(&doc);
         assert_eq!(ours.is_ok(), serde_ok, "{doc:?}: ours {ours:?}");
+        // The outlining pass (for large JSON spans) validates the same way.
+        let mut r = Reader::new(&doc);
+        let outlined = r.raw_outlined().and_then(|_| r.end());
+        assert_eq!(outlined.is_ok(), serde_ok, "{doc:?}: outlined {outlined:?}");
         if serde_ok {
             valid += 1;
         } else {
