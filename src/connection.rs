@@ -106,6 +106,12 @@ impl Connection {
                 }
             })
         };
+        // The subscribe goes out as soon as the connection opens, not after the hello: the
+        // server reads it once its hello is sent, and a snapshot starts a round trip sooner.
+        let on_open = {
+            let this = self.clone();
+            Closure::<dyn FnMut(web_sys::Event)>::new(move |_: web_sys::Event| this.subscribe())
+        };
         let on_close = {
             let this = self.clone();
             Closure::<dyn FnMut(web_sys::Event)>::new(move |e: web_sys::Event| {
@@ -117,8 +123,22 @@ impl Connection {
         ws.set_binary_type(web_sys::BinaryType::Arraybuffer);
         ws.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
         ws.set_onclose(Some(on_close.as_ref().unchecked_ref()));
-        s.closures = vec![on_message, on_close];
+        ws.set_onopen(Some(on_open.as_ref().unchecked_ref()));
+        s.closures = vec![on_message, on_close, on_open];
         s.ws = Some(ws);
+    }
+
+    /// Subscribes with what the store holds: its session and last sequence number, if any.
+    fn subscribe(&self) {
+        let store = self.0.borrow().store;
+        // Apply what is queued first, so that the sequence number we resume from is current.
+        store.flush();
+        let sub = PanelMessage::Subscribe {
+            session: store.session(),
+            last_seq: store.last_seq(),
+            binary: true,
+        };
+        self.send(&sub.to_json());
     }
 
     fn send(&self, text: &str) {
@@ -156,15 +176,9 @@ impl Connection {
                     }
                     return;
                 }
-                // Apply what is queued first, so that the sequence number we resume from is current.
-                store.flush();
+                // A new session voids our sequence numbers; the subscribe sent on open named
+                // the old one, so the server sends a snapshot, which starts us over.
                 store.set_session(&h.session);
-                let sub = PanelMessage::Subscribe {
-                    session: Some(h.session),
-                    last_seq: store.last_seq(),
-                    binary: true,
-                };
-                self.send(&sub.to_json());
                 let mut s = self.0.borrow_mut();
                 s.attempt = 0;
                 s.status.set(Status::Live);
