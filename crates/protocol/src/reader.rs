@@ -609,12 +609,12 @@ pub fn plain_run(bytes: &[u8], mut i: usize) -> usize {
         let mut word = [0u8; 8];
         word.copy_from_slice(chunk);
         let w = u64::from_le_bytes(word);
-        if below(w ^ (ONES * u64::from(b'"')), 1)
+        let found = below(w ^ (ONES * u64::from(b'"')), 1)
             | below(w ^ (ONES * u64::from(b'\\')), 1)
-            | below(w, 0x20)
-            != 0
-        {
-            break;
+            | below(w, 0x20);
+        if found != 0 {
+            // A borrow can only mark bytes above a true match: the lowest mark is exact.
+            return i + (found.trailing_zeros() / 8) as usize;
         }
         i += 8;
     }
@@ -724,6 +724,10 @@ mod tests {
                 let mut bytes = vec![b'a'; 24];
                 bytes[at] = special;
                 assert_eq!(plain_run(&bytes, 0), at, "{special:#x} at {at}");
+                // With more special bytes after it (whose borrows mark higher lanes).
+                bytes[at + 1] = 0x00;
+                bytes[at + 3] = b'"';
+                assert_eq!(plain_run(&bytes, 0), at, "{special:#x} at {at}, then more");
             }
             // Bytes just above the special ones, and non-ASCII, are plain.
             let bytes = [b'#', b']', 0x20, 0x7f, 0x80, 0xff, b'!', b'[', b'a'];
