@@ -624,7 +624,14 @@ pub fn run(args: &[String]) -> Result {
         )?;
         profiler.stop("b4")?;
         drop(rt);
-        println!("    {f:?}");
+        println!(
+            "    timeline: wasm ready {:.0} ms, hello {:.0}, snapshot handled {:.0}–{:.0}, paint {:.0}",
+            get(&f, "wasm"),
+            get(&f, "h0s"),
+            get(&f, "msgStart"),
+            get(&f, "msgEnd"),
+            get(&f, "paint")
+        );
         let mut peers = Vec::new();
         for (name, file, shown) in [
             (
