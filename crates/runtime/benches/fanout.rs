@@ -860,6 +860,11 @@ fn breakdown(p: &Params) {
     });
     let encode = ns_per(n, reps, || {
         for e in &events {
+            std::hint::black_box(e.to_json());
+        }
+    });
+    let encode_serde = ns_per(n, reps, || {
+        for e in &events {
             std::hint::black_box(serde_json::to_string(e).expect("encodes"));
         }
     });
@@ -953,6 +958,7 @@ fn breakdown(p: &Params) {
     line("  decode the producer message", decode);
     line("  validate and apply to the model", apply);
     line("  re-encode the event for panels", encode);
+    line("    (the same with serde_json, for comparison)", encode_serde);
     line(
         &format!(
             "runtime broadcast channel to {} panels (uncontended)",
@@ -974,6 +980,8 @@ fn breakdown(p: &Params) {
 }
 
 fn main() {
+    // As the runtime's own main does.
+    user_trace_runtime::allocator::tune();
     // `cargo bench` passes --bench; `cargo test --all-targets` does not: then a smoke run.
     let bench = std::env::args().any(|a| a == "--bench");
     let build = || {

@@ -5,6 +5,7 @@
 //! - [`access`]: Origin allow-list and token; [`journal`]: durability; [`config`]: flags.
 
 pub mod access;
+pub mod allocator;
 pub mod config;
 pub mod hub;
 pub mod ingest;

@@ -3,6 +3,7 @@ use user_trace_runtime::Config;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
+    user_trace_runtime::allocator::tune();
     let config = Config::parse();
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
