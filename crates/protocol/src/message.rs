@@ -180,8 +180,11 @@ fn read_events(r: &mut Reader<'_>) -> Result<DecodedBatch, ReadError> {
 fn id_of(raw: &str) -> Option<String> {
     let mut id = None;
     let _ = Reader::new(raw).object(|r, key| {
-        if key == "id" {
-            id = r.owned_string().ok();
+        if key == "id" && id.is_none() {
+            if let Ok(s) = r.owned_string() {
+                id = Some(s);
+                return Ok(());
+            }
         }
         r.skip()
     });

@@ -958,7 +958,10 @@ fn breakdown(p: &Params) {
     line("  decode the producer message", decode);
     line("  validate and apply to the model", apply);
     line("  re-encode the event for panels", encode);
-    line("    (the same with serde_json, for comparison)", encode_serde);
+    line(
+        "    (the same with serde_json, for comparison)",
+        encode_serde,
+    );
     line(
         &format!(
             "runtime broadcast channel to {} panels (uncontended)",

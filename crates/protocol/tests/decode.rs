@@ -1,0 +1,80 @@
+//! Decoding messages: one bad event loses only itself and says which it was and why; text that
+//! is not JSON fails the whole message with where it broke.
+
+use user_trace_protocol::{decode_event, decode_server, ServerMessage};
+
+#[test]
+fn an_invalid_event_is_reported_in_its_place_with_its_id() {
+    let text = r#"{"type":"events","first_seq":5,"events":[
+        {"id":"a","process":"p","ts":1,"op":"trace_start","trace":"t","name":"T"},
+        {"process":"p","ts":2,"op":"trace_end","trace":"t","id":"b","extra":{"x":[1,2]},"status":"maybe"},
+        {"id":"c","process":"p","ts":"soon","op":"clear"},
+        {"ts":3,"id":7},
+        [1, 2],
+        {"id":"d","process":"p","ts":4,"op":"clear","unknown":{"ignored":true}}
+    ]}"#;
+    let Ok(ServerMessage::Events { first_seq, events }) = decode_server(text) else {
+        panic!("decodes")
+    };
+    assert_eq!(first_seq, 5);
+    let summary: Vec<String> = events
+        .iter()
+        .map(|e| match e {
+            Ok(e) => format!("ok {}", e.id),
+            Err(e) => format!("#{} {:?}: {}", e.index, e.id, e.reason),
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            "ok a",
+            "#1 Some(\"b\"): unknown status `maybe` (expected ok or error)",
+            "#2 Some(\"c\"): `ts`: expected a non-negative integer, found a string",
+            "#3 None: `id`: expected a string, found a number",
+            "#4 None: expected an object, found an array",
+            "ok d",
+        ]
+    );
+}
+
+#[test]
+fn text_that_is_not_json_fails_the_message_with_its_position() {
+    for (text, error) in [
+        (
+            "{\"type\":\"events\",\n\"events\":[{\"id\":\"a\",}]}",
+            "malformed message: expected a key (a string) at line 2 column 21",
+        ),
+        (
+            "{\"type\":\"hello\"",
+            "malformed message: expected `,` or `}` at line 1 column 16",
+        ),
+        (
+            "",
+            "malformed message: expected an object, found the end of the text at line 1 column 1",
+        ),
+        (
+            "{\"type\":\"events\"} x",
+            "malformed message: trailing characters after the value at line 1 column 19",
+        ),
+        (
+            "{\"first_seq\":1}",
+            "malformed message: missing field `type`",
+        ),
+        ("{\"type\":\"nope\"}", "unknown message type `nope`"),
+    ] {
+        assert_eq!(
+            decode_server(text).map(drop).unwrap_err().to_string(),
+            error,
+            "{text:?}"
+        );
+    }
+}
+
+#[test]
+fn a_single_event_needs_nothing_after_it() {
+    let ok = r#" {"id":"a","process":"p","ts":1,"op":"clear"} "#;
+    assert!(decode_event(0, ok).is_ok());
+    let e = decode_event(3, &format!("{ok} {{}}")).unwrap_err();
+    assert_eq!((e.index, e.id.as_deref()), (3, Some("a")));
+    assert_eq!(e.reason, "trailing characters after the value");
+}
