@@ -20,11 +20,10 @@ pub fn GenericSpan(
         trigger.track();
         store.with(|m| match m.span(id).map(|s| (&s.kind, &s.content)) {
             Some((kind, Content::Json(j))) => (kind.as_str().to_owned(), Some(j.shared())),
-            Some((kind, other)) => (kind.as_str().to_owned(), {
-                let mut json = String::new();
-                user_trace_model::protocol::writer::content(&mut json, other);
-                Some(std::sync::Arc::<str>::from(json))
-            }),
+            Some((kind, other)) => (
+                kind.as_str().to_owned(),
+                Some(user_trace_model::protocol::writer::content_json(other).shared()),
+            ),
             None => (String::new(), None),
         })
     };

@@ -5,12 +5,11 @@
 use std::sync::{Arc, OnceLock};
 
 use leptos::prelude::*;
-use user_trace_model::json::{self, JsonKind};
+// Pages are the decoder's (it outlines large values in pages of the same size).
+use user_trace_model::json::{self, JsonKind, PAGE};
 
 use crate::views::clipboard::CopyButton;
 
-/// Members per page group.
-pub const PAGE: usize = 100;
 /// Longest string shown before it is cut (the full value can still be copied).
 const MAX_SHOWN_CHARS: usize = 2_000;
 
@@ -62,9 +61,7 @@ pub fn JsonTree(
         let _ = known.set(Outline {
             start: 0,
             end,
-            starts: o.starts.clone().into(),
-            total: o.count,
-            first_page: o.first_page.clone(),
+            found: o,
         });
     }
     view! {
@@ -123,7 +120,7 @@ fn JsonNode(
     // One pass over a container finds its pages, its count and its members' counts; it is
     // made at most once, and not at all for a collapsed node whose parent counted it.
     let outline = outline.unwrap_or_default();
-    let total = count.unwrap_or_else(|| outline_of(&outline, &text, start, end).total);
+    let total = count.unwrap_or_else(|| outline_of(&outline, &text, start, end).found.count);
     let summary = json::container_summary(kind, total);
     let children = move || {
         expanded.get().then(|| {
@@ -181,9 +178,7 @@ fn member_views<'a>(
 struct Outline {
     start: usize,
     end: usize,
-    starts: Arc<[usize]>,
-    total: usize,
-    first_page: Vec<json::MemberAt>,
+    found: Arc<json::Outline>,
 }
 
 fn outline_of<'a>(
@@ -195,13 +190,10 @@ fn outline_of<'a>(
     cell.get_or_init(|| {
         let raw = text.get(start..end).unwrap_or("").trim();
         let start = offset_in(text, raw);
-        let o = json::outline(raw, PAGE);
         Outline {
             start,
             end: start + raw.len(),
-            starts: o.starts.into(),
-            total: o.count,
-            first_page: o.first_page,
+            found: Arc::new(json::outline(raw, PAGE)),
         }
     })
 }
@@ -209,19 +201,18 @@ fn outline_of<'a>(
 /// The members of an expanded container, paged when there are many.
 fn members(text: &Arc<str>, outline: &Outline, path: &str) -> AnyView {
     let raw = text.get(outline.start..outline.end).unwrap_or("");
-    if outline.starts.len() <= 1 {
-        let found = outline.first_page.iter().filter_map(|m| m.get(raw));
+    if outline.found.starts.len() <= 1 {
+        let found = outline.found.first_page.iter().filter_map(|m| m.get(raw));
         return member_views(text, found, 0, path).into_any();
     }
     let paging = Paging {
         text: text.clone(),
         start: outline.start,
         end: outline.end,
-        starts: outline.starts.clone(),
-        total: outline.total,
+        found: outline.found.clone(),
         path: path.to_owned(),
     };
-    page_rows(&paging, 0..paging.starts.len())
+    page_rows(&paging, 0..paging.found.starts.len())
 }
 
 /// What the pages of one large container share.
@@ -231,9 +222,8 @@ struct Paging {
     /// The container's span in `text`.
     start: usize,
     end: usize,
-    /// Where each page of [`PAGE`] members starts, relative to `start`.
-    starts: Arc<[usize]>,
-    total: usize,
+    /// Where each page of [`PAGE`] members starts (relative to `start`) and how many there are.
+    found: Arc<json::Outline>,
     path: String,
 }
 
@@ -252,7 +242,7 @@ fn page_rows(paging: &Paging, pages: std::ops::Range<usize>) -> AnyView {
 fn JsonPage(paging: Paging, pages: std::ops::Range<usize>) -> impl IntoView {
     let expanded = RwSignal::new(false);
     let first = pages.start * PAGE;
-    let last = (pages.end * PAGE).min(paging.total).saturating_sub(1);
+    let last = (pages.end * PAGE).min(paging.found.count).saturating_sub(1);
     let label = format!("[{first} … {last}]");
     let children = move || {
         expanded.get().then(|| {
@@ -260,7 +250,7 @@ fn JsonPage(paging: Paging, pages: std::ops::Range<usize>) -> impl IntoView {
                 return page_rows(&paging, pages.clone());
             }
             let container = paging.text.get(paging.start..paging.end).unwrap_or("");
-            let from = paging.starts.get(pages.start).copied().unwrap_or(0);
+            let from = paging.found.starts.get(pages.start).copied().unwrap_or(0);
             let page = json::members_from(container, from).take(PAGE);
             member_views(&paging.text, page, first, &paging.path).into_any()
         })

@@ -11,7 +11,7 @@ use std::borrow::Cow;
 // The skipping loops live in the protocol crate, which is built for speed (see Cargo.toml).
 use user_trace_protocol::reader::{trusted_string_end as skip_string, Reader};
 
-pub use user_trace_protocol::outline::{Member, MemberAt, Outline};
+pub use user_trace_protocol::outline::{Member, MemberAt, Outline, PAGE};
 
 /// The type of a JSON value, from its first character.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -215,8 +215,17 @@ fn events(out: &mut String, list: &[Event]) {
     out.push(']');
 }
 
-fn sized(list: &[Event]) -> String {
-    String::with_capacity(list.iter().map(size_hint).sum::<usize>() + 64)
+/// A message of type `kind` carrying `list`, after a numbered field when given; sized once.
+fn batch(kind: &str, number: Option<(&str, u64)>, list: &[Event]) -> String {
+    let mut out = String::with_capacity(list.iter().map(size_hint).sum::<usize>() + 64);
+    out.push_str("{\"type\":");
+    string(&mut out, kind);
+    if let Some((name, n)) = number {
+        number_field(&mut out, name, n);
+    }
+    events(&mut out, list);
+    out.push('}');
+    out
 }
 
 impl Event {
@@ -243,21 +252,9 @@ impl ServerMessage<Event> {
             ServerMessage::Events {
                 first_seq,
                 events: list,
-            } => {
-                let mut out = sized(list);
-                out.push_str("{\"type\":\"events\"");
-                number_field(&mut out, "first_seq", *first_seq);
-                events(&mut out, list);
-                out.push('}');
-                out
-            }
+            } => batch("events", Some(("first_seq", *first_seq)), list),
             ServerMessage::Snapshot { seq, events: list } => {
-                let mut out = sized(list);
-                out.push_str("{\"type\":\"snapshot\"");
-                number_field(&mut out, "seq", *seq);
-                events(&mut out, list);
-                out.push('}');
-                out
+                batch("snapshot", Some(("seq", *seq)), list)
             }
             ServerMessage::Error { message } => {
                 let mut out = String::from("{\"type\":\"error\"");
@@ -278,11 +275,7 @@ impl ProducerMessage<Event> {
 
     /// The `events` message of `list`, without owning the events.
     pub fn events_json(list: &[Event]) -> String {
-        let mut out = sized(list);
-        out.push_str("{\"type\":\"events\"");
-        events(&mut out, list);
-        out.push('}');
-        out
+        batch("events", None, list)
     }
 }
 
