@@ -7,6 +7,7 @@
 
 pub mod backoff;
 pub mod connection;
+pub mod dom;
 pub mod filter;
 pub mod format;
 pub mod js;

@@ -6,9 +6,9 @@ use user_trace_model::Options;
 use crate::connection::{Connection, Status};
 use crate::filter::Filter;
 use crate::store::Store;
-use crate::views::status_bar::StatusBar;
-use crate::views::toolbar::Toolbar;
-use crate::views::tree::Tree;
+use crate::views::status_bar::status_bar;
+use crate::views::toolbar::toolbar;
+use crate::views::tree::tree;
 
 /// The User Traces panel: connects to a runtime (or shows what the host pushes into `store`)
 /// and renders the live trace tree.
@@ -59,11 +59,21 @@ pub fn UserTracePanel(
     let filter = RwSignal::new(Filter::default());
     let follow = RwSignal::new(true);
     let fold = RwSignal::new((0u64, true));
-    view! {
-        <section class="utp-panel" aria-label="User traces" data-theme=theme.unwrap_or_default()>
-            <Toolbar store filter follow fold />
-            <StatusBar store status retry />
-            <Tree store filter follow fold />
-        </section>
-    }
+    // The views are built into the section as it is made, under this component's owner, so
+    // that they are disposed of with it.
+    let owner = Owner::current().unwrap_or_default();
+    let build = move |section: web_sys::Element| {
+        owner.with(|| {
+            untrack(|| {
+                toolbar(&section, store, filter, follow, fold);
+                status_bar(&section, store, status, retry);
+                tree(&section, store, filter, follow, fold);
+            })
+        })
+    };
+    leptos::html::section()
+        .class("utp-panel")
+        .aria_label("User traces")
+        .attr("data-theme", theme.unwrap_or_default())
+        .directive(build, ())
 }

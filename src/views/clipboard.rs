@@ -1,13 +1,17 @@
 //! Copying to the clipboard.
 
+use std::rc::Rc;
+
 use leptos::prelude::*;
-use wasm_bindgen::JsCast;
+use web_sys::{Element, Node};
+
+use crate::dom;
 
 /// How long a copy button says "copied" (or "failed") before it says "copy" again.
 const FEEDBACK: std::time::Duration = std::time::Duration::from_millis(1200);
 
 /// Copies `text`; the button then says whether it worked, for a moment.
-pub fn copy(text: &str, button: web_sys::HtmlElement) {
+pub fn copy(text: &str, button: Element) {
     let Some(window) = web_sys::window() else {
         return;
     };
@@ -19,30 +23,17 @@ pub fn copy(text: &str, button: web_sys::HtmlElement) {
     });
 }
 
-/// A small "copy" button. It holds no reactive state (its feedback is written to the button
-/// itself): a row of a large list or JSON tree has one or two, and each costs only its element.
-#[component]
-pub fn CopyButton(
-    /// Makes the text to copy, when clicked.
-    text: Callback<(), String>,
-    /// The button's accessible label.
-    #[prop(into)]
-    label: String,
-) -> impl IntoView {
-    view! {
-        <button
-            class="utp-copy"
-            title=label.clone()
-            aria-label=label
-            on:click=move |e| {
-                e.stop_propagation();
-                let button = e.current_target().and_then(|t| t.dyn_into::<web_sys::HtmlElement>().ok());
-                if let Some(button) = button {
-                    copy(&text.run(()), button);
-                }
-            }
-        >
-            "copy"
-        </button>
-    }
+/// Appends a small "copy" button that copies what `text` makes when clicked. It holds no
+/// reactive state (its feedback is written to the button itself): a row of a large list or
+/// JSON tree has one or two, and each costs only its element.
+pub fn copy_button(parent: &Node, label: &str, text: Rc<dyn Fn() -> String>) -> Element {
+    let button = dom::add_text(parent, "button", "utp-copy", "copy");
+    dom::set(&button, "title", label);
+    dom::set(&button, "aria-label", label);
+    let b = button.clone();
+    dom::on(&button, "click", move |e| {
+        e.stop_propagation();
+        copy(&text(), b.clone());
+    });
+    button
 }

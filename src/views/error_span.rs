@@ -1,37 +1,31 @@
 //! An error span: its message, and its details as a JSON tree.
 
-use leptos::prelude::*;
+use leptos::prelude::Track;
 use user_trace_model::protocol::Content;
 use user_trace_model::SpanId;
+use web_sys::Element;
 
+use crate::dom;
 use crate::store::Store;
-use crate::views::json_tree::JsonTree;
+use crate::views::json_tree::json_tree;
 
 /// The error of a span.
-#[component]
-pub fn ErrorSpan(
-    /// The store to read from.
-    store: Store,
-    /// The span to show.
-    id: SpanId,
-) -> impl IntoView {
+pub fn error_span(store: Store, id: SpanId) -> Element {
+    let root = dom::el("div", "utp-error");
+    dom::set(&root, "role", "alert");
     let trigger = store.span_trigger(id);
-    let content = move || {
+    let node = root.clone();
+    dom::effect(move || {
         trigger.track();
-        store.with(|m| match m.span(id).map(|s| &s.content) {
+        let (message, details) = store.with(|m| match m.span(id).map(|s| &s.content) {
             Some(Content::Error(e)) => (e.message.clone(), e.details.as_ref().map(|d| d.shared())),
             _ => (String::new(), None),
-        })
-    };
-    view! {
-        {move || {
-            let (message, details) = content();
-            view! {
-                <div class="utp-error" role="alert">
-                    <div class="utp-error-message">{message}</div>
-                    {details.map(|d| view! { <JsonTree text=d open=true /> })}
-                </div>
-            }
-        }}
-    }
+        });
+        node.set_text_content(None);
+        dom::add_text(&node, "div", "utp-error-message", &message);
+        if let Some(d) = details {
+            let _ = node.append_child(&json_tree(d, None, true));
+        }
+    });
+    root
 }

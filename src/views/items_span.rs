@@ -1,57 +1,44 @@
 //! A name-value span: a two-column table; object and array values as inline JSON trees.
 
-use leptos::prelude::*;
+use leptos::prelude::Track;
 use user_trace_model::json::{self, JsonKind};
 use user_trace_model::protocol::Content;
 use user_trace_model::SpanId;
+use web_sys::Element;
 
+use crate::dom;
 use crate::store::Store;
-use crate::views::json_tree::JsonTree;
+use crate::views::json_tree::json_tree;
 
 /// The items of a span.
-#[component]
-pub fn ItemsSpan(
-    /// The store to read from.
-    store: Store,
-    /// The span to show.
-    id: SpanId,
-) -> impl IntoView {
+pub fn items_span(store: Store, id: SpanId) -> Element {
+    let table = dom::el("table", "utp-items");
+    let body = dom::add(&table, "tbody", "");
     let trigger = store.span_trigger(id);
-    let rows = move || {
+    dom::effect(move || {
         trigger.track();
-        store.with(|m| match m.span(id).map(|s| &s.content) {
+        let rows = store.with(|m| match m.span(id).map(|s| &s.content) {
             Some(Content::Items(items)) => items
                 .iter()
                 .map(|i| (i.name.clone(), i.value.shared()))
                 .collect::<Vec<_>>(),
             _ => Vec::new(),
-        })
-    };
-    view! {
-        <table class="utp-items">
-            <tbody>
-                {move || {
-                    rows()
-                        .into_iter()
-                        .map(|(name, value)| {
-                            let kind = json::kind(&value);
-                            let cell = if kind.is_container() {
-                                view! { <JsonTree text=value /> }.into_any()
-                            } else if kind == JsonKind::String {
-                                json::decode_string(value.trim()).into_owned().into_any()
-                            } else {
-                                value.trim().to_owned().into_any()
-                            };
-                            view! {
-                                <tr>
-                                    <th scope="row">{name}</th>
-                                    <td class=format!("utp-item-{kind:?}").to_lowercase()>{cell}</td>
-                                </tr>
-                            }
-                        })
-                        .collect::<Vec<_>>()
-                }}
-            </tbody>
-        </table>
-    }
+        });
+        body.set_text_content(None);
+        for (name, value) in rows {
+            let tr = dom::add(&body, "tr", "");
+            let th = dom::add_text(&tr, "th", "", &name);
+            dom::set(&th, "scope", "row");
+            let kind = json::kind(&value);
+            let td = dom::add(&tr, "td", &format!("utp-item-{kind:?}").to_lowercase());
+            if kind.is_container() {
+                let _ = td.append_child(&json_tree(value, None, false));
+            } else if kind == JsonKind::String {
+                td.set_text_content(Some(&json::decode_string(value.trim())));
+            } else {
+                td.set_text_content(Some(value.trim()));
+            }
+        }
+    });
+    table
 }

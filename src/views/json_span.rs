@@ -1,43 +1,37 @@
 //! A JSON span: its value as a lazy tree, rebuilt only when the content is replaced.
 
-use leptos::prelude::*;
-use user_trace_model::protocol::Content;
-use user_trace_model::{json, SpanId};
+use std::sync::Arc;
 
+use leptos::prelude::Track;
+use user_trace_model::protocol::Content;
+use user_trace_model::SpanId;
+use web_sys::Element;
+
+use crate::dom;
 use crate::store::Store;
-use crate::views::json_tree::JsonTree;
+use crate::views::json_tree::json_tree;
 
 /// The JSON value of a span.
-#[component]
-pub fn JsonSpan(
-    /// The store to read from.
-    store: Store,
-    /// The span to show.
-    id: SpanId,
-) -> impl IntoView {
+pub fn json_span(store: Store, id: SpanId) -> Element {
+    let root = dom::el("div", "utp-json-span");
     let trigger = store.span_trigger(id);
-    // The shared text; the tree is rebuilt only when it is a different value.
-    let text = Memo::new(move |_| {
+    // The shared text shown, compared by identity: the same text is the same value.
+    let mut shown: Option<Arc<str>> = None;
+    let node = root.clone();
+    dom::effect(move || {
         trigger.track();
-        store.with(|m| match m.span(id).map(|s| &s.content) {
-            Some(Content::Json(j)) => Some(SharedText(j.shared(), j.outline())),
+        let now = store.with(|m| match m.span(id).map(|s| &s.content) {
+            Some(Content::Json(j)) => Some((j.shared(), j.outline())),
             _ => None,
-        })
+        });
+        if now.as_ref().map(|n| &n.0).map(Arc::as_ptr) == shown.as_ref().map(Arc::as_ptr) {
+            return;
+        }
+        node.set_text_content(None);
+        shown = now.as_ref().map(|n| n.0.clone());
+        if let Some((text, outline)) = now {
+            let _ = node.append_child(&json_tree(text, outline, true));
+        }
     });
-    view! {
-        <div class="utp-json-span">
-            {move || text.get().map(|t| view! { <JsonTree text=t.0 outline=t.1 open=true /> })}
-        </div>
-    }
-}
-
-/// Compares by identity: the same shared text is the same value, without comparing bytes.
-/// The outline is the decoder's, when it found one.
-#[derive(Clone)]
-struct SharedText(std::sync::Arc<str>, Option<std::sync::Arc<json::Outline>>);
-
-impl PartialEq for SharedText {
-    fn eq(&self, other: &Self) -> bool {
-        std::sync::Arc::ptr_eq(&self.0, &other.0)
-    }
+    root
 }

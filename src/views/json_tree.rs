@@ -4,11 +4,15 @@
 
 use std::sync::{Arc, OnceLock};
 
-use leptos::prelude::*;
+use std::cell::Cell;
+use std::rc::Rc;
+
 // Pages are the decoder's (it outlines large values in pages of the same size).
 use user_trace_model::json::{self, JsonKind, PAGE};
+use web_sys::Element;
 
-use crate::views::clipboard::CopyButton;
+use crate::dom;
+use crate::views::clipboard::copy_button;
 
 /// Longest string shown before it is cut (the full value can still be copied).
 const MAX_SHOWN_CHARS: usize = 2_000;
@@ -42,19 +46,10 @@ fn offset_in(whole: &str, part: &str) -> usize {
     (part.as_ptr() as usize).saturating_sub(whole.as_ptr() as usize)
 }
 
-/// A JSON value as a tree.
-#[component]
-pub fn JsonTree(
-    /// The JSON text, exactly as sent (shared, not copied).
-    text: Arc<str>,
-    /// The top level's outline when the decoder already found it (large values): the tree
-    /// then needs no pass over the text before its first paint.
-    #[prop(default = None)]
-    outline: Option<Arc<json::Outline>>,
-    /// Whether the top level starts expanded.
-    #[prop(optional)]
-    open: bool,
-) -> impl IntoView {
+/// A JSON value as a tree. `text` is shared, not copied; `outline` is the top level's outline
+/// when the decoder already found it (large values): the tree then needs no pass over the text
+/// before its first paint. `open`: whether the top level starts expanded.
+pub fn json_tree(text: Arc<str>, outline: Option<Arc<json::Outline>>, open: bool) -> Element {
     let end = text.len();
     let known = Arc::new(OnceLock::new());
     if let Some(o) = outline.filter(|_| text.trim().len() == end) {
@@ -64,115 +59,133 @@ pub fn JsonTree(
             found: o,
         });
     }
-    view! {
-        <div class="utp-json" role="group">
-            <JsonNode text start=0 end key=None path="$".to_owned() open count=None outline=known />
-        </div>
-    }
+    let root = dom::el("div", "utp-json");
+    dom::set(&root, "role", "group");
+    let node = Value {
+        text,
+        start: 0,
+        end,
+        key: None,
+        path: "$".to_owned(),
+        count: None,
+    };
+    let _ = root.append_child(&json_node(node, open, Some(known)));
+    root
 }
 
-/// One member: its key, and its value (a scalar, or an expandable container).
-#[component]
-fn JsonNode(
+/// A value in the tree: where it is in the text, its key and path.
+struct Value {
     text: Arc<str>,
     start: usize,
     end: usize,
     key: Option<String>,
     path: String,
-    open: bool,
     /// The value's member count when the parent's pass already found it.
     count: Option<usize>,
-    /// The value's outline when it is already known (else found when first needed).
-    #[prop(optional)]
-    outline: Option<Arc<OnceLock<Outline>>>,
-) -> AnyView {
-    let raw = text.get(start..end).unwrap_or("null");
-    let kind = json::kind(raw);
-    let key_view = key.map(|k| {
-        view! {
-            <span class="utp-json-key">{k}</span>
-            <span class="utp-json-colon">": "</span>
-        }
-    });
-    let copy_value = {
-        let text = text.clone();
-        Callback::new(move |_| text.get(start..end).unwrap_or("").trim().to_owned())
-    };
-    let copy_path = {
-        let path = path.clone();
-        Callback::new(move |_| path.clone())
-    };
-    if !kind.is_container() {
-        return view! {
-            <div class="utp-json-row">
-                <span class="utp-caret-space"></span>
-                {key_view}
-                <span class=class_of(kind)>{scalar_text(raw)}</span>
-                <span class="utp-json-actions">
-                    <CopyButton text=copy_value label="Copy value" />
-                    <CopyButton text=copy_path label="Copy path" />
-                </span>
-            </div>
-        }
-        .into_any();
+}
+
+/// The key and the two copy buttons of a member's row.
+fn key_and_actions(row: &Element, n: &Value, value: (&str, &str)) {
+    if let Some(k) = &n.key {
+        dom::add_text(row, "span", "utp-json-key", k);
+        dom::add_text(row, "span", "utp-json-colon", ": ");
     }
-    let expanded = RwSignal::new(open);
+    dom::add_text(row, "span", value.0, value.1);
+    let actions = dom::add(row, "span", "utp-json-actions");
+    let (text, start, end) = (n.text.clone(), n.start, n.end);
+    copy_button(
+        &actions,
+        "Copy value",
+        Rc::new(move || text.get(start..end).unwrap_or("").trim().to_owned()),
+    );
+    let path = n.path.clone();
+    copy_button(&actions, "Copy path", Rc::new(move || path.clone()));
+}
+
+/// A row that expands and collapses: `fill` builds its children into the group below it when
+/// it expands; collapsing drops them (from memory and the DOM).
+fn expandable(
+    row_class: &str,
+    open: bool,
+    head: &dyn Fn(&Element),
+    fill: Box<dyn Fn(&Element)>,
+) -> Element {
+    let node = dom::el("div", "utp-json-node");
+    let row = dom::add(&node, "div", row_class);
+    dom::set(&row, "role", "treeitem");
+    dom::set(&row, "tabindex", "-1");
+    let caret = dom::add(&row, "span", "utp-caret");
+    head(&row);
+    let children = dom::add(&node, "div", "utp-json-children");
+    dom::set(&children, "role", "group");
+    let expanded = Cell::new(!open);
+    let toggle = {
+        let (row, caret, children) = (row.clone(), caret.clone(), children.clone());
+        move || {
+            let now = !expanded.get();
+            expanded.set(now);
+            dom::set(&row, "aria-expanded", if now { "true" } else { "false" });
+            dom::toggle_class(&caret, "utp-open", now);
+            if now {
+                fill(&children);
+            } else {
+                children.set_text_content(None);
+            }
+        }
+    };
+    toggle();
+    dom::on(&row, "click", move |_| toggle());
+    node
+}
+
+/// One member: its key, and its value (a scalar, or an expandable container).
+fn json_node(n: Value, open: bool, outline: Option<Arc<OnceLock<Outline>>>) -> Element {
+    let raw = n.text.get(n.start..n.end).unwrap_or("null");
+    let kind = json::kind(raw);
+    if !kind.is_container() {
+        let row = dom::el("div", "utp-json-row");
+        dom::add(&row, "span", "utp-caret-space");
+        key_and_actions(&row, &n, (class_of(kind), &scalar_text(raw)));
+        return row;
+    }
     // One pass over a container finds its pages, its count and its members' counts; it is
     // made at most once, and not at all for a collapsed node whose parent counted it.
     let outline = outline.unwrap_or_default();
-    let total = count.unwrap_or_else(|| outline_of(&outline, &text, start, end).found.count);
+    let total = n
+        .count
+        .unwrap_or_else(|| outline_of(&outline, &n.text, n.start, n.end).found.count);
     let summary = json::container_summary(kind, total);
-    let children = move || {
-        expanded.get().then(|| {
-            let outline = outline_of(&outline, &text, start, end);
-            members(&text, outline, &path)
-        })
-    };
-    view! {
-        <div class="utp-json-node">
-            <div
-                class="utp-json-row utp-clickable"
-                role="treeitem"
-                tabindex="-1"
-                aria-expanded=move || expanded.get().to_string()
-                on:click=move |_| expanded.update(|e| *e = !*e)
-            >
-                <span class="utp-caret" class:utp-open=move || expanded.get()></span>
-                {key_view}
-                <span class="utp-json-summary">{summary}</span>
-                <span class="utp-json-actions">
-                    <CopyButton text=copy_value label="Copy value" />
-                    <CopyButton text=copy_path label="Copy path" />
-                </span>
-            </div>
-            <div class="utp-json-children" role="group">{children}</div>
-        </div>
-    }
-    .into_any()
+    let head = |row: &Element| key_and_actions(row, &n, ("utp-json-summary", &summary));
+    let (text, start, end, path) = (n.text.clone(), n.start, n.end, n.path.clone());
+    let fill = Box::new(move |children: &Element| {
+        let outline = outline_of(&outline, &text, start, end);
+        members(children, &text, outline, &path);
+    });
+    expandable("utp-json-row utp-clickable", open, &head, fill)
 }
 
 fn member_views<'a>(
+    parent: &Element,
     text: &Arc<str>,
     members: impl Iterator<Item = json::Member<'a>>,
     first_index: usize,
     path: &str,
-) -> Vec<AnyView> {
-    members
-        .enumerate()
-        .map(|(i, m)| {
-            let index = first_index + i;
-            let start = offset_in(text, m.value);
-            let end = start + m.value.len();
-            let key = m.key.map(|k| json::decode_string(k).into_owned());
-            let label = key.clone().or_else(|| Some(index.to_string()));
-            let path = format!("{path}{}", json::path_segment(m.key, index));
-            let count = Some(m.count);
-            view! { <JsonNode text=text.clone() start end key=label path open=false count /> }
-                .into_any()
-        })
-        .collect()
+) {
+    for (i, m) in members.enumerate() {
+        let index = first_index + i;
+        let start = offset_in(text, m.value);
+        let key = m.key.map(|k| json::decode_string(k).into_owned());
+        let node = Value {
+            text: text.clone(),
+            start,
+            end: start + m.value.len(),
+            key: key.or_else(|| Some(index.to_string())),
+            path: format!("{path}{}", json::path_segment(m.key, index)),
+            count: Some(m.count),
+        };
+        let _ = parent.append_child(&json_node(node, false, None));
+    }
 }
-
 /// Where a container's members are: its trimmed span in the text, and its outline (pages,
 /// count, and the members themselves when they fit on one page).
 struct Outline {
@@ -199,24 +212,24 @@ fn outline_of<'a>(
 }
 
 /// The members of an expanded container, paged when there are many.
-fn members(text: &Arc<str>, outline: &Outline, path: &str) -> AnyView {
+fn members(parent: &Element, text: &Arc<str>, outline: &Outline, path: &str) {
     let raw = text.get(outline.start..outline.end).unwrap_or("");
     if outline.found.starts.len() <= 1 {
         let found = outline.found.first_page.iter().filter_map(|m| m.get(raw));
-        return member_views(text, found, 0, path).into_any();
+        member_views(parent, text, found, 0, path);
+        return;
     }
-    let paging = Paging {
+    let paging = Rc::new(Paging {
         text: text.clone(),
         start: outline.start,
         end: outline.end,
         found: outline.found.clone(),
         path: path.to_owned(),
-    };
-    page_rows(&paging, 0..paging.found.starts.len())
+    });
+    page_rows(parent, &paging, 0..paging.found.starts.len());
 }
 
 /// What the pages of one large container share.
-#[derive(Clone)]
 struct Paging {
     text: Arc<str>,
     /// The container's span in `text`.
@@ -228,46 +241,34 @@ struct Paging {
 }
 
 /// One row per page or group of pages in `pages`; never more than [`PAGE`] rows.
-fn page_rows(paging: &Paging, pages: std::ops::Range<usize>) -> AnyView {
-    json::page_groups(pages, PAGE)
-        .into_iter()
-        .map(|pages| view! { <JsonPage paging=paging.clone() pages /> }.into_any())
-        .collect::<Vec<_>>()
-        .into_any()
+fn page_rows(parent: &Element, paging: &Rc<Paging>, pages: std::ops::Range<usize>) {
+    for pages in json::page_groups(pages, PAGE) {
+        let _ = parent.append_child(&json_page(paging.clone(), pages));
+    }
 }
 
 /// A collapsed group `[first … last]` of a large container's members: one page of members, or
 /// (above 10,000 members) a group of pages.
-#[component]
-fn JsonPage(paging: Paging, pages: std::ops::Range<usize>) -> impl IntoView {
-    let expanded = RwSignal::new(false);
+fn json_page(paging: Rc<Paging>, pages: std::ops::Range<usize>) -> Element {
     let first = pages.start * PAGE;
     let last = (pages.end * PAGE).min(paging.found.count).saturating_sub(1);
     let label = format!("[{first} … {last}]");
-    let children = move || {
-        expanded.get().then(|| {
-            if pages.len() > 1 {
-                return page_rows(&paging, pages.clone());
-            }
-            let container = paging.text.get(paging.start..paging.end).unwrap_or("");
-            let from = paging.found.starts.get(pages.start).copied().unwrap_or(0);
-            let page = json::members_from(container, from).take(PAGE);
-            member_views(&paging.text, page, first, &paging.path).into_any()
-        })
+    let head = |row: &Element| {
+        dom::text(row, &label);
     };
-    view! {
-        <div class="utp-json-node">
-            <div
-                class="utp-json-row utp-clickable utp-json-page"
-                role="treeitem"
-                tabindex="-1"
-                aria-expanded=move || expanded.get().to_string()
-                on:click=move |_| expanded.update(|e| *e = !*e)
-            >
-                <span class="utp-caret" class:utp-open=move || expanded.get()></span>
-                {label}
-            </div>
-            <div class="utp-json-children" role="group">{children}</div>
-        </div>
-    }
+    let fill = Box::new(move |children: &Element| {
+        if pages.len() > 1 {
+            return page_rows(children, &paging, pages.clone());
+        }
+        let container = paging.text.get(paging.start..paging.end).unwrap_or("");
+        let from = paging.found.starts.get(pages.start).copied().unwrap_or(0);
+        let page = json::members_from(container, from).take(PAGE);
+        member_views(children, &paging.text, page, first, &paging.path);
+    });
+    expandable(
+        "utp-json-row utp-clickable utp-json-page",
+        false,
+        &head,
+        fill,
+    )
 }

@@ -1,69 +1,79 @@
 //! A markdown span, rendered from parsed blocks into DOM nodes with text content only: raw
 //! HTML in the source is shown as text and never interpreted.
 
-use leptos::prelude::*;
+use leptos::prelude::Track;
 use user_trace_model::SpanId;
+use web_sys::{Element, Node};
 
+use crate::dom;
 use crate::markdown::{self, Block, Inline};
 use crate::store::Store;
 
-fn inline_view(spans: Vec<Inline>) -> Vec<AnyView> {
-    spans
-        .into_iter()
-        .map(|s| match s {
-            Inline::Text(t) => t.into_any(),
-            Inline::Code(t) => view! { <code>{t}</code> }.into_any(),
-            Inline::Strong(t) => view! { <strong>{t}</strong> }.into_any(),
-            Inline::Emphasis(t) => view! { <em>{t}</em> }.into_any(),
-            Inline::Link { text, href } => {
-                view! { <a href=href target="_blank" rel="noopener noreferrer">{text}</a> }
-                    .into_any()
+fn inlines(parent: &Node, spans: Vec<Inline>) {
+    for s in spans {
+        match s {
+            Inline::Text(t) => {
+                dom::text(parent, &t);
             }
-        })
-        .collect()
-}
-
-fn block_view(block: Block) -> AnyView {
-    match block {
-        Block::Heading(1, s) => view! { <h3>{inline_view(s)}</h3> }.into_any(),
-        Block::Heading(2, s) => view! { <h4>{inline_view(s)}</h4> }.into_any(),
-        Block::Heading(_, s) => view! { <h5>{inline_view(s)}</h5> }.into_any(),
-        Block::Paragraph(s) => view! { <p>{inline_view(s)}</p> }.into_any(),
-        Block::Quote(s) => view! { <blockquote>{inline_view(s)}</blockquote> }.into_any(),
-        Block::Rule => view! { <hr /> }.into_any(),
-        Block::Code { lang, text } => {
-            view! { <pre class="utp-md-code" data-lang=lang><code>{text}</code></pre> }.into_any()
-        }
-        Block::List { ordered, items } => {
-            let items = items
-                .into_iter()
-                .map(|i| view! { <li>{inline_view(i)}</li> })
-                .collect::<Vec<_>>();
-            if ordered {
-                view! { <ol>{items}</ol> }.into_any()
-            } else {
-                view! { <ul>{items}</ul> }.into_any()
+            Inline::Code(t) => {
+                dom::add_text(parent, "code", "", &t);
+            }
+            Inline::Strong(t) => {
+                dom::add_text(parent, "strong", "", &t);
+            }
+            Inline::Emphasis(t) => {
+                dom::add_text(parent, "em", "", &t);
+            }
+            Inline::Link { text, href } => {
+                let a = dom::add_text(parent, "a", "", &text);
+                dom::set(&a, "href", &href);
+                dom::set(&a, "target", "_blank");
+                dom::set(&a, "rel", "noopener noreferrer");
             }
         }
     }
 }
 
+fn block(parent: &Node, block: Block) {
+    let (tag, spans) = match block {
+        Block::Heading(1, s) => ("h3", s),
+        Block::Heading(2, s) => ("h4", s),
+        Block::Heading(_, s) => ("h5", s),
+        Block::Paragraph(s) => ("p", s),
+        Block::Quote(s) => ("blockquote", s),
+        Block::Rule => {
+            dom::add(parent, "hr", "");
+            return;
+        }
+        Block::Code { lang, text } => {
+            let pre = dom::add(parent, "pre", "utp-md-code");
+            dom::set(&pre, "data-lang", &lang);
+            dom::add_text(&pre, "code", "", &text);
+            return;
+        }
+        Block::List { ordered, items } => {
+            let list = dom::add(parent, if ordered { "ol" } else { "ul" }, "");
+            for i in items {
+                inlines(&dom::add(&list, "li", ""), i);
+            }
+            return;
+        }
+    };
+    inlines(&dom::add(parent, tag, ""), spans);
+}
+
 /// The rendered markdown of a span (re-rendered at most once per animation frame).
-#[component]
-pub fn MarkdownSpan(
-    /// The store to read from.
-    store: Store,
-    /// The span to show.
-    id: SpanId,
-) -> impl IntoView {
+pub fn markdown_span(store: Store, id: SpanId) -> Element {
+    let root = dom::el("div", "utp-markdown");
     let trigger = store.span_trigger(id);
-    let blocks = move || {
+    let node = root.clone();
+    dom::effect(move || {
         trigger.track();
         let text = store.with(|m| m.span(id).and_then(|s| s.text()).unwrap_or("").to_owned());
-        markdown::parse(&text)
-            .into_iter()
-            .map(block_view)
-            .collect::<Vec<_>>()
-    };
-    view! { <div class="utp-markdown">{blocks}</div> }
+        node.set_text_content(None);
+        for b in markdown::parse(&text) {
+            block(&node, b);
+        }
+    });
+    root
 }

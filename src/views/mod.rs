@@ -1,5 +1,6 @@
-//! Views: one file per concern, one per span kind. They read the store and stay thin; the
-//! logic they use (JSON reading, markdown, formatting) lives outside components.
+//! Views: one file per concern, one per span kind. Each is a function that builds its elements
+//! with [`crate::dom`] and keeps them current with effects on the store's triggers; the logic
+//! they use (JSON reading, markdown, formatting, windowing) lives outside them.
 
 pub mod clipboard;
 pub mod error_span;
@@ -16,6 +17,20 @@ pub mod trace;
 pub mod tree;
 pub mod virtual_list;
 
+use crate::store::Store;
+use virtual_list::Viewport;
+
 /// A collapse-all or expand-all command: `(generation, expand)`. Views apply it when the
 /// generation changes, so that a repeated command applies again.
 pub type Fold = leptos::prelude::RwSignal<(u64, bool)>;
+
+/// What every trace and span view is given.
+#[derive(Clone, Copy)]
+pub struct Ctx {
+    /// The store to read from.
+    pub store: Store,
+    /// Collapse-all / expand-all commands.
+    pub fold: Fold,
+    /// The scroller that lists virtualize against (none: every row is mounted).
+    pub viewport: Option<Viewport>,
+}

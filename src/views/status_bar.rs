@@ -1,22 +1,16 @@
 //! The status area: the connection's state, and notices (skipped messages, evictions).
 
 use leptos::prelude::*;
+use web_sys::Element;
 
 use crate::connection::Status;
+use crate::dom;
 use crate::format;
 use crate::store::{Level, Store};
 
-/// The status area.
-#[component]
-pub fn StatusBar(
-    /// The store whose notices and counters are shown.
-    store: Store,
-    /// The connection's state.
-    status: RwSignal<Status>,
-    /// Called by the retry button.
-    retry: Callback<()>,
-) -> impl IntoView {
-    let state = move || match status.get() {
+/// What the connection's state says: its `data-state` and its words.
+fn describe(status: Status) -> (&'static str, String) {
+    match status {
         Status::Offline => ("offline", "Not connected".to_owned()),
         Status::Connecting => ("connecting", "Connecting…".to_owned()),
         Status::Live => ("live", "Live".to_owned()),
@@ -28,46 +22,90 @@ pub fn StatusBar(
             ),
         ),
         Status::Incompatible(m) => ("incompatible", m),
-    };
+    }
+}
+
+/// Appends the status area to `parent`: the connection's state (with a retry button, which
+/// calls `retry`, while reconnecting), the counters, the latest notice, and all notices when
+/// that is clicked.
+pub fn status_bar(parent: &Element, store: Store, status: RwSignal<Status>, retry: Callback<()>) {
+    let bar = dom::add(parent, "div", "utp-statusbar");
+    let conn = dom::add(&bar, "span", "utp-conn");
+    dom::set(&conn, "role", "status");
+    dom::effect(move || {
+        let (state, text) = describe(status.get());
+        dom::set(&conn, "data-state", state);
+        conn.set_text_content(Some(&text));
+    });
+    dom::show(
+        &bar,
+        move || matches!(status.get(), Status::Reconnecting { .. }),
+        move || {
+            let b = dom::el("button", "utp-retry");
+            b.set_text_content(Some("Retry now"));
+            dom::on(&b, "click", move |_| retry.run(()));
+            b
+        },
+    );
+    let counters = dom::add(&bar, "span", "utp-counters");
+    dom::effect(move || {
+        let c = store.counters.get();
+        let mut s = format!("{} events", c.applied);
+        if c.rejected > 0 {
+            s.push_str(&format!(" · {} skipped", c.rejected));
+        }
+        if c.evicted > 0 {
+            s.push_str(&format!(" · {} traces evicted", c.evicted));
+        }
+        counters.set_text_content(Some(&s));
+    });
     let expanded = RwSignal::new(false);
-    let latest = move || store.notices.with(|n| n.back().cloned());
-    let count = move || store.notices.with(|n| n.len());
-    view! {
-        <div class="utp-statusbar">
-            <span class="utp-conn" role="status" data-state=move || state().0>{move || state().1}</span>
-            <Show when=move || matches!(status.get(), Status::Reconnecting { .. })>
-                <button class="utp-retry" on:click=move |_| retry.run(())>"Retry now"</button>
-            </Show>
-            <span class="utp-counters">
-                {move || {
-                    let c = store.counters.get();
-                    let mut s = format!("{} events", c.applied);
-                    if c.rejected > 0 {
-                        s.push_str(&format!(" · {} skipped", c.rejected));
-                    }
-                    if c.evicted > 0 {
-                        s.push_str(&format!(" · {} traces evicted", c.evicted));
-                    }
-                    s
-                }}
-            </span>
-            {move || latest().map(|n| {
-                let class = match n.level {
+    dom::show(
+        &bar,
+        move || store.notices.with(|n| !n.is_empty()),
+        move || {
+            let notice = dom::el("button", "utp-notice");
+            dom::set(&notice, "title", "Show all notices");
+            dom::on(&notice, "click", move |_| expanded.update(|e| *e = !*e));
+            let node = notice.clone();
+            dom::effect(move || {
+                let latest = store
+                    .notices
+                    .with(|n| n.back().cloned().map(|l| (l, n.len())));
+                let Some((n, count)) = latest else { return };
+                node.set_class_name(match n.level {
                     Level::Info => "utp-notice",
                     Level::Warning => "utp-notice utp-warn",
                     Level::Error => "utp-notice utp-err",
+                });
+                let more = if count > 1 {
+                    format!(" (+{})", count - 1)
+                } else {
+                    String::new()
                 };
-                view! {
-                    <button class=class aria-expanded=move || expanded.get().to_string() on:click=move |_| expanded.update(|e| *e = !*e) title="Show all notices">
-                        {n.text}{move || (count() > 1).then(|| format!(" (+{})", count() - 1))}
-                    </button>
-                }
-            })}
-        </div>
-        <Show when=move || expanded.get()>
-            <ul class="utp-notices" role="log">
-                {move || store.notices.get().into_iter().rev().map(|n| view! { <li>{n.text}</li> }).collect::<Vec<_>>()}
-            </ul>
-        </Show>
-    }
+                node.set_text_content(Some(&format!("{}{more}", n.text)));
+                let open = if expanded.get() { "true" } else { "false" };
+                dom::set(&node, "aria-expanded", open);
+            });
+            notice
+        },
+    );
+    dom::show(
+        parent,
+        move || expanded.get(),
+        move || {
+            let list = dom::el("ul", "utp-notices");
+            dom::set(&list, "role", "log");
+            let node = list.clone();
+            dom::effect(move || {
+                node.set_text_content(None);
+                store.notices.with(|n| {
+                    for n in n.iter().rev() {
+                        dom::add_text(&node, "li", "", &n.text);
+                    }
+                })
+            });
+            list
+        },
+    );
 }

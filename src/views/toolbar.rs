@@ -2,7 +2,9 @@
 
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
+use web_sys::Element;
 
+use crate::dom;
 use crate::filter::{self, Filter};
 use crate::store::{Level, Pending, Store};
 use crate::views::Fold;
@@ -78,22 +80,72 @@ fn import(store: Store, input: &web_sys::HtmlInputElement) {
     });
 }
 
-/// The toolbar.
-#[component]
-pub fn Toolbar(
-    /// The store to act on.
+/// A toolbar button with its words and tooltip, calling `f` when clicked.
+fn button(
+    parent: &Element,
+    text: &str,
+    title: &str,
+    f: impl FnMut(web_sys::Event) + 'static,
+) -> Element {
+    let b = dom::add_text(parent, "button", "", text);
+    dom::set(&b, "title", title);
+    dom::on(&b, "click", f);
+    b
+}
+
+/// The value of the input or select an event happened on.
+fn value_of(e: &web_sys::Event) -> String {
+    e.target()
+        .and_then(|t| js_sys::Reflect::get(&t, &"value".into()).ok())
+        .and_then(|v| v.as_string())
+        .unwrap_or_default()
+}
+
+/// Appends the toolbar to `parent`: it sets the tree's `filter`, toggles `follow`, issues
+/// `fold` commands, and pauses, clears, exports and imports through `store`.
+pub fn toolbar(
+    parent: &Element,
     store: Store,
-    /// The filter the tree applies.
     filter: RwSignal<Filter>,
-    /// Follow mode.
     follow: RwSignal<bool>,
-    /// Collapse-all / expand-all commands.
     fold: Fold,
-) -> impl IntoView {
-    let processes = move || {
+) {
+    let bar = dom::add(parent, "div", "utp-toolbar");
+    dom::set(&bar, "role", "toolbar");
+    dom::set(&bar, "aria-label", "Trace tools");
+    dom::add_text(&bar, "span", "utp-title", "User Traces");
+    let input = dom::add(&bar, "input", "utp-filter");
+    dom::set(&input, "type", "search");
+    dom::set(&input, "placeholder", "Filter");
+    dom::set(&input, "aria-label", "Filter traces by text");
+    dom::on(&input, "input", move |e| {
+        let v = value_of(&e);
+        filter.update(|f| f.text = v);
+    });
+    let select = dom::add(&bar, "select", "utp-process-filter");
+    dom::set(&select, "aria-label", "Filter traces by process");
+    dom::on(&select, "change", move |e| {
+        let v = value_of(&e);
+        filter.update(|f| f.process = (!v.is_empty()).then_some(v));
+    });
+    let all = dom::add_text(&select, "option", "", "All processes");
+    dom::set(&all, "value", "");
+    let mut shown: Vec<String> = Vec::new();
+    dom::effect(move || {
         store.track_roots();
-        store.with(filter::processes)
-    };
+        let now = store.with(filter::processes);
+        if now == shown {
+            return;
+        }
+        while let Some(o) = all.next_sibling() {
+            let _ = select.remove_child(&o);
+        }
+        for p in &now {
+            let o = dom::add_text(&select, "option", "", p);
+            dom::set(&o, "value", p);
+        }
+        shown = now;
+    });
     let fold_all = move |expand: bool| {
         store.forget_folds();
         fold.update(|(generation, e)| {
@@ -101,54 +153,58 @@ pub fn Toolbar(
             *e = expand;
         })
     };
-    let file_input = NodeRef::<leptos::html::Input>::new();
-    view! {
-        <div class="utp-toolbar" role="toolbar" aria-label="Trace tools">
-            <span class="utp-title">"User Traces"</span>
-            <input
-                class="utp-filter"
-                type="search"
-                placeholder="Filter"
-                aria-label="Filter traces by text"
-                prop:value=move || filter.with(|f| f.text.clone())
-                on:input=move |e| filter.update(|f| f.text = event_target_value(&e))
-            />
-            <select
-                class="utp-process-filter"
-                aria-label="Filter traces by process"
-                on:change=move |e| {
-                    let v = event_target_value(&e);
-                    filter.update(|f| f.process = (!v.is_empty()).then_some(v));
+    button(&bar, "Collapse", "Collapse all traces", move |_| {
+        fold_all(false)
+    });
+    button(&bar, "Expand", "Expand all traces", move |_| fold_all(true));
+    let follow_button = button(&bar, "Follow", "Stay on the newest activity", move |_| {
+        follow.update(|f| *f = !*f)
+    });
+    dom::effect(move || {
+        let on = if follow.get() { "true" } else { "false" };
+        dom::set(&follow_button, "aria-pressed", on);
+    });
+    let pause = button(
+        &bar,
+        "Pause",
+        "Pause rendering (events are still received)",
+        move |_| store.paused.update(|p| *p = !*p),
+    );
+    dom::effect(move || {
+        let paused = store.paused.get();
+        dom::set(
+            &pause,
+            "aria-pressed",
+            if paused { "true" } else { "false" },
+        );
+        pause.set_text_content(Some(if paused { "Resume" } else { "Pause" }));
+    });
+    button(&bar, "Clear", "Clear the panel", move |_| store.clear());
+    button(&bar, "Export", "Save everything as JSON Lines", move |_| {
+        export(store)
+    });
+    let file = dom::el("input", "utp-hidden");
+    dom::set(&file, "type", "file");
+    dom::set(&file, "accept", ".jsonl,.ndjson,.json,application/x-ndjson");
+    {
+        let file = file.clone();
+        button(
+            &bar,
+            "Import",
+            "Open a JSON Lines file of events",
+            move |_| {
+                if let Some(f) = file.dyn_ref::<web_sys::HtmlElement>() {
+                    f.click();
                 }
-            >
-                <option value="">"All processes"</option>
-                {move || processes().into_iter().map(|p| view! { <option value=p.clone()>{p.clone()}</option> }).collect::<Vec<_>>()}
-            </select>
-            <button on:click=move |_| fold_all(false) title="Collapse all traces">"Collapse"</button>
-            <button on:click=move |_| fold_all(true) title="Expand all traces">"Expand"</button>
-            <button aria-pressed=move || follow.get().to_string() on:click=move |_| follow.update(|f| *f = !*f) title="Stay on the newest activity">
-                "Follow"
-            </button>
-            <button aria-pressed=move || store.paused.get().to_string() on:click=move |_| store.paused.update(|p| *p = !*p) title="Pause rendering (events are still received)">
-                {move || if store.paused.get() { "Resume" } else { "Pause" }}
-            </button>
-            <button on:click=move |_| store.clear() title="Clear the panel">"Clear"</button>
-            <button on:click=move |_| export(store) title="Save everything as JSON Lines">"Export"</button>
-            <button on:click=move |_| { if let Some(i) = file_input.get_untracked() { i.click(); } } title="Open a JSON Lines file of events">
-                "Import"
-            </button>
-            <input
-                type="file"
-                accept=".jsonl,.ndjson,.json,application/x-ndjson"
-                class="utp-hidden"
-                node_ref=file_input
-                on:change=move |_| {
-                    if let Some(i) = file_input.get_untracked() {
-                        import(store, &i);
-                        i.set_value("");
-                    }
-                }
-            />
-        </div>
+            },
+        );
     }
+    let _ = bar.append_child(&file);
+    let input = file.clone();
+    dom::on(&file, "change", move |_| {
+        if let Some(i) = input.dyn_ref::<web_sys::HtmlInputElement>() {
+            import(store, i);
+            i.set_value("");
+        }
+    });
 }

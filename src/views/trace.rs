@@ -1,14 +1,17 @@
 //! A trace: its name as a label, badges of the processes that wrote into it, status, start
 //! time and duration; its spans below, collapsible.
 
+use std::rc::Rc;
+
 use leptos::prelude::*;
 use user_trace_model::{RunStatus, TraceId};
+use web_sys::Element;
 
+use crate::dom;
 use crate::format;
-use crate::store::Store;
-use crate::views::span::{short_process, SpanView};
-use crate::views::virtual_list::VirtualList;
-use crate::views::Fold;
+use crate::views::span::{badge, short_process, span_view};
+use crate::views::virtual_list::virtual_list;
+use crate::views::Ctx;
 
 #[derive(Clone, PartialEq)]
 struct Header {
@@ -20,16 +23,33 @@ struct Header {
     spans: usize,
 }
 
+/// Writes the header's parts after its caret.
+fn header_view(row: &Element, caret: &Element, h: &Header) {
+    while let Some(n) = caret.next_sibling() {
+        let _ = row.remove_child(&n);
+    }
+    let (class, text) = match &h.status {
+        RunStatus::Running => ("utp-running", "running".to_owned()),
+        RunStatus::Ok => ("utp-ok", "done".to_owned()),
+        RunStatus::Error(m) => ("utp-err", format!("error: {m}")),
+    };
+    dom::add_text(row, "span", "utp-label", &h.name);
+    for p in &h.processes {
+        badge(row, "utp-badge", short_process(p), p);
+    }
+    dom::add_text(row, "span", &format!("utp-status {class}"), &text);
+    let time = dom::add_text(row, "span", "utp-time", &format::clock(h.start));
+    dom::set(&time, "title", "start (UTC)");
+    if let Some(e) = h.end {
+        let d = format::duration(e.saturating_sub(h.start));
+        dom::add_text(row, "span", "utp-duration", &d);
+    }
+    dom::add_text(row, "span", "utp-count", &format!("{} spans", h.spans));
+}
+
 /// One trace and its spans.
-#[component]
-pub fn TraceView(
-    /// The store to read from.
-    store: Store,
-    /// The trace to show.
-    id: TraceId,
-    /// Collapse-all / expand-all commands.
-    fold: Fold,
-) -> impl IntoView {
+pub fn trace_view(cx: Ctx, id: TraceId) -> Element {
+    let Ctx { store, fold, .. } = cx;
     let trigger = store.trace_trigger(id);
     // As the user left it, else as the last collapse-all or expand-all said (a virtualized
     // list remounts traces that scroll back into view).
@@ -40,17 +60,35 @@ pub fn TraceView(
     );
     // Apply collapse-all / expand-all when issued after this view was made.
     let issued = fold.get_untracked().0;
-    Effect::new(move |_| {
+    dom::effect(move || {
         let (generation, expand) = fold.get();
         if generation != issued {
             expanded.set(expand);
         }
     });
-    let header = Memo::new({
+    let root = dom::el("div", "utp-trace");
+    let row = dom::add(&root, "div", "utp-trace-header utp-clickable");
+    dom::set(&row, "role", "treeitem");
+    dom::set(&row, "tabindex", "0");
+    dom::on(&row, "click", move |_| {
+        expanded.update(|e| *e = !*e);
+        store.set_trace_expanded(id, expanded.get_untracked());
+    });
+    let caret = dom::add(&row, "span", "utp-caret");
+    {
+        let (row, caret) = (row.clone(), caret.clone());
+        dom::effect(move || {
+            let open = expanded.get();
+            dom::set(&row, "aria-expanded", if open { "true" } else { "false" });
+            dom::toggle_class(&caret, "utp-open", open);
+        });
+    }
+    let mut shown = None;
+    {
         let trigger = trigger.clone();
-        move |_| {
+        dom::effect(move || {
             trigger.track();
-            store.with(|m| {
+            let now = store.with(|m| {
                 m.trace(id).map(|t| Header {
                     name: t.name.clone(),
                     processes: t.processes.iter().map(|p| p.to_string()).collect(),
@@ -59,60 +97,30 @@ pub fn TraceView(
                     end: t.end_ts,
                     spans: t.spans.len(),
                 })
-            })
-        }
-    });
+            });
+            if now != shown {
+                if let Some(h) = &now {
+                    header_view(&row, &caret, h);
+                }
+                shown = now;
+            }
+        });
+    }
     // A memo: the virtualized list and each of its mounted blocks read it; one copy per change.
     let spans = Memo::new(move |_| {
         trigger.track();
         store.with(|m| m.trace(id).map(|t| t.spans.clone()).unwrap_or_default())
     });
-    let head = move || {
-        header.get().map(|h| {
-            let (class, text) = match &h.status {
-                RunStatus::Running => ("utp-running", "running".to_owned()),
-                RunStatus::Ok => ("utp-ok", "done".to_owned()),
-                RunStatus::Error(m) => ("utp-err", format!("error: {m}")),
-            };
-            let badges = h
-                .processes
-                .iter()
-                .map(|p| view! { <span class="utp-badge" title=p.clone()>{short_process(p).to_owned()}</span> })
-                .collect::<Vec<_>>();
-            let duration = h.end.map(|e| format::duration(e.saturating_sub(h.start)));
-            view! {
-                <span class="utp-label">{h.name}</span>
-                {badges}
-                <span class=format!("utp-status {class}")>{text}</span>
-                <span class="utp-time" title="start (UTC)">{format::clock(h.start)}</span>
-                {duration.map(|d| view! { <span class="utp-duration">{d}</span> })}
-                <span class="utp-count">{format!("{} spans", h.spans)}</span>
-            }
-        })
-    };
-    view! {
-        <div class="utp-trace">
-            <div
-                class="utp-trace-header utp-clickable"
-                role="treeitem"
-                tabindex="0"
-                aria-expanded=move || expanded.get().to_string()
-                on:click=move |_| {
-                    expanded.update(|e| *e = !*e);
-                    store.set_trace_expanded(id, expanded.get_untracked());
-                }
-            >
-                <span class="utp-caret" class:utp-open=move || expanded.get()></span>
-                {head}
-            </div>
-            <Show when=move || expanded.get()>
-                <div class="utp-spans" role="group">
-                    <VirtualList
-                        items=spans
-                        row=move |s| view! { <SpanView store id=s fold /> }
-                    />
-                </div>
-            </Show>
-        </div>
-    }
+    let row: Rc<dyn Fn(_) -> Element> = Rc::new(move |s| span_view(cx, s));
+    dom::show(
+        &root,
+        move || expanded.get(),
+        move || {
+            let group = dom::el("div", "utp-spans");
+            dom::set(&group, "role", "group");
+            virtual_list(&group, spans, cx.viewport, row.clone());
+            group
+        },
+    );
+    root
 }

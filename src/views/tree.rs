@@ -1,18 +1,22 @@
 //! The scrolling tree of root traces: filtering, follow mode, keyboard navigation, and what
 //! waits for a parent that has not arrived.
 
+use std::rc::Rc;
+
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
+use web_sys::Element;
 
+use crate::dom;
 use crate::filter::Filter;
 use crate::store::Store;
-use crate::views::span::SpanView;
-use crate::views::trace::TraceView;
-use crate::views::virtual_list::{Viewport, VirtualList};
-use crate::views::Fold;
+use crate::views::span::span_view;
+use crate::views::trace::trace_view;
+use crate::views::virtual_list::{virtual_list, Viewport};
+use crate::views::{Ctx, Fold};
 
 /// Moves focus among the tree's items with the arrow keys (the ARIA tree pattern).
-fn on_key(e: web_sys::KeyboardEvent, root: &web_sys::HtmlElement) {
+fn on_key(e: web_sys::KeyboardEvent, root: &Element) {
     let key = e.key();
     if !matches!(
         key.as_str(),
@@ -57,23 +61,26 @@ fn on_key(e: web_sys::KeyboardEvent, root: &web_sys::HtmlElement) {
     }
 }
 
-/// All root traces, and the orphans waiting for their parent.
-#[component]
-pub fn Tree(
-    /// The store to read from.
+/// Appends to `parent` all root traces and the orphans waiting for their parent (in a
+/// scroller), and the button that returns to the newest activity.
+pub fn tree(
+    parent: &Element,
     store: Store,
-    /// What to show.
     filter: RwSignal<Filter>,
-    /// Whether the view follows the newest activity.
     follow: RwSignal<bool>,
-    /// Collapse-all / expand-all commands.
     fold: Fold,
-) -> impl IntoView {
-    let scroller = NodeRef::<leptos::html::Div>::new();
+) {
+    let scroller = dom::add(parent, "div", "utp-tree");
+    dom::set(&scroller, "role", "tree");
+    dom::set(&scroller, "aria-label", "Traces");
     // Lists at every depth virtualize against this scroller.
-    let viewport = Viewport::new(scroller);
-    provide_context(viewport);
+    let viewport = Viewport::new(scroller.clone());
     on_cleanup(move || viewport.disconnect());
+    let cx = Ctx {
+        store,
+        fold,
+        viewport: Some(viewport),
+    };
     let roots = Memo::new(move |_| {
         store.track_roots();
         let f = filter.get();
@@ -85,67 +92,92 @@ pub fn Tree(
                 .collect::<Vec<_>>()
         })
     });
-    let orphans = move || {
-        store.track_roots();
-        store.with(|m| m.orphans())
-    };
     // Follow: after each applied frame, stay at the bottom.
-    Effect::new(move |_| {
+    let el = scroller.clone();
+    dom::effect(move || {
         store.counters.track();
         if follow.get_untracked() {
-            request_animation_frame(move || {
-                // The panel may have been unmounted before the frame.
-                if let Some(el) = scroller.try_get_untracked().flatten() {
-                    el.set_scroll_top(el.scroll_height());
-                }
-            });
+            let el = el.clone();
+            request_animation_frame(move || el.set_scroll_top(el.scroll_height()));
         }
     });
-    Effect::new(move |_| {
+    let el = scroller.clone();
+    dom::effect(move || {
         if follow.get() {
-            if let Some(el) = scroller.get_untracked() {
-                el.set_scroll_top(el.scroll_height());
-            }
+            el.set_scroll_top(el.scroll_height());
         }
     });
-    let on_scroll = move |_| {
-        if let Some(el) = scroller.get_untracked() {
-            let at_bottom = el.scroll_height() - el.scroll_top() - el.client_height() < 48;
-            if follow.get_untracked() != at_bottom {
-                follow.set(at_bottom);
-            }
+    let el = scroller.clone();
+    dom::on(&scroller, "scroll", move |_| {
+        let at_bottom = el.scroll_height() - el.scroll_top() - el.client_height() < 48;
+        if follow.get_untracked() != at_bottom {
+            follow.set(at_bottom);
         }
-    };
-    let on_keydown = move |e: web_sys::KeyboardEvent| {
-        if let Some(el) = scroller.get_untracked() {
+    });
+    let el = scroller.clone();
+    dom::on(&scroller, "keydown", move |e| {
+        if let Ok(e) = e.dyn_into::<web_sys::KeyboardEvent>() {
             on_key(e, &el);
         }
-    };
+    });
     let empty = move || {
         store.track_roots();
         store.with(|m| m.roots().is_empty() && m.orphans().0.is_empty() && m.orphans().1.is_empty())
     };
-    view! {
-        <div class="utp-tree" role="tree" aria-label="Traces" node_ref=scroller on:scroll=on_scroll on:keydown=on_keydown>
-            <Show when=empty>
-                <div class="utp-empty">"No traces yet. They appear here as the program runs."</div>
-            </Show>
-            <VirtualList items=roots row=move |t| view! { <TraceView store id=t fold /> } />
-            {move || {
-                let (traces, spans) = orphans();
-                (!traces.is_empty() || !spans.is_empty()).then(|| {
-                    view! {
-                        <div class="utp-orphans">
-                            <div class="utp-muted">"Waiting for their parent to arrive:"</div>
-                            {traces.into_iter().map(|t| view! { <TraceView store id=t fold /> }).collect::<Vec<_>>()}
-                            {spans.into_iter().map(|s| view! { <SpanView store id=s fold /> }).collect::<Vec<_>>()}
-                        </div>
-                    }
-                })
-            }}
-        </div>
-        <Show when=move || !follow.get()>
-            <button class="utp-jump" on:click=move |_| follow.set(true)>"↓ Jump to newest"</button>
-        </Show>
-    }
+    dom::show(&scroller, empty, || {
+        let e = dom::el("div", "utp-empty");
+        e.set_text_content(Some("No traces yet. They appear here as the program runs."));
+        e
+    });
+    virtual_list(
+        &scroller,
+        roots,
+        cx.viewport,
+        Rc::new(move |t| trace_view(cx, t)),
+    );
+    let has_orphans = move || {
+        store.track_roots();
+        store.with(|m| !m.orphans().0.is_empty() || !m.orphans().1.is_empty())
+    };
+    dom::show(&scroller, has_orphans, move || {
+        let box_ = dom::el("div", "utp-orphans");
+        dom::add_text(
+            &box_,
+            "div",
+            "utp-muted",
+            "Waiting for their parent to arrive:",
+        );
+        // Orphans are few and short-lived: every one is mounted.
+        let cx = Ctx {
+            viewport: None,
+            ..cx
+        };
+        dom::keyed(
+            &box_,
+            move || {
+                store.track_roots();
+                store.with(|m| m.orphans().0)
+            },
+            move |t| trace_view(cx, t),
+        );
+        dom::keyed(
+            &box_,
+            move || {
+                store.track_roots();
+                store.with(|m| m.orphans().1)
+            },
+            move |s| span_view(cx, s),
+        );
+        box_
+    });
+    dom::show(
+        parent,
+        move || !follow.get(),
+        move || {
+            let b = dom::el("button", "utp-jump");
+            b.set_text_content(Some("↓ Jump to newest"));
+            dom::on(&b, "click", move |_| follow.set(true));
+            b
+        },
+    );
 }

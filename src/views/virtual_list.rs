@@ -2,6 +2,7 @@
 //! [`crate::windowing`] for the layout rules). One `IntersectionObserver` on the tree's scroller
 //! ([`Viewport`]) tells every block of every list, at any nesting depth, when it comes near.
 
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::rc::Rc;
@@ -9,7 +10,9 @@ use std::rc::Rc;
 use leptos::prelude::*;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
+use web_sys::{Element, Node};
 
+use crate::dom::{self, Mounted};
 use crate::windowing::{
     block_count, block_rows, group_blocks, group_count, group_initially_near, group_rows,
     initially_mounted, HeightEstimate,
@@ -28,30 +31,33 @@ type Observer = (
     Closure<dyn FnMut(js_sys::Array)>,
 );
 
-#[derive(Default)]
 struct Watched {
+    root: Element,
     observer: Option<Observer>,
-    blocks: HashMap<u32, (web_sys::Element, OnChange)>,
+    blocks: HashMap<u32, (Element, OnChange)>,
     next: u32,
 }
 
-/// The scroller that lists virtualize against; provided as context by the tree.
+/// The scroller that lists virtualize against; made by the tree, passed down to every list.
 #[derive(Clone, Copy)]
 pub struct Viewport {
-    root: NodeRef<leptos::html::Div>,
     watched: StoredValue<Watched, LocalStorage>,
 }
 
 impl Viewport {
-    pub fn new(root: NodeRef<leptos::html::Div>) -> Self {
+    pub fn new(root: Element) -> Self {
         Viewport {
-            root,
-            watched: StoredValue::new_local(Watched::default()),
+            watched: StoredValue::new_local(Watched {
+                root,
+                observer: None,
+                blocks: HashMap::new(),
+                next: 0,
+            }),
         }
     }
 
     fn make_observer(&self) -> Option<Observer> {
-        let root: web_sys::Element = self.root.get_untracked()?.into();
+        let root = self.watched.try_with_value(|w| w.root.clone())?;
         let watched = self.watched;
         let callback = Closure::<dyn FnMut(js_sys::Array)>::new(move |entries: js_sys::Array| {
             // Collect first: a callback may mount rows whose lists observe more blocks.
@@ -80,22 +86,31 @@ impl Viewport {
         Some((observer, callback))
     }
 
-    /// Calls `on_change(near, height)` whenever `el` comes near the viewport or leaves it.
-    fn observe(&self, el: web_sys::Element, on_change: OnChange) -> Option<u32> {
+    /// Calls `on_change(near, height)` whenever `el` comes near the viewport or leaves it,
+    /// until the current owner is disposed.
+    fn watch(&self, el: &Element, on_change: OnChange) {
         if self.watched.with_value(|w| w.observer.is_none()) {
-            let made = self.make_observer()?;
+            let Some(made) = self.make_observer() else {
+                return;
+            };
             self.watched.update_value(|w| w.observer = Some(made));
         }
-        self.watched.try_update_value(|w| {
+        let id = self.watched.try_update_value(|w| {
             let id = w.next;
             w.next += 1;
-            let _ = el.set_attribute("data-utp-block", &id.to_string());
+            dom::set(el, "data-utp-block", &id.to_string());
             if let Some((o, _)) = &w.observer {
-                o.observe(&el);
+                o.observe(el);
             }
-            w.blocks.insert(id, (el, on_change));
+            w.blocks.insert(id, (el.clone(), on_change));
             id
-        })
+        });
+        let viewport = *self;
+        on_cleanup(move || {
+            if let Some(id) = id {
+                viewport.unobserve(id);
+            }
+        });
     }
 
     fn unobserve(&self, id: u32) {
@@ -117,188 +132,188 @@ impl Viewport {
     }
 }
 
-/// A list of rows of which only the blocks near the viewport are mounted. Without a
-/// [`Viewport`] in context every block is mounted.
-#[component]
-pub fn VirtualList<T, F, V>(
-    /// The rows' keys, in order.
-    #[prop(into)]
-    items: Signal<Vec<T>>,
-    /// Renders one row.
-    row: F,
-) -> impl IntoView
-where
-    T: Clone + Eq + Hash + Send + Sync + 'static,
-    F: Fn(T) -> V + Clone + Send + Sync + 'static,
-    V: IntoView + 'static,
+/// What a list's groups and blocks share.
+struct List<K: Send + Sync + 'static> {
+    items: Memo<Vec<K>>,
+    row: Rc<dyn Fn(K) -> Element>,
+    viewport: Option<Viewport>,
+    estimate: RefCell<HeightEstimate>,
+    /// Blocks' last measured heights, kept while their group is far (and they do not exist).
+    heights: RefCell<HashMap<usize, f64>>,
+}
+
+/// Appends to `parent` a list of rows of which only the blocks near the viewport are mounted
+/// (all of them without a viewport).
+pub fn virtual_list<K>(
+    parent: &Node,
+    items: Memo<Vec<K>>,
+    viewport: Option<Viewport>,
+    row: Rc<dyn Fn(K) -> Element>,
+) where
+    K: Copy + Eq + Hash + Send + Sync + 'static,
 {
-    let viewport = use_context::<Viewport>();
-    let estimate = StoredValue::new(HeightEstimate::new(FALLBACK_ROW_PX));
+    let list = Rc::new(List {
+        items,
+        row,
+        viewport,
+        estimate: RefCell::new(HeightEstimate::new(FALLBACK_ROW_PX)),
+        heights: RefCell::default(),
+    });
     let blocks = Memo::new(move |_| items.with(|v| block_count(v.len())));
-    let groups = Memo::new(move |_| group_count(blocks.get()));
-    // Blocks' last measured heights, kept while their group is far (and they do not exist).
-    let heights = StoredValue::new(HashMap::new());
-    view! {
-        <For
-            each=move || 0..groups.get()
-            key=|g| *g
-            children=move |index| {
-                let row = row.clone();
-                view! { <Group items blocks index row viewport estimate heights /> }.into_any()
+    // Groups only ever grow or shrink at the end.
+    let anchor: Node = dom::document().create_comment("").into();
+    let _ = parent.append_child(&anchor);
+    let owner = Owner::current().unwrap_or_default();
+    let mut groups: Vec<Mounted> = Vec::new();
+    dom::effect(move || {
+        let n = group_count(blocks.get());
+        while groups.len() > n {
+            if let Some(g) = groups.pop() {
+                g.remove();
             }
-        />
-    }
-    .into_any()
+        }
+        while groups.len() < n {
+            let index = groups.len();
+            let list = list.clone();
+            let g = Mounted::new(&owner, &|| group(&list, blocks, index));
+            if let Some(p) = anchor.parent_node() {
+                let _ = p.insert_before(&g.el, Some(&anchor));
+            }
+            groups.push(g);
+        }
+    });
 }
 
 /// One group of [`crate::windowing::GROUP`] blocks: near the viewport, its blocks (each
 /// mounted or not by its own distance); away from it, one empty element as tall as the group
 /// was. Only groups are always watched, and a far group is one element, not one per block.
-#[component]
-fn Group<T, F, V>(
-    items: Signal<Vec<T>>,
+fn group<K: Copy + Eq + Hash + Send + Sync + 'static>(
+    list: &Rc<List<K>>,
     blocks: Memo<usize>,
     index: usize,
-    row: F,
-    viewport: Option<Viewport>,
-    estimate: StoredValue<HeightEstimate>,
-    heights: StoredValue<HashMap<usize, f64>>,
-) -> impl IntoView
-where
-    T: Clone + Eq + Hash + Send + Sync + 'static,
-    F: Fn(T) -> V + Clone + Send + Sync + 'static,
-    V: IntoView + 'static,
-{
+) -> Element {
+    let el = dom::el("div", "utp-group");
+    let items = list.items;
     let rows_now = move || items.with_untracked(|v| group_rows(index, v.len()).len());
     // `None` while near; while far, how tall it was and how many rows it had then.
     let far = RwSignal::new(
-        (viewport.is_some() && !group_initially_near(index, blocks.get_untracked()))
-            .then(|| (estimate.with_value(|e| e.height_of(rows_now())), rows_now())),
+        (list.viewport.is_some() && !group_initially_near(index, blocks.get_untracked()))
+            .then(|| (list.estimate.borrow().height_of(rows_now()), rows_now())),
     );
-    let node = NodeRef::<leptos::html::Div>::new();
-    if let Some(viewport) = viewport {
-        watch(viewport, node, move |is_near, height| {
-            let is_far = far.get_untracked().is_some();
-            if is_near && is_far {
-                far.set(None);
-            } else if !is_near && !is_far {
-                let rows = rows_now();
-                let h = estimate.with_value(|e| e.measured_or_expected(rows, height));
-                far.set(Some((h, rows)));
+    if let Some(viewport) = list.viewport {
+        let list = list.clone();
+        viewport.watch(
+            &el,
+            Rc::new(move |is_near, height| {
+                let is_far = far.get_untracked().is_some();
+                if is_near && is_far {
+                    far.set(None);
+                } else if !is_near && !is_far {
+                    let rows = rows_now();
+                    let h = list.estimate.borrow().measured_or_expected(rows, height);
+                    far.set(Some((h, rows)));
+                }
+            }),
+        );
+    }
+    let owner = Owner::current().unwrap_or_default();
+    let mut mounted: Vec<Mounted> = Vec::new();
+    let node = el.clone();
+    let list = list.clone();
+    dom::effect(move || {
+        let n = blocks.get();
+        match far.get() {
+            Some((h, rows)) => {
+                for b in mounted.drain(..) {
+                    b.remove();
+                }
+                // A far group still grows with rows added to it since it was measured.
+                let added = rows_now().saturating_sub(rows);
+                let h = h + list.estimate.borrow().height_of(added);
+                dom::set(&node, "style", &format!("height:{}px", h.round() as u64));
             }
-        });
-    }
-    // A far group still grows with rows added to it since it was measured.
-    let style = move || {
-        blocks.track();
-        far.get().map(|(h, rows)| {
-            let added = rows_now().saturating_sub(rows);
-            let h = h + estimate.with_value(|e| e.height_of(added));
-            format!("height:{}px", h.round() as u64)
-        })
-    };
-    view! {
-        <div class="utp-group" node_ref=node style=style>
-            <Show when=move || far.get().is_none()>
-                <For
-                    each=move || group_blocks(index, blocks.get())
-                    key=|b| *b
-                    children={
-                        let row = row.clone();
-                        move |b| {
-                            let row = row.clone();
-                            view! { <Block items index=b row viewport estimate heights /> }
-                                .into_any()
-                        }
+            None => {
+                let _ = node.remove_attribute("style");
+                let range = group_blocks(index, n);
+                while mounted.len() > range.len() {
+                    if let Some(b) = mounted.pop() {
+                        b.remove();
                     }
-                />
-            </Show>
-        </div>
-    }
-    .into_any()
+                }
+                while mounted.len() < range.len() {
+                    let b = range.start + mounted.len();
+                    let m = Mounted::new(&owner, &|| block(&list, b));
+                    let _ = node.append_child(&m.el);
+                    mounted.push(m);
+                }
+            }
+        }
+    });
+    el
 }
 
 /// One block of [`crate::windowing::BLOCK`] rows: mounted near the viewport, otherwise an
 /// empty element as tall as it last was (remembered in `heights` while its group is far).
-#[component]
-fn Block<T, F, V>(
-    items: Signal<Vec<T>>,
-    index: usize,
-    row: F,
-    viewport: Option<Viewport>,
-    estimate: StoredValue<HeightEstimate>,
-    heights: StoredValue<HashMap<usize, f64>>,
-) -> impl IntoView
-where
-    T: Clone + Eq + Hash + Send + Sync + 'static,
-    F: Fn(T) -> V + Clone + Send + Sync + 'static,
-    V: IntoView + 'static,
-{
+fn block<K: Copy + Eq + Hash + Send + Sync + 'static>(list: &Rc<List<K>>, index: usize) -> Element {
+    let el = dom::el("div", "utp-block");
+    let items = list.items;
     let rows_now = move || items.with_untracked(|v| block_rows(index, v.len()).len());
     let count = items.with_untracked(|v| block_count(v.len()));
     // `None` while mounted; the placeholder's height while not.
     let placeholder = RwSignal::new(
-        (viewport.is_some() && !initially_mounted(index, count)).then(|| {
-            heights
-                .with_value(|h| h.get(&index).copied())
-                .unwrap_or_else(|| estimate.with_value(|e| e.height_of(rows_now())))
+        (list.viewport.is_some() && !initially_mounted(index, count)).then(|| {
+            let known = list.heights.borrow().get(&index).copied();
+            known.unwrap_or_else(|| list.estimate.borrow().height_of(rows_now()))
         }),
     );
-    let node = NodeRef::<leptos::html::Div>::new();
-    if let Some(viewport) = viewport {
-        watch(viewport, node, move |is_near, height| {
-            let mounted = placeholder.get_untracked().is_none();
-            if is_near && !mounted {
-                placeholder.set(None);
-            } else if !is_near && mounted {
-                let rows = rows_now();
-                estimate.update_value(|e| e.record(rows, height));
-                if height > 0.0 {
-                    heights.update_value(|m| {
-                        m.insert(index, height);
-                    });
+    if let Some(viewport) = list.viewport {
+        let list = list.clone();
+        viewport.watch(
+            &el,
+            Rc::new(move |is_near, height| {
+                let mounted = placeholder.get_untracked().is_none();
+                if is_near && !mounted {
+                    placeholder.set(None);
+                } else if !is_near && mounted {
+                    let rows = rows_now();
+                    list.estimate.borrow_mut().record(rows, height);
+                    if height > 0.0 {
+                        list.heights.borrow_mut().insert(index, height);
+                    }
+                    let h = list.estimate.borrow().measured_or_expected(rows, height);
+                    placeholder.set(Some(h));
                 }
-                placeholder.set(Some(
-                    estimate.with_value(|e| e.measured_or_expected(rows, height)),
-                ));
+            }),
+        );
+    }
+    let owner = Owner::current().unwrap_or_default();
+    let mut rows: Option<Owner> = None;
+    let node = el.clone();
+    let row = list.row.clone();
+    dom::effect(move || match placeholder.get() {
+        Some(h) => {
+            if let Some(o) = rows.take() {
+                o.cleanup();
+                node.set_text_content(None);
             }
-        });
-    }
-    let slice = move || items.with(|v| v[block_rows(index, v.len())].to_vec());
-    // Rows are type-erased: nested generic view types make compile times explode.
-    let row = move |t: T| row(t).into_any();
-    view! {
-        <div
-            class="utp-block"
-            node_ref=node
-            style=move || placeholder.get().map(|h| format!("height:{}px", h.round() as u64))
-        >
-            <Show when=move || placeholder.get().is_none()>
-                <For each=slice key=|t| t.clone() children=row.clone() />
-            </Show>
-        </div>
-    }
-    .into_any()
-}
-
-/// Has the viewport call `on_change(near, height)` for `node` once it is in the DOM, until the
-/// component is disposed.
-fn watch(
-    viewport: Viewport,
-    node: NodeRef<leptos::html::Div>,
-    on_change: impl Fn(bool, f64) + 'static,
-) {
-    let on_change: OnChange = Rc::new(on_change);
-    let watch_id = StoredValue::new(None::<u32>);
-    Effect::new(move |_| {
-        let Some(el) = node.get() else { return };
-        if watch_id.get_value().is_none() {
-            watch_id.set_value(viewport.observe(el.into(), on_change.clone()));
+            dom::set(&node, "style", &format!("height:{}px", h.round() as u64));
+        }
+        None => {
+            let _ = node.remove_attribute("style");
+            if rows.is_none() {
+                let inner = owner.child();
+                let row = row.clone();
+                let parent: Node = node.clone().into();
+                inner.with(|| {
+                    dom::keyed(
+                        &parent,
+                        move || items.with(|v| v[block_rows(index, v.len())].to_vec()),
+                        move |k| row(k),
+                    )
+                });
+                rows = Some(inner);
+            }
         }
     });
-    on_cleanup(move || {
-        if let Some(id) = watch_id.get_value() {
-            viewport.unobserve(id);
-        }
-    });
+    el
 }

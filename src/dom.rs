@@ -1,0 +1,194 @@
+//! The few DOM operations the views are built from.
+//!
+//! Why not `view!`: Leptos' templates compile every element, attribute and reactive closure into
+//! its own generic render type, and that code was most of the wasm (B6 in BENCHMARKS.md). Here a
+//! view is a plain function that makes its elements once and keeps them current with
+//! [`effect`]s that write to those elements; the state stays Leptos' signals and owners. Every
+//! function here is non-generic or a thin shim over one that is, so a new view costs its own
+//! code only. Text is only ever set as text (`textContent`, `Text` nodes), never parsed as HTML.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use leptos::prelude::*;
+use leptos::reactive::effect::RenderEffect;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use web_sys::{Element, Node};
+
+pub fn document() -> web_sys::Document {
+    thread_local! {
+        static DOCUMENT: Option<web_sys::Document> = web_sys::window().and_then(|w| w.document());
+    }
+    DOCUMENT
+        .with(Clone::clone)
+        .expect("the panel runs in a page with a document")
+}
+
+/// A new element with `class` (none if empty).
+pub fn el(tag: &str, class: &str) -> Element {
+    let e = document()
+        .create_element(tag)
+        .expect("the views use valid tag names");
+    if !class.is_empty() {
+        e.set_class_name(class);
+    }
+    e
+}
+
+/// A new element with `class`, appended to `parent`.
+pub fn add(parent: &Node, tag: &str, class: &str) -> Element {
+    let e = el(tag, class);
+    let _ = parent.append_child(&e);
+    e
+}
+
+/// A new element with `class` and `text` as its text, appended to `parent`.
+pub fn add_text(parent: &Node, tag: &str, class: &str, text: &str) -> Element {
+    let e = add(parent, tag, class);
+    e.set_text_content(Some(text));
+    e
+}
+
+/// A text node appended to `parent`.
+pub fn text(parent: &Node, text: &str) -> web_sys::Text {
+    let t = document().create_text_node(text);
+    let _ = parent.append_child(&t);
+    t
+}
+
+pub fn set(el: &Element, name: &str, value: &str) {
+    let _ = el.set_attribute(name, value);
+}
+
+pub fn toggle_class(el: &Element, class: &str, on: bool) {
+    let _ = el.class_list().toggle_with_force(class, on);
+}
+
+/// Calls `f` on `event` at `target` for as long as the element lives (the browser's garbage
+/// collector frees the listener with the element).
+pub fn on(target: &Element, event: &str, f: impl FnMut(web_sys::Event) + 'static) {
+    listen(target, event, Box::new(f));
+}
+
+fn listen(target: &Element, event: &str, f: Box<dyn FnMut(web_sys::Event)>) {
+    let f = Closure::wrap(f).into_js_value();
+    let _ = target.add_event_listener_with_callback(event, f.unchecked_ref());
+}
+
+/// Runs `f` now and again whenever a signal it read changes, until the current owner is
+/// disposed. `f` keeps whatever it needs to compare with its last run.
+pub fn effect(f: impl FnMut() + 'static) {
+    run_effect(Box::new(f));
+}
+
+fn run_effect(mut f: Box<dyn FnMut()>) {
+    // Dropping a render effect stops it: the owner's arena keeps it as long as the view.
+    StoredValue::new_local(RenderEffect::new(move |_| f()));
+}
+
+/// An element with its own reactive owner: removing it disposes of everything its view made.
+pub struct Mounted {
+    pub el: Element,
+    owner: Owner,
+}
+
+impl Mounted {
+    /// Builds a view under a new child of `parent` (untracked: a view's reads belong to its own
+    /// effects, not to whatever builds it).
+    pub fn new(parent: &Owner, build: &dyn Fn() -> Element) -> Mounted {
+        let owner = parent.child();
+        let el = owner.with(|| untrack(build));
+        Mounted { el, owner }
+    }
+
+    pub fn remove(self) {
+        self.el.remove();
+        self.owner.cleanup();
+    }
+}
+
+/// A place in `parent` (at its end when made) where a view is shown or not: the leptos
+/// `<Show>` of this module.
+pub fn show(
+    parent: &Node,
+    when: impl Fn() -> bool + 'static,
+    build: impl Fn() -> Element + 'static,
+) {
+    show_erased(parent, Box::new(when), Box::new(build));
+}
+
+fn show_erased(parent: &Node, when: Box<dyn Fn() -> bool>, build: Box<dyn Fn() -> Element>) {
+    let anchor: Node = document().create_comment("").into();
+    let _ = parent.append_child(&anchor);
+    let owner = Owner::current().unwrap_or_default();
+    let mut shown: Option<Mounted> = None;
+    effect(move || {
+        let now = when();
+        match (now, shown.take()) {
+            (true, Some(m)) => shown = Some(m),
+            (true, None) => {
+                let m = Mounted::new(&owner, &*build);
+                if let Some(p) = anchor.parent_node() {
+                    let _ = p.insert_before(&m.el, Some(&anchor));
+                }
+                shown = Some(m);
+            }
+            (false, Some(m)) => m.remove(),
+            (false, None) => {}
+        }
+    });
+}
+
+/// Keeps one element per key in `parent`, in the order `keys` gives: an element whose key
+/// stays is kept as it is (with its state), one whose key goes is removed, a new key's element
+/// is built. Appending moves no existing element.
+pub fn keyed<K: Copy + Eq + std::hash::Hash + 'static>(
+    parent: &Node,
+    keys: impl Fn() -> Vec<K> + 'static,
+    build: impl Fn(K) -> Element + 'static,
+) {
+    let anchor: Node = document().create_comment("").into();
+    let _ = parent.append_child(&anchor);
+    let owner = Owner::current().unwrap_or_default();
+    let rows: Rc<RefCell<Vec<(K, Mounted)>>> = Rc::default();
+    effect(move || {
+        let keys = keys();
+        let mut old: std::collections::HashMap<K, Mounted> = rows.borrow_mut().drain(..).collect();
+        let mut new = Vec::with_capacity(keys.len());
+        for k in keys {
+            let m = match old.remove(&k) {
+                Some(m) => m,
+                None => Mounted::new(&owner, &|| build(k)),
+            };
+            new.push((k, m));
+        }
+        for (_, m) in old {
+            m.remove();
+        }
+        place(&anchor, new.iter().map(|(_, m)| &m.el));
+        *rows.borrow_mut() = new;
+    });
+}
+
+/// Puts `els` in order just before `anchor`, moving only the elements out of place.
+fn place<'a>(anchor: &Node, els: impl Iterator<Item = &'a Element>) {
+    let Some(parent) = anchor.parent_node() else {
+        return;
+    };
+    let els: Vec<&Element> = els.collect();
+    // The first of them already in the DOM is where the run starts; new elements have no parent.
+    let mut cursor: Option<Node> = els
+        .iter()
+        .find(|e| e.parent_node().is_some())
+        .map(|e| (**e).clone().into());
+    for e in els {
+        let node: &Node = e;
+        if cursor.as_ref() == Some(node) {
+            cursor = node.next_sibling();
+        } else {
+            let before = cursor.as_ref().unwrap_or(anchor);
+            let _ = parent.insert_before(node, Some(before));
+        }
+    }
+}
