@@ -2,14 +2,10 @@
 //! `clear()` and `dispose()`. A host that has its own connection to the runtime pushes events
 //! without a WebSocket. `defineElement()` registers `<user-trace-panel src="ws://...">`.
 
-use std::cell::Cell;
-use std::rc::Rc;
-
 use leptos::prelude::*;
 use wasm_bindgen::prelude::*;
 
 use crate::store::{Level, Pending, Store};
-use crate::UserTracePanel;
 
 fn option_string(options: &JsValue, key: &str) -> Option<String> {
     js_sys::Reflect::get(options, &JsValue::from_str(key))
@@ -21,7 +17,8 @@ fn option_string(options: &JsValue, key: &str) -> Option<String> {
 #[wasm_bindgen]
 pub struct PanelHandle {
     store: Store,
-    unmount: Option<leptos::mount::UnmountHandle<leptos::tachys::view::any_view::AnyViewState>>,
+    /// The panel's element and the owner of its state; `None` once disposed.
+    mounted: Option<(web_sys::Element, Owner)>,
 }
 
 /// Mounts a panel into `element`. `options`: `{ url?: string, theme?: "light" | "dark",
@@ -37,20 +34,20 @@ pub fn mount(element: web_sys::HtmlElement, options: JsValue) -> PanelHandle {
     if styles {
         crate::styles::ensure();
     }
-    let made: Rc<Cell<Option<Store>>> = Rc::new(Cell::new(None));
-    let out = made.clone();
-    let unmount = leptos::mount::mount_to(element, move || {
+    // The panel is built without a Leptos view (nothing here needs one): the same views, a
+    // root owner for their state.
+    let _ = any_spawner::Executor::init_wasm_bindgen();
+    let owner = Owner::new();
+    let section = crate::panel::section(theme.as_deref().unwrap_or(""));
+    let store = owner.with(|| {
         let store = Store::new(user_trace_model::Options::default());
-        out.set(Some(store));
-        view! { <UserTracePanel url=url.clone().unwrap_or_default() store theme=theme.clone().unwrap_or_default() /> }
-            .into_any()
+        untrack(|| crate::panel::fill(&section, url, store));
+        store
     });
-    let store = made
-        .take()
-        .unwrap_or_else(|| Store::new(Default::default()));
+    let _ = element.append_child(&section);
     PanelHandle {
         store,
-        unmount: Some(unmount),
+        mounted: Some((section, owner)),
     }
 }
 
@@ -95,7 +92,10 @@ impl PanelHandle {
 
     /// Unmounts the panel and closes its connection.
     pub fn dispose(&mut self) {
-        self.unmount.take();
+        if let Some((section, owner)) = self.mounted.take() {
+            section.remove();
+            owner.cleanup();
+        }
     }
 }
 

@@ -1,9 +1,12 @@
-//! The top-level component that hosts embed.
+//! The top-level component that hosts embed, and the function that fills a panel's element
+//! (which the JavaScript API calls directly, without a Leptos view).
 
 use leptos::prelude::*;
 use user_trace_model::Options;
+use web_sys::Element;
 
 use crate::connection::{Connection, Status};
+use crate::dom;
 use crate::filter::Filter;
 use crate::store::Store;
 use crate::views::status_bar::status_bar;
@@ -37,6 +40,31 @@ pub fn UserTracePanel(
         }
         Store::new(options)
     });
+    // The views are built into the section as it is made, under this component's owner, so
+    // that they are disposed of with it.
+    let owner = Owner::current().unwrap_or_default();
+    let build = move |section: Element| {
+        let url = url.clone();
+        owner.with(|| untrack(|| fill(&section, url, store)));
+    };
+    leptos::html::section()
+        .class("utp-panel")
+        .aria_label("User traces")
+        .attr("data-theme", theme.unwrap_or_default())
+        .directive(build, ())
+}
+
+/// A panel's element, empty (`theme`: `"light"`, `"dark"` or empty for the system's).
+pub(crate) fn section(theme: &str) -> Element {
+    let s = dom::el("section", "utp-panel");
+    dom::set(&s, "aria-label", "User traces");
+    dom::set(&s, "data-theme", theme);
+    s
+}
+
+/// Fills a panel's `section`: opens the connection to `url` (if any) and builds the toolbar,
+/// the status area and the tree, all under the current owner (its cleanup closes them).
+pub(crate) fn fill(section: &Element, url: Option<String>, store: Store) {
     let status = RwSignal::new(Status::Offline);
     let connection = url
         .filter(|u| !u.is_empty())
@@ -59,21 +87,7 @@ pub fn UserTracePanel(
     let filter = RwSignal::new(Filter::default());
     let follow = RwSignal::new(true);
     let fold = RwSignal::new((0u64, true));
-    // The views are built into the section as it is made, under this component's owner, so
-    // that they are disposed of with it.
-    let owner = Owner::current().unwrap_or_default();
-    let build = move |section: web_sys::Element| {
-        owner.with(|| {
-            untrack(|| {
-                toolbar(&section, store, filter, follow, fold);
-                status_bar(&section, store, status, retry);
-                tree(&section, store, filter, follow, fold);
-            })
-        })
-    };
-    leptos::html::section()
-        .class("utp-panel")
-        .aria_label("User traces")
-        .attr("data-theme", theme.unwrap_or_default())
-        .directive(build, ())
+    toolbar(section, store, filter, follow, fold);
+    status_bar(section, store, status, retry);
+    tree(section, store, filter, follow, fold);
 }

@@ -10,6 +10,18 @@ use crate::dom;
 use crate::store::Store;
 use crate::views::json_tree::json_tree;
 
+/// A value cell's class, by the value's kind.
+fn class_of(kind: JsonKind) -> &'static str {
+    match kind {
+        JsonKind::String => "utp-item-string",
+        JsonKind::Number => "utp-item-number",
+        JsonKind::Bool => "utp-item-bool",
+        JsonKind::Null => "utp-item-null",
+        JsonKind::Object => "utp-item-object",
+        JsonKind::Array => "utp-item-array",
+    }
+}
+
 /// The items of a span.
 pub fn items_span(store: Store, id: SpanId) -> Element {
     let table = dom::el("table", "utp-items");
@@ -30,7 +42,7 @@ pub fn items_span(store: Store, id: SpanId) -> Element {
             let th = dom::add_text(&tr, "th", "", &name);
             dom::set(&th, "scope", "row");
             let kind = json::kind(&value);
-            let td = dom::add(&tr, "td", &format!("utp-item-{kind:?}").to_lowercase());
+            let td = dom::add(&tr, "td", class_of(kind));
             if kind.is_container() {
                 let _ = td.append_child(&json_tree(value, None, false));
             } else if kind == JsonKind::String {
