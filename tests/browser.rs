@@ -534,6 +534,123 @@ async fn a_malformed_message_is_reported_and_the_stream_goes_on() {
     assert_eq!(p.text(".utp-text"), "still alive");
 }
 
+/// Types into an input as a user does: sets its value and sends the `input` event.
+fn type_into(input: &web_sys::HtmlInputElement, text: &str) {
+    input.set_value(text);
+    let e = web_sys::Event::new("input").unwrap();
+    input.dispatch_event(&e).unwrap();
+}
+
+fn key(target: &web_sys::HtmlElement, key: &str) {
+    let init = web_sys::KeyboardEventInit::new();
+    init.set_key(key);
+    init.set_bubbles(true);
+    let e = web_sys::KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &init).unwrap();
+    target.dispatch_event(&e).unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn the_toolbar_filters_pauses_and_opens_notices_and_the_keyboard_moves_focus() {
+    let p = mount_panel();
+    p.push(&[
+        r#"{"id":"a","process":"agent@h:1","ts":1,"op":"trace_start","trace":"ta","name":"Plan the trip"}"#,
+        r#"{"id":"b","process":"search@h:2","ts":2,"op":"trace_start","trace":"tb","name":"Find hotels"}"#,
+        r#"{"id":"c","process":"search@h:2","ts":3,"op":"span_create","trace":"tb","span":"sb","kind":"text","content":"ok"}"#,
+    ])
+    .await;
+    settle().await;
+    let labels = |p: &Mounted| {
+        let l = p.el.query_selector_all(".utp-label").unwrap();
+        (0..l.length())
+            .map(|i| l.item(i).unwrap().text_content().unwrap_or_default())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(labels(&p), ["Plan the trip", "Find hotels"]);
+
+    // Text filter, case-insensitive; cleared, everything is back.
+    let filter: web_sys::HtmlInputElement = p.element(".utp-filter").dyn_into().unwrap();
+    type_into(&filter, "HOTEL");
+    settle().await;
+    assert_eq!(labels(&p), ["Find hotels"]);
+    type_into(&filter, "");
+    settle().await;
+    assert_eq!(labels(&p).len(), 2);
+
+    // The process filter lists the processes that wrote and keeps the traces of one.
+    let select = p.element(".utp-process-filter");
+    assert_eq!(
+        p.count(".utp-process-filter option"),
+        3,
+        "all + two processes"
+    );
+    js_sys::Reflect::set(&select, &"value".into(), &"agent@h:1".into()).unwrap();
+    select
+        .dispatch_event(&web_sys::Event::new("change").unwrap())
+        .unwrap();
+    settle().await;
+    assert_eq!(labels(&p), ["Plan the trip"]);
+    js_sys::Reflect::set(&select, &"value".into(), &"".into()).unwrap();
+    select
+        .dispatch_event(&web_sys::Event::new("change").unwrap())
+        .unwrap();
+    settle().await;
+
+    // Paused: events are received but not shown; resumed: they are.
+    let pause = p.element("button[title^='Pause rendering']");
+    pause.click();
+    frame().await;
+    assert_eq!(pause.text_content().unwrap(), "Resume");
+    assert_eq!(pause.get_attribute("aria-pressed").as_deref(), Some("true"));
+    p.push(&[r#"{"id":"d","process":"search@h:2","ts":4,"op":"text_append","span":"sb","text":" and more"}"#]).await;
+    assert_eq!(p.text(".utp-text"), "ok", "nothing changes while paused");
+    pause.click();
+    settle().await;
+    assert_eq!(p.text(".utp-text"), "ok and more");
+    assert_eq!(pause.text_content().unwrap(), "Pause");
+
+    // Two notices: the latest is shown with a count; clicking it lists both, newest first.
+    for id in ["x1", "x2"] {
+        let line = format!(
+            r#"{{"id":"{id}","process":"p","ts":9,"op":"text_append","span":"{id}","text":"x"}}"#
+        );
+        p.push(&[line.as_str()]).await;
+    }
+    assert!(
+        p.text(".utp-notice").contains("(+1)"),
+        "{}",
+        p.text(".utp-notice")
+    );
+    assert_eq!(p.count(".utp-notices li"), 0);
+    p.element(".utp-notice").click();
+    frame().await;
+    assert_eq!(p.count(".utp-notices li"), 2);
+    assert!(p.text(".utp-notices li").contains("`x2`"), "newest first");
+
+    // Arrow keys move focus among the tree's items; left collapses, right expands.
+    let tree = p.element(".utp-tree");
+    key(&tree, "ArrowDown");
+    let focused = || document().active_element().unwrap();
+    assert!(focused()
+        .text_content()
+        .unwrap_or_default()
+        .contains("Plan the trip"));
+    key(&tree, "ArrowDown");
+    assert!(focused()
+        .text_content()
+        .unwrap_or_default()
+        .contains("Find hotels"));
+    key(&tree, "ArrowLeft");
+    frame().await;
+    assert_eq!(
+        focused().get_attribute("aria-expanded").as_deref(),
+        Some("false")
+    );
+    assert_eq!(p.count(".utp-span"), 0, "collapsed: its span is gone");
+    key(&tree, "ArrowRight");
+    frame().await;
+    assert_eq!(p.count(".utp-span"), 1);
+}
+
 const HOSTILE: &str = r#"<img src=x onerror="window.__utpPwned=1"><script>window.__utpPwned=1</script><style>*{display:none}</style><a href="javascript:window.__utpPwned=1">x</a>"#;
 
 #[wasm_bindgen_test]
