@@ -67,8 +67,17 @@ pub fn toggle_class(el: &Element, class: &str, on: bool) {
 
 /// Calls `f` on `event` at `target` for as long as the element lives (the browser's garbage
 /// collector frees the listener with the element).
+///
+/// `f` must not hold any element (or anything holding one): what the closure holds is a root
+/// to the collector, so an element it holds would keep its own tree, and so this listener,
+/// alive for good. A listener finds its elements from the event ([`target`]) instead.
 pub fn on(target: &Element, event: &str, f: impl FnMut(web_sys::Event) + 'static) {
     listen(target, event, Box::new(f));
+}
+
+/// The element a listener is on (the event's current target).
+pub fn target(e: &web_sys::Event) -> Option<Element> {
+    e.current_target().and_then(|t| t.dyn_into().ok())
 }
 
 fn listen(target: &Element, event: &str, f: Box<dyn FnMut(web_sys::Event)>) {

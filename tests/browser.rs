@@ -7,7 +7,7 @@
 use leptos::prelude::*;
 use user_trace_panel::store::{Pending, Store};
 use user_trace_panel::UserTracePanel;
-use wasm_bindgen::JsCast;
+use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::*;
 
 use user_trace_model::protocol::{decode_event, Event};
@@ -649,6 +649,80 @@ async fn the_toolbar_filters_pauses_and_opens_notices_and_the_keyboard_moves_foc
     key(&tree, "ArrowRight");
     frame().await;
     assert_eq!(p.count(".utp-span"), 1);
+}
+
+/// A weak reference to `x` (it does not keep `x` alive).
+fn weak(x: &JsValue) -> JsValue {
+    js_sys::Function::new_with_args("x", "return new WeakRef(x)")
+        .call1(&JsValue::NULL, x)
+        .unwrap()
+}
+
+/// Whether what `w` refers to is still alive, after collecting garbage (webdriver.json starts
+/// Chromium with `--expose-gc`). Weak references are cleared between tasks, hence the sleeps.
+async fn alive_after_gc(w: &JsValue) -> bool {
+    let gc = js_sys::Function::new_no_args("if (!globalThis.gc) throw new Error('no gc()'); gc();");
+    for _ in 0..3 {
+        sleep(0).await;
+        gc.call0(&JsValue::NULL).unwrap();
+    }
+    sleep(0).await;
+    js_sys::Function::new_with_args("w", "return w.deref() !== undefined")
+        .call1(&JsValue::NULL, w)
+        .unwrap()
+        .as_bool()
+        .unwrap()
+}
+
+#[wasm_bindgen_test]
+async fn rows_taken_out_of_the_dom_are_freed() {
+    let p = mount_panel();
+    p.push(&[
+        T,
+        r#"{"id":"e{n}","process":"p","ts":2,"op":"span_create","trace":"t","span":"js","kind":"json","content":{"a":{"b":[1,2,3]},"c":"d"}}"#,
+        r#"{"id":"e{n}","process":"p","ts":3,"op":"span_create","trace":"t","span":"tx","kind":"text","content":"hello"}"#,
+    ])
+    .await;
+    settle().await;
+    // A JSON row with copy buttons and a click listener, collapsed away.
+    let rows = || {
+        p.el.query_selector_all(".utp-json-children .utp-json-row")
+            .unwrap()
+    };
+    rows()
+        .item(0)
+        .unwrap()
+        .dyn_into::<web_sys::HtmlElement>()
+        .unwrap()
+        .click();
+    // Only a weak reference is kept (a Rust handle would keep the element alive).
+    let nested = {
+        let nested: web_sys::Element = rows().item(1).unwrap().dyn_into().unwrap();
+        let key = nested.query_selector(".utp-json-key").unwrap().unwrap();
+        assert_eq!(key.text_content().as_deref(), Some("b"));
+        weak(&nested)
+    };
+    p.element(".utp-json-row").click();
+    assert_eq!(rows().length(), 0, "collapsed");
+    assert!(
+        !alive_after_gc(&nested).await,
+        "a collapsed JSON row is freed"
+    );
+
+    // A text span that was hovered (so it has its copy button), then cleared away.
+    let text = {
+        let text = p.element(".utp-text-span");
+        text.dispatch_event(&web_sys::Event::new("pointerenter").unwrap())
+            .unwrap();
+        weak(&text)
+    };
+    assert_eq!(p.count(".utp-text-span .utp-copy"), 1);
+    let trace = weak(&p.element(".utp-trace"));
+    p.store.clear();
+    settle().await;
+    assert_eq!(p.count(".utp-trace"), 0);
+    assert!(!alive_after_gc(&text).await, "a cleared text span is freed");
+    assert!(!alive_after_gc(&trace).await, "a cleared trace is freed");
 }
 
 const HOSTILE: &str = r#"<img src=x onerror="window.__utpPwned=1"><script>window.__utpPwned=1</script><style>*{display:none}</style><a href="javascript:window.__utpPwned=1">x</a>"#;

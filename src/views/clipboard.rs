@@ -30,10 +30,11 @@ pub fn copy_button(parent: &Node, label: &str, text: Rc<dyn Fn() -> String>) -> 
     let button = dom::add_text(parent, "button", "utp-copy", "copy");
     dom::set(&button, "title", label);
     dom::set(&button, "aria-label", label);
-    let b = button.clone();
     dom::on(&button, "click", move |e| {
         e.stop_propagation();
-        copy(&text(), b.clone());
+        if let Some(b) = dom::target(&e) {
+            copy(&text(), b);
+        }
     });
     button
 }

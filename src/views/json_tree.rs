@@ -4,7 +4,6 @@
 
 use std::sync::{Arc, OnceLock};
 
-use std::cell::Cell;
 use std::rc::Rc;
 
 // Pages are the decoder's (it outlines large values in pages of the same size).
@@ -118,24 +117,35 @@ fn expandable(
     head(&row);
     let children = dom::add(&node, "div", "utp-json-children");
     dom::set(&children, "role", "group");
-    let expanded = Cell::new(!open);
-    let toggle = {
-        let (row, caret, children) = (row.clone(), caret.clone(), children.clone());
-        move || {
-            let now = !expanded.get();
-            expanded.set(now);
-            dom::set(&row, "aria-expanded", if now { "true" } else { "false" });
-            dom::toggle_class(&caret, "utp-open", now);
-            if now {
-                fill(&children);
-            } else {
-                children.set_text_content(None);
-            }
-        }
-    };
-    toggle();
-    dom::on(&row, "click", move |_| toggle());
+    set_open(&row, &caret, &children, open, &*fill);
+    // The listener holds no element: it finds the caret and the group from the row.
+    dom::on(&row, "click", move |e| {
+        let Some(row) = dom::target(&e) else { return };
+        let (Some(caret), Some(children)) = (row.first_element_child(), row.next_element_sibling())
+        else {
+            return;
+        };
+        let open = row.get_attribute("aria-expanded").as_deref() != Some("true");
+        set_open(&row, &caret, &children, open, &*fill);
+    });
     node
+}
+
+/// Shows a row as expanded (its children built by `fill`) or collapsed (its children gone).
+fn set_open(
+    row: &Element,
+    caret: &Element,
+    children: &Element,
+    open: bool,
+    fill: &dyn Fn(&Element),
+) {
+    dom::set(row, "aria-expanded", if open { "true" } else { "false" });
+    dom::toggle_class(caret, "utp-open", open);
+    if open {
+        fill(children);
+    } else {
+        children.set_text_content(None);
+    }
 }
 
 /// One member: its key, and its value (a scalar, or an expandable container).

@@ -29,10 +29,12 @@ pub fn text_span(store: Store, id: SpanId) -> Element {
     // the reader scrolls up.
     let at_end = Rc::new(Cell::new(true));
     {
-        let (pre2, at_end) = (pre.clone(), at_end.clone());
-        dom::on(&pre, "scroll", move |_| {
-            let end = pre2.scroll_top() + pre2.client_height() >= pre2.scroll_height() - 4;
-            at_end.set(end);
+        let at_end = at_end.clone();
+        dom::on(&pre, "scroll", move |e| {
+            if let Some(pre) = dom::target(&e) {
+                let end = pre.scroll_top() + pre.client_height() >= pre.scroll_height() - 4;
+                at_end.set(end);
+            }
         });
     }
     // Bytes of the text already in the DOM.
@@ -70,17 +72,20 @@ pub fn text_span(store: Store, id: SpanId) -> Element {
     // every mounted row was a sixth of the cost of mounting a block of rows.
     let reached = Rc::new(Cell::new(false));
     for event in ["pointerenter", "focusin"] {
-        let (root2, pre, reached) = (root.clone(), pre.clone(), reached.clone());
-        dom::on(&root, event, move |_| {
+        let reached = reached.clone();
+        dom::on(&root, event, move |e| {
+            // The text is the root's last child; the button goes before it.
+            let Some(root) = dom::target(&e) else { return };
             if !reached.replace(true) {
+                let pre = root.last_element_child();
                 let copy = copy_button(
-                    &root2,
+                    &root,
                     "Copy text",
                     Rc::new(move || {
                         store.with(|m| m.span(id).and_then(|s| s.text()).unwrap_or("").to_owned())
                     }),
                 );
-                let _ = root2.insert_before(&copy, Some(&pre));
+                let _ = root.insert_before(&copy, pre.as_ref().map(|p| p.as_ref()));
             }
         });
     }

@@ -183,27 +183,26 @@ pub fn toolbar(
     button(&bar, "Export", "Save everything as JSON Lines", move |_| {
         export(store)
     });
-    let file = dom::el("input", "utp-hidden");
+    // The file input follows its button; listeners find it from the event (they hold no
+    // element, see `dom::on`).
+    button(
+        &bar,
+        "Import",
+        "Open a JSON Lines file of events",
+        move |e| {
+            let file = dom::target(&e).and_then(|b| b.next_element_sibling());
+            if let Some(f) = file.and_then(|f| f.dyn_into::<web_sys::HtmlElement>().ok()) {
+                f.click();
+            }
+        },
+    );
+    let file = dom::add(&bar, "input", "utp-hidden");
     dom::set(&file, "type", "file");
     dom::set(&file, "accept", ".jsonl,.ndjson,.json,application/x-ndjson");
-    {
-        let file = file.clone();
-        button(
-            &bar,
-            "Import",
-            "Open a JSON Lines file of events",
-            move |_| {
-                if let Some(f) = file.dyn_ref::<web_sys::HtmlElement>() {
-                    f.click();
-                }
-            },
-        );
-    }
-    let _ = bar.append_child(&file);
-    let input = file.clone();
-    dom::on(&file, "change", move |_| {
-        if let Some(i) = input.dyn_ref::<web_sys::HtmlInputElement>() {
-            import(store, i);
+    dom::on(&file, "change", move |e| {
+        let input = dom::target(&e).and_then(|i| i.dyn_into::<web_sys::HtmlInputElement>().ok());
+        if let Some(i) = input {
+            import(store, &i);
             i.set_value("");
         }
     });

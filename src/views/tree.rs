@@ -107,15 +107,15 @@ pub fn tree(
             el.set_scroll_top(el.scroll_height());
         }
     });
-    let el = scroller.clone();
-    dom::on(&scroller, "scroll", move |_| {
+    dom::on(&scroller, "scroll", move |e| {
+        let Some(el) = dom::target(&e) else { return };
         let at_bottom = el.scroll_height() - el.scroll_top() - el.client_height() < 48;
         if follow.get_untracked() != at_bottom {
             follow.set(at_bottom);
         }
     });
-    let el = scroller.clone();
     dom::on(&scroller, "keydown", move |e| {
+        let Some(el) = dom::target(&e) else { return };
         if let Ok(e) = e.dyn_into::<web_sys::KeyboardEvent>() {
             on_key(e, &el);
         }
