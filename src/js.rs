@@ -99,6 +99,14 @@ impl PanelHandle {
     }
 }
 
+/// A handle freed from JavaScript (`free()`) without `dispose()` still unmounts its panel, as
+/// dropping a Leptos mount does.
+impl Drop for PanelHandle {
+    fn drop(&mut self) {
+        self.dispose();
+    }
+}
+
 // The custom element is a JavaScript class (a Rust type cannot extend `HTMLElement`); it only
 // forwards to `mount` and the handle, so all behaviour stays in Rust.
 #[wasm_bindgen(inline_js = r#"

@@ -1,7 +1,8 @@
 //! The live User Traces panel: a Leptos component that shows what a running program streams.
 //!
 //! Data flows one way: `protocol` (wire types) -> `model` (the trace tree) -> [`store`]
-//! (reactive state, applied once per animation frame) -> [`views`] (one file per span kind).
+//! (reactive state, applied once per animation frame) -> [`views`] (one file per span kind,
+//! built with the DOM helpers in [`dom`]).
 //! [`connection`] feeds the store from a runtime; [`js`] lets JavaScript hosts mount the panel
 //! and push events. See `docs/ARCHITECTURE.md`.
 

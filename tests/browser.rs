@@ -870,6 +870,11 @@ async fn the_js_api_mounts_pushes_and_clears() {
     assert!(el.query_selector(".utp-trace").unwrap().is_none());
     handle.dispose();
     assert!(el.query_selector(".utp-panel").unwrap().is_none());
+    // A handle freed without `dispose()` (JavaScript's `free()`) unmounts its panel too.
+    let handle = user_trace_panel::js::mount(el.clone(), JsValue::UNDEFINED);
+    assert!(el.query_selector(".utp-panel").unwrap().is_some());
+    drop(handle);
+    assert!(el.query_selector(".utp-panel").unwrap().is_none());
 }
 
 // End to end: the real runtime on loopback (started by `cargo xtask test`).
