@@ -42,20 +42,29 @@ pub struct Counters {
 
 const MAX_NOTICES: usize = 50;
 
+/// The store's state besides the model, in one stored value: each stored type costs the wasm
+/// its own copy of Leptos' storage code.
+#[derive(Default)]
+struct State {
+    trace_triggers: HashMap<TraceId, ArcTrigger>,
+    span_triggers: HashMap<SpanId, ArcTrigger>,
+    queue: Vec<Pending>,
+    scheduled: bool,
+    /// Changes applied while paused, shown when resumed.
+    held: Vec<Change>,
+    /// Traces the user folded or unfolded by hand, so that a virtualized list that unmounts
+    /// and remounts a trace shows it as the user left it.
+    folded: HashMap<TraceId, bool>,
+    session: Option<String>,
+}
+
 /// The store; `Copy`, so views take it by value.
 #[derive(Clone, Copy)]
 pub struct Store {
     model: StoredValue<Model>,
-    trace_triggers: StoredValue<HashMap<TraceId, ArcTrigger>>,
-    span_triggers: StoredValue<HashMap<SpanId, ArcTrigger>>,
+    /// Never borrowed while the model is, nor the other way round (see `prune_triggers`).
+    state: StoredValue<State>,
     roots: Trigger,
-    queue: StoredValue<Vec<Pending>>,
-    scheduled: StoredValue<bool>,
-    held: StoredValue<Vec<Change>>,
-    /// Traces the user folded or unfolded by hand, so that a virtualized list that unmounts
-    /// and remounts a trace shows it as the user left it.
-    folded: StoredValue<HashMap<TraceId, bool>>,
-    session: StoredValue<Option<String>>,
     /// While true, events are applied but views are not updated.
     pub paused: RwSignal<bool>,
     pub notices: RwSignal<VecDeque<Notice>>,
@@ -69,14 +78,8 @@ impl Store {
         let paused = RwSignal::new(false);
         let store = Store {
             model: StoredValue::new(Model::new(options)),
-            trace_triggers: StoredValue::new(HashMap::new()),
-            span_triggers: StoredValue::new(HashMap::new()),
+            state: StoredValue::new(State::default()),
             roots: Trigger::new(),
-            queue: StoredValue::new(Vec::new()),
-            scheduled: StoredValue::new(false),
-            held: StoredValue::new(Vec::new()),
-            folded: StoredValue::new(HashMap::new()),
-            session: StoredValue::new(None),
             paused,
             notices: RwSignal::new(VecDeque::new()),
             counters: RwSignal::new(Counters::default()),
@@ -86,8 +89,8 @@ impl Store {
         Effect::new(move |_| {
             if !paused.get() {
                 let held = store
-                    .held
-                    .try_update_value(std::mem::take)
+                    .state
+                    .try_update_value(|s| std::mem::take(&mut s.held))
                     .unwrap_or_default();
                 store.notify(held);
             }
@@ -107,15 +110,15 @@ impl Store {
 
     /// The trigger of a trace's view (its header and span list).
     pub fn trace_trigger(&self, id: TraceId) -> ArcTrigger {
-        self.trace_triggers
-            .try_update_value(|m| m.entry(id).or_default().clone())
+        self.state
+            .try_update_value(|s| s.trace_triggers.entry(id).or_default().clone())
             .unwrap_or_default()
     }
 
     /// The trigger of a span's view (its header, content and child traces).
     pub fn span_trigger(&self, id: SpanId) -> ArcTrigger {
-        self.span_triggers
-            .try_update_value(|m| m.entry(id).or_default().clone())
+        self.state
+            .try_update_value(|s| s.span_triggers.entry(id).or_default().clone())
             .unwrap_or_default()
     }
 
@@ -131,9 +134,11 @@ impl Store {
 
     /// Queues a batch and makes sure it is applied at the next animation frame.
     pub fn enqueue(&self, pending: Pending) {
-        self.queue.update_value(|q| q.push(pending));
-        if self.scheduled.with_value(|s| !*s) {
-            self.scheduled.set_value(true);
+        let first = self.state.try_update_value(|s| {
+            s.queue.push(pending);
+            !std::mem::replace(&mut s.scheduled, true)
+        });
+        if first == Some(true) {
             let store = *self;
             request_animation_frame(move || store.flush());
         }
@@ -146,10 +151,12 @@ impl Store {
         if self.model.is_disposed() {
             return;
         }
-        self.scheduled.set_value(false);
         let queue = self
-            .queue
-            .try_update_value(std::mem::take)
+            .state
+            .try_update_value(|s| {
+                s.scheduled = false;
+                std::mem::take(&mut s.queue)
+            })
             .unwrap_or_default();
         if queue.is_empty() {
             return;
@@ -209,11 +216,11 @@ impl Store {
                 Level::Info,
                 format!("missed events {}..{}: resuming", gap.expected, gap.got),
             );
-            self.queue.update_value(Vec::clear);
+            self.state.update_value(|s| s.queue.clear());
             self.gaps.update(|g| *g += 1);
         }
         if self.paused.get_untracked() {
-            self.held.update_value(|h| h.extend(out.changes));
+            self.state.update_value(|s| s.held.extend(out.changes));
         } else {
             self.notify(out.changes);
         }
@@ -229,8 +236,10 @@ impl Store {
                 Change::Cleared => {
                     roots = true;
                     // Every view is rebuilt from the roots; old triggers are dropped.
-                    self.trace_triggers.update_value(HashMap::clear);
-                    self.span_triggers.update_value(HashMap::clear);
+                    self.state.update_value(|s| {
+                        s.trace_triggers.clear();
+                        s.span_triggers.clear();
+                    });
                     traces.clear();
                     spans.clear();
                 }
@@ -245,16 +254,15 @@ impl Store {
         traces.dedup();
         spans.sort_unstable();
         spans.dedup();
-        self.trace_triggers.with_value(|m| {
+        // Notifying only marks views to update later: nothing borrows the state meanwhile.
+        self.state.with_value(|state| {
             for t in &traces {
-                if let Some(trigger) = m.get(t) {
+                if let Some(trigger) = state.trace_triggers.get(t) {
                     trigger.notify();
                 }
             }
-        });
-        self.span_triggers.with_value(|m| {
             for s in &spans {
-                if let Some(trigger) = m.get(s) {
+                if let Some(trigger) = state.span_triggers.get(s) {
                     trigger.notify();
                 }
             }
@@ -266,29 +274,30 @@ impl Store {
 
     fn prune_triggers(&self) {
         self.model.with_value(|m| {
-            self.trace_triggers
-                .update_value(|t| t.retain(|id, _| m.trace(*id).is_some()));
-            self.span_triggers
-                .update_value(|s| s.retain(|id, _| m.span(*id).is_some()));
+            self.state.update_value(|s| {
+                s.trace_triggers.retain(|id, _| m.trace(*id).is_some());
+                s.span_triggers.retain(|id, _| m.span(*id).is_some());
+            })
         });
     }
 
     /// Drops everything shown (the toolbar's Clear, or a host's `clear()`).
     /// Whether the user left trace `id` expanded (`None`: never toggled by hand).
     pub fn trace_expanded(&self, id: TraceId) -> Option<bool> {
-        self.folded
-            .try_with_value(|f| f.get(&id).copied())
+        self.state
+            .try_with_value(|s| s.folded.get(&id).copied())
             .flatten()
     }
 
     /// Remembers that the user expanded or collapsed trace `id`.
     pub fn set_trace_expanded(&self, id: TraceId, expanded: bool) {
-        self.folded.try_update_value(|f| f.insert(id, expanded));
+        self.state
+            .try_update_value(|s| s.folded.insert(id, expanded));
     }
 
     /// Forgets every hand toggle: collapse-all and expand-all apply to every trace.
     pub fn forget_folds(&self) {
-        self.folded.try_update_value(|f| f.clear());
+        self.state.try_update_value(|s| s.folded.clear());
     }
 
     pub fn clear(&self) {
@@ -299,15 +308,18 @@ impl Store {
 
     /// The runtime session the model's sequence numbers belong to.
     pub fn session(&self) -> Option<String> {
-        self.session.get_value()
+        self.state.with_value(|s| s.session.clone())
     }
 
     /// Records the server's session; a different one means our sequence numbers are void.
     pub fn set_session(&self, session: &str) {
-        let same = self.session.with_value(|s| s.as_deref() == Some(session));
+        let same = self
+            .state
+            .with_value(|s| s.session.as_deref() == Some(session));
         if !same {
             self.model.update_value(Model::reset_sequence);
-            self.session.set_value(Some(session.to_owned()));
+            self.state
+                .update_value(|s| s.session = Some(session.to_owned()));
         }
     }
 
