@@ -37,7 +37,7 @@ pub struct EventError {
 impl fmt::Display for EventError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.id {
-            Some(id) => write!(f, "event {id:?}: {}", self.reason),
+            Some(id) => write!(f, "event `{id}`: {}", self.reason),
             None => write!(f, "event #{}: {}", self.index, self.reason),
         }
     }
