@@ -263,9 +263,15 @@ impl Hub {
         Some(PanelSlot(self.clone()))
     }
 
-    /// Resolves when the server is stopping.
+    /// A receiver whose `changed()` resolves when the server is stopping, at once if it
+    /// already is: a connection accepted while the server stops would otherwise wait for a
+    /// change that already happened, and stay open on a stopped hub for good.
     pub fn stopping(&self) -> watch::Receiver<bool> {
-        self.shutdown.subscribe()
+        let mut rx = self.shutdown.subscribe();
+        if *rx.borrow() {
+            rx.mark_changed();
+        }
+        rx
     }
 
     /// Whether [`Hub::stop`] was called.

@@ -55,8 +55,10 @@ pub async fn serve(hub: Arc<Hub>, mut socket: WebSocket) {
     let mut stopping = hub.stopping();
     loop {
         let msg = tokio::select! {
-            m = socket.recv() => m,
+            // A stopping server accepts nothing: close before reading more.
+            biased;
             _ = stopping.changed() => break,
+            m = socket.recv() => m,
         };
         let reply = match msg {
             Some(Ok(Message::Text(text))) => handle_text(&hub, text.as_str()),

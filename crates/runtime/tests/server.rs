@@ -459,3 +459,19 @@ async fn a_restart_with_the_journal_loses_nothing_and_panels_resume() {
     s.stop().await;
     let _ = std::fs::remove_file(&dir);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_that_starts_while_the_server_stops_is_told_to_stop_too() {
+    // A connection accepted during a graceful stop subscribes after the stop was signalled; it
+    // must still see it, or it stays open on a stopped server and its producer never moves
+    // to the restarted one (seen as a tracer that never flushes after a restart).
+    let s = server(|_| {}).await;
+    s.hub.stop();
+    let mut late = s.hub.stopping();
+    tokio::time::timeout(Duration::from_secs(1), late.changed())
+        .await
+        .expect("a receiver made after the stop sees it at once")
+        .expect("the hub is alive");
+    assert!(*late.borrow());
+    s.stop().await;
+}
