@@ -163,7 +163,14 @@ pub fn keyed<K: Copy + Eq + std::hash::Hash + 'static>(
     let rows: Rc<RefCell<Vec<(K, Mounted)>>> = Rc::default();
     effect(move || {
         let keys = keys();
-        let mut old: std::collections::HashMap<K, Mounted> = rows.borrow_mut().drain(..).collect();
+        let mut old = std::collections::HashMap::new();
+        for (k, m) in rows.borrow_mut().drain(..) {
+            // Of rows made for a key given twice, one is kept; the other goes now, with its
+            // owner, not silently dropped.
+            if let Some(twice) = old.insert(k, m) {
+                twice.remove();
+            }
+        }
         let mut new = Vec::with_capacity(keys.len());
         for k in keys {
             let m = match old.remove(&k) {

@@ -56,6 +56,10 @@ impl PanelHandle {
     /// Adds events: an array of event objects, a JSON array string, or JSON Lines text.
     /// Invalid events are reported in the status area and skipped.
     pub fn push(&self, events: JsValue) {
+        // A disposed panel has no store left to push into.
+        if self.mounted.is_none() {
+            return;
+        }
         let text = match events.as_string() {
             Some(s) => s,
             None => js_sys::JSON::stringify(&events)
@@ -87,7 +91,9 @@ impl PanelHandle {
 
     /// Drops everything shown.
     pub fn clear(&self) {
-        self.store.clear();
+        if self.mounted.is_some() {
+            self.store.clear();
+        }
     }
 
     /// Unmounts the panel and closes its connection.

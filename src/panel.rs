@@ -45,6 +45,9 @@ pub fn UserTracePanel(
     let owner = Owner::current().unwrap_or_default();
     let build = move |section: Element| {
         let url = url.clone();
+        // Leptos runs a directive again when it rebuilds the section in place: the previous
+        // panel's state is gone by then, and its elements go too.
+        section.set_text_content(None);
         owner.with(|| untrack(|| fill(&section, url, store)));
     };
     leptos::html::section()

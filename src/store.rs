@@ -255,7 +255,7 @@ impl Store {
         spans.sort_unstable();
         spans.dedup();
         // Notifying only marks views to update later: nothing borrows the state meanwhile.
-        self.state.with_value(|state| {
+        self.state.try_with_value(|state| {
             for t in &traces {
                 if let Some(trigger) = state.trace_triggers.get(t) {
                     trigger.notify();
@@ -308,7 +308,7 @@ impl Store {
 
     /// The runtime session the model's sequence numbers belong to.
     pub fn session(&self) -> Option<String> {
-        self.state.with_value(|s| s.session.clone())
+        self.state.try_with_value(|s| s.session.clone()).flatten()
     }
 
     /// Records the server's session; a different one means our sequence numbers are void.

@@ -132,6 +132,22 @@ fn offline_panel_says_it_is_not_connected() {
     );
 }
 
+#[wasm_bindgen_test]
+async fn a_panel_its_host_renders_again_shows_once() {
+    let el = host();
+    let theme = RwSignal::new("light".to_owned());
+    let _handle = leptos::mount::mount_to(el.clone(), move || {
+        view! { {move || view! { <UserTracePanel theme=theme.get() /> }} }
+    });
+    let toolbars = || el.query_selector_all(".utp-toolbar").unwrap().length();
+    assert_eq!(toolbars(), 1);
+    theme.set("dark".to_owned());
+    frame().await;
+    let panel = el.query_selector(".utp-panel").unwrap().unwrap();
+    assert_eq!(panel.get_attribute("data-theme").as_deref(), Some("dark"));
+    assert_eq!(toolbars(), 1, "the panel is shown once");
+}
+
 const T: &str = r#"{"id":"e{n}","process":"agent@h:1","ts":1000{n},"op":"trace_start","trace":"t","name":"Agent run"}"#;
 
 #[wasm_bindgen_test]
@@ -283,6 +299,17 @@ async fn a_long_streamed_text_is_cut_into_blocks_and_stays_at_its_end() {
     settle().await;
     assert_eq!(pre.scroll_top(), 0);
     assert_eq!(pre.text_content().unwrap_or_default(), want);
+    // A text already long when its view is made (a snapshot, an import) opens at its end.
+    let long: String = (0..400).map(|i| format!("line {i}\\n")).collect();
+    let line = format!(
+        r#"{{"id":"s2","process":"p","ts":4,"op":"span_create","trace":"t","span":"s2","kind":"text","content":"{long}"}}"#
+    );
+    p.push(&[line.as_str()]).await;
+    settle().await;
+    let texts = p.el.query_selector_all(".utp-text").unwrap();
+    let second: web_sys::HtmlElement = texts.item(1).unwrap().dyn_into().unwrap();
+    assert!(second.scroll_height() > second.client_height());
+    assert!(at_end(&second), "opens at its end");
 }
 
 #[wasm_bindgen_test]
@@ -588,6 +615,16 @@ async fn the_toolbar_filters_pauses_and_opens_notices_and_the_keyboard_moves_foc
         .dispatch_event(&web_sys::Event::new("change").unwrap())
         .unwrap();
     settle().await;
+    assert_eq!(labels(&p), ["Plan the trip"]);
+    // A process that starts writing later joins the list; the choice stays.
+    p.push(&[
+        r#"{"id":"n","process":"late@h:3","ts":5,"op":"trace_start","trace":"tn","name":"Late"}"#,
+    ])
+    .await;
+    settle().await;
+    assert_eq!(p.count(".utp-process-filter option"), 4);
+    let chosen = js_sys::Reflect::get(&select, &"value".into()).unwrap();
+    assert_eq!(chosen.as_string().as_deref(), Some("agent@h:1"));
     assert_eq!(labels(&p), ["Plan the trip"]);
     js_sys::Reflect::set(&select, &"value".into(), &"".into()).unwrap();
     select

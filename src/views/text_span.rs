@@ -63,7 +63,12 @@ pub fn text_span(store: Store, id: SpanId) -> Element {
                 dom::toggle_class(&node, "utp-long", long);
             }
             if long && at_end.get() {
-                // Past the end: the browser stops at the bottom.
+                // Past the end: the browser stops at the bottom. A text long when its view is
+                // made is not in the page yet (it cannot scroll): it goes to its end once it is.
+                if from == 0 {
+                    let pre = node.clone();
+                    leptos::prelude::request_animation_frame(move || pre.set_scroll_top(i32::MAX));
+                }
                 node.set_scroll_top(i32::MAX);
             }
         });

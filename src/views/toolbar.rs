@@ -144,6 +144,11 @@ pub fn toolbar(
             let o = dom::add_text(&select, "option", "", p);
             dom::set(&o, "value", p);
         }
+        // Removing the chosen option reset the select: choose it again.
+        let chosen = filter
+            .with_untracked(|f| f.process.clone())
+            .unwrap_or_default();
+        let _ = js_sys::Reflect::set(&select, &"value".into(), &chosen.into());
         shown = now;
     });
     let fold_all = move |expand: bool| {

@@ -147,11 +147,6 @@ pub fn tree(
             "utp-muted",
             "Waiting for their parent to arrive:",
         );
-        // Orphans are few and short-lived: every one is mounted.
-        let cx = Ctx {
-            viewport: None,
-            ..cx
-        };
         dom::keyed(
             &box_,
             move || {
