@@ -762,6 +762,24 @@ async fn rows_taken_out_of_the_dom_are_freed() {
     assert!(!alive_after_gc(&trace).await, "a cleared trace is freed");
 }
 
+#[wasm_bindgen_test]
+async fn what_the_reader_expanded_in_an_items_span_stays_expanded_when_the_span_ends() {
+    let p = mount_panel();
+    p.push(&[
+        T,
+        r#"{"id":"e{n}","process":"p","ts":2,"op":"span_create","trace":"t","span":"it","kind":"items","content":[{"name":"cost","value":{"usd":0.5}}]}"#,
+    ])
+    .await;
+    settle().await;
+    p.element(".utp-items .utp-json-row").click();
+    assert_eq!(p.count(".utp-items .utp-json-number"), 1, "expanded");
+    p.push(&[r#"{"id":"end","process":"p","ts":3,"op":"span_end","span":"it"}"#])
+        .await;
+    settle().await;
+    assert!(p.text(".utp-span-header").contains('✓'), "the span ended");
+    assert_eq!(p.count(".utp-items .utp-json-number"), 1, "still expanded");
+}
+
 const HOSTILE: &str = r#"<img src=x onerror="window.__utpPwned=1"><script>window.__utpPwned=1</script><style>*{display:none}</style><a href="javascript:window.__utpPwned=1">x</a>"#;
 
 #[wasm_bindgen_test]

@@ -1,5 +1,7 @@
 //! An error span: its message, and its details as a JSON tree.
 
+use std::sync::Arc;
+
 use leptos::prelude::Track;
 use user_trace_model::protocol::Content;
 use user_trace_model::SpanId;
@@ -15,12 +17,25 @@ pub fn error_span(store: Store, id: SpanId) -> Element {
     dom::set(&root, "role", "alert");
     let trigger = store.span_trigger(id);
     let node = root.clone();
+    // Rebuilt only when the error changes, so that details the reader expanded stay expanded.
+    let mut shown: Option<(String, Option<Arc<str>>)> = None;
     dom::effect(move || {
         trigger.track();
         let (message, details) = store.with(|m| match m.span(id).map(|s| &s.content) {
             Some(Content::Error(e)) => (e.message.clone(), e.details.as_ref().map(|d| d.shared())),
             _ => (String::new(), None),
         });
+        if let Some((m, d)) = &shown {
+            let same_details = match (d, &details) {
+                (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+                (None, None) => true,
+                _ => false,
+            };
+            if *m == message && same_details {
+                return;
+            }
+        }
+        shown = Some((message.clone(), details.clone()));
         node.set_text_content(None);
         dom::add_text(&node, "div", "utp-error-message", &message);
         if let Some(d) = details {

@@ -1,5 +1,7 @@
 //! A span of a kind this panel does not know (from a newer producer): its JSON, as a tree.
 
+use std::sync::Arc;
+
 use leptos::prelude::Track;
 use user_trace_model::protocol::Content;
 use user_trace_model::SpanId;
@@ -14,6 +16,8 @@ pub fn generic_span(store: Store, id: SpanId) -> Element {
     let root = dom::el("div", "utp-generic");
     let trigger = store.span_trigger(id);
     let node = root.clone();
+    // Rebuilt only when the content changes, so that what the reader expanded stays expanded.
+    let mut shown: Option<(String, Option<Arc<str>>)> = None;
     dom::effect(move || {
         trigger.track();
         let (kind, json) = store.with(|m| match m.span(id).map(|s| (&s.kind, &s.content)) {
@@ -24,6 +28,11 @@ pub fn generic_span(store: Store, id: SpanId) -> Element {
             ),
             None => (String::new(), None),
         });
+        let now = Some((kind.clone(), json.clone()));
+        if now == shown {
+            return;
+        }
+        shown = now;
         node.set_text_content(None);
         let note = format!("a `{kind}` span (shown as its JSON)");
         dom::add_text(&node, "div", "utp-muted", &note);

@@ -1,5 +1,7 @@
 //! A name-value span: a two-column table; object and array values as inline JSON trees.
 
+use std::sync::Arc;
+
 use leptos::prelude::Track;
 use user_trace_model::json::{self, JsonKind};
 use user_trace_model::protocol::Content;
@@ -27,6 +29,9 @@ pub fn items_span(store: Store, id: SpanId) -> Element {
     let table = dom::el("table", "utp-items");
     let body = dom::add(&table, "tbody", "");
     let trigger = store.span_trigger(id);
+    // Rebuilt only when the items change (not when the span's status or children do), so
+    // that values the reader expanded stay expanded.
+    let mut shown: Vec<(String, Arc<str>)> = Vec::new();
     dom::effect(move || {
         trigger.track();
         let rows = store.with(|m| match m.span(id).map(|s| &s.content) {
@@ -36,6 +41,15 @@ pub fn items_span(store: Store, id: SpanId) -> Element {
                 .collect::<Vec<_>>(),
             _ => Vec::new(),
         });
+        let same = rows.len() == shown.len()
+            && rows
+                .iter()
+                .zip(&shown)
+                .all(|(a, b)| a.0 == b.0 && Arc::ptr_eq(&a.1, &b.1));
+        if same && !shown.is_empty() {
+            return;
+        }
+        shown.clone_from(&rows);
         body.set_text_content(None);
         for (name, value) in rows {
             let tr = dom::add(&body, "tr", "");
