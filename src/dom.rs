@@ -7,9 +7,6 @@
 //! function here is non-generic or a thin shim over one that is, so a new view costs its own
 //! code only. Text is only ever set as text (`textContent`, `Text` nodes), never parsed as HTML.
 
-use std::cell::RefCell;
-use std::rc::Rc;
-
 use leptos::prelude::*;
 use leptos::reactive::effect::RenderEffect;
 use wasm_bindgen::prelude::*;
@@ -117,8 +114,8 @@ impl Mounted {
     }
 }
 
-/// A place in `parent` (at its end when made) where a view is shown or not: the leptos
-/// `<Show>` of this module.
+/// A place in `parent` (at its end when made) where a view is shown or not: this module's
+/// Leptos `<Show>`.
 pub fn show(
     parent: &Node,
     when: impl Fn() -> bool + 'static,
@@ -160,11 +157,11 @@ pub fn keyed<K: Copy + Eq + std::hash::Hash + 'static>(
     let anchor: Node = document().create_comment("").into();
     let _ = parent.append_child(&anchor);
     let owner = Owner::current().unwrap_or_default();
-    let rows: Rc<RefCell<Vec<(K, Mounted)>>> = Rc::default();
+    let mut rows: Vec<(K, Mounted)> = Vec::new();
     effect(move || {
         let keys = keys();
         let mut old = std::collections::HashMap::new();
-        for (k, m) in rows.borrow_mut().drain(..) {
+        for (k, m) in rows.drain(..) {
             // Of rows made for a key given twice, one is kept; the other goes now, with its
             // owner, not silently dropped.
             if let Some(twice) = old.insert(k, m) {
@@ -183,7 +180,7 @@ pub fn keyed<K: Copy + Eq + std::hash::Hash + 'static>(
             m.remove();
         }
         place(&anchor, new.iter().map(|(_, m)| &m.el));
-        *rows.borrow_mut() = new;
+        rows = new;
     });
 }
 
