@@ -25,17 +25,11 @@ pub fn error_span(store: Store, id: SpanId) -> Element {
             Some(Content::Error(e)) => (e.message.clone(), e.details.as_ref().map(|d| d.shared())),
             _ => (String::new(), None),
         });
-        if let Some((m, d)) = &shown {
-            let same_details = match (d, &details) {
-                (Some(a), Some(b)) => Arc::ptr_eq(a, b),
-                (None, None) => true,
-                _ => false,
-            };
-            if *m == message && same_details {
-                return;
-            }
+        let now = Some((message.clone(), details.clone()));
+        if now == shown {
+            return;
         }
-        shown = Some((message.clone(), details.clone()));
+        shown = now;
         node.set_text_content(None);
         dom::add_text(&node, "div", "utp-error-message", &message);
         if let Some(d) = details {

@@ -31,7 +31,8 @@ pub fn items_span(store: Store, id: SpanId) -> Element {
     let trigger = store.span_trigger(id);
     // Rebuilt only when the items change (not when the span's status or children do), so
     // that values the reader expanded stay expanded.
-    let mut shown: Vec<(String, Arc<str>)> = Vec::new();
+    // (`Arc<str>` equality compares pointers first: an unchanged value costs no byte compare.)
+    let mut shown: Option<Vec<(String, Arc<str>)>> = None;
     dom::effect(move || {
         trigger.track();
         let rows = store.with(|m| match m.span(id).map(|s| &s.content) {
@@ -41,15 +42,10 @@ pub fn items_span(store: Store, id: SpanId) -> Element {
                 .collect::<Vec<_>>(),
             _ => Vec::new(),
         });
-        let same = rows.len() == shown.len()
-            && rows
-                .iter()
-                .zip(&shown)
-                .all(|(a, b)| a.0 == b.0 && Arc::ptr_eq(&a.1, &b.1));
-        if same && !shown.is_empty() {
+        if shown.as_ref() == Some(&rows) {
             return;
         }
-        shown.clone_from(&rows);
+        shown = Some(rows.clone());
         body.set_text_content(None);
         for (name, value) in rows {
             let tr = dom::add(&body, "tr", "");
