@@ -42,7 +42,16 @@ pub fn run(args: &[String]) -> Result {
     let mut children = Children(Vec::new());
     let runtime = cmd(
         &bin.join("user-trace-runtime").to_string_lossy(),
-        &["--listen", &runtime_addr, "--allow-origin", &origins],
+        // Durable, as by default, in the checkout's target directory: a restarted preview
+        // shows what was streamed before, and no other runtime's data is touched.
+        &[
+            "--listen",
+            &runtime_addr,
+            "--allow-origin",
+            &origins,
+            "--data",
+            &root().join("target/preview-data").to_string_lossy(),
+        ],
     )
     .spawn("start the runtime")?;
     children.0.push(("the runtime".into(), runtime));

@@ -25,7 +25,8 @@ impl Runtime {
         let addr = format!("127.0.0.1:{port}");
         let bin = root().join(format!("target/{profile}/user-trace-runtime"));
         let child = Command::new(&bin)
-            .args(["--listen", &addr, "--allow-origin", "*"])
+            // Tests and benchmarks start from nothing each time.
+            .args(["--listen", &addr, "--allow-origin", "*", "--in-memory"])
             .env("RUST_LOG", "warn")
             .spawn()
             .map_err(|e| format!("could not start {}: {e}", bin.display()))?;

@@ -76,7 +76,7 @@ async fn play_all(make: scenarios::MakeTracer<'_>, pace: Pace, run: u64) {
     );
     scenarios::markdown_report(make, pace).await;
     scenarios::failing_call(make, pace).await;
-    if run % 3 == 0 {
+    if run.is_multiple_of(3) {
         scenarios::large_payload(make, 5_000).await;
     }
 }

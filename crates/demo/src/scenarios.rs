@@ -157,7 +157,7 @@ pub async fn large_payload(make: MakeTracer<'_>, records: usize) {
                 "name": format!("Customer {i}"),
                 "email": format!("customer{i}@example.com"),
                 "balance": format!("{}.{:02}", i * 37 % 10_000, i % 100),
-                "tags": ["active", if i % 3 == 0 { "vip" } else { "standard" }],
+                "tags": ["active", if i.is_multiple_of(3) { "vip" } else { "standard" }],
                 "address": {"city": "Lisbon", "zip": format!("{:04}-{:03}", 1000 + i % 9000, i % 1000)}
             })
         })

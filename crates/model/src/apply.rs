@@ -65,6 +65,13 @@ impl Model {
         self.apply_one(event, None, true, out);
     }
 
+    /// Records an event id in the duplicate window without applying anything: for a server
+    /// that reads its state back from a snapshot, so that events folded into it are still
+    /// recognized when a producer resends them.
+    pub fn remember(&mut self, process: &str, id: &str) {
+        self.seen.insert(process, id);
+    }
+
     /// Forgets the sequence number, so that the next numbered batch is taken as it comes
     /// (used when the server's session changed).
     pub fn reset_sequence(&mut self) {

@@ -139,7 +139,7 @@ pub fn outline(raw: &str, page: usize) -> Outline {
     let page = page.max(1);
     let mut o = Outline::default();
     for (i, m) in members(text).enumerate() {
-        if i % page == 0 {
+        if i.is_multiple_of(page) {
             o.starts.push(at(m.key.unwrap_or(m.value)));
         }
         if i < page {

@@ -452,7 +452,7 @@ fn stream_into(options: Options, events: u64, appends: usize) -> (Measured, u64,
     };
     let mut evicted = 0;
     let mut p = Producer::new("p");
-    let mut traces = 0;
+    let mut traces: u64 = 0;
     let mut n = 0;
     while n < events {
         let t = format!("t{traces}");
@@ -473,7 +473,7 @@ fn stream_into(options: Options, events: u64, appends: usize) -> (Measured, u64,
             measured.max_accounted = measured.max_accounted.max(m.bytes());
             assert!(m.bytes() <= cap, "over the cap: {}", m.bytes());
         }
-        if traces % 64 == 0 {
+        if traces.is_multiple_of(64) {
             measured.max_heap = measured.max_heap.max(live() - base);
         }
     }

@@ -23,7 +23,11 @@ fn process_stream(p: usize, steps: &[(u8, u8)]) -> Vec<Event> {
     for (i, &(what, arg)) in steps.iter().enumerate() {
         match what % 6 {
             0 | 1 => {
-                let trace = if arg % 2 == 0 { "shared" } else { "other" };
+                let trace = if arg.is_multiple_of(2) {
+                    "shared"
+                } else {
+                    "other"
+                };
                 let span = format!("p{p}s{i}");
                 events.push(prod.text(trace, &span, "start "));
                 spans.push(span);

@@ -268,7 +268,7 @@ impl<'a> Reader<'a> {
             self.skip_ws();
             let value = self.pos - start;
             let count = self.skip_value()?;
-            if o.count % PAGE == 0 {
+            if o.count.is_multiple_of(PAGE) {
                 o.starts.push(member);
             }
             if o.count < PAGE {

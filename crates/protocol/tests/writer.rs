@@ -25,7 +25,7 @@ fn events() -> Vec<Event> {
         ops.push(Op::TraceStart {
             trace: id.clone(),
             name: s.clone(),
-            parent_span: (i % 2 == 0).then(|| id.clone()),
+            parent_span: i.is_multiple_of(2).then(|| id.clone()),
         });
         ops.push(Op::TextAppend {
             span: "t".into(),
@@ -33,7 +33,7 @@ fn events() -> Vec<Event> {
         });
         ops.push(Op::SpanEnd {
             span: id.clone(),
-            status: if i % 2 == 0 {
+            status: if i.is_multiple_of(2) {
                 Status::Ok
             } else {
                 Status::Error { message: s.clone() }
@@ -76,7 +76,7 @@ fn events() -> Vec<Event> {
                 trace: "t".into(),
                 span: id.clone(),
                 kind,
-                title: (i % 3 == 0).then(|| s.clone()),
+                title: i.is_multiple_of(3).then(|| s.clone()),
                 content,
             });
         }

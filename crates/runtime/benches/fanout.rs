@@ -166,7 +166,6 @@ impl Server {
         match target {
             Target::Runtime => {
                 let mut c = Config::default_for("127.0.0.1:0".parse().expect("an address"));
-                c.journal = None;
                 c.token = None;
                 Server::Runtime(user_trace_runtime::start(c).await.expect("runtime starts"))
             }
@@ -870,7 +869,6 @@ fn breakdown(p: &Params) {
     });
     let config = || {
         let mut c = Config::default_for("127.0.0.1:0".parse().expect("an address"));
-        c.journal = None;
         c.token = None;
         c
     };
@@ -1022,7 +1020,7 @@ fn main() {
         let mut samples = [Vec::new(), Vec::new()];
         for run in 0..p.runs {
             // Alternate, so that drift of the machine touches both alike.
-            let order = if run % 2 == 0 {
+            let order = if run.is_multiple_of(2) {
                 [Target::Baseline, Target::Runtime]
             } else {
                 [Target::Runtime, Target::Baseline]

@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use clap::Parser;
 
+use crate::storage::sqlite::SyncMode;
+
 /// The reference user-trace runtime: producers stream events in on /v1/ingest, panels
 /// subscribe on /v1/panel and resume after a disconnect.
 #[derive(Debug, Clone, Parser)]
@@ -25,6 +27,12 @@ pub struct Config {
     )]
     pub allow_origins: Vec<String>,
 
+    /// Host names this server answers to besides loopback names (`localhost`, 127.0.0.1,
+    /// [::1]) when it listens on loopback; on another address, the only ones it answers to
+    /// when given. Against DNS rebinding. Repeat or comma-separate; `*` allows any.
+    #[arg(long = "allow-host", env = "UTP_ALLOW_HOSTS", value_delimiter = ',')]
+    pub allow_hosts: Vec<String>,
+
     /// Bearer token that producers and panels must present (`Authorization: Bearer …`, or
     /// `?token=…` for browsers, which cannot set headers on a WebSocket). No token: open.
     #[arg(long, env = "UTP_TOKEN", hide_env_values = true)]
@@ -35,9 +43,15 @@ pub struct Config {
     #[arg(long, env = "UTP_MAX_MESSAGE_BYTES", default_value_t = 16 << 20)]
     pub max_message_bytes: usize,
 
-    /// Events kept for panels to resume from; a panel further behind gets a snapshot.
+    /// Events kept in memory for panels to resume from; a panel further behind gets a
+    /// snapshot. Also bounded by --retain-mib.
     #[arg(long, env = "UTP_RETAIN_EVENTS", default_value_t = 100_000)]
     pub retain_events: usize,
+
+    /// Bytes of events kept in memory for panels to resume from and to send to panels, in
+    /// MiB: the only copy of recent events that panels read from.
+    #[arg(long, env = "UTP_RETAIN_MIB", default_value_t = 64)]
+    pub retain_mib: usize,
 
     /// Events queued for one panel before it is considered slow and told to resync from a
     /// snapshot (it never blocks producers or other panels).
@@ -47,6 +61,21 @@ pub struct Config {
     /// Most panels connected at once; more are refused with a reason.
     #[arg(long, env = "UTP_MAX_PANELS", default_value_t = 64)]
     pub max_panels: usize,
+
+    /// Most producers connected at once (their own slots: panels never keep producers out).
+    #[arg(long, env = "UTP_MAX_PRODUCERS", default_value_t = 256)]
+    pub max_producers: usize,
+
+    /// Seconds a connection may stay silent before it is pinged; one that does not answer
+    /// within as long again is closed (half-open sockets, vanished clients).
+    #[arg(long, env = "UTP_IDLE_TIMEOUT_SECS", default_value_t = 30)]
+    pub idle_timeout_secs: u64,
+
+    /// Seconds a frame may take to be written to a panel; a panel that does not read for
+    /// that long is closed with a reason (it reconnects and resumes), instead of holding
+    /// frames in memory.
+    #[arg(long, env = "UTP_WRITE_TIMEOUT_SECS", default_value_t = 20)]
+    pub write_timeout_secs: u64,
 
     /// How long events are gathered into one frame for panels, in milliseconds.
     #[arg(long, env = "UTP_BATCH_MS", default_value_t = 10)]
@@ -61,10 +90,34 @@ pub struct Config {
     #[arg(long, env = "UTP_MAX_STATE_MIB", default_value_t = 512)]
     pub max_state_mib: usize,
 
-    /// Append every accepted event to this file and replay it at start: a restarted runtime
-    /// loses no accepted event and panels resume.
-    #[arg(long, env = "UTP_JOURNAL")]
-    pub journal: Option<PathBuf>,
+    /// Data directory of the durable store (SQLite, `events.db`): every accepted event is
+    /// committed there before it is acknowledged, and read back at start, so a restarted
+    /// runtime loses nothing acknowledged and panels resume. Default:
+    /// `$XDG_DATA_HOME/user-trace-runtime`, else `~/.local/share/user-trace-runtime`. One
+    /// runtime per directory.
+    #[arg(long = "data", env = "UTP_DATA", conflicts_with = "in_memory")]
+    pub data: Option<PathBuf>,
+
+    /// Keep nothing on disk: a restart starts empty, with a new session.
+    #[arg(long, env = "UTP_IN_MEMORY")]
+    pub in_memory: bool,
+
+    /// What a commit waits for before the acknowledgement: `off` (nothing: a power cut can
+    /// lose the last seconds), `normal` (a power cut can lose the commits since the last
+    /// checkpoint, never damages the file), `full` (a power cut loses nothing acknowledged;
+    /// slowest). A process crash loses nothing acknowledged in any mode.
+    #[arg(long, env = "UTP_SYNC", value_enum, default_value = "normal")]
+    pub sync: SyncMode,
+
+    /// Largest size of the database, in MiB (0: the disk's). Past it, events are refused to
+    /// their producers (never acknowledged) until a `clear` or a compaction frees space.
+    #[arg(long, env = "UTP_MAX_DISK_MIB", default_value_t = 0)]
+    pub max_disk_mib: u64,
+
+    /// Recover a damaged database: move it aside, write a new one with every event that
+    /// reads back intact, report what was lost, and exit.
+    #[arg(long, conflicts_with = "in_memory")]
+    pub recover: bool,
 
     /// Log as JSON lines instead of text.
     #[arg(long, env = "UTP_LOG_JSON")]
@@ -72,10 +125,45 @@ pub struct Config {
 }
 
 impl Config {
-    /// Defaults, as with no flags (for tests and embedding).
+    /// Defaults, as with no flags, but in memory (for tests and embedding: many servers in one
+    /// process, none owning a data directory).
     pub fn default_for(listen: SocketAddr) -> Self {
         let mut c = Config::parse_from(["user-trace-runtime"]);
         c.listen = listen;
+        c.in_memory = true;
+        c.data = None;
         c
+    }
+
+    /// The data directory: `--data`, else the default under the user's data directory.
+    pub fn data_dir(&self) -> PathBuf {
+        if let Some(d) = &self.data {
+            return d.clone();
+        }
+        let base = std::env::var_os("XDG_DATA_HOME")
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+            .or_else(|| {
+                std::env::var_os("HOME")
+                    .filter(|v| !v.is_empty())
+                    .map(|h| PathBuf::from(h).join(".local/share"))
+            })
+            .unwrap_or_else(|| PathBuf::from("."));
+        base.join("user-trace-runtime")
+    }
+
+    /// Checks what flags alone cannot: an empty token would make an open server by mistake
+    /// (`--token "$UNSET"`).
+    pub fn validate(&self) -> Result<(), String> {
+        if let Some(t) = &self.token {
+            if t.trim().is_empty() {
+                return Err(
+                    "--token is empty (an unset variable?): give a token, or leave \
+                            the flag out for an open server on loopback"
+                        .into(),
+                );
+            }
+        }
+        Ok(())
     }
 }

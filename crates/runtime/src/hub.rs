@@ -1,21 +1,27 @@
-//! The hub: orders accepted events into one numbered sequence, keeps the state and a window
-//! of recent events for resuming panels, and fans events out to every panel.
+//! The hub: orders accepted events into one numbered sequence, stores them, keeps the state
+//! and a window of recent events, and lets panels read from that window.
 //!
-//! One lock guards the sequence, the window and the model, and subscribing takes it too: a
-//! panel gets everything before its subscription from the window (or a snapshot) and everything
-//! after from its channel, none lost and none twice.
+//! One lock guards the sequence, the window, the model and the store. A producer's batch is
+//! taken in chunks of at most [`CHUNK_BYTES`], each applied, committed and published under the
+//! lock, so that one large batch never holds other producers and panels for long. The window
+//! is the only copy of recent events: panels read from it at their own pace (a cursor each),
+//! so a panel that does not read holds nothing; one that falls out of the window starts over
+//! from a snapshot.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
-use tokio::sync::{broadcast, watch};
+use tokio::sync::{watch, Notify, Semaphore};
 use user_trace_model::{Model, Options, Outcome};
 use user_trace_protocol::message::EventResult;
-use user_trace_protocol::{Event, EventError, ServerMessage};
+use user_trace_protocol::{Event, EventError, Op, ServerMessage};
 
 use crate::config::Config;
-use crate::journal::Journal;
+use crate::storage::memory::Memory;
+use crate::storage::sqlite::{self, Sqlite};
+use crate::storage::{Loaded, Record, Storage, StorageError};
 
 /// One accepted event, serialized once and shared by every panel.
 #[derive(Debug)]
@@ -26,18 +32,65 @@ pub struct Published {
 
 /// How a subscribing panel starts.
 pub enum Start {
-    /// The events it missed (possibly none), then live ones.
-    Resume(Vec<Arc<Published>>),
-    /// A snapshot frame as of `seq`, then live ones.
+    /// From the window, after this sequence number (possibly the head: nothing missed).
+    Resume(u64),
+    /// A snapshot frame as of `seq`, then from the window after it.
     Snapshot { seq: u64, frame: String },
+}
+
+/// What a panel reads from the window.
+pub enum Read {
+    /// Events after its cursor, in order (empty: it is at the head).
+    Events(Vec<Arc<Published>>),
+    /// Its cursor fell out of the window: it must start over from a snapshot.
+    Behind,
+}
+
+/// Largest part of a batch applied under one hold of the lock.
+pub const CHUNK_BYTES: usize = 256 << 10;
+/// Events kept in the store after a compaction, for duplicate detection after a restart: a
+/// producer resends what was not acknowledged, and a crash can lose an acknowledgement.
+pub const KEEP_AFTER_COMPACTION: u64 = 65_536;
+/// History folded into a snapshot once it exceeds both this and the state's size.
+pub const COMPACT_AFTER_BYTES: u64 = 64 << 20;
+/// After a failed write, batches are refused at once for this long instead of trying again.
+const FAILED_PAUSE: Duration = Duration::from_millis(500);
+
+/// Recent events, bounded in count and bytes.
+#[derive(Default)]
+struct Window {
+    events: VecDeque<Arc<Published>>,
+    bytes: usize,
+}
+
+impl Window {
+    fn push(&mut self, p: Arc<Published>, max_events: usize, max_bytes: usize) {
+        self.bytes += p.json.len();
+        self.events.push_back(p);
+        // The newest event stays even when it alone is over the bound: panels must read it.
+        while self.events.len() > 1 && (self.events.len() > max_events || self.bytes > max_bytes) {
+            if let Some(old) = self.events.pop_front() {
+                self.bytes -= old.json.len();
+            }
+        }
+    }
+
+    fn oldest(&self) -> Option<u64> {
+        self.events.front().map(|p| p.seq)
+    }
 }
 
 struct State {
     next_seq: u64,
-    window: VecDeque<Arc<Published>>,
+    window: Window,
     model: Model,
-    journal: Option<Journal>,
-    /// Set by [`Hub::stop`]: no event is accepted (nor journaled) after it.
+    storage: Box<dyn Storage>,
+    /// Bytes of events stored since the last compaction.
+    history_bytes: u64,
+    compacting: bool,
+    /// The last failed write and when: batches are refused meanwhile.
+    failed: Option<(Instant, String)>,
+    /// Set by [`Hub::stop`]: no event is accepted (nor stored) after it.
     stopped: bool,
 }
 
@@ -45,15 +98,34 @@ pub struct Hub {
     pub config: Config,
     pub session: String,
     state: Mutex<State>,
-    tx: broadcast::Sender<Arc<Published>>,
+    /// The last sequence number published; panels wait on it.
+    head: watch::Sender<u64>,
     panels: AtomicUsize,
+    producers: AtomicUsize,
     shutdown: watch::Sender<bool>,
+    /// Wakes the compactor.
+    compact: Notify,
+    /// Large frames (snapshots, frames over a MiB) in flight to panels at once: each holds a
+    /// copy in its connection's buffer until sent.
+    pub large_frames: Semaphore,
 }
 
 /// The answer to a producer's batch.
 pub struct Accepted {
     pub accepted: u64,
     pub rejected: Vec<EventError>,
+}
+
+/// An event of a batch, by its index: decoded and serialized, or refused by the decoder.
+type Prepared = (usize, Result<(Event, String), EventError>);
+
+/// Why a batch was not accepted: nothing of it is acknowledged; the producer sends it again.
+#[derive(Debug)]
+pub enum Refused {
+    /// The server is stopping.
+    Stopping,
+    /// The store could not keep the events.
+    Storage(String),
 }
 
 fn new_session_id() -> String {
@@ -68,55 +140,132 @@ fn new_session_id() -> String {
     format!("{:016x}", h.finish())
 }
 
+fn model_options(config: &Config) -> Options {
+    Options {
+        max_bytes: config.max_state_mib << 20,
+        // Producers retry unacknowledged batches after a reconnect: a server remembers more
+        // ids than a panel (9.4 MB, beside the state cap).
+        dedup_window: 1 << 18,
+        ..Options::default()
+    }
+}
+
+/// Opens the store the configuration names.
+pub fn open_storage(config: &Config) -> Result<Box<dyn Storage>, StorageError> {
+    let session = new_session_id();
+    if config.in_memory {
+        return Ok(Box::new(Memory::new(session)));
+    }
+    Ok(Box::new(Sqlite::open(&sqlite_options(config), &session)?))
+}
+
+pub fn sqlite_options(config: &Config) -> sqlite::Options {
+    sqlite::Options {
+        dir: config.data_dir(),
+        sync: config.sync,
+        max_disk_bytes: config.max_disk_mib << 20,
+    }
+}
+
+/// What loading put in the state.
+struct Rebuilt {
+    model: Model,
+    window: Window,
+    next_seq: u64,
+    history_bytes: u64,
+    events: usize,
+}
+
+fn rebuild(config: &Config, loaded: Loaded) -> Rebuilt {
+    let mut model = Model::new(model_options(config));
+    let mut out = Outcome::default();
+    model.apply_snapshot(
+        loaded.snapshot_seq,
+        loaded.snapshot.into_iter().map(Ok).collect(),
+        &mut out,
+    );
+    for e in &loaded.recent {
+        model.remember(&e.process, &e.id);
+    }
+    let mut window = Window::default();
+    let mut next_seq = loaded.snapshot_seq + 1;
+    let events = loaded.events.len();
+    let mut refused = 0;
+    for stored in loaded.events {
+        out.clear();
+        model.apply(stored.event, &mut out);
+        refused += out.rejected.len();
+        window.push(
+            Arc::new(Published {
+                seq: stored.seq,
+                json: stored.json.into(),
+            }),
+            config.retain_events,
+            config.retain_mib << 20,
+        );
+        next_seq = stored.seq + 1;
+    }
+    if refused > 0 {
+        // Only after a --recover (an event whose context was lost) or a model that changed.
+        tracing::warn!(refused, "stored events the model refuses; skipped");
+    }
+    Rebuilt {
+        model,
+        window,
+        next_seq,
+        history_bytes: loaded.history_bytes,
+        events,
+    }
+}
+
 impl Hub {
-    /// Makes the hub, replaying the journal when one is configured.
-    pub fn new(config: Config) -> std::io::Result<Arc<Hub>> {
-        let options = Options {
-            max_bytes: config.max_state_mib << 20,
-            // Producers retry unacknowledged batches after a reconnect: a server remembers more
-            // ids than a panel (9.4 MB, beside the state cap).
-            dedup_window: 1 << 18,
-            ..Options::default()
-        };
-        let mut state = State {
-            next_seq: 1,
-            window: VecDeque::new(),
-            model: Model::new(options),
-            journal: None,
+    /// Makes the hub on the configured store, with its state read back.
+    pub fn new(config: Config) -> Result<Arc<Hub>, StorageError> {
+        let storage = open_storage(&config)?;
+        Hub::with_storage(config, storage)
+    }
+
+    /// Makes the hub on a store, with the state read back from it.
+    pub fn with_storage(
+        config: Config,
+        mut storage: Box<dyn Storage>,
+    ) -> Result<Arc<Hub>, StorageError> {
+        let started = Instant::now();
+        let loaded = storage.load()?;
+        let session = loaded.session.clone();
+        let r = rebuild(&config, loaded);
+        if !config.in_memory {
+            tracing::info!(
+                data = %config.data_dir().display(),
+                events = r.events,
+                next_seq = r.next_seq,
+                state_bytes = r.model.bytes(),
+                ms = started.elapsed().as_millis() as u64,
+                "state read back"
+            );
+        }
+        let state = State {
+            next_seq: r.next_seq,
+            window: r.window,
+            model: r.model,
+            storage,
+            history_bytes: r.history_bytes,
+            compacting: false,
+            failed: None,
             stopped: false,
         };
-        let mut session = new_session_id();
-        if let Some(path) = &config.journal {
-            let (journal, replay) = Journal::open(path, &session)?;
-            session = replay.session;
-            let mut out = Outcome::default();
-            let count = replay.events.len();
-            for (seq, json) in replay.events {
-                if let Ok(event) = serde_json::from_str(&json) {
-                    out.clear();
-                    state.model.apply(event, &mut out);
-                }
-                state.window.push_back(Arc::new(Published {
-                    seq,
-                    json: json.into(),
-                }));
-                if state.window.len() > config.retain_events {
-                    state.window.pop_front();
-                }
-                state.next_seq = seq + 1;
-            }
-            tracing::info!(path = %path.display(), events = count, next_seq = state.next_seq, "journal replayed");
-            state.journal = Some(journal);
-        }
-        let (tx, _) = broadcast::channel(config.panel_queue.max(16));
+        let (head, _) = watch::channel(r.next_seq - 1);
         let (shutdown, _) = watch::channel(false);
         Ok(Arc::new(Hub {
             config,
             session,
             state: Mutex::new(state),
-            tx,
+            head,
             panels: AtomicUsize::new(0),
+            producers: AtomicUsize::new(0),
             shutdown,
+            compact: Notify::new(),
+            large_frames: Semaphore::new(2),
         }))
     }
 
@@ -125,30 +274,71 @@ impl Hub {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Validates, numbers, journals and publishes a producer's events, in its order. Invalid
+    /// Validates, numbers, stores and publishes a producer's events, in its order. Invalid
     /// events are refused with a reason and never reach panels; duplicates are accepted and
-    /// dropped. None when the hub has stopped: nothing was accepted, the producer must send
-    /// them again (to the next server).
-    pub fn accept(&self, events: Vec<EventResult>) -> Option<Accepted> {
+    /// dropped. Acknowledge only an `Ok`: every event it counts is committed to the store.
+    pub fn accept(&self, events: Vec<EventResult>) -> Result<Accepted, Refused> {
+        // Serialized before taking the lock: the costly part for large events.
+        let mut prepared: Vec<Prepared> = events
+            .into_iter()
+            .enumerate()
+            .map(|(index, entry)| {
+                (
+                    index,
+                    entry
+                        .map(|e| {
+                            let json = e.to_json();
+                            (e, json)
+                        })
+                        .map_err(|mut e| {
+                            e.index = index;
+                            e
+                        }),
+                )
+            })
+            .collect();
+        let mut accepted = 0;
+        let mut rejected = Vec::new();
+        let mut rest = prepared.drain(..).peekable();
+        while rest.peek().is_some() {
+            let mut chunk = Vec::new();
+            let mut bytes = 0;
+            while let Some(next) = rest.next_if(|_| chunk.is_empty() || bytes < CHUNK_BYTES) {
+                bytes += next.1.as_ref().map_or(0, |(_, j)| j.len());
+                chunk.push(next);
+            }
+            let (a, mut r) = self.accept_chunk(chunk)?;
+            accepted += a;
+            rejected.append(&mut r);
+        }
+        Ok(Accepted { accepted, rejected })
+    }
+
+    fn accept_chunk(&self, chunk: Vec<Prepared>) -> Result<(u64, Vec<EventError>), Refused> {
         let mut accepted = 0;
         let mut rejected = Vec::new();
         let mut published = Vec::new();
         let mut out = Outcome::default();
+        let mut cleared = false;
         let mut state = self.lock();
         if state.stopped {
-            return None;
+            return Err(Refused::Stopping);
         }
-        for (index, entry) in events.into_iter().enumerate() {
-            let event = match entry {
+        if let Some((at, why)) = &state.failed {
+            if at.elapsed() < FAILED_PAUSE {
+                return Err(Refused::Storage(why.clone()));
+            }
+        }
+        for (index, entry) in chunk {
+            let (event, json) = match entry {
                 Ok(e) => e,
-                Err(mut e) => {
-                    e.index = index;
+                Err(e) => {
                     rejected.push(e);
                     continue;
                 }
             };
-            let json = event.to_json();
             let id = event.id.clone();
+            cleared |= matches!(event.op, Op::Clear);
             out.clear();
             state.model.apply(event, &mut out);
             if let Some(r) = out.rejected.pop() {
@@ -165,87 +355,185 @@ impl Hub {
             }
             let seq = state.next_seq;
             state.next_seq += 1;
-            let p = Arc::new(Published {
+            published.push(Arc::new(Published {
                 seq,
                 json: json.into(),
-            });
-            if let Some(j) = state.journal.as_mut() {
-                if let Err(e) = j.append(seq, &p.json) {
-                    tracing::error!(error = %e, "journal write failed");
+            }));
+        }
+        if !published.is_empty() {
+            let records: Vec<Record<'_>> = published
+                .iter()
+                .map(|p| Record {
+                    seq: p.seq,
+                    json: &p.json,
+                })
+                .collect();
+            if let Err(e) = state.storage.append(&records) {
+                drop(records);
+                return Err(self.write_failed(&mut state, e));
+            }
+        }
+        state.failed = None;
+        let (max_events, max_bytes) = (self.config.retain_events, self.config.retain_mib << 20);
+        for p in published {
+            state.history_bytes += p.json.len() as u64;
+            state.window.push(p, max_events, max_bytes);
+        }
+        let head = state.next_seq - 1;
+        let compact = !state.compacting
+            && (cleared
+                || state.history_bytes > COMPACT_AFTER_BYTES.max(state.model.bytes() as u64));
+        drop(state);
+        // Panels read from the window; this only wakes them.
+        self.head
+            .send_if_modified(|h| std::mem::replace(h, head) != head);
+        if compact {
+            self.compact.notify_one();
+        }
+        Ok((accepted, rejected))
+    }
+
+    /// A write failed: the model applied events the store does not have, so the state is read
+    /// back from the store (what it has is exactly what was acknowledged), and batches are
+    /// refused for a moment.
+    fn write_failed(&self, state: &mut State, e: StorageError) -> Refused {
+        let why = e.to_string();
+        tracing::error!(error = %why, "storage write failed: batch refused");
+        match state.storage.load() {
+            Ok(loaded) => {
+                let r = rebuild(&self.config, loaded);
+                state.model = r.model;
+                state.next_seq = r.next_seq;
+                state.history_bytes = r.history_bytes;
+                // Panels already have the window's events; only its bound matters here.
+                let keep = state.window.oldest();
+                state.window = r.window;
+                if let Some(keep) = keep {
+                    while state.window.oldest().is_some_and(|o| o < keep) {
+                        if let Some(old) = state.window.events.pop_front() {
+                            state.window.bytes -= old.json.len();
+                        }
+                    }
                 }
             }
-            state.window.push_back(p.clone());
-            if state.window.len() > self.config.retain_events {
-                state.window.pop_front();
-            }
-            published.push(p);
+            Err(e) => tracing::error!(error = %e, "cannot read the store back"),
         }
-        if let Some(j) = state.journal.as_mut() {
-            if let Err(e) = j.flush() {
-                tracing::error!(error = %e, "journal flush failed");
-            }
-        }
-        // Published under the lock, so that a subscriber sees each event exactly once.
-        for p in published {
-            let _ = self.tx.send(p);
-        }
-        drop(state);
-        Some(Accepted { accepted, rejected })
+        state.failed = Some((Instant::now(), why.clone()));
+        Refused::Storage(why)
     }
 
-    /// Where a panel holding `(session, last_seq)` starts, and its channel of live events.
-    pub fn subscribe(
-        &self,
-        session: Option<&str>,
-        last_seq: Option<u64>,
-    ) -> (Start, broadcast::Receiver<Arc<Published>>) {
-        let state = self.lock();
-        let rx = self.tx.subscribe();
-        let head = state.next_seq - 1;
-        let missed = match (session, last_seq) {
-            (Some(s), Some(last)) if s == self.session && last <= head => {
-                let oldest = state.window.front().map_or(head + 1, |p| p.seq);
-                (last + 1 >= oldest).then(|| {
-                    state
-                        .window
-                        .iter()
-                        .filter(|p| p.seq > last)
-                        .cloned()
-                        .collect()
-                })
+    /// Folds the stored history into a snapshot of the state (run by [`Hub::compactor`]).
+    pub fn compact_now(&self) {
+        let (seq, events, folded_bytes, cleared) = {
+            let mut state = self.lock();
+            if state.stopped || state.compacting {
+                return;
             }
-            _ => None,
+            state.compacting = true;
+            let seq = state.next_seq - 1;
+            let events = state.model.snapshot_events();
+            (seq, events, state.history_bytes, state.model.bytes() == 0)
         };
-        match missed {
-            Some(events) => (Start::Resume(events), rx),
-            None => {
-                let (seq, events) = Self::snapshot_locked(&state);
-                drop(state);
-                (Self::snapshot_frame(seq, events), rx)
+        // Serialized without the lock; written with it (the store has one writer).
+        let snapshot: Vec<String> = events.iter().map(Event::to_json).collect();
+        drop(events);
+        // After a clear nothing before it matters, not even for duplicates.
+        let keep_from = if cleared {
+            seq + 1
+        } else {
+            seq.saturating_sub(KEEP_AFTER_COMPACTION) + 1
+        };
+        let started = Instant::now();
+        let mut state = self.lock();
+        state.compacting = false;
+        if state.stopped {
+            return;
+        }
+        match state.storage.compact(seq, &snapshot, keep_from) {
+            Ok(()) => {
+                state.history_bytes = state.history_bytes.saturating_sub(folded_bytes);
+                tracing::info!(
+                    seq,
+                    snapshot_events = snapshot.len(),
+                    folded_bytes,
+                    disk_bytes = state.storage.disk_bytes(),
+                    ms = started.elapsed().as_millis() as u64,
+                    "history folded into a snapshot"
+                );
             }
+            Err(e) => tracing::error!(error = %e, "compaction failed (nothing lost)"),
         }
     }
 
-    /// The state as events, taken under the lock (a copy: texts are copied, JSON is shared).
-    fn snapshot_locked(state: &State) -> (u64, Vec<Event>) {
-        (state.next_seq - 1, state.model.snapshot_events())
+    /// Runs compactions when the hub asks for them, off the async workers, until it stops.
+    pub async fn compactor(self: Arc<Self>) {
+        let mut stopping = self.stopping();
+        loop {
+            tokio::select! {
+                _ = self.compact.notified() => {}
+                _ = stopping.changed() => return,
+            }
+            let hub = self.clone();
+            let _ = tokio::task::spawn_blocking(move || hub.compact_now()).await;
+        }
+    }
+
+    /// Where a panel holding `(session, last_seq)` starts.
+    pub fn subscribe(&self, session: Option<&str>, last_seq: Option<u64>) -> Start {
+        let state = self.lock();
+        let head = state.next_seq - 1;
+        if let (Some(s), Some(last)) = (session, last_seq) {
+            let oldest = state.window.oldest().unwrap_or(head + 1);
+            if s == self.session && last <= head && last + 1 >= oldest {
+                return Start::Resume(last);
+            }
+        }
+        let (seq, events) = (head, state.model.snapshot_events());
+        drop(state);
+        Self::snapshot_frame(seq, events)
     }
 
     /// Serializes a snapshot: the costly part, done without the lock so that producers and
-    /// other panels do not wait for it (a panel reconnecting behind the window, again and
-    /// again, would otherwise stall every producer).
+    /// other panels do not wait for it.
     fn snapshot_frame(seq: u64, events: Vec<Event>) -> Start {
         let frame = ServerMessage::Snapshot { seq, events }.to_json();
         Start::Snapshot { seq, frame }
     }
 
-    /// A fresh snapshot and channel, for a panel that fell too far behind.
-    pub fn resync(&self) -> (Start, broadcast::Receiver<Arc<Published>>) {
+    /// A fresh snapshot, for a panel that fell out of the window.
+    pub fn resync(&self) -> Start {
+        self.subscribe(None, None)
+    }
+
+    /// Events after `after`, up to about `max_bytes` (at least one).
+    pub fn read_after(&self, after: u64, max_bytes: usize) -> Read {
         let state = self.lock();
-        let rx = self.tx.subscribe();
-        let (seq, events) = Self::snapshot_locked(&state);
-        drop(state);
-        (Self::snapshot_frame(seq, events), rx)
+        let head = state.next_seq - 1;
+        if after >= head {
+            return Read::Events(Vec::new());
+        }
+        let Some(oldest) = state.window.oldest() else {
+            return Read::Behind;
+        };
+        if after + 1 < oldest {
+            return Read::Behind;
+        }
+        let start = (after + 1 - oldest) as usize;
+        let mut bytes = 0;
+        let mut out = Vec::new();
+        for p in state.window.events.range(start..) {
+            if !out.is_empty() && bytes + p.json.len() > max_bytes {
+                break;
+            }
+            bytes += p.json.len() + 1;
+            out.push(p.clone());
+        }
+        Read::Events(out)
+    }
+
+    /// Resolves when the head moves past what the receiver saw.
+    pub fn watch_head(&self) -> watch::Receiver<u64> {
+        self.head.subscribe()
     }
 
     /// The last sequence number assigned.
@@ -253,14 +541,20 @@ impl Hub {
         self.lock().next_seq - 1
     }
 
+    /// Bytes of events held in the window.
+    pub fn window_bytes(&self) -> usize {
+        self.lock().window.bytes
+    }
+
     /// Counts a panel in; None when the limit is reached.
-    pub fn panel_slot(self: &Arc<Self>) -> Option<PanelSlot> {
-        let n = self.panels.fetch_add(1, Ordering::SeqCst);
-        if n >= self.config.max_panels {
-            self.panels.fetch_sub(1, Ordering::SeqCst);
-            return None;
-        }
-        Some(PanelSlot(self.clone()))
+    pub fn panel_slot(self: &Arc<Self>) -> Option<Slot> {
+        Slot::take(self, Role::Panel)
+    }
+
+    /// Counts a producer in; None when the limit is reached. Producers have their own slots,
+    /// so panels can never keep them out.
+    pub fn producer_slot(self: &Arc<Self>) -> Option<Slot> {
+        Slot::take(self, Role::Producer)
     }
 
     /// A receiver whose `changed()` resolves when the server is stopping, at once if it
@@ -280,28 +574,53 @@ impl Hub {
     }
 
     /// Tells every connection to close. A batch being accepted is finished first; then the
-    /// journal is flushed and closed and no event is accepted any more, so that a server
-    /// started on the same journal right after (a restart within one process) is its only
+    /// store is flushed and closed and no event is accepted any more, so that a server
+    /// started on the same data right after (a restart within one process) is its only
     /// writer.
     pub fn stop(&self) {
         {
             let mut state = self.lock();
-            state.stopped = true;
-            if let Some(mut journal) = state.journal.take() {
-                if let Err(e) = journal.flush() {
-                    tracing::error!(error = %e, "journal flush failed");
-                }
+            if !state.stopped {
+                state.stopped = true;
+                state.storage.close();
+                // Released now, not when the last connection lets go of the hub: a server
+                // started on the same data right after must get the directory's lock.
+                state.storage = Box::new(Memory::new(String::new()));
             }
         }
         let _ = self.shutdown.send(true);
     }
 }
 
-/// A panel's place among the connected panels; freed on drop.
-pub struct PanelSlot(Arc<Hub>);
+#[derive(Clone, Copy)]
+enum Role {
+    Panel,
+    Producer,
+}
 
-impl Drop for PanelSlot {
+/// A connection's place among the connected panels or producers; freed on drop.
+pub struct Slot(Arc<Hub>, Role);
+
+impl Slot {
+    fn take(hub: &Arc<Hub>, role: Role) -> Option<Slot> {
+        let (count, max) = match role {
+            Role::Panel => (&hub.panels, hub.config.max_panels),
+            Role::Producer => (&hub.producers, hub.config.max_producers),
+        };
+        let n = count.fetch_add(1, Ordering::SeqCst);
+        if n >= max {
+            count.fetch_sub(1, Ordering::SeqCst);
+            return None;
+        }
+        Some(Slot(hub.clone(), role))
+    }
+}
+
+impl Drop for Slot {
     fn drop(&mut self) {
-        self.0.panels.fetch_sub(1, Ordering::SeqCst);
+        match self.1 {
+            Role::Panel => self.0.panels.fetch_sub(1, Ordering::SeqCst),
+            Role::Producer => self.0.producers.fetch_sub(1, Ordering::SeqCst),
+        };
     }
 }

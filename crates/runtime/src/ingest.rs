@@ -1,13 +1,15 @@
 //! Producers: events in over WebSocket (or one batch per HTTP POST), acknowledged per message.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use tokio::time::Instant;
 use user_trace_protocol::{
     decode_producer, Hello, ProducerMessage, ProducerReply, PROTOCOL_VERSION,
 };
 
-use crate::hub::Hub;
+use crate::hub::{Hub, Refused, Slot};
 
 pub fn hello(hub: &Hub) -> Hello {
     Hello {
@@ -24,14 +26,25 @@ fn reply_json(reply: &ProducerReply) -> String {
 /// The reply to a batch that arrives while the server stops (it was not accepted).
 pub const STOPPING: &str = "the server is stopping: nothing was accepted, send again";
 
+/// The start of the reply to a batch the store could not keep (it was not accepted).
+pub const STORAGE_FAILED: &str = "not stored, nothing was accepted, send again";
+
 /// Handles one producer message; the reply to send back.
 pub fn handle_text(hub: &Hub, text: &str) -> ProducerReply {
     match decode_producer(text) {
         Ok(ProducerMessage::Events { events }) => {
-            let Some(a) = hub.accept(events) else {
-                return ProducerReply::Error {
-                    message: STOPPING.into(),
-                };
+            let a = match hub.accept(events) {
+                Ok(a) => a,
+                Err(Refused::Stopping) => {
+                    return ProducerReply::Error {
+                        message: STOPPING.into(),
+                    }
+                }
+                Err(Refused::Storage(why)) => {
+                    return ProducerReply::Error {
+                        message: format!("{STORAGE_FAILED}: {why}"),
+                    }
+                }
             };
             if !a.rejected.is_empty() {
                 tracing::warn!(rejected = a.rejected.len(), first = %a.rejected[0], "events refused");
@@ -47,19 +60,40 @@ pub fn handle_text(hub: &Hub, text: &str) -> ProducerReply {
     }
 }
 
-pub async fn serve(hub: Arc<Hub>, mut socket: WebSocket) {
+pub async fn serve(hub: Arc<Hub>, mut socket: WebSocket, _slot: Slot) {
+    let write_timeout = Duration::from_secs(hub.config.write_timeout_secs.max(1));
+    let idle = Duration::from_secs(hub.config.idle_timeout_secs.max(1));
     let hello = reply_json(&ProducerReply::Hello(hello(&hub)));
-    if socket.send(Message::Text(hello.into())).await.is_err() {
+    if !send_timed(&mut socket, Message::Text(hello.into()), write_timeout).await {
         return;
     }
     let mut stopping = hub.stopping();
+    let mut last_heard = Instant::now();
+    let mut pinged = false;
     loop {
+        let ping_at = last_heard + idle * if pinged { 2 } else { 1 };
         let msg = tokio::select! {
             // A stopping server accepts nothing: close before reading more.
             biased;
-            _ = stopping.changed() => break,
+            _ = stopping.changed() => {
+                close(&mut socket, 1001, "the server is stopping: send what was not acknowledged to the next one").await;
+                break;
+            }
             m = socket.recv() => m,
+            _ = tokio::time::sleep_until(ping_at) => {
+                if pinged {
+                    close(&mut socket, 1001, "no answer to ping").await;
+                    break;
+                }
+                pinged = true;
+                if !send_timed(&mut socket, Message::Ping(Vec::new().into()), write_timeout).await {
+                    break;
+                }
+                continue;
+            }
         };
+        last_heard = Instant::now();
+        pinged = false;
         let reply = match msg {
             Some(Ok(Message::Text(text))) => handle_text(&hub, text.as_str()),
             Some(Ok(Message::Binary(_))) => ProducerReply::Error {
@@ -70,22 +104,41 @@ pub async fn serve(hub: Arc<Hub>, mut socket: WebSocket) {
             Some(Err(e)) => {
                 let (code, reason) = close_reason(&e.to_string(), hub.config.max_message_bytes);
                 tracing::warn!(%reason, "producer connection closed");
-                let frame = CloseFrame {
-                    code,
-                    reason: reason.into(),
-                };
-                let _ = socket.send(Message::Close(Some(frame))).await;
+                close(&mut socket, code, &reason).await;
                 break;
             }
         };
-        if socket
-            .send(Message::Text(reply_json(&reply).into()))
-            .await
-            .is_err()
+        if !send_timed(
+            &mut socket,
+            Message::Text(reply_json(&reply).into()),
+            write_timeout,
+        )
+        .await
         {
             break;
         }
     }
+}
+
+/// Sends a message; false when it failed or took longer than `limit` (a peer not reading).
+async fn send_timed(socket: &mut WebSocket, m: Message, limit: Duration) -> bool {
+    matches!(
+        tokio::time::timeout(limit, socket.send(m)).await,
+        Ok(Ok(()))
+    )
+}
+
+/// Sends a close frame, best effort (a peer that does not read may not get it).
+async fn close(socket: &mut WebSocket, code: u16, reason: &str) {
+    let frame = CloseFrame {
+        code,
+        reason: reason.into(),
+    };
+    let _ = tokio::time::timeout(
+        Duration::from_secs(1),
+        socket.send(Message::Close(Some(frame))),
+    )
+    .await;
 }
 
 /// The close code and reason for a read error: 1009 (too big) names the limit; 1007 (invalid

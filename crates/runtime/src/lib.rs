@@ -2,16 +2,17 @@
 //!
 //! - [`hub`]: ordering, the retained window, snapshots, fan-out (the heart);
 //! - [`ingest`]: the producer side; [`panel`]: the panel side (batching, resume, resync);
-//! - [`access`]: Origin allow-list and token; [`journal`]: durability; [`config`]: flags.
+//! - [`access`]: Origin allow-list, Host and token; [`storage`]: where events are kept
+//!   (SQLite by default, or in memory); [`config`]: flags.
 
 pub mod access;
 pub mod allocator;
 pub mod config;
 pub mod hub;
 pub mod ingest;
-pub mod journal;
 pub mod panel;
 pub mod server;
+pub mod storage;
 
 pub use config::Config;
 pub use server::{start, Running};

@@ -13,6 +13,9 @@ async fn main() -> std::process::ExitCode {
     } else {
         logs.init();
     }
+    if config.recover {
+        return recover(&config);
+    }
     let running = match user_trace_runtime::start(config).await {
         Ok(r) => r,
         Err(e) => {
@@ -22,10 +25,57 @@ async fn main() -> std::process::ExitCode {
     };
     let hub = running.hub.clone();
     tokio::spawn(async move {
-        let _ = tokio::signal::ctrl_c().await;
-        tracing::info!("interrupted: stopping");
+        let signal = stop_signal().await;
+        tracing::info!("{signal}: stopping");
         hub.stop();
     });
     running.wait().await;
     std::process::ExitCode::SUCCESS
+}
+
+/// Ctrl-C, or SIGTERM (what systemd, docker and kubernetes send): both stop the same way,
+/// with close frames and the store flushed.
+async fn stop_signal() -> &'static str {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            return tokio::select! {
+                _ = tokio::signal::ctrl_c() => "interrupted",
+                _ = term.recv() => "terminated",
+            };
+        }
+    }
+    let _ = tokio::signal::ctrl_c().await;
+    "interrupted"
+}
+
+fn recover(config: &Config) -> std::process::ExitCode {
+    let options = user_trace_runtime::hub::sqlite_options(config);
+    let session = format!("recovered-{}", std::process::id());
+    match user_trace_runtime::storage::sqlite::recover(&options, &session) {
+        Ok(r) => {
+            println!(
+                "recovered {} events and a snapshot of {} events into {}; the damaged file is {}",
+                r.events_kept,
+                r.snapshot_kept,
+                options
+                    .dir
+                    .join(user_trace_runtime::storage::sqlite::FILE)
+                    .display(),
+                r.damaged.display()
+            );
+            if r.lost_count > 0 {
+                println!("lost {} rows that did not read back intact:", r.lost_count);
+                for l in &r.lost {
+                    println!("  {l}");
+                }
+            }
+            std::process::ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("user-trace-runtime: cannot recover: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
 }

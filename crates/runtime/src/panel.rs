@@ -1,19 +1,23 @@
 //! Panels: hello, subscribe (resume or snapshot), then live events in batched frames.
 //!
-//! Events are gathered for `--batch-ms` or up to `--batch-bytes` per frame: a browser pays per
-//! message. A panel whose queue overflows is sent a fresh snapshot instead of what it missed;
-//! producers and other panels never wait for it.
+//! A panel reads the hub's window at its own pace through a cursor (the last sequence number
+//! sent), so it holds no queue of its own. Events are gathered for `--batch-ms` or up to
+//! `--batch-bytes` per frame: a browser pays per message. A panel that falls out of the window
+//! is sent a fresh snapshot; one that stops reading is closed after `--write-timeout-secs`
+//! with a reason. Producers and other panels never wait for a panel.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::ws::{Message, WebSocket};
-use tokio::sync::broadcast::error::{RecvError, TryRecvError};
+use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use tokio::time::Instant;
 use user_trace_protocol::{decode_panel, PanelMessage, ServerMessage};
 
-use crate::hub::{Hub, PanelSlot, Published, Start};
+use crate::hub::{Hub, Published, Read, Slot, Start};
 use crate::ingest::hello;
+
+/// Frames above this size wait for one of the hub's large-frame permits before they are made.
+const LARGE_FRAME: usize = 1 << 20;
 
 /// Builds an `events` frame from already serialized events, without re-encoding them.
 pub fn events_frame(events: &[Arc<Published>]) -> String {
@@ -33,165 +37,203 @@ pub fn events_frame(events: &[Arc<Published>]) -> String {
     s
 }
 
-/// How a panel wants its frames: text, or binary frames of the same UTF-8 JSON.
-#[derive(Clone, Copy)]
-struct Frames {
+/// Why a panel's connection ends.
+enum End {
+    /// The panel went away.
+    Gone,
+    /// It did not read a frame within the write timeout.
+    NotReading,
+    /// It did not answer a ping.
+    Silent,
+    /// The server is stopping.
+    Stopping,
+}
+
+/// One panel's connection: its socket and how it wants frames.
+struct Conn {
+    socket: WebSocket,
+    /// Binary frames of the same UTF-8 JSON, when the panel asked for them.
     binary: bool,
+    write_timeout: Duration,
 }
 
-async fn send(socket: &mut WebSocket, text: String, frames: Frames) -> bool {
-    let message = if frames.binary {
-        Message::Binary(text.into_bytes().into())
-    } else {
-        Message::Text(text.into())
+impl Conn {
+    async fn send(&mut self, text: String) -> Result<(), End> {
+        let message = if self.binary {
+            Message::Binary(text.into_bytes().into())
+        } else {
+            Message::Text(text.into())
+        };
+        match tokio::time::timeout(self.write_timeout, self.socket.send(message)).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) => Err(End::Gone),
+            Err(_) => Err(End::NotReading),
+        }
+    }
+
+    /// Closes with a code and reason (best effort: a panel that does not read may not get it).
+    async fn close(&mut self, code: u16, reason: &str) {
+        let frame = CloseFrame {
+            code,
+            reason: reason.into(),
+        };
+        let _ = tokio::time::timeout(
+            Duration::from_secs(1),
+            self.socket.send(Message::Close(Some(frame))),
+        )
+        .await;
+    }
+}
+
+/// Makes a snapshot (or resumes) holding a large-frame permit until it is sent, so that at
+/// most a few snapshots are in memory at once however many panels subscribe.
+async fn subscribe(
+    hub: &Hub,
+    conn: &mut Conn,
+    session: Option<&str>,
+    last_seq: Option<u64>,
+) -> Result<u64, End> {
+    let _permit = hub
+        .large_frames
+        .acquire()
+        .await
+        .map_err(|_| End::Stopping)?;
+    match hub.subscribe(session, last_seq) {
+        Start::Resume(last) => Ok(last),
+        Start::Snapshot { seq, frame } => {
+            conn.send(frame).await?;
+            Ok(seq)
+        }
+    }
+}
+
+pub async fn serve(hub: Arc<Hub>, socket: WebSocket, _slot: Slot) {
+    let mut conn = Conn {
+        socket,
+        binary: false,
+        write_timeout: Duration::from_secs(hub.config.write_timeout_secs.max(1)),
     };
-    socket.send(message).await.is_ok()
-}
-
-const TEXT: Frames = Frames { binary: false };
-
-/// Sends already published events in frames of at most `max_bytes`.
-async fn send_events(
-    socket: &mut WebSocket,
-    events: &[Arc<Published>],
-    max_bytes: usize,
-    frames: Frames,
-) -> bool {
-    let mut start = 0;
-    while start < events.len() {
-        let mut end = start;
-        let mut bytes = 0;
-        while end < events.len() && (end == start || bytes + events[end].json.len() < max_bytes) {
-            bytes += events[end].json.len() + 1;
-            end += 1;
+    let end = run(&hub, &mut conn).await;
+    match end {
+        End::Gone => {}
+        End::NotReading => {
+            tracing::warn!("panel not reading: closed (it resumes when it reconnects)");
+            conn.close(
+                1008,
+                "not reading: frames waited longer than the write timeout",
+            )
+            .await;
         }
-        if !send(socket, events_frame(&events[start..end]), frames).await {
-            return false;
-        }
-        start = end;
-    }
-    true
-}
-
-async fn start(
-    socket: &mut WebSocket,
-    start: Start,
-    max_bytes: usize,
-    frames: Frames,
-) -> Option<u64> {
-    match start {
-        Start::Resume(events) => {
-            let last = events.last().map(|p| p.seq);
-            send_events(socket, &events, max_bytes, frames)
-                .await
-                .then_some(last.unwrap_or(0))
-        }
-        Start::Snapshot { seq, frame } => send(socket, frame, frames).await.then_some(seq),
+        End::Silent => conn.close(1001, "no answer to ping").await,
+        End::Stopping => conn.close(1001, "the server is stopping").await,
     }
 }
 
-pub async fn serve(hub: Arc<Hub>, mut socket: WebSocket, _slot: PanelSlot) {
-    let hello = ServerMessage::<user_trace_protocol::Event>::Hello(hello(&hub)).to_json();
-    if !send(&mut socket, hello, TEXT).await {
-        return;
+async fn run(hub: &Hub, conn: &mut Conn) -> End {
+    let hello = ServerMessage::<user_trace_protocol::Event>::Hello(hello(hub)).to_json();
+    if let Err(e) = conn.send(hello).await {
+        return e;
     }
     // The first message must be a subscribe.
-    let subscribe = tokio::time::timeout(Duration::from_secs(10), socket.recv()).await;
-    let (session, last_seq, frames) = match subscribe {
+    let subscribe_msg = tokio::time::timeout(Duration::from_secs(10), conn.socket.recv()).await;
+    let (session, last_seq) = match subscribe_msg {
         Ok(Some(Ok(Message::Text(t)))) => match decode_panel(t.as_str()) {
             Ok(PanelMessage::Subscribe {
                 session,
                 last_seq,
                 binary,
-            }) => (session, last_seq, Frames { binary }),
+            }) => {
+                conn.binary = binary;
+                (session, last_seq)
+            }
             Err(e) => {
                 let msg = ServerMessage::<user_trace_protocol::Event>::Error {
                     message: e.to_string(),
                 };
-                let _ = send(&mut socket, msg.to_json(), TEXT).await;
-                return;
+                let _ = conn.send(msg.to_json()).await;
+                return End::Gone;
             }
         },
-        _ => return,
+        _ => return End::Gone,
     };
-    let (begin, mut rx) = hub.subscribe(session.as_deref(), last_seq);
-    let resumed_from = last_seq.unwrap_or(0);
-    let Some(mut sent) = start(&mut socket, begin, hub.config.batch_bytes, frames).await else {
-        return;
+    let mut sent = match subscribe(hub, conn, session.as_deref(), last_seq).await {
+        Ok(s) => s,
+        Err(e) => return e,
     };
-    if sent == 0 {
-        sent = resumed_from.min(hub.head());
-    }
     tracing::info!(session = ?session, last_seq = ?last_seq, from = sent, "panel subscribed");
 
     let batch_time = Duration::from_millis(hub.config.batch_ms);
+    let idle = Duration::from_secs(hub.config.idle_timeout_secs.max(1));
     let max_bytes = hub.config.batch_bytes;
     let mut stopping = hub.stopping();
-    let mut batch: Vec<Arc<Published>> = Vec::new();
+    let mut head = hub.watch_head();
+    let mut last_send = Instant::now() - batch_time;
+    let mut last_heard = Instant::now();
+    let mut pinged = false;
     loop {
-        // Wait for the first event of a batch, or for the panel to go away.
-        let first = tokio::select! {
-            r = rx.recv() => r,
-            m = socket.recv() => match m {
-                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return,
-                Some(Ok(_)) => continue,
+        // Marked seen before reading, so that an event published after the read wakes us.
+        head.borrow_and_update();
+        match hub.read_after(sent, max_bytes) {
+            Read::Behind => {
+                tracing::warn!(sent, "panel behind the window: resyncing from a snapshot");
+                match subscribe(hub, conn, None, None).await {
+                    Ok(seq) => sent = seq,
+                    Err(e) => return e,
+                }
+                continue;
+            }
+            Read::Events(events) if !events.is_empty() => {
+                let frame = events_frame(&events);
+                let last = events.last().map_or(sent, |p| p.seq);
+                drop(events);
+                let _permit = if frame.len() > LARGE_FRAME {
+                    match hub.large_frames.acquire().await {
+                        Ok(p) => Some(p),
+                        Err(_) => return End::Stopping,
+                    }
+                } else {
+                    None
+                };
+                if let Err(e) = conn.send(frame).await {
+                    return e;
+                }
+                sent = last;
+                last_send = Instant::now();
+                continue;
+            }
+            Read::Events(_) => {}
+        }
+        // At the head: wait for events, the panel, the ping time, or the stop.
+        let ping_at = last_heard + idle * if pinged { 2 } else { 1 };
+        tokio::select! {
+            changed = head.changed() => {
+                if changed.is_err() {
+                    return End::Stopping;
+                }
+                // Gather what else arrives within the batch time of the last frame.
+                let gather = last_send + batch_time;
+                if gather > Instant::now() {
+                    tokio::time::sleep_until(gather).await;
+                }
+            }
+            m = conn.socket.recv() => match m {
+                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return End::Gone,
+                Some(Ok(_)) => {
+                    last_heard = Instant::now();
+                    pinged = false;
+                }
             },
-            _ = stopping.changed() => return,
-        };
-        let mut lagged = false;
-        match first {
-            Ok(p) if p.seq > sent => batch.push(p),
-            Ok(_) => {}
-            Err(RecvError::Lagged(_)) => lagged = true,
-            Err(RecvError::Closed) => return,
-        }
-        // Gather more until the deadline or the size bound.
-        let deadline = Instant::now() + batch_time;
-        let mut bytes: usize = batch.iter().map(|p| p.json.len()).sum();
-        while !lagged && bytes < max_bytes {
-            match rx.try_recv() {
-                Ok(p) if p.seq > sent => {
-                    bytes += p.json.len();
-                    batch.push(p);
+            _ = tokio::time::sleep_until(ping_at) => {
+                if pinged {
+                    return End::Silent;
                 }
-                Ok(_) => {}
-                Err(TryRecvError::Lagged(_)) => lagged = true,
-                Err(TryRecvError::Closed) => return,
-                Err(TryRecvError::Empty) => {
-                    if Instant::now() >= deadline {
-                        break;
-                    }
-                    tokio::select! {
-                        r = rx.recv() => match r {
-                            Ok(p) if p.seq > sent => { bytes += p.json.len(); batch.push(p); }
-                            Ok(_) => {}
-                            Err(RecvError::Lagged(_)) => lagged = true,
-                            Err(RecvError::Closed) => return,
-                        },
-                        _ = tokio::time::sleep_until(deadline) => break,
-                    }
+                pinged = true;
+                let ping = conn.socket.send(Message::Ping(Vec::new().into()));
+                if !matches!(tokio::time::timeout(conn.write_timeout, ping).await, Ok(Ok(()))) {
+                    return End::NotReading;
                 }
             }
+            _ = stopping.changed() => return End::Stopping,
         }
-        if lagged {
-            // Too slow to keep up: what it missed is gone from its queue; start it over.
-            tracing::warn!(sent, "slow panel: resyncing from a snapshot");
-            batch.clear();
-            let (begin, new_rx) = hub.resync();
-            rx = new_rx;
-            match start(&mut socket, begin, max_bytes, frames).await {
-                Some(seq) => sent = seq,
-                None => return,
-            }
-            continue;
-        }
-        if batch.is_empty() {
-            continue;
-        }
-        if !send(&mut socket, events_frame(&batch), frames).await {
-            return;
-        }
-        sent = batch.last().map_or(sent, |p| p.seq);
-        batch.clear();
     }
 }

@@ -17,6 +17,7 @@ use user_trace_protocol::{ProducerReply, INGEST_PATH, PANEL_PATH};
 
 use crate::config::Config;
 use crate::hub::Hub;
+use crate::storage::StorageError;
 use crate::{access, ingest, panel};
 
 type Params = Query<HashMap<String, String>>;
@@ -35,9 +36,19 @@ async fn ws_ingest(
     if let Err(e) = access::check(&hub.config, &headers, q.get("token").map(String::as_str)) {
         return refuse(e);
     }
-    ws.max_message_size(hub.config.max_message_bytes)
+    let Some(slot) = hub.producer_slot() else {
+        return refuse((
+            StatusCode::SERVICE_UNAVAILABLE,
+            format!(
+                "too many producers (limit {}, see --max-producers)",
+                hub.config.max_producers
+            ),
+        ));
+    };
+    buffers(ws)
+        .max_message_size(hub.config.max_message_bytes)
         .max_frame_size(hub.config.max_message_bytes)
-        .on_upgrade(move |socket| ingest::serve(hub, socket))
+        .on_upgrade(move |socket| ingest::serve(hub, socket, slot))
 }
 
 async fn http_ingest(
@@ -54,7 +65,12 @@ async fn http_ingest(
     };
     let reply = ingest::handle_text(&hub, text);
     let status = match reply {
-        ProducerReply::Error { .. } if hub.is_stopped() => StatusCode::SERVICE_UNAVAILABLE,
+        // Not accepted for now: the client sends again later (or to another server).
+        ProducerReply::Error { ref message }
+            if hub.is_stopped() || message.starts_with(ingest::STORAGE_FAILED) =>
+        {
+            StatusCode::SERVICE_UNAVAILABLE
+        }
         ProducerReply::Error { .. } => StatusCode::BAD_REQUEST,
         _ => StatusCode::OK,
     };
@@ -75,7 +91,9 @@ fn cors(request: &HeaderMap, response: &mut HeaderMap) {
 
 /// The CORS preflight of a browser's POST with a JSON body.
 async fn preflight(State(hub): State<Arc<Hub>>, headers: HeaderMap) -> Response {
-    if let Err(e) = access::check_origin(&hub.config, &headers) {
+    if let Err(e) = access::check_host(&hub.config, &headers)
+        .and_then(|()| access::check_origin(&hub.config, &headers))
+    {
         return refuse(e);
     }
     let mut response = StatusCode::NO_CONTENT.into_response();
@@ -115,12 +133,27 @@ async fn ws_panel(
         ));
     };
     // Panels send only small control messages.
-    ws.max_message_size(64 << 10)
+    buffers(ws)
+        .max_message_size(64 << 10)
         .on_upgrade(move |socket| panel::serve(hub, socket, slot))
 }
 
-async fn health(State(hub): State<Arc<Hub>>) -> String {
-    format!("ok session={} head={}\n", hub.session, hub.head())
+/// Small socket buffers: an idle connection costs little (tungstenite's defaults are 128 KiB
+/// each way); large messages still go through, in more reads.
+fn buffers(ws: WebSocketUpgrade) -> WebSocketUpgrade {
+    ws.read_buffer_size(16 << 10).write_buffer_size(0)
+}
+
+/// `ok`, and with the token (or on an open server) the session and head.
+async fn health(State(hub): State<Arc<Hub>>, headers: HeaderMap, Query(q): Params) -> Response {
+    if let Err(e) = access::check_host(&hub.config, &headers) {
+        return refuse(e);
+    }
+    if access::has_token(&hub.config, &headers, q.get("token").map(String::as_str)) {
+        format!("ok session={} head={}\n", hub.session, hub.head()).into_response()
+    } else {
+        "ok\n".into_response()
+    }
 }
 
 pub fn router(hub: Arc<Hub>) -> Router {
@@ -150,17 +183,42 @@ impl Running {
         let _ = self.task.await;
     }
 
-    /// Runs until the process is interrupted (Ctrl-C).
+    /// Runs until the hub is stopped (Ctrl-C or SIGTERM in `main`).
     pub async fn wait(self) {
         let _ = self.task.await;
     }
 }
 
+/// Why a server did not start.
+#[derive(Debug)]
+pub enum StartError {
+    Config(String),
+    Storage(StorageError),
+    Listen(SocketAddr, std::io::Error),
+}
+
+impl std::fmt::Display for StartError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StartError::Config(m) => f.write_str(m),
+            StartError::Storage(e) => e.fmt(f),
+            StartError::Listen(addr, e) => write!(f, "cannot listen on {addr}: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for StartError {}
+
 /// Binds and starts serving; returns once the socket listens.
-pub async fn start(config: Config) -> std::io::Result<Running> {
-    let hub = Hub::new(config)?;
-    let listener = TcpListener::bind(hub.config.listen).await?;
-    let addr = listener.local_addr()?;
+pub async fn start(config: Config) -> Result<Running, StartError> {
+    config.validate().map_err(StartError::Config)?;
+    let hub = Hub::new(config).map_err(StartError::Storage)?;
+    let listener = TcpListener::bind(hub.config.listen)
+        .await
+        .map_err(|e| StartError::Listen(hub.config.listen, e))?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| StartError::Listen(hub.config.listen, e))?;
     // Frames are small and latency is the point: with Nagle's algorithm on, a small frame (an
     // ack, a panel batch) written while the previous one is unacknowledged waits for the peer's
     // delayed ACK, up to ~40 ms on Linux (see benches/fanout.rs).
@@ -170,6 +228,7 @@ pub async fn start(config: Config) -> std::io::Result<Running> {
         }
     });
     let app = router(hub.clone());
+    tokio::spawn(hub.clone().compactor());
     let mut stopping = hub.stopping();
     let task = tokio::spawn(async move {
         let shutdown = async move {

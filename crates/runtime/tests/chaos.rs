@@ -3,8 +3,8 @@
 //!
 //! - The chaos run streams `CHAOS_EVENTS` events (default 100,000) from three tracers into one
 //!   shared trace and their own, while a panel's connection is cut at random (seeded by
-//!   `CHAOS_SEED`) over 240 times (at least 200 asserted) and the server is restarted with its journal 3 times.
-//!   Its final tree must equal the journal's and a fresh panel's, with no event lost and none
+//!   `CHAOS_SEED`) over 240 times (at least 200 asserted) and the server is restarted on its SQLite store 3 times.
+//!   Its final tree must equal the store's and a fresh panel's, with no event lost and none
 //!   applied twice.
 //! - Hostile input (deep nesting, 50 MB strings, a million keys, invalid UTF-8, colliding ids)
 //!   must be kept or refused with a clear reason, and the next valid event must go through.
@@ -18,8 +18,6 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
-use serde::Deserialize;
-use serde_json::value::RawValue;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
@@ -35,7 +33,10 @@ use user_trace_sdk::{SpanHandle, TraceHandle, Tracer, TracerOptions};
 
 mod common;
 
-use common::{config, connect, connect_from, next_text, server, Producer as RawProducer, Ws};
+use common::{
+    config, connect, connect_from, data_dir, durable, next_text, server, stored_events,
+    Producer as RawProducer, Ws,
+};
 
 const SEQ: Ordering = Ordering::SeqCst;
 
@@ -214,7 +215,7 @@ async fn chaos_panel(ctl: Arc<Control>, seed: u64) -> (Model, PanelStats) {
         if let Some(s) = &session {
             assert_eq!(
                 *s, h.session,
-                "a restart with the journal keeps the session"
+                "a restart on the durable store keeps the session"
             );
         }
         session = Some(h.session);
@@ -431,32 +432,23 @@ impl ChaosProducer {
     }
 }
 
-/// Stops a server (which finishes a batch in progress and closes its journal) and starts it
-/// again on the same address with the same journal.
+/// Stops a server (which finishes a chunk in progress and closes its store) and starts it
+/// again on the same address with the same store.
 async fn restart(s: Running, c: Config) -> Running {
     s.stop().await;
     user_trace_runtime::start(c).await.expect("restarts")
 }
 
-#[derive(Deserialize)]
-struct JournalLine<'a> {
-    seq: u64,
-    #[serde(borrow)]
-    event: &'a RawValue,
-}
-
-/// The reference: every event the server accepted, from its journal, applied in its order.
-fn journal_model(path: &std::path::Path) -> (Model, u64) {
-    let text = std::fs::read_to_string(path).unwrap();
+/// The reference: every event the server accepted, from its store, applied in its order.
+fn store_model(dir: &std::path::Path) -> (Model, u64) {
     let mut events = Vec::new();
-    for (n, line) in text.lines().skip(1).enumerate() {
-        let l: JournalLine = serde_json::from_str(line).expect("a journal line");
+    for (n, (seq, json)) in stored_events(dir).into_iter().enumerate() {
         assert_eq!(
-            l.seq,
+            seq,
             n as u64 + 1,
-            "the journal numbers every event once, in order"
+            "the store numbers every event once, in order"
         );
-        events.push(decode_event(n, l.event.get()));
+        events.push(decode_event(n, &json));
     }
     let n = events.len() as u64;
     let mut m = Model::default();
@@ -502,11 +494,10 @@ async fn chaos_cut_panels_and_restarts_lose_nothing_and_show_nothing_twice() {
     // three phases falls out of it.
     let retain = (2 * total / PHASES) as usize;
 
-    let journal = std::env::temp_dir().join(format!("utp-chaos-{}.jsonl", std::process::id()));
-    let _ = std::fs::remove_file(&journal);
+    let data = data_dir("chaos");
     let make_config = |listen: &str| {
         let mut c = config(listen);
-        c.journal = Some(journal.clone());
+        durable(&mut c, &data);
         c.retain_events = retain;
         c
     };
@@ -611,10 +602,10 @@ async fn chaos_cut_panels_and_restarts_lose_nothing_and_show_nothing_twice() {
     assert!(st.closed_by_server >= 1 || st.refused >= 1, "{st:?}");
     assert_eq!(model.last_seq(), Some(total));
 
-    // The same tree as the reference: what the server accepted, in its order (its journal),
+    // The same tree as the reference: what the server accepted, in its order (its store),
     // and what a fresh panel gets.
-    let (reference, journaled) = journal_model(&journal);
-    assert_eq!(journaled, total);
+    let (reference, stored) = store_model(&data);
+    assert_eq!(stored, total);
     let dump = model.dump();
     assert_eq!(
         dump,
@@ -630,7 +621,7 @@ async fn chaos_cut_panels_and_restarts_lose_nothing_and_show_nothing_twice() {
 
     println!(
         "chaos: seed {seed:#x}, {total} events ({appends} appends, {items} items, {jsons} JSON \
-         spans) from 3 tracers; {restarts} restarts with the journal; panel: {} cuts, {} \
+         spans) from 3 tracers; {restarts} restarts on the store; panel: {} cuts, {} \
          connections, {} closed by the server, {} refused while down, {} frames, {} events \
          received, {} snapshots ({} resyncs), repeated {}, duplicates {}, gaps {}; lost 0; streamed in \
          {:.1} s, total {:.1} s",
@@ -649,7 +640,7 @@ async fn chaos_cut_panels_and_restarts_lose_nothing_and_show_nothing_twice() {
         started.elapsed().as_secs_f64()
     );
     s.stop().await;
-    let _ = std::fs::remove_file(&journal);
+    let _ = std::fs::remove_dir_all(&data);
 }
 
 /// A raw producer: a WebSocket speaking the producer protocol, for input the SDK never sends.
@@ -663,28 +654,18 @@ fn acked(reply: &ProducerReply) -> (u64, Vec<String>) {
     }
 }
 
-fn journal_seqs(path: &std::path::Path) -> Vec<u64> {
-    let text = std::fs::read_to_string(path).unwrap();
-    text.lines()
-        .skip(1)
-        .map(|l| {
-            serde_json::from_str::<JournalLine>(l)
-                .expect("a journal line")
-                .seq
-        })
-        .collect()
+fn stored_seqs(dir: &std::path::Path) -> Vec<u64> {
+    stored_events(dir).into_iter().map(|(seq, _)| seq).collect()
 }
 
-/// A restart within one process while a batch is being journaled: the stopped server must not
-/// write to the journal once `stop()` returned, or the new server's replay and the old one's
-/// appends interleave (a torn line, and every acknowledged event after it lost on the next
-/// start).
+/// A restart within one process while a large batch is being stored: the batch is taken in
+/// chunks, each committed before the next; the stopped server writes nothing once `stop()`
+/// returned, the producer is told which part was not accepted (all of it, or none: it resends
+/// the batch) and the resent batch's stored part is dropped as duplicates.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_restart_during_a_batch_keeps_the_journal_consistent() {
-    let journal = std::env::temp_dir().join(format!("utp-chaos-mid-{}.jsonl", std::process::id()));
-    let _ = std::fs::remove_file(&journal);
-    let path = journal.clone();
-    let s = server(|c| c.journal = Some(path)).await;
+async fn a_restart_during_a_batch_keeps_the_store_consistent() {
+    let data = data_dir("chaos-mid");
+    let s = server(|c| durable(c, &data)).await;
     let addr = s.addr;
     let mut prod = RawProducer::connect(addr, "p").await;
     let mut events = vec![
@@ -700,56 +681,70 @@ async fn a_restart_during_a_batch_keeps_the_journal_consistent() {
     for i in 0..30_000 {
         events.push(append_event(&mut prod, "s", &format!("{i},")));
     }
-    let text = ProducerMessage::Events { events }.to_json();
+    let text = ProducerMessage::Events {
+        events: events.clone(),
+    }
+    .to_json();
     prod.ws.send(Message::Text(text.into())).await.unwrap();
-    // Stop while the server is writing the batch to its journal (polled from this thread,
-    // which runs no server task).
-    let header = std::fs::metadata(&journal).unwrap().len();
+    // Stop while the server is storing the batch (polled from this thread, which runs no
+    // server task).
     let give_up = Instant::now() + Duration::from_secs(60);
-    while std::fs::metadata(&journal).unwrap().len() == header {
+    while s.hub.head() == 0 {
         assert!(
             Instant::now() < give_up,
-            "the batch never reached the journal"
+            "the batch never reached the store"
         );
         std::thread::sleep(Duration::from_micros(100));
     }
-    let at_stop = std::fs::metadata(&journal).unwrap().len();
+    let at_stop = s.hub.head();
     let old = s.hub.clone();
     s.stop().await;
-    let path = journal.clone();
+    let reply = tokio::time::timeout(Duration::from_secs(10), prod.ws.next())
+        .await
+        .expect("the stopped server answers or closes");
+    let acked_whole = matches!(
+        reply.as_ref().map(|m| m
+            .as_ref()
+            .map(|m| m.to_text().unwrap_or("").contains("\"ack\""))),
+        Some(Ok(true))
+    );
     let s = server(|c| {
-        c.journal = Some(path);
+        durable(c, &data);
         c.listen = addr;
     })
     .await;
     let head = s.hub.head();
-    // Let every task of the old server end before reading the journal.
+    // Let every task of the old server end before reading the store.
     wait_for("the old server's tasks to end", || {
         Arc::strong_count(&old) == 1
     })
     .await;
     drop(old);
     assert_eq!(
-        journal_seqs(&journal),
+        stored_seqs(&data),
         (1..=head).collect::<Vec<_>>(),
-        "the journal holds exactly what the restarted server replayed"
+        "the store holds exactly what the restarted server read back"
     );
-    // The batch was accepted whole (stop waits for it) and the next event follows it.
-    assert_eq!(head, 30_002);
+    assert!(head >= at_stop, "what was committed before the stop stays");
+    // The producer resends what was not acknowledged: the stored part is dropped as
+    // duplicates, the rest follows it, nothing twice.
     let mut again = RawProducer::connect(addr, "q").await;
+    if !acked_whole {
+        assert_eq!(acked(&again.send(events).await), (30_002, vec![]));
+    }
+    assert_eq!(s.hub.head(), 30_002, "every event once");
     let e = again.event(Op::TraceEnd {
         trace: "t".into(),
         status: Status::Ok,
     });
     assert_eq!(acked(&again.send(vec![e]).await), (1, vec![]));
-    assert_eq!(journal_seqs(&journal), (1..=head + 1).collect::<Vec<_>>());
+    assert_eq!(stored_seqs(&data), (1..=30_003).collect::<Vec<_>>());
     println!(
-        "restart during a batch: journal at {at_stop} bytes when stop() was called, {} after; \
-         {head} events replayed, consistent",
-        std::fs::metadata(&journal).unwrap().len()
+        "restart during a batch: {at_stop} events stored when stop() was called, {head} after \
+         the restart; acknowledged whole: {acked_whole}; consistent after the resend"
     );
     s.stop().await;
-    let _ = std::fs::remove_file(&journal);
+    let _ = std::fs::remove_dir_all(&data);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ use user_trace_runtime::Running;
 
 mod common;
 
-use common::{connect, connect_from, recv_text, server, Producer, Ws};
+use common::{connect, connect_from, data_dir, durable, recv_text, server, Producer, Ws};
 
 /// A trace with one text span, then `n` appends, in `batches` messages.
 async fn stream(p: &mut Producer, trace: &str, n: usize, batches: usize) {
@@ -121,7 +121,7 @@ impl Panel {
 
 fn server_dump(s: &Running) -> String {
     // The server's own state, through a fresh panel's snapshot.
-    let (start, _) = s.hub.subscribe(None, None);
+    let start = s.hub.subscribe(None, None);
     match start {
         user_trace_runtime::hub::Start::Snapshot { frame, .. } => {
             let ServerMessage::Snapshot { seq, events } = decode_server(&frame).unwrap() else {
@@ -263,7 +263,7 @@ async fn a_panel_behind_the_retained_window_gets_a_snapshot() {
     panel.until(32).await;
     assert_eq!(panel.snapshots, 1);
     assert_eq!(panel.model.dump(), server_dump(&s));
-    // A panel from another session (a restarted server without journal) also starts over.
+    // A panel from another session (a restarted server in memory) also starts over.
     let mut other = Panel::connect(&s, Some("not-this-one"), Some(32)).await;
     other.until(32).await;
     assert_eq!(other.snapshots, 1);
@@ -423,11 +423,9 @@ async fn a_slow_panel_never_blocks_producers_and_is_resynced() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_restart_with_the_journal_loses_nothing_and_panels_resume() {
-    let dir = std::env::temp_dir().join(format!("utp-journal-{}", std::process::id()));
-    let _ = std::fs::remove_file(&dir);
-    let journal = dir.clone();
-    let s = server(|c| c.journal = Some(journal)).await;
+async fn a_restart_on_the_durable_store_loses_nothing_and_panels_resume() {
+    let dir = data_dir("restart");
+    let s = server(|c| durable(c, &dir)).await;
     let addr = s.addr;
     let mut prod = Producer::connect(s.addr, "p").await;
     stream(&mut prod, "t", 20, 2).await;
@@ -437,15 +435,14 @@ async fn a_restart_with_the_journal_loses_nothing_and_panels_resume() {
     let session = panel.session.clone();
     s.stop().await;
 
-    let journal = dir.clone();
     let s = server(|c| {
-        c.journal = Some(journal);
+        durable(c, &dir);
         c.listen = addr;
     })
     .await;
     assert_eq!(
         s.hub.session, session,
-        "same session after a restart with the journal"
+        "same session after a restart on the store"
     );
     assert_eq!(s.hub.head(), 22);
     assert_eq!(server_dump(&s), before);
@@ -457,7 +454,7 @@ async fn a_restart_with_the_journal_loses_nothing_and_panels_resume() {
     assert_eq!(again.snapshots, 0, "resumed, not resynced");
     assert_eq!(again.model.dump(), server_dump(&s));
     s.stop().await;
-    let _ = std::fs::remove_file(&dir);
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

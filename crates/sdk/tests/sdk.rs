@@ -8,15 +8,16 @@ use user_trace_runtime::hub::Start;
 use user_trace_runtime::{Config, Running};
 use user_trace_sdk::{TraceLayer, Tracer, TracerOptions};
 
-async fn server(listen: &str, journal: Option<std::path::PathBuf>) -> Running {
+async fn server(listen: &str, data: Option<std::path::PathBuf>) -> Running {
     let mut c = Config::default_for(listen.parse().unwrap());
-    c.journal = journal;
+    c.in_memory = data.is_none();
+    c.data = data;
     c.token = None;
     user_trace_runtime::start(c).await.expect("server starts")
 }
 
 fn state(s: &Running) -> Model {
-    let (Start::Snapshot { frame, .. }, _) = s.hub.subscribe(None, None) else {
+    let Start::Snapshot { frame, .. } = s.hub.subscribe(None, None) else {
         unreachable!()
     };
     let ServerMessage::Snapshot { seq, events } = decode_server(&frame).unwrap() else {
@@ -72,8 +73,8 @@ async fn a_program_streams_every_kind_of_span() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tracer_buffers_across_a_server_restart_and_loses_nothing() {
-    let journal = std::env::temp_dir().join(format!("utp-sdk-journal-{}", std::process::id()));
-    let _ = std::fs::remove_file(&journal);
+    let journal = std::env::temp_dir().join(format!("utp-sdk-data-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&journal);
     let s = server("127.0.0.1:0", Some(journal.clone())).await;
     let addr = s.addr;
     let url = format!("ws://{addr}/v1/ingest");
@@ -109,7 +110,7 @@ async fn a_tracer_buffers_across_a_server_restart_and_loses_nothing() {
         "every append exactly once, in order"
     );
     s.stop().await;
-    let _ = std::fs::remove_file(&journal);
+    let _ = std::fs::remove_dir_all(&journal);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -16,12 +16,43 @@ use user_trace_runtime::{Config, Running};
 
 pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
-/// A config without journal or token, listening on `listen`.
+/// A config in memory without token, listening on `listen`.
 pub fn config(listen: &str) -> Config {
     let mut c = Config::default_for(listen.parse().expect("a socket address"));
-    c.journal = None;
     c.token = None;
     c
+}
+
+/// A fresh, empty data directory for a durable store, unique to this process and `name`.
+pub fn data_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("utp-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+/// Makes `c` durable, on SQLite in `dir`.
+pub fn durable(c: &mut Config, dir: &std::path::Path) {
+    c.in_memory = false;
+    c.data = Some(dir.to_owned());
+}
+
+/// Every event in a store's history, `(seq, json)` in order, read with SQLite directly (as an
+/// operator would), beside a server that may be running.
+pub fn stored_events(dir: &std::path::Path) -> Vec<(u64, String)> {
+    let conn = rusqlite::Connection::open_with_flags(
+        dir.join("events.db"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .expect("the store opens");
+    let mut st = conn
+        .prepare("SELECT seq, json FROM events ORDER BY seq")
+        .expect("a query");
+    let rows = st
+        .query_map([], |r| {
+            Ok((r.get::<_, i64>(0)? as u64, r.get::<_, String>(1)?))
+        })
+        .expect("rows");
+    rows.map(|r| r.expect("a row")).collect()
 }
 
 /// A runtime on a free loopback port, `tweak`ed.

@@ -1,0 +1,466 @@
+//! The default store: SQLite, bundled (nothing needed from the system), in WAL mode, one file
+//! `events.db` in the data directory.
+//!
+//! Tables: `meta` (format, session, the snapshot's sequence number), `events` (seq, JSON text,
+//! checksum), `snapshot` (the folded history as events, in order). A batch is one
+//! transaction. `--sync` chooses what a commit waits for (RELIABILITY.md says what each mode
+//! can lose on a power cut); a process crash loses nothing committed in any mode.
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{params, Connection, ErrorCode, OpenFlags, OptionalExtension};
+use user_trace_protocol::{decode_event, Event};
+
+use super::lock::DirLock;
+use super::{checksum, Loaded, Record, Storage, StorageError, Stored};
+
+/// The database file's name inside the data directory.
+pub const FILE: &str = "events.db";
+/// The layout version kept in `meta`; a file of another layout is refused, not misread.
+const FORMAT: &str = "1";
+
+/// What a commit waits for (`--sync`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum SyncMode {
+    /// Waits for nothing: a process crash loses nothing committed, a power cut can lose the
+    /// last seconds and, rarely, damage the file.
+    Off,
+    /// The WAL is synced at checkpoints: a power cut can lose the transactions since the last
+    /// one, never damages the file.
+    Normal,
+    /// Every commit is synced before its acknowledgement: a power cut loses nothing
+    /// acknowledged.
+    Full,
+}
+
+impl SyncMode {
+    fn pragma(self) -> &'static str {
+        match self {
+            SyncMode::Off => "OFF",
+            SyncMode::Normal => "NORMAL",
+            SyncMode::Full => "FULL",
+        }
+    }
+}
+
+/// How to open a store.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub dir: PathBuf,
+    pub sync: SyncMode,
+    /// Largest size of the database in bytes (0: the disk's); past it, writes are refused as
+    /// on a full disk until a compaction or a `clear` frees space.
+    pub max_disk_bytes: u64,
+}
+
+pub struct Sqlite {
+    conn: Connection,
+    file: PathBuf,
+    _lock: DirLock,
+    closed: bool,
+}
+
+/// An engine error in the store's terms: damage, a full store, or anything else.
+fn classify(file: &Path, e: rusqlite::Error) -> StorageError {
+    let code = match &e {
+        rusqlite::Error::SqliteFailure(f, _) => Some(f.code),
+        _ => None,
+    };
+    match code {
+        Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase) => StorageError::Damaged {
+            file: file.display().to_string(),
+            what: e.to_string(),
+        },
+        Some(ErrorCode::DiskFull) => StorageError::Full(format!(
+            "storage is full ({}): {e}; nothing was accepted, send again later (a `clear` or \
+             a larger --max-disk-mib frees space)",
+            file.display()
+        )),
+        _ => StorageError::Other(format!("storage ({}): {e}", file.display())),
+    }
+}
+
+fn damaged(file: &Path, what: String) -> StorageError {
+    StorageError::Damaged {
+        file: file.display().to_string(),
+        what,
+    }
+}
+
+impl Sqlite {
+    /// Opens (or creates, with `new_session`) the store in `options.dir`. Refuses a damaged
+    /// file and a directory another runtime holds.
+    pub fn open(options: &Options, new_session: &str) -> Result<Sqlite, StorageError> {
+        std::fs::create_dir_all(&options.dir).map_err(|e| {
+            StorageError::Other(format!(
+                "cannot create the data directory {}: {e}",
+                options.dir.display()
+            ))
+        })?;
+        let lock = DirLock::acquire(&options.dir)?;
+        let file = options.dir.join(FILE);
+        let existed = std::fs::metadata(&file).is_ok_and(|m| m.len() > 0);
+        let err = |e| classify(&file, e);
+        let conn = Connection::open(&file).map_err(err)?;
+        if !existed {
+            // Must precede the first table: lets compaction give freed pages back to the disk.
+            conn.pragma_update(None, "auto_vacuum", "INCREMENTAL")
+                .map_err(err)?;
+        }
+        let mode: String = conn
+            .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))
+            .map_err(err)?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StorageError::Other(format!(
+                "{} cannot use write-ahead logging (journal mode {mode})",
+                file.display()
+            )));
+        }
+        conn.pragma_update(None, "synchronous", options.sync.pragma())
+            .map_err(err)?;
+        // The WAL is emptied at checkpoints; this keeps its file from staying at its peak.
+        conn.pragma_update(None, "journal_size_limit", 64i64 << 20)
+            .map_err(err)?;
+        if existed {
+            // Page-level damage (torn or overwritten pages); value-level damage is caught by
+            // the checksums when loading.
+            let problems: Vec<String> = {
+                let mut st = conn.prepare("PRAGMA quick_check(20)").map_err(err)?;
+                let rows = st.query_map([], |r| r.get::<_, String>(0)).map_err(err)?;
+                rows.collect::<Result<_, _>>().map_err(err)?
+            };
+            if problems.first().map(String::as_str) != Some("ok") {
+                return Err(damaged(&file, problems.join("; ")));
+            }
+        }
+        conn.execute_batch(
+            "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+             CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY, json TEXT NOT NULL, crc INTEGER NOT NULL);
+             CREATE TABLE IF NOT EXISTS snapshot (idx INTEGER PRIMARY KEY, json TEXT NOT NULL, crc INTEGER NOT NULL);",
+        )
+        .map_err(err)?;
+        conn.execute(
+            "INSERT OR IGNORE INTO meta (key, value) VALUES ('format', ?1), ('session', ?2), ('snapshot_seq', '0')",
+            params![FORMAT, new_session],
+        )
+        .map_err(err)?;
+        let format: Option<String> = conn
+            .query_row("SELECT value FROM meta WHERE key = 'format'", [], |r| {
+                r.get(0)
+            })
+            .optional()
+            .map_err(err)?;
+        if format.as_deref() != Some(FORMAT) {
+            return Err(StorageError::Other(format!(
+                "{} has layout {}, this runtime reads layout {FORMAT}",
+                file.display(),
+                format.as_deref().unwrap_or("(none)")
+            )));
+        }
+        if options.max_disk_bytes > 0 {
+            let page: i64 = conn
+                .pragma_query_value(None, "page_size", |r| r.get(0))
+                .map_err(err)?;
+            let pages = (options.max_disk_bytes / page.max(512) as u64).max(16);
+            conn.pragma_update(None, "max_page_count", pages as i64)
+                .map_err(err)?;
+        }
+        Ok(Sqlite {
+            conn,
+            file,
+            _lock: lock,
+            closed: false,
+        })
+    }
+
+    fn closed(&self) -> Result<(), StorageError> {
+        if self.closed {
+            return Err(StorageError::Other("storage is closed".into()));
+        }
+        Ok(())
+    }
+}
+
+/// Reads one stored event back: its checksum must match and it must decode.
+fn check(file: &Path, what: &str, json: &str, crc: i64) -> Result<Event, StorageError> {
+    if i64::from(checksum(json)) != crc {
+        return Err(damaged(
+            file,
+            format!("{what} does not match its checksum (its text changed on disk)"),
+        ));
+    }
+    decode_event(0, json)
+        .map_err(|e| damaged(file, format!("{what} does not read as an event: {e}")))
+}
+
+impl Storage for Sqlite {
+    fn append(&mut self, events: &[Record<'_>]) -> Result<(), StorageError> {
+        self.closed()?;
+        let file = &self.file;
+        let tx = self.conn.transaction().map_err(|e| classify(file, e))?;
+        {
+            let mut st = tx
+                .prepare_cached("INSERT INTO events (seq, json, crc) VALUES (?1, ?2, ?3)")
+                .map_err(|e| classify(file, e))?;
+            for r in events {
+                st.execute(params![r.seq as i64, r.json, checksum(r.json)])
+                    .map_err(|e| classify(file, e))?;
+            }
+        }
+        // Dropped without a commit (an error above), the transaction rolls back: all or none.
+        tx.commit().map_err(|e| classify(file, e))
+    }
+
+    fn compact(
+        &mut self,
+        seq: u64,
+        snapshot: &[String],
+        keep_from: u64,
+    ) -> Result<(), StorageError> {
+        self.closed()?;
+        let file = &self.file;
+        let err = |e| classify(file, e);
+        let tx = self.conn.transaction().map_err(err)?;
+        {
+            tx.execute("DELETE FROM snapshot", []).map_err(err)?;
+            let mut st = tx
+                .prepare_cached("INSERT INTO snapshot (idx, json, crc) VALUES (?1, ?2, ?3)")
+                .map_err(err)?;
+            for (i, json) in snapshot.iter().enumerate() {
+                st.execute(params![i as i64, json, checksum(json)])
+                    .map_err(err)?;
+            }
+            tx.execute(
+                "DELETE FROM events WHERE seq < ?1",
+                params![keep_from as i64],
+            )
+            .map_err(err)?;
+            tx.execute(
+                "UPDATE meta SET value = ?1 WHERE key = 'snapshot_seq'",
+                params![seq.to_string()],
+            )
+            .map_err(err)?;
+        }
+        tx.commit().map_err(err)?;
+        // Give freed pages back and empty the WAL; failures here lose nothing.
+        let _ = self.conn.execute_batch("PRAGMA incremental_vacuum;");
+        let _ = self
+            .conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+        Ok(())
+    }
+
+    fn load(&mut self) -> Result<Loaded, StorageError> {
+        self.closed()?;
+        let file = self.file.clone();
+        let err = |e| classify(&file, e);
+        let meta = |key: &str| -> Result<String, StorageError> {
+            self.conn
+                .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+                .map_err(err)
+        };
+        let session = meta("session")?;
+        let snapshot_seq: u64 = meta("snapshot_seq")?.parse().map_err(|_| {
+            damaged(
+                &file,
+                "the snapshot's sequence number is not a number".into(),
+            )
+        })?;
+        let mut loaded = Loaded {
+            session,
+            snapshot_seq,
+            ..Loaded::default()
+        };
+        {
+            let mut st = self
+                .conn
+                .prepare("SELECT idx, json, crc FROM snapshot ORDER BY idx")
+                .map_err(err)?;
+            let mut rows = st.query([]).map_err(err)?;
+            while let Some(row) = rows.next().map_err(err)? {
+                let idx: i64 = row.get(0).map_err(err)?;
+                let json: String = row.get(1).map_err(err)?;
+                let crc: i64 = row.get(2).map_err(err)?;
+                let what = format!("snapshot event {idx}");
+                loaded.snapshot.push(check(&file, &what, &json, crc)?);
+            }
+        }
+        let mut st = self
+            .conn
+            .prepare("SELECT seq, json, crc FROM events ORDER BY seq")
+            .map_err(err)?;
+        let mut rows = st.query([]).map_err(err)?;
+        let mut previous: Option<u64> = None;
+        while let Some(row) = rows.next().map_err(err)? {
+            let seq = row.get::<_, i64>(0).map_err(err)? as u64;
+            let json: String = row.get(1).map_err(err)?;
+            let crc: i64 = row.get(2).map_err(err)?;
+            // Events are numbered without holes; a hole is a lost row.
+            let expected = match previous {
+                Some(p) => Some(p + 1),
+                None if seq > snapshot_seq => Some(snapshot_seq + 1),
+                None => None,
+            };
+            if let Some(expected) = expected.filter(|&e| e != seq) {
+                return Err(damaged(
+                    &file,
+                    format!("events {expected} to {} are missing", seq.saturating_sub(1)),
+                ));
+            }
+            previous = Some(seq);
+            let event = check(&file, &format!("event {seq}"), &json, crc)?;
+            if seq <= snapshot_seq {
+                loaded.recent.push(event);
+            } else {
+                loaded.history_bytes += json.len() as u64;
+                loaded.events.push(Stored { seq, json, event });
+            }
+        }
+        Ok(loaded)
+    }
+
+    fn close(&mut self) {
+        if !self.closed {
+            self.closed = true;
+            // Moves the WAL into the database so that the next start reads one file.
+            let _ = self
+                .conn
+                .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+        }
+    }
+
+    fn disk_bytes(&self) -> u64 {
+        let size = |p: &Path| std::fs::metadata(p).map_or(0, |m| m.len());
+        let mut wal = self.file.clone().into_os_string();
+        wal.push("-wal");
+        size(&self.file) + size(Path::new(&wal))
+    }
+}
+
+/// What `--recover` did.
+#[derive(Debug)]
+pub struct Recovered {
+    /// Where the damaged file was moved.
+    pub damaged: PathBuf,
+    pub snapshot_kept: usize,
+    pub events_kept: usize,
+    /// Rows that could not be read back intact (`table key: reason`), at most 20 named.
+    pub lost: Vec<String>,
+    pub lost_count: usize,
+}
+
+/// Moves a damaged database aside and writes a new one with everything that reads back
+/// intact (under a new session: panels start over from a snapshot, since the history changed).
+pub fn recover(options: &Options, new_session: &str) -> Result<Recovered, StorageError> {
+    let dir = &options.dir;
+    let file = dir.join(FILE);
+    if !file.exists() {
+        return Err(StorageError::Other(format!(
+            "nothing to recover: {} does not exist",
+            file.display()
+        )));
+    }
+    // Held for the move, so that no runtime starts on the directory meanwhile.
+    let lock = DirLock::acquire(dir)?;
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let moved = dir.join(format!("{FILE}.damaged-{stamp}"));
+    for suffix in ["", "-wal", "-shm"] {
+        let from = PathBuf::from(format!("{}{suffix}", file.display()));
+        if from.exists() {
+            let to = PathBuf::from(format!("{}{suffix}", moved.display()));
+            std::fs::rename(&from, &to).map_err(|e| {
+                StorageError::Other(format!("cannot move {} aside: {e}", from.display()))
+            })?;
+        }
+    }
+    let old = Connection::open_with_flags(&moved, OpenFlags::SQLITE_OPEN_READ_WRITE)
+        .map_err(|e| classify(&moved, e))?;
+    let mut lost = Vec::new();
+    let mut lost_count = 0;
+    let mut note = |what: String| {
+        lost_count += 1;
+        if lost.len() < 20 {
+            lost.push(what);
+        }
+    };
+    let snapshot = salvage(&old, "snapshot", "idx", &mut note);
+    let events = salvage(&old, "events", "seq", &mut note);
+    drop(old);
+    drop(lock);
+    let mut store = Sqlite::open(options, new_session)?;
+    let snapshot_kept = snapshot.len();
+    store.compact(0, &snapshot, 0)?;
+    let records: Vec<Record<'_>> = events
+        .iter()
+        .enumerate()
+        .map(|(i, json)| Record {
+            seq: i as u64 + 1,
+            json,
+        })
+        .collect();
+    for chunk in records.chunks(10_000) {
+        store.append(chunk)?;
+    }
+    store.close();
+    Ok(Recovered {
+        damaged: moved,
+        snapshot_kept,
+        events_kept: events.len(),
+        lost,
+        lost_count,
+    })
+}
+
+/// Every row of `table` that reads back intact, in key order. A read error skips one key and
+/// goes on after it, so that one damaged page loses only the rows on it.
+fn salvage(
+    conn: &Connection,
+    table: &str,
+    key: &str,
+    lost: &mut impl FnMut(String),
+) -> Vec<String> {
+    let mut kept = Vec::new();
+    let max: i64 = conn
+        .query_row(&format!("SELECT max({key}) FROM {table}"), [], |r| {
+            r.get::<_, Option<i64>>(0)
+        })
+        .ok()
+        .flatten()
+        .unwrap_or(-1);
+    let mut after: i64 = -1;
+    let mut failures = 0;
+    while after < max && failures < 10_000 {
+        let sql = format!("SELECT {key}, json, crc FROM {table} WHERE {key} > ?1 ORDER BY {key}");
+        let result = (|| -> rusqlite::Result<()> {
+            let mut st = conn.prepare(&sql)?;
+            let mut rows = st.query([after])?;
+            while let Some(row) = rows.next()? {
+                let k: i64 = row.get(0)?;
+                after = k;
+                let json: rusqlite::Result<String> = row.get(1);
+                let crc: rusqlite::Result<i64> = row.get(2);
+                match (json, crc) {
+                    (Ok(json), Ok(crc)) if i64::from(checksum(&json)) == crc => {
+                        match decode_event(0, &json) {
+                            Ok(_) => kept.push(json),
+                            Err(e) => lost(format!("{table} {k}: {e}")),
+                        }
+                    }
+                    _ => lost(format!("{table} {k}: does not match its checksum")),
+                }
+            }
+            Ok(())
+        })();
+        match result {
+            Ok(()) => break,
+            Err(e) => {
+                failures += 1;
+                after += 1;
+                lost(format!("{table} {after}: {e}"));
+            }
+        }
+    }
+    kept
+}
