@@ -64,6 +64,43 @@ fn contains(m: &Model, id: TraceId, needle: &str) -> bool {
     false
 }
 
+/// Where the filter's `needle` occurs in `hay` (case-insensitively, as [`Filter::matches`]
+/// finds it): the byte ranges to highlight, in order, not overlapping.
+pub fn found(hay: &str, needle: &str) -> Vec<std::ops::Range<usize>> {
+    let needle = needle.trim().to_lowercase();
+    let mut out = Vec::new();
+    if needle.is_empty() {
+        return out;
+    }
+    let mut i = 0;
+    while let Some(c) = hay[i..].chars().next() {
+        match match_len(&hay[i..], &needle) {
+            Some(n) => {
+                out.push(i..i + n);
+                i += n;
+            }
+            None => i += c.len_utf8(),
+        }
+    }
+    out
+}
+
+/// How many bytes at the start of `hay` match the lower-case `needle`, if they do.
+fn match_len(hay: &str, needle: &str) -> Option<usize> {
+    let mut want = needle.chars();
+    for (i, c) in hay.char_indices() {
+        for l in c.to_lowercase() {
+            if want.next() != Some(l) {
+                return None;
+            }
+        }
+        if want.as_str().is_empty() {
+            return Some(i + c.len_utf8());
+        }
+    }
+    None
+}
+
 /// Every process that wrote into any trace, sorted (for the process filter).
 pub fn processes(m: &Model) -> Vec<String> {
     let mut all: Vec<String> = m
@@ -90,6 +127,18 @@ mod tests {
             ts: 1,
             op,
         }
+    }
+
+    #[test]
+    fn found_gives_every_match_case_insensitively() {
+        assert_eq!(found("Find hotels, HOTEL", "hotel"), vec![5..10, 13..18]);
+        assert_eq!(found("Ünïcödé ünï", " ÜNÏ "), vec![0..5, 12..17]);
+        assert_eq!(found("aaaa", "aa"), vec![0..2, 2..4], "not overlapping");
+        // Near misses: a prefix at the end, an empty or blank needle, no match.
+        assert!(found("hote", "hotel").is_empty());
+        assert!(found("hotel", "").is_empty());
+        assert!(found("hotel", "  ").is_empty());
+        assert!(found("", "x").is_empty());
     }
 
     #[test]

@@ -1,4 +1,29 @@
-//! Formatting for display: times and durations.
+//! Formatting for display: times, durations and the cut of long values.
+
+/// Characters of a long value shown before it is cut (the rest is a click away).
+pub const MAX_SHOWN_CHARS: usize = 2_000;
+
+/// Where a value longer than `max_chars` characters is cut (a byte index on a character
+/// boundary), or `None` when it is shown whole.
+pub fn cut_at(text: &str, max_chars: usize) -> Option<usize> {
+    text.char_indices().nth(max_chars).map(|(i, _)| i)
+}
+
+/// `1.0 MiB`, `12.5 KiB`, `812 bytes`: the size of what a cut hides.
+pub fn bytes(n: usize) -> String {
+    let tenths = |unit: usize| (n * 10 + unit / 2) / unit;
+    match n {
+        0..=1023 => format!("{n} bytes"),
+        1024..=1_048_575 => {
+            let t = tenths(1024);
+            format!("{}.{} KiB", t / 10, t % 10)
+        }
+        _ => {
+            let t = tenths(1_048_576);
+            format!("{}.{} MiB", t / 10, t % 10)
+        }
+    }
+}
 
 /// A duration in microseconds, as `850 µs`, `12 ms`, `3.4 s`, `2 min 5 s`.
 pub fn duration(micros: u64) -> String {
@@ -33,6 +58,19 @@ pub fn clock(micros: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn long_values_are_cut_on_a_character_boundary() {
+        assert_eq!(cut_at("abc", 3), None, "exactly the limit: whole");
+        assert_eq!(cut_at("abcd", 3), Some(3));
+        assert_eq!(cut_at("ééé", 2), Some(4), "never inside a character");
+        assert_eq!(cut_at("", 0), None);
+        assert_eq!(bytes(812), "812 bytes");
+        assert_eq!(bytes(1023), "1023 bytes");
+        assert_eq!(bytes(1024), "1.0 KiB");
+        assert_eq!(bytes(12_800), "12.5 KiB");
+        assert_eq!(bytes(1 << 20), "1.0 MiB");
+    }
 
     #[test]
     fn durations_pick_a_readable_unit() {

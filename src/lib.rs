@@ -7,11 +7,14 @@
 //! and push events. See `docs/ARCHITECTURE.md`.
 
 pub mod backoff;
+pub mod bidi;
 pub mod connection;
 pub mod dom;
 pub mod filter;
 pub mod format;
 pub mod js;
+pub mod json_string;
+pub mod label_text;
 pub mod markdown;
 mod panel;
 pub mod store;

@@ -1,10 +1,15 @@
 //! Where a streamed text is cut into blocks, kept out of components so it is tested natively.
 //!
-//! A text span shows its text as a sequence of block elements of about [`CHUNK`] bytes each.
-//! Appending a token then lays out only the last block, however long the text has grown (one
-//! element holding everything was laid out whole on every frame). A block ends after a
-//! newline when there is one near the limit, else after a space (that line then ends a little
-//! early), and only a text with neither is cut mid-word.
+//! A text span shows its text as a sequence of blocks of about [`CHUNK`] bytes each, each one
+//! DOM Text node: appending a token then copies only the last node's string. A block ends
+//! after a newline when there is one near the limit, else after a space, and only a text with
+//! neither is cut mid-word.
+//!
+//! Blocks are grouped into *lines*: a line is a block-level element that starts only where the
+//! text starts a line (after a `\n`), so it holds whole lines of the text and a block that
+//! does not end with a newline continues the same line element as an inline Text node. The
+//! reader then sees and selects exactly the text sent (a block-level element per block broke a
+//! line at every block), and a text with newlines lays out only its last line element.
 
 /// Bytes after which a block ends at the next break.
 pub const CHUNK: usize = 4 * 1024;
@@ -45,6 +50,25 @@ fn floor_boundary(text: &str, i: usize) -> usize {
         i -= 1;
     }
     i
+}
+
+/// Whether the block after `block` starts a new line element: only where the text starts a
+/// new line, so that the element boundary is where the text breaks anyway.
+pub fn ends_line(block: &str) -> bool {
+    block.ends_with('\n')
+}
+
+/// The line elements, each a list of blocks, that `pieces` appended in order make (what the
+/// view does, for tests).
+pub fn lines<'a>(pieces: impl IntoIterator<Item = &'a str>) -> Vec<Vec<String>> {
+    let mut out: Vec<Vec<String>> = Vec::new();
+    for b in blocks(pieces) {
+        match out.last_mut() {
+            Some(line) if !line.last().is_some_and(|l| ends_line(l)) => line.push(b),
+            _ => out.push(vec![b]),
+        }
+    }
+    out
 }
 
 /// The blocks that `pieces`, appended in order, make (what the view does, for tests).
@@ -123,6 +147,32 @@ mod tests {
             check(&[&first, "abcdef"]),
             vec![first.clone(), "abcdef".to_owned()]
         );
+    }
+
+    #[test]
+    fn line_elements_start_only_where_the_text_starts_a_line() {
+        // A long paragraph without newlines is one line element of several blocks.
+        let para: Vec<String> = (0..3_000).map(|i| format!(" w{i}")).collect();
+        let refs: Vec<&str> = para.iter().map(String::as_str).collect();
+        let l = lines(refs.iter().copied());
+        assert_eq!(l.len(), 1, "one line element");
+        assert!(l[0].len() >= 3, "{} blocks", l[0].len());
+        // Paragraphs: every line element but the last ends with a newline, and only there.
+        let text: String = (0..2_000).map(|i| format!("word {i}\n")).collect();
+        let l = lines([text.as_str()]);
+        assert!(l.len() >= 2);
+        assert_eq!(l.concat().concat(), text);
+        for line in &l[..l.len() - 1] {
+            assert!(ends_line(line.last().unwrap()));
+            for b in &line[..line.len() - 1] {
+                assert!(!ends_line(b), "a block ending a line ends its element");
+            }
+        }
+        // Near misses: `\r` alone or a trailing space do not end a line element.
+        assert!(!ends_line("a\r"));
+        assert!(!ends_line("a "));
+        assert!(ends_line("a\r\n"));
+        assert_eq!(lines([""]), Vec::<Vec<String>>::new());
     }
 
     #[test]

@@ -261,6 +261,15 @@ async fn streamed_tokens_are_appended_without_re_rendering() {
     );
 }
 
+/// How many blocks (Text nodes) a streamed text is shown in.
+fn text_blocks(pre: &web_sys::Element) -> u32 {
+    let lines = pre.children();
+    (0..lines.length())
+        .filter_map(|i| lines.item(i))
+        .map(|l| l.child_nodes().length())
+        .sum()
+}
+
 /// Appends ` token{i}` for each `i` to span `s`; returns the text appended.
 async fn push_tokens(p: &Mounted, range: std::ops::Range<usize>) -> String {
     let lines: Vec<String> = range
@@ -282,7 +291,7 @@ async fn a_long_streamed_text_is_cut_into_blocks_and_stays_at_its_end() {
     }
     settle().await;
     let pre = p.element(".utp-text");
-    let blocks = pre.query_selector_all(".utp-chunk").unwrap().length();
+    let blocks = text_blocks(&pre);
     assert!(blocks >= 2, "{blocks} blocks");
     let at_end = |pre: &web_sys::HtmlElement| {
         pre.scroll_top() + pre.client_height() >= pre.scroll_height() - 4
@@ -1053,4 +1062,494 @@ async fn live_stream_and_resume_after_a_cut_against_the_real_runtime() {
         "nothing shown twice or refused"
     );
     conn.dispose();
+}
+
+// Issue 15: content shown faithfully, safely and readably.
+
+/// A panel with its stylesheet in a host `width` px wide and `height` px tall.
+fn mount_panel_sized(width: u32, height: u32) -> Mounted {
+    let p = mount_sized_panel(height);
+    p.el.set_attribute("style", &format!("width:{width}px;height:{height}px"))
+        .unwrap();
+    p
+}
+
+/// A `text_append` of `text` (a JSON string's content, escapes allowed) to span `s`.
+fn append_line(id: &str, text: &str) -> String {
+    format!(r#"{{"id":"{id}","process":"p","ts":4,"op":"text_append","span":"s","text":"{text}"}}"#)
+}
+
+#[wasm_bindgen_test]
+async fn a_streamed_text_reads_and_selects_exactly_as_sent_whatever_its_blocks() {
+    let p = mount_panel_sized(700, 900);
+    p.push(&[T, r#"{"id":"s","process":"p","ts":3,"op":"span_create","trace":"t","span":"s","kind":"text","content":"Answer:"}"#]).await;
+    let mut want = String::from("Answer:");
+    // A paragraph of several blocks without a newline, then paragraphs with blank lines and a
+    // tab, streamed token by token.
+    want.push_str(&push_tokens(&p, 0..1_500).await);
+    let mut lines = Vec::new();
+    for i in 0..1_200 {
+        let (wire, text) = match i % 100 {
+            0 => ("\\n\\nPara", "\n\nPara"),
+            50 => ("\\n\\tindented", "\n\tindented"),
+            _ => (" more", " more"),
+        };
+        lines.push(append_line(&format!("b{i}"), wire));
+        want.push_str(text);
+    }
+    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+    p.push(&refs).await;
+    settle().await;
+    let pre = p.element(".utp-text");
+    assert_eq!(pre.text_content().unwrap_or_default(), want);
+    assert!(text_blocks(&pre) >= 4, "{} blocks", text_blocks(&pre));
+    // Selecting all of it and copying gives exactly the text sent: no `\n` between blocks.
+    let selection = web_sys::window().unwrap().get_selection().unwrap().unwrap();
+    selection.select_all_children(&pre).unwrap();
+    let selected: String = selection.to_string().into();
+    selection.remove_all_ranges().unwrap();
+    assert_eq!(selected.len(), want.len());
+    assert!(selected == want, "the selection differs from the text sent");
+    // It lays out as the same text in one node does: no extra line boxes.
+    let one: web_sys::HtmlElement = pre.clone_node().unwrap().dyn_into().unwrap();
+    one.set_text_content(Some(&want));
+    pre.parent_node().unwrap().append_child(&one).unwrap();
+    assert!(pre.scroll_height() > 2_000, "{}", pre.scroll_height());
+    assert_eq!(pre.scroll_height(), one.scroll_height());
+    one.remove();
+}
+
+/// The computed `property` of the first element matching `selector` in `root`.
+fn computed(root: &web_sys::Element, selector: &str, property: &str) -> String {
+    let el = root
+        .query_selector(selector)
+        .unwrap()
+        .unwrap_or_else(|| panic!("no element matches {selector}"));
+    web_sys::window()
+        .unwrap()
+        .get_computed_style(&el)
+        .unwrap()
+        .unwrap()
+        .get_property_value(property)
+        .unwrap()
+}
+
+/// The relative luminance of a computed `rgb(r, g, b)` colour (WCAG 2).
+fn luminance(rgb: &str) -> f64 {
+    let parts: Vec<f64> = rgb
+        .trim_start_matches("rgb(")
+        .trim_end_matches(')')
+        .split(',')
+        .map(|p| p.trim().parse::<f64>().unwrap() / 255.0)
+        .collect();
+    let lin = |c: f64| {
+        if c <= 0.04045 {
+            c / 12.92
+        } else {
+            ((c + 0.055) / 1.055).powf(2.4)
+        }
+    };
+    0.2126 * lin(parts[0]) + 0.7152 * lin(parts[1]) + 0.0722 * lin(parts[2])
+}
+
+#[wasm_bindgen_test]
+async fn every_token_colour_and_link_is_readable_in_both_themes() {
+    let tokens = [
+        ".utp-json-key",
+        ".utp-json-string",
+        ".utp-json-number",
+        ".utp-json-bool",
+        ".utp-markdown a",
+        ".utp-label",
+    ];
+    for (theme, bg) in [("dark", "rgb(13, 17, 23)"), ("light", "rgb(255, 255, 255)")] {
+        let el = host();
+        let options = js_sys::Object::new();
+        js_sys::Reflect::set(&options, &"theme".into(), &theme.into()).unwrap();
+        let handle = user_trace_panel::js::mount(el.clone(), options.into());
+        handle.push(
+            r#"[{"id":"1","process":"p","ts":1,"op":"trace_start","trace":"t","name":"T"},
+                {"id":"2","process":"p","ts":2,"op":"span_create","trace":"t","span":"j","kind":"json","content":{"k":"s","n":1,"b":true}},
+                {"id":"3","process":"p","ts":3,"op":"span_create","trace":"t","span":"m","kind":"markdown","content":"see [docs](https://example.com)"}]"#
+                .into(),
+        );
+        settle().await;
+        assert_eq!(computed(&el, ".utp-panel", "background-color"), bg);
+        let background = luminance(bg);
+        for token in tokens {
+            let colour = computed(&el, token, "color");
+            let fg = luminance(&colour);
+            let contrast = (fg.max(background) + 0.05) / (fg.min(background) + 0.05);
+            assert!(
+                contrast >= 4.5,
+                "{theme}: {token} is {colour} on {bg}: contrast {contrast:.2}"
+            );
+            if token == ".utp-markdown a" {
+                // Not the browser's own link blue (#0000ee), unreadable on dark.
+                assert_ne!(colour, "rgb(0, 0, 238)", "{theme}");
+            }
+        }
+        drop(handle);
+    }
+    // Without a theme the panel takes the system's: both schemes, chosen by the browser.
+    let el = host();
+    let handle = user_trace_panel::js::mount(el.clone(), JsValue::UNDEFINED);
+    assert_eq!(computed(&el, ".utp-panel", "color-scheme"), "light dark");
+    drop(handle);
+}
+
+#[wasm_bindgen_test]
+async fn a_one_mebibyte_value_in_any_field_wraps_or_is_cut_within_the_panel() {
+    let p = mount_panel_sized(420, 700);
+    let big = "x".repeat(1 << 20);
+    // Names and titles are labels, at most 4 KB (the model's limit).
+    let name = "y".repeat(4_000);
+    let lines = [
+        format!(
+            r#"{{"id":"1","process":"p","ts":1,"op":"trace_start","trace":"t","name":"{name}"}}"#
+        ),
+        format!(
+            r#"{{"id":"2","process":"p","ts":2,"op":"span_create","trace":"t","span":"i","kind":"items","title":"{name}","content":[{{"name":"{name}","value":"{big}"}},{{"name":"n","value":{}}}]}}"#,
+            "1".repeat(1 << 20)
+        ),
+        format!(
+            r#"{{"id":"3","process":"p","ts":3,"op":"span_create","trace":"t","span":"e","kind":"error","content":{{"message":"{big}"}}}}"#
+        ),
+        format!(
+            r#"{{"id":"4","process":"p","ts":4,"op":"span_create","trace":"t","span":"j","kind":"json","content":{{"{big}":"{big}"}}}}"#
+        ),
+    ];
+    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+    p.push(&refs).await;
+    settle().await;
+    let tree = p.element(".utp-tree");
+    let fits = |tree: &web_sys::HtmlElement| tree.scroll_width() <= tree.client_width();
+    assert!(
+        fits(&tree),
+        "the tree is {} px wide in {} px",
+        tree.scroll_width(),
+        tree.client_width()
+    );
+    // Values are cut; "show all" shows all of it, still wrapped within the panel.
+    let cell = p.element(".utp-items td .utp-value");
+    assert!(cell.text_content().unwrap().len() < 10_000);
+    assert_eq!(
+        p.count(".utp-show-all"),
+        3,
+        "two item values and the message"
+    );
+    p.element(".utp-items td .utp-show-all").click();
+    settle().await;
+    assert_eq!(cell.text_content().unwrap(), big);
+    assert_eq!(p.count(".utp-show-all"), 2);
+    assert!(fits(&tree), "{} px wide", tree.scroll_width());
+}
+
+#[wasm_bindgen_test]
+async fn line_breaks_tabs_empty_keys_empty_containers_and_lone_surrogates_show_as_they_are() {
+    let p = mount_panel_sized(900, 900);
+    let stack = r#"Error: boom\r\n\tat f (a.js:1:2)\r\n\tat g (b.js:3:4)"#;
+    let lines = [
+        T.to_owned(),
+        format!(r#"{{"id":"e1","process":"p","ts":2,"op":"span_create","trace":"t","span":"e","kind":"error","content":{{"message":"{stack}"}}}}"#),
+        format!(r#"{{"id":"e2","process":"p","ts":3,"op":"span_create","trace":"t","span":"i","kind":"items","content":[{{"name":"stack","value":"{stack}"}}]}}"#),
+        r#"{"id":"e3","process":"p","ts":4,"op":"span_create","trace":"t","span":"j","kind":"json","content":{"":3,"a\nb":"x\ny","o":{},"l":[],"s":"\ud800!","f":[1]}}"#.to_owned(),
+    ];
+    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+    p.push(&refs).await;
+    settle().await;
+    let exact = "Error: boom\r\n\tat f (a.js:1:2)\r\n\tat g (b.js:3:4)";
+    let line_height = 13.0 * 1.45;
+    for selector in [".utp-error-message", ".utp-items td .utp-value"] {
+        let el = p.element(selector);
+        assert_eq!(el.text_content().unwrap(), exact, "{selector}");
+        let height = el.get_bounding_client_rect().height();
+        assert!(
+            height > 2.5 * line_height,
+            "{selector}: three lines, {height} px"
+        );
+        assert_eq!(computed(&p.el, selector, "white-space"), "pre-wrap");
+    }
+    let rows =
+        p.el.query_selector_all("[data-span-kind=json] .utp-json-row")
+            .unwrap();
+    let row = |key: &str| -> web_sys::HtmlElement {
+        (0..rows.length())
+            .filter_map(|i| rows.item(i))
+            .filter_map(|r| r.dyn_into::<web_sys::Element>().ok())
+            .find(|r| {
+                r.query_selector(".utp-json-key")
+                    .unwrap()
+                    .is_some_and(|k| k.text_content().unwrap() == key)
+            })
+            .unwrap_or_else(|| panic!("no row with key {key}"))
+            .dyn_into()
+            .unwrap()
+    };
+    assert!(row("\"\"").text_content().unwrap().starts_with("\"\": 3"));
+    // A newline in a key or a string shows as `\n` and keeps the row on one line.
+    let nl = row("a\\nb");
+    assert!(nl.text_content().unwrap().contains("\"x\\ny\""));
+    assert!(nl.get_bounding_client_rect().height() < 1.5 * line_height);
+    // Empty containers: `{}` and `[]`, nothing to expand; a non-empty one still expands.
+    for (key, shown) in [("o", "{}"), ("l", "[]")] {
+        let r = row(key);
+        assert!(r.text_content().unwrap().contains(shown), "{key}");
+        assert!(!r.has_attribute("aria-expanded"), "{key}");
+        assert!(r.query_selector(".utp-caret").unwrap().is_none(), "{key}");
+    }
+    assert_eq!(
+        row("f").get_attribute("aria-expanded").as_deref(),
+        Some("false")
+    );
+    // A lone surrogate is U+FFFD, not its escape.
+    assert!(row("s").text_content().unwrap().contains("\"\u{fffd}!\""));
+    assert!(!row("s").text_content().unwrap().contains("ud800"));
+}
+
+#[wasm_bindgen_test]
+async fn direction_controls_in_labels_are_marked_and_labels_are_isolated() {
+    let p = mount_panel_sized(900, 900);
+    let rlo = "evil\\u202eexe.txt";
+    let lines = [
+        format!(
+            r#"{{"id":"1","process":"agent\u202e@h","ts":1,"op":"trace_start","trace":"t","name":"{rlo}"}}"#
+        ),
+        format!(
+            r#"{{"id":"2","process":"p","ts":2,"op":"span_create","trace":"t","span":"i","kind":"items","title":"{rlo}","content":[{{"name":"{rlo}","value":"{rlo}"}}]}}"#
+        ),
+        format!(
+            r#"{{"id":"3","process":"p","ts":3,"op":"span_create","trace":"t","span":"j","kind":"json","title":"a\u2067b\u2069\u200f","content":{{"{rlo}":"{rlo}"}}}}"#
+        ),
+    ];
+    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+    p.push(&refs).await;
+    settle().await;
+    let labels = p
+        .el
+        .query_selector_all(".utp-label, .utp-span-title, .utp-badge, .utp-items th, .utp-json-key, .utp-json-string")
+        .unwrap();
+    assert!(labels.length() >= 7, "{}", labels.length());
+    let controls = |t: &str| {
+        t.chars()
+            .any(|c| user_trace_panel::bidi::control_name(c).is_some())
+    };
+    for i in 0..labels.length() {
+        let l: web_sys::Element = labels.item(i).unwrap().dyn_into().unwrap();
+        let text = l.text_content().unwrap();
+        assert!(!controls(&text), "a direction control applied in {text:?}");
+        assert_eq!(l.get_attribute("dir").as_deref(), Some("auto"), "{text:?}");
+    }
+    assert_eq!(p.text(".utp-label"), "evil⟨RLO⟩exe.txt");
+    let marker = p.element(".utp-label .utp-escape");
+    assert!(marker
+        .get_attribute("title")
+        .unwrap()
+        .starts_with("U+202E RLO"));
+    assert!(p
+        .text("[data-span-kind=json] .utp-span-title")
+        .contains("⟨RLI⟩b⟨PDI⟩⟨RLM⟩"));
+    // The process list holds text only: markers as text there too.
+    let options = p.text(".utp-process-filter");
+    assert!(options.contains("agent⟨RLO⟩@h"), "{options}");
+    // Values are isolated too: their direction stays inside them.
+    assert_eq!(
+        p.element(".utp-items td .utp-value")
+            .get_attribute("dir")
+            .as_deref(),
+        Some("auto")
+    );
+    // The label reads left to right as sent: "evil" before "exe.txt" on screen.
+    let label = p.element(".utp-label");
+    let first = label.first_child().unwrap();
+    let last = label.last_child().unwrap();
+    let rect = |n: &web_sys::Node| {
+        let r = document().create_range().unwrap();
+        r.select_node_contents(n).unwrap();
+        r.get_bounding_client_rect().left()
+    };
+    assert!(rect(&first) < rect(&last));
+}
+
+#[wasm_bindgen_test]
+async fn a_filter_that_matches_nothing_says_so_and_matches_are_highlighted() {
+    let p = mount_panel_sized(900, 600);
+    p.push(&[
+        r#"{"id":"a","process":"agent@h:1","ts":1,"op":"trace_start","trace":"ta","name":"Plan the trip"}"#,
+        r#"{"id":"b","process":"search@h:2","ts":2,"op":"trace_start","trace":"tb","name":"Find hotels"}"#,
+        r#"{"id":"c","process":"search@h:2","ts":3,"op":"span_create","trace":"tb","span":"sb","kind":"text","title":"Hotel list","content":"ok"}"#,
+    ])
+    .await;
+    settle().await;
+    let filter: web_sys::HtmlInputElement = p.element(".utp-filter").dyn_into().unwrap();
+    type_into(&filter, "HOTEL");
+    settle().await;
+    assert_eq!(p.count(".utp-no-match"), 0);
+    assert_eq!(p.text(".utp-label mark"), "hotel");
+    assert_eq!(p.text(".utp-label"), "Find hotels", "the text is unchanged");
+    assert_eq!(p.text(".utp-span-title mark"), "Hotel");
+    // Nothing matches: the tree says so, and offers to clear the filter.
+    type_into(&filter, "zebra");
+    settle().await;
+    assert_eq!(p.count(".utp-trace"), 0);
+    let message = p.text(".utp-no-match");
+    assert!(
+        message.contains("No traces match") && message.contains("zebra"),
+        "{message}"
+    );
+    assert!(!p.el.text_content().unwrap().contains("No traces yet"));
+    // A near miss: a filter that matches keeps no message.
+    type_into(&filter, "trip");
+    settle().await;
+    assert_eq!(p.count(".utp-no-match"), 0);
+    assert_eq!(p.count(".utp-trace"), 1);
+    type_into(&filter, "zebra");
+    settle().await;
+    p.element(".utp-no-match button").click();
+    settle().await;
+    assert_eq!(p.count(".utp-no-match"), 0);
+    assert_eq!(p.count(".utp-trace"), 2);
+    assert_eq!(filter.value(), "", "the filter box is cleared too");
+    assert_eq!(p.count("mark"), 0);
+}
+
+fn focused() -> web_sys::Element {
+    document().active_element().unwrap()
+}
+
+/// The tree's elements that are Tab stops.
+fn tab_stops(p: &Mounted) -> u32 {
+    p.count(".utp-tree [tabindex='0'], .utp-tree[tabindex='0']")
+        - p.count(".utp-tree pre[tabindex='0']")
+}
+
+#[wasm_bindgen_test]
+async fn the_tree_is_one_tab_stop_and_enter_space_and_arrows_reach_everything() {
+    let p = mount_panel_sized(900, 700);
+    p.push(&[
+        r#"{"id":"a","process":"p","ts":1,"op":"trace_start","trace":"ta","name":"First"}"#,
+        r#"{"id":"b","process":"p","ts":2,"op":"trace_start","trace":"tb","name":"Second"}"#,
+        r#"{"id":"c","process":"p","ts":3,"op":"span_create","trace":"tb","span":"j","kind":"json","content":{"o":{"x":1},"v":"plain"}}"#,
+    ])
+    .await;
+    settle().await;
+    let tree = p.element(".utp-tree");
+    assert_eq!(tab_stops(&p), 1, "one Tab stop: the tree");
+    // Tabbing in lands on the first item; it is then the only Tab stop.
+    tree.focus().unwrap();
+    assert!(focused().text_content().unwrap().contains("First"));
+    assert_eq!(focused().get_attribute("aria-level").as_deref(), Some("1"));
+    assert_eq!(tab_stops(&p), 1);
+    assert_eq!(focused().get_attribute("tabindex").as_deref(), Some("0"));
+    key(&tree, "ArrowDown");
+    let second = focused();
+    assert!(second.text_content().unwrap().contains("Second"));
+    assert_eq!(tab_stops(&p), 1);
+    // Enter collapses, Space expands.
+    key(&second.clone().dyn_into().unwrap(), "Enter");
+    frame().await;
+    assert_eq!(
+        second.get_attribute("aria-expanded").as_deref(),
+        Some("false")
+    );
+    key(&second.clone().dyn_into().unwrap(), " ");
+    settle().await;
+    assert_eq!(
+        second.get_attribute("aria-expanded").as_deref(),
+        Some("true")
+    );
+    // Down to the JSON root, its object member, and the plain value: each is an item.
+    for _ in 0..3 {
+        key(&tree, "ArrowDown");
+    }
+    let value = focused();
+    assert!(
+        value.text_content().unwrap().contains("\"plain\""),
+        "{:?}",
+        value.text_content()
+    );
+    assert_eq!(value.get_attribute("role").as_deref(), Some("treeitem"));
+    // Its copy buttons show for the keyboard, not only on hover.
+    assert_eq!(
+        computed(&value, ".utp-json-actions", "visibility"),
+        "visible"
+    );
+    // Enter on a JSON container expands it.
+    key(&tree, "ArrowUp");
+    let object = focused();
+    assert_eq!(
+        object.get_attribute("aria-expanded").as_deref(),
+        Some("false")
+    );
+    key(&object.clone().dyn_into().unwrap(), "Enter");
+    frame().await;
+    assert_eq!(
+        object.get_attribute("aria-expanded").as_deref(),
+        Some("true")
+    );
+    // Enter on a copy button inside a row is the button's, not the row's.
+    let copy: web_sys::HtmlElement = object
+        .query_selector(".utp-copy")
+        .unwrap()
+        .unwrap()
+        .dyn_into()
+        .unwrap();
+    key(&copy, "Enter");
+    frame().await;
+    assert_eq!(
+        object.get_attribute("aria-expanded").as_deref(),
+        Some("true")
+    );
+    // Leaving the tree gives the Tab stop back to the tree; coming back returns to the item.
+    let outside = p.element(".utp-filter");
+    outside.focus().unwrap();
+    assert_eq!(tab_stops(&p), 1);
+    assert_eq!(tree.get_attribute("tabindex").as_deref(), Some("0"));
+    tree.focus().unwrap();
+    assert!(focused().is_same_node(Some(&object)));
+    // The item it left from is gone (collapsed away): coming back goes to the first item.
+    key(&tree, "Home");
+    outside.focus().unwrap();
+    let first: web_sys::HtmlElement = p.element(".utp-trace-header");
+    first.click();
+    frame().await;
+    p.element(".utp-trace:nth-of-type(2) .utp-trace-header")
+        .click();
+    frame().await;
+    tree.focus().unwrap();
+    assert_eq!(focused().get_attribute("role").as_deref(), Some("treeitem"));
+}
+
+#[wasm_bindgen_test]
+async fn json_text_keeps_numbers_exactly_where_objects_cannot() {
+    let el = host();
+    let handle = user_trace_panel::js::mount(el.clone(), JsValue::UNDEFINED);
+    let text = r#"[{"id":"1","process":"host","ts":1,"op":"trace_start","trace":"t","name":"n"},
+        {"id":"2","process":"host","ts":2,"op":"span_create","trace":"t","span":"s","kind":"json","content":{"huge":1e400,"neg":-0,"exact":0.1000000000000000055511151231257827}}]"#;
+    handle.push(text.into());
+    settle().await;
+    let json = el
+        .query_selector(".utp-json")
+        .unwrap()
+        .unwrap()
+        .text_content()
+        .unwrap();
+    for exact in ["1e400", "-0", "0.1000000000000000055511151231257827"] {
+        assert!(json.contains(exact), "{exact} in {json}");
+    }
+    // The same batch as JavaScript objects goes through JSON.stringify, as documented.
+    handle.clear();
+    let again = text.replace("\"id\":\"", "\"id\":\"o");
+    let objects = js_sys::JSON::parse(&again).unwrap();
+    handle.push(objects);
+    settle().await;
+    let json = el
+        .query_selector(".utp-json")
+        .unwrap()
+        .unwrap()
+        .text_content()
+        .unwrap();
+    assert!(json.contains("null") && !json.contains("1e400"), "{json}");
+    assert!(!json.contains("-0"), "{json}");
+    drop(handle);
 }

@@ -10,6 +10,7 @@ use web_sys::Element;
 use crate::dom;
 use crate::store::Store;
 use crate::views::json_tree::json_tree;
+use crate::views::long_text::long_text;
 
 /// The error of a span.
 pub fn error_span(store: Store, id: SpanId) -> Element {
@@ -31,7 +32,7 @@ pub fn error_span(store: Store, id: SpanId) -> Element {
         }
         shown = now;
         node.set_text_content(None);
-        dom::add_text(&node, "div", "utp-error-message", &message);
+        long_text(&node, "div", "utp-error-message", &message);
         if let Some(d) = details {
             let _ = node.append_child(&json_tree(d, None, true));
         }

@@ -10,6 +10,7 @@ use web_sys::Element;
 use crate::dom;
 use crate::store::Store;
 use crate::views::json_tree::json_tree;
+use crate::views::label::label;
 
 /// The raw content of a span of an unknown kind.
 pub fn generic_span(store: Store, id: SpanId) -> Element {
@@ -34,8 +35,10 @@ pub fn generic_span(store: Store, id: SpanId) -> Element {
         }
         shown = now;
         node.set_text_content(None);
-        let note = format!("a `{kind}` span (shown as its JSON)");
-        dom::add_text(&node, "div", "utp-muted", &note);
+        let note = dom::add(&node, "div", "utp-muted");
+        dom::text(&note, "a `");
+        label(&note, "span", "", &kind, "");
+        dom::text(&note, "` span (shown as its JSON)");
         if let Some(j) = json {
             let _ = node.append_child(&json_tree(j, None, true));
         }

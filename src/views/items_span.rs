@@ -9,8 +9,11 @@ use user_trace_model::SpanId;
 use web_sys::Element;
 
 use crate::dom;
+use crate::json_string;
 use crate::store::Store;
 use crate::views::json_tree::json_tree;
+use crate::views::label::label;
+use crate::views::long_text::long_text;
 
 /// A value cell's class, by the value's kind.
 fn class_of(kind: JsonKind) -> &'static str {
@@ -49,16 +52,17 @@ pub fn items_span(store: Store, id: SpanId) -> Element {
         body.set_text_content(None);
         for (name, value) in rows {
             let tr = dom::add(&body, "tr", "");
-            let th = dom::add_text(&tr, "th", "", &name);
+            let th = label(&tr, "th", "", &name, "");
             dom::set(&th, "scope", "row");
             let kind = json::kind(&value);
             let td = dom::add(&tr, "td", class_of(kind));
             if kind.is_container() {
                 let _ = td.append_child(&json_tree(value, None, false));
             } else if kind == JsonKind::String {
-                td.set_text_content(Some(&json::decode_string(value.trim())));
+                // Line breaks and tabs as sent (a stack trace keeps its lines).
+                long_text(&td, "div", "", &json_string::decode(&value));
             } else {
-                td.set_text_content(Some(value.trim()));
+                long_text(&td, "div", "", value.trim());
             }
         }
     });

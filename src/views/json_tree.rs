@@ -2,16 +2,18 @@
 //! exist (in memory and in the DOM) only while it is expanded, and large objects and arrays
 //! are grouped in pages of 100, as browser devtools do.
 
-use std::sync::{Arc, OnceLock};
-
+use std::borrow::Cow;
 use std::rc::Rc;
+use std::sync::{Arc, OnceLock};
 
 // Pages are the decoder's (it outlines large values in pages of the same size).
 use user_trace_model::json::{self, JsonKind, PAGE};
 use web_sys::Element;
 
 use crate::dom;
+use crate::json_string;
 use crate::views::clipboard::copy_button;
+use crate::views::label::label;
 
 /// Longest string shown before it is cut (the full value can still be copied).
 const MAX_SHOWN_CHARS: usize = 2_000;
@@ -26,17 +28,30 @@ fn class_of(kind: JsonKind) -> &'static str {
     }
 }
 
-/// A scalar as shown: strings decoded, quoted and cut; other scalars exactly as sent.
+/// A scalar as shown: strings decoded (a lone surrogate as U+FFFD), quoted and cut; other
+/// scalars exactly as sent. Shown as a label: a `\n` in a string shows as `\n` and keeps the
+/// row on one line.
 fn scalar_text(raw: &str) -> String {
     match json::kind(raw) {
         JsonKind::String => {
-            let s = json::decode_string(raw.trim());
+            let s = json_string::decode(raw);
             match s.char_indices().nth(MAX_SHOWN_CHARS) {
                 Some((cut, _)) => format!("\"{}…\" ({} bytes)", &s[..cut], s.len()),
                 None => format!("\"{s}\""),
             }
         }
         _ => raw.trim().to_owned(),
+    }
+}
+
+/// A key as shown: quoted when it would otherwise be invisible or misleading (empty, or
+/// starting or ending with whitespace), as `""` rather than a bare `: 3`.
+pub fn key_text(key: &str) -> Cow<'_, str> {
+    if key.is_empty() || key.starts_with(char::is_whitespace) || key.ends_with(char::is_whitespace)
+    {
+        Cow::Owned(format!("\"{key}\""))
+    } else {
+        Cow::Borrowed(key)
     }
 }
 
@@ -86,10 +101,10 @@ struct Value {
 /// The key and the two copy buttons of a member's row.
 fn key_and_actions(row: &Element, n: &Value, value: (&str, &str)) {
     if let Some(k) = &n.key {
-        dom::add_text(row, "span", "utp-json-key", k);
+        label(row, "span", "utp-json-key", &key_text(k), "");
         dom::add_text(row, "span", "utp-json-colon", ": ");
     }
-    dom::add_text(row, "span", value.0, value.1);
+    label(row, "span", value.0, value.1, "");
     let actions = dom::add(row, "span", "utp-json-actions");
     let (text, start, end) = (n.text.clone(), n.start, n.end);
     copy_button(
@@ -152,18 +167,29 @@ fn set_open(
 fn json_node(n: Value, open: bool, outline: Option<Arc<OnceLock<Outline>>>) -> Element {
     let raw = n.text.get(n.start..n.end).unwrap_or("null");
     let kind = json::kind(raw);
-    if !kind.is_container() {
-        let row = dom::el("div", "utp-json-row");
-        dom::add(&row, "span", "utp-caret-space");
-        key_and_actions(&row, &n, (class_of(kind), &scalar_text(raw)));
-        return row;
-    }
     // One pass over a container finds its pages, its count and its members' counts; it is
     // made at most once, and not at all for a collapsed node whose parent counted it.
     let outline = outline.unwrap_or_default();
-    let total = n
-        .count
-        .unwrap_or_else(|| outline_of(&outline, &n.text, n.start, n.end).found.count);
+    let total = match kind.is_container() {
+        true => n
+            .count
+            .unwrap_or_else(|| outline_of(&outline, &n.text, n.start, n.end).found.count),
+        false => 0,
+    };
+    if !kind.is_container() || total == 0 {
+        // A scalar, or an empty container (`{}`, `[]`): nothing to expand.
+        let row = dom::el("div", "utp-json-row");
+        dom::set(&row, "role", "treeitem");
+        dom::set(&row, "tabindex", "-1");
+        dom::add(&row, "span", "utp-caret-space");
+        let shown = match kind {
+            JsonKind::Object => "{}".to_owned(),
+            JsonKind::Array => "[]".to_owned(),
+            _ => scalar_text(raw),
+        };
+        key_and_actions(&row, &n, (class_of(kind), &shown));
+        return row;
+    }
     let summary = json::container_summary(kind, total);
     let head = |row: &Element| key_and_actions(row, &n, ("utp-json-summary", &summary));
     let (text, start, end, path) = (n.text.clone(), n.start, n.end, n.path.clone());
@@ -184,7 +210,7 @@ fn member_views<'a>(
     for (i, m) in members.enumerate() {
         let index = first_index + i;
         let start = offset_in(text, m.value);
-        let key = m.key.map(|k| json::decode_string(k).into_owned());
+        let key = m.key.map(|k| json_string::decode(k).into_owned());
         let node = Value {
             text: text.clone(),
             start,

@@ -8,6 +8,8 @@ pub mod generic_span;
 pub mod items_span;
 pub mod json_span;
 pub mod json_tree;
+pub mod label;
+pub mod long_text;
 pub mod markdown_span;
 pub mod span;
 pub mod status_bar;
@@ -31,6 +33,8 @@ pub struct Ctx {
     pub store: Store,
     /// Collapse-all / expand-all commands.
     pub fold: Fold,
+    /// What the reader filters by (names and titles highlight what it finds).
+    pub filter: leptos::prelude::RwSignal<crate::filter::Filter>,
     /// The scroller that lists virtualize against (none: every row is mounted).
     pub viewport: Option<Viewport>,
 }

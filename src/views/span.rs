@@ -3,16 +3,18 @@
 
 use std::rc::Rc;
 
-use leptos::prelude::Track;
+use leptos::prelude::{Track, With};
 use user_trace_model::protocol::SpanKind;
 use user_trace_model::{RunStatus, SpanId};
 use web_sys::Element;
 
 use crate::dom;
+use crate::label_text;
 use crate::views::error_span::error_span;
 use crate::views::generic_span::generic_span;
 use crate::views::items_span::items_span;
 use crate::views::json_span::json_span;
+use crate::views::label::label;
 use crate::views::markdown_span::markdown_span;
 use crate::views::text_span::text_span;
 use crate::views::trace::trace_view;
@@ -25,8 +27,8 @@ pub fn short_process(p: &str) -> &str {
 
 /// Appends a process badge: its short name, the full one as a tooltip.
 pub fn badge(parent: &Element, class: &str, text: &str, process: &str) {
-    let b = dom::add_text(parent, "span", class, text);
-    dom::set(&b, "title", process);
+    let b = label(parent, "span", class, text, "");
+    dom::set(&b, "title", &label_text::plain(process));
 }
 
 #[derive(Clone, PartialEq)]
@@ -38,7 +40,7 @@ struct Header {
     status: RunStatus,
 }
 
-fn header_view(row: &Element, h: &Header) {
+fn header_view(row: &Element, h: &Header, needle: &str) {
     row.set_text_content(None);
     let status = match &h.status {
         // Only streamed kinds are visibly "in progress"; others are complete when made.
@@ -47,19 +49,21 @@ fn header_view(row: &Element, h: &Header) {
         RunStatus::Ok => ("utp-ok", "✓".to_owned()),
         RunStatus::Error(m) => ("utp-err", format!("✗ {m}")),
     };
-    dom::add_text(row, "span", "utp-kind", h.kind.as_str());
-    dom::add_text(
-        row,
-        "span",
-        "utp-span-title",
-        h.title.as_deref().unwrap_or(""),
-    );
+    label(row, "span", "utp-kind", h.kind.as_str(), "");
+    let title = h.title.as_deref().unwrap_or("");
+    label(row, "span", "utp-span-title", title, needle);
     badge(row, "utp-badge", short_process(&h.process), &h.process);
     for w in &h.writers {
         let short = format!("+{}", short_process(w));
         badge(row, "utp-badge utp-writer", &short, w);
     }
-    dom::add_text(row, "span", &format!("utp-status {}", status.0), &status.1);
+    label(
+        row,
+        "span",
+        &format!("utp-status {}", status.0),
+        &status.1,
+        "",
+    );
 }
 
 /// One span and what nests in it.
@@ -84,12 +88,16 @@ pub fn span_view(cx: Ctx, id: SpanId) -> Element {
     let mut shown = None;
     {
         let trigger = trigger.clone();
+        let filter = cx.filter;
+        let mut needle = String::new();
         dom::effect(move || {
             trigger.track();
+            let found = filter.with(|f| f.text.trim() != needle.as_str());
             let now = read();
-            if now != shown {
+            if now != shown || found {
+                needle = filter.with(|f| f.text.trim().to_owned());
                 match &now {
-                    Some(h) => header_view(&head, h),
+                    Some(h) => header_view(&head, h, &needle),
                     None => head.set_text_content(None),
                 }
                 shown = now;

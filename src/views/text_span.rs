@@ -1,6 +1,8 @@
 //! A text span: tokens are appended to the DOM as they arrive, never re-rendering what is
 //! shown. The text is split into blocks of bounded size ([`crate::text_chunks`]) so that each
-//! append costs the same however long the text grows.
+//! append costs the same however long the text grows; blocks are Text nodes inside line
+//! elements that start only where the text starts a line, so what is shown and selected is
+//! exactly the text sent.
 
 use std::cell::Cell;
 use std::rc::Rc;
@@ -12,7 +14,7 @@ use web_sys::Element;
 
 use crate::dom;
 use crate::store::Store;
-use crate::text_chunks::cut;
+use crate::text_chunks::{cut, ends_line};
 use crate::views::clipboard::copy_button;
 
 /// Bytes from which a text scrolls inside its span (about 40 lines of a narrow panel).
@@ -98,12 +100,13 @@ pub fn text_span(store: Store, id: SpanId) -> Element {
 }
 
 /// Appends `text` to the last block of `pre`, or to new blocks where
-/// [`crate::text_chunks::cut`] says (each block is a `span.utp-chunk` holding one Text node).
+/// [`crate::text_chunks::cut`] says: each block is a Text node inside a `span.utp-line`, and a
+/// new line element starts only after a block that ends a line ([`ends_line`]).
 fn append(pre: &Element, mut text: &str) {
-    let document = dom::document();
-    let mut last = pre
-        .last_element_child()
-        .and_then(|c| c.first_child())
+    let mut line = pre.last_element_child();
+    let mut last = line
+        .as_ref()
+        .and_then(|l| l.last_child())
         .and_then(|n| n.dyn_into::<web_sys::Text>().ok());
     while !text.is_empty() {
         // UTF-16 units stand in for bytes: only the block's rough size matters.
@@ -115,11 +118,16 @@ fn append(pre: &Element, mut text: &str) {
             continue;
         }
         let (now, rest) = text.split_at(n);
-        match &last {
-            Some(node) => {
+        match (&last, &line) {
+            (Some(node), _) => {
                 let _ = node.append_data(now);
             }
-            None => last = new_block(&document, pre, now),
+            (None, Some(l)) if !starts_line(l) => last = Some(dom::text(l, now)),
+            _ => {
+                let l = dom::add(pre, "span", "utp-line");
+                last = Some(dom::text(&l, now));
+                line = Some(l);
+            }
         }
         text = rest;
         if !text.is_empty() {
@@ -128,11 +136,12 @@ fn append(pre: &Element, mut text: &str) {
     }
 }
 
-fn new_block(document: &web_sys::Document, pre: &Element, text: &str) -> Option<web_sys::Text> {
-    let block = document.create_element("span").ok()?;
-    block.set_class_name("utp-chunk");
-    let node = document.create_text_node(text);
-    block.append_child(&node).ok()?;
-    pre.append_child(&block).ok()?;
-    Some(node)
+/// Whether what follows the line element `line` must start a new one: its text ends a line.
+fn starts_line(line: &Element) -> bool {
+    line.last_child()
+        .and_then(|n| n.dyn_into::<web_sys::Text>().ok())
+        .is_none_or(|t| {
+            let end = t.length().saturating_sub(1);
+            ends_line(&t.substring_data(end, 1).unwrap_or_default())
+        })
 }

@@ -6,6 +6,7 @@ use web_sys::Element;
 
 use crate::dom;
 use crate::filter::{self, Filter};
+use crate::label_text;
 use crate::store::{Level, Pending, Store};
 use crate::views::Fold;
 
@@ -101,6 +102,14 @@ fn value_of(e: &web_sys::Event) -> String {
         .unwrap_or_default()
 }
 
+/// The value of an input or select.
+fn value_of_element(el: &Element) -> String {
+    js_sys::Reflect::get(el, &"value".into())
+        .ok()
+        .and_then(|v| v.as_string())
+        .unwrap_or_default()
+}
+
 /// Appends the toolbar to `parent`: it sets the tree's `filter`, toggles `follow`, issues
 /// `fold` commands, and pauses, clears, exports and imports through `store`.
 pub fn toolbar(
@@ -128,6 +137,7 @@ pub fn toolbar(
         let v = value_of(&e);
         filter.update(|f| f.process = (!v.is_empty()).then_some(v));
     });
+    let (shown_input, shown_select) = (input.clone(), select.clone());
     let all = dom::add_text(&select, "option", "", "All processes");
     dom::set(&all, "value", "");
     let mut shown: Vec<String> = Vec::new();
@@ -141,7 +151,9 @@ pub fn toolbar(
             let _ = select.remove_child(&o);
         }
         for p in &now {
-            let o = dom::add_text(&select, "option", "", p);
+            // An option holds text only: markers as text.
+            let o = dom::add_text(&select, "option", "", &label_text::plain(p));
+            dom::set(&o, "dir", "auto");
             dom::set(&o, "value", p);
         }
         // Removing the chosen option reset the select: choose it again.
@@ -150,6 +162,18 @@ pub fn toolbar(
             .unwrap_or_default();
         let _ = js_sys::Reflect::set(&select, &"value".into(), &chosen.into());
         shown = now;
+    });
+    // The filter can be cleared from elsewhere (the tree's "Clear the filter"): the inputs show
+    // what it is.
+    dom::effect(move || {
+        let (text, process) = filter.with(|f| (f.text.clone(), f.process.clone()));
+        if value_of_element(&shown_input) != text {
+            let _ = js_sys::Reflect::set(&shown_input, &"value".into(), &text.into());
+        }
+        let process = process.unwrap_or_default();
+        if value_of_element(&shown_select) != process {
+            let _ = js_sys::Reflect::set(&shown_select, &"value".into(), &process.into());
+        }
     });
     let fold_all = move |expand: bool| {
         store.forget_folds();

@@ -9,6 +9,7 @@ use web_sys::Element;
 
 use crate::dom;
 use crate::format;
+use crate::views::label::label;
 use crate::views::span::{badge, short_process, span_view};
 use crate::views::virtual_list::virtual_list;
 use crate::views::Ctx;
@@ -23,8 +24,8 @@ struct Header {
     spans: usize,
 }
 
-/// Writes the header's parts after its caret.
-fn header_view(row: &Element, caret: &Element, h: &Header) {
+/// Writes the header's parts after its caret; `needle`: what the filter looks for.
+fn header_view(row: &Element, caret: &Element, h: &Header, needle: &str) {
     while let Some(n) = caret.next_sibling() {
         let _ = row.remove_child(&n);
     }
@@ -33,11 +34,11 @@ fn header_view(row: &Element, caret: &Element, h: &Header) {
         RunStatus::Ok => ("utp-ok", "done".to_owned()),
         RunStatus::Error(m) => ("utp-err", format!("error: {m}")),
     };
-    dom::add_text(row, "span", "utp-label", &h.name);
+    label(row, "span", "utp-label", &h.name, needle);
     for p in &h.processes {
         badge(row, "utp-badge", short_process(p), p);
     }
-    dom::add_text(row, "span", &format!("utp-status {class}"), &text);
+    label(row, "span", &format!("utp-status {class}"), &text, "");
     let time = dom::add_text(row, "span", "utp-time", &format::clock(h.start));
     dom::set(&time, "title", "start (UTC)");
     if let Some(e) = h.end {
@@ -49,7 +50,12 @@ fn header_view(row: &Element, caret: &Element, h: &Header) {
 
 /// One trace and its spans.
 pub fn trace_view(cx: Ctx, id: TraceId) -> Element {
-    let Ctx { store, fold, .. } = cx;
+    let Ctx {
+        store,
+        fold,
+        filter,
+        ..
+    } = cx;
     let trigger = store.trace_trigger(id);
     // As the user left it, else as the last collapse-all or expand-all said (a virtualized
     // list remounts traces that scroll back into view).
@@ -69,7 +75,8 @@ pub fn trace_view(cx: Ctx, id: TraceId) -> Element {
     let root = dom::el("div", "utp-trace");
     let row = dom::add(&root, "div", "utp-trace-header utp-clickable");
     dom::set(&row, "role", "treeitem");
-    dom::set(&row, "tabindex", "0");
+    // Not a Tab stop of its own: the tree is one (src/views/tree.rs).
+    dom::set(&row, "tabindex", "-1");
     dom::on(&row, "click", move |_| {
         expanded.update(|e| *e = !*e);
         store.set_trace_expanded(id, expanded.get_untracked());
@@ -86,8 +93,10 @@ pub fn trace_view(cx: Ctx, id: TraceId) -> Element {
     let mut shown = None;
     {
         let trigger = trigger.clone();
+        let mut needle = String::new();
         dom::effect(move || {
             trigger.track();
+            let found = filter.with(|f| f.text.trim() != needle.as_str());
             let now = store.with(|m| {
                 m.trace(id).map(|t| Header {
                     name: t.name.clone(),
@@ -98,9 +107,10 @@ pub fn trace_view(cx: Ctx, id: TraceId) -> Element {
                     spans: t.spans.len(),
                 })
             });
-            if now != shown {
+            if now != shown || found {
+                needle = filter.with(|f| f.text.trim().to_owned());
                 if let Some(h) = &now {
-                    header_view(&row, &caret, h);
+                    header_view(&row, &caret, h, &needle);
                 }
                 shown = now;
             }

@@ -4,52 +4,62 @@
 use std::rc::Rc;
 
 use leptos::prelude::*;
+use wasm_bindgen::prelude::Closure;
 use wasm_bindgen::JsCast;
 use web_sys::Element;
 
 use crate::dom;
 use crate::filter::Filter;
 use crate::store::Store;
+use crate::views::label::label;
 use crate::views::span::span_view;
 use crate::views::trace::trace_view;
 use crate::views::virtual_list::{virtual_list, Viewport};
 use crate::views::{Ctx, Fold};
 
-/// Moves focus among the tree's items with the arrow keys (the ARIA tree pattern).
+/// The tree's keys (the WAI-ARIA tree pattern): arrows move focus among the items, Right
+/// expands and Left collapses, Home and End go to the first and last item, Enter and Space
+/// toggle. Keys on something inside an item (a copy button) are that thing's.
 fn on_key(e: web_sys::KeyboardEvent, root: &Element) {
     let key = e.key();
     if !matches!(
         key.as_str(),
-        "ArrowDown" | "ArrowUp" | "ArrowLeft" | "ArrowRight" | "Home" | "End"
+        "ArrowDown" | "ArrowUp" | "ArrowLeft" | "ArrowRight" | "Home" | "End" | "Enter" | " "
     ) {
         return;
     }
-    let Ok(list) = root.query_selector_all("[role=treeitem]") else {
+    // Inside an item (its copy button, say): the key is that element's.
+    let inside_item = e
+        .target()
+        .and_then(|t| t.dyn_into::<Element>().ok())
+        .and_then(|t| Some((t.closest("[role=treeitem]").ok()??, t)))
+        .is_some_and(|(item, t)| item != t);
+    if inside_item && !matches!(key.as_str(), "ArrowDown" | "ArrowUp" | "Home" | "End") {
         return;
-    };
-    let items: Vec<web_sys::HtmlElement> = (0..list.length())
-        .filter_map(|i| list.item(i))
-        .filter_map(|n| n.dyn_into::<web_sys::HtmlElement>().ok())
-        .collect();
+    }
+    let items = tree_items(root);
     if items.is_empty() {
         return;
     }
-    let active = web_sys::window()
-        .and_then(|w| w.document())
-        .and_then(|d| d.active_element());
+    let active = dom::document().active_element();
     let pos = active.and_then(|a| items.iter().position(|i| **i == a));
     let expanded =
         |i: &web_sys::HtmlElement| i.get_attribute("aria-expanded").as_deref() == Some("true");
+    let expandable = |i: &web_sys::HtmlElement| i.has_attribute("aria-expanded");
     let target = match (key.as_str(), pos) {
         ("ArrowDown", Some(p)) => items.get(p + 1),
         ("ArrowUp", Some(p)) => p.checked_sub(1).and_then(|p| items.get(p)),
         ("ArrowDown" | "Home", None) | ("Home", Some(_)) => items.first(),
         ("ArrowUp" | "End", _) => items.last(),
-        ("ArrowRight", Some(p)) if !expanded(&items[p]) => {
+        ("ArrowRight", Some(p)) if expandable(&items[p]) && !expanded(&items[p]) => {
             items[p].click();
             None
         }
         ("ArrowLeft", Some(p)) if expanded(&items[p]) => {
+            items[p].click();
+            None
+        }
+        ("Enter" | " ", Some(p)) if expandable(&items[p]) => {
             items[p].click();
             None
         }
@@ -59,6 +69,118 @@ fn on_key(e: web_sys::KeyboardEvent, root: &Element) {
     if let Some(t) = target {
         let _ = t.focus();
     }
+}
+
+/// The tree's items in document order (only those mounted: collapsed content is not).
+fn tree_items(root: &Element) -> Vec<web_sys::HtmlElement> {
+    let Ok(list) = root.query_selector_all("[role=treeitem]") else {
+        return Vec::new();
+    };
+    (0..list.length())
+        .filter_map(|i| list.item(i))
+        .filter_map(|n| n.dyn_into::<web_sys::HtmlElement>().ok())
+        .collect()
+}
+
+/// The tree is one Tab stop (roving tabindex): the item last focused has `tabindex=0` while
+/// focus is inside; when focus leaves, the tree itself takes the Tab stop (the item may be
+/// unmounted or collapsed away meanwhile) and hands focus on to that item, or the first one.
+fn roving_focus(scroller: &Element) {
+    dom::set(scroller, "tabindex", "0");
+    // `Fn`, not `dom::on`'s `FnMut`: handing focus on to an item runs this again, nested.
+    let f = Closure::<dyn Fn(web_sys::Event)>::new(focus_in).into_js_value();
+    let _ = scroller.add_event_listener_with_callback("focusin", f.unchecked_ref());
+    dom::on(scroller, "focusout", |e| {
+        let Some(tree) = dom::target(&e) else { return };
+        let to = e
+            .dyn_ref::<web_sys::FocusEvent>()
+            .and_then(|f| f.related_target())
+            .and_then(|t| t.dyn_into::<web_sys::Node>().ok());
+        if to.is_some_and(|n| tree.contains(Some(&n))) {
+            return;
+        }
+        if let Ok(Some(old)) = tree.query_selector(".utp-active") {
+            dom::set(&old, "tabindex", "-1");
+        }
+        dom::set(&tree, "tabindex", "0");
+    });
+}
+
+/// Focus reached the tree or one of its items: the item becomes the tree's Tab stop.
+fn focus_in(e: web_sys::Event) {
+    let Some(tree) = dom::target(&e) else { return };
+    let Some(t) = e.target().and_then(|t| t.dyn_into::<Element>().ok()) else {
+        return;
+    };
+    if t == tree {
+        // Entering the tree: on to the item it left from, if still shown, else the first.
+        let last = tree
+            .query_selector(".utp-active[role=treeitem]")
+            .ok()
+            .flatten();
+        let next = last.or_else(|| tree.query_selector("[role=treeitem]").ok().flatten());
+        if let Some(item) = next.and_then(|n| n.dyn_into::<web_sys::HtmlElement>().ok()) {
+            let _ = item.focus();
+        }
+        return;
+    }
+    if t.get_attribute("role").as_deref() != Some("treeitem") {
+        return;
+    }
+    if let Ok(Some(old)) = tree.query_selector(".utp-active") {
+        if old != t {
+            dom::set(&old, "tabindex", "-1");
+            dom::toggle_class(&old, "utp-active", false);
+        }
+    }
+    dom::toggle_class(&t, "utp-active", true);
+    dom::set(&t, "tabindex", "0");
+    dom::set(&t, "aria-level", &level(&tree, &t).to_string());
+    dom::set(&tree, "tabindex", "-1");
+}
+
+/// An item's level in the tree: one more than the groups it is in (ARIA's `aria-level`).
+fn level(tree: &Element, item: &Element) -> u32 {
+    let mut n = 1;
+    let mut at = item.parent_element();
+    while let Some(e) = at {
+        if e == *tree {
+            break;
+        }
+        if e.get_attribute("role").as_deref() == Some("group") {
+            n += 1;
+        }
+        at = e.parent_element();
+    }
+    n
+}
+
+/// What the tree shows when the filter keeps no trace: what it looked for, and a button that
+/// clears it.
+fn no_match(filter: RwSignal<Filter>) -> Element {
+    let e = dom::el("div", "utp-empty utp-no-match");
+    dom::set(&e, "role", "status");
+    let f = filter.get_untracked();
+    dom::text(&e, "No traces match ");
+    let text = f.text.trim();
+    if !text.is_empty() {
+        label(&e, "q", "", text, "");
+    }
+    if let Some(p) = &f.process {
+        dom::text(
+            &e,
+            if text.is_empty() {
+                "process "
+            } else {
+                " from "
+            },
+        );
+        label(&e, "q", "", p, "");
+    }
+    dom::text(&e, ". ");
+    let clear = dom::add_text(&e, "button", "utp-clear-filter", "Clear the filter");
+    dom::on(&clear, "click", move |_| filter.set(Filter::default()));
+    e
 }
 
 /// Appends to `parent` all root traces and the orphans waiting for their parent (in a
@@ -79,6 +201,7 @@ pub fn tree(
     let cx = Ctx {
         store,
         fold,
+        filter,
         viewport: Some(viewport),
     };
     let roots = Memo::new(move |_| {
@@ -114,6 +237,7 @@ pub fn tree(
             follow.set(at_bottom);
         }
     });
+    roving_focus(&scroller);
     dom::on(&scroller, "keydown", move |e| {
         let Some(el) = dom::target(&e) else { return };
         if let Ok(e) = e.dyn_into::<web_sys::KeyboardEvent>() {
@@ -129,6 +253,14 @@ pub fn tree(
         e.set_text_content(Some("No traces yet. They appear here as the program runs."));
         e
     });
+    // Traces there are, but the filter keeps none: say so, and offer the way back.
+    let none_match = move || {
+        store.track_roots();
+        !filter.with(Filter::is_empty)
+            && roots.with(Vec::is_empty)
+            && store.with(|m| !m.roots().is_empty())
+    };
+    dom::show(&scroller, none_match, move || no_match(filter));
     virtual_list(
         &scroller,
         roots,
