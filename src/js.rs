@@ -55,6 +55,10 @@ pub fn mount(element: web_sys::HtmlElement, options: JsValue) -> PanelHandle {
 impl PanelHandle {
     /// Adds events: an array of event objects, a JSON array string, or JSON Lines text.
     /// Invalid events are reported in the status area and skipped.
+    ///
+    /// Objects go through `JSON.stringify`, so their numbers are JavaScript numbers: `1e400`
+    /// becomes `null`, `-0` becomes `0`, and digits beyond a double's precision are lost.
+    /// Push JSON text (a string) when numbers must be shown exactly as sent.
     pub fn push(&self, events: JsValue) {
         // A disposed panel has no store left to push into.
         if self.mounted.is_none() {
@@ -62,6 +66,7 @@ impl PanelHandle {
         }
         let text = match events.as_string() {
             Some(s) => s,
+            // Lossy for numbers JavaScript cannot hold (documented above, and in the README).
             None => js_sys::JSON::stringify(&events)
                 .ok()
                 .and_then(|s| s.as_string())
