@@ -1553,3 +1553,31 @@ async fn json_text_keeps_numbers_exactly_where_objects_cannot() {
     assert!(!json.contains("-0"), "{json}");
     drop(handle);
 }
+
+#[wasm_bindgen_test]
+async fn markdown_keeps_identifiers_shows_code_in_monospace_and_links_only_safe_urls() {
+    let p = mount_panel_sized(900, 700);
+    let doc = "Call `snake_case_name` or snake_case_name, *really*.\\n\\n[a](JaVaScRiPt:alert(1)) [b]( javascript:alert(1)) [c](java\\tscript:x) [ok](https://example.com)";
+    let line = format!(
+        r#"{{"id":"m","process":"p","ts":2,"op":"span_create","trace":"t","span":"m","kind":"markdown","content":"{doc}"}}"#
+    );
+    p.push(&[T, line.as_str()]).await;
+    settle().await;
+    let md = p.element(".utp-markdown");
+    assert!(md
+        .text_content()
+        .unwrap()
+        .contains("or snake_case_name, really."));
+    assert_eq!(p.count(".utp-markdown em"), 1, "only *really* is emphasis");
+    assert_eq!(p.text(".utp-markdown em"), "really");
+    assert_eq!(p.text(".utp-markdown code"), "snake_case_name");
+    let font = computed(&p.el, ".utp-markdown code", "font-family");
+    assert!(font.contains("monospace"), "{font}");
+    assert_eq!(p.count(".utp-markdown a"), 1, "only the https link");
+    assert_eq!(
+        p.element(".utp-markdown a")
+            .get_attribute("href")
+            .as_deref(),
+        Some("https://example.com")
+    );
+}

@@ -9,6 +9,7 @@ use crate::dom;
 use crate::markdown::{self, Block, Inline};
 use crate::store::Store;
 
+/// Appends inline spans (their nesting is bounded by the parser: `markdown::MAX_NESTING`).
 fn inlines(parent: &Node, spans: Vec<Inline>) {
     for s in spans {
         match s {
@@ -18,17 +19,16 @@ fn inlines(parent: &Node, spans: Vec<Inline>) {
             Inline::Code(t) => {
                 dom::add_text(parent, "code", "", &t);
             }
-            Inline::Strong(t) => {
-                dom::add_text(parent, "strong", "", &t);
-            }
-            Inline::Emphasis(t) => {
-                dom::add_text(parent, "em", "", &t);
-            }
+            Inline::Strong(i) => inlines(&dom::add(parent, "strong", ""), i),
+            Inline::Emphasis(i) => inlines(&dom::add(parent, "em", ""), i),
             Inline::Link { text, href } => {
                 let a = dom::add_text(parent, "a", "", &text);
                 dom::set(&a, "href", &href);
                 dom::set(&a, "target", "_blank");
                 dom::set(&a, "rel", "noopener noreferrer");
+            }
+            Inline::Break => {
+                dom::add(parent, "br", "");
             }
         }
     }
@@ -40,7 +40,13 @@ fn block(parent: &Node, block: Block) {
         Block::Heading(2, s) => ("h4", s),
         Block::Heading(_, s) => ("h5", s),
         Block::Paragraph(s) => ("p", s),
-        Block::Quote(s) => ("blockquote", s),
+        Block::Quote(paragraphs) => {
+            let quote = dom::add(parent, "blockquote", "");
+            for p in paragraphs {
+                inlines(&dom::add(&quote, "p", ""), p);
+            }
+            return;
+        }
         Block::Rule => {
             dom::add(parent, "hr", "");
             return;
@@ -51,8 +57,11 @@ fn block(parent: &Node, block: Block) {
             dom::add_text(&pre, "code", "", &text);
             return;
         }
-        Block::List { ordered, items } => {
-            let list = dom::add(parent, if ordered { "ol" } else { "ul" }, "");
+        Block::List { start, items } => {
+            let list = dom::add(parent, if start.is_some() { "ol" } else { "ul" }, "");
+            if let Some(n) = start.filter(|&n| n != 1) {
+                dom::set(&list, "start", &n.to_string());
+            }
             for i in items {
                 inlines(&dom::add(&list, "li", ""), i);
             }
