@@ -105,8 +105,12 @@ pub struct Hub {
     shutdown: watch::Sender<bool>,
     /// Wakes the compactor.
     compact: Notify,
-    /// Large frames (snapshots, frames over a MiB) in flight to panels at once: each holds a
-    /// copy in its connection's buffer until sent.
+    /// Snapshots being made or sent to panels at once: each is a copy of the state, and a
+    /// second one in its connection's buffer until sent.
+    pub snapshots: Semaphore,
+    /// Event frames over a MiB in flight to panels at once, for the same reason. Separate from
+    /// `snapshots`, so that panels that stop reading in the middle of large events never keep
+    /// a new panel from its snapshot.
     pub large_frames: Semaphore,
 }
 
@@ -265,6 +269,7 @@ impl Hub {
             producers: AtomicUsize::new(0),
             shutdown,
             compact: Notify::new(),
+            snapshots: Semaphore::new(2),
             large_frames: Semaphore::new(2),
         }))
     }
@@ -539,6 +544,11 @@ impl Hub {
     /// The last sequence number assigned.
     pub fn head(&self) -> u64 {
         self.lock().next_seq - 1
+    }
+
+    /// Approximate bytes of the state (what a snapshot is about the size of).
+    pub fn state_bytes(&self) -> usize {
+        self.lock().model.bytes()
     }
 
     /// Bytes of events held in the window.

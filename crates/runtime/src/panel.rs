@@ -85,7 +85,29 @@ impl Conn {
     }
 }
 
-/// Makes a snapshot (or resumes) holding a large-frame permit until it is sent, so that at
+/// Before the runtime spends memory on a large frame for a panel, the panel shows that it
+/// reads: it answers a ping (browsers do so by themselves) within the write timeout. One that
+/// does not is closed without ever holding a copy, and never keeps a permit from a panel
+/// that reads.
+async fn proves_reading(conn: &mut Conn) -> Result<(), End> {
+    let ping = conn.socket.send(Message::Ping(b"reading?".to_vec().into()));
+    match tokio::time::timeout(conn.write_timeout, ping).await {
+        Ok(Ok(())) => {}
+        Ok(Err(_)) => return Err(End::Gone),
+        Err(_) => return Err(End::NotReading),
+    }
+    let deadline = Instant::now() + conn.write_timeout;
+    loop {
+        match tokio::time::timeout_at(deadline, conn.socket.recv()).await {
+            Ok(Some(Ok(Message::Pong(_)))) => return Ok(()),
+            Ok(Some(Ok(Message::Close(_))) | None | Some(Err(_))) => return Err(End::Gone),
+            Ok(Some(Ok(_))) => {}
+            Err(_) => return Err(End::NotReading),
+        }
+    }
+}
+
+/// Makes a snapshot (or resumes) holding a snapshot permit until it is sent, so that at
 /// most a few snapshots are in memory at once however many panels subscribe.
 async fn subscribe(
     hub: &Hub,
@@ -93,11 +115,10 @@ async fn subscribe(
     session: Option<&str>,
     last_seq: Option<u64>,
 ) -> Result<u64, End> {
-    let _permit = hub
-        .large_frames
-        .acquire()
-        .await
-        .map_err(|_| End::Stopping)?;
+    if hub.state_bytes() > LARGE_FRAME {
+        proves_reading(conn).await?;
+    }
+    let _permit = hub.snapshots.acquire().await.map_err(|_| End::Stopping)?;
     match hub.subscribe(session, last_seq) {
         Start::Resume(last) => Ok(last),
         Start::Snapshot { seq, frame } => {
@@ -170,6 +191,8 @@ async fn run(hub: &Hub, conn: &mut Conn) -> End {
     let mut last_send = Instant::now() - batch_time;
     let mut last_heard = Instant::now();
     let mut pinged = false;
+    // A large-frame permit taken for the next frame.
+    let mut large = None;
     loop {
         // Marked seen before reading, so that an event published after the read wakes us.
         head.borrow_and_update();
@@ -183,17 +206,25 @@ async fn run(hub: &Hub, conn: &mut Conn) -> End {
                 continue;
             }
             Read::Events(events) if !events.is_empty() => {
-                let frame = events_frame(&events);
-                let last = events.last().map_or(sent, |p| p.seq);
-                drop(events);
-                let _permit = if frame.len() > LARGE_FRAME {
+                let size: usize = events.iter().map(|p| p.json.len()).sum();
+                let (events, _permit) = if size > LARGE_FRAME && large.is_none() {
+                    // Waits for a permit holding nothing (not even the events, which the
+                    // window may drop meanwhile), then reads again.
+                    drop(events);
+                    if let Err(e) = proves_reading(conn).await {
+                        return e;
+                    }
                     match hub.large_frames.acquire().await {
-                        Ok(p) => Some(p),
+                        Ok(p) => large = Some(p),
                         Err(_) => return End::Stopping,
                     }
+                    continue;
                 } else {
-                    None
+                    (events, large.take())
                 };
+                let last = events.last().map_or(sent, |p| p.seq);
+                let frame = events_frame(&events);
+                drop(events);
                 if let Err(e) = conn.send(frame).await {
                     return e;
                 }
