@@ -12,39 +12,59 @@ impl Model {
     /// One line per trace and span, indented by depth.
     pub fn dump(&self) -> String {
         let mut out = String::new();
-        for &t in &self.roots {
-            self.dump_trace(&mut out, t, 0);
-        }
+        self.dump_nodes(&mut out, self.roots.iter().map(|&t| (Node::Trace(t), 0)));
         let (traces, spans) = self.orphans();
         if !traces.is_empty() || !spans.is_empty() {
             out.push_str("waiting:\n");
         }
-        for t in traces {
-            self.dump_trace(&mut out, t, 1);
-        }
-        for s in spans {
-            self.dump_span(&mut out, s, 1);
-        }
+        let waiting = traces.into_iter().map(|t| (Node::Trace(t), 1));
+        self.dump_nodes(
+            &mut out,
+            waiting.chain(spans.into_iter().map(|s| (Node::Span(s), 1))),
+        );
         out
+    }
+
+    /// Writes `nodes` and everything below them, depth first, on a stack of its own (the data
+    /// chooses how deep traces nest, so the call stack must not).
+    fn dump_nodes(&self, out: &mut String, nodes: impl DoubleEndedIterator<Item = (Node, usize)>) {
+        let mut stack: Vec<(Node, usize)> = nodes.rev().collect();
+        while let Some((node, depth)) = stack.pop() {
+            match node {
+                Node::Trace(t) => {
+                    self.dump_trace(out, t, depth);
+                    if let Some(t) = self.trace(t) {
+                        stack.extend(t.spans.iter().rev().map(|&s| (Node::Span(s), depth + 1)));
+                    }
+                }
+                Node::Span(s) => {
+                    self.dump_span(out, s, depth);
+                    if let Some(s) = self.span(s) {
+                        stack.extend(
+                            s.children
+                                .iter()
+                                .rev()
+                                .map(|&t| (Node::Trace(t), depth + 1)),
+                        );
+                    }
+                }
+            }
+        }
     }
 
     fn dump_trace(&self, out: &mut String, id: TraceId, depth: usize) {
         let Some(t) = self.trace(id) else { return };
         let _ = writeln!(
             out,
-            "{:indent$}trace {} {:?} [{}] {} @{}..{:?}",
-            "",
+            "{}trace {} {:?} [{}] {} @{}..{:?}",
+            Indent(depth),
             t.key,
             t.name,
             t.processes.join(","),
             status(&t.status),
             t.start_ts,
             t.end_ts,
-            indent = depth * 2
         );
-        for &s in &t.spans {
-            self.dump_span(out, s, depth + 1);
-        }
     }
 
     fn dump_span(&self, out: &mut String, id: SpanId, depth: usize) {
@@ -60,8 +80,8 @@ impl Model {
         };
         let _ = writeln!(
             out,
-            "{:indent$}span {} {} {:?} by {}+[{}] {} @{}..{:?} = {}",
-            "",
+            "{}span {} {} {:?} by {}+[{}] {} @{}..{:?} = {}",
+            Indent(depth),
             s.key,
             s.kind.as_str(),
             s.title,
@@ -71,12 +91,31 @@ impl Model {
             s.start_ts,
             s.end_ts,
             content,
-            indent = depth * 2
         );
-        for &c in &s.children {
-            self.dump_trace(out, c, depth + 1);
-        }
     }
+}
+
+/// Two spaces per level up to [`MAX_INDENT`] levels, then the level's number: a dump stays
+/// linear in the tree's size however deep it nests (and a format width over 65,535 panics).
+struct Indent(usize);
+
+const MAX_INDENT: usize = 64;
+
+impl std::fmt::Display for Indent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for _ in 0..self.0.min(MAX_INDENT) {
+            f.write_str("  ")?;
+        }
+        if self.0 > MAX_INDENT {
+            write!(f, "<{}> ", self.0)?;
+        }
+        Ok(())
+    }
+}
+
+enum Node {
+    Trace(TraceId),
+    Span(SpanId),
 }
 
 fn status(s: &RunStatus) -> String {

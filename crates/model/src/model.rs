@@ -136,6 +136,21 @@ impl Model {
         depth
     }
 
+    /// How many levels of child traces nest below trace `id` (0 when none does), found
+    /// without recursion: a view that shows only so many levels says how many more there are.
+    pub fn levels_below(&self, id: TraceId) -> usize {
+        let mut deepest = 0;
+        let mut stack = vec![(id, 0)];
+        while let Some((t, depth)) = stack.pop() {
+            deepest = deepest.max(depth);
+            let Some(trace) = self.trace(t) else { continue };
+            for s in trace.spans.iter().filter_map(|&s| self.span(s)) {
+                stack.extend(s.children.iter().map(|&c| (c, depth + 1)));
+            }
+        }
+        deepest
+    }
+
     /// Removes everything (the `clear` event does this too). Sequence numbers are kept.
     pub fn clear(&mut self) {
         self.traces.clear();

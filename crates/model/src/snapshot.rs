@@ -17,18 +17,31 @@ impl Model {
             model: self,
             events: Vec::with_capacity(self.trace_count() * 2 + self.span_count() * 2),
         };
-        for &t in &self.roots {
-            out.trace(t);
-        }
         let (traces, spans) = self.orphans();
-        for t in traces {
-            out.trace(t);
-        }
-        for s in spans {
-            out.span(s);
+        // Depth first, in the order a recursive walk would take, on a stack of our own: the
+        // data chooses how deep traces nest, so the call stack must not.
+        let mut stack: Vec<Step> = Vec::new();
+        stack.extend(spans.into_iter().rev().map(Step::Span));
+        stack.extend(traces.into_iter().rev().map(Step::Trace));
+        stack.extend(self.roots.iter().rev().copied().map(Step::Trace));
+        while let Some(step) = stack.pop() {
+            match step {
+                Step::Trace(t) => out.trace(t, &mut stack),
+                Step::Span(s) => out.span(s, &mut stack),
+                Step::TraceEnd(t) => out.trace_end(t),
+                Step::SpanEnd(s) => out.span_end(s),
+            }
         }
         out.events
     }
+}
+
+/// What is left to write, innermost last.
+enum Step {
+    Trace(TraceId),
+    Span(SpanId),
+    TraceEnd(TraceId),
+    SpanEnd(SpanId),
 }
 
 struct Snapshot<'a> {
@@ -57,7 +70,8 @@ impl Snapshot<'_> {
         });
     }
 
-    fn trace(&mut self, id: TraceId) {
+    /// A trace's start; its spans and its end are pushed on `stack`.
+    fn trace(&mut self, id: TraceId, stack: &mut Vec<Step>) {
         let Some(t) = self.model.trace(id) else {
             return;
         };
@@ -93,9 +107,14 @@ impl Snapshot<'_> {
                 );
             }
         }
-        for &s in &t.spans {
-            self.span(s);
-        }
+        stack.push(Step::TraceEnd(id));
+        stack.extend(t.spans.iter().rev().copied().map(Step::Span));
+    }
+
+    fn trace_end(&mut self, id: TraceId) {
+        let Some(t) = self.model.trace(id) else {
+            return;
+        };
         if let (Some(status), Some(end)) = (status(&t.status), t.end_ts) {
             self.push(
                 &t.process,
@@ -108,7 +127,8 @@ impl Snapshot<'_> {
         }
     }
 
-    fn span(&mut self, id: SpanId) {
+    /// A span's creation and writers; its child traces and its end are pushed on `stack`.
+    fn span(&mut self, id: SpanId, stack: &mut Vec<Step>) {
         let Some(s) = self.model.span(id) else {
             return;
         };
@@ -153,9 +173,14 @@ impl Snapshot<'_> {
             };
             self.push(writer, s.start_ts, op);
         }
-        for &child in &s.children {
-            self.trace(child);
-        }
+        stack.push(Step::SpanEnd(id));
+        stack.extend(s.children.iter().rev().copied().map(Step::Trace));
+    }
+
+    fn span_end(&mut self, id: SpanId) {
+        let Some(s) = self.model.span(id) else {
+            return;
+        };
         if let (Some(status), Some(end)) = (status(&s.status), s.end_ts) {
             self.push(
                 &s.process,

@@ -153,6 +153,71 @@ fn deep_nesting_is_kept_and_walked_without_recursion() {
 }
 
 #[test]
+fn a_chain_of_100_000_nested_traces_is_walked_without_recursion() {
+    // The panel and the runtime dump, snapshot and measure this tree: on a small stack, a walk
+    // that recursed once per level would overflow (and abort the test binary).
+    on_small_stack(|| {
+        let depth = 100_000;
+        let mut p = Producer::new("p");
+        let mut events = vec![p.trace("t0", "level 0"), p.text("t0", "s0", "x")];
+        for i in 1..depth {
+            events.push(p.child_trace(&format!("t{i}"), "deeper", &format!("s{}", i - 1)));
+            events.push(p.text(&format!("t{i}"), &format!("s{i}"), "x"));
+        }
+        events.push(p.end_trace("t0", Status::Ok));
+        let mut m = Model::default();
+        apply_ok(&mut m, events);
+        let root = m.roots()[0];
+        let last = m.trace_by_key(&format!("t{}", depth - 1)).unwrap();
+        assert_eq!(m.levels_below(root), depth - 1);
+        assert_eq!(
+            m.levels_below(last),
+            0,
+            "the innermost trace has nothing below"
+        );
+        assert_eq!(m.depth(last), depth - 1);
+        let dump = m.dump();
+        assert_eq!(dump.lines().count(), 2 * depth);
+        // Depth first, as a recursive walk would write it: the innermost span is last; past 64
+        // levels of indentation a line gives its level's number instead.
+        let innermost = format!("{}<{}> span s{}", "  ".repeat(64), 2 * depth - 1, depth - 1);
+        assert!(dump.lines().last().unwrap().starts_with(&innermost));
+        assert!(dump.len() < 200 * 2 * depth, "the dump grows linearly");
+        // The snapshot rebuilds the same tree (the fuzz harness's fixpoint check).
+        fuzz::check(&m);
+        let mut rebuilt = Model::default();
+        let mut out = Outcome::default();
+        let events = m.snapshot_events().into_iter().map(Ok).collect();
+        rebuilt.apply_snapshot(0, events, &mut out);
+        assert!(out.rejected.is_empty());
+        assert_eq!(rebuilt.dump(), dump);
+    });
+}
+
+#[test]
+fn levels_below_counts_the_deepest_branch() {
+    let mut p = Producer::new("p");
+    let mut m = Model::default();
+    // t: s1 -> a -> sa -> b ; s2 -> c (the deepest branch is two levels).
+    apply_ok(
+        &mut m,
+        [
+            p.trace("t", "T"),
+            p.text("t", "s1", "x"),
+            p.text("t", "s2", "x"),
+            p.child_trace("c", "C", "s2"),
+            p.child_trace("a", "A", "s1"),
+            p.text("a", "sa", "x"),
+            p.child_trace("b", "B", "sa"),
+        ],
+    );
+    let key = |k: &str| m.trace_by_key(k).unwrap();
+    assert_eq!(m.levels_below(key("t")), 2);
+    assert_eq!(m.levels_below(key("a")), 1);
+    assert_eq!(m.levels_below(key("c")), 0);
+}
+
+#[test]
 fn a_50_mb_string_under_the_limit_is_kept_and_one_over_it_refused() {
     let limit = Limits::default().max_text_bytes;
     assert_eq!(limit, 64 << 20);
