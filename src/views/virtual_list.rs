@@ -19,8 +19,10 @@ use crate::windowing::{
 };
 
 /// How far beyond the visible area blocks stay mounted: one viewport above and below, so that
-/// scrolling shows rows, not blank space.
-const MARGIN: &str = "100% 0px";
+/// scrolling shows rows, not blank space. Sideways, any distance: a list is virtualized by
+/// where its rows are vertically only, and a nested block that starts right of the visible area
+/// (deep in the tree, or scrolled sideways) must still mount.
+const MARGIN: &str = "100% 1000000px";
 /// A row's height before any was measured (a span's header and one line).
 const FALLBACK_ROW_PX: f64 = 48.0;
 
