@@ -9,6 +9,7 @@
 pub mod backoff;
 pub mod bidi;
 pub mod connection;
+pub mod depth;
 pub mod dom;
 pub mod filter;
 pub mod format;

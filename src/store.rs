@@ -55,6 +55,9 @@ struct State {
     /// Traces the user folded or unfolded by hand, so that a virtualized list that unmounts
     /// and remounts a trace shows it as the user left it.
     folded: HashMap<TraceId, bool>,
+    /// The nested traces the reader opened as the tree's root, the current one last (see
+    /// `crate::depth`); empty: all traces.
+    rooted: Vec<TraceId>,
     session: Option<String>,
 }
 
@@ -65,6 +68,8 @@ pub struct Store {
     /// Never borrowed while the model is, nor the other way round (see `prune_triggers`).
     state: StoredValue<State>,
     roots: Trigger,
+    /// Notified when the reader opens a nested trace as the root, or goes back.
+    rooted: Trigger,
     /// While true, events are applied but views are not updated.
     pub paused: RwSignal<bool>,
     pub notices: RwSignal<VecDeque<Notice>>,
@@ -80,6 +85,7 @@ impl Store {
             model: StoredValue::new(Model::new(options)),
             state: StoredValue::new(State::default()),
             roots: Trigger::new(),
+            rooted: Trigger::new(),
             paused,
             notices: RwSignal::new(VecDeque::new()),
             counters: RwSignal::new(Counters::default()),
@@ -293,6 +299,40 @@ impl Store {
     pub fn set_trace_expanded(&self, id: TraceId, expanded: bool) {
         self.state
             .try_update_value(|s| s.folded.insert(id, expanded));
+    }
+
+    /// The nested trace the tree is rooted at (and subscribes the caller): the last one the
+    /// reader opened that still exists.
+    pub fn rooted(&self) -> Option<TraceId> {
+        self.rooted.track();
+        let mut id = None;
+        self.with_state(&mut |s| id = s.rooted.last().copied());
+        let id = id?;
+        self.with(|m| m.trace(id).is_some()).then_some(id)
+    }
+
+    /// The state, through one non-generic function: each closure given to the stored value's
+    /// generic methods costs the wasm its own copy of them (about 1 KB).
+    fn with_state(&self, f: &mut dyn FnMut(&mut State)) {
+        self.state.try_update_value(|s| f(s));
+    }
+
+    /// Roots the tree at trace `id` (`None`: goes back to the previous root; `Some` of nothing
+    /// ever opened is not possible, so `show_all` empties the list).
+    pub fn open_as_root(&self, id: Option<TraceId>) {
+        self.with_state(&mut |s| match id {
+            Some(id) => s.rooted.push(id),
+            None => {
+                s.rooted.pop();
+            }
+        });
+        self.rooted.notify();
+    }
+
+    /// Shows every trace again, however deep the reader went.
+    pub fn show_all(&self) {
+        self.with_state(&mut |s| s.rooted.clear());
+        self.rooted.notify();
     }
 
     /// Forgets every hand toggle: collapse-all and expand-all apply to every trace.

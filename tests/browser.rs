@@ -552,6 +552,200 @@ async fn child_traces_nest_and_orphans_attach_when_their_parent_arrives() {
     assert_eq!(p.count(".utp-trace"), 2);
 }
 
+/// Mounts a styled panel of a fixed size.
+fn mount_panel_of(width_px: u32, height_px: u32) -> Mounted {
+    let p = mount_sized_panel(height_px);
+    p.el.set_attribute("style", &format!("width:{width_px}px;height:{height_px}px"))
+        .unwrap();
+    p
+}
+
+/// A chain of `levels` traces `t0` … each nested in the one span of the trace before it.
+fn chain(levels: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    for i in 0..levels {
+        let parent = match i {
+            0 => String::new(),
+            _ => format!(r#","parent_span":"s{}""#, i - 1),
+        };
+        lines.push(format!(r#"{{"id":"t{i}","process":"p","ts":{},"op":"trace_start","trace":"t{i}","name":"t{i}"{parent}}}"#, 2 * i + 1));
+        lines.push(format!(r#"{{"id":"s{i}","process":"p","ts":{},"op":"span_create","trace":"t{i}","span":"s{i}","kind":"text","content":"in t{i}"}}"#, 2 * i + 2));
+    }
+    lines
+}
+
+async fn push_lines(p: &Mounted, lines: &[String]) {
+    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+    p.push(&refs).await;
+}
+
+/// The texts of every element matching `selector`, in document order.
+fn texts(p: &Mounted, selector: &str) -> Vec<String> {
+    let all = p.el.query_selector_all(selector).unwrap();
+    (0..all.length())
+        .map(|i| all.item(i).unwrap().text_content().unwrap_or_default())
+        .collect()
+}
+
+fn rect(e: &web_sys::Element) -> web_sys::DomRect {
+    e.get_bounding_client_rect()
+}
+
+#[wasm_bindgen_test]
+async fn a_chain_of_1_000_nested_traces_shows_32_levels_and_opens_the_rest_in_place() {
+    let p = mount_panel_of(900, 3_000);
+    push_lines(&p, &chain(1_000)).await;
+    settle().await;
+    let labels = texts(&p, ".utp-label");
+    let first: Vec<String> = (0..32).map(|i| format!("t{i}")).collect();
+    assert_eq!(labels, first, "one view nests 32 levels");
+    assert_eq!(
+        texts(&p, ".utp-open-here"),
+        vec!["▸ t32 · 968 more levels — open here"]
+    );
+    // Past 12 levels indentation stops and a header says its level.
+    assert_eq!(
+        texts(&p, ".utp-level").first().map(String::as_str),
+        Some("L12")
+    );
+    // Later events are shown: the panel is alive.
+    p.push(&[r#"{"id":"late","process":"p","ts":99999,"op":"trace_start","trace":"late","name":"after the deep one"}"#]).await;
+    settle().await;
+    assert!(texts(&p, ".utp-label").contains(&"after the deep one".to_owned()));
+    // The way in roots the tree at level 32, with a way back.
+    p.element(".utp-open-here").click();
+    settle().await;
+    assert_eq!(p.text(".utp-focus-place"), "t32 · level 32 in t0");
+    let labels = texts(&p, ".utp-label");
+    assert_eq!(labels.first().map(String::as_str), Some("t32"));
+    assert_eq!(labels.len(), 32, "{labels:?}");
+    assert_eq!(
+        texts(&p, ".utp-open-here"),
+        vec!["▸ t64 · 936 more levels — open here"]
+    );
+    assert_eq!(
+        texts(&p, ".utp-level").first().map(String::as_str),
+        Some("L44")
+    );
+    p.element(".utp-open-here").click();
+    settle().await;
+    assert_eq!(p.text(".utp-focus-place"), "t64 · level 64 in t0");
+    // Back to level 32, then to every trace.
+    p.element(".utp-focus-bar button").click();
+    settle().await;
+    assert_eq!(p.text(".utp-focus-place"), "t32 · level 32 in t0");
+    p.element(".utp-focus-bar button + button").click();
+    settle().await;
+    assert_eq!(p.count(".utp-focus-bar"), 0);
+    let labels = texts(&p, ".utp-label");
+    assert_eq!(labels.first().map(String::as_str), Some("t0"));
+    assert!(labels.contains(&"after the deep one".to_owned()));
+}
+
+/// Whether every trace label in `p` starts inside the tree's visible area.
+fn labels_on_screen(p: &Mounted) -> Result<(), String> {
+    let tree = rect(&p.element(".utp-tree"));
+    let all = p.el.query_selector_all(".utp-label").unwrap();
+    for i in 0..all.length() {
+        let e: web_sys::Element = all.item(i).unwrap().dyn_into().unwrap();
+        let r = rect(&e);
+        if r.left() < tree.left() || r.left() > tree.right() - 60.0 {
+            return Err(format!(
+                "{} starts at {} px, the tree spans {}..{} px",
+                e.text_content().unwrap_or_default(),
+                r.left(),
+                tree.left(),
+                tree.right()
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[wasm_bindgen_test]
+async fn deep_traces_are_mounted_and_on_screen_in_a_narrow_and_a_wide_panel() {
+    // 30 levels in a 420 px side panel: every level is mounted, and starts on screen.
+    let p = mount_panel_of(420, 600);
+    push_lines(&p, &chain(30)).await;
+    settle().await;
+    assert_eq!(p.count(".utp-label"), 30);
+    labels_on_screen(&p).unwrap();
+    // 60 levels at 1280 px: the 32 levels of the view and the way in, all on screen.
+    let p = mount_panel_of(1280, 600);
+    push_lines(&p, &chain(60)).await;
+    settle().await;
+    assert_eq!(p.count(".utp-label"), 32);
+    labels_on_screen(&p).unwrap();
+    let way_in = rect(&p.element(".utp-open-here"));
+    assert!(way_in.left() < rect(&p.element(".utp-tree")).right() - 200.0);
+    // And at 360 px, the deepest text is still readable.
+    let p = mount_panel_of(360, 600);
+    push_lines(&p, &chain(32)).await;
+    settle().await;
+    labels_on_screen(&p).unwrap();
+    let texts = p.el.query_selector_all(".utp-text").unwrap();
+    let last: web_sys::Element = texts.item(texts.length() - 1).unwrap().dyn_into().unwrap();
+    assert_eq!(last.text_content().unwrap(), "in t31");
+    assert!(
+        rect(&last).width() > 150.0,
+        "{} px wide",
+        rect(&last).width()
+    );
+}
+
+#[wasm_bindgen_test]
+async fn a_10_000_deep_json_value_opens_level_by_level_in_a_shallow_dom_on_screen() {
+    let p = mount_panel_of(360, 600);
+    let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+    let line = format!(
+        r#"{{"id":"d","process":"p","ts":2,"op":"span_create","trace":"t","span":"deep","kind":"json","content":{deep}}}"#
+    );
+    p.push(&[T, &line]).await;
+    // Rows of a view stacked under the one shown do not count.
+    let closed = ".utp-json-row[aria-expanded='false']:not([hidden] *)";
+    for step in 0..100 {
+        let Some(row) = p.el.query_selector(closed).unwrap() else {
+            panic!("nothing to open at step {step}");
+        };
+        row.dyn_into::<web_sys::HtmlElement>().unwrap().click();
+        frame().await;
+    }
+    // The DOM nests at most 32 levels; the deepest row is on screen.
+    let rows =
+        p.el.query_selector_all(".utp-json-row:not([hidden] *)")
+            .unwrap();
+    let last: web_sys::Element = rows.item(rows.length() - 1).unwrap().dyn_into().unwrap();
+    let mut nesting = 0;
+    let mut e = last.parent_element();
+    while let Some(x) = e {
+        if x.class_list().contains("utp-json-children") {
+            nesting += 1;
+        }
+        e = x.parent_element();
+    }
+    assert!(nesting <= 32, "{nesting} nested levels in the DOM");
+    let tree = rect(&p.element(".utp-tree"));
+    assert!(
+        rect(&last).left() < tree.right() - 100.0,
+        "the deepest row is on screen"
+    );
+    let visible = ".utp-json-view:not([hidden])";
+    assert_eq!(p.count(visible), 1, "one view of the value is shown");
+    let place = p.text(&format!("{visible} .utp-json-place"));
+    assert!(place.starts_with("level 96 · …"), "{place}");
+    // Levels 97 to 100 were expanded in that view: the last row is level 101.
+    let expanded = format!("{visible} .utp-json-row[aria-expanded='true']");
+    assert_eq!(p.count(&expanded), 5);
+    // Back shows the view above as it was left.
+    p.element(&format!("{visible} .utp-json-focus button"))
+        .click();
+    frame().await;
+    assert_eq!(p.count(visible), 1);
+    assert!(p
+        .text(&format!("{visible} .utp-json-place"))
+        .starts_with("level 64"));
+}
+
 #[wasm_bindgen_test]
 async fn a_malformed_message_is_reported_and_the_stream_goes_on() {
     let p = mount_panel();

@@ -1,6 +1,10 @@
 //! A JSON value as a collapsible tree, read lazily from the text as sent: a node's children
 //! exist (in memory and in the DOM) only while it is expanded, and large objects and arrays
 //! are grouped in pages of 100, as browser devtools do.
+//!
+//! However deep the value nests, the DOM does not (see [`crate::depth`]): a container
+//! [`depth::JSON_LEVELS`] levels down is a row that opens it as the root of a new view of the
+//! tree, stacked over the previous one (hidden, as the reader left it) with a way back.
 
 use std::borrow::Cow;
 use std::rc::Rc;
@@ -8,12 +12,13 @@ use std::sync::{Arc, OnceLock};
 
 // Pages are the decoder's (it outlines large values in pages of the same size).
 use user_trace_model::json::{self, JsonKind, PAGE};
+use wasm_bindgen::JsCast;
 use web_sys::Element;
 
-use crate::dom;
 use crate::json_string;
 use crate::views::clipboard::copy_button;
 use crate::views::label::label;
+use crate::{depth, dom};
 
 /// Longest string shown before it is cut (the full value can still be copied).
 const MAX_SHOWN_CHARS: usize = 2_000;
@@ -75,6 +80,7 @@ pub fn json_tree(text: Arc<str>, outline: Option<Arc<json::Outline>>, open: bool
     }
     let root = dom::el("div", "utp-json");
     dom::set(&root, "role", "group");
+    let view = dom::add(&root, "div", "utp-json-view");
     let node = Value {
         text,
         start: 0,
@@ -82,12 +88,15 @@ pub fn json_tree(text: Arc<str>, outline: Option<Arc<json::Outline>>, open: bool
         key: None,
         path: "$".to_owned(),
         count: None,
+        level: 0,
+        depth: 0,
     };
-    let _ = root.append_child(&json_node(node, open, Some(known)));
+    let _ = view.append_child(&json_node(node, open, Some(known)));
     root
 }
 
 /// A value in the tree: where it is in the text, its key and path.
+#[derive(Clone)]
 struct Value {
     text: Arc<str>,
     start: usize,
@@ -96,6 +105,56 @@ struct Value {
     path: String,
     /// The value's member count when the parent's pass already found it.
     count: Option<usize>,
+    /// How deep the value is in the whole value (0: the top).
+    level: usize,
+    /// How deep it is in the view that shows it (0: the view's root).
+    depth: usize,
+}
+
+/// Where indentation stops, a row says its level.
+fn level_badge(row: &Element, n: &Value) {
+    if !depth::indents(n.depth) {
+        let l = dom::add_text(row, "span", "utp-level", &format!("L{}", n.level));
+        dom::set(&l, "title", &format!("nesting level {}", n.level));
+    }
+}
+
+/// Opens `n` as the root of a new view of its tree, over the view the row `from` is in (which
+/// is hidden as it is, and shown again by the new view's Back button).
+fn open_here(from: &Element, n: &Value) {
+    let Some(view) = from.closest(".utp-json-view").ok().flatten() else {
+        return;
+    };
+    let Some(tree) = view.parent_element() else {
+        return;
+    };
+    dom::set(&view, "hidden", "");
+    let new = dom::add(&tree, "div", "utp-json-view");
+    let bar = dom::add(&new, "div", "utp-json-focus");
+    let back = dom::add_text(&bar, "button", "", "← Back");
+    dom::set(&back, "title", "Show the levels above");
+    // The listener holds no element: it finds the views from the button.
+    dom::on(&back, "click", |e| {
+        let Some(view) = dom::target(&e).and_then(|b| b.closest(".utp-json-view").ok().flatten())
+        else {
+            return;
+        };
+        if let Some(above) = view.previous_element_sibling() {
+            let _ = above.remove_attribute("hidden");
+        }
+        view.remove();
+    });
+    let place = format!("level {} · {}", n.level, depth::path_tail(&n.path, 40));
+    let place = dom::add_text(&bar, "span", "utp-json-place", &place);
+    dom::set(&place, "title", &depth::path_tail(&n.path, 2_000));
+    let root = Value {
+        depth: 0,
+        ..n.clone()
+    };
+    let _ = new.append_child(&json_node(root, true, None));
+    if let Ok(b) = back.dyn_into::<web_sys::HtmlElement>() {
+        let _ = b.focus();
+    }
 }
 
 /// The key and the two copy buttons of a member's row.
@@ -121,6 +180,7 @@ fn key_and_actions(row: &Element, n: &Value, value: (&str, &str)) {
 fn expandable(
     row_class: &str,
     open: bool,
+    flat: bool,
     head: &dyn Fn(&Element),
     fill: Box<dyn Fn(&Element)>,
 ) -> Element {
@@ -130,7 +190,13 @@ fn expandable(
     dom::set(&row, "tabindex", "-1");
     let caret = dom::add(&row, "span", "utp-caret");
     head(&row);
-    let children = dom::add(&node, "div", "utp-json-children");
+    // Past the indented levels, children are drawn flush with their parent.
+    let class = if flat {
+        "utp-json-children utp-flat"
+    } else {
+        "utp-json-children"
+    };
+    let children = dom::add(&node, "div", class);
     dom::set(&children, "role", "group");
     set_open(&row, &caret, &children, open, &*fill);
     // The listener holds no element: it finds the caret and the group from the row.
@@ -182,6 +248,7 @@ fn json_node(n: Value, open: bool, outline: Option<Arc<OnceLock<Outline>>>) -> E
         dom::set(&row, "role", "treeitem");
         dom::set(&row, "tabindex", "-1");
         dom::add(&row, "span", "utp-caret-space");
+        level_badge(&row, &n);
         let shown = match kind {
             JsonKind::Object => "{}".to_owned(),
             JsonKind::Array => "[]".to_owned(),
@@ -190,14 +257,41 @@ fn json_node(n: Value, open: bool, outline: Option<Arc<OnceLock<Outline>>>) -> E
         key_and_actions(&row, &n, (class_of(kind), &shown));
         return row;
     }
+    if depth::json_is_way_in(n.depth) {
+        return way_in(n, kind, total);
+    }
     let summary = json::container_summary(kind, total);
-    let head = |row: &Element| key_and_actions(row, &n, ("utp-json-summary", &summary));
+    let head = |row: &Element| {
+        level_badge(row, &n);
+        key_and_actions(row, &n, ("utp-json-summary", &summary));
+    };
     let (text, start, end, path) = (n.text.clone(), n.start, n.end, n.path.clone());
+    let below = (n.level + 1, n.depth + 1);
     let fill = Box::new(move |children: &Element| {
         let outline = outline_of(&outline, &text, start, end);
-        members(children, &text, outline, &path);
+        members(children, &text, outline, &path, below);
     });
-    expandable("utp-json-row utp-clickable", open, &head, fill)
+    let flat = !depth::indents(below.1);
+    expandable("utp-json-row utp-clickable", open, flat, &head, fill)
+}
+
+/// A container past the view's nesting cap: a collapsed row that opens it as a new view.
+fn way_in(n: Value, kind: JsonKind, count: usize) -> Element {
+    let row = dom::el("div", "utp-json-row utp-clickable utp-json-way-in");
+    dom::set(&row, "role", "treeitem");
+    dom::set(&row, "tabindex", "-1");
+    dom::set(&row, "aria-expanded", "false");
+    dom::add(&row, "span", "utp-caret");
+    level_badge(&row, &n);
+    let summary = json::container_summary(kind, count);
+    key_and_actions(&row, &n, ("utp-json-summary", &summary));
+    dom::add_text(&row, "span", "utp-json-open", "open here");
+    dom::on(&row, "click", move |e| {
+        if let Some(row) = dom::target(&e) {
+            open_here(&row, &n);
+        }
+    });
+    row
 }
 
 fn member_views<'a>(
@@ -206,6 +300,7 @@ fn member_views<'a>(
     members: impl Iterator<Item = json::Member<'a>>,
     first_index: usize,
     path: &str,
+    (level, depth): (usize, usize),
 ) {
     for (i, m) in members.enumerate() {
         let index = first_index + i;
@@ -218,6 +313,8 @@ fn member_views<'a>(
             key: key.or_else(|| Some(index.to_string())),
             path: format!("{path}{}", json::path_segment(m.key, index)),
             count: Some(m.count),
+            level,
+            depth,
         };
         let _ = parent.append_child(&json_node(node, false, None));
     }
@@ -248,11 +345,17 @@ fn outline_of<'a>(
 }
 
 /// The members of an expanded container, paged when there are many.
-fn members(parent: &Element, text: &Arc<str>, outline: &Outline, path: &str) {
+fn members(
+    parent: &Element,
+    text: &Arc<str>,
+    outline: &Outline,
+    path: &str,
+    below: (usize, usize),
+) {
     let raw = text.get(outline.start..outline.end).unwrap_or("");
     if outline.found.starts.len() <= 1 {
         let found = outline.found.first_page.iter().filter_map(|m| m.get(raw));
-        member_views(parent, text, found, 0, path);
+        member_views(parent, text, found, 0, path, below);
         return;
     }
     let paging = Rc::new(Paging {
@@ -261,6 +364,7 @@ fn members(parent: &Element, text: &Arc<str>, outline: &Outline, path: &str) {
         end: outline.end,
         found: outline.found.clone(),
         path: path.to_owned(),
+        below,
     });
     page_rows(parent, &paging, 0..paging.found.starts.len());
 }
@@ -274,6 +378,8 @@ struct Paging {
     /// Where each page of [`PAGE`] members starts (relative to `start`) and how many there are.
     found: Arc<json::Outline>,
     path: String,
+    /// The members' level and depth (see [`Value`]).
+    below: (usize, usize),
 }
 
 /// One row per page or group of pages in `pages`; never more than [`PAGE`] rows.
@@ -289,6 +395,7 @@ fn json_page(paging: Rc<Paging>, pages: std::ops::Range<usize>) -> Element {
     let first = pages.start * PAGE;
     let last = (pages.end * PAGE).min(paging.found.count).saturating_sub(1);
     let label = format!("[{first} … {last}]");
+    let flat = !depth::indents(paging.below.1);
     let head = |row: &Element| {
         dom::text(row, &label);
     };
@@ -299,11 +406,19 @@ fn json_page(paging: Rc<Paging>, pages: std::ops::Range<usize>) -> Element {
         let container = paging.text.get(paging.start..paging.end).unwrap_or("");
         let from = paging.found.starts.get(pages.start).copied().unwrap_or(0);
         let page = json::members_from(container, from).take(PAGE);
-        member_views(children, &paging.text, page, first, &paging.path);
+        member_views(
+            children,
+            &paging.text,
+            page,
+            first,
+            &paging.path,
+            paging.below,
+        );
     });
     expandable(
         "utp-json-row utp-clickable utp-json-page",
         false,
+        flat,
         &head,
         fill,
     )

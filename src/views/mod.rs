@@ -3,6 +3,7 @@
 //! they use (JSON reading, markdown, formatting, windowing) lives outside them.
 
 pub mod clipboard;
+pub mod deep;
 pub mod error_span;
 pub mod generic_span;
 pub mod items_span;
@@ -37,4 +38,17 @@ pub struct Ctx {
     pub filter: leptos::prelude::RwSignal<crate::filter::Filter>,
     /// The scroller that lists virtualize against (none: every row is mounted).
     pub viewport: Option<Viewport>,
+    /// How many levels of traces this view is below the tree's root level (see
+    /// [`crate::depth`]: past a cap, a trace is a way in, not nested in place).
+    pub depth: usize,
+}
+
+impl Ctx {
+    /// The context of a trace nested one level deeper.
+    pub fn deeper(self) -> Ctx {
+        Ctx {
+            depth: self.depth + 1,
+            ..self
+        }
+    }
 }

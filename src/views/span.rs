@@ -8,8 +8,8 @@ use user_trace_model::protocol::SpanKind;
 use user_trace_model::{RunStatus, SpanId};
 use web_sys::Element;
 
-use crate::dom;
 use crate::label_text;
+use crate::views::deep::way_in;
 use crate::views::error_span::error_span;
 use crate::views::generic_span::generic_span;
 use crate::views::items_span::items_span;
@@ -19,6 +19,7 @@ use crate::views::markdown_span::markdown_span;
 use crate::views::text_span::text_span;
 use crate::views::trace::trace_view;
 use crate::views::Ctx;
+use crate::{depth, dom};
 
 /// The short name of a process (`agent@host:42` -> `agent`), for badges.
 pub fn short_process(p: &str) -> &str {
@@ -114,7 +115,13 @@ pub fn span_view(cx: Ctx, id: SpanId) -> Element {
         SpanKind::Other(_) => generic_span(store, id),
     };
     let _ = content.append_child(&view);
-    let row: Rc<dyn Fn(_) -> Element> = Rc::new(move |t| trace_view(cx, t));
+    // Child traces are one level deeper; past the cap, each is a way in (see `crate::depth`).
+    let inner = cx.deeper();
+    let row: Rc<dyn Fn(_) -> Element> = if depth::trace_is_way_in(inner.depth) {
+        Rc::new(move |t| way_in(inner, t))
+    } else {
+        Rc::new(move |t| trace_view(inner, t))
+    };
     dom::keyed(
         &root,
         move || {

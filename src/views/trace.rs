@@ -7,12 +7,11 @@ use leptos::prelude::*;
 use user_trace_model::{RunStatus, TraceId};
 use web_sys::Element;
 
-use crate::dom;
-use crate::format;
 use crate::views::label::label;
 use crate::views::span::{badge, short_process, span_view};
 use crate::views::virtual_list::virtual_list;
 use crate::views::Ctx;
+use crate::{depth, dom, format};
 
 #[derive(Clone, PartialEq)]
 struct Header {
@@ -22,6 +21,8 @@ struct Header {
     start: u64,
     end: Option<u64>,
     spans: usize,
+    /// The trace's nesting level, shown where indentation no longer does.
+    level: Option<usize>,
 }
 
 /// Writes the header's parts after its caret; `needle`: what the filter looks for.
@@ -34,6 +35,10 @@ fn header_view(row: &Element, caret: &Element, h: &Header, needle: &str) {
         RunStatus::Ok => ("utp-ok", "done".to_owned()),
         RunStatus::Error(m) => ("utp-err", format!("error: {m}")),
     };
+    if let Some(level) = h.level {
+        let l = dom::add_text(row, "span", "utp-level", &format!("L{level}"));
+        dom::set(&l, "title", &format!("nesting level {level}"));
+    }
     label(row, "span", "utp-label", &h.name, needle);
     for p in &h.processes {
         badge(row, "utp-badge", short_process(p), p);
@@ -56,6 +61,7 @@ pub fn trace_view(cx: Ctx, id: TraceId) -> Element {
         filter,
         ..
     } = cx;
+    let flat = !depth::indents(cx.depth);
     let trigger = store.trace_trigger(id);
     // As the user left it, else as the last collapse-all or expand-all said (a virtualized
     // list remounts traces that scroll back into view).
@@ -72,7 +78,14 @@ pub fn trace_view(cx: Ctx, id: TraceId) -> Element {
             expanded.set(expand);
         }
     });
-    let root = dom::el("div", "utp-trace");
+    let root = dom::el(
+        "div",
+        if flat {
+            "utp-trace utp-flat"
+        } else {
+            "utp-trace"
+        },
+    );
     let row = dom::add(&root, "div", "utp-trace-header utp-clickable");
     dom::set(&row, "role", "treeitem");
     // Not a Tab stop of its own: the tree is one (src/views/tree.rs).
@@ -105,6 +118,7 @@ pub fn trace_view(cx: Ctx, id: TraceId) -> Element {
                     start: t.start_ts,
                     end: t.end_ts,
                     spans: t.spans.len(),
+                    level: flat.then(|| m.depth(id)),
                 })
             });
             if now != shown || found {

@@ -11,6 +11,7 @@ use web_sys::Element;
 use crate::dom;
 use crate::filter::Filter;
 use crate::store::Store;
+use crate::views::deep::focus_bar;
 use crate::views::label::label;
 use crate::views::span::span_view;
 use crate::views::trace::trace_view;
@@ -192,6 +193,7 @@ pub fn tree(
     follow: RwSignal<bool>,
     fold: Fold,
 ) {
+    focus_bar(parent, store);
     let scroller = dom::add(parent, "div", "utp-tree");
     dom::set(&scroller, "role", "tree");
     dom::set(&scroller, "aria-label", "Traces");
@@ -203,9 +205,14 @@ pub fn tree(
         fold,
         filter,
         viewport: Some(viewport),
+        depth: 0,
     };
     let roots = Memo::new(move |_| {
         store.track_roots();
+        // Rooted at a nested trace the reader opened: that trace alone, as a root.
+        if let Some(id) = store.rooted() {
+            return vec![id];
+        }
         let f = filter.get();
         store.with(|m| {
             m.roots()
@@ -214,6 +221,17 @@ pub fn tree(
                 .filter(|&t| f.is_empty() || f.matches(m, t))
                 .collect::<Vec<_>>()
         })
+    });
+    // A new root starts at its top.
+    let el = scroller.clone();
+    let mut rooted = None;
+    dom::effect(move || {
+        let now = store.rooted();
+        if now != rooted {
+            rooted = now;
+            follow.set(false);
+            el.set_scroll_top(0);
+        }
     });
     // Follow: after each applied frame, stay at the bottom.
     let el = scroller.clone();

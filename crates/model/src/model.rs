@@ -121,17 +121,23 @@ impl Model {
             .map_or((0, ""), |s| (s.start_ts, &*s.key))
     }
 
+    /// The trace that trace `id` nests in (through its parent span), if it is attached.
+    pub fn parent_trace(&self, id: TraceId) -> Option<TraceId> {
+        let Parent::Node(span) = &self.trace(id)?.parent else {
+            return None;
+        };
+        match &self.span(*span)?.trace {
+            Parent::Node(t) => Some(*t),
+            _ => None,
+        }
+    }
+
     /// The depth of a trace: 0 for a root, 1 for a trace inside a root's span, ...
     pub fn depth(&self, mut id: TraceId) -> usize {
         let mut depth = 0;
-        while let Some(Parent::Node(span)) = self.trace(id).map(|t| &t.parent) {
-            match self.span(*span).map(|s| &s.trace) {
-                Some(Parent::Node(t)) => {
-                    id = *t;
-                    depth += 1;
-                }
-                _ => break,
-            }
+        while let Some(t) = self.parent_trace(id) {
+            id = t;
+            depth += 1;
         }
         depth
     }
