@@ -11,7 +11,6 @@ pub fn check(
     headers: &HeaderMap,
     query_token: Option<&str>,
 ) -> Result<(), (StatusCode, String)> {
-    check_host(config, headers)?;
     check_origin(config, headers)?;
     check_token(config, headers, query_token)
 }

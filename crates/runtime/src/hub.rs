@@ -88,6 +88,9 @@ struct State {
     /// Bytes of events stored since the last compaction.
     history_bytes: u64,
     compacting: bool,
+    /// The store refused a write for lack of space: the next compaction keeps no events
+    /// beyond the snapshot.
+    full: bool,
     /// The last failed write and when: batches are refused meanwhile.
     failed: Option<(Instant, String)>,
     /// Set by [`Hub::stop`]: no event is accepted (nor stored) after it.
@@ -255,6 +258,7 @@ impl Hub {
             storage,
             history_bytes: r.history_bytes,
             compacting: false,
+            full: false,
             failed: None,
             stopped: false,
         };
@@ -421,7 +425,12 @@ impl Hub {
                     }
                 }
             }
-            Err(e) => tracing::error!(error = %e, "cannot read the store back"),
+            Err(again) => tracing::error!(error = %again, "cannot read the store back"),
+        }
+        if matches!(e, StorageError::Full(_)) {
+            // Folding the history into a snapshot may free what the state no longer needs.
+            state.full = true;
+            self.compact.notify_one();
         }
         state.failed = Some((Instant::now(), why.clone()));
         Refused::Storage(why)
@@ -429,7 +438,7 @@ impl Hub {
 
     /// Folds the stored history into a snapshot of the state (run by [`Hub::compactor`]).
     pub fn compact_now(&self) {
-        let (seq, events, folded_bytes, cleared) = {
+        let (seq, events, folded_bytes, keep_none) = {
             let mut state = self.lock();
             if state.stopped || state.compacting {
                 return;
@@ -437,13 +446,15 @@ impl Hub {
             state.compacting = true;
             let seq = state.next_seq - 1;
             let events = state.model.snapshot_events();
-            (seq, events, state.history_bytes, state.model.bytes() == 0)
+            let keep_none = state.model.bytes() == 0 || std::mem::take(&mut state.full);
+            (seq, events, state.history_bytes, keep_none)
         };
         // Serialized without the lock; written with it (the store has one writer).
         let snapshot: Vec<String> = events.iter().map(Event::to_json).collect();
         drop(events);
-        // After a clear nothing before it matters, not even for duplicates.
-        let keep_from = if cleared {
+        // After a clear nothing before it matters, not even for duplicates; a full store
+        // keeps nothing it can do without.
+        let keep_from = if keep_none {
             seq + 1
         } else {
             seq.saturating_sub(KEEP_AFTER_COMPACTION) + 1

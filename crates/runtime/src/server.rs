@@ -7,6 +7,7 @@ use std::sync::Arc;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Query, State, WebSocketUpgrade};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::serve::ListenerExt;
@@ -91,9 +92,7 @@ fn cors(request: &HeaderMap, response: &mut HeaderMap) {
 
 /// The CORS preflight of a browser's POST with a JSON body.
 async fn preflight(State(hub): State<Arc<Hub>>, headers: HeaderMap) -> Response {
-    if let Err(e) = access::check_host(&hub.config, &headers)
-        .and_then(|()| access::check_origin(&hub.config, &headers))
-    {
+    if let Err(e) = access::check_origin(&hub.config, &headers) {
         return refuse(e);
     }
     let mut response = StatusCode::NO_CONTENT.into_response();
@@ -146,13 +145,21 @@ fn buffers(ws: WebSocketUpgrade) -> WebSocketUpgrade {
 
 /// `ok`, and with the token (or on an open server) the session and head.
 async fn health(State(hub): State<Arc<Hub>>, headers: HeaderMap, Query(q): Params) -> Response {
-    if let Err(e) = access::check_host(&hub.config, &headers) {
-        return refuse(e);
-    }
     if access::has_token(&hub.config, &headers, q.get("token").map(String::as_str)) {
         format!("ok session={} head={}\n", hub.session, hub.head()).into_response()
     } else {
         "ok\n".into_response()
+    }
+}
+
+async fn host_guard(
+    State(hub): State<Arc<Hub>>,
+    request: axum::extract::Request,
+    next: middleware::Next,
+) -> Response {
+    match access::check_host(&hub.config, request.headers()) {
+        Ok(()) => next.run(request).await,
+        Err(e) => refuse(e),
     }
 }
 
@@ -165,6 +172,8 @@ pub fn router(hub: Arc<Hub>) -> Router {
         )
         .route(PANEL_PATH, get(ws_panel))
         .route("/health", get(health))
+        // Before every route and extractor: a request for another host gets nothing here.
+        .layer(middleware::from_fn_with_state(hub.clone(), host_guard))
         .layer(DefaultBodyLimit::max(limit))
         .with_state(hub)
 }

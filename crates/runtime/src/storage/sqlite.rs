@@ -181,6 +181,14 @@ impl Sqlite {
     }
 }
 
+/// Runs a pragma to its end, whatever rows it returns.
+fn run_pragma(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    let mut st = conn.prepare(sql)?;
+    let mut rows = st.query([])?;
+    while rows.next()?.is_some() {}
+    Ok(())
+}
+
 /// Reads one stored event back: its checksum must match and it must decode.
 fn check(file: &Path, what: &str, json: &str, crc: i64) -> Result<Event, StorageError> {
     if i64::from(checksum(json)) != crc {
@@ -222,6 +230,13 @@ impl Storage for Sqlite {
         let err = |e| classify(file, e);
         let tx = self.conn.transaction().map_err(err)?;
         {
+            // Deleting first lets the new snapshot reuse the freed pages: a full store
+            // (--max-disk-mib) can still compact.
+            tx.execute(
+                "DELETE FROM events WHERE seq < ?1",
+                params![keep_from as i64],
+            )
+            .map_err(err)?;
             tx.execute("DELETE FROM snapshot", []).map_err(err)?;
             let mut st = tx
                 .prepare_cached("INSERT INTO snapshot (idx, json, crc) VALUES (?1, ?2, ?3)")
@@ -231,11 +246,6 @@ impl Storage for Sqlite {
                     .map_err(err)?;
             }
             tx.execute(
-                "DELETE FROM events WHERE seq < ?1",
-                params![keep_from as i64],
-            )
-            .map_err(err)?;
-            tx.execute(
                 "UPDATE meta SET value = ?1 WHERE key = 'snapshot_seq'",
                 params![seq.to_string()],
             )
@@ -243,10 +253,8 @@ impl Storage for Sqlite {
         }
         tx.commit().map_err(err)?;
         // Give freed pages back and empty the WAL; failures here lose nothing.
-        let _ = self.conn.execute_batch("PRAGMA incremental_vacuum;");
-        let _ = self
-            .conn
-            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+        let _ = run_pragma(&self.conn, "PRAGMA incremental_vacuum");
+        let _ = run_pragma(&self.conn, "PRAGMA wal_checkpoint(TRUNCATE)");
         Ok(())
     }
 
@@ -323,9 +331,7 @@ impl Storage for Sqlite {
         if !self.closed {
             self.closed = true;
             // Moves the WAL into the database so that the next start reads one file.
-            let _ = self
-                .conn
-                .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+            let _ = run_pragma(&self.conn, "PRAGMA wal_checkpoint(TRUNCATE)");
         }
     }
 
