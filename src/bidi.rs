@@ -34,10 +34,8 @@ pub fn marker(name: &str) -> String {
 
 /// A tooltip saying what a marker stands for: `U+202E RLO, a direction control (not applied)`.
 pub fn describe(c: char, name: &str) -> String {
-    format!(
-        "U+{:04X} {name}, a direction control (shown, not applied)",
-        c as u32
-    )
+    let hex = crate::label_text::hex4(c);
+    format!("U+{hex} {name}, a direction control (shown, not applied)")
 }
 
 #[cfg(test)]

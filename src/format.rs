@@ -9,22 +9,6 @@ pub fn cut_at(text: &str, max_chars: usize) -> Option<usize> {
     text.char_indices().nth(max_chars).map(|(i, _)| i)
 }
 
-/// `1.0 MiB`, `12.5 KiB`, `812 bytes`: the size of what a cut hides.
-pub fn bytes(n: usize) -> String {
-    let tenths = |unit: usize| (n * 10 + unit / 2) / unit;
-    match n {
-        0..=1023 => format!("{n} bytes"),
-        1024..=1_048_575 => {
-            let t = tenths(1024);
-            format!("{}.{} KiB", t / 10, t % 10)
-        }
-        _ => {
-            let t = tenths(1_048_576);
-            format!("{}.{} MiB", t / 10, t % 10)
-        }
-    }
-}
-
 /// A duration in microseconds, as `850 µs`, `12 ms`, `3.4 s`, `2 min 5 s`.
 pub fn duration(micros: u64) -> String {
     match micros {
@@ -65,11 +49,6 @@ mod tests {
         assert_eq!(cut_at("abcd", 3), Some(3));
         assert_eq!(cut_at("ééé", 2), Some(4), "never inside a character");
         assert_eq!(cut_at("", 0), None);
-        assert_eq!(bytes(812), "812 bytes");
-        assert_eq!(bytes(1023), "1023 bytes");
-        assert_eq!(bytes(1024), "1.0 KiB");
-        assert_eq!(bytes(12_800), "12.5 KiB");
-        assert_eq!(bytes(1 << 20), "1.0 MiB");
     }
 
     #[test]

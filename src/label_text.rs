@@ -45,8 +45,20 @@ pub fn escape(c: char) -> String {
         '\n' => "\\n".to_owned(),
         '\r' => "\\r".to_owned(),
         '\t' => "\\t".to_owned(),
-        c => format!("\\u{:04x}", c as u32),
+        c => format!("\\u{}", hex4(c)),
     }
+}
+
+/// A character's code point as at least four upper-case hex digits (`007F`, `202E`): by hand,
+/// as the panel formats no other hex number.
+pub fn hex4(c: char) -> String {
+    let n = c as u32;
+    let digits = (32 - n.leading_zeros()).div_ceil(4).max(4);
+    (0..digits)
+        .rev()
+        .map(|i| char::from_digit((n >> (4 * i)) & 0xF, 16).unwrap_or('0'))
+        .collect::<String>()
+        .to_ascii_uppercase()
 }
 
 /// The pieces `text` is shown as.
@@ -127,8 +139,10 @@ mod tests {
         assert_eq!(plain("at x\r\n\tat y"), "at x\\r\\n\\tat y");
         assert_eq!(
             plain("\u{7}\u{0}\u{7f}\u{85}"),
-            "\\u0007\\u0000\\u007f\\u0085"
+            "\\u0007\\u0000\\u007F\\u0085"
         );
+        assert_eq!(hex4('\u{202e}'), "202E");
+        assert_eq!(hex4('\u{1F600}'), "1F600");
         assert_eq!(plain("p\u{2028}q\u{2029}"), "p\\u2028q\\u2029");
         // Near misses stay text: a backslash and an `n`, a space, U+FFFD.
         assert_eq!(

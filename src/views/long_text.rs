@@ -19,13 +19,8 @@ pub fn long_text(parent: &Node, tag: &str, class: &str, text: &str) -> Element {
         return el;
     };
     dom::text(&el, &text[..cut]);
-    let hidden = format::bytes(text.len() - cut);
-    let more = dom::add_text(
-        &el,
-        "button",
-        "utp-show-all",
-        &format!("… show all (+{hidden})"),
-    );
+    let label = format!("… show all ({} bytes)", text.len());
+    let more = dom::add_text(&el, "button", "utp-show-all", &label);
     // The listener holds the text, never an element: it finds the button from the event.
     let all: Rc<str> = Rc::from(text);
     dom::on(&more, "click", move |e| {

@@ -4,7 +4,6 @@
 use std::rc::Rc;
 
 use leptos::prelude::*;
-use wasm_bindgen::prelude::Closure;
 use wasm_bindgen::JsCast;
 use web_sys::Element;
 
@@ -88,9 +87,21 @@ fn tree_items(root: &Element) -> Vec<web_sys::HtmlElement> {
 /// unmounted or collapsed away meanwhile) and hands focus on to that item, or the first one.
 fn roving_focus(scroller: &Element) {
     dom::set(scroller, "tabindex", "0");
-    // `Fn`, not `dom::on`'s `FnMut`: handing focus on to an item runs this again, nested.
-    let f = Closure::<dyn Fn(web_sys::Event)>::new(focus_in).into_js_value();
-    let _ = scroller.add_event_listener_with_callback("focusin", f.unchecked_ref());
+    // Entering the tree (`focus` is the tree's own; `focusin` is its items'): on to the item it
+    // left from, if still shown, else the first. Two listeners: the second runs nested in the
+    // first, and a listener cannot run inside itself.
+    dom::on(scroller, "focus", |e| {
+        let Some(tree) = dom::target(&e) else { return };
+        let last = tree.query_selector(".utp-active[role=treeitem]");
+        let next = match last {
+            Ok(Some(l)) => Some(l),
+            _ => tree.query_selector("[role=treeitem]").ok().flatten(),
+        };
+        if let Some(item) = next.and_then(|n| n.dyn_into::<web_sys::HtmlElement>().ok()) {
+            let _ = item.focus();
+        }
+    });
+    dom::on(scroller, "focusin", focus_in);
     dom::on(scroller, "focusout", |e| {
         let Some(tree) = dom::target(&e) else { return };
         let to = e
@@ -113,18 +124,6 @@ fn focus_in(e: web_sys::Event) {
     let Some(t) = e.target().and_then(|t| t.dyn_into::<Element>().ok()) else {
         return;
     };
-    if t == tree {
-        // Entering the tree: on to the item it left from, if still shown, else the first.
-        let last = tree
-            .query_selector(".utp-active[role=treeitem]")
-            .ok()
-            .flatten();
-        let next = last.or_else(|| tree.query_selector("[role=treeitem]").ok().flatten());
-        if let Some(item) = next.and_then(|n| n.dyn_into::<web_sys::HtmlElement>().ok()) {
-            let _ = item.focus();
-        }
-        return;
-    }
     if t.get_attribute("role").as_deref() != Some("treeitem") {
         return;
     }
