@@ -177,7 +177,7 @@ async fn every_span_kind_renders() {
     );
     assert!(json.contains("1.50"), "{json}");
     assert!(json.contains("123456789012345678901234567890"), "{json}");
-    assert_eq!(p.text(".utp-items th"), "tokens");
+    assert_eq!(p.text(".utp-items .utp-item-name"), "tokens");
     assert!(p.text(".utp-items").contains("812"));
     assert_eq!(
         p.count(".utp-items .utp-json"),
@@ -744,6 +744,62 @@ async fn a_10_000_deep_json_value_opens_level_by_level_in_a_shallow_dom_on_scree
     assert!(p
         .text(&format!("{visible} .utp-json-place"))
         .starts_with("level 64"));
+}
+
+#[wasm_bindgen_test]
+async fn an_items_span_of_100_000_items_mounts_only_the_rows_near_the_viewport() {
+    let p = mount_sized_panel(600);
+    // Room for one more under the model's limit of 100,000 (added below).
+    let items: Vec<String> = (0..99_999)
+        .map(|i| format!(r#"{{"name":"item {i}","value":{i}}}"#))
+        .collect();
+    let line = format!(
+        r#"{{"id":"it","process":"p","ts":2,"op":"span_create","trace":"t","span":"it","kind":"items","content":[{}]}}"#,
+        items.join(",")
+    );
+    p.push(&[T, &line]).await;
+    settle().await;
+    // Rows whatever the markup (a table's rows before items were virtualized).
+    const ROWS: &str = ".utp-items [role=row], .utp-items tr";
+    let rows = p.count(ROWS);
+    assert!((1..=300).contains(&rows), "{rows} item rows mounted");
+    // Follow mode shows the newest: the last item.
+    assert!(texts(&p, ".utp-item-name").contains(&"item 99998".to_owned()));
+    let scroller = p.element(".utp-tree");
+    scroller.set_scroll_top(0);
+    settle().await;
+    assert_eq!(p.text(".utp-item-name"), "item 0");
+    assert_eq!(p.text(".utp-item-value"), "0");
+    // The middle: rows there, and still few.
+    scroller.set_scroll_top(scroller.scroll_height() / 2);
+    settle().await;
+    let shown: Vec<u32> = texts(&p, ".utp-item-name")
+        .iter()
+        .filter_map(|t| t.strip_prefix("item ")?.parse().ok())
+        .collect();
+    assert!(
+        shown.iter().any(|&n| (40_000..60_000).contains(&n)),
+        "rows near the middle are mounted: {:?}",
+        shown.first()
+    );
+    assert!(p.count(ROWS) <= 300);
+    // Filtering the trace away and back mounts only what is near again.
+    let input: web_sys::HtmlInputElement = p.element(".utp-filter").dyn_into().unwrap();
+    type_into(&input, "no such text");
+    settle().await;
+    assert_eq!(p.count(ROWS), 0);
+    type_into(&input, "");
+    settle().await;
+    let rows = p.count(ROWS);
+    assert!((1..=300).contains(&rows), "{rows} item rows mounted again");
+    // A new value rebuilds that row only; the others stay as they are.
+    scroller.set_scroll_top(scroller.scroll_height());
+    settle().await;
+    let first = p.element(".utp-item");
+    p.push(&[r#"{"id":"up","process":"p","ts":3,"op":"items_add","span":"it","items":[{"name":"item 99999","value":"changed"}]}"#]).await;
+    settle().await;
+    assert!(texts(&p, ".utp-item-value").contains(&"changed".to_owned()));
+    assert!(first.is_connected(), "an unchanged row is kept as it is");
 }
 
 #[wasm_bindgen_test]
@@ -1424,15 +1480,19 @@ async fn a_one_mebibyte_value_in_any_field_wraps_or_is_cut_within_the_panel() {
         tree.scroll_width(),
         tree.client_width()
     );
-    // Values are cut; "show all" shows all of it, still wrapped within the panel.
-    let cell = p.element(".utp-items td .utp-value");
+    // Values are cut; "show all" shows all of it, still wrapped within the panel. (The item
+    // rows are virtualized: brought into view first, as a reader scrolls to them.)
+    p.element(".utp-items").scroll_into_view();
+    settle().await;
+    let cell = p.element(".utp-items .utp-item-value .utp-value");
     assert!(cell.text_content().unwrap().len() < 10_000);
     assert_eq!(
         p.count(".utp-show-all"),
         3,
         "two item values and the message"
     );
-    p.element(".utp-items td .utp-show-all").click();
+    p.element(".utp-items .utp-item-value .utp-show-all")
+        .click();
     settle().await;
     assert_eq!(cell.text_content().unwrap(), big);
     assert_eq!(p.count(".utp-show-all"), 2);
@@ -1454,7 +1514,10 @@ async fn line_breaks_tabs_empty_keys_empty_containers_and_lone_surrogates_show_a
     settle().await;
     let exact = "Error: boom\r\n\tat f (a.js:1:2)\r\n\tat g (b.js:3:4)";
     let line_height = 13.0 * 1.45;
-    for selector in [".utp-error-message", ".utp-items td .utp-value"] {
+    for selector in [
+        ".utp-error-message",
+        ".utp-items .utp-item-value .utp-value",
+    ] {
         let el = p.element(selector);
         assert_eq!(el.text_content().unwrap(), exact, "{selector}");
         let height = el.get_bounding_client_rect().height();
@@ -1521,7 +1584,7 @@ async fn direction_controls_in_labels_are_marked_and_labels_are_isolated() {
     settle().await;
     let labels = p
         .el
-        .query_selector_all(".utp-label, .utp-span-title, .utp-badge, .utp-items th, .utp-json-key, .utp-json-string")
+        .query_selector_all(".utp-label, .utp-span-title, .utp-badge, .utp-items .utp-item-name, .utp-json-key, .utp-json-string")
         .unwrap();
     assert!(labels.length() >= 7, "{}", labels.length());
     let controls = |t: &str| {
@@ -1548,7 +1611,7 @@ async fn direction_controls_in_labels_are_marked_and_labels_are_isolated() {
     assert!(options.contains("agent⟨RLO⟩@h"), "{options}");
     // Values are isolated too: their direction stays inside them.
     assert_eq!(
-        p.element(".utp-items td .utp-value")
+        p.element(".utp-items .utp-item-value .utp-value")
             .get_attribute("dir")
             .as_deref(),
         Some("auto")

@@ -1,8 +1,10 @@
-//! A name-value span: a two-column table; object and array values as inline JSON trees.
+//! A name-value span: two columns of names and values, virtualized as every long list is
+//! (100,000 items mount only the rows near the viewport); object and array values as inline
+//! JSON trees.
 
-use std::sync::Arc;
+use std::rc::Rc;
 
-use leptos::prelude::Track;
+use leptos::prelude::*;
 use user_trace_model::json::{self, JsonKind};
 use user_trace_model::protocol::Content;
 use user_trace_model::SpanId;
@@ -14,57 +16,71 @@ use crate::store::Store;
 use crate::views::json_tree::json_tree;
 use crate::views::label::label;
 use crate::views::long_text::long_text;
+use crate::views::virtual_list::virtual_list;
+use crate::views::Ctx;
 
 /// A value cell's class, by the value's kind.
 fn class_of(kind: JsonKind) -> &'static str {
     match kind {
-        JsonKind::String => "utp-item-string",
-        JsonKind::Number => "utp-item-number",
-        JsonKind::Bool => "utp-item-bool",
-        JsonKind::Null => "utp-item-null",
-        JsonKind::Object => "utp-item-object",
-        JsonKind::Array => "utp-item-array",
+        JsonKind::String => "utp-item-value utp-item-string",
+        JsonKind::Number => "utp-item-value utp-item-number",
+        JsonKind::Bool => "utp-item-value utp-item-bool",
+        JsonKind::Null => "utp-item-value utp-item-null",
+        JsonKind::Object => "utp-item-value utp-item-object",
+        JsonKind::Array => "utp-item-value utp-item-array",
     }
 }
 
+/// An item as the list knows it: its position, and its value's text by address. Items are
+/// replaced, never changed in place, so a new value is a new address: a row is rebuilt only
+/// when its item changed, and what the reader expanded in it stays expanded otherwise.
+type Key = (u32, usize);
+
 /// The items of a span.
-pub fn items_span(store: Store, id: SpanId) -> Element {
-    let table = dom::el("table", "utp-items");
-    let body = dom::add(&table, "tbody", "");
+pub fn items_span(cx: Ctx, id: SpanId) -> Element {
+    let store = cx.store;
+    let table = dom::el("div", "utp-items");
+    dom::set(&table, "role", "table");
     let trigger = store.span_trigger(id);
-    // Rebuilt only when the items change (not when the span's status or children do), so
-    // that values the reader expanded stay expanded.
-    // (`Arc<str>` equality compares pointers first: an unchanged value costs no byte compare.)
-    let mut shown: Option<Vec<(String, Arc<str>)>> = None;
-    dom::effect(move || {
+    let keys = Memo::new(move |_| {
         trigger.track();
-        let rows = store.with(|m| match m.span(id).map(|s| &s.content) {
+        store.with(|m| match m.span(id).map(|s| &s.content) {
             Some(Content::Items(items)) => items
                 .iter()
-                .map(|i| (i.name.clone(), i.value.shared()))
-                .collect::<Vec<_>>(),
+                .enumerate()
+                .map(|(i, item)| (i as u32, item.value.get().as_ptr() as usize))
+                .collect::<Vec<Key>>(),
             _ => Vec::new(),
-        });
-        if shown.as_ref() == Some(&rows) {
-            return;
-        }
-        shown = Some(rows.clone());
-        body.set_text_content(None);
-        for (name, value) in rows {
-            let tr = dom::add(&body, "tr", "");
-            let th = label(&tr, "th", "", &name, "");
-            dom::set(&th, "scope", "row");
-            let kind = json::kind(&value);
-            let td = dom::add(&tr, "td", class_of(kind));
-            if kind.is_container() {
-                let _ = td.append_child(&json_tree(value, None, false));
-            } else if kind == JsonKind::String {
-                // Line breaks and tabs as sent (a stack trace keeps its lines).
-                long_text(&td, "div", "", &json_string::decode(&value));
-            } else {
-                long_text(&td, "div", "", value.trim());
-            }
-        }
+        })
     });
+    let row: Rc<dyn Fn(Key) -> Element> = Rc::new(move |(i, _)| item_row(store, id, i as usize));
+    virtual_list(&table, keys, cx.viewport, row);
     table
+}
+
+/// Item `index` of span `id`: its name and its value.
+fn item_row(store: Store, id: SpanId, index: usize) -> Element {
+    let tr = dom::el("div", "utp-item");
+    dom::set(&tr, "role", "row");
+    let item = store.with(|m| match m.span(id).map(|s| &s.content) {
+        Some(Content::Items(items)) => items.get(index).map(|i| (i.name.clone(), i.value.shared())),
+        _ => None,
+    });
+    let Some((name, value)) = item else {
+        return tr;
+    };
+    let th = label(&tr, "div", "utp-item-name", &name, "");
+    dom::set(&th, "role", "rowheader");
+    let kind = json::kind(&value);
+    let td = dom::add(&tr, "div", class_of(kind));
+    dom::set(&td, "role", "cell");
+    if kind.is_container() {
+        let _ = td.append_child(&json_tree(value, None, false));
+    } else if kind == JsonKind::String {
+        // Line breaks and tabs as sent (a stack trace keeps its lines).
+        long_text(&td, "div", "", &json_string::decode(&value));
+    } else {
+        long_text(&td, "div", "", value.trim());
+    }
+    tr
 }

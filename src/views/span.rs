@@ -109,7 +109,7 @@ pub fn span_view(cx: Ctx, id: SpanId) -> Element {
     let view = match kind {
         SpanKind::Text => text_span(store, id),
         SpanKind::Json => json_span(store, id),
-        SpanKind::Items => items_span(store, id),
+        SpanKind::Items => items_span(cx, id),
         SpanKind::Markdown => markdown_span(store, id),
         SpanKind::Error => error_span(store, id),
         SpanKind::Other(_) => generic_span(store, id),

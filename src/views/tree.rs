@@ -250,7 +250,8 @@ pub fn tree(
     dom::on(&scroller, "scroll", move |e| {
         let Some(el) = dom::target(&e) else { return };
         let at_bottom = el.scroll_height() - el.scroll_top() - el.client_height() < 48;
-        if follow.get_untracked() != at_bottom {
+        // A scroll may still arrive for a panel just disposed.
+        if follow.try_get_untracked().is_some_and(|f| f != at_bottom) {
             follow.set(at_bottom);
         }
     });

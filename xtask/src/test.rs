@@ -35,6 +35,9 @@ pub fn run(args: &[String]) -> Result {
             "wasm-bindgen-test-runner",
         )
         .env("CHROMEDRIVER", setup::CHROMEDRIVER)
+        // The runner gives the whole suite 20 s by default; it takes about that on two busy
+        // cores, so it gets room (a test that hangs still fails).
+        .env("WASM_BINDGEN_TEST_TIMEOUT", "180")
         .env("UTP_TEST_RUNTIME", &runtime.addr)
         .run("browser tests in headless Chromium, end-to-end against the runtime")?;
     drop(runtime);
