@@ -66,6 +66,17 @@ pub struct Config {
     #[arg(long, env = "UTP_MAX_PRODUCERS", default_value_t = 256)]
     pub max_producers: usize,
 
+    /// Most connections that have not yet become a producer's or a panel's WebSocket (HTTP
+    /// requests, handshakes); more are closed at once. Producers (--max-producers) and
+    /// panels (--max-panels) have slots of their own.
+    #[arg(long, env = "UTP_MAX_CONNECTIONS", default_value_t = 512)]
+    pub max_connections: usize,
+
+    /// Seconds a new connection has to send its request headers; a socket that sends
+    /// nothing is closed and frees its slot.
+    #[arg(long, env = "UTP_HANDSHAKE_TIMEOUT_SECS", default_value_t = 10)]
+    pub handshake_timeout_secs: u64,
+
     /// Seconds a connection may stay silent before it is pinged; one that does not answer
     /// within as long again is closed (half-open sockets, vanished clients).
     #[arg(long, env = "UTP_IDLE_TIMEOUT_SECS", default_value_t = 30)]

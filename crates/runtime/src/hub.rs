@@ -609,7 +609,8 @@ impl Hub {
                 state.storage = Box::new(Memory::new(String::new()));
             }
         }
-        let _ = self.shutdown.send(true);
+        // send_replace: stored even when no receiver exists yet (a task that subscribes later sees it).
+        self.shutdown.send_replace(true);
     }
 }
 

@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Query, State, WebSocketUpgrade};
@@ -10,9 +11,10 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::serve::ListenerExt;
 use axum::Router;
+
 use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
 use user_trace_protocol::{ProducerReply, INGEST_PATH, PANEL_PATH};
 
@@ -218,6 +220,59 @@ impl std::fmt::Display for StartError {
 
 impl std::error::Error for StartError {}
 
+/// Accepts connections until the hub stops. Each connection waits for a slot among
+/// `--max-connections` (so that sockets never run the process out of file descriptors) and
+/// has `--handshake-timeout-secs` to send its request headers: idle sockets cannot lock new
+/// clients out. A WebSocket leaves its slot when upgraded and takes a producer's or a panel's.
+async fn serve(listener: TcpListener, app: Router, hub: Arc<Hub>) {
+    let slots = Arc::new(Semaphore::new(hub.config.max_connections.max(1)));
+    let handshake = Duration::from_secs(hub.config.handshake_timeout_secs.max(1));
+    let mut stopping = hub.stopping();
+    loop {
+        let (tcp, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // Out of file descriptors, most likely: wait for some to close.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = stopping.changed() => break,
+        };
+        let Ok(slot) = slots.clone().try_acquire_owned() else {
+            tracing::warn!(%peer, limit = hub.config.max_connections, "too many connections: closed (see --max-connections)");
+            drop(tcp);
+            continue;
+        };
+        // Frames are small and latency is the point: with Nagle's algorithm on, a small frame
+        // (an ack, a panel batch) written while the previous one is unacknowledged waits for
+        // the peer's delayed ACK, up to ~40 ms on Linux (see benches/fanout.rs).
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "could not set TCP_NODELAY");
+        }
+        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        let mut stopping = hub.stopping();
+        tokio::spawn(async move {
+            let conn = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(handshake)
+                .serve_connection(hyper_util::rt::TokioIo::new(tcp), service)
+                .with_upgrades();
+            let mut conn = std::pin::pin!(conn);
+            tokio::select! {
+                _ = conn.as_mut() => {}
+                _ = stopping.changed() => {
+                    conn.as_mut().graceful_shutdown();
+                    let _ = tokio::time::timeout(Duration::from_secs(5), conn).await;
+                }
+            }
+            drop(slot);
+        });
+    }
+}
+
 /// Binds and starts serving; returns once the socket listens.
 pub async fn start(config: Config) -> Result<Running, StartError> {
     config.validate().map_err(StartError::Config)?;
@@ -228,28 +283,9 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
     let addr = listener
         .local_addr()
         .map_err(|e| StartError::Listen(hub.config.listen, e))?;
-    // Frames are small and latency is the point: with Nagle's algorithm on, a small frame (an
-    // ack, a panel batch) written while the previous one is unacknowledged waits for the peer's
-    // delayed ACK, up to ~40 ms on Linux (see benches/fanout.rs).
-    let listener = listener.tap_io(|tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "could not set TCP_NODELAY");
-        }
-    });
     let app = router(hub.clone());
     tokio::spawn(hub.clone().compactor());
-    let mut stopping = hub.stopping();
-    let task = tokio::spawn(async move {
-        let shutdown = async move {
-            let _ = stopping.changed().await;
-        };
-        if let Err(e) = axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown)
-            .await
-        {
-            tracing::error!(error = %e, "server stopped");
-        }
-    });
+    let task = tokio::spawn(serve(listener, app, hub.clone()));
     tracing::info!(%addr, session = %hub.session, "listening: producers on {INGEST_PATH}, panels on {PANEL_PATH}");
     Ok(Running { addr, hub, task })
 }

@@ -212,84 +212,87 @@ fn stored_ids(dir: &Path) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_mid_stream_loses_no_acknowledged_event_and_duplicates_none() {
-    let data = data_dir("kill9");
-    let all = batches("p", 400, 250);
-    let rt = Runtime::start(&data, &[]);
-    let addr = rt.addr;
-    // Stream in one task; kill the runtime from this one while batches are in flight.
-    let stream = {
-        let all = all.clone();
-        tokio::spawn(async move {
-            let mut ws = ingest(addr).await;
-            let mut acked = Vec::new();
-            for (i, batch) in all.iter().enumerate() {
-                match send(&mut ws, batch).await {
-                    Some(ProducerReply::Ack { accepted, rejected }) => {
-                        assert!(rejected.is_empty(), "{rejected:?}");
-                        assert_eq!(accepted as usize, batch.len());
-                        acked.push(i);
+    common::within(120, async {
+        let data = data_dir("kill9");
+        let all = batches("p", 400, 250);
+        let rt = Runtime::start(&data, &[]);
+        let addr = rt.addr;
+        // Stream in one task; kill the runtime from this one while batches are in flight.
+        let stream = {
+            let all = all.clone();
+            tokio::spawn(async move {
+                let mut ws = ingest(addr).await;
+                let mut acked = Vec::new();
+                for (i, batch) in all.iter().enumerate() {
+                    match send(&mut ws, batch).await {
+                        Some(ProducerReply::Ack { accepted, rejected }) => {
+                            assert!(rejected.is_empty(), "{rejected:?}");
+                            assert_eq!(accepted as usize, batch.len());
+                            acked.push(i);
+                        }
+                        _ => break,
                     }
-                    _ => break,
                 }
-            }
-            acked
-        })
-    };
-    let give_up = Instant::now() + Duration::from_secs(30);
-    while stored_events_count(&data) < 20_000 {
-        assert!(Instant::now() < give_up, "the stream did not get going");
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    rt.kill9();
-    let acked = tokio::time::timeout(Duration::from_secs(30), stream)
-        .await
-        .expect("the producer notices the kill")
-        .expect("the producer task");
-    assert!(
-        acked.len() < all.len(),
-        "killed mid-stream ({} of {} batches acknowledged)",
-        acked.len(),
-        all.len()
-    );
+                acked
+            })
+        };
+        let give_up = Instant::now() + Duration::from_secs(30);
+        while stored_events_count(&data) < 20_000 {
+            assert!(Instant::now() < give_up, "the stream did not get going");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        rt.kill9();
+        let acked = tokio::time::timeout(Duration::from_secs(30), stream)
+            .await
+            .expect("the producer notices the kill")
+            .expect("the producer task");
+        assert!(
+            acked.len() < all.len(),
+            "killed mid-stream ({} of {} batches acknowledged)",
+            acked.len(),
+            all.len()
+        );
 
-    // What a producer does: resend everything not acknowledged, to the restarted runtime.
-    let rt = Runtime::start_at(addr, &data, &[]);
-    let mut ws = ingest(rt.addr).await;
-    let acked_set: std::collections::HashSet<usize> = acked.iter().copied().collect();
-    for (i, batch) in all.iter().enumerate() {
-        if !acked_set.contains(&i) {
-            match send(&mut ws, batch).await {
-                Some(ProducerReply::Ack { accepted, .. }) => {
-                    assert_eq!(accepted as usize, batch.len())
+        // What a producer does: resend everything not acknowledged, to the restarted runtime.
+        let rt = Runtime::start_at(addr, &data, &[]);
+        let mut ws = ingest(rt.addr).await;
+        let acked_set: std::collections::HashSet<usize> = acked.iter().copied().collect();
+        for (i, batch) in all.iter().enumerate() {
+            if !acked_set.contains(&i) {
+                match send(&mut ws, batch).await {
+                    Some(ProducerReply::Ack { accepted, .. }) => {
+                        assert_eq!(accepted as usize, batch.len())
+                    }
+                    other => panic!("a resent batch: {other:?}"),
                 }
-                other => panic!("a resent batch: {other:?}"),
             }
         }
-    }
-    drop(ws);
-    let ids = stored_ids(&data);
-    let mut seen = HashMap::new();
-    for id in &ids {
-        *seen.entry(id.as_str()).or_insert(0) += 1;
-    }
-    let twice: Vec<_> = seen.iter().filter(|(_, &n)| n > 1).collect();
-    assert!(
-        twice.is_empty(),
-        "stored twice: {:?}",
-        &twice[..twice.len().min(5)]
-    );
-    let expected: Vec<String> = all.iter().flatten().map(|e| e.id.clone()).collect();
-    assert_eq!(ids, expected, "every event once, in the producer's order");
-    println!(
-        "kill -9 after {} of {} batches acknowledged ({} events); after the restart and \
-         the resend: {} events stored, 0 lost, 0 twice",
-        acked.len(),
-        all.len(),
-        acked.iter().map(|&i| all[i].len()).sum::<usize>(),
-        ids.len()
-    );
-    drop(rt);
-    let _ = std::fs::remove_dir_all(&data);
+        drop(ws);
+        let ids = stored_ids(&data);
+        let mut seen = HashMap::new();
+        for id in &ids {
+            *seen.entry(id.as_str()).or_insert(0) += 1;
+        }
+        let twice: Vec<_> = seen.iter().filter(|(_, &n)| n > 1).collect();
+        assert!(
+            twice.is_empty(),
+            "stored twice: {:?}",
+            &twice[..twice.len().min(5)]
+        );
+        let expected: Vec<String> = all.iter().flatten().map(|e| e.id.clone()).collect();
+        assert_eq!(ids, expected, "every event once, in the producer's order");
+        println!(
+            "kill -9 after {} of {} batches acknowledged ({} events); after the restart and \
+             the resend: {} events stored, 0 lost, 0 twice",
+            acked.len(),
+            all.len(),
+            acked.iter().map(|&i| all[i].len()).sum::<usize>(),
+            ids.len()
+        );
+        drop(rt);
+        let _ = std::fs::remove_dir_all(&data);
+    })
+    .await;
 }
 
 fn stored_events_count(dir: &Path) -> usize {
@@ -350,108 +353,117 @@ fn flip(file: &Path, needle: &[u8]) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_damaged_event_stops_the_start_with_the_file_and_the_recovery_command() {
-    let data = data_dir("damaged");
-    filled(&data).await;
-    let db = data.join("events.db");
-    assert!(db.exists());
-    // One flipped byte inside one event's text, in the middle of the history.
-    flip(&db, b"\"1000.\"");
-    let o = run_to_end(&[
-        "--listen",
-        &free_addr().to_string(),
-        "--data",
-        &data.to_string_lossy(),
-    ]);
-    let text = text_of(&o);
-    assert!(
-        !o.status.success(),
-        "a damaged store must not start: {text}"
-    );
-    assert!(
-        text.contains(&db.display().to_string()),
-        "names the file: {text}"
-    );
-    assert!(text.contains("checksum"), "says what is damaged: {text}");
-    assert!(
-        text.contains("--recover"),
-        "names the recovery command: {text}"
-    );
-    // The refused start changed nothing.
-    let o2 = run_to_end(&[
-        "--listen",
-        &free_addr().to_string(),
-        "--data",
-        &data.to_string_lossy(),
-    ]);
-    assert!(!o2.status.success());
+    common::within(120, async {
+        let data = data_dir("damaged");
+        filled(&data).await;
+        let db = data.join("events.db");
+        assert!(db.exists());
+        // One flipped byte inside one event's text, in the middle of the history.
+        flip(&db, b"\"1000.\"");
+        let o = run_to_end(&[
+            "--listen",
+            &free_addr().to_string(),
+            "--data",
+            &data.to_string_lossy(),
+        ]);
+        let text = text_of(&o);
+        assert!(
+            !o.status.success(),
+            "a damaged store must not start: {text}"
+        );
+        assert!(
+            text.contains(&db.display().to_string()),
+            "names the file: {text}"
+        );
+        assert!(text.contains("checksum"), "says what is damaged: {text}");
+        assert!(
+            text.contains("--recover"),
+            "names the recovery command: {text}"
+        );
+        // The refused start changed nothing.
+        let o2 = run_to_end(&[
+            "--listen",
+            &free_addr().to_string(),
+            "--data",
+            &data.to_string_lossy(),
+        ]);
+        assert!(!o2.status.success());
 
-    // The recovery keeps every intact event and names the one lost.
-    let o = run_to_end(&["--data", &data.to_string_lossy(), "--recover"]);
-    let text = text_of(&o);
-    assert!(o.status.success(), "{text}");
-    assert!(text.contains("recovered 2001 events"), "{text}");
-    assert!(text.contains("lost 1 rows"), "{text}");
-    let moved = std::fs::read_dir(&data)
-        .expect("the directory")
-        .filter_map(|e| e.ok())
-        .any(|e| {
-            e.file_name()
-                .to_string_lossy()
-                .starts_with("events.db.damaged-")
-        });
-    assert!(moved, "the damaged file is kept beside the new one");
-    let rt = Runtime::start(&data, &[]);
-    assert_eq!(stored_events(&data).len(), 2001);
-    drop(rt);
-    let _ = std::fs::remove_dir_all(&data);
+        // The recovery keeps every intact event and names the one lost.
+        let o = run_to_end(&["--data", &data.to_string_lossy(), "--recover"]);
+        let text = text_of(&o);
+        assert!(o.status.success(), "{text}");
+        assert!(text.contains("recovered 2001 events"), "{text}");
+        assert!(text.contains("lost 1 rows"), "{text}");
+        let moved = std::fs::read_dir(&data)
+            .expect("the directory")
+            .filter_map(|e| e.ok())
+            .any(|e| {
+                e.file_name()
+                    .to_string_lossy()
+                    .starts_with("events.db.damaged-")
+            });
+        assert!(moved, "the damaged file is kept beside the new one");
+        let rt = Runtime::start(&data, &[]);
+        assert_eq!(stored_events(&data).len(), 2001);
+        drop(rt);
+        let _ = std::fs::remove_dir_all(&data);
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_file_that_is_not_a_database_is_refused_and_left_alone() {
-    let data = data_dir("notadb");
-    std::fs::create_dir_all(&data).expect("dir");
-    let db = data.join("events.db");
-    let garbage = b"{\"this is\": \"not a database\"}\n".repeat(200);
-    std::fs::write(&db, &garbage).expect("written");
-    let o = run_to_end(&[
-        "--listen",
-        &free_addr().to_string(),
-        "--data",
-        &data.to_string_lossy(),
-    ]);
-    let text = text_of(&o);
-    assert!(!o.status.success(), "{text}");
-    assert!(text.contains("is damaged"), "{text}");
-    assert!(text.contains(&db.display().to_string()), "{text}");
-    assert_eq!(
-        std::fs::read(&db).expect("still there"),
-        garbage,
-        "left as it was"
-    );
-    let _ = std::fs::remove_dir_all(&data);
+    common::within(120, async {
+        let data = data_dir("notadb");
+        std::fs::create_dir_all(&data).expect("dir");
+        let db = data.join("events.db");
+        let garbage = b"{\"this is\": \"not a database\"}\n".repeat(200);
+        std::fs::write(&db, &garbage).expect("written");
+        let o = run_to_end(&[
+            "--listen",
+            &free_addr().to_string(),
+            "--data",
+            &data.to_string_lossy(),
+        ]);
+        let text = text_of(&o);
+        assert!(!o.status.success(), "{text}");
+        assert!(text.contains("is damaged"), "{text}");
+        assert!(text.contains(&db.display().to_string()), "{text}");
+        assert_eq!(
+            std::fs::read(&db).expect("still there"),
+            garbage,
+            "left as it was"
+        );
+        let _ = std::fs::remove_dir_all(&data);
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_second_runtime_on_the_same_directory_says_which_process_holds_it() {
-    let data = data_dir("second");
-    let first = Runtime::start(&data, &[]);
-    let o = run_to_end(&[
-        "--listen",
-        &free_addr().to_string(),
-        "--data",
-        &data.to_string_lossy(),
-    ]);
-    let text = text_of(&o);
-    assert!(!o.status.success(), "{text}");
-    assert!(
-        text.contains(&format!("in use by process {}", first.pid())),
-        "{text}"
-    );
-    // Killed, it leaves no stale lock behind.
-    first.kill9();
-    let again = Runtime::start(&data, &[]);
-    drop(again);
-    let _ = std::fs::remove_dir_all(&data);
+    common::within(120, async {
+        let data = data_dir("second");
+        let first = Runtime::start(&data, &[]);
+        let o = run_to_end(&[
+            "--listen",
+            &free_addr().to_string(),
+            "--data",
+            &data.to_string_lossy(),
+        ]);
+        let text = text_of(&o);
+        assert!(!o.status.success(), "{text}");
+        assert!(
+            text.contains(&format!("in use by process {}", first.pid())),
+            "{text}"
+        );
+        // Killed, it leaves no stale lock behind.
+        first.kill9();
+        let again = Runtime::start(&data, &[]);
+        drop(again);
+        let _ = std::fs::remove_dir_all(&data);
+    })
+    .await;
 }
 
 #[test]
@@ -491,37 +503,40 @@ async fn close_of(ws: &mut Ws) -> Option<(u16, String)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_closes_every_connection_with_1001_and_keeps_what_was_acknowledged() {
-    let data = data_dir("sigterm");
-    let rt = Runtime::start(&data, &[]);
-    let addr = rt.addr;
-    let mut prod = Producer::connect(addr, "p").await;
-    let b = &batches("p", 3, 10);
-    for batch in b {
-        assert!(matches!(
-            prod.send(batch.clone()).await,
-            ProducerReply::Ack { .. }
-        ));
-    }
-    let mut panel = connect(format!("ws://{addr}/v1/panel")).await;
-    panel
-        .send(Message::Text(r#"{"type":"subscribe"}"#.into()))
-        .await
-        .expect("subscribes");
-    let status = stop(rt).await;
-    assert!(status.success(), "a clean stop: {status}");
-    for (who, ws) in [("producer", &mut prod.ws), ("panel", &mut panel)] {
-        let (code, reason) = close_of(ws)
+    common::within(120, async {
+        let data = data_dir("sigterm");
+        let rt = Runtime::start(&data, &[]);
+        let addr = rt.addr;
+        let mut prod = Producer::connect(addr, "p").await;
+        let b = &batches("p", 3, 10);
+        for batch in b {
+            assert!(matches!(
+                prod.send(batch.clone()).await,
+                ProducerReply::Ack { .. }
+            ));
+        }
+        let mut panel = connect(format!("ws://{addr}/v1/panel")).await;
+        panel
+            .send(Message::Text(r#"{"type":"subscribe"}"#.into()))
             .await
-            .unwrap_or_else(|| panic!("{who}: a close frame"));
-        assert_eq!(code, 1001, "{who}");
-        assert!(reason.contains("stopping"), "{who}: {reason}");
-    }
-    assert_eq!(
-        stored_events(&data).len(),
-        32,
-        "flushed: every acknowledged event"
-    );
-    let _ = std::fs::remove_dir_all(&data);
+            .expect("subscribes");
+        let status = stop(rt).await;
+        assert!(status.success(), "a clean stop: {status}");
+        for (who, ws) in [("producer", &mut prod.ws), ("panel", &mut panel)] {
+            let (code, reason) = close_of(ws)
+                .await
+                .unwrap_or_else(|| panic!("{who}: a close frame"));
+            assert_eq!(code, 1001, "{who}");
+            assert!(reason.contains("stopping"), "{who}: {reason}");
+        }
+        assert_eq!(
+            stored_events(&data).len(),
+            32,
+            "flushed: every acknowledged event"
+        );
+        let _ = std::fs::remove_dir_all(&data);
+    })
+    .await;
 }
 
 fn big_event(n: u64, bytes: usize) -> Event {
@@ -540,100 +555,103 @@ fn big_event(n: u64, bytes: usize) -> Event {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn huge_events_and_panels_that_never_read_stay_within_the_memory_budget() {
-    const MIB: u64 = 1 << 20;
-    let data = data_dir("memory");
-    // A state cap of 32 MiB and a window of 16 MiB: 40 events of 12 MB would be 480 MB if
-    // anything kept them all.
-    let rt = Runtime::start(
-        &data,
-        &[
-            "--max-state-mib",
-            "32",
-            "--retain-mib",
-            "16",
-            "--write-timeout-secs",
-            "3",
-        ],
-    );
-    let addr = rt.addr;
-    let mut ws = ingest(addr).await;
-    let start = event(
-        "big",
-        0,
-        Op::TraceStart {
-            trace: "t".into(),
-            name: "big".into(),
-            parent_span: None,
-        },
-    );
-    assert!(matches!(
-        send(&mut ws, &[start]).await,
-        Some(ProducerReply::Ack { .. })
-    ));
-    // Twenty panels that subscribe and never read.
-    let mut idle = Vec::new();
-    for _ in 0..20 {
-        let mut p = connect(format!("ws://{addr}/v1/panel")).await;
-        p.send(Message::Text(r#"{"type":"subscribe"}"#.into()))
+    common::within(120, async {
+        const MIB: u64 = 1 << 20;
+        let data = data_dir("memory");
+        // A state cap of 32 MiB and a window of 16 MiB: 40 events of 12 MB would be 480 MB if
+        // anything kept them all.
+        let rt = Runtime::start(
+            &data,
+            &[
+                "--max-state-mib",
+                "32",
+                "--retain-mib",
+                "16",
+                "--write-timeout-secs",
+                "3",
+            ],
+        );
+        let addr = rt.addr;
+        let mut ws = ingest(addr).await;
+        let start = event(
+            "big",
+            0,
+            Op::TraceStart {
+                trace: "t".into(),
+                name: "big".into(),
+                parent_span: None,
+            },
+        );
+        assert!(matches!(
+            send(&mut ws, &[start]).await,
+            Some(ProducerReply::Ack { .. })
+        ));
+        // Twenty panels that subscribe and never read.
+        let mut idle = Vec::new();
+        for _ in 0..20 {
+            let mut p = connect(format!("ws://{addr}/v1/panel")).await;
+            p.send(Message::Text(r#"{"type":"subscribe"}"#.into()))
+                .await
+                .expect("subscribes");
+            idle.push(p);
+        }
+        let mut peak = 0;
+        for n in 1..=40 {
+            let reply = send(&mut ws, &[big_event(n, 12_000_000)]).await;
+            assert!(
+                matches!(reply, Some(ProducerReply::Ack { .. })),
+                "{reply:?}"
+            );
+            peak = peak.max(rt.rss());
+        }
+        // Let the never-reading panels be cut (write timeout 3 s) and sample meanwhile.
+        for _ in 0..30 {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            peak = peak.max(rt.rss());
+        }
+        println!(
+            "40 events of 12 MB, 20 panels never reading: peak resident {} MiB",
+            peak / MIB
+        );
+        // The budget: the state cap (32) and the window (16), one 12 MB event in its copies
+        // while it is taken in (message, event, stored text: ~48), and the permits' frames
+        // (snapshots and large frames, two each, 12 to 32 MB): ~160 MiB. Before the window was
+        // bounded in bytes and panels read from it, this took 535 MB.
+        assert!(
+            peak < 160 * MIB,
+            "resident memory {} MiB over the 160 MiB budget",
+            peak / MIB
+        );
+        // The runtime still serves a panel that reads.
+        let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+            .max_message_size(None)
+            .max_frame_size(None);
+        let (mut reader, _) = tokio_tungstenite::connect_async_with_config(
+            format!("ws://{addr}/v1/panel"),
+            Some(config),
+            false,
+        )
+        .await
+        .expect("connects");
+        reader
+            .send(Message::Text(r#"{"type":"subscribe"}"#.into()))
             .await
             .expect("subscribes");
-        idle.push(p);
-    }
-    let mut peak = 0;
-    for n in 1..=40 {
-        let reply = send(&mut ws, &[big_event(n, 12_000_000)]).await;
-        assert!(
-            matches!(reply, Some(ProducerReply::Ack { .. })),
-            "{reply:?}"
-        );
-        peak = peak.max(rt.rss());
-    }
-    // Let the never-reading panels be cut (write timeout 3 s) and sample meanwhile.
-    for _ in 0..30 {
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        peak = peak.max(rt.rss());
-    }
-    println!(
-        "40 events of 12 MB, 20 panels never reading: peak resident {} MiB",
-        peak / MIB
-    );
-    // The budget: the state cap (32) and the window (16), one 12 MB event in its copies
-    // while it is taken in (message, event, stored text: ~48), and the permits' frames
-    // (snapshots and large frames, two each, 12 to 32 MB): ~160 MiB. Before the window was
-    // bounded in bytes and panels read from it, this took 535 MB.
-    assert!(
-        peak < 160 * MIB,
-        "resident memory {} MiB over the 160 MiB budget",
-        peak / MIB
-    );
-    // The runtime still serves a panel that reads.
-    let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
-        .max_message_size(None)
-        .max_frame_size(None);
-    let (mut reader, _) = tokio_tungstenite::connect_async_with_config(
-        format!("ws://{addr}/v1/panel"),
-        Some(config),
-        false,
-    )
-    .await
-    .expect("connects");
-    reader
-        .send(Message::Text(r#"{"type":"subscribe"}"#.into()))
-        .await
-        .expect("subscribes");
-    let mut got_snapshot = false;
-    for _ in 0..3 {
-        match tokio::time::timeout(Duration::from_secs(20), reader.next()).await {
-            Ok(Some(Ok(Message::Text(t)))) if t.contains(r#""type":"snapshot""#) => {
-                got_snapshot = true;
-                break;
+        let mut got_snapshot = false;
+        for _ in 0..3 {
+            match tokio::time::timeout(Duration::from_secs(20), reader.next()).await {
+                Ok(Some(Ok(Message::Text(t)))) if t.contains(r#""type":"snapshot""#) => {
+                    got_snapshot = true;
+                    break;
+                }
+                Ok(Some(Ok(_))) => {}
+                other => panic!("a reading panel: {other:?}"),
             }
-            Ok(Some(Ok(_))) => {}
-            other => panic!("a reading panel: {other:?}"),
         }
-    }
-    assert!(got_snapshot);
-    drop(idle);
-    drop(rt);
-    let _ = std::fs::remove_dir_all(&data);
+        assert!(got_snapshot);
+        drop(idle);
+        drop(rt);
+        let _ = std::fs::remove_dir_all(&data);
+    })
+    .await;
 }

@@ -52,131 +52,137 @@ fn status(p: &mut Producer, n: usize) -> user_trace_protocol::Event {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_store_refuses_instead_of_acknowledging_and_nothing_acknowledged_is_lost() {
-    let data = data_dir("full");
-    let s = server(|c| {
-        durable(c, &data);
-        c.max_disk_mib = 1;
+    common::within(120, async {
+        let data = data_dir("full");
+        let s = server(|c| {
+            durable(c, &data);
+            c.max_disk_mib = 1;
+        })
+        .await;
+        let addr = s.addr;
+        let mut p = Producer::connect(addr, "p").await;
+        let first = items_span(&mut p);
+        assert!(matches!(p.send(first).await, ProducerReply::Ack { .. }));
+        // About 3 MB of history through a 1 MiB store, ten events a batch; a refused batch is
+        // sent again, as the SDK does.
+        let mut refusals = Vec::new();
+        let mut last_acked = None;
+        for b in 0..150 {
+            let batch: Vec<_> = (0..10).map(|i| status(&mut p, b * 10 + i)).collect();
+            let give_up = Instant::now() + Duration::from_secs(30);
+            loop {
+                match p.send(batch.clone()).await {
+                    ProducerReply::Ack { accepted, rejected } => {
+                        assert_eq!((accepted, rejected.len()), (10, 0));
+                        last_acked = Some(b * 10 + 9);
+                        break;
+                    }
+                    ProducerReply::Error { message } => refusals.push(message),
+                    other => panic!("{other:?}"),
+                }
+                assert!(
+                    Instant::now() < give_up,
+                    "the store never made room: {refusals:?}"
+                );
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+        assert!(
+            !refusals.is_empty(),
+            "the 1 MiB store filled up at least once"
+        );
+        assert!(
+            refusals[0].contains("storage is full") && refusals[0].contains("send again"),
+            "{}",
+            refusals[0]
+        );
+        let disk = std::fs::metadata(data.join("events.db")).map_or(0, |m| m.len());
+        assert!(
+            disk <= 1 << 20,
+            "the file stays within its cap: {disk} bytes"
+        );
+        let head = s.hub.head();
+        s.stop().await;
+
+        // Everything acknowledged is there after a restart: the last value and the numbering.
+        let s = server(|c| durable(c, &data)).await;
+        assert_eq!(s.hub.head(), head);
+        let mut panel = common::connect(format!("ws://{}/v1/panel", s.addr)).await;
+        use futures_util::SinkExt;
+        panel
+            .send(tokio_tungstenite::tungstenite::Message::Text(
+                r#"{"type":"subscribe"}"#.into(),
+            ))
+            .await
+            .expect("subscribes");
+        let _hello = common::recv_text(&mut panel).await;
+        let snapshot = common::recv_text(&mut panel).await;
+        let want = format!("{:06}-", last_acked.expect("acknowledged"));
+        assert!(
+            snapshot.contains(&want),
+            "the last acknowledged value {want}"
+        );
+        println!(
+            "1 MiB store, 3 MB of history: {} refusals, each resent until acknowledged; file at \
+             {disk} bytes; after a restart head {head} and the last value are there",
+            refusals.len()
+        );
+        s.stop().await;
+        let _ = std::fs::remove_dir_all(&data);
     })
     .await;
-    let addr = s.addr;
-    let mut p = Producer::connect(addr, "p").await;
-    let first = items_span(&mut p);
-    assert!(matches!(p.send(first).await, ProducerReply::Ack { .. }));
-    // About 3 MB of history through a 1 MiB store, ten events a batch; a refused batch is
-    // sent again, as the SDK does.
-    let mut refusals = Vec::new();
-    let mut last_acked = None;
-    for b in 0..150 {
-        let batch: Vec<_> = (0..10).map(|i| status(&mut p, b * 10 + i)).collect();
-        let give_up = Instant::now() + Duration::from_secs(30);
-        loop {
-            match p.send(batch.clone()).await {
-                ProducerReply::Ack { accepted, rejected } => {
-                    assert_eq!((accepted, rejected.len()), (10, 0));
-                    last_acked = Some(b * 10 + 9);
-                    break;
-                }
-                ProducerReply::Error { message } => refusals.push(message),
-                other => panic!("{other:?}"),
-            }
-            assert!(
-                Instant::now() < give_up,
-                "the store never made room: {refusals:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-    assert!(
-        !refusals.is_empty(),
-        "the 1 MiB store filled up at least once"
-    );
-    assert!(
-        refusals[0].contains("storage is full") && refusals[0].contains("send again"),
-        "{}",
-        refusals[0]
-    );
-    let disk = std::fs::metadata(data.join("events.db")).map_or(0, |m| m.len());
-    assert!(
-        disk <= 1 << 20,
-        "the file stays within its cap: {disk} bytes"
-    );
-    let head = s.hub.head();
-    s.stop().await;
-
-    // Everything acknowledged is there after a restart: the last value and the numbering.
-    let s = server(|c| durable(c, &data)).await;
-    assert_eq!(s.hub.head(), head);
-    let mut panel = common::connect(format!("ws://{}/v1/panel", s.addr)).await;
-    use futures_util::SinkExt;
-    panel
-        .send(tokio_tungstenite::tungstenite::Message::Text(
-            r#"{"type":"subscribe"}"#.into(),
-        ))
-        .await
-        .expect("subscribes");
-    let _hello = common::recv_text(&mut panel).await;
-    let snapshot = common::recv_text(&mut panel).await;
-    let want = format!("{:06}-", last_acked.expect("acknowledged"));
-    assert!(
-        snapshot.contains(&want),
-        "the last acknowledged value {want}"
-    );
-    println!(
-        "1 MiB store, 3 MB of history: {} refusals, each resent until acknowledged; file at \
-         {disk} bytes; after a restart head {head} and the last value are there",
-        refusals.len()
-    );
-    s.stop().await;
-    let _ = std::fs::remove_dir_all(&data);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clear_gives_the_space_back_and_a_restart_reads_only_the_state() {
-    let data = data_dir("clear");
-    let s = server(|c| durable(c, &data)).await;
-    let mut p = Producer::connect(s.addr, "p").await;
-    let mut events = items_span(&mut p);
-    events.push(p.event(Op::SpanCreate {
-        span: "log".into(),
-        trace: "t".into(),
-        kind: SpanKind::Text,
-        title: None,
-        content: Content::Text(String::new()),
-    }));
-    assert!(matches!(p.send(events).await, ProducerReply::Ack { .. }));
-    for _ in 0..10 {
-        let batch = (0..10)
-            .map(|_| {
-                p.event(Op::TextAppend {
-                    span: "log".into(),
-                    text: "y".repeat(100_000),
+    common::within(120, async {
+        let data = data_dir("clear");
+        let s = server(|c| durable(c, &data)).await;
+        let mut p = Producer::connect(s.addr, "p").await;
+        let mut events = items_span(&mut p);
+        events.push(p.event(Op::SpanCreate {
+            span: "log".into(),
+            trace: "t".into(),
+            kind: SpanKind::Text,
+            title: None,
+            content: Content::Text(String::new()),
+        }));
+        assert!(matches!(p.send(events).await, ProducerReply::Ack { .. }));
+        for _ in 0..10 {
+            let batch = (0..10)
+                .map(|_| {
+                    p.event(Op::TextAppend {
+                        span: "log".into(),
+                        text: "y".repeat(100_000),
+                    })
                 })
-            })
-            .collect();
-        assert!(matches!(p.send(batch).await, ProducerReply::Ack { .. }));
-    }
-    let db = data.join("events.db");
-    let size = || {
-        let wal = data.join("events.db-wal");
-        std::fs::metadata(&db).map_or(0, |m| m.len())
-            + std::fs::metadata(&wal).map_or(0, |m| m.len())
-    };
-    let before = size();
-    assert!(before > 10_000_000, "10 MB of history on disk: {before}");
-    let clear = p.event(Op::Clear);
-    assert!(matches!(
-        p.send(vec![clear]).await,
-        ProducerReply::Ack { .. }
-    ));
-    wait_for("the space to come back", || size() < 1_000_000).await;
-    let head = s.hub.head();
-    s.stop().await;
-    let s = server(|c| durable(c, &data)).await;
-    assert_eq!(s.hub.head(), head, "numbering goes on after a clear");
-    assert_eq!(s.hub.state_bytes(), 0, "the state after a clear is empty");
-    println!("clear: {before} bytes on disk before, {} after", size());
-    s.stop().await;
-    let _ = std::fs::remove_dir_all(&data);
+                .collect();
+            assert!(matches!(p.send(batch).await, ProducerReply::Ack { .. }));
+        }
+        let db = data.join("events.db");
+        let size = || {
+            let wal = data.join("events.db-wal");
+            std::fs::metadata(&db).map_or(0, |m| m.len())
+                + std::fs::metadata(&wal).map_or(0, |m| m.len())
+        };
+        let before = size();
+        assert!(before > 10_000_000, "10 MB of history on disk: {before}");
+        let clear = p.event(Op::Clear);
+        assert!(matches!(
+            p.send(vec![clear]).await,
+            ProducerReply::Ack { .. }
+        ));
+        wait_for("the space to come back", || size() < 1_000_000).await;
+        let head = s.hub.head();
+        s.stop().await;
+        let s = server(|c| durable(c, &data)).await;
+        assert_eq!(s.hub.head(), head, "numbering goes on after a clear");
+        assert_eq!(s.hub.state_bytes(), 0, "the state after a clear is empty");
+        println!("clear: {before} bytes on disk before, {} after", size());
+        s.stop().await;
+        let _ = std::fs::remove_dir_all(&data);
+    })
+    .await;
 }
 
 /// A raw GET with the given Host header (or none): status and body.
@@ -204,63 +210,124 @@ async fn get(addr: SocketAddr, path: &str, host: Option<&str>) -> (u16, String) 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_loopback_server_answers_only_to_loopback_host_names() {
-    let s = server(|_| {}).await;
-    let port = s.addr.port();
-    for host in [
-        format!("127.0.0.1:{port}"),
-        format!("localhost:{port}"),
-        format!("LOCALHOST:{port}"),
-        format!("[::1]:{port}"),
-        "127.0.0.2".into(),
-        "localhost".into(),
-    ] {
-        let (status, body) = get(s.addr, "/health", Some(&host)).await;
-        assert_eq!(status, 200, "{host}: {body}");
-    }
-    // DNS rebinding: a page's own name, resolved to 127.0.0.1, and near misses.
-    for host in [
-        format!("evil.example:{port}"),
-        format!("localhost.evil.example:{port}"),
-        format!("127.0.0.1.nip.io:{port}"),
-        format!("localhost-:{port}"),
-        "127.0.0.1x".into(),
-        format!("[::2]:{port}"),
-    ] {
-        let (status, body) = get(s.addr, "/health", Some(&host)).await;
-        assert_eq!(status, 421, "{host}: {body}");
-        assert!(body.contains("--allow-host"), "{body}");
-        // And the WebSocket paths too.
-        let (status, _) = get(s.addr, "/v1/panel", Some(&host)).await;
-        assert_eq!(status, 421, "{host}");
-    }
-    s.stop().await;
+    common::within(120, async {
+        let s = server(|_| {}).await;
+        let port = s.addr.port();
+        for host in [
+            format!("127.0.0.1:{port}"),
+            format!("localhost:{port}"),
+            format!("LOCALHOST:{port}"),
+            format!("[::1]:{port}"),
+            "127.0.0.2".into(),
+            "localhost".into(),
+        ] {
+            let (status, body) = get(s.addr, "/health", Some(&host)).await;
+            assert_eq!(status, 200, "{host}: {body}");
+        }
+        // DNS rebinding: a page's own name, resolved to 127.0.0.1, and near misses.
+        for host in [
+            format!("evil.example:{port}"),
+            format!("localhost.evil.example:{port}"),
+            format!("127.0.0.1.nip.io:{port}"),
+            format!("localhost-:{port}"),
+            "127.0.0.1x".into(),
+            format!("[::2]:{port}"),
+        ] {
+            let (status, body) = get(s.addr, "/health", Some(&host)).await;
+            assert_eq!(status, 421, "{host}: {body}");
+            assert!(body.contains("--allow-host"), "{body}");
+            // And the WebSocket paths too.
+            let (status, _) = get(s.addr, "/v1/panel", Some(&host)).await;
+            assert_eq!(status, 421, "{host}");
+        }
+        s.stop().await;
 
-    // A name the operator allows.
-    let s = server(|c| c.allow_hosts = vec!["traces.internal".into()]).await;
-    let (status, _) = get(s.addr, "/health", Some("traces.internal:4700")).await;
-    assert_eq!(status, 200);
-    let (status, _) = get(s.addr, "/health", Some("traces.internal.evil:4700")).await;
-    assert_eq!(status, 421);
-    s.stop().await;
+        // A name the operator allows.
+        let s = server(|c| c.allow_hosts = vec!["traces.internal".into()]).await;
+        let (status, _) = get(s.addr, "/health", Some("traces.internal:4700")).await;
+        assert_eq!(status, 200);
+        let (status, _) = get(s.addr, "/health", Some("traces.internal.evil:4700")).await;
+        assert_eq!(status, 421);
+        s.stop().await;
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_tells_the_session_only_to_a_token() {
-    let s = server(|c| c.token = Some("sesame".into())).await;
-    let (status, body) = get(s.addr, "/health", Some("localhost")).await;
-    assert_eq!(status, 200);
-    assert_eq!(body.trim(), "ok", "no session without the token");
-    let (_, body) = get(s.addr, "/health?token=sesam", Some("localhost")).await;
-    assert_eq!(body.trim(), "ok", "a token one character short");
-    let (_, body) = get(s.addr, "/health?token=sesame", Some("localhost")).await;
-    assert!(
-        body.contains(&format!("session={}", s.hub.session)),
-        "{body}"
-    );
-    s.stop().await;
-    // An open server (no token) tells it.
-    let s = server(|_| {}).await;
-    let (_, body) = get(s.addr, "/health", Some("localhost")).await;
-    assert!(body.contains("session="), "{body}");
-    s.stop().await;
+    common::within(120, async {
+        let s = server(|c| c.token = Some("sesame".into())).await;
+        let (status, body) = get(s.addr, "/health", Some("localhost")).await;
+        assert_eq!(status, 200);
+        assert_eq!(body.trim(), "ok", "no session without the token");
+        let (_, body) = get(s.addr, "/health?token=sesam", Some("localhost")).await;
+        assert_eq!(body.trim(), "ok", "a token one character short");
+        let (_, body) = get(s.addr, "/health?token=sesame", Some("localhost")).await;
+        assert!(
+            body.contains(&format!("session={}", s.hub.session)),
+            "{body}"
+        );
+        s.stop().await;
+        // An open server (no token) tells it.
+        let s = server(|_| {}).await;
+        let (_, body) = get(s.addr, "/health", Some("localhost")).await;
+        assert!(body.contains("session="), "{body}");
+        s.stop().await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_sockets_are_closed_and_never_keep_producers_out() {
+    common::within(120, async {
+        let s = server(|c| {
+            c.max_connections = 20;
+            c.handshake_timeout_secs = 1;
+        })
+        .await;
+        let addr = s.addr;
+        // More silent sockets than there are connection slots.
+        let mut idle = Vec::new();
+        for _ in 0..30 {
+            idle.push(
+                tokio::net::TcpStream::connect(addr)
+                    .await
+                    .expect("connects"),
+            );
+        }
+        // A producer gets in (retrying as the SDK does) once the silent ones time out.
+        let give_up = Instant::now() + Duration::from_secs(15);
+        let mut tries = 0;
+        let mut p = loop {
+            tries += 1;
+            let url = format!("ws://{addr}/v1/ingest");
+            if let Ok(Ok((ws, _))) = tokio::time::timeout(
+                Duration::from_secs(5),
+                tokio_tungstenite::connect_async(url),
+            )
+            .await
+            {
+                break ws;
+            }
+            assert!(Instant::now() < give_up, "a producer never got in");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        drop(p.close(None).await);
+        // Every silent socket was closed by the server.
+        for mut sock in idle {
+            let mut buf = [0u8; 64];
+            let n = tokio::time::timeout(Duration::from_secs(10), sock.read(&mut buf))
+                .await
+                .expect("closed within 10 s");
+            assert!(matches!(n, Ok(0) | Err(_)), "closed, not answered");
+        }
+        // Upgraded connections leave their slot: more producers than connection slots.
+        let mut producers = Vec::new();
+        for i in 0..25 {
+            producers.push(Producer::connect(addr, &format!("p{i}")).await);
+        }
+        println!("30 silent sockets, 20 slots: a producer got in after {tries} tries; 25 producers connected at once");
+        s.stop().await;
+    })
+    .await;
 }

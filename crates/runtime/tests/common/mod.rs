@@ -153,3 +153,11 @@ impl Producer {
         self.send_text(text).await.expect("a reply")
     }
 }
+
+/// Runs a test's body with a time limit: a hang fails the test instead of stalling CI.
+pub async fn within<F: std::future::Future>(secs: u64, body: F) -> F::Output {
+    match tokio::time::timeout(Duration::from_secs(secs), body).await {
+        Ok(out) => out,
+        Err(_) => panic!("the test did not finish within {secs} s"),
+    }
+}
