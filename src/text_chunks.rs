@@ -1,15 +1,17 @@
 //! Where a streamed text is cut into blocks, kept out of components so it is tested natively.
 //!
 //! A text span shows its text as a sequence of blocks of about [`CHUNK`] bytes each, each one
-//! DOM Text node: appending a token then copies only the last node's string. A block ends
-//! after a newline when there is one near the limit, else after a space, and only a text with
-//! neither is cut mid-word.
+//! element holding one Text node: appending a token then lays out only the last block,
+//! however long the text has grown (one element holding everything was laid out whole on
+//! every frame: B1 in BENCHMARKS.md). A block ends after a newline when there is one near the
+//! limit, else after a space, and only a text with neither is cut mid-word.
 //!
-//! Blocks are grouped into *lines*: a line is a block-level element that starts only where the
-//! text starts a line (after a `\n`), so it holds whole lines of the text and a block that
-//! does not end with a newline continues the same line element as an inline Text node. The
-//! reader then sees and selects exactly the text sent (a block-level element per block broke a
-//! line at every block), and a text with newlines lays out only its last line element.
+//! The reader must see and select exactly the text sent, whatever the blocks are. Blocks are
+//! inline-level boxes a line wide (selecting across them adds nothing), and a block that does
+//! not end with a newline ends where the browser wrapped its last full line: what would be its
+//! last, partial line moves to the next block ([`first_on_last_line`]), so every block holds
+//! whole lines and the text lays out as one flow would. When the width changes the lines
+//! change, and the view cuts the text again.
 
 /// Bytes after which a block ends at the next break.
 pub const CHUNK: usize = 4 * 1024;
@@ -52,23 +54,29 @@ fn floor_boundary(text: &str, i: usize) -> usize {
     i
 }
 
-/// Whether the block after `block` starts a new line element: only where the text starts a
-/// new line, so that the element boundary is where the text breaks anyway.
+/// Whether a block ends a line of the text (it then ends where the text breaks anyway,
+/// whatever the width).
 pub fn ends_line(block: &str) -> bool {
     block.ends_with('\n')
 }
 
-/// The line elements, each a list of blocks, that `pieces` appended in order make (what the
-/// view does, for tests).
-pub fn lines<'a>(pieces: impl IntoIterator<Item = &'a str>) -> Vec<Vec<String>> {
-    let mut out: Vec<Vec<String>> = Vec::new();
-    for b in blocks(pieces) {
-        match out.last_mut() {
-            Some(line) if !line.last().is_some_and(|l| ends_line(l)) => line.push(b),
-            _ => out.push(vec![b]),
+/// Where the last line of a block starts, as laid out: the first of its `len` characters
+/// (UTF-16 offsets) whose line box is the last one, given `top(i)`, the top of character `i`
+/// (`None` when it has no box: not laid out). Lines go down, so a binary search finds it.
+/// `None` when the block is not laid out; `Some(0)` when it is one line.
+pub fn first_on_last_line(len: u32, top: impl Fn(u32) -> Option<f64>) -> Option<u32> {
+    let last = top(len.checked_sub(1)?)?;
+    let (mut lo, mut hi) = (0, len - 1);
+    while lo < hi {
+        let mid = lo + (hi - lo) / 2;
+        // A character without a box of its own (none in pre-wrap text) counts as before.
+        if top(mid).is_some_and(|t| t >= last - 0.5) {
+            hi = mid;
+        } else {
+            lo = mid + 1;
         }
     }
-    out
+    Some(lo)
 }
 
 /// The blocks that `pieces`, appended in order, make (what the view does, for tests).
@@ -150,29 +158,29 @@ mod tests {
     }
 
     #[test]
-    fn line_elements_start_only_where_the_text_starts_a_line() {
-        // A long paragraph without newlines is one line element of several blocks.
-        let para: Vec<String> = (0..3_000).map(|i| format!(" w{i}")).collect();
-        let refs: Vec<&str> = para.iter().map(String::as_str).collect();
-        let l = lines(refs.iter().copied());
-        assert_eq!(l.len(), 1, "one line element");
-        assert!(l[0].len() >= 3, "{} blocks", l[0].len());
-        // Paragraphs: every line element but the last ends with a newline, and only there.
-        let text: String = (0..2_000).map(|i| format!("word {i}\n")).collect();
-        let l = lines([text.as_str()]);
-        assert!(l.len() >= 2);
-        assert_eq!(l.concat().concat(), text);
-        for line in &l[..l.len() - 1] {
-            assert!(ends_line(line.last().unwrap()));
-            for b in &line[..line.len() - 1] {
-                assert!(!ends_line(b), "a block ending a line ends its element");
-            }
-        }
-        // Near misses: `\r` alone or a trailing space do not end a line element.
-        assert!(!ends_line("a\r"));
-        assert!(!ends_line("a "));
-        assert!(ends_line("a\r\n"));
-        assert_eq!(lines([""]), Vec::<Vec<String>>::new());
+    fn the_last_line_starts_where_the_tops_change() {
+        // Three lines of 10 characters, 20 px apart.
+        let layout = |i: u32| Some(f64::from(i / 10) * 20.0);
+        assert_eq!(first_on_last_line(30, layout), Some(20));
+        assert_eq!(
+            first_on_last_line(25, layout),
+            Some(20),
+            "a partial last line"
+        );
+        assert_eq!(
+            first_on_last_line(21, layout),
+            Some(20),
+            "one character on it"
+        );
+        assert_eq!(first_on_last_line(10, layout), Some(0), "one line");
+        assert_eq!(first_on_last_line(1, layout), Some(0));
+        assert_eq!(first_on_last_line(0, layout), None, "nothing to lay out");
+        assert_eq!(first_on_last_line(30, |_| None), None, "not laid out");
+        // Sub-pixel differences on one line are one line.
+        let jitter = |i: u32| Some(f64::from(i / 10) * 20.0 + f64::from(i % 3) * 0.1);
+        assert_eq!(first_on_last_line(30, jitter), Some(20));
+        assert!(ends_line("a\n") && ends_line("a\r\n"));
+        assert!(!ends_line("a\r") && !ends_line("a ") && !ends_line(""));
     }
 
     #[test]

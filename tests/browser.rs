@@ -1366,6 +1366,16 @@ async fn a_streamed_text_reads_and_selects_exactly_as_sent_whatever_its_blocks()
     pre.parent_node().unwrap().append_child(&one).unwrap();
     assert!(pre.scroll_height() > 2_000, "{}", pre.scroll_height());
     assert_eq!(pre.scroll_height(), one.scroll_height());
+    // Narrower, the lines change: the blocks follow them.
+    p.el.set_attribute("style", "width:430px;height:900px")
+        .unwrap();
+    settle().await;
+    assert!(pre.scroll_height() > 3_000, "{}", pre.scroll_height());
+    assert_eq!(pre.scroll_height(), one.scroll_height());
+    selection.select_all_children(&pre).unwrap();
+    let selected: String = selection.to_string().into();
+    selection.remove_all_ranges().unwrap();
+    assert!(selected == want, "the selection differs from the text sent");
     one.remove();
 }
 

@@ -1,8 +1,7 @@
 //! A text span: tokens are appended to the DOM as they arrive, never re-rendering what is
 //! shown. The text is split into blocks of bounded size ([`crate::text_chunks`]) so that each
-//! append costs the same however long the text grows; blocks are Text nodes inside line
-//! elements that start only where the text starts a line, so what is shown and selected is
-//! exactly the text sent.
+//! append costs the same however long the text grows; each block holds whole lines as laid
+//! out, so that what is shown and selected is exactly the text sent.
 
 use std::cell::Cell;
 use std::rc::Rc;
@@ -14,7 +13,7 @@ use web_sys::Element;
 
 use crate::dom;
 use crate::store::Store;
-use crate::text_chunks::{cut, ends_line};
+use crate::text_chunks::{cut, ends_line, first_on_last_line};
 use crate::views::clipboard::copy_button;
 
 /// Bytes from which a text scrolls inside its span (about 40 lines of a narrow panel).
@@ -41,6 +40,7 @@ pub fn text_span(store: Store, id: SpanId) -> Element {
     }
     // Bytes of the text already in the DOM.
     let mut shown = 0usize;
+    let mut observed = false;
     let node = pre.clone();
     dom::effect(move || {
         trigger.track();
@@ -60,6 +60,11 @@ pub fn text_span(store: Store, id: SpanId) -> Element {
                 append(&node, &text[from..]);
             }
             shown = text.len();
+            if !observed && node.child_element_count() > 1 {
+                // Lines change with the width: the blocks are cut again when it does.
+                RESIZE.with(|r| r.observe(&node));
+                observed = true;
+            }
             let long = text.len() >= LONG_BYTES;
             if replaced || long != (from >= LONG_BYTES) {
                 dom::toggle_class(&node, "utp-long", long);
@@ -75,6 +80,8 @@ pub fn text_span(store: Store, id: SpanId) -> Element {
             }
         });
     });
+    let observed = pre.clone();
+    leptos::prelude::on_cleanup(move || RESIZE.with(|r| r.unobserve(&observed)));
     // The copy button exists once the pointer or the keyboard reaches the text: a button in
     // every mounted row was a sixth of the cost of mounting a block of rows.
     let reached = Rc::new(Cell::new(false));
@@ -100,48 +107,111 @@ pub fn text_span(store: Store, id: SpanId) -> Element {
 }
 
 /// Appends `text` to the last block of `pre`, or to new blocks where
-/// [`crate::text_chunks::cut`] says: each block is a Text node inside a `span.utp-line`, and a
-/// new line element starts only after a block that ends a line ([`ends_line`]).
+/// [`crate::text_chunks::cut`] says (each block is a `span.utp-chunk` holding one Text node).
+/// A block that does not end a line gives its last line to the next block, so that blocks
+/// hold whole lines ([`close`]).
 fn append(pre: &Element, mut text: &str) {
-    let mut line = pre.last_element_child();
-    let mut last = line
-        .as_ref()
-        .and_then(|l| l.last_child())
+    let mut last = pre
+        .last_element_child()
+        .and_then(|c| c.first_child())
         .and_then(|n| n.dyn_into::<web_sys::Text>().ok());
     while !text.is_empty() {
         // UTF-16 units stand in for bytes: only the block's rough size matters.
         let current = last.as_ref().map_or(0, |t| t.length() as usize);
         let n = cut(current, text);
         if n == 0 {
-            // The rest starts a new block (a fresh block always takes some).
-            last = None;
+            // The rest starts a new block (a fresh block always takes some). A line moved on
+            // from the full block is that block, unless it is all there was.
+            last = last
+                .and_then(|l| close(pre, &l))
+                .filter(|t| t.length() as usize != current);
             continue;
         }
         let (now, rest) = text.split_at(n);
-        match (&last, &line) {
-            (Some(node), _) => {
+        match &last {
+            Some(node) => {
                 let _ = node.append_data(now);
             }
-            (None, Some(l)) if !starts_line(l) => last = Some(dom::text(l, now)),
-            _ => {
-                let l = dom::add(pre, "span", "utp-line");
-                last = Some(dom::text(&l, now));
-                line = Some(l);
+            None => {
+                let block = dom::add(pre, "span", "utp-chunk");
+                last = Some(dom::text(&block, now));
             }
         }
         text = rest;
         if !text.is_empty() {
-            last = None;
+            last = last.and_then(|l| close(pre, &l));
         }
     }
 }
 
-/// Whether what follows the line element `line` must start a new one: its text ends a line.
-fn starts_line(line: &Element) -> bool {
-    line.last_child()
-        .and_then(|n| n.dyn_into::<web_sys::Text>().ok())
-        .is_none_or(|t| {
-            let end = t.length().saturating_sub(1);
-            ends_line(&t.substring_data(end, 1).unwrap_or_default())
+/// Ends the block of `node`: unless it ends a line, its last line as laid out moves to a new
+/// block, which is returned to append to. Where the block is not laid out (not in the page),
+/// it ends as it is, and the width is not known to match (`data-w`): it is cut again once laid
+/// out.
+fn close(pre: &Element, node: &web_sys::Text) -> Option<web_sys::Text> {
+    let len = node.length();
+    if len == 0 || ends_line(&node.substring_data(len - 1, 1).unwrap_or_default()) {
+        return None;
+    }
+    let Some(start) = last_line_start(node) else {
+        let _ = pre.remove_attribute("data-w");
+        return None;
+    };
+    dom::set(pre, "data-w", &pre.client_width().to_string());
+    if start == 0 {
+        return None;
+    }
+    let tail = node.split_text(start).ok()?;
+    let block = dom::add(pre, "span", "utp-chunk");
+    let _ = block.append_child(&tail);
+    Some(tail)
+}
+
+/// The UTF-16 offset in `node` where its last line as laid out starts.
+fn last_line_start(node: &web_sys::Text) -> Option<u32> {
+    let range = dom::document().create_range().ok()?;
+    let top = |i: u32| {
+        range.set_start(node, i).ok()?;
+        range.set_end(node, i + 1).ok()?;
+        let r = range.get_bounding_client_rect();
+        (r.height() > 0.0).then(|| r.top())
+    };
+    let start = first_on_last_line(node.length(), top)?;
+    // Never between the halves of a surrogate pair.
+    let data: js_sys::JsString = js_sys::Reflect::get(node, &"data".into()).ok()?.into();
+    let before = start.checked_sub(1).map(|b| data.char_code_at(b));
+    Some(match before {
+        Some(c) if (0xD800..0xDC00).contains(&(c as u32)) => start - 1,
+        _ => start,
+    })
+}
+
+/// Cuts the blocks of `pre` again when its width is not the one they were cut at.
+fn recut(pre: &Element) {
+    let width = pre.client_width().to_string();
+    if pre.child_element_count() < 2 || pre.get_attribute("data-w") == Some(width) {
+        return;
+    }
+    let text = pre.text_content().unwrap_or_default();
+    let at_end = pre.scroll_top() + pre.client_height() >= pre.scroll_height() - 4;
+    pre.set_text_content(None);
+    append(pre, &text);
+    if at_end {
+        pre.set_scroll_top(i32::MAX);
+    }
+}
+
+thread_local! {
+    /// One observer for every long text: it cuts a text again when its width changes.
+    static RESIZE: web_sys::ResizeObserver = {
+        let f = wasm_bindgen::closure::Closure::<dyn FnMut(js_sys::Array)>::new(|entries: js_sys::Array| {
+            for e in entries.iter() {
+                if let Ok(e) = e.dyn_into::<web_sys::ResizeObserverEntry>() {
+                    recut(&e.target());
+                }
+            }
         })
+        .into_js_value();
+        web_sys::ResizeObserver::new(f.unchecked_ref()).expect("ResizeObserver exists")
+    };
 }
