@@ -7,7 +7,7 @@ use web_sys::Element;
 
 use crate::store::Store;
 use crate::views::Ctx;
-use crate::{depth, dom};
+use crate::{depth, dom, label_text};
 
 /// A trace past the view's nesting cap: its name and how many levels it holds, as one row
 /// that opens it as the tree's root.
@@ -26,6 +26,7 @@ pub fn way_in(cx: Ctx, id: TraceId) -> Element {
         store.counters.track();
         let text = store.with(|m| {
             let name = m.trace(id).map(|t| t.name.as_str()).unwrap_or("");
+            let name = label_text::plain(name);
             format!("▸ {name} · {}", depth::more_levels(m.levels_below(id) + 1))
         });
         if text != shown {
@@ -66,6 +67,7 @@ pub fn focus_bar(parent: &Element, store: Store) {
                         root = p;
                     }
                     let top = m.trace(root).map(|t| t.name.as_str()).unwrap_or("");
+                    let (name, top) = (label_text::plain(name), label_text::plain(top));
                     format!("{name} · level {} in {top}", m.depth(id))
                 });
                 place.set_text_content(Some(&text));

@@ -16,6 +16,7 @@ use wasm_bindgen::JsCast;
 use web_sys::Element;
 
 use crate::json_string;
+use crate::label_text;
 use crate::views::clipboard::copy_button;
 use crate::views::label::label;
 use crate::{depth, dom};
@@ -144,9 +145,12 @@ fn open_here(from: &Element, n: &Value) {
         }
         view.remove();
     });
-    let place = format!("level {} · {}", n.level, depth::path_tail(&n.path, 40));
+    // Keys are trace content: controls and direction controls shown, not applied.
+    let tail = depth::path_tail(&n.path, 40);
+    let place = format!("level {} · {}", n.level, label_text::plain(&tail));
     let place = dom::add_text(&bar, "span", "utp-json-place", &place);
-    dom::set(&place, "title", &depth::path_tail(&n.path, 2_000));
+    let title = depth::path_tail(&n.path, 2_000);
+    dom::set(&place, "title", &label_text::plain(&title));
     let root = Value {
         depth: 0,
         ..n.clone()
