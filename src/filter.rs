@@ -109,7 +109,7 @@ pub fn processes(m: &Model) -> Vec<String> {
         .filter_map(|&t| m.trace(t))
         .flat_map(|t| t.processes.iter().map(|p| p.to_string()))
         .collect();
-    all.sort();
+    all.sort_by(|a, b| crate::badges::natural_cmp(a, b));
     all.dedup();
     all
 }

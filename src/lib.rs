@@ -7,6 +7,7 @@
 //! and push events. See `docs/ARCHITECTURE.md`.
 
 pub mod backoff;
+pub mod badges;
 pub mod bidi;
 pub mod connection;
 pub mod depth;

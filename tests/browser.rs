@@ -803,6 +803,153 @@ async fn an_items_span_of_100_000_items_mounts_only_the_rows_near_the_viewport()
 }
 
 #[wasm_bindgen_test]
+async fn a_streamed_span_its_trace_outlived_reads_unfinished_not_running() {
+    let p = mount_panel();
+    p.push(&[
+        T,
+        r#"{"id":"a","process":"p","ts":2,"op":"span_create","trace":"t","span":"s","kind":"text","content":"partial"}"#,
+        r#"{"id":"b","process":"p","ts":3,"op":"span_create","trace":"t","span":"done","kind":"text","content":"whole"}"#,
+        r#"{"id":"c","process":"p","ts":4,"op":"span_end","span":"done","status":"ok"}"#,
+        r#"{"id":"d","process":"p","ts":5,"op":"span_create","trace":"t","span":"j","kind":"json","content":{"a":1}}"#,
+    ])
+    .await;
+    let states = || texts(&p, ".utp-span-header .utp-status");
+    assert_eq!(states(), vec!["…", "✓", ""], "while the trace runs");
+    assert_eq!(p.count(".utp-span-header .utp-running"), 1);
+    p.push(&[r#"{"id":"e","process":"p","ts":6,"op":"trace_end","trace":"t","status":"ok"}"#])
+        .await;
+    frame().await;
+    assert_eq!(p.text(".utp-trace-header .utp-status"), "done");
+    assert_eq!(
+        states(),
+        vec!["unfinished", "✓", ""],
+        "after the trace ended"
+    );
+    assert_eq!(p.count(".utp-running"), 0, "nothing reads as running");
+    assert_eq!(p.count(".utp-span-header .utp-unfinished"), 1);
+}
+
+#[wasm_bindgen_test]
+async fn fifty_writers_make_three_badges_and_a_plus_n_in_natural_order_and_a_narrow_process_filter()
+{
+    let p = mount_panel_of(1280, 400);
+    let long = format!("{}@host", "a-process-with-a-very-long-name-".repeat(5));
+    let mut lines: Vec<String> = (1..=50)
+        .rev()
+        .map(|i| format!(r#"{{"id":"w{i}","process":"worker-{i}@h:{i}","ts":{i},"op":"trace_start","trace":"r","name":"Agent run"}}"#))
+        .collect();
+    lines.push(format!(
+        r#"{{"id":"x","process":"{long}","ts":99,"op":"trace_start","trace":"x","name":"other"}}"#
+    ));
+    push_lines(&p, &lines).await;
+    let header = p.element(".utp-trace-header");
+    let badges = |h: &web_sys::HtmlElement| {
+        let all = h.query_selector_all(".utp-badge").unwrap();
+        (0..all.length())
+            .map(|i| all.item(i).unwrap().text_content().unwrap_or_default())
+            .collect::<Vec<_>>()
+    };
+    let shown = badges(&header);
+    assert_eq!(shown, vec!["worker-1", "worker-2", "worker-3", "+47"]);
+    let more = p.element(".utp-more");
+    let title = more.get_attribute("title").unwrap();
+    assert!(title.starts_with("worker-4@h:4\nworker-5@h:5\n"), "{title}");
+    assert!(title.ends_with("worker-50@h:50"), "{title}");
+    // Pressing "+47" shows them all, in natural order, and does not fold the trace.
+    more.click();
+    frame().await;
+    let all = badges(&header);
+    let expected: Vec<String> = (1..=50).map(|i| format!("worker-{i}")).collect();
+    assert_eq!(all, expected);
+    assert_eq!(
+        header.get_attribute("aria-expanded").as_deref(),
+        Some("true")
+    );
+    // The process filter lists them in the same order and stays narrow: one toolbar row.
+    let options = texts(&p, ".utp-process-filter option");
+    assert_eq!(
+        options[1],
+        "a-process-with-a-very-long-name-".repeat(5) + "@host"
+    );
+    assert_eq!(
+        options[2..5],
+        ["worker-1@h:1", "worker-2@h:2", "worker-3@h:3"]
+    );
+    assert_eq!(options[11], "worker-10@h:10");
+    let select = p.element(".utp-process-filter");
+    let select_width = rect(&select).width();
+    assert!(
+        select_width <= 200.0,
+        "the process filter is {select_width} px wide"
+    );
+    let toolbar = rect(&p.element(".utp-toolbar"));
+    assert!(
+        toolbar.height() < 50.0,
+        "the toolbar is {} px tall",
+        toolbar.height()
+    );
+}
+
+#[wasm_bindgen_test]
+async fn an_orphan_span_has_the_inset_of_a_trace_row() {
+    let p = mount_panel_of(800, 400);
+    p.push(&[
+        r#"{"id":"o","process":"p","ts":1,"op":"span_create","trace":"later","span":"os","kind":"text","content":"waiting"}"#,
+    ])
+    .await;
+    let tree = rect(&p.element(".utp-tree"));
+    let span = rect(&p.element(".utp-orphans > .utp-span .utp-span-header"));
+    assert!(
+        span.left() - tree.left() >= 6.0,
+        "the orphan starts {} px from the edge",
+        span.left() - tree.left()
+    );
+}
+
+#[wasm_bindgen_test]
+async fn jump_to_newest_lands_on_the_last_row_every_time() {
+    let p = mount_sized_panel(600);
+    // Rows of different heights: the placeholders' estimates are off until rows measure.
+    let mut lines = vec![T.to_owned()];
+    for i in 0..100_000 {
+        let text = match i % 7 {
+            0 => format!("row {i}\\n{}", "more\\n".repeat(8)),
+            _ => format!("row {i}"),
+        };
+        lines.push(format!(r#"{{"id":"s{i}","process":"p","ts":{},"op":"span_create","trace":"t","span":"s{i}","kind":"text","content":"{text}"}}"#, 10 + i));
+    }
+    push_lines(&p, &lines).await;
+    settle().await;
+    let scroller = p.element(".utp-tree");
+    for attempt in 0..3 {
+        scroller.set_scroll_top(0);
+        settle().await;
+        p.element(".utp-jump").click();
+        settle().await;
+        settle().await;
+        let gap = scroller.scroll_height() - scroller.scroll_top() - scroller.client_height();
+        assert!(gap <= 1, "attempt {attempt}: {gap} px short of the bottom");
+        let texts = p.el.query_selector_all(".utp-text").unwrap();
+        let last: web_sys::Element = texts.item(texts.length() - 1).unwrap().dyn_into().unwrap();
+        assert_eq!(
+            last.text_content().unwrap(),
+            "row 99999",
+            "attempt {attempt}"
+        );
+        let (row, view) = (rect(&last), rect(&scroller));
+        assert!(
+            row.bottom() <= view.bottom() && row.top() >= view.top(),
+            "attempt {attempt}: the newest row is at {}..{}, the view {}..{}",
+            row.top(),
+            row.bottom(),
+            view.top(),
+            view.bottom()
+        );
+        assert_eq!(p.count(".utp-jump"), 0, "following again");
+    }
+}
+
+#[wasm_bindgen_test]
 async fn a_malformed_message_is_reported_and_the_stream_goes_on() {
     let p = mount_panel();
     p.push(&[T]).await;
@@ -1043,7 +1190,9 @@ const HOSTILE: &str = r#"<img src=x onerror="window.__utpPwned=1"><script>window
 
 #[wasm_bindgen_test]
 async fn hostile_content_is_shown_as_text_and_never_runs() {
-    let p = mount_panel();
+    // Sized: once a test has added the stylesheet, an unsized host gives the tree no height,
+    // and the virtualized lists would mount nothing.
+    let p = mount_sized_panel(2_000);
     let h = serde_json::to_string(HOSTILE).unwrap();
     let lines = [
         format!(r#"{{"id":"1","process":{h},"ts":1,"op":"trace_start","trace":"t","name":{h}}}"#),

@@ -5,10 +5,9 @@ use std::rc::Rc;
 
 use leptos::prelude::{Track, With};
 use user_trace_model::protocol::SpanKind;
-use user_trace_model::{RunStatus, SpanId};
+use user_trace_model::{Parent, RunStatus, SpanId};
 use web_sys::Element;
 
-use crate::label_text;
 use crate::views::deep::way_in;
 use crate::views::error_span::error_span;
 use crate::views::generic_span::generic_span;
@@ -19,6 +18,7 @@ use crate::views::markdown_span::markdown_span;
 use crate::views::text_span::text_span;
 use crate::views::trace::trace_view;
 use crate::views::Ctx;
+use crate::{badges, label_text};
 use crate::{depth, dom};
 
 /// The short name of a process (`agent@host:42` -> `agent`), for badges.
@@ -27,9 +27,54 @@ pub fn short_process(p: &str) -> &str {
 }
 
 /// Appends a process badge: its short name, the full one as a tooltip.
-pub fn badge(parent: &Element, class: &str, text: &str, process: &str) {
+pub fn badge(parent: &Element, class: &str, text: &str, process: &str) -> Element {
     let b = label(parent, "span", class, text, "");
     dom::set(&b, "title", &label_text::plain(process));
+    b
+}
+
+/// Appends badges for `processes` (in natural order: `worker-2` before `worker-10`), each
+/// `prefix`ed; past a few, one "+N" button stands for the rest: its tooltip lists them, and
+/// pressing it shows them.
+pub fn badges(parent: &Element, class: &str, prefix: &str, processes: &[String]) {
+    let mut sorted: Vec<&String> = processes.iter().collect();
+    sorted.sort_by(|a, b| badges::natural_cmp(a, b));
+    let (shown, hidden) = badges::collapse(sorted.len());
+    for p in &sorted[..shown] {
+        badge(parent, class, &format!("{prefix}{}", short_process(p)), p);
+    }
+    if hidden == 0 {
+        return;
+    }
+    let rest: Vec<String> = sorted[shown..].iter().map(|p| p.to_string()).collect();
+    let more = dom::add_text(
+        parent,
+        "button",
+        "utp-badge utp-more",
+        &format!("+{hidden}"),
+    );
+    let all = rest
+        .iter()
+        .map(|p| label_text::plain(p))
+        .collect::<Vec<_>>();
+    dom::set(&more, "title", &all.join("\n"));
+    dom::set(&more, "aria-label", &format!("{hidden} more processes"));
+    let (class, prefix) = (class.to_owned(), prefix.to_owned());
+    // The listener holds names, never an element: it finds the row from the button.
+    dom::on(&more, "click", move |e| {
+        e.stop_propagation();
+        let Some(button) = dom::target(&e) else {
+            return;
+        };
+        let Some(row) = button.parent_element() else {
+            return;
+        };
+        for p in &rest {
+            let b = badge(&row, &class, &format!("{prefix}{}", short_process(p)), p);
+            let _ = row.insert_before(&b, Some(&button));
+        }
+        button.remove();
+    });
 }
 
 #[derive(Clone, PartialEq)]
@@ -39,14 +84,17 @@ struct Header {
     process: String,
     writers: Vec<String>,
     status: RunStatus,
+    /// Whether the span's trace is still running (see `badges::span_state`).
+    trace_running: bool,
 }
 
 fn header_view(row: &Element, h: &Header, needle: &str) {
     row.set_text_content(None);
     let status = match &h.status {
-        // Only streamed kinds are visibly "in progress"; others are complete when made.
-        RunStatus::Running if h.kind.is_textual() => ("utp-running", "…".to_owned()),
-        RunStatus::Running => ("", String::new()),
+        RunStatus::Running => {
+            let (class, text) = badges::span_state(true, h.kind.is_textual(), h.trace_running);
+            (class, text.to_owned())
+        }
         RunStatus::Ok => ("utp-ok", "✓".to_owned()),
         RunStatus::Error(m) => ("utp-err", format!("✗ {m}")),
     };
@@ -54,17 +102,21 @@ fn header_view(row: &Element, h: &Header, needle: &str) {
     let title = h.title.as_deref().unwrap_or("");
     label(row, "span", "utp-span-title", title, needle);
     badge(row, "utp-badge", short_process(&h.process), &h.process);
-    for w in &h.writers {
-        let short = format!("+{}", short_process(w));
-        badge(row, "utp-badge utp-writer", &short, w);
-    }
-    label(
+    badges(row, "utp-badge utp-writer", "+", &h.writers);
+    let state = label(
         row,
         "span",
         &format!("utp-status {}", status.0),
         &status.1,
         "",
     );
+    if status.0 == "utp-unfinished" {
+        dom::set(
+            &state,
+            "title",
+            "Its trace ended before it did: nothing more will come",
+        );
+    }
 }
 
 /// One span and what nests in it.
@@ -79,6 +131,10 @@ pub fn span_view(cx: Ctx, id: SpanId) -> Element {
                 process: s.process.to_string(),
                 writers: s.writers.iter().map(|w| w.to_string()).collect(),
                 status: s.status.clone(),
+                trace_running: match s.trace {
+                    Parent::Node(t) => m.trace(t).is_none_or(|t| t.status.is_running()),
+                    _ => true,
+                },
             })
         })
     };
@@ -93,6 +149,14 @@ pub fn span_view(cx: Ctx, id: SpanId) -> Element {
         let mut needle = String::new();
         dom::effect(move || {
             trigger.track();
+            // The trace's end changes how a running span reads.
+            let trace = store.with(|m| match m.span(id).map(|s| &s.trace) {
+                Some(Parent::Node(t)) => Some(*t),
+                _ => None,
+            });
+            if let Some(t) = trace {
+                store.trace_trigger(t).track();
+            }
             let found = filter.with(|f| f.text.trim() != needle.as_str());
             let now = read();
             if now != shown || found {

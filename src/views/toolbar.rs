@@ -172,8 +172,14 @@ pub fn toolbar(
         }
         let process = process.unwrap_or_default();
         if value_of_element(&shown_select) != process {
-            let _ = js_sys::Reflect::set(&shown_select, &"value".into(), &process.into());
+            let _ = js_sys::Reflect::set(&shown_select, &"value".into(), &process.as_str().into());
         }
+        // The select is narrower than long names (cut with an ellipsis): its tooltip is whole.
+        let whole = match process.as_str() {
+            "" => "All processes".to_owned(),
+            p => label_text::plain(p).into_owned(),
+        };
+        dom::set(&shown_select, "title", &whole);
     });
     let fold_all = move |expand: bool| {
         store.forget_folds();

@@ -8,7 +8,7 @@ use user_trace_model::{RunStatus, TraceId};
 use web_sys::Element;
 
 use crate::views::label::label;
-use crate::views::span::{badge, short_process, span_view};
+use crate::views::span::{badges, span_view};
 use crate::views::virtual_list::virtual_list;
 use crate::views::Ctx;
 use crate::{depth, dom, format};
@@ -40,9 +40,7 @@ fn header_view(row: &Element, caret: &Element, h: &Header, needle: &str) {
         dom::set(&l, "title", &format!("nesting level {level}"));
     }
     label(row, "span", "utp-label", &h.name, needle);
-    for p in &h.processes {
-        badge(row, "utp-badge", short_process(p), p);
-    }
+    badges(row, "utp-badge", "", &h.processes);
     label(row, "span", &format!("utp-status {class}"), &text, "");
     let time = dom::add_text(row, "span", "utp-time", &format::clock(h.start));
     dom::set(&time, "title", "start (UTC)");

@@ -1,6 +1,7 @@
 //! The scrolling tree of root traces: filtering, follow mode, keyboard navigation, and what
 //! waits for a parent that has not arrived.
 
+use std::cell::Cell;
 use std::rc::Rc;
 
 use leptos::prelude::*;
@@ -183,6 +184,52 @@ fn no_match(filter: RwSignal<Filter>) -> Element {
     e
 }
 
+/// Frames a pin lasts at most, and how many frames the bottom must hold still to end it.
+const PIN_FRAMES: u32 = 120;
+const PIN_STILL: u32 = 3;
+
+/// Scrolls `el` to its bottom, and again at each frame while that moves: rows near the bottom
+/// mount and measure only once they are near (blocks' placeholders are estimates), so one
+/// scroll can land short of the newest row. Meanwhile the browser's scroll anchoring is off:
+/// it would move the view with the rows above as they measure (a scroll the tree would take
+/// for the reader leaving the bottom). Any other scroll away from the bottom ends follow mode,
+/// and with it the pin.
+fn pin_to_bottom(el: &Element, follow: RwSignal<bool>, pinned: &Rc<Cell<u32>>) {
+    dom::toggle_class(el, "utp-pinned", true);
+    el.set_scroll_top(el.scroll_height());
+    if pinned.replace(PIN_FRAMES) == 0 {
+        pin(el.clone(), follow, pinned.clone(), 0, -1);
+    }
+}
+
+fn pin(el: Element, follow: RwSignal<bool>, pinned: Rc<Cell<u32>>, still: u32, last: i32) {
+    request_animation_frame(move || {
+        let left = pinned.get();
+        if left == 0 || !follow.try_get_untracked().unwrap_or(false) {
+            pinned.set(0);
+            dom::toggle_class(&el, "utp-pinned", false);
+            return;
+        }
+        let height = el.scroll_height();
+        let at_bottom = height - el.scroll_top() - el.client_height() <= 1;
+        if !at_bottom {
+            el.set_scroll_top(height);
+        }
+        let still = if at_bottom && height == last {
+            still + 1
+        } else {
+            0
+        };
+        if still >= PIN_STILL || left == 1 {
+            pinned.set(0);
+            dom::toggle_class(&el, "utp-pinned", false);
+            return;
+        }
+        pinned.set(left - 1);
+        pin(el, follow, pinned, still, height);
+    });
+}
+
 /// Appends to `parent` all root traces and the orphans waiting for their parent (in a
 /// scroller), and the button that returns to the newest activity.
 pub fn tree(
@@ -232,19 +279,20 @@ pub fn tree(
             el.set_scroll_top(0);
         }
     });
-    // Follow: after each applied frame, stay at the bottom.
-    let el = scroller.clone();
+    // Follow: after each applied frame, and when asked to (Jump to newest), go to the bottom
+    // and stay there while the rows near it mount and measure (see `pin`).
+    let pinned = Rc::new(Cell::new(0u32));
+    let (el, pins) = (scroller.clone(), pinned.clone());
     dom::effect(move || {
         store.counters.track();
         if follow.get_untracked() {
-            let el = el.clone();
-            request_animation_frame(move || el.set_scroll_top(el.scroll_height()));
+            pin_to_bottom(&el, follow, &pins);
         }
     });
-    let el = scroller.clone();
+    let (el, pins) = (scroller.clone(), pinned.clone());
     dom::effect(move || {
         if follow.get() {
-            el.set_scroll_top(el.scroll_height());
+            pin_to_bottom(&el, follow, &pins);
         }
     });
     dom::on(&scroller, "scroll", move |e| {

@@ -1,0 +1,136 @@
+//! Process badges and run states as headers show them: pure logic, tested natively.
+
+use std::cmp::Ordering;
+
+/// Badges a header shows before the rest collapse into one "+N" badge.
+pub const MAX_BADGES: usize = 3;
+
+/// Orders names as people count: digit runs by their number (`worker-2` before `worker-10`),
+/// everything else by character. Equal numbers with more leading zeros sort after.
+pub fn natural_cmp(a: &str, b: &str) -> Ordering {
+    let (mut a, mut b) = (a, b);
+    loop {
+        match (a.chars().next(), b.chars().next()) {
+            (None, None) => return Ordering::Equal,
+            (None, Some(_)) => return Ordering::Less,
+            (Some(_), None) => return Ordering::Greater,
+            (Some(x), Some(y)) if x.is_ascii_digit() && y.is_ascii_digit() => {
+                let (da, ra) = split_digits(a);
+                let (db, rb) = split_digits(b);
+                // Numbers of any length, compared without parsing (no overflow).
+                let (ta, tb) = (da.trim_start_matches('0'), db.trim_start_matches('0'));
+                let by_value = ta.len().cmp(&tb.len()).then_with(|| ta.cmp(tb));
+                let by_zeros = da.len().cmp(&db.len());
+                match by_value.then(by_zeros) {
+                    Ordering::Equal => (a, b) = (ra, rb),
+                    other => return other,
+                }
+            }
+            (Some(x), Some(y)) => match x.cmp(&y) {
+                Ordering::Equal => (a, b) = (&a[x.len_utf8()..], &b[y.len_utf8()..]),
+                other => return other,
+            },
+        }
+    }
+}
+
+fn split_digits(s: &str) -> (&str, &str) {
+    let end = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    s.split_at(end)
+}
+
+/// How many of `count` badges a header shows, and how many the "+N" badge stands for: all of
+/// them when one more badge would not be shorter than "+N".
+pub fn collapse(count: usize) -> (usize, usize) {
+    if count <= MAX_BADGES + 1 {
+        (count, 0)
+    } else {
+        (MAX_BADGES, count - MAX_BADGES)
+    }
+}
+
+/// How a span's run state reads in its header: `(class, text)`. Only streamed kinds are
+/// visibly in progress (others are complete when made); a streamed span its trace outlived
+/// (the trace ended, the span never did) is "unfinished", not running: nothing more will come.
+pub fn span_state(
+    running: bool,
+    textual: bool,
+    trace_running: bool,
+) -> (&'static str, &'static str) {
+    match (running, textual, trace_running) {
+        (true, true, true) => ("utp-running", "…"),
+        (true, true, false) => ("utp-unfinished", "unfinished"),
+        _ => ("", ""),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sorted(names: &[&str]) -> Vec<String> {
+        let mut v: Vec<String> = names.iter().map(|s| s.to_string()).collect();
+        v.sort_by(|a, b| natural_cmp(a, b));
+        v
+    }
+
+    #[test]
+    fn numbers_sort_by_value() {
+        assert_eq!(
+            sorted(&["worker-10", "worker-2", "worker-1", "worker-20", "worker-3"]),
+            vec!["worker-1", "worker-2", "worker-3", "worker-10", "worker-20"]
+        );
+        // Near misses: text before and after numbers, several numbers, no numbers.
+        assert_eq!(
+            sorted(&["a10b2", "a10b10", "a9b99", "b", "a", "a10"]),
+            vec!["a", "a9b99", "a10", "a10b2", "a10b10", "b"]
+        );
+        assert_eq!(natural_cmp("x", "x"), Ordering::Equal);
+        assert_eq!(natural_cmp("", "a"), Ordering::Less);
+        assert_eq!(natural_cmp("2", "10"), Ordering::Less);
+        assert_eq!(natural_cmp("agent@h:9", "agent@h:10"), Ordering::Less);
+    }
+
+    #[test]
+    fn long_numbers_and_leading_zeros() {
+        // Longer than any integer type: compared by length, then digits.
+        let big = format!("n{}", "9".repeat(40));
+        let bigger = format!("n1{}", "0".repeat(40));
+        assert_eq!(natural_cmp(&big, &bigger), Ordering::Less);
+        assert_eq!(natural_cmp("w007", "w7"), Ordering::Greater);
+        assert_eq!(natural_cmp("w007", "w8"), Ordering::Less);
+        assert_eq!(natural_cmp("w0", "w00"), Ordering::Less);
+    }
+
+    #[test]
+    fn non_ascii_compares_by_character() {
+        assert_eq!(natural_cmp("é2", "é10"), Ordering::Less);
+        assert_eq!(natural_cmp("z", "é"), Ordering::Less);
+        // Non-ASCII digits are characters, not numbers.
+        assert_eq!(natural_cmp("٣", "3"), "٣".cmp("3"));
+    }
+
+    #[test]
+    fn badges_collapse_past_the_cap() {
+        assert_eq!(collapse(0), (0, 0));
+        assert_eq!(collapse(3), (3, 0));
+        // "+1" is no shorter than the badge it would hide.
+        assert_eq!(collapse(4), (4, 0));
+        assert_eq!(collapse(5), (3, 2));
+        assert_eq!(collapse(50), (3, 47));
+    }
+
+    #[test]
+    fn a_streamed_span_in_an_ended_trace_is_unfinished() {
+        assert_eq!(span_state(true, true, true), ("utp-running", "…"));
+        assert_eq!(
+            span_state(true, true, false),
+            ("utp-unfinished", "unfinished")
+        );
+        // Kinds complete when made show no state either way.
+        assert_eq!(span_state(true, false, true), ("", ""));
+        assert_eq!(span_state(true, false, false), ("", ""));
+        // An ended span is shown by its own outcome elsewhere.
+        assert_eq!(span_state(false, true, false), ("", ""));
+    }
+}
