@@ -10,6 +10,12 @@ use crate::dom;
 use crate::filter;
 use crate::label_text::{self, Piece};
 
+/// What the filter looks for, to highlight (one function: each generic `with` is its own code).
+pub fn needle(filter: leptos::prelude::RwSignal<crate::filter::Filter>) -> String {
+    use leptos::prelude::With;
+    filter.with(|f| f.text.trim().to_owned())
+}
+
 /// Appends a `tag` element of `class` showing `text` as a label, with the matches of the
 /// filter's `needle` (if any) highlighted.
 pub fn label(parent: &Node, tag: &str, class: &str, text: &str, needle: &str) -> Element {

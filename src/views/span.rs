@@ -3,7 +3,7 @@
 
 use std::rc::Rc;
 
-use leptos::prelude::{Track, With};
+use leptos::prelude::Track;
 use user_trace_model::protocol::SpanKind;
 use user_trace_model::{Parent, RunStatus, SpanId};
 use web_sys::Element;
@@ -13,7 +13,7 @@ use crate::views::error_span::error_span;
 use crate::views::generic_span::generic_span;
 use crate::views::items_span::items_span;
 use crate::views::json_span::json_span;
-use crate::views::label::label;
+use crate::views::label::{self, label};
 use crate::views::markdown_span::markdown_span;
 use crate::views::text_span::text_span;
 use crate::views::trace::trace_view;
@@ -157,10 +157,11 @@ pub fn span_view(cx: Ctx, id: SpanId) -> Element {
             if let Some(t) = trace {
                 store.trace_trigger(t).track();
             }
-            let found = filter.with(|f| f.text.trim() != needle.as_str());
+            let now_needle = label::needle(filter);
+            let found = now_needle != needle;
             let now = read();
             if now != shown || found {
-                needle = filter.with(|f| f.text.trim().to_owned());
+                needle = now_needle;
                 match &now {
                     Some(h) => header_view(&head, h, &needle),
                     None => head.set_text_content(None),

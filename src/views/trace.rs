@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use user_trace_model::{RunStatus, TraceId};
 use web_sys::Element;
 
-use crate::views::label::label;
+use crate::views::label::{self, label};
 use crate::views::span::{badges, span_view};
 use crate::views::virtual_list::virtual_list;
 use crate::views::Ctx;
@@ -107,7 +107,8 @@ pub fn trace_view(cx: Ctx, id: TraceId) -> Element {
         let mut needle = String::new();
         dom::effect(move || {
             trigger.track();
-            let found = filter.with(|f| f.text.trim() != needle.as_str());
+            let now_needle = label::needle(filter);
+            let found = now_needle != needle;
             let now = store.with(|m| {
                 m.trace(id).map(|t| Header {
                     name: t.name.clone(),
@@ -120,7 +121,7 @@ pub fn trace_view(cx: Ctx, id: TraceId) -> Element {
                 })
             });
             if now != shown || found {
-                needle = filter.with(|f| f.text.trim().to_owned());
+                needle = now_needle;
                 if let Some(h) = &now {
                     header_view(&row, &caret, h, &needle);
                 }
