@@ -111,6 +111,18 @@ pub fn chromium() -> Result {
     )
 }
 
+pub const NATS_SERVER: &str = "/usr/sbin/nats-server";
+
+pub fn nats_server() -> Result {
+    if Path::new(NATS_SERVER).exists() || version_of("nats-server").is_some() {
+        return Ok(());
+    }
+    apt_install(
+        &["nats-server"],
+        "the runtime's tests run two runtimes on one NATS JetStream stream (--nats)",
+    )
+}
+
 pub fn wasm_opt() -> Result {
     if version_of("wasm-opt").is_some() {
         return Ok(());
@@ -126,7 +138,8 @@ pub fn for_tests() -> Result {
     wasm_target()?;
     components()?;
     wasm_bindgen_cli()?;
-    chromium()
+    chromium()?;
+    nats_server()
 }
 
 /// What the preview needs.

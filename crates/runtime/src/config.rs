@@ -125,6 +125,16 @@ pub struct Config {
     #[arg(long, env = "UTP_MAX_DISK_MIB", default_value_t = 0)]
     pub max_disk_mib: u64,
 
+    /// Keep the event log in NATS JetStream instead of SQLite: several runtimes given the same
+    /// server(s) and --nats-stream share one log, so producers and panels may use any of them
+    /// (one global sequence; a panel resumes on any instance). Comma-separate several URLs.
+    #[arg(long, env = "UTP_NATS", conflicts_with_all = ["in_memory", "data"])]
+    pub nats: Option<String>,
+
+    /// The JetStream stream (and `<name>-snapshots` object store) the runtimes share.
+    #[arg(long, env = "UTP_NATS_STREAM", default_value = "user-traces")]
+    pub nats_stream: String,
+
     /// Recover a damaged database: move it aside, write a new one with every event that
     /// reads back intact, report what was lost, and exit.
     #[arg(long, conflicts_with = "in_memory")]
@@ -143,6 +153,7 @@ impl Config {
         c.listen = listen;
         c.in_memory = true;
         c.data = None;
+        c.nats = None;
         c
     }
 

@@ -13,12 +13,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use futures_util::StreamExt;
 use tokio::sync::{watch, Notify, Semaphore};
 use user_trace_model::{Model, Options, Outcome};
 use user_trace_protocol::message::EventResult;
-use user_trace_protocol::{Event, EventError, Op, ServerMessage};
+use user_trace_protocol::{decode_event, decode_server, Event, EventError, Op, ServerMessage};
 
 use crate::config::Config;
+use crate::storage::jetstream::{self, Followed, JetStream};
 use crate::storage::memory::Memory;
 use crate::storage::sqlite::{self, Sqlite};
 use crate::storage::{Loaded, Record, Storage, StorageError};
@@ -111,6 +113,8 @@ pub struct Hub {
     /// Snapshots being made or sent to panels at once: each is a copy of the state, and a
     /// second one in its connection's buffer until sent.
     pub snapshots: Semaphore,
+    /// The shared log, when the runtime runs on NATS JetStream (`--nats`).
+    nats: Option<JetStream>,
     /// Event frames over a MiB in flight to panels at once, for the same reason. Separate from
     /// `snapshots`, so that panels that stop reading in the middle of large events never keep
     /// a new panel from its snapshot.
@@ -275,7 +279,239 @@ impl Hub {
             compact: Notify::new(),
             snapshots: Semaphore::new(2),
             large_frames: Semaphore::new(2),
+            nats: None,
         }))
+    }
+
+    /// Makes the hub on a NATS JetStream stream shared with other runtimes (`--nats`): the
+    /// state from the last snapshot kept there; [`Hub::follow`] applies the stream after it.
+    pub async fn shared(config: Config) -> Result<Arc<Hub>, StorageError> {
+        let options = jetstream::Options {
+            url: config.nats.clone().unwrap_or_default(),
+            stream: config.nats_stream.clone(),
+            max_bytes: (config.max_state_mib as u64) << 20,
+        };
+        let js = JetStream::connect(&options).await?;
+        let mut loaded = Loaded {
+            session: js.session.clone(),
+            ..Loaded::default()
+        };
+        if let Some(frame) = js.load_snapshot().await? {
+            match decode_server(&frame) {
+                Ok(ServerMessage::Snapshot { seq, events }) => {
+                    loaded.snapshot_seq = seq;
+                    loaded.snapshot = events.into_iter().filter_map(Result::ok).collect();
+                }
+                _ => {
+                    return Err(StorageError::Damaged {
+                        file: format!("the snapshot in {}-snapshots", options.stream),
+                        what: "it does not read as a snapshot".into(),
+                    })
+                }
+            }
+        }
+        let first = js.first_seq().await?;
+        if first > loaded.snapshot_seq + 1 {
+            tracing::error!(
+                snapshot_seq = loaded.snapshot_seq,
+                first,
+                "the stream dropped events the last snapshot does not hold (its byte cap): \
+                 the state misses them"
+            );
+            loaded.snapshot_seq = first - 1;
+        }
+        tracing::info!(stream = %options.stream, session = %js.session, from = loaded.snapshot_seq + 1, "following the shared log");
+        let mut hub = Hub::with_storage(config, Box::new(Memory::new(js.session.clone())))?;
+        {
+            let h =
+                Arc::get_mut(&mut hub).ok_or_else(|| StorageError::Other("hub shared".into()))?;
+            let r = rebuild(&h.config, loaded);
+            let state = h.state.get_mut().unwrap_or_else(|p| p.into_inner());
+            state.model = r.model;
+            state.next_seq = r.next_seq;
+            h.head.send_replace(r.next_seq - 1);
+            h.session = js.session.clone();
+            h.nats = Some(js);
+        }
+        Ok(hub)
+    }
+
+    /// Whether the log is shared with other runtimes (NATS JetStream).
+    pub fn is_shared(&self) -> bool {
+        self.nats.is_some()
+    }
+
+    /// Publishes a producer's events to the shared log; every instance (this one included)
+    /// numbers and applies them as it follows the log. Acknowledge only an `Ok`.
+    pub async fn publish(&self, events: Vec<EventResult>) -> Result<Accepted, Refused> {
+        let Some(js) = &self.nats else {
+            return self.accept(events);
+        };
+        if self.is_stopped() {
+            return Err(Refused::Stopping);
+        }
+        let mut rejected = Vec::new();
+        let mut valid = Vec::new();
+        for (index, entry) in events.into_iter().enumerate() {
+            match entry {
+                Ok(e) => {
+                    let json = e.to_json();
+                    // A message over the server's limit would be refused again on every resend.
+                    if json.len() + 1024 > js.max_payload {
+                        rejected.push(EventError {
+                            index,
+                            id: Some(e.id.clone()),
+                            reason: format!(
+                                "event of {} bytes over the NATS server's max_payload of {} bytes",
+                                json.len(),
+                                js.max_payload
+                            ),
+                        });
+                        continue;
+                    }
+                    valid.push((e, json));
+                }
+                Err(mut e) => {
+                    e.index = index;
+                    rejected.push(e);
+                }
+            }
+        }
+        let list: Vec<(&str, &str, String)> = valid
+            .iter()
+            .map(|(e, json)| (e.process.as_str(), e.id.as_str(), json.clone()))
+            .collect();
+        js.publish(&list)
+            .await
+            .map_err(|e| Refused::Storage(e.to_string()))?;
+        Ok(Accepted {
+            accepted: list.len() as u64,
+            rejected,
+        })
+    }
+
+    /// Follows the shared log until the hub stops, applying its messages in order; resumes
+    /// after a failure (the server restarted, the connection broke).
+    pub async fn follow(self: Arc<Self>) {
+        let Some(js) = &self.nats else { return };
+        let mut stopping = self.stopping();
+        loop {
+            let from = self.head() + 1;
+            match js.follow(from).await {
+                Ok(messages) => {
+                    let mut messages = std::pin::pin!(messages.ready_chunks(512));
+                    loop {
+                        let chunk = tokio::select! {
+                            c = messages.next() => c,
+                            _ = stopping.changed() => return,
+                        };
+                        let Some(chunk) = chunk else { break };
+                        let mut ok = Vec::with_capacity(chunk.len());
+                        let mut failed = false;
+                        for m in chunk {
+                            match m {
+                                Ok(m) => ok.push(m),
+                                Err(e) => {
+                                    tracing::warn!(error = %e, "following the shared log");
+                                    failed = true;
+                                }
+                            }
+                        }
+                        self.apply_followed(ok);
+                        if failed {
+                            break;
+                        }
+                    }
+                }
+                Err(e) => tracing::warn!(error = %e, "cannot follow the shared log; retrying"),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+                _ = stopping.changed() => return,
+            }
+        }
+    }
+
+    /// Applies messages of the shared log, numbered by it.
+    fn apply_followed(&self, messages: Vec<Followed>) {
+        let mut state = self.lock();
+        if state.stopped {
+            return;
+        }
+        let mut out = Outcome::default();
+        let (max_events, max_bytes) = (self.config.retain_events, self.config.retain_mib << 20);
+        for m in messages {
+            if m.seq < state.next_seq {
+                continue; // seen already (a consumer made again after a failure)
+            }
+            if m.seq > state.next_seq {
+                // The stream dropped messages this instance had not applied (its byte cap):
+                // panels resuming across the hole start over from a snapshot.
+                tracing::error!(
+                    expected = state.next_seq,
+                    got = m.seq,
+                    "events missing from the shared log"
+                );
+                state.window = Window::default();
+            }
+            // Every instance and panel makes the same decision on the same event in the same
+            // order, so refusals and duplicates are numbered too (no hole in the sequence).
+            match decode_event(0, &m.json) {
+                Ok(event) => {
+                    out.clear();
+                    state.model.apply(event, &mut out);
+                }
+                Err(e) => {
+                    tracing::warn!(seq = m.seq, error = %e, "an event in the shared log does not decode")
+                }
+            }
+            state.history_bytes += m.json.len() as u64;
+            state.next_seq = m.seq + 1;
+            state.window.push(
+                Arc::new(Published {
+                    seq: m.seq,
+                    json: m.json.into(),
+                }),
+                max_events,
+                max_bytes,
+            );
+        }
+        let head = state.next_seq - 1;
+        let compact = !state.compacting
+            && state.history_bytes > ((self.config.max_state_mib as u64) << 20) / 4;
+        drop(state);
+        self.head
+            .send_if_modified(|h| std::mem::replace(h, head) != head);
+        if compact {
+            self.compact.notify_one();
+        }
+    }
+
+    /// Keeps a snapshot of the state in the shared log's object store.
+    async fn snapshot_to_shared(&self, js: &JetStream) {
+        let (seq, events, folded) = {
+            let mut state = self.lock();
+            if state.stopped || state.compacting {
+                return;
+            }
+            state.compacting = true;
+            (
+                state.next_seq - 1,
+                state.model.snapshot_events(),
+                state.history_bytes,
+            )
+        };
+        let frame = ServerMessage::Snapshot { seq, events }.to_json();
+        let result = js.save_snapshot(&frame).await;
+        let mut state = self.lock();
+        state.compacting = false;
+        match result {
+            Ok(()) => {
+                state.history_bytes = state.history_bytes.saturating_sub(folded);
+                tracing::info!(seq, bytes = frame.len(), "snapshot kept in the shared log");
+            }
+            Err(e) => tracing::error!(error = %e, "cannot keep a snapshot (nothing lost)"),
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -488,6 +724,10 @@ impl Hub {
             tokio::select! {
                 _ = self.compact.notified() => {}
                 _ = stopping.changed() => return,
+            }
+            if let Some(js) = &self.nats {
+                self.snapshot_to_shared(js).await;
+                continue;
             }
             let hub = self.clone();
             let _ = tokio::task::spawn_blocking(move || hub.compact_now()).await;

@@ -29,31 +29,46 @@ pub const STOPPING: &str = "the server is stopping: nothing was accepted, send a
 /// The start of the reply to a batch the store could not keep (it was not accepted).
 pub const STORAGE_FAILED: &str = "not stored, nothing was accepted, send again";
 
-/// Handles one producer message; the reply to send back.
-pub fn handle_text(hub: &Hub, text: &str) -> ProducerReply {
+/// Handles one producer message, on any store; the reply to send back.
+pub async fn handle(hub: &Hub, text: &str) -> ProducerReply {
+    if !hub.is_shared() {
+        return handle_text(hub, text);
+    }
     match decode_producer(text) {
-        Ok(ProducerMessage::Events { events }) => {
-            let a = match hub.accept(events) {
-                Ok(a) => a,
-                Err(Refused::Stopping) => {
-                    return ProducerReply::Error {
-                        message: STOPPING.into(),
-                    }
-                }
-                Err(Refused::Storage(why)) => {
-                    return ProducerReply::Error {
-                        message: format!("{STORAGE_FAILED}: {why}"),
-                    }
-                }
-            };
-            if !a.rejected.is_empty() {
-                tracing::warn!(rejected = a.rejected.len(), first = %a.rejected[0], "events refused");
-            }
-            ProducerReply::Ack {
-                accepted: a.accepted,
-                rejected: a.rejected,
+        Ok(ProducerMessage::Events { events }) => reply(hub.publish(events).await),
+        Err(e) => ProducerReply::Error {
+            message: e.to_string(),
+        },
+    }
+}
+
+fn reply(result: Result<crate::hub::Accepted, Refused>) -> ProducerReply {
+    let a = match result {
+        Ok(a) => a,
+        Err(Refused::Stopping) => {
+            return ProducerReply::Error {
+                message: STOPPING.into(),
             }
         }
+        Err(Refused::Storage(why)) => {
+            return ProducerReply::Error {
+                message: format!("{STORAGE_FAILED}: {why}"),
+            }
+        }
+    };
+    if !a.rejected.is_empty() {
+        tracing::warn!(rejected = a.rejected.len(), first = %a.rejected[0], "events refused");
+    }
+    ProducerReply::Ack {
+        accepted: a.accepted,
+        rejected: a.rejected,
+    }
+}
+
+/// Handles one producer message on the local store (SQLite or memory); the reply to send back.
+pub fn handle_text(hub: &Hub, text: &str) -> ProducerReply {
+    match decode_producer(text) {
+        Ok(ProducerMessage::Events { events }) => reply(hub.accept(events)),
         Err(e) => ProducerReply::Error {
             message: e.to_string(),
         },
@@ -95,7 +110,7 @@ pub async fn serve(hub: Arc<Hub>, mut socket: WebSocket, _slot: Slot) {
         last_heard = Instant::now();
         pinged = false;
         let reply = match msg {
-            Some(Ok(Message::Text(text))) => handle_text(&hub, text.as_str()),
+            Some(Ok(Message::Text(text))) => handle(&hub, text.as_str()).await,
             Some(Ok(Message::Binary(_))) => ProducerReply::Error {
                 message: "binary frames are not part of the protocol: send JSON text frames".into(),
             },

@@ -66,7 +66,7 @@ async fn http_ingest(
     let Ok(text) = std::str::from_utf8(&body) else {
         return (StatusCode::BAD_REQUEST, "the body must be UTF-8 JSON").into_response();
     };
-    let reply = ingest::handle_text(&hub, text);
+    let reply = ingest::handle(&hub, text).await;
     let status = match reply {
         // Not accepted for now: the client sends again later (or to another server).
         ProducerReply::Error { ref message }
@@ -276,7 +276,12 @@ async fn serve(listener: TcpListener, app: Router, hub: Arc<Hub>) {
 /// Binds and starts serving; returns once the socket listens.
 pub async fn start(config: Config) -> Result<Running, StartError> {
     config.validate().map_err(StartError::Config)?;
-    let hub = Hub::new(config).map_err(StartError::Storage)?;
+    let hub = if config.nats.is_some() {
+        Hub::shared(config).await
+    } else {
+        Hub::new(config)
+    }
+    .map_err(StartError::Storage)?;
     let listener = TcpListener::bind(hub.config.listen)
         .await
         .map_err(|e| StartError::Listen(hub.config.listen, e))?;
@@ -285,6 +290,9 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         .map_err(|e| StartError::Listen(hub.config.listen, e))?;
     let app = router(hub.clone());
     tokio::spawn(hub.clone().compactor());
+    if hub.is_shared() {
+        tokio::spawn(hub.clone().follow());
+    }
     let task = tokio::spawn(serve(listener, app, hub.clone()));
     tracing::info!(%addr, session = %hub.session, "listening: producers on {INGEST_PATH}, panels on {PANEL_PATH}");
     Ok(Running { addr, hub, task })

@@ -54,8 +54,16 @@ async fn open(url: &str, token: Option<&str>) -> Result<Ws, String> {
 }
 
 /// Checks that the runtime can be reached now.
+/// Whether one of the URLs (comma-separated) can be reached now.
 pub async fn probe(url: &str, token: Option<&str>) -> Result<(), String> {
-    open(url, token).await.map(drop)
+    let mut last = String::from("no URL given");
+    for u in url.split(',').map(str::trim).filter(|u| !u.is_empty()) {
+        match open(u, token).await {
+            Ok(_) => return Ok(()),
+            Err(e) => last = format!("{u}: {e}"),
+        }
+    }
+    Err(last)
 }
 
 /// The `events` message of a batch.
@@ -183,15 +191,28 @@ async fn stream(
     let mut unacked: VecDeque<Vec<Event>> = VecDeque::new();
     let mut backoff = Duration::from_millis(50);
     let mut closed = false;
+    let urls: Vec<&str> = url.split(',').filter(|u| !u.trim().is_empty()).collect();
+    let mut next_url = 0;
+    let mut refused_batch = false;
     loop {
         if closed && unacked.is_empty() {
             return;
         }
-        let mut ws = match open(&url, options.token.as_deref()).await {
+        if refused_batch {
+            refused_batch = false;
+            tokio::time::sleep(backoff).await;
+            backoff = (backoff * 2).min(options.max_backoff);
+        }
+        // Several URLs (comma-separated): the next one after a failure, round the list.
+        let url = urls[next_url % urls.len()].trim();
+        let mut ws = match open(url, options.token.as_deref()).await {
             Ok(ws) => ws,
             Err(_) => {
-                tokio::time::sleep(backoff).await;
-                backoff = (backoff * 2).min(options.max_backoff);
+                next_url += 1;
+                if next_url % urls.len() == 0 {
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(options.max_backoff);
+                }
                 continue;
             }
         };
@@ -238,18 +259,30 @@ async fn stream(
                 },
                 m = ws.next() => match m {
                     Some(Ok(Message::Text(t))) => {
-                        if let Ok(ProducerReply::Ack { accepted, rejected }) = serde_json::from_str(t.as_str()) {
-                            let _ = accepted;
-                            if let Some(batch) = unacked.pop_front() {
-                                let n = batch.len() as u64;
-                                for r in &rejected {
-                                    eprintln!("user-trace-sdk: the runtime refused an event: {r}");
+                        match serde_json::from_str(t.as_str()) {
+                            Ok(ProducerReply::Ack { accepted, rejected }) => {
+                                let _ = accepted;
+                                if let Some(batch) = unacked.pop_front() {
+                                    let n = batch.len() as u64;
+                                    for r in &rejected {
+                                        eprintln!("user-trace-sdk: the runtime refused an event: {r}");
+                                    }
+                                    progress.send_modify(|s| {
+                                        s.acked += n;
+                                        s.refused += rejected.len() as u64;
+                                    });
                                 }
-                                progress.send_modify(|s| {
-                                    s.acked += n;
-                                    s.refused += rejected.len() as u64;
-                                });
                             }
+                            // The oldest unacknowledged batch was not accepted (the server is
+                            // stopping, or could not store it): start over from it, in order,
+                            // after a pause. Batches after it that were accepted meanwhile
+                            // are resent too and dropped by the runtime as duplicates.
+                            Ok(ProducerReply::Error { message }) => {
+                                eprintln!("user-trace-sdk: the runtime did not accept a batch, sending it again: {message}");
+                                refused_batch = true;
+                                ok = false;
+                            }
+                            _ => {}
                         }
                     }
                     Some(Ok(Message::Close(Some(frame)))) if u16::from(frame.code) == 1009 => {
@@ -266,5 +299,7 @@ async fn stream(
                 return;
             }
         }
+        // The connection ended: with several URLs, try the next one first.
+        next_url += 1;
     }
 }

@@ -96,7 +96,9 @@ pub struct Tracer {
 
 impl Tracer {
     /// Connects to a runtime's ingest URL (`ws://host:port/v1/ingest`), failing if it cannot
-    /// be reached now. Later disconnections are retried.
+    /// be reached now. Later disconnections are retried. Several URLs, comma-separated (runtimes
+    /// sharing one NATS JetStream stream), are tried in turn: after a failure the tracer moves
+    /// to the next and resends what was not acknowledged there.
     pub async fn connect(url: &str) -> Result<Tracer, Error> {
         Self::connect_with(url, TracerOptions::default()).await
     }

@@ -3,12 +3,16 @@
 //! - [`sqlite`]: the default, durable store: SQLite (bundled, WAL mode) in a data directory.
 //!   A batch is acknowledged only after its transaction commits.
 //! - [`memory`]: nothing is kept beyond the process (`--in-memory`).
+//! - [`jetstream`]: across machines (`--nats URL`), the log is a NATS JetStream stream that
+//!   several runtimes share; it numbers events itself, so the hub follows it instead of
+//!   writing through this trait.
 //!
 //! The hub owns the model and the numbering; a store only keeps numbered events, folds them
 //! into a snapshot when asked ([`Storage::compact`]) and gives everything back at start
 //! ([`Loaded`]), checked: an event that does not read back exactly as written stops the start
 //! with a message, never a silent loss.
 
+pub mod jetstream;
 pub mod lock;
 pub mod memory;
 pub mod sqlite;

@@ -1,0 +1,330 @@
+//! Runtimes sharing one NATS JetStream stream (`--nats`), against a real `nats-server` on
+//! loopback that the test starts (Debian's package; `cargo xtask test` installs it). Every
+//! wait is bounded.
+
+mod common;
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use futures_util::SinkExt;
+use tokio_tungstenite::tungstenite::Message;
+use user_trace_model::{Model, Outcome};
+use user_trace_protocol::{decode_server, ServerMessage};
+use user_trace_runtime::{Config, Running};
+use user_trace_sdk::{Tracer, TracerOptions};
+
+use common::{config, connect, data_dir, within, Ws};
+
+fn nats_server_binary() -> PathBuf {
+    for p in ["/usr/sbin/nats-server", "/usr/bin/nats-server"] {
+        if Path::new(p).exists() {
+            return p.into();
+        }
+    }
+    panic!("nats-server is not installed (apt-get install nats-server; `cargo xtask test` does)")
+}
+
+/// A nats-server with JetStream on loopback; killed when dropped.
+struct Nats {
+    child: Child,
+    port: u16,
+    dir: PathBuf,
+}
+
+impl Nats {
+    fn start(dir: &Path, port: u16) -> Nats {
+        let child = Command::new(nats_server_binary())
+            .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
+            .arg(dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("nats-server starts");
+        let give_up = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < give_up,
+                "nats-server did not listen within 20 s"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Nats {
+            child,
+            port,
+            dir: dir.to_owned(),
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    /// A clean stop (SIGTERM), then the same server again on the same store and port.
+    fn restart(mut self) -> Nats {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let give_up = Instant::now() + Duration::from_secs(20);
+        while self.child.try_wait().ok().flatten().is_none() {
+            assert!(
+                Instant::now() < give_up,
+                "nats-server did not stop within 20 s"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let (dir, port) = (self.dir.clone(), self.port);
+        drop(self);
+        Nats::start(&dir, port)
+    }
+}
+
+impl Drop for Nats {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+fn shared(nats: &Nats, stream: &str) -> Config {
+    let mut c = config("127.0.0.1:0");
+    c.in_memory = false;
+    c.nats = Some(nats.url());
+    c.nats_stream = stream.into();
+    c
+}
+
+/// A panel on one runtime, checking that numbers follow each other with no repeat and no gap.
+struct Panel {
+    ws: Ws,
+    model: Model,
+    repeated: u64,
+}
+
+impl Panel {
+    async fn connect(addr: SocketAddr) -> Panel {
+        let mut ws = connect(format!("ws://{addr}/v1/panel")).await;
+        ws.send(Message::Text(r#"{"type":"subscribe"}"#.into()))
+            .await
+            .expect("subscribes");
+        let _hello = common::recv_text(&mut ws).await;
+        Panel {
+            ws,
+            model: Model::default(),
+            repeated: 0,
+        }
+    }
+
+    /// Applies frames until the panel holds `seq`.
+    async fn until(&mut self, seq: u64) {
+        while self.model.last_seq().is_none_or(|l| l < seq) {
+            let text = common::recv_text(&mut self.ws).await;
+            let mut out = Outcome::default();
+            match decode_server(&text).expect("a valid frame") {
+                ServerMessage::Events { first_seq, events } => {
+                    if let Some(last) = self.model.last_seq() {
+                        if first_seq <= last {
+                            self.repeated += 1;
+                        }
+                    }
+                    self.model.apply_batch(first_seq, events, &mut out);
+                }
+                ServerMessage::Snapshot { seq, events } => {
+                    self.model.apply_snapshot(seq, events, &mut out)
+                }
+                other => panic!("{other:?}"),
+            }
+            assert!(out.gap.is_none(), "a gap: {:?}", out.gap);
+            assert!(out.rejected.is_empty(), "{:?}", out.rejected);
+        }
+    }
+
+    fn text(&self, span: &str) -> String {
+        let id = self.model.span_by_key(span).expect("the span");
+        self.model
+            .span(id)
+            .and_then(|s| s.text())
+            .unwrap_or_default()
+            .to_owned()
+    }
+}
+
+/// Compares long texts, saying where they part instead of printing both.
+fn same_text(got: &str, want: &str, what: &str) {
+    if got != want {
+        let at = got
+            .bytes()
+            .zip(want.bytes())
+            .position(|(a, b)| a != b)
+            .unwrap_or(got.len().min(want.len()));
+        panic!(
+            "{what}: {} bytes, want {}; they part at byte {at}: got {:?}, want {:?}",
+            got.len(),
+            want.len(),
+            &got[at.saturating_sub(20)..got.len().min(at + 20)],
+            &want[at.saturating_sub(20)..want.len().min(at + 20)]
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_runtimes_on_one_stream_a_producer_moves_when_one_dies_and_the_panel_sees_each_event_once(
+) {
+    within(180, async {
+        let dir = data_dir("nats");
+        let mut nats = Nats::start(&dir, free_port());
+        let mut a: Option<Running> = user_trace_runtime::start(shared(&nats, "two"))
+            .await
+            .map(Some)
+            .expect("A starts");
+        let b: Running = user_trace_runtime::start(shared(&nats, "two"))
+            .await
+            .expect("B starts");
+        let a_addr = a.as_ref().map(|a| a.addr).expect("A");
+        assert_eq!(
+            a.as_ref().map(|a| a.hub.session.clone()),
+            Some(b.hub.session.clone()),
+            "one log, one session"
+        );
+        // The producer knows both; the panel watches B.
+        let urls = format!("ws://{a_addr}/v1/ingest,ws://{}/v1/ingest", b.addr);
+        let tracer = Tracer::connect_with(
+            &urls,
+            TracerOptions {
+                process: Some("p".into()),
+                ..TracerOptions::default()
+            },
+        )
+        .await
+        .expect("connects");
+        let mut panel = Panel::connect(b.addr).await;
+        let trace = tracer.trace("shared");
+        let span = trace.text("log", "");
+        let mut want = String::new();
+        for i in 0..2_000 {
+            let token = format!("{i} ");
+            span.append(&token);
+            want.push_str(&token);
+            if i == 1_000 {
+                // Batches in flight: some published by A without their ack reaching the
+                // producer, which resends them to B (JetStream drops them as duplicates).
+                tokio::time::sleep(Duration::from_millis(3)).await;
+                // A dies mid-stream (the producer was on A: the first URL).
+                if let Some(a) = a.take() {
+                    a.stop().await;
+                }
+            }
+        }
+        tokio::time::timeout(Duration::from_secs(30), tracer.flush())
+            .await
+            .expect("everything acknowledged by B after A died");
+        assert!(tracer.stats().connections >= 2, "{:?}", tracer.stats());
+        // Acknowledged means in the log; B applies it as it follows the log.
+        let give_up = Instant::now() + Duration::from_secs(30);
+        while b.hub.head() < 2_002 {
+            assert!(Instant::now() < give_up, "B did not follow the log");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let head = b.hub.head();
+        assert_eq!(
+            head, 2_002,
+            "one number per event: the trace, the span, 2,000 appends"
+        );
+        panel.until(head).await;
+        same_text(&panel.text(span.id()), &want, "every token once, in order");
+        assert_eq!(panel.repeated, 0);
+
+        // The NATS server restarts: nothing acknowledged is lost, B goes on.
+        nats = nats.restart();
+        for i in 2_000..2_100 {
+            let token = format!("{i} ");
+            span.append(&token);
+            want.push_str(&token);
+        }
+        tokio::time::timeout(Duration::from_secs(60), tracer.flush())
+            .await
+            .expect("acknowledged after the NATS server came back");
+        let give_up = Instant::now() + Duration::from_secs(30);
+        while b.hub.head() < 2_102 {
+            assert!(
+                Instant::now() < give_up,
+                "B did not follow after the restart"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panel.until(2_102).await;
+        same_text(&panel.text(span.id()), &want, "after the NATS restart");
+        // A new runtime on the stream rebuilds the same state from it.
+        let c = user_trace_runtime::start(shared(&nats, "two"))
+            .await
+            .expect("C starts");
+        let give_up = Instant::now() + Duration::from_secs(30);
+        while c.hub.head() < 2_102 {
+            assert!(Instant::now() < give_up, "C did not catch up");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let mut fresh = Panel::connect(c.addr).await;
+        fresh.until(2_102).await;
+        same_text(&fresh.text(span.id()), &want, "a third runtime on the log");
+        println!(
+            "two runtimes on one JetStream stream: the producer moved from A to B ({} \
+             connections), the panel on B got 2,102 events once each; after a NATS restart \
+             100 more; a third runtime rebuilt the same text",
+            tracer.stats().connections
+        );
+        b.stop().await;
+        c.stop().await;
+        drop(nats);
+        let _ = std::fs::remove_dir_all(&dir);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resent_event_is_stored_once_whichever_runtime_takes_it() {
+    within(120, async {
+        let dir = data_dir("nats-dup");
+        let nats = Nats::start(&dir, free_port());
+        let a = user_trace_runtime::start(shared(&nats, "dup"))
+            .await
+            .expect("A");
+        let b = user_trace_runtime::start(shared(&nats, "dup"))
+            .await
+            .expect("B");
+        let mut pa = common::Producer::connect(a.addr, "p").await;
+        let mut pb = common::Producer::connect(b.addr, "p").await;
+        let start = pa.event(user_trace_protocol::Op::TraceStart {
+            trace: "t".into(),
+            name: "dup".into(),
+            parent_span: None,
+        });
+        for p in [&mut pa, &mut pb] {
+            match p.send(vec![start.clone()]).await {
+                user_trace_protocol::ProducerReply::Ack { accepted, .. } => assert_eq!(accepted, 1),
+                other => panic!("{other:?}"),
+            }
+        }
+        let give_up = Instant::now() + Duration::from_secs(10);
+        while a.hub.head() < 1 || b.hub.head() < 1 {
+            assert!(Instant::now() < give_up);
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!((a.hub.head(), b.hub.head()), (1, 1), "numbered once");
+        a.stop().await;
+        b.stop().await;
+        drop(nats);
+        let _ = std::fs::remove_dir_all(&dir);
+    })
+    .await;
+}
