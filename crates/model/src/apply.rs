@@ -1,11 +1,13 @@
 //! Applying events: the only place the tree changes.
 
+use std::sync::Arc;
+
 use user_trace_protocol::{
     message::EventResult, Content, Event, Item, Op, RawJson, SpanKind, Status,
 };
 
 use crate::change::{Change, Gap, Outcome, Rejection};
-use crate::model::Model;
+use crate::model::{Model, ORDER_ENTRY_BYTES};
 use crate::node::{insert_sorted, Parent, RunStatus, Span, SpanId, Trace, TraceId};
 
 type Result<T = ()> = std::result::Result<T, String>;
@@ -189,7 +191,7 @@ impl Model {
                 ));
             }
         }
-        let key: Box<str> = key.into();
+        let key: Arc<str> = key.into();
         let trace = Trace {
             key: key.clone(),
             name,
@@ -206,10 +208,8 @@ impl Model {
         self.trace_keys.insert(key.clone(), id);
         match parent_span {
             None => {
-                let traces = &self.traces;
-                insert_sorted(&mut self.roots, id, (ts, &key), |t| {
-                    traces.get(t.0).map_or((0, ""), |t| (t.start_ts, &*t.key))
-                });
+                self.running_roots.insert((ts, key.clone()), id);
+                self.bytes += ORDER_ENTRY_BYTES;
                 out.changes.push(Change::Roots);
             }
             Some(p) => match self.span_keys.get(p.as_str()).copied() {
@@ -219,12 +219,23 @@ impl Model {
                         t.parent = Parent::Waiting(p.as_str().into());
                     }
                     self.waiting_traces.entry(p.into()).or_default().push(id);
+                    self.orphan_traces.insert((ts, key.clone()), id);
+                    self.bytes += ORDER_ENTRY_BYTES;
                     out.changes.push(Change::Orphans);
                 }
             },
         }
-        if let Some(waiting) = self.waiting_spans.remove(&key) {
-            for span in waiting {
+        if let Some(waiting) = self.waiting_spans.remove(&*key) {
+            for span in waiting.ids {
+                // Evicted waiters are left in the list: skip them.
+                let Some(s) = self.spans.get(span.0) else {
+                    continue;
+                };
+                if !matches!(&s.trace, Parent::Waiting(k) if **k == *key) {
+                    continue;
+                }
+                self.orphan_spans.remove(&(s.start_ts, s.key.clone()));
+                self.bytes = self.bytes.saturating_sub(ORDER_ENTRY_BYTES);
                 self.attach_span(span, id, out);
             }
             out.changes.push(Change::Orphans);
@@ -374,11 +385,22 @@ impl Model {
                     .entry(trace_key.into())
                     .or_default()
                     .push(id);
+                self.orphan_spans.insert((ts, key.clone()), id);
+                self.bytes += ORDER_ENTRY_BYTES;
                 out.changes.push(Change::Orphans);
             }
         }
         if let Some(waiting) = self.waiting_traces.remove(&key) {
-            for trace in waiting {
+            for trace in waiting.ids {
+                // Evicted waiters are left in the list: skip them.
+                let Some(t) = self.traces.get(trace.0) else {
+                    continue;
+                };
+                if !matches!(&t.parent, Parent::Waiting(k) if **k == *key) {
+                    continue;
+                }
+                self.orphan_traces.remove(&(t.start_ts, t.key.clone()));
+                self.bytes = self.bytes.saturating_sub(ORDER_ENTRY_BYTES);
                 self.attach_trace(trace, id, out);
             }
             out.changes.push(Change::Orphans);
@@ -576,6 +598,13 @@ impl Model {
                 t.status = status.into();
                 t.end_ts = Some(ts);
                 out.changes.push(Change::Trace(id));
+                if t.parent == Parent::Root {
+                    // A root that ends moves to the index evicted first.
+                    let order = (t.start_ts, t.key.clone());
+                    if let Some(id) = self.running_roots.remove(&order) {
+                        self.finished_roots.insert(order, id);
+                    }
+                }
             }
         }
         Ok(())

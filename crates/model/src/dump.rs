@@ -12,7 +12,8 @@ impl Model {
     /// One line per trace and span, indented by depth.
     pub fn dump(&self) -> String {
         let mut out = String::new();
-        self.dump_nodes(&mut out, self.roots.iter().map(|&t| (Node::Trace(t), 0)));
+        let roots: Vec<TraceId> = self.roots().iter().copied().collect();
+        self.dump_nodes(&mut out, roots.into_iter().map(|t| (Node::Trace(t), 0)));
         let (traces, spans) = self.orphans();
         if !traces.is_empty() || !spans.is_empty() {
             out.push_str("waiting:\n");

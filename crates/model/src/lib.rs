@@ -28,7 +28,7 @@ mod slab;
 mod snapshot;
 
 pub use change::{Change, Gap, Outcome, Rejection};
-pub use model::Model;
+pub use model::{Model, RootIter, RootList};
 pub use node::{Parent, RunStatus, Span, SpanId, Trace, TraceId};
 pub use options::{Limits, Options};
 pub use user_trace_protocol as protocol;

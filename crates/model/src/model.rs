@@ -1,29 +1,84 @@
 //! The model: the tree, its indexes, and read access for views.
 
-use std::collections::HashMap;
+use std::collections::{btree_map, BTreeMap, HashMap};
+use std::iter::Peekable;
+use std::sync::Arc;
 
 use crate::node::{Parent, Span, SpanId, Trace, TraceId};
 use crate::options::Options;
 use crate::seen::Seen;
 use crate::slab::Slab;
 
+/// Where a root or waiting trace sorts: start time, then producer id (the order views show
+/// and eviction follows). Unique, because a trace id is.
+pub(crate) type Order = (u64, Arc<str>);
+
+/// Accounted cost of a node's entry in an order index (roots, waiting nodes): a B-tree entry
+/// of key and id, in leaves about half full when keys arrive in order.
+pub(crate) const ORDER_ENTRY_BYTES: usize =
+    2 * (std::mem::size_of::<Order>() + std::mem::size_of::<TraceId>());
+
+/// Nodes waiting for one parent, in arrival order. An evicted waiter stays in `ids` (finding
+/// it would scan the list) and is skipped when the parent arrives; the list is compacted when
+/// most of it is stale, so it costs O(1) amortized per eviction and stays O(live).
+pub(crate) struct Waiters<I> {
+    pub ids: Vec<I>,
+    pub live: usize,
+}
+
+impl<I> Default for Waiters<I> {
+    fn default() -> Self {
+        Self {
+            ids: Vec::new(),
+            live: 0,
+        }
+    }
+}
+
+impl<I> Waiters<I> {
+    pub fn push(&mut self, id: I) {
+        self.ids.push(id);
+        self.live += 1;
+    }
+}
+
+/// The next node to evict (see [`Model::evict`]).
+#[derive(Clone, Copy)]
+enum Victim {
+    Root(TraceId),
+    Trace(TraceId),
+    Span(SpanId),
+}
+
 /// The trace tree. See the crate docs for what it guarantees.
 pub struct Model {
     pub(crate) options: Options,
     pub(crate) traces: Slab<Trace>,
     pub(crate) spans: Slab<Span>,
-    pub(crate) trace_keys: HashMap<Box<str>, TraceId>,
+    pub(crate) trace_keys: HashMap<Arc<str>, TraceId>,
     pub(crate) span_keys: HashMap<Box<str>, SpanId>,
-    /// Root traces, ordered by start time, then id.
-    pub(crate) roots: Vec<TraceId>,
+    /// Root traces still running, by [`Order`]. Roots are kept in two indexes so that the
+    /// oldest finished root, evicted first, is found without looking at running ones.
+    pub(crate) running_roots: BTreeMap<Order, TraceId>,
+    /// Root traces that ended, by [`Order`].
+    pub(crate) finished_roots: BTreeMap<Order, TraceId>,
     /// Traces whose parent span has not arrived, by that span's id.
-    pub(crate) waiting_traces: HashMap<Box<str>, Vec<TraceId>>,
+    pub(crate) waiting_traces: HashMap<Box<str>, Waiters<TraceId>>,
     /// Spans whose trace has not arrived, by that trace's id.
-    pub(crate) waiting_spans: HashMap<Box<str>, Vec<SpanId>>,
+    pub(crate) waiting_spans: HashMap<Box<str>, Waiters<SpanId>>,
+    /// The same waiting traces, by [`Order`]: which one is evicted first.
+    pub(crate) orphan_traces: BTreeMap<Order, TraceId>,
+    /// The same waiting spans, by start time, then span id.
+    pub(crate) orphan_spans: BTreeMap<(u64, Box<str>), SpanId>,
     pub(crate) seen: Seen,
     pub(crate) last_seq: Option<u64>,
     pub(crate) bytes: usize,
     pub(crate) evicted_total: u64,
+    /// Index entries and nodes looked at to choose victims (see [`Model::eviction_visits`]).
+    eviction_visits: u64,
+    /// Choose victims by scanning, as the model did before it kept order indexes: the
+    /// reference that tests compare the indexes against.
+    evict_by_scan: bool,
 }
 
 impl Default for Model {
@@ -41,12 +96,17 @@ impl Model {
             spans: Slab::default(),
             trace_keys: HashMap::new(),
             span_keys: HashMap::new(),
-            roots: Vec::new(),
+            running_roots: BTreeMap::new(),
+            finished_roots: BTreeMap::new(),
             waiting_traces: HashMap::new(),
             waiting_spans: HashMap::new(),
+            orphan_traces: BTreeMap::new(),
+            orphan_spans: BTreeMap::new(),
             last_seq: None,
             bytes: 0,
             evicted_total: 0,
+            eviction_visits: 0,
+            evict_by_scan: false,
         }
     }
 
@@ -55,8 +115,11 @@ impl Model {
     }
 
     /// Root traces, ordered by start time, then id.
-    pub fn roots(&self) -> &[TraceId] {
-        &self.roots
+    pub fn roots(&self) -> RootList<'_> {
+        RootList {
+            running: &self.running_roots,
+            finished: &self.finished_roots,
+        }
     }
 
     pub fn trace(&self, id: TraceId) -> Option<&Trace> {
@@ -79,11 +142,10 @@ impl Model {
 
     /// Traces and spans whose parent has not arrived (yet), ordered by start time, then id.
     pub fn orphans(&self) -> (Vec<TraceId>, Vec<SpanId>) {
-        let mut traces: Vec<TraceId> = self.waiting_traces.values().flatten().copied().collect();
-        traces.sort_by(|a, b| self.trace_order(*a).cmp(&self.trace_order(*b)));
-        let mut spans: Vec<SpanId> = self.waiting_spans.values().flatten().copied().collect();
-        spans.sort_by(|a, b| self.span_order(*a).cmp(&self.span_order(*b)));
-        (traces, spans)
+        (
+            self.orphan_traces.values().copied().collect(),
+            self.orphan_spans.values().copied().collect(),
+        )
     }
 
     pub fn trace_count(&self) -> usize {
@@ -163,13 +225,17 @@ impl Model {
         self.spans.clear();
         self.trace_keys.clear();
         self.span_keys.clear();
-        self.roots.clear();
+        self.running_roots.clear();
+        self.finished_roots.clear();
         self.waiting_traces.clear();
         self.waiting_spans.clear();
+        self.orphan_traces.clear();
+        self.orphan_spans.clear();
         self.bytes = 0;
     }
 
-    /// Removes a trace and everything inside it; returns the bytes freed.
+    /// Removes a trace and everything inside it; returns the bytes freed. The caller takes
+    /// the trace out of the order index it is in (if any).
     pub(crate) fn remove_trace_tree(&mut self, id: TraceId) -> usize {
         let mut freed = 0;
         let mut stack = vec![id];
@@ -177,7 +243,7 @@ impl Model {
             let Some(trace) = self.traces.remove(tid.0) else {
                 continue;
             };
-            freed += trace.bytes() + trace.key.len();
+            freed += trace.bytes() + trace.key.len() + indexed(&trace.parent);
             self.trace_keys.remove(&trace.key);
             for sid in trace.spans {
                 if let Some(span) = self.spans.remove(sid.0) {
@@ -192,69 +258,267 @@ impl Model {
         freed
     }
 
-    /// Evicts root traces, oldest finished first, then oldest running, then orphans, until
-    /// the model is under its cap.
+    /// Evicts root traces, oldest finished first, then oldest running, then orphans (oldest
+    /// waiting trace, then oldest waiting span), until the model is under its cap. Each victim
+    /// is the first entry of an order index: O(log n).
     pub(crate) fn evict(&mut self) -> u64 {
         let mut evicted = 0;
         while self.bytes > self.options.max_bytes {
-            let victim = self
-                .roots
-                .iter()
-                .position(|&t| self.trace(t).is_some_and(|t| !t.status.is_running()))
-                .or(if self.roots.is_empty() { None } else { Some(0) });
-            if let Some(pos) = victim {
-                let id = self.roots.remove(pos);
-                let freed = self.remove_trace_tree(id);
-                self.bytes = self.bytes.saturating_sub(freed);
-                evicted += 1;
-                continue;
-            }
-            // Only orphans are left: drop the oldest waiting trace or span.
-            let (traces, spans) = self.orphans();
-            if let Some(&t) = traces.first() {
-                self.unlink_waiting_trace(t);
-                let freed = self.remove_trace_tree(t);
-                self.bytes = self.bytes.saturating_sub(freed);
-                evicted += 1;
-            } else if let Some(&s) = spans.first() {
-                self.unlink_waiting_span(s);
-                if let Some(span) = self.spans.remove(s.0) {
-                    let mut freed = span.bytes();
-                    self.span_keys.remove(&span.key);
-                    for child in span.children {
-                        freed += self.remove_trace_tree(child);
-                    }
-                    self.bytes = self.bytes.saturating_sub(freed);
-                }
-                evicted += 1;
+            let victim = if self.evict_by_scan {
+                self.victim_by_scan()
             } else {
-                // Nothing left to evict; the accounting is approximate, so reset it.
-                self.bytes = 0;
-            }
+                self.eviction_visits += 1;
+                self.victim()
+            };
+            let freed = match victim {
+                Some(Victim::Root(id)) => {
+                    if let Some(order) = self.order(id) {
+                        self.running_roots.remove(&order);
+                        self.finished_roots.remove(&order);
+                    }
+                    self.remove_trace_tree(id)
+                }
+                Some(Victim::Trace(id)) => {
+                    if let Some(order) = self.order(id) {
+                        self.orphan_traces.remove(&order);
+                    }
+                    self.unlink_waiting_trace(id);
+                    self.remove_trace_tree(id)
+                }
+                Some(Victim::Span(id)) => {
+                    if let Some(s) = self.span(id) {
+                        self.orphan_spans.remove(&(s.start_ts, s.key.clone()));
+                    }
+                    self.unlink_waiting_span(id);
+                    match self.spans.remove(id.0) {
+                        Some(span) => {
+                            let mut freed = span.bytes() + span.key.len() + indexed(&span.trace);
+                            self.span_keys.remove(&span.key);
+                            for child in span.children {
+                                freed += self.remove_trace_tree(child);
+                            }
+                            freed
+                        }
+                        None => 0,
+                    }
+                }
+                None => {
+                    // Nothing left to evict; the accounting is approximate, so reset it.
+                    self.bytes = 0;
+                    break;
+                }
+            };
+            self.bytes = self.bytes.saturating_sub(freed);
+            evicted += 1;
         }
         self.evicted_total += evicted;
         evicted
     }
 
+    /// The first entry of the first non-empty index, in eviction order.
+    fn victim(&self) -> Option<Victim> {
+        let first = |index: &BTreeMap<Order, TraceId>| index.first_key_value().map(|(_, &t)| t);
+        first(&self.finished_roots)
+            .or_else(|| first(&self.running_roots))
+            .map(Victim::Root)
+            .or_else(|| first(&self.orphan_traces).map(Victim::Trace))
+            .or_else(|| {
+                let span = self.orphan_spans.first_key_value();
+                span.map(|(_, &s)| Victim::Span(s))
+            })
+    }
+
+    /// The same choice made the way it was before the indexes: scan the roots in order for a
+    /// finished one, else take the first; else sort the orphans. Kept as the tests' reference.
+    fn victim_by_scan(&mut self) -> Option<Victim> {
+        let roots: Vec<TraceId> = self.roots().iter().copied().collect();
+        let mut visits = 0;
+        let finished = roots.iter().position(|&t| {
+            visits += 1;
+            self.trace(t).is_some_and(|t| !t.status.is_running())
+        });
+        let root = finished.or(if roots.is_empty() { None } else { Some(0) });
+        let (mut traces, mut spans) = (Vec::new(), Vec::new());
+        if root.is_none() {
+            traces = self
+                .waiting_traces
+                .values()
+                .flat_map(|w| &w.ids)
+                .copied()
+                .collect();
+            traces.retain(|&t| {
+                self.trace(t)
+                    .is_some_and(|t| matches!(t.parent, Parent::Waiting(_)))
+            });
+            traces.sort_by(|a, b| self.trace_order(*a).cmp(&self.trace_order(*b)));
+            spans = self
+                .waiting_spans
+                .values()
+                .flat_map(|w| &w.ids)
+                .copied()
+                .collect();
+            spans.retain(|&s| {
+                self.span(s)
+                    .is_some_and(|s| matches!(s.trace, Parent::Waiting(_)))
+            });
+            spans.sort_by(|a, b| self.span_order(*a).cmp(&self.span_order(*b)));
+            visits += traces.len() + spans.len();
+        }
+        self.eviction_visits += visits as u64;
+        root.map(|pos| Victim::Root(roots[pos]))
+            .or_else(|| traces.first().map(|&t| Victim::Trace(t)))
+            .or_else(|| spans.first().map(|&s| Victim::Span(s)))
+    }
+
+    /// Where trace `id` sorts among roots or waiting traces.
+    pub(crate) fn order(&self, id: TraceId) -> Option<Order> {
+        self.trace(id).map(|t| (t.start_ts, t.key.clone()))
+    }
+
+    /// For tests: index entries and nodes looked at to choose what to evict, since the model
+    /// was made. With the order indexes this is one per victim, whatever the model holds.
+    #[doc(hidden)]
+    pub fn eviction_visits(&self) -> u64 {
+        self.eviction_visits
+    }
+
+    /// For tests: choose what to evict by scanning the roots and sorting the orphans, as the
+    /// model did before it kept order indexes (a reference to compare them against).
+    #[doc(hidden)]
+    pub fn set_evict_by_scan(&mut self, on: bool) {
+        self.evict_by_scan = on;
+    }
+
     fn unlink_waiting_trace(&mut self, id: TraceId) {
-        if let Some(Parent::Waiting(key)) = self.trace(id).map(|t| t.parent.clone()) {
-            if let Some(list) = self.waiting_traces.get_mut(&key) {
-                list.retain(|&t| t != id);
-                if list.is_empty() {
-                    self.waiting_traces.remove(&key);
+        let traces = &self.traces;
+        if let Some(Parent::Waiting(key)) = traces.get(id.0).map(|t| &t.parent) {
+            if let Some(w) = self.waiting_traces.get_mut(key) {
+                w.live -= 1;
+                if w.live == 0 {
+                    self.waiting_traces.remove(key);
+                } else if w.ids.len() > 2 * w.live {
+                    // Each compaction drops at least half the list: amortized O(1).
+                    w.ids.retain(|&t| {
+                        t != id
+                            && traces.get(t.0).is_some_and(
+                                |t| matches!(&t.parent, Parent::Waiting(k) if k == key),
+                            )
+                    });
                 }
             }
         }
     }
 
     fn unlink_waiting_span(&mut self, id: SpanId) {
-        if let Some(Parent::Waiting(key)) = self.span(id).map(|s| s.trace.clone()) {
-            if let Some(list) = self.waiting_spans.get_mut(&key) {
-                list.retain(|&s| s != id);
-                if list.is_empty() {
-                    self.waiting_spans.remove(&key);
+        let spans = &self.spans;
+        if let Some(Parent::Waiting(key)) = spans.get(id.0).map(|s| &s.trace) {
+            if let Some(w) = self.waiting_spans.get_mut(key) {
+                w.live -= 1;
+                if w.live == 0 {
+                    self.waiting_spans.remove(key);
+                } else if w.ids.len() > 2 * w.live {
+                    w.ids.retain(|&s| {
+                        s != id
+                            && spans
+                                .get(s.0)
+                                .is_some_and(|s| matches!(&s.trace, Parent::Waiting(k) if k == key))
+                    });
                 }
             }
         }
     }
 }
+
+/// Accounted bytes of a node's entry in an order index: roots and waiting nodes have one.
+pub(crate) fn indexed<T>(parent: &Parent<T>) -> usize {
+    match parent {
+        Parent::Node(_) => 0,
+        Parent::Root | Parent::Waiting(_) => ORDER_ENTRY_BYTES,
+    }
+}
+
+/// Root traces in order (start time, then id), as [`Model::roots`] gives them: the running
+/// and the finished roots' indexes, merged.
+#[derive(Clone, Copy)]
+pub struct RootList<'a> {
+    running: &'a BTreeMap<Order, TraceId>,
+    finished: &'a BTreeMap<Order, TraceId>,
+}
+
+impl<'a> RootList<'a> {
+    pub fn len(&self) -> usize {
+        self.running.len() + self.finished.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn iter(&self) -> RootIter<'a> {
+        RootIter {
+            running: self.running.iter().peekable(),
+            finished: self.finished.iter().peekable(),
+        }
+    }
+
+    /// The oldest root.
+    pub fn first(&self) -> Option<&'a TraceId> {
+        self.iter().next()
+    }
+
+    /// The root at `index`; O(index).
+    pub fn get(&self, index: usize) -> Option<&'a TraceId> {
+        self.iter().nth(index)
+    }
+}
+
+/// O(index): for tests and the first few roots; iterate to walk them all.
+impl std::ops::Index<usize> for RootList<'_> {
+    type Output = TraceId;
+
+    fn index(&self, index: usize) -> &TraceId {
+        match self.get(index) {
+            Some(id) => id,
+            None => panic!("root {index} of {}", self.len()),
+        }
+    }
+}
+
+impl<'a> IntoIterator for RootList<'a> {
+    type Item = &'a TraceId;
+    type IntoIter = RootIter<'a>;
+
+    fn into_iter(self) -> RootIter<'a> {
+        self.iter()
+    }
+}
+
+/// Iterates [`RootList`] in order.
+pub struct RootIter<'a> {
+    running: Peekable<btree_map::Iter<'a, Order, TraceId>>,
+    finished: Peekable<btree_map::Iter<'a, Order, TraceId>>,
+}
+
+impl<'a> Iterator for RootIter<'a> {
+    type Item = &'a TraceId;
+
+    fn next(&mut self) -> Option<&'a TraceId> {
+        let take_running = match (self.running.peek(), self.finished.peek()) {
+            (Some((r, _)), Some((f, _))) => r < f,
+            (r, _) => r.is_some(),
+        };
+        let side = if take_running {
+            &mut self.running
+        } else {
+            &mut self.finished
+        };
+        side.next().map(|(_, id)| id)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        let n = self.running.len() + self.finished.len();
+        (n, Some(n))
+    }
+}
+
+impl ExactSizeIterator for RootIter<'_> {}

@@ -1,5 +1,7 @@
 //! The nodes of the tree: traces and spans.
 
+use std::sync::Arc;
+
 use user_trace_protocol::{Content, SpanKind, Status};
 
 use crate::slab::Key;
@@ -63,8 +65,8 @@ impl From<Status> for RunStatus {
 /// A trace: a named group of spans.
 #[derive(Debug, Clone)]
 pub struct Trace {
-    /// The producer's id of the trace.
-    pub key: Box<str>,
+    /// The producer's id of the trace (shared with the model's indexes, which sort by it).
+    pub key: Arc<str>,
     /// Shown as the trace's label.
     pub name: String,
     /// The span this trace nests in.

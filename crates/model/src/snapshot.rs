@@ -23,7 +23,8 @@ impl Model {
         let mut stack: Vec<Step> = Vec::new();
         stack.extend(spans.into_iter().rev().map(Step::Span));
         stack.extend(traces.into_iter().rev().map(Step::Trace));
-        stack.extend(self.roots.iter().rev().copied().map(Step::Trace));
+        let roots: Vec<TraceId> = self.roots().iter().copied().collect();
+        stack.extend(roots.into_iter().rev().map(Step::Trace));
         while let Some(step) = stack.pop() {
             match step {
                 Step::Trace(t) => out.trace(t, &mut stack),
