@@ -7,7 +7,7 @@ use user_trace_protocol::{
 };
 
 use crate::change::{Change, Gap, Outcome, Rejection};
-use crate::model::{Model, ORDER_ENTRY_BYTES};
+use crate::model::{span_entry, waiting_span_order, Model, ORDER_ENTRY_BYTES};
 use crate::node::{insert_sorted, Parent, RunStatus, Span, SpanId, Trace, TraceId};
 
 type Result<T = ()> = std::result::Result<T, String>;
@@ -234,7 +234,7 @@ impl Model {
                 if !matches!(&s.trace, Parent::Waiting(k) if **k == *key) {
                     continue;
                 }
-                self.orphan_spans.remove(&(s.start_ts, s.key.clone()));
+                self.orphan_spans.remove(&waiting_span_order(s));
                 self.bytes = self.bytes.saturating_sub(ORDER_ENTRY_BYTES);
                 self.attach_span(span, id, out);
             }
@@ -385,7 +385,8 @@ impl Model {
                     .entry(trace_key.into())
                     .or_default()
                     .push(id);
-                self.orphan_spans.insert((ts, key.clone()), id);
+                self.orphan_spans
+                    .insert((ts, Arc::from(&*key)), span_entry(id));
                 self.bytes += ORDER_ENTRY_BYTES;
                 out.changes.push(Change::Orphans);
             }

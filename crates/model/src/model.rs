@@ -68,8 +68,10 @@ pub struct Model {
     pub(crate) waiting_spans: HashMap<Box<str>, Waiters<SpanId>>,
     /// The same waiting traces, by [`Order`]: which one is evicted first.
     pub(crate) orphan_traces: BTreeMap<Order, TraceId>,
-    /// The same waiting spans, by start time, then span id.
-    pub(crate) orphan_spans: BTreeMap<(u64, Box<str>), SpanId>,
+    /// The same waiting spans, by start time, then span id. A span's slab key is kept in a
+    /// `TraceId` (see [`span_entry`]): one B-tree type for every index, because each type's
+    /// B-tree code costs the panel's wasm several KB.
+    pub(crate) orphan_spans: BTreeMap<Order, TraceId>,
     pub(crate) seen: Seen,
     pub(crate) last_seq: Option<u64>,
     pub(crate) bytes: usize,
@@ -78,6 +80,7 @@ pub struct Model {
     eviction_visits: u64,
     /// Choose victims by scanning, as the model did before it kept order indexes: the
     /// reference that tests compare the indexes against.
+    #[cfg(feature = "scan-reference")]
     evict_by_scan: bool,
 }
 
@@ -106,6 +109,7 @@ impl Model {
             bytes: 0,
             evicted_total: 0,
             eviction_visits: 0,
+            #[cfg(feature = "scan-reference")]
             evict_by_scan: false,
         }
     }
@@ -144,7 +148,7 @@ impl Model {
     pub fn orphans(&self) -> (Vec<TraceId>, Vec<SpanId>) {
         (
             self.orphan_traces.values().copied().collect(),
-            self.orphan_spans.values().copied().collect(),
+            self.orphan_spans.values().map(|&e| entry_span(e)).collect(),
         )
     }
 
@@ -171,13 +175,15 @@ impl Model {
         self.evicted_total
     }
 
-    pub(crate) fn trace_order(&self, id: TraceId) -> (u64, &str) {
+    #[cfg(feature = "scan-reference")]
+    fn trace_order(&self, id: TraceId) -> (u64, &str) {
         self.traces
             .get(id.0)
             .map_or((0, ""), |t| (t.start_ts, &*t.key))
     }
 
-    pub(crate) fn span_order(&self, id: SpanId) -> (u64, &str) {
+    #[cfg(feature = "scan-reference")]
+    fn span_order(&self, id: SpanId) -> (u64, &str) {
         self.spans
             .get(id.0)
             .map_or((0, ""), |s| (s.start_ts, &*s.key))
@@ -264,9 +270,15 @@ impl Model {
     pub(crate) fn evict(&mut self) -> u64 {
         let mut evicted = 0;
         while self.bytes > self.options.max_bytes {
+            #[cfg(feature = "scan-reference")]
             let victim = if self.evict_by_scan {
                 self.victim_by_scan()
             } else {
+                self.eviction_visits += 1;
+                self.victim()
+            };
+            #[cfg(not(feature = "scan-reference"))]
+            let victim = {
                 self.eviction_visits += 1;
                 self.victim()
             };
@@ -287,7 +299,7 @@ impl Model {
                 }
                 Some(Victim::Span(id)) => {
                     if let Some(s) = self.span(id) {
-                        self.orphan_spans.remove(&(s.start_ts, s.key.clone()));
+                        self.orphan_spans.remove(&waiting_span_order(s));
                     }
                     self.unlink_waiting_span(id);
                     match self.spans.remove(id.0) {
@@ -324,12 +336,13 @@ impl Model {
             .or_else(|| first(&self.orphan_traces).map(Victim::Trace))
             .or_else(|| {
                 let span = self.orphan_spans.first_key_value();
-                span.map(|(_, &s)| Victim::Span(s))
+                span.map(|(_, &s)| Victim::Span(entry_span(s)))
             })
     }
 
     /// The same choice made the way it was before the indexes: scan the roots in order for a
     /// finished one, else take the first; else sort the orphans. Kept as the tests' reference.
+    #[cfg(feature = "scan-reference")]
     fn victim_by_scan(&mut self) -> Option<Victim> {
         let roots: Vec<TraceId> = self.roots().iter().copied().collect();
         let mut visits = 0;
@@ -384,6 +397,7 @@ impl Model {
 
     /// For tests: choose what to evict by scanning the roots and sorting the orphans, as the
     /// model did before it kept order indexes (a reference to compare them against).
+    #[cfg(feature = "scan-reference")]
     #[doc(hidden)]
     pub fn set_evict_by_scan(&mut self, on: bool) {
         self.evict_by_scan = on;
@@ -427,6 +441,20 @@ impl Model {
             }
         }
     }
+}
+
+/// A waiting span's entry in [`Model::orphan_spans`].
+pub(crate) fn span_entry(id: SpanId) -> TraceId {
+    TraceId(id.0)
+}
+
+fn entry_span(entry: TraceId) -> SpanId {
+    SpanId(entry.0)
+}
+
+/// Where a waiting span sorts among waiting spans.
+pub(crate) fn waiting_span_order(span: &Span) -> Order {
+    (span.start_ts, Arc::from(&*span.key))
 }
 
 /// Accounted bytes of a node's entry in an order index: roots and waiting nodes have one.
