@@ -42,12 +42,12 @@ impl<I> Waiters<I> {
     }
 }
 
-/// The next node to evict (see [`Model::evict`]).
-#[derive(Clone, Copy)]
+/// The next node to evict (see [`Model::evict`]), with its key in its order index: removing
+/// exactly that entry makes progress even if the index and the tree ever disagreed.
 enum Victim {
-    Root(TraceId),
-    Trace(TraceId),
-    Span(SpanId),
+    Root(TraceId, Order),
+    Trace(TraceId, Order),
+    Span(SpanId, Order),
 }
 
 /// The trace tree. See the crate docs for what it guarantees.
@@ -283,24 +283,18 @@ impl Model {
                 self.victim()
             };
             let freed = match victim {
-                Some(Victim::Root(id)) => {
-                    if let Some(order) = self.order(id) {
-                        self.running_roots.remove(&order);
-                        self.finished_roots.remove(&order);
-                    }
+                Some(Victim::Root(id, order)) => {
+                    self.running_roots.remove(&order);
+                    self.finished_roots.remove(&order);
                     self.remove_trace_tree(id)
                 }
-                Some(Victim::Trace(id)) => {
-                    if let Some(order) = self.order(id) {
-                        self.orphan_traces.remove(&order);
-                    }
+                Some(Victim::Trace(id, order)) => {
+                    self.orphan_traces.remove(&order);
                     self.unlink_waiting_trace(id);
                     self.remove_trace_tree(id)
                 }
-                Some(Victim::Span(id)) => {
-                    if let Some(s) = self.span(id) {
-                        self.orphan_spans.remove(&waiting_span_order(s));
-                    }
+                Some(Victim::Span(id, order)) => {
+                    self.orphan_spans.remove(&order);
                     self.unlink_waiting_span(id);
                     match self.spans.remove(id.0) {
                         Some(span) => {
@@ -329,15 +323,17 @@ impl Model {
 
     /// The first entry of the first non-empty index, in eviction order.
     fn victim(&self) -> Option<Victim> {
-        let first = |index: &BTreeMap<Order, TraceId>| index.first_key_value().map(|(_, &t)| t);
-        first(&self.finished_roots)
-            .or_else(|| first(&self.running_roots))
-            .map(Victim::Root)
-            .or_else(|| first(&self.orphan_traces).map(Victim::Trace))
-            .or_else(|| {
-                let span = self.orphan_spans.first_key_value();
-                span.map(|(_, &s)| Victim::Span(entry_span(s)))
-            })
+        let first = |index: &BTreeMap<Order, TraceId>| {
+            index.first_key_value().map(|(o, &t)| (t, o.clone()))
+        };
+        let root = first(&self.finished_roots).or_else(|| first(&self.running_roots));
+        if let Some((t, o)) = root {
+            return Some(Victim::Root(t, o));
+        }
+        if let Some((t, o)) = first(&self.orphan_traces) {
+            return Some(Victim::Trace(t, o));
+        }
+        first(&self.orphan_spans).map(|(s, o)| Victim::Span(entry_span(s), o))
     }
 
     /// The same choice made the way it was before the indexes: scan the roots in order for a
@@ -378,13 +374,24 @@ impl Model {
             visits += traces.len() + spans.len();
         }
         self.eviction_visits += visits as u64;
-        root.map(|pos| Victim::Root(roots[pos]))
-            .or_else(|| traces.first().map(|&t| Victim::Trace(t)))
-            .or_else(|| spans.first().map(|&s| Victim::Span(s)))
+        let order = |t| self.order(t).expect("a listed trace is live");
+        if let Some(pos) = root {
+            return Some(Victim::Root(roots[pos], order(roots[pos])));
+        }
+        if let Some(&t) = traces.first() {
+            return Some(Victim::Trace(t, order(t)));
+        }
+        let span = |s| {
+            self.span(s)
+                .map(waiting_span_order)
+                .expect("a listed span is live")
+        };
+        spans.first().map(|&s| Victim::Span(s, span(s)))
     }
 
     /// Where trace `id` sorts among roots or waiting traces.
-    pub(crate) fn order(&self, id: TraceId) -> Option<Order> {
+    #[cfg(feature = "scan-reference")]
+    fn order(&self, id: TraceId) -> Option<Order> {
         self.trace(id).map(|t| (t.start_ts, t.key.clone()))
     }
 
