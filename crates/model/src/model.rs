@@ -79,8 +79,8 @@ pub struct Model {
     /// Index entries and nodes looked at to choose victims (see [`Model::eviction_visits`]).
     eviction_visits: u64,
     /// Choose victims by scanning, as the model did before it kept order indexes: the
-    /// reference that tests compare the indexes against.
-    #[cfg(feature = "scan-reference")]
+    /// reference that tests compare the indexes against (native only: not in the panel's wasm).
+    #[cfg(not(target_arch = "wasm32"))]
     evict_by_scan: bool,
 }
 
@@ -109,7 +109,7 @@ impl Model {
             bytes: 0,
             evicted_total: 0,
             eviction_visits: 0,
-            #[cfg(feature = "scan-reference")]
+            #[cfg(not(target_arch = "wasm32"))]
             evict_by_scan: false,
         }
     }
@@ -175,14 +175,14 @@ impl Model {
         self.evicted_total
     }
 
-    #[cfg(feature = "scan-reference")]
+    #[cfg(not(target_arch = "wasm32"))]
     fn trace_order(&self, id: TraceId) -> (u64, &str) {
         self.traces
             .get(id.0)
             .map_or((0, ""), |t| (t.start_ts, &*t.key))
     }
 
-    #[cfg(feature = "scan-reference")]
+    #[cfg(not(target_arch = "wasm32"))]
     fn span_order(&self, id: SpanId) -> (u64, &str) {
         self.spans
             .get(id.0)
@@ -270,14 +270,14 @@ impl Model {
     pub(crate) fn evict(&mut self) -> u64 {
         let mut evicted = 0;
         while self.bytes > self.options.max_bytes {
-            #[cfg(feature = "scan-reference")]
+            #[cfg(not(target_arch = "wasm32"))]
             let victim = if self.evict_by_scan {
                 self.victim_by_scan()
             } else {
                 self.eviction_visits += 1;
                 self.victim()
             };
-            #[cfg(not(feature = "scan-reference"))]
+            #[cfg(target_arch = "wasm32")]
             let victim = {
                 self.eviction_visits += 1;
                 self.victim()
@@ -338,7 +338,7 @@ impl Model {
 
     /// The same choice made the way it was before the indexes: scan the roots in order for a
     /// finished one, else take the first; else sort the orphans. Kept as the tests' reference.
-    #[cfg(feature = "scan-reference")]
+    #[cfg(not(target_arch = "wasm32"))]
     fn victim_by_scan(&mut self) -> Option<Victim> {
         let roots: Vec<TraceId> = self.roots().iter().copied().collect();
         let mut visits = 0;
@@ -390,7 +390,7 @@ impl Model {
     }
 
     /// Where trace `id` sorts among roots or waiting traces.
-    #[cfg(feature = "scan-reference")]
+    #[cfg(not(target_arch = "wasm32"))]
     fn order(&self, id: TraceId) -> Option<Order> {
         self.trace(id).map(|t| (t.start_ts, t.key.clone()))
     }
@@ -404,7 +404,7 @@ impl Model {
 
     /// For tests: choose what to evict by scanning the roots and sorting the orphans, as the
     /// model did before it kept order indexes (a reference to compare them against).
-    #[cfg(feature = "scan-reference")]
+    #[cfg(not(target_arch = "wasm32"))]
     #[doc(hidden)]
     pub fn set_evict_by_scan(&mut self, on: bool) {
         self.evict_by_scan = on;
