@@ -13,6 +13,7 @@ use web_sys::{CloseEvent, MessageEvent, WebSocket};
 use user_trace_model::protocol::{decode_server, PanelMessage, ServerMessage, PROTOCOL_VERSION};
 
 use crate::backoff::Backoff;
+use crate::endpoints;
 use crate::store::{Level, Pending, Store};
 
 /// What the connection is doing, as the status area shows it.
@@ -32,7 +33,9 @@ pub enum Status {
 }
 
 struct State {
-    url: String,
+    /// The runtimes to try, in turn after a failure (`endpoints`).
+    urls: Vec<String>,
+    current: usize,
     store: Store,
     status: RwSignal<Status>,
     backoff: Backoff,
@@ -50,10 +53,12 @@ struct State {
 pub struct Connection(Rc<RefCell<State>>);
 
 impl Connection {
-    /// Starts connecting to `url` (a runtime's panel endpoint).
+    /// Starts connecting to `url` (a runtime's panel endpoint; several, comma-separated, are
+    /// tried in turn).
     pub fn open(url: String, store: Store, status: RwSignal<Status>) -> Connection {
         let conn = Connection(Rc::new(RefCell::new(State {
-            url,
+            urls: endpoints::parse(&url),
+            current: 0,
             store,
             status,
             backoff: Backoff::default(),
@@ -86,12 +91,13 @@ impl Connection {
             return;
         }
         s.status.set(Status::Connecting);
-        let ws = match WebSocket::new(&s.url) {
+        let url = s.urls.get(s.current).cloned().unwrap_or_default();
+        let ws = match WebSocket::new(&url) {
             Ok(ws) => ws,
             Err(e) => {
                 let msg = e
                     .as_string()
-                    .unwrap_or_else(|| format!("cannot open {}", s.url));
+                    .unwrap_or_else(|| format!("cannot open `{url}`"));
                 s.store.notice(Level::Error, msg);
                 drop(s);
                 self.schedule_retry();
@@ -228,6 +234,8 @@ impl Connection {
             ws.set_onclose(None);
             let _ = ws.close();
         }
+        // The next runtime, when there are several: one that went away may be gone for good.
+        s.current = endpoints::next(s.current, s.urls.len());
         let attempt = s.attempt;
         s.attempt += 1;
         let in_ms = s.backoff.delay_ms(attempt, js_sys::Math::random());

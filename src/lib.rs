@@ -12,6 +12,7 @@ pub mod bidi;
 pub mod connection;
 pub mod depth;
 pub mod dom;
+pub mod endpoints;
 pub mod filter;
 pub mod format;
 pub mod js;

@@ -1997,3 +1997,39 @@ async fn markdown_keeps_identifiers_shows_code_in_monospace_and_links_only_safe_
         Some("https://example.com")
     );
 }
+
+#[wasm_bindgen_test]
+async fn a_panel_given_several_runtimes_moves_to_the_next_when_one_fails() {
+    let Some(addr) = option_env!("UTP_TEST_RUNTIME") else {
+        web_sys::console::warn_1(
+            &"UTP_TEST_RUNTIME unset: run `cargo xtask test` for end-to-end tests".into(),
+        );
+        return;
+    };
+    let run = format!("{:x}", (js_sys::Math::random() * 1e12) as u64);
+    produce(
+        addr,
+        &[format!(
+            r#"{{"id":"{run}-0","process":"e2e@browser","ts":1,"op":"trace_start","trace":"t-{run}","name":"failover {run}"}}"#
+        )],
+    )
+    .await;
+    let p = mount_panel();
+    let status = RwSignal::new(user_trace_panel::connection::Status::Offline);
+    // The first runtime is not there (port 9 on loopback: nothing listens); the second is.
+    let conn = user_trace_panel::connection::Connection::open(
+        format!("ws://127.0.0.1:9/v1/panel, ws://{addr}/v1/panel"),
+        p.store,
+        status,
+    );
+    let label = format!("failover {run}");
+    wait_for("the trace, from the second runtime", || {
+        p.el.text_content().unwrap_or_default().contains(&label)
+    })
+    .await;
+    assert_eq!(
+        status.get_untracked(),
+        user_trace_panel::connection::Status::Live
+    );
+    conn.dispose();
+}
