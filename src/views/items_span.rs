@@ -31,10 +31,13 @@ fn class_of(kind: JsonKind) -> &'static str {
     }
 }
 
-/// An item as the list knows it: its position, and its value's text by address. Items are
-/// replaced, never changed in place, so a new value is a new address: a row is rebuilt only
-/// when its item changed, and what the reader expanded in it stays expanded otherwise.
-type Key = (u32, usize);
+/// An item as the list knows it: its position (high half), and its value's text by address
+/// (low half: the whole address in wasm32, where the views run). Items are replaced, never
+/// changed in place, so a new value is a new address: a row is rebuilt only when its item
+/// changed, and what the reader expanded in it stays expanded otherwise.
+fn key(index: usize, value: &str) -> u64 {
+    ((index as u64) << 32) | u64::from(value.as_ptr() as usize as u32)
+}
 
 /// The items of a span.
 pub fn items_span(cx: Ctx, id: SpanId) -> Element {
@@ -48,12 +51,12 @@ pub fn items_span(cx: Ctx, id: SpanId) -> Element {
             Some(Content::Items(items)) => items
                 .iter()
                 .enumerate()
-                .map(|(i, item)| (i as u32, item.value.get().as_ptr() as usize))
-                .collect::<Vec<Key>>(),
+                .map(|(i, item)| key(i, item.value.get()))
+                .collect::<Vec<u64>>(),
             _ => Vec::new(),
         })
     });
-    let row: Rc<dyn Fn(Key) -> Element> = Rc::new(move |(i, _)| item_row(store, id, i as usize));
+    let row: Rc<dyn Fn(u64) -> Element> = Rc::new(move |k| item_row(store, id, (k >> 32) as usize));
     virtual_list(&table, keys, cx.viewport, row);
     table
 }

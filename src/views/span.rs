@@ -5,7 +5,7 @@ use std::rc::Rc;
 
 use leptos::prelude::Track;
 use user_trace_model::protocol::SpanKind;
-use user_trace_model::{Parent, RunStatus, SpanId};
+use user_trace_model::{Parent, RunStatus, SpanId, TraceId};
 use web_sys::Element;
 
 use crate::views::deep::way_in;
@@ -191,9 +191,13 @@ pub fn span_view(cx: Ctx, id: SpanId) -> Element {
         &root,
         move || {
             trigger.track();
-            store.with(|m| m.span(id).map(|s| s.children.clone()).unwrap_or_default())
+            store.with(|m| {
+                m.span(id).map_or_else(Vec::new, |s| {
+                    s.children.iter().map(|t| t.as_u64()).collect()
+                })
+            })
         },
-        move |t| row(t),
+        move |t| row(TraceId::from_u64(t)),
     );
     root
 }

@@ -4,7 +4,7 @@
 use std::rc::Rc;
 
 use leptos::prelude::*;
-use user_trace_model::{RunStatus, TraceId};
+use user_trace_model::{RunStatus, SpanId, TraceId};
 use web_sys::Element;
 
 use crate::views::label::{self, label};
@@ -132,9 +132,12 @@ pub fn trace_view(cx: Ctx, id: TraceId) -> Element {
     // A memo: the virtualized list and each of its mounted blocks read it; one copy per change.
     let spans = Memo::new(move |_| {
         trigger.track();
-        store.with(|m| m.trace(id).map(|t| t.spans.clone()).unwrap_or_default())
+        store.with(|m| {
+            m.trace(id)
+                .map_or_else(Vec::new, |t| t.spans.iter().map(|s| s.as_u64()).collect())
+        })
     });
-    let row: Rc<dyn Fn(_) -> Element> = Rc::new(move |s| span_view(cx, s));
+    let row: Rc<dyn Fn(u64) -> Element> = Rc::new(move |s| span_view(cx, SpanId::from_u64(s)));
     dom::show(
         &root,
         move || expanded.get(),

@@ -5,6 +5,7 @@ use std::cell::Cell;
 use std::rc::Rc;
 
 use leptos::prelude::*;
+use user_trace_model::{SpanId, TraceId};
 use wasm_bindgen::JsCast;
 use web_sys::Element;
 
@@ -257,7 +258,7 @@ pub fn tree(
         store.track_roots();
         // Rooted at a nested trace the reader opened: that trace alone, as a root.
         if let Some(id) = store.rooted() {
-            return vec![id];
+            return vec![id.as_u64()];
         }
         let f = filter.get();
         store.with(|m| {
@@ -265,6 +266,7 @@ pub fn tree(
                 .iter()
                 .copied()
                 .filter(|&t| f.is_empty() || f.matches(m, t))
+                .map(TraceId::as_u64)
                 .collect::<Vec<_>>()
         })
     });
@@ -331,7 +333,7 @@ pub fn tree(
         &scroller,
         roots,
         cx.viewport,
-        Rc::new(move |t| trace_view(cx, t)),
+        Rc::new(move |t| trace_view(cx, TraceId::from_u64(t))),
     );
     let has_orphans = move || {
         store.track_roots();
@@ -349,17 +351,17 @@ pub fn tree(
             &box_,
             move || {
                 store.track_roots();
-                store.with(|m| m.orphans().0)
+                store.with(|m| m.orphans().0.into_iter().map(TraceId::as_u64).collect())
             },
-            move |t| trace_view(cx, t),
+            move |t| trace_view(cx, TraceId::from_u64(t)),
         );
         dom::keyed(
             &box_,
             move || {
                 store.track_roots();
-                store.with(|m| m.orphans().1)
+                store.with(|m| m.orphans().1.into_iter().map(SpanId::as_u64).collect())
             },
-            move |s| span_view(cx, s),
+            move |s| span_view(cx, SpanId::from_u64(s)),
         );
         box_
     });

@@ -19,12 +19,29 @@ impl TraceId {
     pub fn as_u64(self) -> u64 {
         (u64::from(self.0.generation) << 32) | u64::from(self.0.index)
     }
+
+    /// The id [`TraceId::as_u64`] gave that number (an id of no live trace finds nothing).
+    pub fn from_u64(n: u64) -> Self {
+        TraceId(key_of(n))
+    }
 }
 
 impl SpanId {
     /// A number unique among live spans, for keyed rendering.
     pub fn as_u64(self) -> u64 {
         (u64::from(self.0.generation) << 32) | u64::from(self.0.index)
+    }
+
+    /// The id [`SpanId::as_u64`] gave that number (an id of no live span finds nothing).
+    pub fn from_u64(n: u64) -> Self {
+        SpanId(key_of(n))
+    }
+}
+
+fn key_of(n: u64) -> Key {
+    Key {
+        generation: (n >> 32) as u32,
+        index: n as u32,
     }
 }
 

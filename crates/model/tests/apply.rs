@@ -4,7 +4,7 @@ mod common;
 
 use common::*;
 use user_trace_model::protocol::{decode_server, Content, Op, RawJson, ServerMessage, Status};
-use user_trace_model::{Change, Limits, Model, Options, Parent, RunStatus};
+use user_trace_model::{Change, Limits, Model, Options, Parent, RunStatus, SpanId, TraceId};
 
 #[test]
 fn trace_and_text_span_stream_tokens() {
@@ -485,4 +485,18 @@ fn json_is_kept_exactly_as_sent() {
         panic!()
     };
     assert_eq!(j.get(), text);
+}
+
+#[test]
+fn ids_round_trip_through_the_numbers_views_key_rows_by() {
+    let mut p = Producer::new("p");
+    let mut m = Model::default();
+    apply_ok(&mut m, [p.trace("t", "T"), p.text("t", "s", "x")]);
+    let t = m.trace_by_key("t").unwrap();
+    let s = m.span_by_key("s").unwrap();
+    assert_eq!(TraceId::from_u64(t.as_u64()), t);
+    assert_eq!(SpanId::from_u64(s.as_u64()), s);
+    // A number of no live node finds nothing (a stale generation, say).
+    assert!(m.trace(TraceId::from_u64(t.as_u64() + (1 << 32))).is_none());
+    assert!(m.span(SpanId::from_u64(u64::MAX)).is_none());
 }
