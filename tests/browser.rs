@@ -1737,6 +1737,8 @@ async fn direction_controls_in_labels_are_marked_and_labels_are_isolated() {
         format!(
             r#"{{"id":"3","process":"p","ts":3,"op":"span_create","trace":"t","span":"j","kind":"json","title":"a\u2067b\u2069\u200f","content":{{"{rlo}":"{rlo}"}}}}"#
         ),
+        r#"{"id":"4","process":"p","ts":4,"op":"span_create","trace":"t","span":"m","kind":"markdown","content":"שלום world"}"#.to_owned(),
+        r#"{"id":"5","process":"p","ts":5,"op":"span_create","trace":"t","span":"x","kind":"text","content":"مرحبا world"}"#.to_owned(),
     ];
     let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
     p.push(&refs).await;
@@ -1768,6 +1770,12 @@ async fn direction_controls_in_labels_are_marked_and_labels_are_isolated() {
     // The process list holds text only: markers as text there too.
     let options = p.text(".utp-process-filter");
     assert!(options.contains("agent⟨RLO⟩@h"), "{options}");
+    // Texts and markdown paragraphs take each paragraph's own direction, isolated.
+    assert_eq!(
+        computed(&p.el, ".utp-markdown p", "unicode-bidi"),
+        "plaintext"
+    );
+    assert_eq!(computed(&p.el, ".utp-text", "unicode-bidi"), "plaintext");
     // Values are isolated too: their direction stays inside them.
     assert_eq!(
         p.element(".utp-items .utp-item-value .utp-value")
