@@ -8,35 +8,39 @@ pub const MAX_BADGES: usize = 3;
 /// Orders names as people count: digit runs by their number (`worker-2` before `worker-10`),
 /// everything else by character. Equal numbers with more leading zeros sort after.
 pub fn natural_cmp(a: &str, b: &str) -> Ordering {
-    let (mut a, mut b) = (a, b);
-    loop {
-        match (a.chars().next(), b.chars().next()) {
-            (None, None) => return Ordering::Equal,
-            (None, Some(_)) => return Ordering::Less,
-            (Some(_), None) => return Ordering::Greater,
-            (Some(x), Some(y)) if x.is_ascii_digit() && y.is_ascii_digit() => {
-                let (da, ra) = split_digits(a);
-                let (db, rb) = split_digits(b);
-                // Numbers of any length, compared without parsing (no overflow).
-                let (ta, tb) = (da.trim_start_matches('0'), db.trim_start_matches('0'));
-                let by_value = ta.len().cmp(&tb.len()).then_with(|| ta.cmp(tb));
-                let by_zeros = da.len().cmp(&db.len());
-                match by_value.then(by_zeros) {
-                    Ordering::Equal => (a, b) = (ra, rb),
-                    other => return other,
-                }
-            }
-            (Some(x), Some(y)) => match x.cmp(&y) {
-                Ordering::Equal => (a, b) = (&a[x.len_utf8()..], &b[y.len_utf8()..]),
+    // Bytes: UTF-8 orders as its characters do, and ASCII digits are never part of another
+    // character's bytes.
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let (mut i, mut j) = (0, 0);
+    while i < a.len() && j < b.len() {
+        if a[i].is_ascii_digit() && b[j].is_ascii_digit() {
+            let (da, db) = (digits(&a[i..]), digits(&b[j..]));
+            // Numbers of any length, compared without parsing (no overflow).
+            let (ta, tb) = (trim_zeros(da), trim_zeros(db));
+            let by_value = ta.len().cmp(&tb.len()).then_with(|| ta.cmp(tb));
+            match by_value.then(da.len().cmp(&db.len())) {
+                Ordering::Equal => (i, j) = (i + da.len(), j + db.len()),
                 other => return other,
-            },
+            }
+        } else {
+            match a[i].cmp(&b[j]) {
+                Ordering::Equal => (i, j) = (i + 1, j + 1),
+                other => return other,
+            }
         }
     }
+    (a.len() - i).cmp(&(b.len() - j))
 }
 
-fn split_digits(s: &str) -> (&str, &str) {
-    let end = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
-    s.split_at(end)
+/// The run of ASCII digits `s` starts with.
+fn digits(s: &[u8]) -> &[u8] {
+    let len = s.iter().take_while(|c| c.is_ascii_digit()).count();
+    &s[..len]
+}
+
+fn trim_zeros(d: &[u8]) -> &[u8] {
+    let zeros = d.iter().take_while(|&&c| c == b'0').count();
+    &d[zeros..]
 }
 
 /// How many of `count` badges a header shows, and how many the "+N" badge stands for: all of

@@ -851,20 +851,10 @@ async fn fifty_writers_make_three_badges_and_a_plus_n_in_natural_order_and_a_nar
     };
     let shown = badges(&header);
     assert_eq!(shown, vec!["worker-1", "worker-2", "worker-3", "+47"]);
+    // "+47" lists the rest, in natural order, in its tooltip.
     let more = p.element(".utp-more");
-    let title = more.get_attribute("title").unwrap();
-    assert!(title.starts_with("worker-4@h:4\nworker-5@h:5\n"), "{title}");
-    assert!(title.ends_with("worker-50@h:50"), "{title}");
-    // Pressing "+47" shows them all, in natural order, and does not fold the trace.
-    more.click();
-    frame().await;
-    let all = badges(&header);
-    let expected: Vec<String> = (1..=50).map(|i| format!("worker-{i}")).collect();
-    assert_eq!(all, expected);
-    assert_eq!(
-        header.get_attribute("aria-expanded").as_deref(),
-        Some("true")
-    );
+    let rest: Vec<String> = (4..=50).map(|i| format!("worker-{i}@h:{i}")).collect();
+    assert_eq!(more.get_attribute("title").unwrap(), rest.join("\n"));
     // The process filter lists them in the same order and stays narrow: one toolbar row.
     let options = texts(&p, ".utp-process-filter option");
     assert_eq!(

@@ -34,8 +34,8 @@ pub fn badge(parent: &Element, class: &str, text: &str, process: &str) -> Elemen
 }
 
 /// Appends badges for `processes` (in natural order: `worker-2` before `worker-10`), each
-/// `prefix`ed; past a few, one "+N" button stands for the rest: its tooltip lists them, and
-/// pressing it shows them.
+/// `prefix`ed; past a few, one "+N" badge stands for the rest: its tooltip lists them one a
+/// line.
 pub fn badges(parent: &Element, class: &str, prefix: &str, processes: &[String]) {
     let mut sorted: Vec<&String> = processes.iter().collect();
     sorted.sort_by(|a, b| badges::natural_cmp(a, b));
@@ -46,35 +46,12 @@ pub fn badges(parent: &Element, class: &str, prefix: &str, processes: &[String])
     if hidden == 0 {
         return;
     }
-    let rest: Vec<String> = sorted[shown..].iter().map(|p| p.to_string()).collect();
-    let more = dom::add_text(
-        parent,
-        "button",
-        "utp-badge utp-more",
-        &format!("+{hidden}"),
-    );
-    let all = rest
+    let rest: Vec<_> = sorted[shown..]
         .iter()
         .map(|p| label_text::plain(p))
-        .collect::<Vec<_>>();
-    dom::set(&more, "title", &all.join("\n"));
-    dom::set(&more, "aria-label", &format!("{hidden} more processes"));
-    let (class, prefix) = (class.to_owned(), prefix.to_owned());
-    // The listener holds names, never an element: it finds the row from the button.
-    dom::on(&more, "click", move |e| {
-        e.stop_propagation();
-        let Some(button) = dom::target(&e) else {
-            return;
-        };
-        let Some(row) = button.parent_element() else {
-            return;
-        };
-        for p in &rest {
-            let b = badge(&row, &class, &format!("{prefix}{}", short_process(p)), p);
-            let _ = row.insert_before(&b, Some(&button));
-        }
-        button.remove();
-    });
+        .collect();
+    let more = dom::add_text(parent, "span", "utp-badge utp-more", &format!("+{hidden}"));
+    dom::set(&more, "title", &rest.join("\n"));
 }
 
 #[derive(Clone, PartialEq)]
