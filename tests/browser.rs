@@ -1932,6 +1932,25 @@ async fn the_tree_is_one_tab_stop_and_enter_space_and_arrows_reach_everything() 
     frame().await;
     tree.focus().unwrap();
     assert_eq!(focused().get_attribute("role").as_deref(), Some("treeitem"));
+    // A click on the tree's content (not an item) focuses the tree and stays there: the view
+    // does not jump to an item.
+    outside.focus().unwrap();
+    let pointer = |what: &str| {
+        let init = web_sys::EventInit::new();
+        init.set_bubbles(true);
+        let e = web_sys::Event::new_with_event_init_dict(what, &init).unwrap();
+        tree.dispatch_event(&e).unwrap();
+    };
+    pointer("pointerdown");
+    tree.focus().unwrap();
+    assert!(
+        focused().is_same_node(Some(&tree)),
+        "focus stays on the tree"
+    );
+    pointer("pointerup");
+    // From there the arrows go on as from anywhere in the tree.
+    key(&tree, "ArrowDown");
+    assert_eq!(focused().get_attribute("role").as_deref(), Some("treeitem"));
 }
 
 #[wasm_bindgen_test]

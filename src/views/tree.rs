@@ -94,6 +94,11 @@ fn roving_focus(scroller: &Element) {
     // first, and a listener cannot run inside itself.
     dom::on(scroller, "focus", |e| {
         let Some(tree) = dom::target(&e) else { return };
+        if tree.has_attribute("data-pointer") {
+            // A click on the tree's content (to select text, say) focuses the tree: focus stays
+            // there, and the view does not jump to an item.
+            return;
+        }
         let last = tree.query_selector(".utp-active[role=treeitem]");
         let next = match last {
             Ok(Some(l)) => Some(l),
@@ -103,6 +108,15 @@ fn roving_focus(scroller: &Element) {
             let _ = item.focus();
         }
     });
+    for (event, down) in [("pointerdown", true), ("pointerup", false)] {
+        dom::on(scroller, event, move |e| match dom::target(&e) {
+            Some(tree) if down => dom::set(&tree, "data-pointer", ""),
+            Some(tree) => {
+                let _ = tree.remove_attribute("data-pointer");
+            }
+            None => {}
+        });
+    }
     dom::on(scroller, "focusin", focus_in);
     dom::on(scroller, "focusout", |e| {
         let Some(tree) = dom::target(&e) else { return };
