@@ -95,6 +95,8 @@ struct State {
     full: bool,
     /// The last failed write and when: batches are refused meanwhile.
     failed: Option<(Instant, String)>,
+    /// The store could not be read back after a failed write: every batch is refused.
+    broken: bool,
     /// Set by [`Hub::stop`]: no event is accepted (nor stored) after it.
     stopped: bool,
 }
@@ -264,6 +266,7 @@ impl Hub {
             compacting: false,
             full: false,
             failed: None,
+            broken: false,
             stopped: false,
         };
         let (head, _) = watch::channel(r.next_seq - 1);
@@ -570,7 +573,7 @@ impl Hub {
             return Err(Refused::Stopping);
         }
         if let Some((at, why)) = &state.failed {
-            if at.elapsed() < FAILED_PAUSE {
+            if at.elapsed() < FAILED_PAUSE || state.broken {
                 return Err(Refused::Storage(why.clone()));
             }
         }
@@ -661,7 +664,13 @@ impl Hub {
                     }
                 }
             }
-            Err(again) => tracing::error!(error = %again, "cannot read the store back"),
+            Err(again) => {
+                // The model now holds events the store may not: accepting more could
+                // acknowledge a resent event as a duplicate of one never stored. Refuse
+                // everything until an operator restarts the runtime (which checks the store).
+                tracing::error!(error = %again, "cannot read the store back: refusing every batch until a restart");
+                state.broken = true;
+            }
         }
         if matches!(e, StorageError::Full(_)) {
             // Folding the history into a snapshot may free what the state no longer needs.
@@ -805,6 +814,11 @@ impl Hub {
     /// Bytes of events held in the window.
     pub fn window_bytes(&self) -> usize {
         self.lock().window.bytes
+    }
+
+    /// Producers' and panels' WebSockets open now.
+    pub fn connections(&self) -> usize {
+        self.panels.load(Ordering::SeqCst) + self.producers.load(Ordering::SeqCst)
     }
 
     /// Counts a panel in; None when the limit is reached.

@@ -271,6 +271,15 @@ async fn serve(listener: TcpListener, app: Router, hub: Arc<Hub>) {
             drop(slot);
         });
     }
+    // The listener is closed; let every connection send its close frame (and a batch being
+    // stored finish) before `Running::wait` returns and the process may exit.
+    let max = hub.config.max_connections.max(1);
+    let give_up = tokio::time::Instant::now() + Duration::from_secs(5);
+    while (hub.connections() > 0 || slots.available_permits() < max)
+        && tokio::time::Instant::now() < give_up
+    {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
 }
 
 /// Binds and starts serving; returns once the socket listens.
