@@ -30,6 +30,7 @@
 
 use std::collections::VecDeque;
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -51,7 +52,12 @@ use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 use user_trace_protocol::{
     Content, Event, Op, ProducerMessage, ProducerReply, SpanKind, INGEST_PATH, PANEL_PATH,
 };
+use user_trace_runtime::storage::sqlite::SyncMode;
 use user_trace_runtime::{Config, Running};
+
+/// Restart time against history size, and how long one large batch holds other producers.
+#[path = "fanout/storage.rs"]
+mod storage;
 
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
@@ -141,33 +147,138 @@ fn scenarios(bench: bool) -> Vec<Params> {
 // ---------------------------------------------------------------------------------------------
 // Servers: the runtime and the baseline relay
 
+/// Where the runtime keeps accepted events (issue 14): in memory, or SQLite with one of its
+/// `--sync` modes (`normal` is the default).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Store {
+    Memory,
+    SqliteOff,
+    SqliteNormal,
+    SqliteFull,
+}
+
+impl Store {
+    pub const ALL: [Store; 4] = [
+        Store::Memory,
+        Store::SqliteOff,
+        Store::SqliteNormal,
+        Store::SqliteFull,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Store::Memory => "memory",
+            Store::SqliteOff => "sqlite off",
+            Store::SqliteNormal => "sqlite normal",
+            Store::SqliteFull => "sqlite full",
+        }
+    }
+
+    fn key(self) -> &'static str {
+        match self {
+            Store::Memory => "memory",
+            Store::SqliteOff => "off",
+            Store::SqliteNormal => "normal",
+            Store::SqliteFull => "full",
+        }
+    }
+
+    /// The stores named in FANOUT_STORES (comma-separated: memory, off, normal, full), else all.
+    fn chosen() -> Vec<Store> {
+        let Ok(v) = std::env::var("FANOUT_STORES") else {
+            return Store::ALL.to_vec();
+        };
+        let chosen: Vec<Store> = v
+            .split(',')
+            .map(str::trim)
+            .filter(|k| !k.is_empty())
+            .map(|k| {
+                Store::ALL
+                    .into_iter()
+                    .find(|s| s.key() == k)
+                    .unwrap_or_else(|| panic!("FANOUT_STORES: unknown store `{k}`"))
+            })
+            .collect();
+        assert!(!chosen.is_empty(), "FANOUT_STORES names no store");
+        chosen
+    }
+
+    /// The runtime's configuration for this store; SQLite in `dir` (a fresh directory).
+    pub fn config(self, dir: Option<&Path>) -> Config {
+        let mut c = Config::default_for("127.0.0.1:0".parse().expect("an address"));
+        c.token = None;
+        let sync = match self {
+            Store::Memory => return c,
+            Store::SqliteOff => SyncMode::Off,
+            Store::SqliteNormal => SyncMode::Normal,
+            Store::SqliteFull => SyncMode::Full,
+        };
+        c.in_memory = false;
+        c.data = Some(dir.expect("a data directory for SQLite").to_path_buf());
+        c.sync = sync;
+        c
+    }
+}
+
+/// A fresh, empty data directory under the target directory (a real disk, so that the sync
+/// modes mean what they say; not /tmp, which may be in memory). Removed on drop.
+pub struct DataDir(pub PathBuf);
+
+impl DataDir {
+    pub fn new(what: &str) -> DataDir {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!(
+            "fanout-{}-{what}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("a data directory");
+        DataDir(dir)
+    }
+}
+
+impl Drop for DataDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Target {
     Baseline,
-    Runtime,
+    Runtime(Store),
 }
 
 impl Target {
     fn label(self) -> &'static str {
         match self {
             Target::Baseline => "baseline relay",
-            Target::Runtime => "runtime",
+            Target::Runtime(s) => s.label(),
         }
+    }
+
+    fn is_runtime(self) -> bool {
+        matches!(self, Target::Runtime(_))
     }
 }
 
 enum Server {
-    Runtime(Running),
+    Runtime(Running, Option<DataDir>),
     Baseline(Relay),
 }
 
 impl Server {
     async fn start(target: Target) -> Server {
         match target {
-            Target::Runtime => {
-                let mut c = Config::default_for("127.0.0.1:0".parse().expect("an address"));
-                c.token = None;
-                Server::Runtime(user_trace_runtime::start(c).await.expect("runtime starts"))
+            Target::Runtime(store) => {
+                let dir = (store != Store::Memory).then(|| DataDir::new(store.key()));
+                let c = store.config(dir.as_ref().map(|d| d.0.as_path()));
+                Server::Runtime(
+                    user_trace_runtime::start(c).await.expect("runtime starts"),
+                    dir,
+                )
             }
             Target::Baseline => Server::Baseline(Relay::start().await),
         }
@@ -175,14 +286,18 @@ impl Server {
 
     fn addr(&self) -> SocketAddr {
         match self {
-            Server::Runtime(r) => r.addr,
+            Server::Runtime(r, _) => r.addr,
             Server::Baseline(r) => r.addr,
         }
     }
 
     async fn stop(self) {
         match self {
-            Server::Runtime(r) => r.stop().await,
+            // The directory goes after the store is closed.
+            Server::Runtime(r, dir) => {
+                r.stop().await;
+                drop(dir);
+            }
             Server::Baseline(r) => r.stop().await,
         }
     }
@@ -480,7 +595,7 @@ async fn produce(
         match serde_json::from_str::<ProducerReply>(reply.as_str()).expect("the reply is JSON") {
             ProducerReply::Ack { accepted, rejected } => {
                 assert!(rejected.is_empty(), "events refused: {rejected:?}");
-                if target == Target::Runtime {
+                if target.is_runtime() {
                     assert_eq!(accepted, sent as u64, "all of a batch is accepted");
                 }
             }
@@ -536,7 +651,7 @@ async fn follow(mut ws: Ws, total: usize, target: Target, clock: Clock) -> Panel
         let now = clock.now_us();
         frames += 1;
         if frame.starts_with(r#"{"type":"events""#) {
-            if target == Target::Runtime {
+            if target.is_runtime() {
                 let first = number_after(frame, r#""first_seq":"#).expect("first_seq");
                 assert_eq!(first, held + 1, "no gap and no repeat");
             }
@@ -723,9 +838,9 @@ fn us(x: f64) -> String {
     }
 }
 
-fn row(label: &str, s: &Summary) {
+fn row(label: &str, store: &str, s: &Summary) {
     println!(
-        "  {label:<18} {:>9.1} {:>11} {:>11} {:>11} {:>10} {:>10} {:>10} {:>8.0} {:>7}",
+        "  {label:<16} {store:<14} {:>9.1} {:>11} {:>11} {:>11} {:>10} {:>10} {:>10} {:>8.0} {:>7}",
         s.wall_ms,
         rate(s.ingest_per_s),
         rate(s.panel_per_s),
@@ -738,7 +853,7 @@ fn row(label: &str, s: &Summary) {
     );
 }
 
-fn report(p: &Params, base: &Summary, rt: &Summary) {
+fn report(p: &Params, base: &Summary, stores: &[(Store, Summary)]) {
     let pace = p.rate.map_or("as fast as acked".into(), |r| {
         format!("paced at {} events/s", rate(r as f64))
     });
@@ -748,8 +863,9 @@ fn report(p: &Params, base: &Summary, rt: &Summary) {
         p.name, p.producers, p.panels, p.events, p.batch, p.window, pace, p.runs
     );
     println!(
-        "  {:<18} {:>9} {:>11} {:>11} {:>11} {:>10} {:>10} {:>10} {:>8} {:>7}",
+        "  {:<16} {:<14} {:>9} {:>11} {:>11} {:>11} {:>10} {:>10} {:>10} {:>8} {:>7}",
         "",
+        "store",
         "wall ms",
         "ingest/s",
         "per panel/s",
@@ -760,19 +876,24 @@ fn report(p: &Params, base: &Summary, rt: &Summary) {
         "frames",
         "resyncs"
     );
-    row(Target::Baseline.label(), base);
-    row(Target::Runtime.label(), rt);
-    println!(
-        "  {:<18} {:>9.2} {:>11.2} {:>11.2} {:>11.2} {:>10.2} {:>10.2} {:>10.2}",
-        "runtime/baseline",
-        rt.wall_ms / base.wall_ms,
-        rt.ingest_per_s / base.ingest_per_s,
-        rt.panel_per_s / base.panel_per_s,
-        rt.delivered_per_s / base.delivered_per_s,
-        rt.p50_us / base.p50_us,
-        rt.p99_us / base.p99_us,
-        rt.max_us / base.max_us,
-    );
+    row(Target::Baseline.label(), "-", base);
+    for (store, rt) in stores {
+        row("runtime", store.label(), rt);
+    }
+    for (store, rt) in stores {
+        println!(
+            "  {:<16} {:<14} {:>9.2} {:>11.2} {:>11.2} {:>11.2} {:>10.2} {:>10.2} {:>10.2}",
+            "runtime/baseline",
+            store.label(),
+            rt.wall_ms / base.wall_ms,
+            rt.ingest_per_s / base.ingest_per_s,
+            rt.panel_per_s / base.panel_per_s,
+            rt.delivered_per_s / base.delivered_per_s,
+            rt.p50_us / base.p50_us,
+            rt.p99_us / base.p99_us,
+            rt.max_us / base.max_us,
+        );
+    }
     let json = |s: &Summary| {
         serde_json::json!({
             "wall_ms": s.wall_ms,
@@ -786,6 +907,10 @@ fn report(p: &Params, base: &Summary, rt: &Summary) {
             "resyncs": s.resyncs,
         })
     };
+    let runtime: serde_json::Map<String, serde_json::Value> = stores
+        .iter()
+        .map(|(store, rt)| (store.key().to_owned(), json(rt)))
+        .collect();
     let line = serde_json::json!({
         "bench": "fanout",
         "scenario": p.name,
@@ -797,7 +922,7 @@ fn report(p: &Params, base: &Summary, rt: &Summary) {
         "rate": p.rate,
         "runs": p.runs,
         "baseline": json(base),
-        "runtime": json(rt),
+        "runtime": runtime,
     });
     println!("fanout-json {line}");
 }
@@ -820,7 +945,7 @@ fn ns_per(per: usize, reps: usize, mut f: impl FnMut()) -> f64 {
 /// Times, on one thread, each step an event goes through, with the scenario's batches, so
 /// that the end-to-end figures can be read: what the runtime adds per event over the relay
 /// (which does nothing per event) and what the clients cost in both.
-fn breakdown(p: &Params) {
+fn breakdown(p: &Params, stores: &[Store]) {
     let reps = 3;
     let n = p.events;
     let ts = 1_700_000_000_000_000;
@@ -889,16 +1014,30 @@ fn breakdown(p: &Params) {
         apply_times.push(t.elapsed().as_secs_f64() * 1e9 / n as f64);
     }
     let apply = median(apply_times);
-    let mut ingest_times = Vec::new();
-    for _ in 0..reps {
-        let hub = user_trace_runtime::hub::Hub::new(config()).expect("a hub");
-        let t = Instant::now();
-        for f in &frames {
-            std::hint::black_box(user_trace_runtime::ingest::handle_text(&hub, f));
+    // The same frames on a fresh hub per store: what each store adds per event.
+    let ingest_on = |store: Store| {
+        let mut times = Vec::new();
+        for _ in 0..reps {
+            let dir = (store != Store::Memory).then(|| DataDir::new("breakdown"));
+            let hub = user_trace_runtime::hub::Hub::new(
+                store.config(dir.as_ref().map(|d| d.0.as_path())),
+            )
+            .expect("a hub");
+            let t = Instant::now();
+            for f in &frames {
+                std::hint::black_box(user_trace_runtime::ingest::handle_text(&hub, f));
+            }
+            times.push(t.elapsed().as_secs_f64() * 1e9 / n as f64);
+            hub.stop();
         }
-        ingest_times.push(t.elapsed().as_secs_f64() * 1e9 / n as f64);
-    }
-    let ingest = median(ingest_times);
+        median(times)
+    };
+    let ingest = ingest_on(Store::Memory);
+    let stored: Vec<(Store, f64)> = stores
+        .iter()
+        .filter(|&&s| s != Store::Memory)
+        .map(|&s| (s, ingest_on(s)))
+        .collect();
 
     // Panel frames as the runtime builds them (about 256 KiB each), once per panel.
     let published: Vec<Arc<user_trace_runtime::hub::Published>> = events
@@ -960,6 +1099,19 @@ fn breakdown(p: &Params) {
         "    (the same with serde_json, for comparison)",
         encode_serde,
     );
+    for (store, ns) in &stored {
+        line(
+            &format!(
+                "runtime ingest on {}: handle_text on a fresh hub",
+                store.label()
+            ),
+            *ns,
+        );
+        line(
+            "  of which the store (over the memory store's)",
+            ns - ingest,
+        );
+    }
     line(
         &format!(
             "runtime broadcast channel to {} panels (uncontended)",
@@ -1006,6 +1158,27 @@ fn main() {
             "fanout: smoke run (without --bench): checks that the bench works, times mean nothing"
         );
     }
+    let stores = Store::chosen();
+    let sections =
+        std::env::var("FANOUT_SECTIONS").unwrap_or_else(|_| "fanout,lock,restart".into());
+    let section = |name: &str| sections.split(',').any(|s| s.trim() == name);
+    if section("fanout") {
+        fanout(&server_rt, &client_rt, bench, &stores);
+    }
+    if section("lock") {
+        storage::lock_hold(&server_rt, &client_rt, bench, &stores);
+    }
+    if section("restart") {
+        storage::restart(&server_rt, bench);
+    }
+}
+
+/// The fan-out scenarios, the baseline relay and the runtime on each store, alternating.
+fn fanout(server_rt: &Runtime, client_rt: &Runtime, bench: bool, stores: &[Store]) {
+    let targets: Vec<Target> = std::iter::once(Target::Baseline)
+        .chain(stores.iter().map(|&s| Target::Runtime(s)))
+        .collect();
+    let index = |t: Target| targets.iter().position(|&x| x == t).expect("a target");
     for p in scenarios(bench) {
         if bench {
             // Warm-up (connections, allocator, page cache), not counted.
@@ -1013,38 +1186,41 @@ fn main() {
                 events: (p.events / 10).max(p.producers * 2),
                 ..p.clone()
             };
-            for target in [Target::Baseline, Target::Runtime] {
-                measure(&server_rt, &client_rt, &warm, target);
+            for &target in &targets {
+                measure(server_rt, client_rt, &warm, target);
             }
         }
-        let mut samples = [Vec::new(), Vec::new()];
+        let mut samples = vec![Vec::new(); targets.len()];
         for run in 0..p.runs {
-            // Alternate, so that drift of the machine touches both alike.
-            let order = if run.is_multiple_of(2) {
-                [Target::Baseline, Target::Runtime]
-            } else {
-                [Target::Runtime, Target::Baseline]
-            };
+            // Alternate, so that drift of the machine touches all alike.
+            let mut order = targets.clone();
+            if !run.is_multiple_of(2) {
+                order.reverse();
+            }
             for target in order {
-                let s = measure(&server_rt, &client_rt, &p, target);
+                let s = measure(server_rt, client_rt, &p, target);
                 eprintln!(
-                    "{} run {} {:<14} wall {:>7.1} ms  p50 {:>8.0} µs  p99 {:>8.0} µs  resyncs {}",
+                    "{} run {} {:<14} wall {:>7.1} ms  ingest {:>7.1} ms  p50 {:>8.0} µs  p99 {:>8.0} µs  resyncs {}",
                     p.name,
                     run + 1,
                     target.label(),
                     s.wall_s * 1e3,
+                    s.ingest_s * 1e3,
                     s.p50_us,
                     s.p99_us,
                     s.resyncs
                 );
-                samples[target as usize].push(s);
+                samples[index(target)].push(s);
             }
         }
-        let base = summarize(&p, &samples[Target::Baseline as usize]);
-        let rt = summarize(&p, &samples[Target::Runtime as usize]);
+        let base = summarize(&p, &samples[index(Target::Baseline)]);
+        let rt: Vec<(Store, Summary)> = stores
+            .iter()
+            .map(|&s| (s, summarize(&p, &samples[index(Target::Runtime(s))])))
+            .collect();
         report(&p, &base, &rt);
         if bench && p.rate.is_none() {
-            breakdown(&p);
+            breakdown(&p, stores);
         }
     }
 }
