@@ -1,8 +1,12 @@
-//! Issue 4: events/s from 4 producers to 10 panels on loopback, and end-to-end latency.
+//! Issue 4: events/s from 4 producers to 10 panels on loopback, and end-to-end latency; issue
+//! 14: the same per store, and what the store costs besides (`fanout/storage.rs`: how long one
+//! large batch holds other producers, restart time against history size).
 //!
-//! The real runtime (`server::start`, no journal, no token) runs in-process on 127.0.0.1:0 in
-//! its own tokio runtime; producers and panels are WebSocket clients in another one (two OS
-//! thread pools sharing the machine, as two processes would). Producers speak the producer
+//! The real runtime (`server::start`, no token) runs in-process on 127.0.0.1:0 in its own
+//! tokio runtime, once per store: in memory, and SQLite with `--sync off`, `normal` (the
+//! default) and `full`, each in a fresh data directory under the target directory (a real
+//! disk); producers and panels are WebSocket clients in another tokio runtime (two OS thread
+//! pools sharing the machine, as two processes would). Producers speak the producer
 //! protocol like the SDK: `events` messages of up to 512 events (the SDK's bound), but at most
 //! `window` messages unacknowledged per producer (the SDK does not bound them), so the figure is
 //! what the server accepts, not what the sockets buffer. Each producer starts a trace and a
@@ -18,14 +22,18 @@
 //!
 //! Scenarios: `saturated` (as fast as acks allow: throughput, and latency under load) and
 //! `paced` (a fixed, light rate: latency when nothing queues). Each configuration runs `runs`
-//! times, alternating baseline and runtime; the table shows medians and runtime/baseline.
-//! After the saturated table, each step an event goes through is timed on one thread without
+//! times, alternating the baseline and the runtime on each store; the table shows medians and
+//! runtime/baseline per store. After the saturated table, each step an event goes through is timed on one thread without
 //! sockets, to show where the CPU goes (the runtime's ingest, its fan-out, the clients).
 //!
 //! `cargo bench -p user-trace-runtime --bench fanout`. Knobs (any of them replaces the two
 //! scenarios by one custom one): FANOUT_EVENTS, FANOUT_PRODUCERS, FANOUT_PANELS, FANOUT_BATCH,
 //! FANOUT_WINDOW, FANOUT_RATE (events/s in all, 0 = as fast as acked), FANOUT_RUNS. The
 //! runtime's own flags apply too (e.g. UTP_BATCH_MS, UTP_BATCH_BYTES, UTP_PANEL_QUEUE).
+//! FANOUT_STORES picks stores (`memory,off,normal,full`); FANOUT_SECTIONS picks what runs
+//! (`fanout,lock,restart` by default; `breakdown` alone: only the one-thread breakdown, e.g.
+//! under perf); FANOUT_LOCK_MIB, FANOUT_RESTART_MB, FANOUT_RESTART_TEXT and
+//! FANOUT_RESTART_STATE_MIB are described in `fanout/storage.rs`.
 //! Without `--bench` (as `cargo test --all-targets` runs it) it does one small smoke run.
 
 use std::collections::VecDeque;
@@ -1039,6 +1047,31 @@ fn breakdown(p: &Params, stores: &[Store]) {
         .map(|&s| (s, ingest_on(s)))
         .collect();
 
+    // The floor under the store: SQLite alone, with the store's table and pragmas, inserting
+    // the same rows (text and checksum) in one transaction per producer batch.
+    let rows: Vec<String> = events.iter().map(Event::to_json).collect();
+    let alone_with = |store: Store, batch: usize, autocheckpoint: u32| {
+        let times = (0..reps)
+            .map(|_| {
+                let dir = DataDir::new("alone");
+                sqlite_alone(&dir.0, store, &rows, batch, autocheckpoint)
+            })
+            .collect();
+        median(times)
+    };
+    let alone: Vec<(Store, f64)> = stored
+        .iter()
+        .map(|&(store, _)| (store, alone_with(store, p.batch, 1000)))
+        .collect();
+    // What two possible changes would give: checkpoints moved off the committing connection
+    // (`normal`), and one commit for the batches of all producers (`full`).
+    let no_checkpoint = stores
+        .contains(&Store::SqliteNormal)
+        .then(|| alone_with(Store::SqliteNormal, p.batch, 0));
+    let grouped = stores
+        .contains(&Store::SqliteFull)
+        .then(|| alone_with(Store::SqliteFull, p.batch * p.producers, 1000));
+
     // Panel frames as the runtime builds them (about 256 KiB each), once per panel.
     let published: Vec<Arc<user_trace_runtime::hub::Published>> = events
         .iter()
@@ -1111,6 +1144,33 @@ fn breakdown(p: &Params, stores: &[Store]) {
             "  of which the store (over the memory store's)",
             ns - ingest,
         );
+        if let Some((_, a)) = alone.iter().find(|(s, _)| s == store) {
+            line(
+                &format!("    SQLite alone: same rows, a transaction per {}", p.batch),
+                *a,
+            );
+        }
+        let variant = match store {
+            Store::SqliteNormal => no_checkpoint.map(|ns| {
+                (
+                    "      the same, no checkpoints (wal_autocheckpoint 0)".to_owned(),
+                    ns,
+                )
+            }),
+            Store::SqliteFull => grouped.map(|ns| {
+                (
+                    format!(
+                        "      the same, a transaction per {} (all producers)",
+                        p.batch * p.producers
+                    ),
+                    ns,
+                )
+            }),
+            _ => None,
+        };
+        if let Some((what, ns)) = variant {
+            line(&what, ns);
+        }
     }
     line(
         &format!(
@@ -1130,6 +1190,52 @@ fn breakdown(p: &Params, stores: &[Store]) {
         ),
         scan_ns * k,
     );
+}
+
+/// ns per row: `rows` inserted into a table like the store's, with its pragmas, one
+/// transaction per `batch` rows, each with its checksum.
+/// `autocheckpoint`: SQLite's `wal_autocheckpoint` in pages (its default: 1000; 0: none, as
+/// when checkpoints run on another connection).
+fn sqlite_alone(
+    dir: &Path,
+    store: Store,
+    rows: &[String],
+    batch: usize,
+    autocheckpoint: u32,
+) -> f64 {
+    let sync = match store {
+        Store::SqliteOff => "OFF",
+        Store::SqliteFull => "FULL",
+        _ => "NORMAL",
+    };
+    let mut conn = rusqlite::Connection::open(dir.join("alone.db")).expect("opens");
+    conn.execute_batch(&format!(
+        "PRAGMA auto_vacuum = INCREMENTAL; PRAGMA journal_mode = WAL; PRAGMA synchronous = {sync};
+         PRAGMA journal_size_limit = 67108864; PRAGMA wal_autocheckpoint = {autocheckpoint};
+         CREATE TABLE events (seq INTEGER PRIMARY KEY, json TEXT NOT NULL, crc INTEGER NOT NULL);"
+    ))
+    .expect("pragmas");
+    let t = Instant::now();
+    let mut seq = 0i64;
+    for chunk in rows.chunks(batch) {
+        let tx = conn.transaction().expect("begins");
+        {
+            let mut st = tx
+                .prepare_cached("INSERT INTO events (seq, json, crc) VALUES (?1, ?2, ?3)")
+                .expect("prepares");
+            for json in chunk {
+                seq += 1;
+                st.execute(rusqlite::params![
+                    seq,
+                    json,
+                    crc32fast::hash(json.as_bytes())
+                ])
+                .expect("inserts");
+            }
+        }
+        tx.commit().expect("commits");
+    }
+    t.elapsed().as_secs_f64() * 1e9 / rows.len().max(1) as f64
 }
 
 fn main() {
@@ -1164,6 +1270,10 @@ fn main() {
     let section = |name: &str| sections.split(',').any(|s| s.trim() == name);
     if section("fanout") {
         fanout(&server_rt, &client_rt, bench, &stores);
+    }
+    if section("breakdown") && !section("fanout") {
+        // Only the one-thread breakdown of the saturated scenario (e.g. under perf).
+        breakdown(&scenarios(bench)[0], &stores);
     }
     if section("lock") {
         storage::lock_hold(&server_rt, &client_rt, bench, &stores);
