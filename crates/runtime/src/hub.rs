@@ -186,7 +186,6 @@ struct Rebuilt {
     window: Window,
     next_seq: u64,
     history_bytes: u64,
-    events: usize,
 }
 
 fn rebuild(config: &Config, loaded: Loaded) -> Rebuilt {
@@ -202,7 +201,6 @@ fn rebuild(config: &Config, loaded: Loaded) -> Rebuilt {
     }
     let mut window = Window::default();
     let mut next_seq = loaded.snapshot_seq + 1;
-    let events = loaded.events.len();
     let mut refused = 0;
     for stored in loaded.events {
         out.clear();
@@ -227,7 +225,6 @@ fn rebuild(config: &Config, loaded: Loaded) -> Rebuilt {
         window,
         next_seq,
         history_bytes: loaded.history_bytes,
-        events,
     }
 }
 
@@ -245,18 +242,29 @@ impl Hub {
     ) -> Result<Arc<Hub>, StorageError> {
         let started = Instant::now();
         let loaded = storage.load()?;
-        let session = loaded.session.clone();
-        let r = rebuild(&config, loaded);
-        if !config.in_memory {
+        let hub = Hub::build(config, storage, loaded, None);
+        if !hub.config.in_memory {
+            let state = hub.lock();
             tracing::info!(
-                data = %config.data_dir().display(),
-                events = r.events,
-                next_seq = r.next_seq,
-                state_bytes = r.model.bytes(),
+                data = %hub.config.data_dir().display(),
+                next_seq = state.next_seq,
+                state_bytes = state.model.bytes(),
                 ms = started.elapsed().as_millis() as u64,
                 "state read back"
             );
         }
+        Ok(hub)
+    }
+
+    /// The hub with the state `loaded` holds.
+    fn build(
+        config: Config,
+        storage: Box<dyn Storage>,
+        loaded: Loaded,
+        nats: Option<JetStream>,
+    ) -> Arc<Hub> {
+        let session = loaded.session.clone();
+        let r = rebuild(&config, loaded);
         let state = State {
             next_seq: r.next_seq,
             window: r.window,
@@ -271,7 +279,7 @@ impl Hub {
         };
         let (head, _) = watch::channel(r.next_seq - 1);
         let (shutdown, _) = watch::channel(false);
-        Ok(Arc::new(Hub {
+        Arc::new(Hub {
             config,
             session,
             state: Mutex::new(state),
@@ -282,8 +290,8 @@ impl Hub {
             compact: Notify::new(),
             snapshots: Semaphore::new(2),
             large_frames: Semaphore::new(2),
-            nats: None,
-        }))
+            nats,
+        })
     }
 
     /// Makes the hub on a NATS JetStream stream shared with other runtimes (`--nats`): the
@@ -324,19 +332,8 @@ impl Hub {
             loaded.snapshot_seq = first - 1;
         }
         tracing::info!(stream = %options.stream, session = %js.session, from = loaded.snapshot_seq + 1, "following the shared log");
-        let mut hub = Hub::with_storage(config, Box::new(Memory::new(js.session.clone())))?;
-        {
-            let h =
-                Arc::get_mut(&mut hub).ok_or_else(|| StorageError::Other("hub shared".into()))?;
-            let r = rebuild(&h.config, loaded);
-            let state = h.state.get_mut().unwrap_or_else(|p| p.into_inner());
-            state.model = r.model;
-            state.next_seq = r.next_seq;
-            h.head.send_replace(r.next_seq - 1);
-            h.session = js.session.clone();
-            h.nats = Some(js);
-        }
-        Ok(hub)
+        let storage = Box::new(Memory::new(js.session.clone()));
+        Ok(Hub::build(config, storage, loaded, Some(js)))
     }
 
     /// Whether the log is shared with other runtimes (NATS JetStream).
