@@ -317,8 +317,8 @@ impl Store {
         self.state.try_update_value(|s| f(s));
     }
 
-    /// Roots the tree at trace `id` (`None`: goes back to the previous root; `Some` of nothing
-    /// ever opened is not possible, so `show_all` empties the list).
+    /// Roots the tree at trace `id`, or with `None` goes back to the root before (all traces
+    /// after the first one opened; `show_all` goes there at once).
     pub fn open_as_root(&self, id: Option<TraceId>) {
         self.with_state(&mut |s| match id {
             Some(id) => s.rooted.push(id),
