@@ -4,7 +4,7 @@
 use std::process::Child;
 
 use crate::setup;
-use crate::util::{cargo, cmd, root, Result};
+use crate::util::{cargo, cmd, root, target_dir, Result};
 
 struct Children(Vec<(String, Child)>);
 
@@ -36,7 +36,7 @@ pub fn run(args: &[String]) -> Result {
     setup::for_preview()?;
     cargo("build -p user-trace-runtime -p user-trace-demo")
         .run("build the runtime and the demo")?;
-    let bin = root().join("target/debug");
+    let bin = target_dir().join("debug");
     let runtime_addr = format!("127.0.0.1:{runtime_port}");
     let origins = format!("http://127.0.0.1:{port},http://localhost:{port}");
     let mut children = Children(Vec::new());

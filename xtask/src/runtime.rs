@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use crate::util::{cargo, cmd, root, Result};
+use crate::util::{cargo, cmd, root, target_dir, Result};
 
 /// A runtime on a free loopback port that accepts any origin (test and bench pages are
 /// served on random ports); stopped on drop.
@@ -23,7 +23,7 @@ impl Runtime {
             .map_err(|e| format!("no free port: {e}"))?
             .port();
         let addr = format!("127.0.0.1:{port}");
-        let bin = root().join(format!("target/{profile}/user-trace-runtime"));
+        let bin = target_dir().join(format!("{profile}/user-trace-runtime"));
         let child = Command::new(&bin)
             // Tests and benchmarks start from nothing each time.
             .args(["--listen", &addr, "--allow-origin", "*", "--in-memory"])
@@ -46,7 +46,7 @@ impl Runtime {
     /// Sends a JSON Lines file of events with its recorded timing (`speed` 0: at once), with
     /// the demo's `replay` of the same profile.
     pub fn replay(&self, file: &Path, speed: f64) -> Result {
-        let bin = root().join(format!("target/{}/user-trace-demo", self.profile));
+        let bin = target_dir().join(format!("{}/user-trace-demo", self.profile));
         let status = Command::new(&bin)
             .args(["--url", &format!("ws://{}/v1/ingest", self.addr), "replay"])
             .arg(file)
@@ -83,8 +83,8 @@ pub fn js_package(release: bool, out: &str) -> Result<PathBuf> {
     ))
     .run(&format!("build the panel's JavaScript package ({profile})"))?;
     let pkg = root().join("target").join(out);
-    let wasm = root().join(format!(
-        "target/wasm32-unknown-unknown/{profile}/user_trace_panel.wasm"
+    let wasm = target_dir().join(format!(
+        "wasm32-unknown-unknown/{profile}/user_trace_panel.wasm"
     ));
     cmd(
         "wasm-bindgen",

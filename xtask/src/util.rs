@@ -12,6 +12,15 @@ pub fn root() -> PathBuf {
     manifest.parent().map(PathBuf::from).unwrap_or(manifest)
 }
 
+/// Where cargo puts what it builds: `CARGO_TARGET_DIR` when set (several worktrees can share
+/// one), else `target/` in the repository.
+pub fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .map(|d| if d.is_absolute() { d } else { root().join(d) })
+        .unwrap_or_else(|| root().join("target"))
+}
+
 pub struct Cmd {
     inner: Command,
     shown: String,
