@@ -201,6 +201,13 @@ fn no_match(filter: RwSignal<Filter>) -> Element {
 
 /// Frames a pin lasts at most, and how many frames the bottom must hold still to end it.
 const PIN_FRAMES: u32 = 120;
+
+/// A pin to the bottom: frames it lasts still, and where it last scrolled to.
+#[derive(Default)]
+struct Pin {
+    frames: Cell<u32>,
+    top: Cell<i32>,
+}
 const PIN_STILL: u32 = 3;
 
 /// Scrolls `el` to its bottom, and again at each frame while that moves: rows near the bottom
@@ -209,19 +216,20 @@ const PIN_STILL: u32 = 3;
 /// it would move the view with the rows above as they measure (a scroll the tree would take
 /// for the reader leaving the bottom). Any other scroll away from the bottom ends follow mode,
 /// and with it the pin.
-fn pin_to_bottom(el: &Element, follow: RwSignal<bool>, pinned: &Rc<Cell<u32>>) {
+fn pin_to_bottom(el: &Element, follow: RwSignal<bool>, pinned: &Rc<Pin>) {
     dom::toggle_class(el, "utp-pinned", true);
     el.set_scroll_top(el.scroll_height());
-    if pinned.replace(PIN_FRAMES) == 0 {
+    pinned.top.set(el.scroll_top());
+    if pinned.frames.replace(PIN_FRAMES) == 0 {
         pin(el.clone(), follow, pinned.clone(), 0, -1);
     }
 }
 
-fn pin(el: Element, follow: RwSignal<bool>, pinned: Rc<Cell<u32>>, still: u32, last: i32) {
+fn pin(el: Element, follow: RwSignal<bool>, pinned: Rc<Pin>, still: u32, last: i32) {
     request_animation_frame(move || {
-        let left = pinned.get();
+        let left = pinned.frames.get();
         if left == 0 || !follow.try_get_untracked().unwrap_or(false) {
-            pinned.set(0);
+            pinned.frames.set(0);
             dom::toggle_class(&el, "utp-pinned", false);
             return;
         }
@@ -229,6 +237,7 @@ fn pin(el: Element, follow: RwSignal<bool>, pinned: Rc<Cell<u32>>, still: u32, l
         let at_bottom = height - el.scroll_top() - el.client_height() <= 1;
         if !at_bottom {
             el.set_scroll_top(height);
+            pinned.top.set(el.scroll_top());
         }
         let still = if at_bottom && height == last {
             still + 1
@@ -236,11 +245,11 @@ fn pin(el: Element, follow: RwSignal<bool>, pinned: Rc<Cell<u32>>, still: u32, l
             0
         };
         if still >= PIN_STILL || left == 1 {
-            pinned.set(0);
+            pinned.frames.set(0);
             dom::toggle_class(&el, "utp-pinned", false);
             return;
         }
-        pinned.set(left - 1);
+        pinned.frames.set(left - 1);
         pin(el, follow, pinned, still, height);
     });
 }
@@ -297,7 +306,7 @@ pub fn tree(
     });
     // Follow: after each applied frame, and when asked to (Jump to newest), go to the bottom
     // and stay there while the rows near it mount and measure (see `pin`).
-    let pinned = Rc::new(Cell::new(0u32));
+    let pinned = Rc::new(Pin::default());
     let (el, pins) = (scroller.clone(), pinned.clone());
     dom::effect(move || {
         store.counters.track();
@@ -311,9 +320,22 @@ pub fn tree(
             pin_to_bottom(&el, follow, &pins);
         }
     });
+    // Rows mounting near the bottom (when the observer says so, which can be frames later
+    // on a busy machine) move it: a following tree goes there again.
+    let pins = pinned.clone();
+    viewport.after_change(Rc::new(move |el| {
+        if follow.try_get_untracked().unwrap_or(false) {
+            pin_to_bottom(el, follow, &pins);
+        }
+    }));
     dom::on(&scroller, "scroll", move |e| {
         let Some(el) = dom::target(&e) else { return };
         let at_bottom = el.scroll_height() - el.scroll_top() - el.client_height() < 48;
+        if !at_bottom && pinned.frames.get() > 0 && el.scroll_top() >= pinned.top.get() - 1 {
+            // The pin's own scroll, reported after rows below it grew: the reader did not
+            // leave the bottom (anyone scrolling up does, and ends follow mode).
+            return;
+        }
         // A scroll may still arrive for a panel just disposed.
         if follow.try_get_untracked().is_some_and(|f| f != at_bottom) {
             follow.set(at_bottom);

@@ -26,6 +26,7 @@ const MARGIN: &str = "100% 1000000px";
 const FALLBACK_ROW_PX: f64 = 48.0;
 
 type OnChange = Rc<dyn Fn(bool, f64)>;
+type After = Rc<dyn Fn(&Element)>;
 /// The observer and the callback it calls, which must live as long as it.
 type Observer = (
     web_sys::IntersectionObserver,
@@ -37,6 +38,8 @@ struct Watched {
     observer: Option<Observer>,
     blocks: HashMap<u32, (Element, OnChange)>,
     next: u32,
+    /// Called with the root after blocks came near or went (rows mount, heights change).
+    after: Option<After>,
 }
 
 /// The scroller that lists virtualize against; made by the tree, passed down to every list.
@@ -53,6 +56,7 @@ impl Viewport {
                 observer: None,
                 blocks: HashMap::new(),
                 next: 0,
+                after: None,
             }),
         }
     }
@@ -72,8 +76,13 @@ impl Viewport {
                     Some((f, e.is_intersecting(), e.bounding_client_rect().height()))
                 })
                 .collect();
+            let changed = !calls.is_empty();
             for (f, near, height) in calls {
                 f(near, height);
+            }
+            let after = watched.try_with_value(|w| w.after.clone().map(|a| (a, w.root.clone())));
+            if let (true, Some((after, root))) = (changed, after.flatten()) {
+                after(&root);
             }
         });
         let init = web_sys::IntersectionObserverInit::new();
@@ -85,6 +94,12 @@ impl Viewport {
         )
         .ok()?;
         Some((observer, callback))
+    }
+
+    /// Calls `f` with the scroller whenever blocks came near it or went (the tree stays at its
+    /// bottom through that while following).
+    pub fn after_change(&self, f: After) {
+        self.watched.update_value(|w| w.after = Some(f));
     }
 
     /// Calls `on_change(near, height)` whenever `el` comes near the viewport or leaves it,
