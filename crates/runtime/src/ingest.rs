@@ -23,11 +23,13 @@ fn reply_json(reply: &ProducerReply) -> String {
     serde_json::to_string(reply).unwrap_or_default()
 }
 
-/// The reply to a batch that arrives while the server stops (it was not accepted).
-pub const STOPPING: &str = "the server is stopping: nothing was accepted, send again";
+/// The reply to a batch that arrives while the server stops. A large batch may have been
+/// stored in part: the resend is safe, what was stored of it is dropped as a duplicate.
+pub const STOPPING: &str =
+    "the server is stopping: the batch was not accepted, send it again (to the next server)";
 
-/// The start of the reply to a batch the store could not keep (it was not accepted).
-pub const STORAGE_FAILED: &str = "not stored, nothing was accepted, send again";
+/// The start of the reply to a batch the store could not keep (same resend rule).
+pub const STORAGE_FAILED: &str = "not stored: the batch was not accepted, send it again";
 
 /// Handles one producer message, on any store; the reply to send back.
 pub async fn handle(hub: &Hub, text: &str) -> ProducerReply {
