@@ -119,6 +119,16 @@ fn run_to_end(args: &[&str]) -> Output {
     child.wait_with_output().expect("output")
 }
 
+/// Starts the binary on `data` where it must refuse to start: its output once it exited.
+fn start_on(data: &Path) -> Output {
+    run_to_end(&[
+        "--listen",
+        &free_addr().to_string(),
+        "--data",
+        &data.to_string_lossy(),
+    ])
+}
+
 fn text_of(o: &Output) -> String {
     format!(
         "{}{}",
@@ -360,12 +370,7 @@ async fn a_damaged_event_stops_the_start_with_the_file_and_the_recovery_command(
         assert!(db.exists());
         // One flipped byte inside one event's text, in the middle of the history.
         flip(&db, b"\"1000.\"");
-        let o = run_to_end(&[
-            "--listen",
-            &free_addr().to_string(),
-            "--data",
-            &data.to_string_lossy(),
-        ]);
+        let o = start_on(&data);
         let text = text_of(&o);
         assert!(
             !o.status.success(),
@@ -381,12 +386,7 @@ async fn a_damaged_event_stops_the_start_with_the_file_and_the_recovery_command(
             "names the recovery command: {text}"
         );
         // The refused start changed nothing.
-        let o2 = run_to_end(&[
-            "--listen",
-            &free_addr().to_string(),
-            "--data",
-            &data.to_string_lossy(),
-        ]);
+        let o2 = start_on(&data);
         assert!(!o2.status.success());
 
         // The recovery keeps every intact event and names the one lost.
@@ -420,12 +420,7 @@ async fn a_file_that_is_not_a_database_is_refused_and_left_alone() {
         let db = data.join("events.db");
         let garbage = b"{\"this is\": \"not a database\"}\n".repeat(200);
         std::fs::write(&db, &garbage).expect("written");
-        let o = run_to_end(&[
-            "--listen",
-            &free_addr().to_string(),
-            "--data",
-            &data.to_string_lossy(),
-        ]);
+        let o = start_on(&data);
         let text = text_of(&o);
         assert!(!o.status.success(), "{text}");
         assert!(text.contains("is damaged"), "{text}");
@@ -445,12 +440,7 @@ async fn a_second_runtime_on_the_same_directory_says_which_process_holds_it() {
     common::within(120, async {
         let data = data_dir("second");
         let first = Runtime::start(&data, &[]);
-        let o = run_to_end(&[
-            "--listen",
-            &free_addr().to_string(),
-            "--data",
-            &data.to_string_lossy(),
-        ]);
+        let o = start_on(&data);
         let text = text_of(&o);
         assert!(!o.status.success(), "{text}");
         assert!(

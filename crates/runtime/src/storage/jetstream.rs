@@ -158,6 +158,20 @@ impl JetStream {
         Ok(())
     }
 
+    async fn stream(&self) -> Result<stream::Stream, StorageError> {
+        self.context
+            .get_stream(&self.stream)
+            .await
+            .map_err(|e| other("cannot open the stream", e))
+    }
+
+    async fn snapshots(&self) -> Result<object_store::ObjectStore, StorageError> {
+        self.context
+            .get_object_store(snapshot_bucket(&self.stream))
+            .await
+            .map_err(|e| other("cannot open the snapshot store", e))
+    }
+
     /// The stream's messages from `from` on, in order, for good (an ordered consumer, which
     /// recreates itself after a reconnect).
     pub async fn follow(
@@ -165,11 +179,7 @@ impl JetStream {
         from: u64,
     ) -> Result<impl futures_util::Stream<Item = Result<Followed, StorageError>>, StorageError>
     {
-        let stream = self
-            .context
-            .get_stream(&self.stream)
-            .await
-            .map_err(|e| other("cannot open the stream", e))?;
+        let stream = self.stream().await?;
         let consumer = stream
             .create_consumer(consumer::pull::OrderedConfig {
                 deliver_policy: consumer::DeliverPolicy::ByStartSequence {
@@ -197,11 +207,7 @@ impl JetStream {
 
     /// The first sequence the stream still holds (older ones were dropped by its byte cap).
     pub async fn first_seq(&self) -> Result<u64, StorageError> {
-        let mut stream = self
-            .context
-            .get_stream(&self.stream)
-            .await
-            .map_err(|e| other("cannot open the stream", e))?;
+        let mut stream = self.stream().await?;
         let info = stream
             .info()
             .await
@@ -211,11 +217,7 @@ impl JetStream {
 
     /// Keeps a snapshot frame (`{"type":"snapshot","seq":…,"events":[…]}`).
     pub async fn save_snapshot(&self, frame: &str) -> Result<(), StorageError> {
-        let store = self
-            .context
-            .get_object_store(snapshot_bucket(&self.stream))
-            .await
-            .map_err(|e| other("cannot open the snapshot store", e))?;
+        let store = self.snapshots().await?;
         store
             .put("snapshot", &mut frame.as_bytes())
             .await
@@ -225,11 +227,7 @@ impl JetStream {
 
     /// The last snapshot frame kept, if any.
     pub async fn load_snapshot(&self) -> Result<Option<String>, StorageError> {
-        let store = self
-            .context
-            .get_object_store(snapshot_bucket(&self.stream))
-            .await
-            .map_err(|e| other("cannot open the snapshot store", e))?;
+        let store = self.snapshots().await?;
         let mut object = match store.get("snapshot").await {
             Ok(o) => o,
             Err(e) if e.kind() == object_store::GetErrorKind::NotFound => return Ok(None),
