@@ -115,6 +115,8 @@ pub struct Hub {
     /// Snapshots being made or sent to panels at once: each is a copy of the state, and a
     /// second one in its connection's buffer until sent.
     pub snapshots: Semaphore,
+    /// Large producer messages (256 KB and more) decoded and stored at once.
+    pub large_messages: Semaphore,
     /// The shared log, when the runtime runs on NATS JetStream (`--nats`).
     nats: Option<JetStream>,
     /// Event frames over a MiB in flight to panels at once, for the same reason. Separate from
@@ -290,6 +292,7 @@ impl Hub {
             compact: Notify::new(),
             snapshots: Semaphore::new(2),
             large_frames: Semaphore::new(2),
+            large_messages: Semaphore::new(2),
             nats,
         })
     }

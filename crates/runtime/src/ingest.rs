@@ -48,6 +48,11 @@ pub async fn handle_owned(hub: &Arc<Hub>, text: axum::extract::ws::Utf8Bytes) ->
     if hub.is_shared() || text.len() < LARGE_MESSAGE {
         return handle(hub, text.as_str()).await;
     }
+    // Decoding and storing a large message makes copies of it (events, their JSON, the
+    // store's): at most two at once, whatever the number of producers sending them.
+    let Ok(_permit) = hub.large_messages.acquire().await else {
+        return reply(Err(Refused::Stopping));
+    };
     let hub = hub.clone();
     tokio::task::spawn_blocking(move || handle_text(&hub, text.as_str()))
         .await
