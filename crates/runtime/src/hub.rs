@@ -1,16 +1,22 @@
 //! The hub: orders accepted events into one numbered sequence, stores them, keeps the state
 //! and a window of recent events, and lets panels read from that window.
 //!
-//! One lock guards the sequence, the window, the model and the store. A producer's batch is
-//! taken in chunks of at most [`CHUNK_BYTES`], each applied, committed and published under the
-//! lock, so that one large batch never holds other producers and panels for long. The window
-//! is the only copy of recent events: panels read from it at their own pace (a cursor each),
-//! so a panel that does not read holds nothing; one that falls out of the window starts over
-//! from a snapshot.
+//! One lock guards the sequence, the window and the model. A producer's batch is taken in
+//! chunks of at most [`CHUNK_BYTES`], each applied and numbered under the lock, so that one
+//! large batch never holds other producers and panels for long. A durable store is written by
+//! a thread of its own (the writer), which commits whatever chunks are waiting in one
+//! transaction (group commit) while the next are applied: the model's work and the store's
+//! overlap, and no commit or fsync happens under the lock. Nothing is acknowledged or shown to
+//! a panel before it is committed: panels read the window only up to the committed head, and a
+//! producer's reply waits for it. A failed write drops everything applied after the committed
+//! head (the state is read back from the store) and refuses those batches; an epoch counter
+//! tells their waiters. The window is the only copy of recent events: panels read from it at
+//! their own pace (a cursor each), so a panel that does not read holds nothing; one that falls
+//! out of the window starts over from a snapshot.
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
@@ -36,8 +42,9 @@ pub struct Published {
 pub enum Start {
     /// From the window, after this sequence number (possibly the head: nothing missed).
     Resume(u64),
-    /// A snapshot frame as of `seq`, then from the window after it.
-    Snapshot { seq: u64, frame: String },
+    /// A snapshot frame as of `seq`, then from the window after it. The snapshot may hold
+    /// events not yet committed: send it only once [`Hub::committed`] says they are.
+    Snapshot { seq: u64, epoch: u64, frame: String },
 }
 
 /// What a panel reads from the window.
@@ -82,11 +89,32 @@ impl Window {
     }
 }
 
+/// How far the store has committed: every event up to `seq`. `epoch` goes up when a write
+/// fails and what was applied after `seq` is dropped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Committed {
+    pub epoch: u64,
+    pub seq: u64,
+}
+
+/// A producer's batch applied to the model: its reply may be sent once the store has
+/// committed up to `seq` in the same `epoch` ([`Hub::confirm`]).
+pub struct Submitted {
+    accepted: Accepted,
+    epoch: u64,
+    seq: u64,
+}
+
 struct State {
     next_seq: u64,
+    /// Events up to here are committed: panels see them, producers get their replies.
+    committed: u64,
+    /// Goes up with every failed write (see [`Committed`]).
+    epoch: u64,
+    /// Applied and numbered, waiting for the writer (durable stores only).
+    queue: Vec<Arc<Published>>,
     window: Window,
     model: Model,
-    storage: Box<dyn Storage>,
     /// Bytes of events stored since the last compaction.
     history_bytes: u64,
     compacting: bool,
@@ -105,8 +133,19 @@ pub struct Hub {
     pub config: Config,
     pub session: String,
     state: Mutex<State>,
-    /// The last sequence number published; panels wait on it.
-    head: watch::Sender<u64>,
+    /// The store: written by the writer thread when durable, in order with compactions.
+    /// Lock order: `storage` before `state`, never the other way.
+    storage: Mutex<Box<dyn Storage>>,
+    /// Whether the store keeps anything (a writer thread commits), or not (memory, or the
+    /// shared log, which commits before events are applied).
+    durable: bool,
+    /// Wakes the writer: the queue has events, or the hub stops.
+    to_write: Condvar,
+    /// Wakes threads waiting for a commit ([`Hub::accept`], the compactor).
+    written: Condvar,
+    writer: Mutex<Option<std::thread::JoinHandle<()>>>,
+    /// The committed head; panels and producers' replies wait on it.
+    head: watch::Sender<Committed>,
     panels: AtomicUsize,
     producers: AtomicUsize,
     shutdown: watch::Sender<bool>,
@@ -258,7 +297,7 @@ impl Hub {
         Ok(hub)
     }
 
-    /// The hub with the state `loaded` holds.
+    /// The hub with the state `loaded` holds; a writer thread for a durable store.
     fn build(
         config: Config,
         storage: Box<dyn Storage>,
@@ -267,11 +306,14 @@ impl Hub {
     ) -> Arc<Hub> {
         let session = loaded.session.clone();
         let r = rebuild(&config, loaded);
+        let durable = storage.is_durable() && nats.is_none();
         let state = State {
             next_seq: r.next_seq,
+            committed: r.next_seq - 1,
+            epoch: 0,
+            queue: Vec::new(),
             window: r.window,
             model: r.model,
-            storage,
             history_bytes: r.history_bytes,
             compacting: false,
             full: false,
@@ -279,12 +321,20 @@ impl Hub {
             broken: false,
             stopped: false,
         };
-        let (head, _) = watch::channel(r.next_seq - 1);
+        let (head, _) = watch::channel(Committed {
+            epoch: 0,
+            seq: r.next_seq - 1,
+        });
         let (shutdown, _) = watch::channel(false);
-        Arc::new(Hub {
+        let hub = Arc::new(Hub {
             config,
             session,
             state: Mutex::new(state),
+            storage: Mutex::new(storage),
+            durable,
+            to_write: Condvar::new(),
+            written: Condvar::new(),
+            writer: Mutex::new(None),
             head,
             panels: AtomicUsize::new(0),
             producers: AtomicUsize::new(0),
@@ -294,7 +344,26 @@ impl Hub {
             large_frames: Semaphore::new(2),
             large_messages: Semaphore::new(2),
             nats,
-        })
+        });
+        if durable {
+            // The writer holds the hub only while it writes: a hub dropped without a stop
+            // (in tests) ends it, and the store closes with the hub.
+            let weak = Arc::downgrade(&hub);
+            let spawned = std::thread::Builder::new()
+                .name("store-writer".into())
+                .spawn(move || writer(weak));
+            match spawned {
+                Ok(handle) => *hub.writer.lock().unwrap_or_else(|p| p.into_inner()) = Some(handle),
+                Err(e) => {
+                    // Without a writer nothing could be committed: refuse every batch.
+                    tracing::error!(error = %e, "cannot start the store's writer thread");
+                    let mut state = hub.lock();
+                    state.broken = true;
+                    state.failed = Some((Instant::now(), format!("no writer thread: {e}")));
+                }
+            }
+        }
+        hub
     }
 
     /// Makes the hub on a NATS JetStream stream shared with other runtimes (`--nats`): the
@@ -479,12 +548,17 @@ impl Hub {
                 max_bytes,
             );
         }
+        // The shared log committed them before this instance saw them.
         let head = state.next_seq - 1;
+        state.committed = head;
+        let epoch = state.epoch;
         let compact = !state.compacting
             && state.history_bytes > ((self.config.max_state_mib as u64) << 20) / 4;
         drop(state);
-        self.head
-            .send_if_modified(|h| std::mem::replace(h, head) != head);
+        self.head.send_if_modified(|h| {
+            let new = Committed { epoch, seq: head };
+            std::mem::replace(h, new) != new
+        });
         if compact {
             self.compact.notify_one();
         }
@@ -522,10 +596,50 @@ impl Hub {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Validates, numbers, stores and publishes a producer's events, in its order. Invalid
-    /// events are refused with a reason and never reach panels; duplicates are accepted and
-    /// dropped. Acknowledge only an `Ok`: every event it counts is committed to the store.
+    /// Validates, numbers, stores and publishes a producer's events, in its order, and waits
+    /// (blocking the thread) until they are committed. Invalid events are refused with a
+    /// reason and never reach panels; duplicates are accepted and dropped. Acknowledge only an
+    /// `Ok`: every event it counts is committed to the store.
     pub fn accept(&self, events: Vec<EventResult>) -> Result<Accepted, Refused> {
+        let submitted = self.submit(events)?;
+        let mut state = self.lock();
+        while state.epoch == submitted.epoch && state.committed < submitted.seq {
+            state = self.written.wait(state).unwrap_or_else(|p| p.into_inner());
+        }
+        Self::outcome(&state, submitted)
+    }
+
+    /// [`Hub::accept`] for async tasks: [`Hub::submit`], then this waits for the commit.
+    pub async fn confirm(&self, submitted: Submitted) -> Result<Accepted, Refused> {
+        let mut head = self.head.subscribe();
+        loop {
+            let c = *head.borrow_and_update();
+            // The watch may lag the state: an older epoch is not yet a failure.
+            if c.epoch > submitted.epoch || (c.epoch == submitted.epoch && c.seq >= submitted.seq) {
+                break;
+            }
+            if head.changed().await.is_err() {
+                return Err(Refused::Stopping);
+            }
+        }
+        Self::outcome(&self.lock(), submitted)
+    }
+
+    /// The reply to a submitted batch once the store has moved past it.
+    fn outcome(state: &State, submitted: Submitted) -> Result<Accepted, Refused> {
+        if state.epoch != submitted.epoch {
+            let why = state
+                .failed
+                .as_ref()
+                .map_or_else(|| "a write failed".to_owned(), |(_, w)| w.clone());
+            return Err(Refused::Storage(why));
+        }
+        Ok(submitted.accepted)
+    }
+
+    /// Applies and numbers a producer's events and hands them to the writer; the reply may
+    /// be sent once they are committed ([`Hub::confirm`], or [`Hub::accept`] which waits).
+    pub fn submit(&self, events: Vec<EventResult>) -> Result<Submitted, Refused> {
         // Serialized before taking the lock: the costly part for large events.
         let mut prepared: Vec<Prepared> = events
             .into_iter()
@@ -547,6 +661,8 @@ impl Hub {
             .collect();
         let mut accepted = 0;
         let mut rejected = Vec::new();
+        let mut epoch = None;
+        let mut seq = 0;
         let mut rest = prepared.drain(..).peekable();
         while rest.peek().is_some() {
             let mut chunk = Vec::new();
@@ -555,17 +671,37 @@ impl Hub {
                 bytes += next.1.as_ref().map_or(0, |(_, j)| j.len());
                 chunk.push(next);
             }
-            let (a, mut r) = self.accept_chunk(chunk)?;
-            accepted += a;
-            rejected.append(&mut r);
+            let applied = self.apply_chunk(chunk, epoch)?;
+            accepted += applied.accepted.accepted;
+            rejected.extend(applied.accepted.rejected);
+            epoch = Some(applied.epoch);
+            seq = applied.seq;
         }
-        Ok(Accepted { accepted, rejected })
+        let Some(epoch) = epoch else {
+            // An empty batch: nothing to wait for.
+            let state = self.lock();
+            return Ok(Submitted {
+                accepted: Accepted {
+                    accepted: 0,
+                    rejected,
+                },
+                epoch: state.epoch,
+                seq: 0,
+            });
+        };
+        Ok(Submitted {
+            accepted: Accepted { accepted, rejected },
+            epoch,
+            seq,
+        })
     }
 
-    fn accept_chunk(&self, chunk: Vec<Prepared>) -> Result<(u64, Vec<EventError>), Refused> {
+    /// Applies one chunk under the lock and queues it for the writer. `epoch`: the one the
+    /// batch's first chunk was applied in; a failed write since then refuses the rest (the
+    /// batch's first part was dropped with it).
+    fn apply_chunk(&self, chunk: Vec<Prepared>, epoch: Option<u64>) -> Result<Submitted, Refused> {
         let mut accepted = 0;
         let mut rejected = Vec::new();
-        let mut published = Vec::new();
         let mut out = Outcome::default();
         let mut cleared = false;
         let mut state = self.lock();
@@ -577,6 +713,12 @@ impl Hub {
                 return Err(Refused::Storage(why.clone()));
             }
         }
+        if epoch.is_some_and(|e| e != state.epoch) {
+            return Err(Refused::Storage(
+                "a write failed while the batch was being stored".into(),
+            ));
+        }
+        let (max_events, max_bytes) = (self.config.retain_events, self.config.retain_mib << 20);
         for (index, entry) in chunk {
             let (event, json) = match entry {
                 Ok(e) => e,
@@ -603,57 +745,107 @@ impl Hub {
             }
             let seq = state.next_seq;
             state.next_seq += 1;
-            published.push(Arc::new(Published {
+            let p = Arc::new(Published {
                 seq,
                 json: json.into(),
-            }));
-        }
-        if !published.is_empty() {
-            let records: Vec<Record<'_>> = published
-                .iter()
-                .map(|p| Record {
-                    seq: p.seq,
-                    json: &p.json,
-                })
-                .collect();
-            if let Err(e) = state.storage.append(&records) {
-                drop(records);
-                return Err(self.write_failed(&mut state, e));
+            });
+            state.history_bytes += p.json.len() as u64;
+            // In the window at once, but panels read it only up to the committed head.
+            state.window.push(p.clone(), max_events, max_bytes);
+            if self.durable {
+                state.queue.push(p);
             }
         }
-        state.failed = None;
-        let (max_events, max_bytes) = (self.config.retain_events, self.config.retain_mib << 20);
-        for p in published {
-            state.history_bytes += p.json.len() as u64;
-            state.window.push(p, max_events, max_bytes);
+        // A batch of duplicates waits for everything applied before it too: its events may
+        // be among them, not yet committed.
+        let seq = state.next_seq - 1;
+        let epoch = state.epoch;
+        if self.durable {
+            if !state.queue.is_empty() {
+                self.to_write.notify_one();
+            }
+        } else if state.committed != seq {
+            state.committed = seq;
+            self.head.send_replace(Committed { epoch, seq });
         }
-        let head = state.next_seq - 1;
         let compact = !state.compacting
             && (cleared
                 || state.history_bytes > COMPACT_AFTER_BYTES.max(state.model.bytes() as u64));
         drop(state);
-        // Panels read from the window; this only wakes them.
-        self.head
-            .send_if_modified(|h| std::mem::replace(h, head) != head);
         if compact {
             self.compact.notify_one();
         }
-        Ok((accepted, rejected))
+        Ok(Submitted {
+            accepted: Accepted { accepted, rejected },
+            epoch,
+            seq,
+        })
+    }
+
+    /// One turn of the writer: waits for queued events, commits them in one transaction and
+    /// publishes the new committed head. False once the hub has stopped and nothing is left.
+    fn write_queued(&self) -> bool {
+        let batch = {
+            let mut state = self.lock();
+            if state.queue.is_empty() && !state.stopped {
+                // Bounded, so that a hub dropped without a stop lets its writer go.
+                state = self
+                    .to_write
+                    .wait_timeout(state, Duration::from_millis(200))
+                    .map_or_else(|p| p.into_inner().0, |r| r.0);
+            }
+            if state.queue.is_empty() {
+                return !state.stopped;
+            }
+            std::mem::take(&mut state.queue)
+        };
+        // Taken after the queue (only this thread appends, so the order holds): a compaction
+        // is not kept waiting while the writer idles.
+        let mut storage = self.storage.lock().unwrap_or_else(|p| p.into_inner());
+        let records: Vec<Record<'_>> = batch
+            .iter()
+            .map(|p| Record {
+                seq: p.seq,
+                json: &p.json,
+            })
+            .collect();
+        let result = storage.append(&records);
+        drop(records);
+        let last = batch.last().map_or(0, |p| p.seq);
+        drop(batch);
+        let mut state = self.lock();
+        match result {
+            Ok(()) => {
+                state.committed = last;
+                state.failed = None;
+                self.head.send_replace(Committed {
+                    epoch: state.epoch,
+                    seq: last,
+                });
+            }
+            Err(e) => self.write_failed(&mut storage, &mut state, e),
+        }
+        drop(state);
+        self.written.notify_all();
+        true
     }
 
     /// A write failed: the model applied events the store does not have, so the state is read
-    /// back from the store (what it has is exactly what was acknowledged), and batches are
-    /// refused for a moment.
-    fn write_failed(&self, state: &mut State, e: StorageError) -> Refused {
+    /// back from the store (what it has is exactly what was committed); every batch applied
+    /// after the committed head is refused (a new epoch), and new ones for a moment.
+    fn write_failed(&self, storage: &mut Box<dyn Storage>, state: &mut State, e: StorageError) {
         let why = e.to_string();
-        tracing::error!(error = %why, "storage write failed: batch refused");
-        match state.storage.load() {
+        tracing::error!(error = %why, "storage write failed: batches refused");
+        state.epoch += 1;
+        state.queue.clear();
+        match storage.load() {
             Ok(loaded) => {
                 let r = rebuild(&self.config, loaded);
                 state.model = r.model;
                 state.next_seq = r.next_seq;
+                state.committed = r.next_seq - 1;
                 state.history_bytes = r.history_bytes;
-                // Panels already have the window's events; only its bound matters here.
+                // Panels already have the window's committed events; only its bound matters.
                 let keep = state.window.oldest();
                 state.window = r.window;
                 if let Some(keep) = keep {
@@ -670,6 +862,18 @@ impl Hub {
                 // everything until an operator restarts the runtime (which checks the store).
                 tracing::error!(error = %again, "cannot read the store back: refusing every batch until a restart");
                 state.broken = true;
+                // Nothing applied after the committed head may reach a panel.
+                while state
+                    .window
+                    .events
+                    .back()
+                    .is_some_and(|p| p.seq > state.committed)
+                {
+                    if let Some(p) = state.window.events.pop_back() {
+                        state.window.bytes -= p.json.len();
+                    }
+                }
+                state.next_seq = state.committed + 1;
             }
         }
         if matches!(e, StorageError::Full(_)) {
@@ -677,13 +881,43 @@ impl Hub {
             state.full = true;
             self.compact.notify_one();
         }
-        state.failed = Some((Instant::now(), why.clone()));
-        Refused::Storage(why)
+        state.failed = Some((Instant::now(), why));
+        self.head.send_replace(Committed {
+            epoch: state.epoch,
+            seq: state.committed,
+        });
+    }
+
+    /// Whether everything up to `seq` is committed, waiting for it; false when a failed write
+    /// dropped it (`epoch` is over) or the hub stopped first.
+    pub async fn committed(&self, epoch: u64, seq: u64) -> bool {
+        let mut head = self.head.subscribe();
+        loop {
+            let c = *head.borrow_and_update();
+            if c.epoch > epoch {
+                return false;
+            }
+            if c.epoch == epoch && c.seq >= seq {
+                return true;
+            }
+            if head.changed().await.is_err() {
+                return false;
+            }
+        }
+    }
+
+    /// Blocking [`Hub::committed`], for threads.
+    fn committed_blocking(&self, epoch: u64, seq: u64) -> bool {
+        let mut state = self.lock();
+        while state.epoch == epoch && state.committed < seq && !state.stopped {
+            state = self.written.wait(state).unwrap_or_else(|p| p.into_inner());
+        }
+        state.epoch == epoch && state.committed >= seq
     }
 
     /// Folds the stored history into a snapshot of the state (run by [`Hub::compactor`]).
     pub fn compact_now(&self) {
-        let (seq, events, folded_bytes, keep_none) = {
+        let (seq, epoch, events, folded_bytes, keep_none) = {
             let mut state = self.lock();
             if state.stopped || state.compacting {
                 return;
@@ -692,9 +926,9 @@ impl Hub {
             let seq = state.next_seq - 1;
             let events = state.model.snapshot_events();
             let keep_none = state.model.bytes() == 0 || std::mem::take(&mut state.full);
-            (seq, events, state.history_bytes, keep_none)
+            (seq, state.epoch, events, state.history_bytes, keep_none)
         };
-        // Serialized without the lock; written with it (the store has one writer).
+        // Serialized without the lock; written in order with the writer's appends.
         let snapshot: Vec<String> = events.iter().map(Event::to_json).collect();
         drop(events);
         // After a clear nothing before it matters, not even for duplicates; a full store
@@ -704,25 +938,32 @@ impl Hub {
         } else {
             seq.saturating_sub(KEEP_AFTER_COMPACTION) + 1
         };
+        // The snapshot stands for events up to `seq`: they must be in the store first (and
+        // a failed write since it was taken makes it wrong).
+        let ready = self.committed_blocking(epoch, seq);
         let started = Instant::now();
+        let mut storage = self.storage.lock().unwrap_or_else(|p| p.into_inner());
+        let result = if ready && !self.is_stopped() {
+            Some(storage.compact(seq, &snapshot, keep_from))
+        } else {
+            None
+        };
         let mut state = self.lock();
         state.compacting = false;
-        if state.stopped {
-            return;
-        }
-        match state.storage.compact(seq, &snapshot, keep_from) {
-            Ok(()) => {
+        match result {
+            Some(Ok(())) => {
                 state.history_bytes = state.history_bytes.saturating_sub(folded_bytes);
                 tracing::info!(
                     seq,
                     snapshot_events = snapshot.len(),
                     folded_bytes,
-                    disk_bytes = state.storage.disk_bytes(),
+                    disk_bytes = storage.disk_bytes(),
                     ms = started.elapsed().as_millis() as u64,
                     "history folded into a snapshot"
                 );
             }
-            Err(e) => tracing::error!(error = %e, "compaction failed (nothing lost)"),
+            Some(Err(e)) => tracing::error!(error = %e, "compaction failed (nothing lost)"),
+            None => {}
         }
     }
 
@@ -746,23 +987,23 @@ impl Hub {
     /// Where a panel holding `(session, last_seq)` starts.
     pub fn subscribe(&self, session: Option<&str>, last_seq: Option<u64>) -> Start {
         let state = self.lock();
-        let head = state.next_seq - 1;
+        let head = state.committed;
         if let (Some(s), Some(last)) = (session, last_seq) {
             let oldest = state.window.oldest().unwrap_or(head + 1);
             if s == self.session && last <= head && last + 1 >= oldest {
                 return Start::Resume(last);
             }
         }
-        let (seq, events) = (head, state.model.snapshot_events());
+        // The model holds what was applied, committed or not.
+        let (seq, epoch, events) = (
+            state.next_seq - 1,
+            state.epoch,
+            state.model.snapshot_events(),
+        );
         drop(state);
-        Self::snapshot_frame(seq, events)
-    }
-
-    /// Serializes a snapshot: the costly part, done without the lock so that producers and
-    /// other panels do not wait for it.
-    fn snapshot_frame(seq: u64, events: Vec<Event>) -> Start {
+        // Serialized without the lock, so that producers and other panels do not wait for it.
         let frame = ServerMessage::Snapshot { seq, events }.to_json();
-        Start::Snapshot { seq, frame }
+        Start::Snapshot { seq, epoch, frame }
     }
 
     /// A fresh snapshot, for a panel that fell out of the window.
@@ -773,7 +1014,7 @@ impl Hub {
     /// Events after `after`, up to about `max_bytes` (at least one).
     pub fn read_after(&self, after: u64, max_bytes: usize) -> Read {
         let state = self.lock();
-        let head = state.next_seq - 1;
+        let head = state.committed;
         if after >= head {
             return Read::Events(Vec::new());
         }
@@ -787,7 +1028,7 @@ impl Hub {
         let mut bytes = 0;
         let mut out = Vec::new();
         for p in state.window.events.range(start..) {
-            if !out.is_empty() && bytes + p.json.len() > max_bytes {
+            if p.seq > head || (!out.is_empty() && bytes + p.json.len() > max_bytes) {
                 break;
             }
             bytes += p.json.len() + 1;
@@ -796,14 +1037,14 @@ impl Hub {
         Read::Events(out)
     }
 
-    /// Resolves when the head moves past what the receiver saw.
-    pub fn watch_head(&self) -> watch::Receiver<u64> {
+    /// Resolves when the committed head moves past what the receiver saw.
+    pub fn watch_head(&self) -> watch::Receiver<Committed> {
         self.head.subscribe()
     }
 
-    /// The last sequence number assigned.
+    /// The last sequence number committed (what panels can read up to).
     pub fn head(&self) -> u64 {
-        self.lock().next_seq - 1
+        self.lock().committed
     }
 
     /// Approximate bytes of the state (what a snapshot is about the size of).
@@ -853,18 +1094,37 @@ impl Hub {
     /// started on the same data right after (a restart within one process) is its only
     /// writer.
     pub fn stop(&self) {
-        {
+        let first = {
             let mut state = self.lock();
-            if !state.stopped {
-                state.stopped = true;
-                state.storage.close();
-                // Released now, not when the last connection lets go of the hub: a server
-                // started on the same data right after must get the directory's lock.
-                state.storage = Box::new(Memory::new(String::new()));
+            !std::mem::replace(&mut state.stopped, true)
+        };
+        if first {
+            // The writer commits what is queued, then ends.
+            self.to_write.notify_all();
+            let writer = self.writer.lock().unwrap_or_else(|p| p.into_inner()).take();
+            if let Some(w) = writer {
+                if w.join().is_err() {
+                    tracing::error!("the store's writer thread panicked");
+                }
             }
+            self.written.notify_all();
+            let mut storage = self.storage.lock().unwrap_or_else(|p| p.into_inner());
+            storage.close();
+            // Released now, not when the last connection lets go of the hub: a server
+            // started on the same data right after must get the directory's lock.
+            *storage = Box::new(Memory::new(String::new()));
         }
         // send_replace: stored even when no receiver exists yet (a task that subscribes later sees it).
         self.shutdown.send_replace(true);
+    }
+}
+
+/// The store's writer thread: commits what the hub queues until the hub stops (or is gone).
+fn writer(hub: Weak<Hub>) {
+    while let Some(hub) = hub.upgrade() {
+        if !hub.write_queued() {
+            return;
+        }
     }
 }
 

@@ -9,7 +9,7 @@ use user_trace_protocol::{
     decode_producer, Hello, ProducerMessage, ProducerReply, PROTOCOL_VERSION,
 };
 
-use crate::hub::{Hub, Refused, Slot};
+use crate::hub::{Hub, Refused, Slot, Submitted};
 
 pub fn hello(hub: &Hub) -> Hello {
     Hello {
@@ -33,10 +33,23 @@ pub const STORAGE_FAILED: &str = "not stored: the batch was not accepted, send i
 
 /// Handles one producer message, on any store; the reply to send back.
 pub async fn handle(hub: &Hub, text: &str) -> ProducerReply {
-    if !hub.is_shared() {
-        return handle_text(hub, text);
+    if hub.is_shared() {
+        return handle_shared(hub, text).await;
     }
-    handle_shared(hub, text).await
+    match decode_producer(text) {
+        Ok(ProducerMessage::Events { events }) => confirm(hub, hub.submit(events)).await,
+        Err(e) => ProducerReply::Error {
+            message: e.to_string(),
+        },
+    }
+}
+
+/// The reply once the store has committed a submitted batch (or refused it).
+async fn confirm(hub: &Hub, submitted: Result<Submitted, Refused>) -> ProducerReply {
+    match submitted {
+        Ok(s) => reply(hub.confirm(s).await),
+        Err(e) => reply(Err(e)),
+    }
 }
 
 /// Messages from this size on are decoded and stored on a blocking thread, not on an async
@@ -53,12 +66,21 @@ pub async fn handle_owned(hub: &Arc<Hub>, text: axum::extract::ws::Utf8Bytes) ->
     let Ok(_permit) = hub.large_messages.acquire().await else {
         return reply(Err(Refused::Stopping));
     };
-    let hub = hub.clone();
-    tokio::task::spawn_blocking(move || handle_text(&hub, text.as_str()))
-        .await
-        .unwrap_or_else(|e| ProducerReply::Error {
+    let on_thread = hub.clone();
+    let submitted = tokio::task::spawn_blocking(move || {
+        decode_producer(text.as_str())
+            .map(|ProducerMessage::Events { events }| on_thread.submit(events))
+    })
+    .await;
+    match submitted {
+        Ok(Ok(s)) => confirm(hub, s).await,
+        Ok(Err(e)) => ProducerReply::Error {
+            message: e.to_string(),
+        },
+        Err(e) => ProducerReply::Error {
             message: format!("the batch could not be handled: {e}"),
-        })
+        },
+    }
 }
 
 async fn handle_shared(hub: &Hub, text: &str) -> ProducerReply {

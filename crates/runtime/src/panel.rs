@@ -119,11 +119,22 @@ async fn subscribe(
         proves_reading(conn).await?;
     }
     let _permit = hub.snapshots.acquire().await.map_err(|_| End::Stopping)?;
-    match hub.subscribe(session, last_seq) {
-        Start::Resume(last) => Ok(last),
-        Start::Snapshot { seq, frame } => {
-            conn.send(frame).await?;
-            Ok(seq)
+    let (mut session, mut last_seq) = (session, last_seq);
+    loop {
+        match hub.subscribe(session, last_seq) {
+            Start::Resume(last) => return Ok(last),
+            Start::Snapshot { seq, epoch, frame } => {
+                // The model may be ahead of the store: nothing uncommitted reaches a panel.
+                if hub.committed(epoch, seq).await {
+                    conn.send(frame).await?;
+                    return Ok(seq);
+                }
+                if hub.is_stopped() {
+                    return Err(End::Stopping);
+                }
+                // A write failed and the state was read back: a new snapshot.
+                (session, last_seq) = (None, None);
+            }
         }
     }
 }

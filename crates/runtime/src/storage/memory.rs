@@ -34,4 +34,8 @@ impl Storage for Memory {
     fn disk_bytes(&self) -> u64 {
         0
     }
+
+    fn is_durable(&self) -> bool {
+        false
+    }
 }

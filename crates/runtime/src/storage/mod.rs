@@ -112,6 +112,12 @@ pub trait Storage: Send {
 
     /// Bytes the store takes on disk (0 in memory).
     fn disk_bytes(&self) -> u64;
+
+    /// Whether appends keep anything. A store that keeps nothing is not given a writer
+    /// thread: its events count as committed as soon as they are applied.
+    fn is_durable(&self) -> bool {
+        true
+    }
 }
 
 /// The checksum kept beside each stored event: SQLite checks its pages, not the values in
