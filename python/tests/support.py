@@ -29,7 +29,9 @@ def free_port() -> int:
 class Runtime:
     """`user-trace-runtime --in-memory --token T` on a free loopback port."""
 
-    def __init__(self, binary: str, port: Optional[int] = None, token: Optional[str] = None) -> None:
+    def __init__(
+        self, binary: str, port: Optional[int] = None, token: Optional[str] = None, args: Tuple[str, ...] = ()
+    ) -> None:
         self.binary = binary
         self.port = port or free_port()
         self.token = token or secrets.token_hex(16)
@@ -37,7 +39,7 @@ class Runtime:
         self.ingest_url = f"ws://{self.addr}/v1/ingest"
         self.panel_url = f"ws://{self.addr}/v1/panel"
         self.proc = subprocess.Popen(
-            [self.binary, "--listen", self.addr, "--in-memory", "--token", self.token],
+            [self.binary, "--listen", self.addr, "--in-memory", "--token", self.token, *args],
             env={**os.environ, "RUST_LOG": "warn"},
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
@@ -53,7 +55,7 @@ class Runtime:
             except OSError:
                 if time.monotonic() > deadline:
                     self.stop()
-                    raise RuntimeError(f"the runtime did not listen on {self.addr} within 10 s")
+                    raise RuntimeError(f"the runtime did not listen on {self.addr} within 10 s") from None
                 time.sleep(0.05)
 
     def stop(self) -> None:
@@ -242,7 +244,11 @@ class Panel:
                 self.cond.wait(min(left, 0.5))
 
     def wait_trace_ended(self, trace_id: str, timeout: float = WAIT) -> TraceView:
-        self.wait(lambda p: trace_id in p.traces and p.traces[trace_id].status is not None, f"trace {trace_id} ended", timeout)
+        self.wait(
+            lambda p: trace_id in p.traces and p.traces[trace_id].status is not None,
+            f"trace {trace_id} ended",
+            timeout,
+        )
         return self.traces[trace_id]
 
     def trace_named(self, name: str) -> TraceView:
@@ -258,7 +264,11 @@ class Panel:
         for t in self.traces.values():
             lines.append(f"trace {t.name!r} {t.id} status={t.status} processes={t.processes}")
             for s in self.spans_of(t):
-                content = s.content if not isinstance(s.content, str) or len(s.content) < 80 else s.content[:80] + "…"
+                content = (
+                    s.content
+                    if not isinstance(s.content, str) or len(s.content) < 80
+                    else s.content[:80] + "…"
+                )
                 lines.append(f"  {s.kind} {s.title!r} status={s.status} content={content!r}")
         return "\n".join(lines) or "nothing"
 
@@ -385,7 +395,9 @@ class WsProxy:
         self.connections += 1
         conn = self.connections
         headers = {"Authorization": f"Bearer {self.token}"}
-        async with ws_connect(self.upstream, additional_headers=headers, max_size=None, compression=None) as up:
+        async with ws_connect(
+            self.upstream, additional_headers=headers, max_size=None, compression=None
+        ) as up:
             await client.send(await up.recv())  # the hello
             async for text in client:
                 self.count += 1

@@ -31,7 +31,9 @@ def assert_complete(panel: Panel, trace_id: str, tokens: list) -> None:
     panel.check_clean()
 
 
-def test_cut_connections_resume_without_loss_or_doubles(runtime: Runtime, panel: Panel, loop: LoopThread) -> None:
+def test_cut_connections_resume_without_loss_or_doubles(
+    runtime: Runtime, panel: Panel, loop: LoopThread
+) -> None:
     proxy = TcpProxy(loop, runtime.port)
     # A batch on its way to the runtime is dropped (it never arrives: it must be resent),
     # then an ack on its way back (the runtime has the batch: the resend must be dropped as
@@ -108,7 +110,14 @@ def test_refused_events_are_counted_and_logged(
     with Tracer.connect(runtime.ingest_url, token=runtime.token, process="bridge") as tracer:
         # A forwarded event that the runtime refuses: an append to a span it does not know.
         tracer.send_event(
-            {"id": "x-1", "process": tracer.process, "ts": 1, "op": "text_append", "span": "nope", "text": "lost"}
+            {
+                "id": "x-1",
+                "process": tracer.process,
+                "ts": 1,
+                "op": "text_append",
+                "span": "nope",
+                "text": "lost",
+            }
         )
         trace = tracer.trace("after a refusal")
         trace.end()
@@ -141,7 +150,14 @@ def test_wire_format_of_a_batch(runtime: Runtime, loop: LoopThread) -> None:
     assert len({e["id"] for e in message["events"]}) == 5
     start, create, append, span_end, trace_end = message["events"]
     assert start == {**start, "trace": trace.id, "name": "t"} and "parent_span" not in start
-    assert create == {**create, "trace": trace.id, "span": span.id, "kind": "text", "title": "s", "content": "a"}
+    assert create == {
+        **create,
+        "trace": trace.id,
+        "span": span.id,
+        "kind": "text",
+        "title": "s",
+        "content": "a",
+    }
     assert append == {**append, "span": span.id, "text": "b"}
     assert span_end == {**span_end, "span": span.id, "status": "ok"}
     assert trace_end == {**trace_end, "trace": trace.id, "status": "ok"}

@@ -61,7 +61,9 @@ def test_streamed_appends_arrive_in_order_and_complete(runtime: Runtime, panel: 
 
 def test_asyncio_use_and_exceptions_end_with_errors(runtime: Runtime, panel: Panel) -> None:
     async def main() -> Tracer:
-        async with await Tracer.connect_async(runtime.ingest_url, token=runtime.token, process="async") as tracer:
+        async with await Tracer.connect_async(
+            runtime.ingest_url, token=runtime.token, process="async"
+        ) as tracer:
             async with tracer.trace("ok trace") as ok:
                 async with ok.text("answer") as answer:
                     for i in range(200):
@@ -90,7 +92,7 @@ def test_asyncio_use_and_exceptions_end_with_errors(runtime: Runtime, panel: Pan
     assert partial.text == "half" and partial.status == "error" and partial.message == "ValueError: boom"
     assert error.kind == "error" and error.content["message"] == "ValueError: boom"
     assert error.content["details"]["type"] == "builtins.ValueError"
-    assert "raise ValueError(\"boom\")" in error.content["details"]["traceback"]
+    assert 'raise ValueError("boom")' in error.content["details"]["traceback"]
     assert failing.processes == [tracer.process]
 
 

@@ -267,7 +267,12 @@ class Connection:
         try:
             first = await asyncio.wait_for(ws.recv(), self.options.open_timeout)
             hello = json.loads(first)
-        except (asyncio.TimeoutError, TimeoutError, ValueError, websockets.exceptions.WebSocketException) as e:
+        except (
+            asyncio.TimeoutError,
+            TimeoutError,
+            ValueError,
+            websockets.exceptions.WebSocketException,
+        ) as e:
             await ws.close()
             raise _OpenError(f"no hello from the runtime ({_describe(e)})") from None
         if not isinstance(hello, dict) or hello.get("type") != "hello":
@@ -276,8 +281,7 @@ class Connection:
         if hello.get("protocol") != PROTOCOL_VERSION:
             await ws.close()
             raise _OpenError(
-                f"the runtime speaks protocol {hello.get('protocol')}, "
-                f"this package speaks {PROTOCOL_VERSION}"
+                f"the runtime speaks protocol {hello.get('protocol')}, this package speaks {PROTOCOL_VERSION}"
             )
         return ws
 

@@ -17,9 +17,7 @@ MAX_ITEMS = 100_000
 # `{"type":"events","events":[]}`: the envelope of a batch, around its events.
 ENVELOPE_BYTES = len('{"type":"events","events":[]}')
 
-_encoder = json.JSONEncoder(
-    ensure_ascii=False, allow_nan=False, separators=(",", ":"), check_circular=True
-)
+_encoder = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"), check_circular=True)
 
 ItemsLike = Union[Mapping[str, Any], Iterable[Tuple[str, Any]]]
 
@@ -70,9 +68,7 @@ def label(s: Any, what: str) -> str:
     if len(s) * 4 > MAX_LABEL_BYTES:
         n = len(s.encode("utf-8", "surrogatepass"))
         if n > MAX_LABEL_BYTES:
-            raise ValueError(
-                f"{what} is {n} bytes of UTF-8, over the runtime's limit of {MAX_LABEL_BYTES}"
-            )
+            raise ValueError(f"{what} is {n} bytes of UTF-8, over the runtime's limit of {MAX_LABEL_BYTES}")
     return s
 
 

@@ -199,7 +199,8 @@ def _json_content(value: Any, what: str) -> _encode.Raw:
 
 
 def _json_raw(raw: _encode.Raw, what: str) -> _encode.Raw:
-    if len(raw.text) * 4 > _encode.MAX_JSON_BYTES and len(raw.text.encode("utf-8", "surrogatepass")) > _encode.MAX_JSON_BYTES:
+    too_big = len(raw.text) * 4 > _encode.MAX_JSON_BYTES
+    if too_big and len(raw.text.encode("utf-8", "surrogatepass")) > _encode.MAX_JSON_BYTES:
         raise ValueError(f"{what} is over the runtime's limit of {_encode.MAX_JSON_BYTES} bytes of JSON")
     return raw
 
@@ -244,7 +245,9 @@ class Span:
         before = self._text_bytes
         self._count(text)
         try:
-            self._tracer._send("text_append", [("span", self.id), ("text", text)], f"append to {self._name()}")
+            self._tracer._send(
+                "text_append", [("span", self.id), ("text", text)], f"append to {self._name()}"
+            )
         except BaseException:
             self._text_bytes = before
             raise

@@ -15,6 +15,8 @@ from ._ids import Ids, default_name, now_micros, process_name
 
 log = logging.getLogger("user_trace")
 
+_PRIVATE = object()
+
 
 def parse_urls(url: str) -> List[str]:
     """The runtime URLs of a comma-separated list, each checked to be a WebSocket URL."""
@@ -77,40 +79,38 @@ class Tracer:
     :meth:`aclose`: closing waits until every event is acknowledged.
     """
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        raise TypeError("make a Tracer with Tracer.connect(url) or await Tracer.connect_async(url)")
-
-    @classmethod
-    def _make(
-        cls,
-        url: str,
-        token: Optional[str],
-        process: Optional[str],
-        batch_time: float,
-        batch_events: int,
-        max_backoff: float,
-        max_message_bytes: int,
-        open_timeout: float,
-    ) -> "Tracer":
+    def __init__(
+        self,
+        _private: object = None,
+        url: str = "",
+        token: Optional[str] = None,
+        process: Optional[str] = None,
+        **options: Any,
+    ) -> None:
+        if _private is not _PRIVATE:
+            raise TypeError("make a Tracer with Tracer.connect(url) or await Tracer.connect_async(url)")
         urls = parse_urls(url)
-        options = Options(
+        batch_time = options["batch_time"]
+        conn_options = Options(
             token=_check_token(token),
             batch_time=_positive("batch_time", batch_time) if batch_time else 0.0,
-            batch_events=_positive("batch_events", batch_events, integer=True),
-            max_backoff=_positive("max_backoff", max_backoff),
-            max_message_bytes=_positive("max_message_bytes", max_message_bytes, integer=True),
-            open_timeout=_positive("open_timeout", open_timeout),
+            batch_events=_positive("batch_events", options["batch_events"], integer=True),
+            max_backoff=_positive("max_backoff", options["max_backoff"]),
+            max_message_bytes=_positive("max_message_bytes", options["max_message_bytes"], integer=True),
+            open_timeout=_positive("open_timeout", options["open_timeout"]),
         )
         name = default_name() if process is None else process
-        self = object.__new__(cls)
         self._process = _encode.label(process_name(_encode.label(name, "process")), "process name")
         self._ids = Ids()
         self._pid = os.getpid()
-        self._conn = Connection(urls, options)
-        self._thread: Optional[threading.Thread] = None
-        self._task: Any = None  # a concurrent Future (thread) or an asyncio Task (async)
+        self._conn = Connection(urls, conn_options)
         self._closed = False
-        return self
+        # A thread of its own (connect), or the caller's loop (connect_async).
+        self._thread: Optional[threading.Thread] = None
+        self._loop: Optional[asyncio.AbstractEventLoop] = None
+        # The connection's task: a concurrent Future (thread) or an asyncio Task.
+        self._task: Any = None
+        self._close_on_exit = 5.0
 
     @classmethod
     def connect(
@@ -149,8 +149,16 @@ class Tracer:
         :raises ConnectError: no URL could be reached (each one's reason is in the message:
             a wrong token is ``HTTP 401``).
         """
-        self = cls._make(
-            url, token, process, batch_time, batch_events, max_backoff, max_message_bytes, open_timeout
+        self = cls(
+            _PRIVATE,
+            url,
+            token,
+            process,
+            batch_time=batch_time,
+            batch_events=batch_events,
+            max_backoff=max_backoff,
+            max_message_bytes=max_message_bytes,
+            open_timeout=open_timeout,
         )
         self._conn.lazy = lazy
         loop = asyncio.new_event_loop()
@@ -202,8 +210,16 @@ class Tracer:
         event loop. Same parameters as :meth:`connect`. Close it (``async with``, or
         ``await tracer.aclose()``) before the loop ends, or what is not yet acknowledged is
         lost with the loop."""
-        self = cls._make(
-            url, token, process, batch_time, batch_events, max_backoff, max_message_bytes, open_timeout
+        self = cls(
+            _PRIVATE,
+            url,
+            token,
+            process,
+            batch_time=batch_time,
+            batch_events=batch_events,
+            max_backoff=max_backoff,
+            max_message_bytes=max_message_bytes,
+            open_timeout=open_timeout,
         )
         self._conn.lazy = lazy
         self._loop = asyncio.get_running_loop()
@@ -307,9 +323,9 @@ class Tracer:
             try:
                 await asyncio.wait_for(self._conn.wait_acked_async(target), timeout)
             except (asyncio.TimeoutError, TimeoutError):
-                s = self._conn.stats()
+                left = target - self._conn.stats().acked
                 raise TimeoutError(
-                    f"{target - s.acked} of {target} events not acknowledged by the runtime within {timeout} s"
+                    f"{left} of {target} events not acknowledged by the runtime within {timeout} s"
                 ) from None
         else:
             await asyncio.get_running_loop().run_in_executor(None, self.flush, timeout)
@@ -342,6 +358,7 @@ class Tracer:
             # An asyncio tracer closed from another thread.
             if not self._begin_close():
                 return
+            assert self._loop is not None
             fut = asyncio.run_coroutine_threadsafe(self._finish_async(timeout), self._loop)
             fut.result()
         else:
@@ -355,7 +372,9 @@ class Tracer:
             self._stop_thread()
         lost = self._lost()
         if lost:
-            raise TimeoutError(f"{lost} events were not acknowledged by the runtime within {timeout} s and are lost")
+            raise TimeoutError(
+                f"{lost} events were not acknowledged by the runtime within {timeout} s and are lost"
+            )
 
     async def aclose(self, timeout: Optional[float] = 10.0) -> None:
         """:meth:`close` for asyncio code."""
@@ -367,7 +386,9 @@ class Tracer:
         await self._finish_async(timeout)
         lost = self._lost()
         if lost:
-            raise TimeoutError(f"{lost} events were not acknowledged by the runtime within {timeout} s and are lost")
+            raise TimeoutError(
+                f"{lost} events were not acknowledged by the runtime within {timeout} s and are lost"
+            )
 
     async def _finish_async(self, timeout: Optional[float]) -> None:
         try:
@@ -379,11 +400,11 @@ class Tracer:
             pass
 
     def _stop_thread(self) -> None:
-        thread = self._thread
-        if thread is None:
+        thread, loop = self._thread, self._loop
+        if thread is None or loop is None:
             return
         try:
-            self._loop.call_soon_threadsafe(self._loop.stop)
+            loop.call_soon_threadsafe(loop.stop)
         except RuntimeError:
             pass
         if thread is not threading.current_thread():
