@@ -2,7 +2,8 @@
 //!
 //! - `preview`: installs what is missing, builds the panel and serves the preview against the
 //!   demo runtime; prints the URL; Ctrl-C stops everything.
-//! - `test`: installs what is missing, then runs every check CI runs (see `test.rs`).
+//! - `test`: installs what is missing, then runs every check CI runs (see `test.rs`);
+//!   `test --only python`: the Python producer's tests alone (`python.rs`).
 //! - `bench`: the browser benchmark (`bench.rs`); rewrites its table in BENCHMARKS.md.
 //! - `schema`: rewrites the protocol's checked-in JSON Schemas from the types.
 //!
@@ -12,6 +13,7 @@ mod bench;
 mod browser;
 mod examples;
 mod preview;
+mod python;
 mod runtime;
 mod setup;
 mod test;
@@ -22,7 +24,9 @@ use std::process::ExitCode;
 const USAGE: &str = "usage: cargo xtask <preview|test|bench|schema>
 
   preview [--port N]   build the panel and serve the preview against the demo runtime
-  test                 fmt, clippy (native + wasm32), native tests, browser tests, end-to-end tests
+  test                 fmt, clippy (native + wasm32), native tests, Python producer tests,
+                       browser tests, end-to-end tests
+  test --only python   the Python producer's tests alone (venv in target/, pytest, the runtime)
   bench [--secs N]     browser benchmark of the release panel; rewrites its table in BENCHMARKS.md
   schema               rewrite crates/protocol/schema/*.json from the protocol types";
 

@@ -15,7 +15,7 @@ pub const TRUNK: &str = "0.21.14";
 pub const CHROMIUM: &str = "/usr/bin/chromium";
 pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 
-fn say(what: &str, why: &str) {
+pub fn say(what: &str, why: &str) {
     println!("\n[setup] installing {what}: {why}");
 }
 
@@ -133,13 +133,36 @@ pub fn wasm_opt() -> Result {
     )
 }
 
+/// Python 3 with its `venv` module: Debian ships `venv` and `ensurepip` apart, in
+/// `python3-venv`.
+pub fn python_venv() -> Result {
+    let probe = || {
+        cmd("python3", &["-c", "import venv, ensurepip"])
+            .output()
+            .is_some()
+    };
+    if probe() {
+        return Ok(());
+    }
+    apt_install(
+        &["python3", "python3-venv"],
+        "the Python producer's tests run in a virtual environment (python3 -m venv)",
+    )?;
+    if probe() {
+        Ok(())
+    } else {
+        Err("python3 still cannot make a virtual environment (import venv, ensurepip)".into())
+    }
+}
+
 /// What the test command needs.
 pub fn for_tests() -> Result {
     wasm_target()?;
     components()?;
     wasm_bindgen_cli()?;
     chromium()?;
-    nats_server()
+    nats_server()?;
+    crate::python::setup()
 }
 
 /// What the preview needs.

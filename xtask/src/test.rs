@@ -3,14 +3,22 @@
 use std::time::Instant;
 
 use crate::runtime::Runtime;
-use crate::setup;
-use crate::util::{cargo, Result};
+use crate::util::{cargo, target_dir, Result};
+use crate::{python, setup};
 
 const WASM: &str = "wasm32-unknown-unknown";
 
 pub fn run(args: &[String]) -> Result {
-    if let Some(extra) = args.first() {
-        return Err(format!("`test` takes no arguments (got `{extra}`)"));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    match args.as_slice() {
+        [] => {}
+        ["--only", "python"] => return python_only(),
+        _ => {
+            return Err(format!(
+                "`test` takes no arguments but `--only python` (got `{}`)",
+                args.join(" ")
+            ))
+        }
     }
     let start = Instant::now();
     setup::for_tests()?;
@@ -28,6 +36,7 @@ pub fn run(args: &[String]) -> Result {
     cargo("test --workspace").run("native tests of every crate")?;
     // The browser tests include end-to-end tests against a real runtime on loopback.
     cargo("build -p user-trace-runtime").run("build the runtime for the end-to-end tests")?;
+    python::test(&target_dir().join("debug/user-trace-runtime"))?;
     let runtime = Runtime::start("debug")?;
     cargo(&format!("test -p user-trace-panel --target {WASM}"))
         .env(
@@ -47,6 +56,21 @@ pub fn run(args: &[String]) -> Result {
 
     println!(
         "\nall checks passed in {:.0} s",
+        start.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// `cargo xtask test --only python`: the Python producer's tests alone (its environment, the
+/// runtime they run against, pytest).
+fn python_only() -> Result {
+    let start = Instant::now();
+    python::setup()?;
+    cargo("build -p user-trace-runtime")
+        .run("build the runtime for the Python producer's tests")?;
+    python::test(&target_dir().join("debug/user-trace-runtime"))?;
+    println!(
+        "\nthe Python producer's checks passed in {:.0} s",
         start.elapsed().as_secs_f64()
     );
     Ok(())
