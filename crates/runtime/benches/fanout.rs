@@ -155,23 +155,31 @@ fn scenarios(bench: bool) -> Vec<Params> {
 // ---------------------------------------------------------------------------------------------
 // Servers: the runtime and the baseline relay
 
-/// Where the runtime keeps accepted events (issue 14): in memory, or SQLite with one of its
-/// `--sync` modes (`normal` is the default).
+/// Where the runtime keeps accepted events (issue 14): in memory, SQLite with one of its
+/// `--sync` modes (`normal` is the default), or a NATS JetStream stream (`--nats`) on a
+/// `nats-server` the bench starts on loopback.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Store {
     Memory,
     SqliteOff,
     SqliteNormal,
     SqliteFull,
+    Nats,
 }
 
 impl Store {
-    pub const ALL: [Store; 4] = [
+    pub const ALL: [Store; 5] = [
         Store::Memory,
         Store::SqliteOff,
         Store::SqliteNormal,
         Store::SqliteFull,
+        Store::Nats,
     ];
+
+    /// Whether the store is in the runtime's process (a hub on it alone means something).
+    pub fn is_local(self) -> bool {
+        self != Store::Nats
+    }
 
     pub fn label(self) -> &'static str {
         match self {
@@ -179,6 +187,7 @@ impl Store {
             Store::SqliteOff => "sqlite off",
             Store::SqliteNormal => "sqlite normal",
             Store::SqliteFull => "sqlite full",
+            Store::Nats => "nats jetstream",
         }
     }
 
@@ -188,10 +197,12 @@ impl Store {
             Store::SqliteOff => "off",
             Store::SqliteNormal => "normal",
             Store::SqliteFull => "full",
+            Store::Nats => "nats",
         }
     }
 
-    /// The stores named in FANOUT_STORES (comma-separated: memory, off, normal, full), else all.
+    /// The stores named in FANOUT_STORES (comma-separated: memory, off, normal, full, nats),
+    /// else all.
     fn chosen() -> Vec<Store> {
         let Ok(v) = std::env::var("FANOUT_STORES") else {
             return Store::ALL.to_vec();
@@ -220,6 +231,7 @@ impl Store {
             Store::SqliteOff => SyncMode::Off,
             Store::SqliteNormal => SyncMode::Normal,
             Store::SqliteFull => SyncMode::Full,
+            Store::Nats => panic!("a NATS store is started with its server (Server::start)"),
         };
         c.in_memory = false;
         c.data = Some(dir.expect("a data directory for SQLite").to_path_buf());
@@ -273,19 +285,76 @@ impl Target {
 }
 
 enum Server {
-    Runtime(Running, Option<DataDir>),
+    Runtime(Running, Option<DataDir>, Option<Nats>),
     Baseline(Relay),
+}
+
+/// A `nats-server` with JetStream on loopback, its store in a fresh directory; killed when
+/// dropped.
+pub struct Nats {
+    child: std::process::Child,
+    pub url: String,
+    _dir: DataDir,
+}
+
+impl Nats {
+    pub fn start() -> Nats {
+        let dir = DataDir::new("nats");
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let binary = ["/usr/sbin/nats-server", "/usr/bin/nats-server"]
+            .into_iter()
+            .find(|p| Path::new(p).exists())
+            .expect("nats-server is installed (apt-get install nats-server)");
+        let child = std::process::Command::new(binary)
+            .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
+            .arg(&dir.0)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("nats-server starts");
+        let give_up = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < give_up,
+                "nats-server did not listen in 20 s"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Nats {
+            child,
+            url: format!("nats://127.0.0.1:{port}"),
+            _dir: dir,
+        }
+    }
+}
+
+impl Drop for Nats {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 impl Server {
     async fn start(target: Target) -> Server {
         match target {
+            Target::Runtime(Store::Nats) => {
+                let nats = Nats::start();
+                let mut c = Store::Memory.config(None);
+                c.nats = Some(nats.url.clone());
+                let running = user_trace_runtime::start(c).await.expect("runtime starts");
+                Server::Runtime(running, None, Some(nats))
+            }
             Target::Runtime(store) => {
                 let dir = (store != Store::Memory).then(|| DataDir::new(store.key()));
                 let c = store.config(dir.as_ref().map(|d| d.0.as_path()));
                 Server::Runtime(
                     user_trace_runtime::start(c).await.expect("runtime starts"),
                     dir,
+                    None,
                 )
             }
             Target::Baseline => Server::Baseline(Relay::start().await),
@@ -294,7 +363,7 @@ impl Server {
 
     fn addr(&self) -> SocketAddr {
         match self {
-            Server::Runtime(r, _) => r.addr,
+            Server::Runtime(r, _, _) => r.addr,
             Server::Baseline(r) => r.addr,
         }
     }
@@ -302,8 +371,9 @@ impl Server {
     async fn stop(self) {
         match self {
             // The directory goes after the store is closed.
-            Server::Runtime(r, dir) => {
+            Server::Runtime(r, dir, nats) => {
                 r.stop().await;
+                drop(nats);
                 drop(dir);
             }
             Server::Baseline(r) => r.stop().await,
@@ -1043,7 +1113,7 @@ fn breakdown(p: &Params, stores: &[Store]) {
     let ingest = ingest_on(Store::Memory);
     let stored: Vec<(Store, f64)> = stores
         .iter()
-        .filter(|&&s| s != Store::Memory)
+        .filter(|&&s| s != Store::Memory && s.is_local())
         .map(|&s| (s, ingest_on(s)))
         .collect();
 

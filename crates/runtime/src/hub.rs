@@ -111,8 +111,9 @@ struct State {
     committed: u64,
     /// Goes up with every failed write (see [`Committed`]).
     epoch: u64,
-    /// Applied and numbered, waiting for the writer (durable stores only).
+    /// Applied and numbered, waiting for the writer (durable stores only), and its bytes.
     queue: Vec<Arc<Published>>,
+    queue_bytes: usize,
     window: Window,
     model: Model,
     /// Bytes of events stored since the last compaction.
@@ -312,6 +313,7 @@ impl Hub {
             committed: r.next_seq - 1,
             epoch: 0,
             queue: Vec::new(),
+            queue_bytes: 0,
             window: r.window,
             model: r.model,
             history_bytes: r.history_bytes,
@@ -671,6 +673,9 @@ impl Hub {
                 bytes += next.1.as_ref().map_or(0, |(_, j)| j.len());
                 chunk.push(next);
             }
+            if epoch.is_some() {
+                self.wait_for_writer();
+            }
             let applied = self.apply_chunk(chunk, epoch)?;
             accepted += applied.accepted.accepted;
             rejected.extend(applied.accepted.rejected);
@@ -694,6 +699,20 @@ impl Hub {
             epoch,
             seq,
         })
+    }
+
+    /// Waits until the writer has at most one chunk queued: a large batch goes in chunk by
+    /// chunk, so that another producer's batch, numbered after what is queued, waits for the
+    /// commit of a chunk or two, not of the whole batch. On a blocking thread only (a batch of
+    /// more than one chunk is handled on one).
+    fn wait_for_writer(&self) {
+        if !self.durable {
+            return;
+        }
+        let mut state = self.lock();
+        while state.queue_bytes > CHUNK_BYTES && !state.stopped {
+            state = self.written.wait(state).unwrap_or_else(|p| p.into_inner());
+        }
     }
 
     /// Applies one chunk under the lock and queues it for the writer. `epoch`: the one the
@@ -753,6 +772,7 @@ impl Hub {
             // In the window at once, but panels read it only up to the committed head.
             state.window.push(p.clone(), max_events, max_bytes);
             if self.durable {
+                state.queue_bytes += p.json.len();
                 state.queue.push(p);
             }
         }
@@ -797,6 +817,7 @@ impl Hub {
             if state.queue.is_empty() {
                 return !state.stopped;
             }
+            state.queue_bytes = 0;
             std::mem::take(&mut state.queue)
         };
         // Taken after the queue (only this thread appends, so the order holds): a compaction
@@ -838,6 +859,7 @@ impl Hub {
         tracing::error!(error = %why, "storage write failed: batches refused");
         state.epoch += 1;
         state.queue.clear();
+        state.queue_bytes = 0;
         match storage.load() {
             Ok(loaded) => {
                 let r = rebuild(&self.config, loaded);

@@ -56,10 +56,15 @@ async fn confirm(hub: &Hub, submitted: Result<Submitted, Refused>) -> ProducerRe
 /// worker: a 13 MiB batch took a worker for hundreds of ms, and connections waiting on it.
 const LARGE_MESSAGE: usize = 256 << 10;
 
-/// [`handle`] for a message the connection owns: a large one goes to a blocking thread.
-pub async fn handle_owned(hub: &Arc<Hub>, text: axum::extract::ws::Utf8Bytes) -> ProducerReply {
-    if hub.is_shared() || text.len() < LARGE_MESSAGE {
-        return handle(hub, text.as_str()).await;
+/// [`handle`] for a message the caller owns: a large one goes to a blocking thread (it is
+/// applied in chunks, each waiting for the store's writer to take the one before).
+pub async fn handle_owned<T>(hub: &Arc<Hub>, text: T) -> ProducerReply
+where
+    T: std::ops::Deref<Target = str> + Send + 'static,
+{
+    let text_ref: &str = &text;
+    if hub.is_shared() || text_ref.len() < LARGE_MESSAGE {
+        return handle(hub, text_ref).await;
     }
     // Decoding and storing a large message makes copies of it (events, their JSON, the
     // store's): at most two at once, whatever the number of producers sending them.
@@ -68,8 +73,7 @@ pub async fn handle_owned(hub: &Arc<Hub>, text: axum::extract::ws::Utf8Bytes) ->
     };
     let on_thread = hub.clone();
     let submitted = tokio::task::spawn_blocking(move || {
-        decode_producer(text.as_str())
-            .map(|ProducerMessage::Events { events }| on_thread.submit(events))
+        decode_producer(&text).map(|ProducerMessage::Events { events }| on_thread.submit(events))
     })
     .await;
     match submitted {

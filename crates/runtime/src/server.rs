@@ -63,10 +63,10 @@ async fn http_ingest(
     if let Err(e) = access::check(&hub.config, &headers, q.get("token").map(String::as_str)) {
         return refuse(e);
     }
-    let Ok(text) = std::str::from_utf8(&body) else {
+    let Ok(text) = String::from_utf8(body.into()) else {
         return (StatusCode::BAD_REQUEST, "the body must be UTF-8 JSON").into_response();
     };
-    let reply = ingest::handle(&hub, text).await;
+    let reply = ingest::handle_owned(&hub, text).await;
     let status = match reply {
         // Not accepted for now: the client sends again later (or to another server).
         ProducerReply::Error { ref message }

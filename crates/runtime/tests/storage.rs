@@ -133,6 +133,176 @@ async fn a_full_store_refuses_instead_of_acknowledging_and_nothing_acknowledged_
     .await;
 }
 
+/// Text spans' texts as the events build them: a span's content, then its appends in order.
+#[derive(Default)]
+struct Texts(std::collections::BTreeMap<String, String>);
+
+impl Texts {
+    fn apply(&mut self, events: Vec<user_trace_protocol::message::EventResult>) {
+        for e in events.into_iter().flatten() {
+            match e.op {
+                Op::SpanCreate {
+                    span,
+                    content: Content::Text(t),
+                    ..
+                } => {
+                    self.0.insert(span, t);
+                }
+                Op::TextAppend { span, text } => self.0.entry(span).or_default().push_str(&text),
+                _ => {}
+            }
+        }
+    }
+
+    /// What a panel shows after reading frames until it holds `head`.
+    async fn read_until(&mut self, panel: &mut common::Ws, head: u64) {
+        use user_trace_protocol::{decode_server, ServerMessage};
+        let mut at = 0;
+        while at < head {
+            let text = common::recv_text(panel).await;
+            match decode_server(&text) {
+                Ok(ServerMessage::Snapshot { seq, events }) => {
+                    self.0.clear();
+                    self.apply(events);
+                    at = seq;
+                }
+                Ok(ServerMessage::Events { first_seq, events }) => {
+                    assert_eq!(first_seq, at + 1, "events in order, none missing");
+                    at += events.len() as u64;
+                    self.apply(events);
+                }
+                Ok(_) => {}
+                Err(e) => panic!("a frame that does not decode: {e}: {text}"),
+            }
+        }
+    }
+}
+
+async fn subscribed_panel(addr: SocketAddr) -> common::Ws {
+    use futures_util::SinkExt;
+    let mut panel = common::connect(format!("ws://{addr}/v1/panel")).await;
+    panel
+        .send(tokio_tungstenite::tungstenite::Message::Text(
+            r#"{"type":"subscribe"}"#.into(),
+        ))
+        .await
+        .expect("subscribes");
+    panel
+}
+
+/// Several producers at once into a full store: the store's writer commits their batches
+/// together, and a failed write drops every batch applied after the last commit, whoever sent
+/// it. Each producer streams numbered pieces into its own text span (and fills the history
+/// with 2 KB status events), resending refused batches as the SDK does. A panel watching
+/// live and a panel after a restart must both show every piece exactly once, in order: a
+/// piece shown before it was committed and then dropped and sent again would show twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_producers_on_a_full_store_lose_nothing_and_panels_see_nothing_uncommitted() {
+    common::within(180, async {
+        let data = data_dir("full-concurrent");
+        let s = server(|c| {
+            durable(c, &data);
+            c.max_disk_mib = 1;
+        })
+        .await;
+        let addr = s.addr;
+        let mut live = subscribed_panel(addr).await;
+        const PRODUCERS: usize = 3;
+        const BATCHES: usize = 120;
+        let mut tasks = Vec::new();
+        for n in 0..PRODUCERS {
+            tasks.push(tokio::spawn(async move {
+                let mut p = Producer::connect(addr, &format!("p{n}")).await;
+                let mut start = items_span(&mut p);
+                for e in &mut start {
+                    // Each producer its own trace and spans.
+                    e.op = match std::mem::replace(&mut e.op, Op::Clear) {
+                        Op::TraceStart { name, parent_span, .. } => Op::TraceStart {
+                            trace: format!("t{n}"),
+                            name,
+                            parent_span,
+                        },
+                        Op::SpanCreate { kind, title, content, .. } => Op::SpanCreate {
+                            span: format!("s{n}"),
+                            trace: format!("t{n}"),
+                            kind,
+                            title,
+                            content,
+                        },
+                        other => other,
+                    };
+                }
+                start.push(p.event(Op::SpanCreate {
+                    span: format!("text{n}"),
+                    trace: format!("t{n}"),
+                    kind: SpanKind::Text,
+                    title: None,
+                    content: Content::Text(String::new()),
+                }));
+                assert!(matches!(p.send(start).await, ProducerReply::Ack { .. }));
+                let mut refusals = 0;
+                for b in 0..BATCHES {
+                    let mut batch = vec![p.event(Op::TextAppend {
+                        span: format!("text{n}"),
+                        text: format!("{b},"),
+                    })];
+                    for i in 0..4 {
+                        let mut e = status(&mut p, b * 4 + i);
+                        if let Op::ItemsSet { span, .. } = &mut e.op {
+                            *span = format!("s{n}");
+                        }
+                        batch.push(e);
+                    }
+                    let give_up = Instant::now() + Duration::from_secs(60);
+                    loop {
+                        match p.send(batch.clone()).await {
+                            ProducerReply::Ack { accepted, rejected } => {
+                                assert_eq!((accepted, rejected.len()), (5, 0), "{rejected:?}");
+                                break;
+                            }
+                            ProducerReply::Error { .. } => refusals += 1,
+                            other => panic!("{other:?}"),
+                        }
+                        assert!(Instant::now() < give_up, "the store never made room");
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                }
+                refusals
+            }));
+        }
+        let mut refusals = 0;
+        for t in tasks {
+            refusals += t.await.expect("a producer finishes");
+        }
+        assert!(refusals > 0, "the 1 MiB store filled up at least once");
+        let want: Vec<String> = (0..PRODUCERS)
+            .map(|_| (0..BATCHES).map(|b| format!("{b},")).collect())
+            .collect();
+        let check = |texts: &Texts, who: &str| {
+            for (n, want) in want.iter().enumerate() {
+                let got = texts.0.get(&format!("text{n}")).map(String::as_str);
+                assert_eq!(got, Some(want.as_str()), "{who}: producer {n}'s text");
+            }
+        };
+        let head = s.hub.head();
+        let mut texts = Texts::default();
+        texts.read_until(&mut live, head).await;
+        check(&texts, "the live panel");
+        s.stop().await;
+
+        let s = server(|c| durable(c, &data)).await;
+        assert_eq!(s.hub.head(), head, "the numbering after a restart");
+        let mut after = subscribed_panel(s.addr).await;
+        let mut texts = Texts::default();
+        texts.read_until(&mut after, head).await;
+        check(&texts, "a panel after a restart");
+        println!("{PRODUCERS} producers into a 1 MiB store: {refusals} refusals, all resent; every piece once");
+        s.stop().await;
+        let _ = std::fs::remove_dir_all(&data);
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clear_gives_the_space_back_and_a_restart_reads_only_the_state() {
     common::within(120, async {
