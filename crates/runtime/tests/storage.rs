@@ -203,11 +203,14 @@ async fn concurrent_producers_on_a_full_store_lose_nothing_and_panels_see_nothin
         let s = server(|c| {
             durable(c, &data);
             c.max_disk_mib = 1;
+            // Commits that wait for the disk: more is applied and not yet committed at once.
+            c.sync = user_trace_runtime::storage::sqlite::SyncMode::Full;
+            c.batch_ms = 0;
         })
         .await;
         let addr = s.addr;
         let mut live = subscribed_panel(addr).await;
-        const PRODUCERS: usize = 3;
+        const PRODUCERS: usize = 4;
         const BATCHES: usize = 120;
         let mut tasks = Vec::new();
         for n in 0..PRODUCERS {
