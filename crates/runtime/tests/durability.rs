@@ -412,6 +412,34 @@ async fn a_damaged_event_stops_the_start_with_the_file_and_the_recovery_command(
     .await;
 }
 
+/// The page check runs only after a stop that was not clean; after a clean one the load
+/// itself must catch a damaged page (it reads every page of every table).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_damaged_page_after_a_clean_stop_stops_the_start_too() {
+    common::within(120, async {
+        let data = data_dir("damaged-page");
+        filled(&data).await;
+        let db = data.join("events.db");
+        // A page in the middle of the history overwritten (a torn write, a bad sector).
+        let mut bytes = std::fs::read(&db).expect("the database");
+        let page = 4096;
+        let middle = bytes.len() / 2 / page * page;
+        bytes[middle..middle + page].fill(0xA5);
+        std::fs::write(&db, &bytes).expect("written");
+        let o = start_on(&data);
+        let text = text_of(&o);
+        assert!(
+            !o.status.success(),
+            "a damaged store must not start: {text}"
+        );
+        assert!(text.contains("is damaged"), "{text}");
+        assert!(text.contains(&db.display().to_string()), "{text}");
+        assert!(text.contains("--recover"), "{text}");
+        let _ = std::fs::remove_dir_all(&data);
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_file_that_is_not_a_database_is_refused_and_left_alone() {
     common::within(120, async {

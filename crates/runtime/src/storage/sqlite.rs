@@ -180,9 +180,19 @@ impl Sqlite {
             // Read the file once in order first: SQLite then finds its pages in the page
             // cache instead of reading them in tree order, scattered (5-10x slower cold).
             prefetch(&file);
-            // Page-level damage (torn or overwritten pages); value-level damage is caught by
-            // the checksums when loading.
-            let problems: Vec<String> = {
+            // Page-level damage (torn or overwritten pages), checked after a stop that was
+            // not clean (a crash, kill -9, a power cut): after a clean one, loading reads every
+            // page of every table anyway (SQLite reports a damaged page it reads) and checks
+            // every value against its checksum; the check cost a fifth of a warm restart.
+            let clean: Option<String> = conn
+                .query_row("SELECT value FROM meta WHERE key = 'clean'", [], |r| {
+                    r.get(0)
+                })
+                .optional()
+                .unwrap_or(None);
+            let problems: Vec<String> = if clean.as_deref() == Some("1") {
+                vec!["ok".into()]
+            } else {
                 let mut st = conn.prepare("PRAGMA quick_check(20)").map_err(err)?;
                 let rows = st.query_map([], |r| r.get::<_, String>(0)).map_err(err)?;
                 rows.collect::<Result<_, _>>().map_err(err)?
@@ -191,6 +201,8 @@ impl Sqlite {
                 return Err(damaged(&file, problems.join("; ")));
             }
         }
+        // Not clean until `close` says so.
+        let mark_open = "INSERT OR REPLACE INTO meta (key, value) VALUES ('clean', '0')";
         conn.execute_batch(
             "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
              CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY, json TEXT NOT NULL, crc INTEGER NOT NULL);
@@ -215,6 +227,7 @@ impl Sqlite {
                 format.as_deref().unwrap_or("(none)")
             )));
         }
+        conn.execute(mark_open, []).map_err(err)?;
         if options.max_disk_bytes > 0 {
             let page: i64 = conn
                 .pragma_query_value(None, "page_size", |r| r.get(0))
@@ -418,7 +431,11 @@ impl Storage for Sqlite {
             if let Some(mut c) = self.checkpointer.take() {
                 c.stop();
             }
-            // Moves the WAL into the database so that the next start reads one file.
+            // The next start may skip the page check; then the WAL moves into the database so
+            // that it reads one file.
+            let _ = self
+                .conn
+                .execute("UPDATE meta SET value = '1' WHERE key = 'clean'", []);
             let _ = run_pragma(&self.conn, "PRAGMA wal_checkpoint(TRUNCATE)");
         }
     }
