@@ -39,7 +39,8 @@ pub struct Config {
     pub token: Option<String>,
 
     /// Largest message accepted from a producer, in bytes; a larger one closes the connection
-    /// with code 1009 and a reason.
+    /// with code 1009 and a reason. Also the largest OTLP request body, as sent and inflated
+    /// (413).
     #[arg(long, env = "UTP_MAX_MESSAGE_BYTES", default_value_t = 16 << 20)]
     pub max_message_bytes: usize,
 

@@ -2,6 +2,7 @@
 //!
 //! - [`hub`]: ordering, the retained window, snapshots, fan-out (the heart);
 //! - [`ingest`]: the producer side; [`panel`]: the panel side (batching, resume, resync);
+//! - [`otlp`]: OpenTelemetry traces in (`POST /v1/traces`), mapped onto the protocol's events;
 //! - [`access`]: Origin allow-list, Host and token; [`storage`]: where events are kept
 //!   (SQLite by default, or in memory); [`config`]: flags.
 
@@ -10,6 +11,7 @@ pub mod allocator;
 pub mod config;
 pub mod hub;
 pub mod ingest;
+pub mod otlp;
 pub mod panel;
 pub mod server;
 pub mod storage;

@@ -10,7 +10,7 @@ use axum::extract::{DefaultBodyLimit, Query, State, WebSocketUpgrade};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 
 use tokio::net::TcpListener;
@@ -21,7 +21,7 @@ use user_trace_protocol::{ProducerReply, INGEST_PATH, PANEL_PATH};
 use crate::config::Config;
 use crate::hub::Hub;
 use crate::storage::StorageError;
-use crate::{access, ingest, panel};
+use crate::{access, ingest, otlp, panel};
 
 type Params = Query<HashMap<String, String>>;
 
@@ -85,7 +85,7 @@ async fn http_ingest(
 
 /// Lets a page on an allowed origin (the access check already passed) read the answer to its
 /// POST: browser producers, such as the editor itself.
-fn cors(request: &HeaderMap, response: &mut HeaderMap) {
+pub(crate) fn cors(request: &HeaderMap, response: &mut HeaderMap) {
     if let Some(origin) = request.get(header::ORIGIN) {
         response.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, origin.clone());
         response.insert(header::VARY, HeaderValue::from_static("origin"));
@@ -173,6 +173,11 @@ pub fn router(hub: Arc<Hub>) -> Router {
             get(ws_ingest).post(http_ingest).options(preflight),
         )
         .route(PANEL_PATH, get(ws_panel))
+        // OpenTelemetry exporters (OTLP/HTTP): see docs/OTEL.md.
+        .route(
+            otlp::TRACES_PATH,
+            post(otlp::http::traces).options(preflight),
+        )
         .route("/health", get(health))
         // Before every route and extractor: a request for another host gets nothing here.
         .layer(middleware::from_fn_with_state(hub.clone(), host_guard))
@@ -303,6 +308,6 @@ pub async fn start(config: Config) -> Result<Running, StartError> {
         tokio::spawn(hub.clone().follow());
     }
     let task = tokio::spawn(serve(listener, app, hub.clone()));
-    tracing::info!(%addr, session = %hub.session, "listening: producers on {INGEST_PATH}, panels on {PANEL_PATH}");
+    tracing::info!(%addr, session = %hub.session, "listening: producers on {INGEST_PATH} (OpenTelemetry on {}), panels on {PANEL_PATH}", otlp::TRACES_PATH);
     Ok(Running { addr, hub, task })
 }
