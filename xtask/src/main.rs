@@ -3,7 +3,8 @@
 //! - `preview`: installs what is missing, builds the panel and serves the preview against the
 //!   demo runtime; prints the URL; Ctrl-C stops everything.
 //! - `test`: installs what is missing, then runs every check CI runs (see `test.rs`);
-//!   `test --only python`: the Python producer's tests alone (`python.rs`).
+//!   `test --only python`: the Python producer's tests alone (`python.rs`); `test --only otel`:
+//!   the OpenTelemetry step alone (`otel.rs`).
 //! - `bench`: the browser benchmark (`bench.rs`); rewrites its table in BENCHMARKS.md.
 //! - `schema`: rewrites the protocol's checked-in JSON Schemas from the types.
 //!
@@ -12,6 +13,7 @@
 mod bench;
 mod browser;
 mod examples;
+mod otel;
 mod preview;
 mod python;
 mod runtime;
@@ -27,6 +29,7 @@ const USAGE: &str = "usage: cargo xtask <preview|test|bench|schema>
   test                 fmt, clippy (native + wasm32), native tests, Python producer tests,
                        browser tests, end-to-end tests
   test --only python   the Python producer's tests alone (venv in target/, pytest, the runtime)
+  test --only otel     the OpenTelemetry step alone (a real Python program, OTLP/HTTP)
   bench [--secs N]     browser benchmark of the release panel; rewrites its table in BENCHMARKS.md
   schema               rewrite crates/protocol/schema/*.json from the protocol types";
 

@@ -13,9 +13,10 @@ pub fn run(args: &[String]) -> Result {
     match args.as_slice() {
         [] => {}
         ["--only", "python"] => return python_only(),
+        ["--only", "otel"] => return crate::otel::test(),
         _ => {
             return Err(format!(
-                "`test` takes no arguments but `--only python` (got `{}`)",
+                "`test` takes no arguments but `--only python` or `--only otel` (got `{}`)",
                 args.join(" ")
             ))
         }
@@ -34,6 +35,8 @@ pub fn run(args: &[String]) -> Result {
     ))
     .run("clippy, wasm32: the panel and its browser tests")?;
     cargo("test --workspace").run("native tests of every crate")?;
+    // A real OpenTelemetry program (Python SDK, OTLP/HTTP) into a runtime (xtask/src/otel.rs).
+    crate::otel::test()?;
     // The browser tests include end-to-end tests against a real runtime on loopback.
     cargo("build -p user-trace-runtime").run("build the runtime for the end-to-end tests")?;
     python::test(&target_dir().join("debug/user-trace-runtime"))?;

@@ -113,7 +113,11 @@ struct Panel {
 
 impl Panel {
     async fn connect(s: &Running) -> Panel {
-        let mut ws = connect(format!("ws://{}/v1/panel", s.addr)).await;
+        Panel::connect_to(format!("ws://{}/v1/panel", s.addr)).await
+    }
+
+    async fn connect_to(url: String) -> Panel {
+        let mut ws = connect(url).await;
         let hello = recv_text(&mut ws).await;
         assert!(hello.contains(r#""type":"hello""#), "{hello}");
         ws.send(Message::Text(r#"{"type":"subscribe"}"#.into()))
@@ -578,6 +582,144 @@ async fn live_spans_wait_for_their_parent_and_a_pending_span_runs_until_its_end(
             format!("trace {job} \"job\" [svc] ok @1700000000000001..Some(1700000001000000)");
         let tree = panel.until(|d| d.starts_with(&ended)).await;
         assert!(!tree.contains("waiting:"), "{tree}");
+        s.stop().await;
+    })
+    .await;
+}
+
+/// The dump with what changes from run to run made constant: ids (numbered in order of first
+/// appearance), timestamps, the pid, and a stack trace's text after its first line.
+fn normalize(dump: &str) -> String {
+    let mut ids: Vec<String> = Vec::new();
+    let mut out = String::new();
+    for line in dump.lines() {
+        let mut line = line.to_owned();
+        if let Some(at) = line.find(r#""stacktrace":"Traceback (most recent call last):"#) {
+            line.truncate(at + r#""stacktrace":"Traceback (most recent call last):"#.len());
+            line.push_str("…");
+        }
+        // otel/<32 hex>/<16 hex>
+        let mut from = 0;
+        while let Some(at) = line[from..].find("otel/").map(|i| i + from) {
+            let id_end = at + 5 + 32 + 1 + 16;
+            let Some(id) = line.get(at..id_end).map(str::to_owned) else {
+                break;
+            };
+            let hex = |r: std::ops::Range<usize>| id[r].bytes().all(|b| b.is_ascii_hexdigit());
+            if !(hex(5..37) && &id[37..38] == "/" && hex(38..54)) {
+                from = at + 5;
+                continue;
+            }
+            let n = ids.iter().position(|i| *i == id).unwrap_or_else(|| {
+                ids.push(id.clone());
+                ids.len() - 1
+            });
+            let name = format!("otel/S{n}");
+            line.replace_range(at..id_end, &name);
+            from = at + name.len();
+        }
+        // @<digits>..Some(<digits>) and @<digits>..None
+        if let Some(at) = line.find(" @") {
+            let rest = &line[at + 2..];
+            let digits = |s: &str| s.bytes().take_while(u8::is_ascii_digit).count();
+            let a = digits(rest);
+            let after = &rest[a..];
+            let replaced = if let Some(r) = after.strip_prefix("..Some(") {
+                let b = digits(r);
+                format!(" @t..Some(t){}", &r[b + 1..])
+            } else {
+                format!(" @t{after}")
+            };
+            line.replace_range(at.., &replaced);
+        }
+        if let Some(at) = line.find("test-host:") {
+            let end = at
+                + 10
+                + line[at + 10..]
+                    .bytes()
+                    .take_while(u8::is_ascii_digit)
+                    .count();
+            line.replace_range(at + 10..end, "PID");
+        }
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn normalize_makes_runs_comparable() {
+    let a = "trace otel/0af7651916cd43dd8448eb211c80319c/b7ad6b7169203331 \"x\" [p@test-host:123] ok @17..Some(18)\n  span otel/0af7651916cd43dd8448eb211c80319c/b7ad6b7169203331/2a items by p@test-host:123+[] running @17..None = {\"stacktrace\":\"Traceback (most recent call last):\\n  File x\"}";
+    assert_eq!(
+        normalize(a),
+        "trace otel/S0 \"x\" [p@test-host:PID] ok @t..Some(t)\n  span otel/S0/2a items by p@test-host:PID+[] running @t..None = {\"stacktrace\":\"Traceback (most recent call last):…\n"
+    );
+}
+
+/// What a panel shows for tests/otel/genai_program.py, normalized.
+const PYTHON_TREE: &str = r#"trace otel/S0 "answer question" [genai-program@test-host:PID] ok @t..Some(t)
+  span otel/S0/2a items Some("attributes") by genai-program@test-host:PID+[] running @t..None = [{"name":"question","value":"Weather in Paris?"},{"name":"otel.scope.name","value":"genai_program"}]
+    trace otel/S1 "chat gpt-4o" [genai-program@test-host:PID] ok @t..Some(t)
+      span otel/S1/1i000000 text Some("input · system") by genai-program@test-host:PID+[] ok @t..Some(t) = "Answer with tools."
+      span otel/S1/1i000001 text Some("input · user") by genai-program@test-host:PID+[] ok @t..Some(t) = "Weather in Paris?"
+      span otel/S1/2a items Some("attributes") by genai-program@test-host:PID+[] running @t..None = [{"name":"operation","value":"chat"},{"name":"provider","value":"openai"},{"name":"model","value":"gpt-4o-2024-08-06"},{"name":"requested model","value":"gpt-4o"},{"name":"input tokens","value":31},{"name":"output tokens","value":9},{"name":"finish reasons","value":["tool_calls"]},{"name":"span.kind","value":"client"},{"name":"otel.scope.name","value":"genai_program"}]
+      span otel/S1/3o000000 json Some("output · assistant (tool_calls) · tool call get_weather (call_1)") by genai-program@test-host:PID+[] running @t..None = {"city": "Paris"}
+    trace otel/S2 "execute_tool get_weather" [genai-program@test-host:PID] ok @t..Some(t)
+      span otel/S2/1i000000 json Some("tool call arguments") by genai-program@test-host:PID+[] running @t..None = {"city": "Paris"}
+      span otel/S2/2a items Some("attributes") by genai-program@test-host:PID+[] running @t..None = [{"name":"operation","value":"execute_tool"},{"name":"tool","value":"get_weather"},{"name":"tool call id","value":"call_1"},{"name":"otel.scope.name","value":"genai_program"}]
+      span otel/S2/3o000000 json Some("tool call result") by genai-program@test-host:PID+[] running @t..None = {"temp_c": 21}
+    trace otel/S3 "execute_tool get_forecast" [genai-program@test-host:PID] error("TimeoutError: forecast service timed out") @t..Some(t)
+      span otel/S3/1i000000 json Some("tool call arguments") by genai-program@test-host:PID+[] running @t..None = {"city": "Paris", "days": 3}
+      span otel/S3/2a items Some("attributes") by genai-program@test-host:PID+[] running @t..None = [{"name":"operation","value":"execute_tool"},{"name":"tool","value":"get_forecast"},{"name":"tool call id","value":"call_2"},{"name":"otel.scope.name","value":"genai_program"}]
+      span otel/S3/4e000000 error Some("exception") by genai-program@test-host:PID+[] running @t..None = {"message":"TimeoutError: forecast service timed out","details":{"type":"TimeoutError","stacktrace":"Traceback (most recent call last):…
+    trace otel/S4 "chat gpt-4o" [genai-program@test-host:PID] ok @t..Some(t)
+      span otel/S4/1i000000 text Some("input · system") by genai-program@test-host:PID+[] ok @t..Some(t) = "Answer with tools."
+      span otel/S4/1i000001 text Some("input · user") by genai-program@test-host:PID+[] ok @t..Some(t) = "Weather in Paris?"
+      span otel/S4/1i000002 json Some("input · assistant (tool_calls) · tool call get_weather (call_1)") by genai-program@test-host:PID+[] running @t..None = {"city": "Paris"}
+      span otel/S4/1i000003 json Some("input · tool · tool result (call_1)") by genai-program@test-host:PID+[] running @t..None = {"temp_c": 21}
+      span otel/S4/2a items Some("attributes") by genai-program@test-host:PID+[] running @t..None = [{"name":"operation","value":"chat"},{"name":"provider","value":"openai"},{"name":"model","value":"gpt-4o-2024-08-06"},{"name":"requested model","value":"gpt-4o"},{"name":"input tokens","value":52},{"name":"output tokens","value":11},{"name":"finish reasons","value":["stop"]},{"name":"span.kind","value":"client"},{"name":"otel.scope.name","value":"genai_program"}]
+      span otel/S4/3o000000 text Some("output · assistant (stop)") by genai-program@test-host:PID+[] ok @t..Some(t) = "It is 21 °C in Paris."
+"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs UTP_OTEL_PYTHON: a Python with opentelemetry-sdk and opentelemetry-exporter-otlp-proto-http (`cargo xtask test` makes one in target/otel-venv and runs this)"]
+async fn a_real_instrumented_python_program_shows_as_its_tree() {
+    let python = std::env::var("UTP_OTEL_PYTHON").expect(
+        "UTP_OTEL_PYTHON must name a Python with the OpenTelemetry SDK and OTLP/HTTP exporter",
+    );
+    let program =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/otel/genai_program.py");
+    within(120, async {
+        let token = "python-test-token";
+        let s = server(|c| c.token = Some(token.into())).await;
+        let mut panel = Panel::connect_to(format!("ws://{}/v1/panel?token={token}", s.addr)).await;
+        let endpoint = format!("http://{}", s.addr);
+        let run = tokio::task::spawn_blocking(move || {
+            std::process::Command::new(python)
+                .arg(program)
+                .env("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)
+                // As a person sets it: the header's value URL-encoded (the space as %20).
+                .env(
+                    "OTEL_EXPORTER_OTLP_HEADERS",
+                    format!("Authorization=Bearer%20{token}"),
+                )
+                .output()
+                .expect("the program starts")
+        })
+        .await
+        .expect("the program ran");
+        let stdout = String::from_utf8_lossy(&run.stdout);
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert!(run.status.success(), "{}\n{stdout}\n{stderr}", run.status);
+        let tree = panel
+            .until(|d| {
+                d.starts_with("trace otel/")
+                    && d.contains("\"answer question\" [genai-program@test-host:")
+                    && !d.contains("waiting:")
+                    && d.lines().next().is_some_and(|l| l.contains("] ok @"))
+            })
+            .await;
+        assert_eq!(normalize(&tree), PYTHON_TREE, "as shown:\n{tree}");
         s.stop().await;
     })
     .await;
