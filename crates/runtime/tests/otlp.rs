@@ -596,7 +596,7 @@ fn normalize(dump: &str) -> String {
         let mut line = line.to_owned();
         if let Some(at) = line.find(r#""stacktrace":"Traceback (most recent call last):"#) {
             line.truncate(at + r#""stacktrace":"Traceback (most recent call last):"#.len());
-            line.push_str("…");
+            line.push('…');
         }
         // otel/<32 hex>/<16 hex>
         let mut from = 0;
