@@ -1,6 +1,7 @@
 //! Issue 4: events/s from 4 producers to 10 panels on loopback, and end-to-end latency; issue
 //! 14: the same per store, and what the store costs besides (`fanout/storage.rs`: how long one
-//! large batch holds other producers, restart time against history size).
+//! large batch holds other producers, restart time against history size); issue 16:
+//! OpenTelemetry spans/s over OTLP/HTTP (`fanout/otlp.rs`).
 //!
 //! The real runtime (`server::start`, no token) runs in-process on 127.0.0.1:0 in its own
 //! tokio runtime, once per store: in memory, and SQLite with `--sync off`, `normal` (the
@@ -31,8 +32,9 @@
 //! FANOUT_WINDOW, FANOUT_RATE (events/s in all, 0 = as fast as acked), FANOUT_RUNS. The
 //! runtime's own flags apply too (e.g. UTP_BATCH_MS, UTP_BATCH_BYTES, UTP_PANEL_QUEUE).
 //! FANOUT_STORES picks stores (`memory,off,normal,full`); FANOUT_SECTIONS picks what runs
-//! (`fanout,lock,restart` by default; `breakdown` alone: only the one-thread breakdown, e.g.
-//! under perf); FANOUT_LOCK_MIB, FANOUT_RESTART_MB, FANOUT_RESTART_TEXT and
+//! (`fanout,lock,restart,otlp` by default; `breakdown` alone: only the one-thread breakdown,
+//! e.g. under perf; `otlp`: OpenTelemetry spans/s over OTLP/HTTP, `fanout/otlp.rs`, with
+//! FANOUT_OTLP_SPANS, FANOUT_OTLP_BATCH, FANOUT_OTLP_CLIENTS); FANOUT_LOCK_MIB, FANOUT_RESTART_MB, FANOUT_RESTART_TEXT and
 //! FANOUT_RESTART_STATE_MIB are described in `fanout/storage.rs`.
 //! Without `--bench` (as `cargo test --all-targets` runs it) it does one small smoke run.
 
@@ -66,6 +68,10 @@ use user_trace_runtime::{Config, Running};
 /// Restart time against history size, and how long one large batch holds other producers.
 #[path = "fanout/storage.rs"]
 mod storage;
+
+/// OpenTelemetry spans/s over OTLP/HTTP, protobuf and JSON (issue 16).
+#[path = "fanout/otlp.rs"]
+mod otlp;
 
 type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
@@ -1336,7 +1342,7 @@ fn main() {
     }
     let stores = Store::chosen();
     let sections =
-        std::env::var("FANOUT_SECTIONS").unwrap_or_else(|_| "fanout,lock,restart".into());
+        std::env::var("FANOUT_SECTIONS").unwrap_or_else(|_| "fanout,lock,restart,otlp".into());
     let section = |name: &str| sections.split(',').any(|s| s.trim() == name);
     if section("fanout") {
         fanout(&server_rt, &client_rt, bench, &stores);
@@ -1350,6 +1356,9 @@ fn main() {
     }
     if section("restart") {
         storage::restart(&server_rt, bench);
+    }
+    if section("otlp") {
+        otlp::run(&server_rt, &client_rt, bench, &stores);
     }
 }
 
