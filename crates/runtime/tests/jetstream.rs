@@ -328,3 +328,106 @@ async fn a_resent_event_is_stored_once_whichever_runtime_takes_it() {
     })
     .await;
 }
+
+/// POSTs an OTLP protobuf body to `/v1/traces`; the status and the answer's body.
+async fn otlp_post(addr: SocketAddr, body: &[u8]) -> (u16, Vec<u8>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut tcp = tokio::net::TcpStream::connect(addr)
+        .await
+        .expect("connects");
+    let head = format!(
+        "POST /v1/traces HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/x-protobuf\r\n\
+         content-length: {}\r\nconnection: close\r\n\r\n",
+        body.len()
+    );
+    tcp.write_all(head.as_bytes()).await.expect("sent");
+    tcp.write_all(body).await.expect("sent");
+    let mut raw = Vec::new();
+    tcp.read_to_end(&mut raw).await.expect("an answer");
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("headers");
+    let status = String::from_utf8_lossy(&raw[9..12])
+        .parse()
+        .expect("a status");
+    (status, raw[split + 4..].to_vec())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn otlp_spans_through_either_runtime_are_numbered_once() {
+    use opentelemetry_proto::tonic::collector::trace::v1::{
+        ExportTraceServiceRequest, ExportTraceServiceResponse,
+    };
+    use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
+    use prost::Message as _;
+    within(120, async {
+        let dir = data_dir("nats-otlp");
+        let nats = Nats::start(&dir, free_port());
+        let a = user_trace_runtime::start(shared(&nats, "otlp"))
+            .await
+            .expect("A");
+        let b = user_trace_runtime::start(shared(&nats, "otlp"))
+            .await
+            .expect("B");
+        let mut panel = Panel::connect(b.addr).await;
+        let span = |id: u8, parent: Option<u8>, name: &str| Span {
+            trace_id: vec![7; 16],
+            span_id: vec![0, 0, 0, 0, 0, 0, 0, id],
+            parent_span_id: parent
+                .map(|p| vec![0, 0, 0, 0, 0, 0, 0, p])
+                .unwrap_or_default(),
+            name: name.into(),
+            start_time_unix_nano: 1_000_000,
+            end_time_unix_nano: 2_000_000,
+            ..Span::default()
+        };
+        let request = |spans: Vec<Span>| {
+            ExportTraceServiceRequest {
+                resource_spans: vec![ResourceSpans {
+                    scope_spans: vec![ScopeSpans {
+                        spans,
+                        ..ScopeSpans::default()
+                    }],
+                    ..ResourceSpans::default()
+                }],
+            }
+            .encode_to_vec()
+        };
+        let partial = |(status, body): (u16, Vec<u8>)| {
+            assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+            ExportTraceServiceResponse::decode(&body[..])
+                .expect("a response")
+                .partial_success
+        };
+        // A child and its parent through A; the exporter's retry through B.
+        let body = request(vec![span(2, Some(1), "child"), span(1, None, "root")]);
+        assert_eq!(partial(otlp_post(a.addr, &body).await), None);
+        assert_eq!(partial(otlp_post(b.addr, &body).await), None);
+        panel.until(6).await;
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        assert_eq!((a.hub.head(), b.hub.head()), (6, 6), "numbered once");
+        let dump = panel.model.dump();
+        let root = "otel/07070707070707070707070707070707/0000000000000001";
+        assert!(
+            dump.starts_with(&format!("trace {root} \"root\" [unknown_service] ok")),
+            "{dump}"
+        );
+        assert!(
+            dump.contains(
+                "    trace otel/07070707070707070707070707070707/0000000000000002 \"child\""
+            ),
+            "{dump}"
+        );
+        // On a shared log, the spans the mapping refuses are still counted.
+        let mut zero = span(3, None, "zero");
+        zero.trace_id = vec![0; 16];
+        let p = partial(otlp_post(b.addr, &request(vec![zero])).await).expect("partial success");
+        assert_eq!(p.rejected_spans, 1, "{}", p.error_message);
+        a.stop().await;
+        b.stop().await;
+        drop(nats);
+        let _ = std::fs::remove_dir_all(&dir);
+    })
+    .await;
+}
