@@ -492,11 +492,11 @@ async fn refused_spans_are_counted_in_partial_success() {
         // Span 1 of trace 5 as a root first.
         let root = request("svc", vec![span(5, 1, None, "root")]).encode_to_vec();
         assert_eq!(post(s.addr, &[PROTOBUF], &root).await.response().partial_success, None);
-        // Then: a good span, a span with a zero trace id (refused while mapping), and
+        // Then: a good span; a span with a zero trace id (refused while mapping); and span 1
+        // again from another service, claiming a parent (the model refuses a trace that
+        // changes its parent, and a second create of its attributes).
         let mut zero = span(5, 2, None, "zero");
         zero.trace_id = vec![0; 16];
-        // span 1 again from another service, claiming a parent (the model refuses a trace that
-        // changes its parent, and a second create of its attributes).
         let moved = span(5, 1, Some(9), "root");
         let mut req = request("svc", vec![span(5, 3, Some(1), "good"), zero]);
         req.resource_spans

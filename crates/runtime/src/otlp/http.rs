@@ -219,26 +219,22 @@ pub fn outcome(span_of: &[u32], refused: &[(usize, String)], accepted: &Accepted
     }
 }
 
+/// The events as a batch for the hub, where each came from, and what the mapping refused.
+type Batch = (Vec<EventResult>, Vec<u32>, Vec<(usize, String)>);
+
+fn batch(mapped: Mapped) -> Batch {
+    let events = mapped.events.into_iter().map(Ok).collect();
+    (events, mapped.span_of, mapped.refused)
+}
+
 fn store_local(hub: &Hub, mapped: Mapped) -> Result<Outcome, Refused> {
-    let Mapped {
-        events,
-        span_of,
-        refused,
-        ..
-    } = mapped;
-    let events: Vec<EventResult> = events.into_iter().map(Ok).collect();
+    let (events, span_of, refused) = batch(mapped);
     let accepted = hub.accept(events)?;
     Ok(outcome(&span_of, &refused, &accepted))
 }
 
 async fn store_shared(hub: &Hub, mapped: Mapped) -> Result<Outcome, Refused> {
-    let Mapped {
-        events,
-        span_of,
-        refused,
-        ..
-    } = mapped;
-    let events: Vec<EventResult> = events.into_iter().map(Ok).collect();
+    let (events, span_of, refused) = batch(mapped);
     let accepted = hub.publish(events).await?;
     Ok(outcome(&span_of, &refused, &accepted))
 }
