@@ -233,6 +233,14 @@ fn store_local(hub: &Hub, mapped: Mapped) -> Result<Outcome, Refused> {
     Ok(outcome(&span_of, &refused, &accepted))
 }
 
+/// [`store_local`] on an async task: the wait for the store's commit does not hold a worker.
+async fn store_local_async(hub: &Hub, mapped: Mapped) -> Result<Outcome, Refused> {
+    let (events, span_of, refused) = batch(mapped);
+    let submitted = hub.submit(events)?;
+    let accepted = hub.confirm(submitted).await?;
+    Ok(outcome(&span_of, &refused, &accepted))
+}
+
 async fn store_shared(hub: &Hub, mapped: Mapped) -> Result<Outcome, Refused> {
     let (events, span_of, refused) = batch(mapped);
     let accepted = hub.publish(events).await?;
@@ -262,7 +270,7 @@ async fn handle(
         return if hub.is_shared() {
             store_shared(hub, mapped).await
         } else {
-            store_local(hub, mapped)
+            store_local_async(hub, mapped).await
         }
         .map_err(refused_by_hub);
     }
