@@ -381,6 +381,11 @@ class Connection:
             if kind == "ack":
                 self._ack(reply)
             elif kind == "error":
+                if reply.get("close") == 1009:
+                    # A message over the runtime's limit (its limit is below ours): halve
+                    # it instead of sending it again whole; the close follows.
+                    self._too_big(str(reply.get("message", "")))
+                    return _LOST
                 # The oldest unacknowledged batch was not accepted (the server is stopping,
                 # or could not store it): start over from it, in order, after a pause.
                 # Batches after it that were accepted meanwhile are sent again too and

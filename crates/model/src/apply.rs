@@ -81,6 +81,18 @@ impl Model {
     }
 
     fn apply_one(&mut self, event: Event, seq: Option<u64>, dedup: bool, out: &mut Outcome) {
+        // Checked before the duplicate window keeps them: it holds ids, not events.
+        let labels = self
+            .check_label("event id", &event.id)
+            .and_then(|()| self.check_label("process", &event.process));
+        if let Err(reason) = labels {
+            out.rejected.push(Rejection {
+                seq,
+                event_id: Some(event.id),
+                reason,
+            });
+            return;
+        }
         if dedup && !self.seen.insert(&event.process, &event.id) {
             out.duplicates += 1;
             return;
@@ -121,7 +133,6 @@ impl Model {
     }
 
     fn apply_op(&mut self, op: Op, process: &str, ts: u64, out: &mut Outcome) -> Result {
-        self.check_label("process", process)?;
         match op {
             Op::TraceStart {
                 trace,

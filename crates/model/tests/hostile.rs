@@ -257,6 +257,26 @@ fn a_50_mb_string_under_the_limit_is_kept_and_one_over_it_refused() {
         format!("process is {} bytes, over the limit of 4096", big.len())
     );
     apply_ok(&mut m, [p.trace("w", "W")]);
+    // Event ids and process names at the limit are kept; one byte over, refused.
+    let at = Event {
+        id: "i".repeat(4096),
+        process: "p".repeat(4096),
+        ..p.trace("x", "X")
+    };
+    apply_ok(&mut m, [at]);
+    let over = Event {
+        id: "j".repeat(4097),
+        ..p.trace("y", "Y")
+    };
+    let out = apply_all(&mut m, [over.clone()]);
+    assert_eq!(
+        out.rejected[0].reason,
+        "event id is 4097 bytes, over the limit of 4096"
+    );
+    assert!(m.trace_by_key("y").is_none(), "nothing of it applied");
+    // Refused, not remembered: the same event is refused again, not taken as a duplicate.
+    let out = apply_all(&mut m, [over]);
+    assert_eq!((out.rejected.len(), out.duplicates), (1, 0));
     println!(
         "50 MB string: kept under the {limit}-byte limit; a second one: {:?}",
         format!("text of span `s` would be over the limit of {limit} bytes")

@@ -85,8 +85,18 @@ pub enum ProducerReply {
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         rejected: Vec<Rejected>,
     },
-    /// A problem with the connection itself; it closes after this.
-    Error { message: String },
+    /// The batch (the oldest not yet acknowledged) was not accepted, or a problem with the
+    /// connection itself.
+    Error {
+        message: String,
+        /// Set when the connection closes right after, with this close code (1009: a
+        /// message over the size limit, 1007: a text frame that is not UTF-8), so that a
+        /// client knows at once what to do (halve a batch that is too big) without waiting
+        /// for the close frame. Absent: send the batch again (the server is stopping, or its
+        /// store could not keep it).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        close: Option<u16>,
+    },
 }
 
 /// An event the server refused, and why.

@@ -39,6 +39,7 @@ pub async fn handle(hub: &Hub, text: &str) -> ProducerReply {
     match decode_producer(text) {
         Ok(ProducerMessage::Events { events }) => confirm(hub, hub.submit(events)).await,
         Err(e) => ProducerReply::Error {
+            close: None,
             message: e.to_string(),
         },
     }
@@ -79,9 +80,11 @@ where
     match submitted {
         Ok(Ok(s)) => confirm(hub, s).await,
         Ok(Err(e)) => ProducerReply::Error {
+            close: None,
             message: e.to_string(),
         },
         Err(e) => ProducerReply::Error {
+            close: None,
             message: format!("the batch could not be handled: {e}"),
         },
     }
@@ -91,6 +94,7 @@ async fn handle_shared(hub: &Hub, text: &str) -> ProducerReply {
     match decode_producer(text) {
         Ok(ProducerMessage::Events { events }) => reply(hub.publish(events).await),
         Err(e) => ProducerReply::Error {
+            close: None,
             message: e.to_string(),
         },
     }
@@ -101,11 +105,13 @@ fn reply(result: Result<crate::hub::Accepted, Refused>) -> ProducerReply {
         Ok(a) => a,
         Err(Refused::Stopping) => {
             return ProducerReply::Error {
+                close: None,
                 message: STOPPING.into(),
             }
         }
         Err(Refused::Storage(why)) => {
             return ProducerReply::Error {
+                close: None,
                 message: format!("{STORAGE_FAILED}: {why}"),
             }
         }
@@ -124,6 +130,7 @@ pub fn handle_text(hub: &Hub, text: &str) -> ProducerReply {
     match decode_producer(text) {
         Ok(ProducerMessage::Events { events }) => reply(hub.accept(events)),
         Err(e) => ProducerReply::Error {
+            close: None,
             message: e.to_string(),
         },
     }
@@ -166,6 +173,7 @@ pub async fn serve(hub: Arc<Hub>, mut socket: WebSocket, _slot: Slot) {
         let reply = match msg {
             Some(Ok(Message::Text(text))) => handle_owned(&hub, text).await,
             Some(Ok(Message::Binary(_))) => ProducerReply::Error {
+                close: None,
                 message: "binary frames are not part of the protocol: send JSON text frames".into(),
             },
             Some(Ok(Message::Close(_))) | None => break,
@@ -173,6 +181,13 @@ pub async fn serve(hub: Arc<Hub>, mut socket: WebSocket, _slot: Slot) {
             Some(Err(e)) => {
                 let (code, reason) = close_reason(&e.to_string(), hub.config.max_message_bytes);
                 tracing::warn!(%reason, "producer connection closed");
+                // The reason as a message first (PROTOCOL.md), for clients that do not read
+                // close frames; then the close.
+                let error = reply_json(&ProducerReply::Error {
+                    close: Some(code),
+                    message: reason.clone(),
+                });
+                let _ = send_timed(&mut socket, Message::Text(error.into()), write_timeout).await;
                 close(&mut socket, code, &reason).await;
                 break;
             }

@@ -16,6 +16,9 @@ use user_trace_protocol::{decode_panel, PanelMessage, ServerMessage};
 use crate::hub::{Hub, Published, Read, Slot, Start};
 use crate::ingest::hello;
 
+/// Largest message a panel may send (it sends only a subscribe).
+pub const MAX_MESSAGE_BYTES: usize = 64 << 10;
+
 /// Frames above this size wait for one of the hub's large-frame permits before they are made.
 const LARGE_FRAME: usize = 1 << 20;
 
@@ -47,6 +50,26 @@ enum End {
     Silent,
     /// The server is stopping.
     Stopping,
+    /// The panel broke the protocol at the WebSocket level (a message over the size limit, a
+    /// text frame that is not UTF-8): an `error` message, then a close with this code.
+    Refused(u16, String),
+}
+
+/// An `error` message for the panel.
+fn error_message(message: &str) -> String {
+    ServerMessage::<user_trace_protocol::Event>::Error {
+        message: message.to_owned(),
+    }
+    .to_json()
+}
+
+/// How a read error ends the connection: an `error`, then a close with the code.
+fn refused(error: &str) -> End {
+    let (code, reason) = crate::ingest::close_reason(error, MAX_MESSAGE_BYTES);
+    match code {
+        1002 => End::Gone,
+        _ => End::Refused(code, reason),
+    }
 }
 
 /// One panel's connection: its socket and how it wants frames.
@@ -158,6 +181,11 @@ pub async fn serve(hub: Arc<Hub>, socket: WebSocket, _slot: Slot) {
         }
         End::Silent => conn.close(1001, "no answer to ping").await,
         End::Stopping => conn.close(1001, "the server is stopping").await,
+        End::Refused(code, reason) => {
+            tracing::warn!(%reason, "panel connection closed");
+            let _ = conn.send(error_message(&reason)).await;
+            conn.close(code, &reason).await;
+        }
     }
 }
 
@@ -179,13 +207,11 @@ async fn run(hub: &Hub, conn: &mut Conn) -> End {
                 (session, last_seq)
             }
             Err(e) => {
-                let msg = ServerMessage::<user_trace_protocol::Event>::Error {
-                    message: e.to_string(),
-                };
-                let _ = conn.send(msg.to_json()).await;
+                let _ = conn.send(error_message(&e.to_string())).await;
                 return End::Gone;
             }
         },
+        Ok(Some(Err(e))) => return refused(&e.to_string()),
         _ => return End::Gone,
     };
     let mut sent = match subscribe(hub, conn, session.as_deref(), last_seq).await {
@@ -258,12 +284,32 @@ async fn run(hub: &Hub, conn: &mut Conn) -> End {
                     tokio::time::sleep_until(gather).await;
                 }
             }
-            m = conn.socket.recv() => match m {
-                Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return End::Gone,
-                Some(Ok(_)) => {
-                    last_heard = Instant::now();
-                    pinged = false;
+            m = conn.socket.recv() => {
+                match m {
+                    Some(Ok(Message::Close(_))) | None => return End::Gone,
+                    Some(Err(e)) => return refused(&e.to_string()),
+                    // Anything but pings and pongs is reported and skipped.
+                    Some(Ok(Message::Text(t))) => {
+                        let why = match decode_panel(t.as_str()) {
+                            Ok(PanelMessage::Subscribe { .. }) => {
+                                "already subscribed: a connection subscribes once".to_owned()
+                            }
+                            Err(e) => e.to_string(),
+                        };
+                        if let Err(e) = conn.send(error_message(&why)).await {
+                            return e;
+                        }
+                    }
+                    Some(Ok(Message::Binary(_))) => {
+                        let why = "binary frames are not part of the protocol: send JSON text frames";
+                        if let Err(e) = conn.send(error_message(why)).await {
+                            return e;
+                        }
+                    }
+                    Some(Ok(_)) => {}
                 }
+                last_heard = Instant::now();
+                pinged = false;
             },
             _ = tokio::time::sleep_until(ping_at) => {
                 if pinged {

@@ -69,7 +69,7 @@ async fn http_ingest(
     let reply = ingest::handle_owned(&hub, text).await;
     let status = match reply {
         // Not accepted for now: the client sends again later (or to another server).
-        ProducerReply::Error { ref message }
+        ProducerReply::Error { ref message, .. }
             if hub.is_stopped() || message.starts_with(ingest::STORAGE_FAILED) =>
         {
             StatusCode::SERVICE_UNAVAILABLE
@@ -135,7 +135,7 @@ async fn ws_panel(
     };
     // Panels send only small control messages.
     buffers(ws)
-        .max_message_size(64 << 10)
+        .max_message_size(crate::panel::MAX_MESSAGE_BYTES)
         .on_upgrade(move |socket| panel::serve(hub, socket, slot))
 }
 

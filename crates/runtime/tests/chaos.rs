@@ -482,6 +482,7 @@ async fn fresh_panel_model(addr: SocketAddr) -> Model {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chaos_cut_panels_and_restarts_lose_nothing_and_show_nothing_twice() {
+    common::within(300, async {
     const PHASES: u64 = 50;
     const CUTS_PER_PHASE: u64 = 6;
     const RESTART_AFTER: [u64; 3] = [12, 25, 37];
@@ -641,6 +642,8 @@ async fn chaos_cut_panels_and_restarts_lose_nothing_and_show_nothing_twice() {
     );
     s.stop().await;
     let _ = std::fs::remove_dir_all(&data);
+    })
+    .await;
 }
 
 /// A raw producer: a WebSocket speaking the producer protocol, for input the SDK never sends.
@@ -664,87 +667,90 @@ fn stored_seqs(dir: &std::path::Path) -> Vec<u64> {
 /// the batch) and the resent batch's stored part is dropped as duplicates.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restart_during_a_batch_keeps_the_store_consistent() {
-    let data = data_dir("chaos-mid");
-    let s = server(|c| durable(c, &data)).await;
-    let addr = s.addr;
-    let mut prod = RawProducer::connect(addr, "p").await;
-    let mut events = vec![
-        trace_event(&mut prod, "t"),
-        span_event(
-            &mut prod,
-            "t",
-            "s",
-            SpanKind::Text,
-            Content::Text(String::new()),
-        ),
-    ];
-    for i in 0..30_000 {
-        events.push(append_event(&mut prod, "s", &format!("{i},")));
-    }
-    let text = ProducerMessage::Events {
-        events: events.clone(),
-    }
-    .to_json();
-    prod.ws.send(Message::Text(text.into())).await.unwrap();
-    // Stop while the server is storing the batch (polled from this thread, which runs no
-    // server task).
-    let give_up = Instant::now() + Duration::from_secs(60);
-    while s.hub.head() == 0 {
-        assert!(
-            Instant::now() < give_up,
-            "the batch never reached the store"
+    common::within(300, async {
+        let data = data_dir("chaos-mid");
+        let s = server(|c| durable(c, &data)).await;
+        let addr = s.addr;
+        let mut prod = RawProducer::connect(addr, "p").await;
+        let mut events = vec![
+            trace_event(&mut prod, "t"),
+            span_event(
+                &mut prod,
+                "t",
+                "s",
+                SpanKind::Text,
+                Content::Text(String::new()),
+            ),
+        ];
+        for i in 0..30_000 {
+            events.push(append_event(&mut prod, "s", &format!("{i},")));
+        }
+        let text = ProducerMessage::Events {
+            events: events.clone(),
+        }
+        .to_json();
+        prod.ws.send(Message::Text(text.into())).await.unwrap();
+        // Stop while the server is storing the batch (polled from this thread, which runs no
+        // server task).
+        let give_up = Instant::now() + Duration::from_secs(60);
+        while s.hub.head() == 0 {
+            assert!(
+                Instant::now() < give_up,
+                "the batch never reached the store"
+            );
+            std::thread::sleep(Duration::from_micros(100));
+        }
+        let at_stop = s.hub.head();
+        let old = s.hub.clone();
+        s.stop().await;
+        let reply = tokio::time::timeout(Duration::from_secs(10), prod.ws.next())
+            .await
+            .expect("the stopped server answers or closes");
+        let acked_whole = matches!(
+            reply.as_ref().map(|m| m
+                .as_ref()
+                .map(|m| m.to_text().unwrap_or("").contains("\"ack\""))),
+            Some(Ok(true))
         );
-        std::thread::sleep(Duration::from_micros(100));
-    }
-    let at_stop = s.hub.head();
-    let old = s.hub.clone();
-    s.stop().await;
-    let reply = tokio::time::timeout(Duration::from_secs(10), prod.ws.next())
-        .await
-        .expect("the stopped server answers or closes");
-    let acked_whole = matches!(
-        reply.as_ref().map(|m| m
-            .as_ref()
-            .map(|m| m.to_text().unwrap_or("").contains("\"ack\""))),
-        Some(Ok(true))
-    );
-    let s = server(|c| {
-        durable(c, &data);
-        c.listen = addr;
-    })
-    .await;
-    let head = s.hub.head();
-    // Let every task of the old server end before reading the store.
-    wait_for("the old server's tasks to end", || {
-        Arc::strong_count(&old) == 1
-    })
-    .await;
-    drop(old);
-    assert_eq!(
-        stored_seqs(&data),
-        (1..=head).collect::<Vec<_>>(),
-        "the store holds exactly what the restarted server read back"
-    );
-    assert!(head >= at_stop, "what was committed before the stop stays");
-    // The producer resends what was not acknowledged: the stored part is dropped as
-    // duplicates, the rest follows it, nothing twice.
-    let mut again = RawProducer::connect(addr, "q").await;
-    if !acked_whole {
-        assert_eq!(acked(&again.send(events).await), (30_002, vec![]));
-    }
-    assert_eq!(s.hub.head(), 30_002, "every event once");
-    let e = again.event(Op::TraceEnd {
-        trace: "t".into(),
-        status: Status::Ok,
-    });
-    assert_eq!(acked(&again.send(vec![e]).await), (1, vec![]));
-    assert_eq!(stored_seqs(&data), (1..=30_003).collect::<Vec<_>>());
-    println!(
-        "restart during a batch: {at_stop} events stored when stop() was called, {head} after \
+        let s = server(|c| {
+            durable(c, &data);
+            c.listen = addr;
+        })
+        .await;
+        let head = s.hub.head();
+        // Let every task of the old server end before reading the store.
+        wait_for("the old server's tasks to end", || {
+            Arc::strong_count(&old) == 1
+        })
+        .await;
+        drop(old);
+        assert_eq!(
+            stored_seqs(&data),
+            (1..=head).collect::<Vec<_>>(),
+            "the store holds exactly what the restarted server read back"
+        );
+        assert!(head >= at_stop, "what was committed before the stop stays");
+        // The producer resends what was not acknowledged: the stored part is dropped as
+        // duplicates, the rest follows it, nothing twice.
+        let mut again = RawProducer::connect(addr, "q").await;
+        if !acked_whole {
+            assert_eq!(acked(&again.send(events).await), (30_002, vec![]));
+        }
+        assert_eq!(s.hub.head(), 30_002, "every event once");
+        let e = again.event(Op::TraceEnd {
+            trace: "t".into(),
+            status: Status::Ok,
+        });
+        assert_eq!(acked(&again.send(vec![e]).await), (1, vec![]));
+        assert_eq!(stored_seqs(&data), (1..=30_003).collect::<Vec<_>>());
+        println!(
+            "restart during a batch: {at_stop} events stored when stop() was called, {head} after \
          the restart; acknowledged whole: {acked_whole}; consistent after the resend"
-    );
-    s.stop().await;
-    let _ = std::fs::remove_dir_all(&data);
+        );
+        s.stop().await;
+        let _ = std::fs::remove_dir_all(&data);
+    })
+    .await;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -841,6 +847,7 @@ fn walk_depth(mut raw: &str) -> usize {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_deep_nesting_is_kept_as_text_and_overflows_no_stack() {
+    common::within(300, async {
     const DEPTH: usize = 10_000;
     let s = server(|_| {}).await;
     let mut panel = Follower::connect(s.addr).await;
@@ -927,19 +934,29 @@ async fn hostile_deep_nesting_is_kept_as_text_and_overflows_no_stack() {
         reasons[0]
     );
     s.stop().await;
+    })
+    .await;
 }
 
-/// Reads until the server closes; the close frame, if one arrived.
-async fn close_frame(ws: &mut Ws) -> Option<(u16, String)> {
+/// Reads until the server closes: the last `error` message's text before the close (as
+/// PROTOCOL.md promises one), and the close frame, if one arrived.
+async fn error_then_close(ws: &mut Ws) -> (Option<String>, Option<(u16, String)>) {
+    let mut error = None;
     loop {
         match tokio::time::timeout(Duration::from_secs(20), ws.next())
             .await
             .expect("the server answers")
         {
             Some(Ok(Message::Close(Some(f)))) => {
-                return Some((f.code.into(), f.reason.to_string()))
+                return (error, Some((f.code.into(), f.reason.to_string())))
             }
-            Some(Ok(Message::Close(None))) | None | Some(Err(_)) => return None,
+            Some(Ok(Message::Close(None))) | None | Some(Err(_)) => return (error, None),
+            Some(Ok(Message::Text(t))) => {
+                let v: serde_json::Value = serde_json::from_str(&t).unwrap_or_default();
+                if v["type"] == "error" {
+                    error = v["message"].as_str().map(str::to_owned);
+                }
+            }
             Some(Ok(_)) => {}
         }
     }
@@ -947,40 +964,49 @@ async fn close_frame(ws: &mut Ws) -> Option<(u16, String)> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_50_mb_string_is_refused_with_a_reason_and_the_stream_goes_on() {
-    let s = server(|_| {}).await;
-    let limit = s.hub.config.max_message_bytes;
-    assert_eq!(limit, 16 << 20, "the default limit of a producer message");
-    let mut panel = Follower::connect(s.addr).await;
-    let mut prod = RawProducer::connect(s.addr, "big").await;
-    let t = trace_event(&mut prod, "t");
-    let sp = span_event(
-        &mut prod,
-        "t",
-        "s",
-        SpanKind::Text,
-        Content::Text("a".into()),
-    );
-    assert_eq!(acked(&prod.send(vec![t, sp]).await), (2, vec![]));
-    let huge = append_event(&mut prod, "s", &"x".repeat(50 << 20));
-    let text = ProducerMessage::Events { events: vec![huge] }.to_json();
-    // The server stops reading at the frame's header: the send may fail half way.
-    let _ = prod.ws.send(Message::Text(text.into())).await;
-    let (code, reason) = close_frame(&mut prod.ws).await.expect("a close frame");
-    println!("50 MB string over a WebSocket: close {code} {reason:?}");
-    assert_eq!(code, 1009, "{reason}");
-    assert_eq!(reason, format!("message over the limit of {limit} bytes"));
-    // A new connection, and the next valid event goes through; nothing of the 50 MB did.
-    let mut prod = RawProducer::connect(s.addr, "big2").await;
-    let next = append_event(&mut prod, "s", "b");
-    assert_eq!(acked(&prod.send(vec![next]).await), (1, vec![]));
-    assert_eq!(s.hub.head(), 3);
-    panel.until(3).await;
-    let m = &panel.model;
-    assert_eq!(
-        m.span(m.span_by_key("s").unwrap()).unwrap().text(),
-        Some("ab")
-    );
-    s.stop().await;
+    common::within(300, async {
+        let s = server(|_| {}).await;
+        let limit = s.hub.config.max_message_bytes;
+        assert_eq!(limit, 16 << 20, "the default limit of a producer message");
+        let mut panel = Follower::connect(s.addr).await;
+        let mut prod = RawProducer::connect(s.addr, "big").await;
+        let t = trace_event(&mut prod, "t");
+        let sp = span_event(
+            &mut prod,
+            "t",
+            "s",
+            SpanKind::Text,
+            Content::Text("a".into()),
+        );
+        assert_eq!(acked(&prod.send(vec![t, sp]).await), (2, vec![]));
+        let huge = append_event(&mut prod, "s", &"x".repeat(50 << 20));
+        let text = ProducerMessage::Events { events: vec![huge] }.to_json();
+        // The server stops reading at the frame's header: the send may fail half way.
+        let _ = prod.ws.send(Message::Text(text.into())).await;
+        let (error, close) = error_then_close(&mut prod.ws).await;
+        let (code, reason) = close.expect("a close frame");
+        println!("50 MB string over a WebSocket: error {error:?}, close {code} {reason:?}");
+        assert_eq!(code, 1009, "{reason}");
+        assert_eq!(reason, format!("message over the limit of {limit} bytes"));
+        assert_eq!(
+            error.as_deref(),
+            Some(reason.as_str()),
+            "an error message before the close"
+        );
+        // A new connection, and the next valid event goes through; nothing of the 50 MB did.
+        let mut prod = RawProducer::connect(s.addr, "big2").await;
+        let next = append_event(&mut prod, "s", "b");
+        assert_eq!(acked(&prod.send(vec![next]).await), (1, vec![]));
+        assert_eq!(s.hub.head(), 3);
+        panel.until(3).await;
+        let m = &panel.model;
+        assert_eq!(
+            m.span(m.span_by_key("s").unwrap()).unwrap().text(),
+            Some("ab")
+        );
+        s.stop().await;
+    })
+    .await;
 }
 
 /// Flushes a tracer that has one event too big to send: it must get past it (refusing exactly
@@ -1001,188 +1027,217 @@ async fn past_one_refusal(tracer: &Tracer, s: &Running, what: &str) -> Follower 
 /// the program sends next must still arrive.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_50_mb_string_from_the_sdk_does_not_wedge_the_tracer() {
-    let s = server(|_| {}).await;
-    let url = format!("ws://{}/v1/ingest", s.addr);
-    let options = TracerOptions {
-        process: Some("big".into()),
-        max_backoff: Duration::from_millis(100),
-        ..TracerOptions::default()
-    };
-    let tracer = Tracer::connect_with(&url, options).await.unwrap();
-    let trace = tracer.trace("t");
-    let span = trace.text("log", "a");
-    tracer.flush().await;
-    span.append(&"x".repeat(50 << 20));
-    span.append("b");
-    span.end();
-    trace.end();
-    let panel = past_one_refusal(&tracer, &s, "50 MB string through the SDK").await;
-    let m = &panel.model;
-    let log = m.span(m.span_by_key(span.id()).unwrap()).unwrap();
-    assert_eq!(
-        log.text(),
-        Some("ab"),
-        "the next events arrive, the huge one does not"
-    );
-    assert!(!log.status.is_running());
-    s.stop().await;
+    common::within(300, async {
+        let s = server(|_| {}).await;
+        let url = format!("ws://{}/v1/ingest", s.addr);
+        let options = TracerOptions {
+            process: Some("big".into()),
+            max_backoff: Duration::from_millis(100),
+            ..TracerOptions::default()
+        };
+        let tracer = Tracer::connect_with(&url, options).await.unwrap();
+        let trace = tracer.trace("t");
+        let span = trace.text("log", "a");
+        tracer.flush().await;
+        span.append(&"x".repeat(50 << 20));
+        span.append("b");
+        span.end();
+        trace.end();
+        let panel = past_one_refusal(&tracer, &s, "50 MB string through the SDK").await;
+        let m = &panel.model;
+        let log = m.span(m.span_by_key(span.id()).unwrap()).unwrap();
+        assert_eq!(
+            log.text(),
+            Some("ab"),
+            "the next events arrive, the huge one does not"
+        );
+        assert!(!log.status.is_running());
+        s.stop().await;
+    })
+    .await;
 }
 
 /// A runtime whose limit is below the tracer's: it closes with 1009 on a message over it. The
 /// tracer splits that message, refuses an event over the limit on its own, and goes on.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_runtime_limit_below_the_tracers_splits_and_refuses_but_never_wedges() {
-    let s = server(|c| c.max_message_bytes = 64 << 10).await;
-    let url = format!("ws://{}/v1/ingest", s.addr);
-    let options = TracerOptions {
-        process: Some("limited".into()),
-        max_backoff: Duration::from_millis(100),
-        batch_time: Duration::from_millis(50),
-        ..TracerOptions::default()
-    };
-    assert!(options.max_message_bytes > 64 << 10);
-    let tracer = Tracer::connect_with(&url, options).await.unwrap();
-    let trace = tracer.trace("t");
-    let span = trace.text("log", "");
-    tracer.flush().await;
-    // One batch of 400 KB (each append fits), then one append of 1 MB on its own.
-    let mut want = String::new();
-    for i in 0..20 {
-        let t = format!("{i:02}{}", "y".repeat(20 << 10));
-        span.append(&t);
-        want.push_str(&t);
-    }
-    tracer.flush().await;
-    span.append(&"z".repeat(1 << 20));
-    span.append("end");
-    want.push_str("end");
-    span.end();
-    let panel = past_one_refusal(&tracer, &s, "runtime limit 64 KB below the tracer's").await;
-    let m = &panel.model;
-    let log = m.span(m.span_by_key(span.id()).unwrap()).unwrap();
-    assert!(
-        log.text() == Some(want.as_str()),
-        "every append that fits, in order, once"
-    );
-    s.stop().await;
+    common::within(300, async {
+        let s = server(|c| c.max_message_bytes = 64 << 10).await;
+        let url = format!("ws://{}/v1/ingest", s.addr);
+        let options = TracerOptions {
+            process: Some("limited".into()),
+            max_backoff: Duration::from_millis(100),
+            batch_time: Duration::from_millis(50),
+            ..TracerOptions::default()
+        };
+        assert!(options.max_message_bytes > 64 << 10);
+        let tracer = Tracer::connect_with(&url, options).await.unwrap();
+        let trace = tracer.trace("t");
+        let span = trace.text("log", "");
+        tracer.flush().await;
+        // One batch of 400 KB (each append fits), then one append of 1 MB on its own.
+        let mut want = String::new();
+        for i in 0..20 {
+            let t = format!("{i:02}{}", "y".repeat(20 << 10));
+            span.append(&t);
+            want.push_str(&t);
+        }
+        tracer.flush().await;
+        span.append(&"z".repeat(1 << 20));
+        span.append("end");
+        want.push_str("end");
+        span.end();
+        let panel = past_one_refusal(&tracer, &s, "runtime limit 64 KB below the tracer's").await;
+        let m = &panel.model;
+        let log = m.span(m.span_by_key(span.id()).unwrap()).unwrap();
+        assert!(
+            log.text() == Some(want.as_str()),
+            "every append that fits, in order, once"
+        );
+        s.stop().await;
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_object_with_a_million_keys_goes_through_whole() {
-    use std::fmt::Write;
-    const KEYS: usize = 1_000_000;
-    let s = server(|_| {}).await;
-    let mut panel = Follower::connect(s.addr).await;
-    let mut prod = RawProducer::connect(s.addr, "wide").await;
-    let mut object = String::with_capacity(11 << 20);
-    object.push('{');
-    for i in 0..KEYS {
-        if i > 0 {
-            object.push(',');
+    common::within(300, async {
+        use std::fmt::Write;
+        const KEYS: usize = 1_000_000;
+        let s = server(|_| {}).await;
+        let mut panel = Follower::connect(s.addr).await;
+        let mut prod = RawProducer::connect(s.addr, "wide").await;
+        let mut object = String::with_capacity(11 << 20);
+        object.push('{');
+        for i in 0..KEYS {
+            if i > 0 {
+                object.push(',');
+            }
+            let _ = write!(object, r#""{i}":0"#);
         }
-        let _ = write!(object, r#""{i}":0"#);
-    }
-    object.push('}');
-    let t = trace_event(&mut prod, "t");
-    let wide = span_event(
-        &mut prod,
-        "t",
-        "wide",
-        SpanKind::Json,
-        Content::Json(RawJson::from_string(object.clone()).unwrap()),
-    );
-    // A million items would be over the message limit; 200,000 are over the items limit.
-    let many = (0..200_000)
-        .map(|i| user_trace_protocol::Item {
-            name: i.to_string(),
-            value: RawJson::from_string("0".into()).unwrap(),
-        })
-        .collect();
-    let items = span_event(
-        &mut prod,
-        "t",
-        "items",
-        SpanKind::Items,
-        Content::Items(many),
-    );
-    let (accepted, reasons) = acked(&prod.send(vec![t, wide, items]).await);
-    assert_eq!(accepted, 2, "{reasons:?}");
-    assert_eq!(reasons, ["200000 items are over the limit of 100000"]);
-    let end = end_event(&mut prod, "t");
-    assert_eq!(acked(&prod.send(vec![end]).await), (1, vec![]));
-    panel.until(3).await;
-    let m = &panel.model;
-    let Content::Json(j) = &m.span(m.span_by_key("wide").unwrap()).unwrap().content else {
-        panic!()
-    };
-    assert_eq!(j.get(), object, "kept exactly as sent");
-    let (starts, count) = json::pages(j.get(), 100);
-    assert_eq!(count, KEYS);
-    assert_eq!(starts.len(), KEYS / 100);
-    assert_eq!(json::page_groups(0..starts.len(), 100).len(), 100);
-    let last = json::members_from(j.get(), starts[starts.len() - 1])
-        .last()
-        .unwrap();
-    assert_eq!(last.key, Some(r#""999999""#));
-    println!(
+        object.push('}');
+        let t = trace_event(&mut prod, "t");
+        let wide = span_event(
+            &mut prod,
+            "t",
+            "wide",
+            SpanKind::Json,
+            Content::Json(RawJson::from_string(object.clone()).unwrap()),
+        );
+        // A million items would be over the message limit; 200,000 are over the items limit.
+        let many = (0..200_000)
+            .map(|i| user_trace_protocol::Item {
+                name: i.to_string(),
+                value: RawJson::from_string("0".into()).unwrap(),
+            })
+            .collect();
+        let items = span_event(
+            &mut prod,
+            "t",
+            "items",
+            SpanKind::Items,
+            Content::Items(many),
+        );
+        let (accepted, reasons) = acked(&prod.send(vec![t, wide, items]).await);
+        assert_eq!(accepted, 2, "{reasons:?}");
+        assert_eq!(reasons, ["200000 items are over the limit of 100000"]);
+        let end = end_event(&mut prod, "t");
+        assert_eq!(acked(&prod.send(vec![end]).await), (1, vec![]));
+        panel.until(3).await;
+        let m = &panel.model;
+        let Content::Json(j) = &m.span(m.span_by_key("wide").unwrap()).unwrap().content else {
+            panic!()
+        };
+        assert_eq!(j.get(), object, "kept exactly as sent");
+        let (starts, count) = json::pages(j.get(), 100);
+        assert_eq!(count, KEYS);
+        assert_eq!(starts.len(), KEYS / 100);
+        assert_eq!(json::page_groups(0..starts.len(), 100).len(), 100);
+        let last = json::members_from(j.get(), starts[starts.len() - 1])
+            .last()
+            .unwrap();
+        assert_eq!(last.key, Some(r#""999999""#));
+        println!(
         "a million keys: {} bytes, kept and paged ({} pages in 100 groups); 200,000 items: {:?}",
         object.len(),
         starts.len(),
         reasons[0]
     );
-    s.stop().await;
+        s.stop().await;
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_invalid_utf8_is_refused_clearly_and_the_server_goes_on() {
-    let s = server(|_| {}).await;
-    let mut panel = Follower::connect(s.addr).await;
-    let mut prod = RawProducer::connect(s.addr, "bytes").await;
-    let t = trace_event(&mut prod, "t");
-    assert_eq!(acked(&prod.send(vec![t]).await), (1, vec![]));
-    let invalid: &[u8] = b"{\"type\":\"events\",\"events\":[\xff\xfe\xc3\x28]}";
+    common::within(300, async {
+        let s = server(|_| {}).await;
+        let mut panel = Follower::connect(s.addr).await;
+        let mut prod = RawProducer::connect(s.addr, "bytes").await;
+        let t = trace_event(&mut prod, "t");
+        assert_eq!(acked(&prod.send(vec![t]).await), (1, vec![]));
+        let invalid: &[u8] = b"{\"type\":\"events\",\"events\":[\xff\xfe\xc3\x28]}";
 
-    // In a binary frame: an error reply, and the connection goes on.
-    prod.ws
-        .send(Message::Binary(invalid.to_vec().into()))
-        .await
-        .unwrap();
-    let Some(ProducerReply::Error { message: binary }) = next_text(&mut prod.ws)
-        .await
-        .map(|t| serde_json::from_str(&t).unwrap())
-    else {
-        panic!("an error reply")
-    };
-    assert_eq!(
-        binary,
-        "binary frames are not part of the protocol: send JSON text frames"
-    );
-    let e = trace_event(&mut prod, "u");
-    assert_eq!(acked(&prod.send(vec![e]).await), (1, vec![]));
+        // In a binary frame: an error reply, and the connection goes on.
+        prod.ws
+            .send(Message::Binary(invalid.to_vec().into()))
+            .await
+            .unwrap();
+        let Some(ProducerReply::Error {
+            message: binary, ..
+        }) = next_text(&mut prod.ws)
+            .await
+            .map(|t| serde_json::from_str(&t).unwrap())
+        else {
+            panic!("an error reply")
+        };
+        assert_eq!(
+            binary,
+            "binary frames are not part of the protocol: send JSON text frames"
+        );
+        let e = trace_event(&mut prod, "u");
+        assert_eq!(acked(&prod.send(vec![e]).await), (1, vec![]));
 
-    // In a text frame (which must be UTF-8): the connection closes with a reason.
-    let frame = Frame::message(invalid.to_vec(), OpCode::Data(Data::Text), true);
-    prod.ws.send(Message::Frame(frame)).await.unwrap();
-    let (code, text_reason) = close_frame(&mut prod.ws).await.expect("a close frame");
-    assert_eq!(code, 1007, "invalid payload data: {text_reason}");
-    assert!(text_reason.contains("UTF-8"), "{text_reason}");
+        // In a text frame (which must be UTF-8): the connection closes with a reason.
+        let frame = Frame::message(invalid.to_vec(), OpCode::Data(Data::Text), true);
+        prod.ws.send(Message::Frame(frame)).await.unwrap();
+        let (error, close) = error_then_close(&mut prod.ws).await;
+        let (code, text_reason) = close.expect("a close frame");
+        assert_eq!(code, 1007, "invalid payload data: {text_reason}");
+        assert!(text_reason.contains("UTF-8"), "{text_reason}");
+        assert_eq!(
+            error.as_deref(),
+            Some(text_reason.as_str()),
+            "an error message before the close"
+        );
 
-    // As the body of an HTTP POST: 400 with a reason.
-    let (status, body) = http_post(s.addr, "/v1/ingest", &[], invalid).await;
-    assert_eq!(status, 400, "{body}");
-    assert!(body.contains("the body must be UTF-8 JSON"), "{body}");
+        // The same from a panel: an error message, then the close.
+        let mut bad_panel = Follower::connect(s.addr).await;
+        let frame = Frame::message(invalid.to_vec(), OpCode::Data(Data::Text), true);
+        bad_panel.ws.send(Message::Frame(frame)).await.unwrap();
+        let (error, close) = error_then_close(&mut bad_panel.ws).await;
+        let (code, panel_reason) = close.expect("a close frame for the panel");
+        assert_eq!(code, 1007, "{panel_reason}");
+        assert_eq!(error.as_deref(), Some(panel_reason.as_str()));
 
-    // The server is unaffected: a new connection's event goes through to the panel.
-    let mut prod = RawProducer::connect(s.addr, "bytes2").await;
-    let e = end_event(&mut prod, "t");
-    assert_eq!(acked(&prod.send(vec![e]).await), (1, vec![]));
-    assert_eq!(s.hub.head(), 3);
-    panel.until(3).await;
-    println!(
+        // As the body of an HTTP POST: 400 with a reason.
+        let (status, body) = http_post(s.addr, "/v1/ingest", &[], invalid).await;
+        assert_eq!(status, 400, "{body}");
+        assert!(body.contains("the body must be UTF-8 JSON"), "{body}");
+
+        // The server is unaffected: a new connection's event goes through to the panel.
+        let mut prod = RawProducer::connect(s.addr, "bytes2").await;
+        let e = end_event(&mut prod, "t");
+        assert_eq!(acked(&prod.send(vec![e]).await), (1, vec![]));
+        assert_eq!(s.hub.head(), 3);
+        panel.until(3).await;
+        println!(
         "invalid UTF-8: binary frame -> {binary:?}; text frame -> close {code} {text_reason:?}; \
          HTTP body -> {status} {body:?}"
     );
-    s.stop().await;
+        s.stop().await;
+    })
+    .await;
 }
 
 /// One HTTP/1.1 request over a plain TCP connection; the status and the body.
@@ -1217,77 +1272,80 @@ async fn http_post(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hostile_ids_colliding_across_processes_have_a_defined_outcome() {
-    let s = server(|_| {}).await;
-    let mut panel = Follower::connect(s.addr).await;
-    let mut a = RawProducer::connect(s.addr, "A").await;
-    let mut b = RawProducer::connect(s.addr, "B").await;
-    let t = trace_event(&mut a, "t");
-    let span = span_event(
-        &mut a,
-        "t",
-        "same",
-        SpanKind::Text,
-        Content::Text("a".into()),
-    );
-    let first = t.clone();
-    assert_eq!(acked(&a.send(vec![t, span]).await), (2, vec![]));
+    common::within(300, async {
+        let s = server(|_| {}).await;
+        let mut panel = Follower::connect(s.addr).await;
+        let mut a = RawProducer::connect(s.addr, "A").await;
+        let mut b = RawProducer::connect(s.addr, "B").await;
+        let t = trace_event(&mut a, "t");
+        let span = span_event(
+            &mut a,
+            "t",
+            "same",
+            SpanKind::Text,
+            Content::Text("a".into()),
+        );
+        let first = t.clone();
+        assert_eq!(acked(&a.send(vec![t, span]).await), (2, vec![]));
 
-    // B creates a span with A's span id: refused, naming the owner.
-    let clash = span_event(
-        &mut b,
-        "t",
-        "same",
-        SpanKind::Json,
-        Content::Json(RawJson::null()),
-    );
-    // B starts a trace with A's trace id: it joins it (one trace, two processes).
-    let join = trace_event(&mut b, "t");
-    // ... but under another parent span: refused.
-    let elsewhere = b.event(Op::TraceStart {
-        trace: "t".into(),
-        name: "t".into(),
-        parent_span: Some("same".into()),
-    });
-    // B's event id equal to A's: not a duplicate (ids are per process).
-    let same_id = Event {
-        id: first.id.clone(),
-        ..append_event(&mut b, "same", "b")
-    };
-    let (accepted, reasons) = acked(&b.send(vec![clash, join, elsewhere, same_id]).await);
-    assert_eq!(accepted, 2, "{reasons:?}");
-    assert_eq!(
-        reasons,
-        [
-            "span `same` already exists (created by process `A`)",
-            "trace `t` already exists with another parent span",
-        ]
-    );
-    // A sends its first event again (same process, same id): a duplicate, acknowledged and
-    // dropped, never numbered.
-    let head = s.hub.head();
-    assert_eq!(acked(&a.send(vec![first]).await), (1, vec![]));
-    assert_eq!(s.hub.head(), head, "a duplicate is not numbered");
-    let next = append_event(&mut a, "same", "c");
-    assert_eq!(acked(&a.send(vec![next]).await), (1, vec![]));
-    panel.until(s.hub.head()).await;
-    let m = &panel.model;
-    let trace = m.trace(m.trace_by_key("t").unwrap()).unwrap();
-    assert_eq!(trace.processes, ["A".into(), "B".into()]);
-    let same = m.span(m.span_by_key("same").unwrap()).unwrap();
-    assert_eq!(same.text(), Some("abc"));
-    assert_eq!(
-        same.kind,
-        SpanKind::Text,
-        "the first creator keeps the span"
-    );
-    assert_eq!(same.writers, ["B".into()]);
-    // A fresh panel (a snapshot) shows the same, writers included.
-    let fresh = fresh_panel_model(s.addr).await;
-    assert_eq!(fresh.dump(), panel.model.dump());
-    println!(
+        // B creates a span with A's span id: refused, naming the owner.
+        let clash = span_event(
+            &mut b,
+            "t",
+            "same",
+            SpanKind::Json,
+            Content::Json(RawJson::null()),
+        );
+        // B starts a trace with A's trace id: it joins it (one trace, two processes).
+        let join = trace_event(&mut b, "t");
+        // ... but under another parent span: refused.
+        let elsewhere = b.event(Op::TraceStart {
+            trace: "t".into(),
+            name: "t".into(),
+            parent_span: Some("same".into()),
+        });
+        // B's event id equal to A's: not a duplicate (ids are per process).
+        let same_id = Event {
+            id: first.id.clone(),
+            ..append_event(&mut b, "same", "b")
+        };
+        let (accepted, reasons) = acked(&b.send(vec![clash, join, elsewhere, same_id]).await);
+        assert_eq!(accepted, 2, "{reasons:?}");
+        assert_eq!(
+            reasons,
+            [
+                "span `same` already exists (created by process `A`)",
+                "trace `t` already exists with another parent span",
+            ]
+        );
+        // A sends its first event again (same process, same id): a duplicate, acknowledged and
+        // dropped, never numbered.
+        let head = s.hub.head();
+        assert_eq!(acked(&a.send(vec![first]).await), (1, vec![]));
+        assert_eq!(s.hub.head(), head, "a duplicate is not numbered");
+        let next = append_event(&mut a, "same", "c");
+        assert_eq!(acked(&a.send(vec![next]).await), (1, vec![]));
+        panel.until(s.hub.head()).await;
+        let m = &panel.model;
+        let trace = m.trace(m.trace_by_key("t").unwrap()).unwrap();
+        assert_eq!(trace.processes, ["A".into(), "B".into()]);
+        let same = m.span(m.span_by_key("same").unwrap()).unwrap();
+        assert_eq!(same.text(), Some("abc"));
+        assert_eq!(
+            same.kind,
+            SpanKind::Text,
+            "the first creator keeps the span"
+        );
+        assert_eq!(same.writers, ["B".into()]);
+        // A fresh panel (a snapshot) shows the same, writers included.
+        let fresh = fresh_panel_model(s.addr).await;
+        assert_eq!(fresh.dump(), panel.model.dump());
+        println!(
         "colliding ids: {reasons:?}; a repeated (process, id) is dropped; a shared trace id joins"
     );
-    s.stop().await;
+        s.stop().await;
+    })
+    .await;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1296,6 +1354,7 @@ async fn hostile_ids_colliding_across_processes_have_a_defined_outcome() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn limit_panels_per_server_refuses_the_one_too_many_with_a_reason() {
+    common::within(300, async {
     let s = server(|_| {}).await;
     let max = s.hub.config.max_panels;
     assert_eq!(max, 64, "the default --max-panels");
@@ -1339,6 +1398,8 @@ async fn limit_panels_per_server_refuses_the_one_too_many_with_a_reason() {
         .expect("a freed place is taken again");
     println!("panels per server: {max} connected, the next refused: 503 {body:?}; no limit on events per second per producer exists");
     s.stop().await;
+    })
+    .await;
 }
 
 /// `server.rs` covers the panel path with a foreign Origin and both WebSocket paths without a
@@ -1346,57 +1407,61 @@ async fn limit_panels_per_server_refuses_the_one_too_many_with_a_reason() {
 /// foreign Origin, and the SDK.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn access_the_http_ingest_path_and_the_sdk_need_the_token_too() {
-    let s = server(|c| c.token = Some("s3cret".into())).await;
-    let body = events_message(&[
-        r#"{"id":"1","process":"curl","ts":1,"op":"trace_start","trace":"t","name":"T"}"#.into(),
-    ]);
-    let (status, no_token) = http_post(s.addr, "/v1/ingest", &[], body.as_bytes()).await;
-    assert_eq!(status, 401, "{no_token}");
-    assert!(no_token.contains("a valid token is required"), "{no_token}");
-    let wrong = [("authorization", "Bearer nope")];
-    assert_eq!(
-        http_post(s.addr, "/v1/ingest", &wrong, body.as_bytes())
-            .await
-            .0,
-        401
-    );
-    let foreign = [
-        ("authorization", "Bearer s3cret"),
-        ("origin", "http://evil.example"),
-    ];
-    let (status, text) = http_post(s.addr, "/v1/ingest", &foreign, body.as_bytes()).await;
-    assert_eq!(status, 403, "{text}");
-    assert_eq!(s.hub.head(), 0, "nothing got in");
-    let right = [("authorization", "Bearer s3cret")];
-    let (status, text) = http_post(s.addr, "/v1/ingest", &right, body.as_bytes()).await;
-    assert_eq!(
-        (status, text.as_str()),
-        (200, r#"{"type":"ack","accepted":1}"#)
-    );
+    common::within(300, async {
+        let s = server(|c| c.token = Some("s3cret".into())).await;
+        let body = events_message(&[
+            r#"{"id":"1","process":"curl","ts":1,"op":"trace_start","trace":"t","name":"T"}"#
+                .into(),
+        ]);
+        let (status, no_token) = http_post(s.addr, "/v1/ingest", &[], body.as_bytes()).await;
+        assert_eq!(status, 401, "{no_token}");
+        assert!(no_token.contains("a valid token is required"), "{no_token}");
+        let wrong = [("authorization", "Bearer nope")];
+        assert_eq!(
+            http_post(s.addr, "/v1/ingest", &wrong, body.as_bytes())
+                .await
+                .0,
+            401
+        );
+        let foreign = [
+            ("authorization", "Bearer s3cret"),
+            ("origin", "http://evil.example"),
+        ];
+        let (status, text) = http_post(s.addr, "/v1/ingest", &foreign, body.as_bytes()).await;
+        assert_eq!(status, 403, "{text}");
+        assert_eq!(s.hub.head(), 0, "nothing got in");
+        let right = [("authorization", "Bearer s3cret")];
+        let (status, text) = http_post(s.addr, "/v1/ingest", &right, body.as_bytes()).await;
+        assert_eq!(
+            (status, text.as_str()),
+            (200, r#"{"type":"ack","accepted":1}"#)
+        );
 
-    let err = connect_from(
-        format!("ws://{}/v1/ingest?token=s3cret", s.addr),
-        "http://evil.example",
-    )
-    .await
-    .expect_err("refused");
-    assert!(err.to_string().contains("403"), "{err}");
-
-    let url = format!("ws://{}/v1/ingest", s.addr);
-    let refused = Tracer::connect(&url).await.err().expect("refused");
-    assert!(refused.to_string().contains("401"), "{refused}");
-    let options = TracerOptions {
-        token: Some("s3cret".into()),
-        ..TracerOptions::default()
-    };
-    let tracer = Tracer::connect_with(&url, options)
+        let err = connect_from(
+            format!("ws://{}/v1/ingest?token=s3cret", s.addr),
+            "http://evil.example",
+        )
         .await
-        .expect("with the token");
-    tracer.trace("ok").end();
-    tracer.flush().await;
-    assert_eq!(s.hub.head(), 3);
-    println!(
-        "access: HTTP ingest without token -> 401 {no_token:?}; SDK without token -> {refused}"
-    );
-    s.stop().await;
+        .expect_err("refused");
+        assert!(err.to_string().contains("403"), "{err}");
+
+        let url = format!("ws://{}/v1/ingest", s.addr);
+        let refused = Tracer::connect(&url).await.err().expect("refused");
+        assert!(refused.to_string().contains("401"), "{refused}");
+        let options = TracerOptions {
+            token: Some("s3cret".into()),
+            ..TracerOptions::default()
+        };
+        let tracer = Tracer::connect_with(&url, options)
+            .await
+            .expect("with the token");
+        tracer.trace("ok").end();
+        tracer.flush().await;
+        assert_eq!(s.hub.head(), 3);
+        println!(
+            "access: HTTP ingest without token -> 401 {no_token:?}; SDK without token -> {refused}"
+        );
+        s.stop().await;
+    })
+    .await;
 }

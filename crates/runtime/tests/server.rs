@@ -137,338 +137,425 @@ fn server_dump(s: &Running) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn several_producers_are_ordered_into_one_sequence() {
-    let s = server(|_| {}).await;
-    let mut panel = Panel::connect(&s, None, None).await;
-    let mut tasks = Vec::new();
-    for p in 0..3 {
-        let mut prod = Producer::connect(s.addr, &format!("proc{p}")).await;
-        tasks.push(tokio::spawn(async move {
-            stream(&mut prod, &format!("t{p}"), 300, 30).await
-        }));
-    }
-    for t in tasks {
-        t.await.unwrap();
-    }
-    assert_eq!(s.hub.head(), 3 * 302);
-    panel.until(3 * 302).await;
-    assert_eq!(
-        panel.seqs,
-        (1..=906).collect::<Vec<_>>(),
-        "every number once, in order"
-    );
-    assert!(
-        panel.frames < 906,
-        "events are batched ({} frames)",
-        panel.frames
-    );
-    for p in 0..3 {
-        let span = panel
-            .model
-            .span(panel.model.span_by_key(&format!("t{p}-s")).unwrap())
-            .unwrap();
-        let want: String = (0..300).map(|k| format!("{k} ")).collect();
+    common::within(120, async {
+        let s = server(|_| {}).await;
+        let mut panel = Panel::connect(&s, None, None).await;
+        let mut tasks = Vec::new();
+        for p in 0..3 {
+            let mut prod = Producer::connect(s.addr, &format!("proc{p}")).await;
+            tasks.push(tokio::spawn(async move {
+                stream(&mut prod, &format!("t{p}"), 300, 30).await
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        assert_eq!(s.hub.head(), 3 * 302);
+        panel.until(3 * 302).await;
         assert_eq!(
-            span.text(),
-            Some(want.as_str()),
-            "each producer's order is kept"
+            panel.seqs,
+            (1..=906).collect::<Vec<_>>(),
+            "every number once, in order"
         );
-    }
-    assert_eq!(panel.model.dump(), server_dump(&s));
-    s.stop().await;
+        assert!(
+            panel.frames < 906,
+            "events are batched ({} frames)",
+            panel.frames
+        );
+        for p in 0..3 {
+            let span = panel
+                .model
+                .span(panel.model.span_by_key(&format!("t{p}-s")).unwrap())
+                .unwrap();
+            let want: String = (0..300).map(|k| format!("{k} ")).collect();
+            assert_eq!(
+                span.text(),
+                Some(want.as_str()),
+                "each producer's order is kept"
+            );
+        }
+        assert_eq!(panel.model.dump(), server_dump(&s));
+        s.stop().await;
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_panel_that_asks_for_binary_frames_gets_the_same_json_as_bytes() {
-    let s = server(|_| {}).await;
-    let mut prod = Producer::connect(s.addr, "p").await;
-    stream(&mut prod, "t", 10, 2).await;
-    let mut ws = connect(format!("ws://{}/v1/panel", s.addr)).await;
-    let hello = recv_text(&mut ws).await;
-    assert!(
-        matches!(decode_server(&hello), Ok(ServerMessage::Hello(_))),
-        "hello is text"
-    );
-    let sub = user_trace_protocol::PanelMessage::Subscribe {
-        session: None,
-        last_seq: None,
-        binary: true,
-    };
-    ws.send(Message::Text(serde_json::to_string(&sub).unwrap().into()))
-        .await
-        .unwrap();
-    let mut next_binary = async || loop {
-        match tokio::time::timeout(Duration::from_secs(10), ws.next()).await {
-            Ok(Some(Ok(Message::Binary(b)))) => return String::from_utf8(b.to_vec()).unwrap(),
-            Ok(Some(Ok(Message::Text(t)))) => panic!("a text frame after a binary subscribe: {t}"),
-            Ok(Some(Ok(_))) => {}
-            other => panic!("no binary frame: {other:?}"),
-        }
-    };
-    let snapshot = next_binary().await;
-    let Ok(ServerMessage::Snapshot { seq, events }) = decode_server(&snapshot) else {
-        panic!("{snapshot}")
-    };
-    assert_eq!(seq, 12);
-    let mut model = Model::default();
-    let mut out = Outcome::default();
-    model.apply_snapshot(seq, events, &mut out);
-    // Live events, too.
-    stream(&mut prod, "u", 5, 1).await;
-    while model.last_seq() < Some(s.hub.head()) {
-        let live = next_binary().await;
-        let Ok(ServerMessage::Events { first_seq, events }) = decode_server(&live) else {
-            panic!("{live}")
+    common::within(120, async {
+        let s = server(|_| {}).await;
+        let mut prod = Producer::connect(s.addr, "p").await;
+        stream(&mut prod, "t", 10, 2).await;
+        let mut ws = connect(format!("ws://{}/v1/panel", s.addr)).await;
+        let hello = recv_text(&mut ws).await;
+        assert!(
+            matches!(decode_server(&hello), Ok(ServerMessage::Hello(_))),
+            "hello is text"
+        );
+        let sub = user_trace_protocol::PanelMessage::Subscribe {
+            session: None,
+            last_seq: None,
+            binary: true,
         };
-        model.apply_batch(first_seq, events, &mut out);
-    }
-    assert_eq!(model.last_seq(), Some(19));
-    assert_eq!(model.dump(), server_dump(&s));
-    s.stop().await;
+        ws.send(Message::Text(serde_json::to_string(&sub).unwrap().into()))
+            .await
+            .unwrap();
+        let mut next_binary = async || loop {
+            match tokio::time::timeout(Duration::from_secs(10), ws.next()).await {
+                Ok(Some(Ok(Message::Binary(b)))) => return String::from_utf8(b.to_vec()).unwrap(),
+                Ok(Some(Ok(Message::Text(t)))) => {
+                    panic!("a text frame after a binary subscribe: {t}")
+                }
+                Ok(Some(Ok(_))) => {}
+                other => panic!("no binary frame: {other:?}"),
+            }
+        };
+        let snapshot = next_binary().await;
+        let Ok(ServerMessage::Snapshot { seq, events }) = decode_server(&snapshot) else {
+            panic!("{snapshot}")
+        };
+        assert_eq!(seq, 12);
+        let mut model = Model::default();
+        let mut out = Outcome::default();
+        model.apply_snapshot(seq, events, &mut out);
+        // Live events, too.
+        stream(&mut prod, "u", 5, 1).await;
+        while model.last_seq() < Some(s.hub.head()) {
+            let live = next_binary().await;
+            let Ok(ServerMessage::Events { first_seq, events }) = decode_server(&live) else {
+                panic!("{live}")
+            };
+            model.apply_batch(first_seq, events, &mut out);
+        }
+        assert_eq!(model.last_seq(), Some(19));
+        assert_eq!(model.dump(), server_dump(&s));
+        s.stop().await;
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_panel_resumes_with_exactly_what_it_missed() {
-    let s = server(|_| {}).await;
-    let mut prod = Producer::connect(s.addr, "p").await;
-    stream(&mut prod, "t", 50, 5).await;
-    let mut panel = Panel::connect(&s, None, None).await;
-    panel.until(52).await;
-    let session = panel.session.clone();
-    drop(panel);
-    stream(&mut prod, "u", 40, 4).await;
-    let mut again = Panel::connect(&s, Some(&session), Some(52)).await;
-    let mut out = Outcome::default();
-    // Start from the first panel's state: rebuild it from the snapshot it would hold.
-    let first = recv_text(&mut again.ws).await;
-    let ServerMessage::Events { first_seq, events } = decode_server(&first).unwrap() else {
-        panic!(
-            "a resume sends events, not a snapshot: {}",
-            &first[..80.min(first.len())]
-        )
-    };
-    assert_eq!(first_seq, 53, "exactly after what it held");
-    again.model.apply_batch(first_seq, events, &mut out);
-    again.until(94).await;
-    assert_eq!(again.snapshots, 0);
-    s.stop().await;
+    common::within(120, async {
+        let s = server(|_| {}).await;
+        let mut prod = Producer::connect(s.addr, "p").await;
+        stream(&mut prod, "t", 50, 5).await;
+        let mut panel = Panel::connect(&s, None, None).await;
+        panel.until(52).await;
+        let session = panel.session.clone();
+        drop(panel);
+        stream(&mut prod, "u", 40, 4).await;
+        let mut again = Panel::connect(&s, Some(&session), Some(52)).await;
+        let mut out = Outcome::default();
+        // Start from the first panel's state: rebuild it from the snapshot it would hold.
+        let first = recv_text(&mut again.ws).await;
+        let ServerMessage::Events { first_seq, events } = decode_server(&first).unwrap() else {
+            panic!(
+                "a resume sends events, not a snapshot: {}",
+                &first[..80.min(first.len())]
+            )
+        };
+        assert_eq!(first_seq, 53, "exactly after what it held");
+        again.model.apply_batch(first_seq, events, &mut out);
+        again.until(94).await;
+        assert_eq!(again.snapshots, 0);
+        s.stop().await;
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_panel_behind_the_retained_window_gets_a_snapshot() {
-    let s = server(|c| c.retain_events = 10).await;
-    let mut prod = Producer::connect(s.addr, "p").await;
-    stream(&mut prod, "t", 30, 3).await;
-    let session = s.hub.session.clone();
-    let mut panel = Panel::connect(&s, Some(&session), Some(2)).await;
-    panel.until(32).await;
-    assert_eq!(panel.snapshots, 1);
-    assert_eq!(panel.model.dump(), server_dump(&s));
-    // A panel from another session (a restarted server in memory) also starts over.
-    let mut other = Panel::connect(&s, Some("not-this-one"), Some(32)).await;
-    other.until(32).await;
-    assert_eq!(other.snapshots, 1);
-    s.stop().await;
+    common::within(120, async {
+        let s = server(|c| c.retain_events = 10).await;
+        let mut prod = Producer::connect(s.addr, "p").await;
+        stream(&mut prod, "t", 30, 3).await;
+        let session = s.hub.session.clone();
+        let mut panel = Panel::connect(&s, Some(&session), Some(2)).await;
+        panel.until(32).await;
+        assert_eq!(panel.snapshots, 1);
+        assert_eq!(panel.model.dump(), server_dump(&s));
+        // A panel from another session (a restarted server in memory) also starts over.
+        let mut other = Panel::connect(&s, Some("not-this-one"), Some(32)).await;
+        other.until(32).await;
+        assert_eq!(other.snapshots, 1);
+        s.stop().await;
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invalid_events_are_refused_to_their_producer_and_never_reach_panels() {
-    let s = server(|_| {}).await;
-    let mut prod = Producer::connect(s.addr, "p").await;
-    let good = prod.event(Op::TraceStart {
-        trace: "t".into(),
-        name: "T".into(),
-        parent_span: None,
-    });
-    let bad = prod.event(Op::TextAppend {
-        span: "missing".into(),
-        text: "x".into(),
-    });
-    match prod.send(vec![good, bad]).await {
-        ProducerReply::Ack { accepted, rejected } => {
-            assert_eq!(accepted, 1);
-            assert_eq!(rejected.len(), 1);
-            assert_eq!(rejected[0].index, 1);
-            assert!(rejected[0].reason.contains("unknown span `missing`"));
+    common::within(120, async {
+        let s = server(|_| {}).await;
+        let mut prod = Producer::connect(s.addr, "p").await;
+        let good = prod.event(Op::TraceStart {
+            trace: "t".into(),
+            name: "T".into(),
+            parent_span: None,
+        });
+        let bad = prod.event(Op::TextAppend {
+            span: "missing".into(),
+            text: "x".into(),
+        });
+        match prod.send(vec![good, bad]).await {
+            ProducerReply::Ack { accepted, rejected } => {
+                assert_eq!(accepted, 1);
+                assert_eq!(rejected.len(), 1);
+                assert_eq!(rejected[0].index, 1);
+                assert!(rejected[0].reason.contains("unknown span `missing`"));
+            }
+            other => panic!("{other:?}"),
         }
-        other => panic!("{other:?}"),
-    }
-    // A malformed message is answered with an error and the connection goes on.
-    prod.ws
-        .send(Message::Text("{not json".into()))
-        .await
-        .unwrap();
-    let reply: ProducerReply = serde_json::from_str(&recv_text(&mut prod.ws).await).unwrap();
-    assert!(
-        matches!(reply, ProducerReply::Error { ref message } if message.contains("malformed")),
-        "{reply:?}"
-    );
-    let e = prod.event(Op::TraceEnd {
-        trace: "t".into(),
-        status: Status::Ok,
-    });
-    assert_ack(prod.send(vec![e]).await, 1);
-    assert_eq!(s.hub.head(), 2, "only valid events are numbered");
-    s.stop().await;
+        // A malformed message is answered with an error and the connection goes on.
+        prod.ws
+            .send(Message::Text("{not json".into()))
+            .await
+            .unwrap();
+        let reply: ProducerReply = serde_json::from_str(&recv_text(&mut prod.ws).await).unwrap();
+        assert!(
+            matches!(reply, ProducerReply::Error { ref message, .. } if message.contains("malformed")),
+            "{reply:?}"
+        );
+        let e = prod.event(Op::TraceEnd {
+            trace: "t".into(),
+            status: Status::Ok,
+        });
+        assert_ack(prod.send(vec![e]).await, 1);
+        assert_eq!(s.hub.head(), 2, "only valid events are numbered");
+        s.stop().await;
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_foreign_origin_is_refused() {
-    let s = server(|_| {}).await;
-    let url = format!("ws://{}/v1/panel", s.addr);
-    let err = connect_from(url.clone(), "http://evil.example")
-        .await
-        .expect_err("refused");
-    assert!(err.to_string().contains("403"), "{err}");
-    assert!(
-        connect_from(url, "http://127.0.0.1:8080").await.is_ok(),
-        "the preview origin is allowed"
-    );
-    s.stop().await;
+    common::within(120, async {
+        let s = server(|_| {}).await;
+        let url = format!("ws://{}/v1/panel", s.addr);
+        let err = connect_from(url.clone(), "http://evil.example")
+            .await
+            .expect_err("refused");
+        assert!(err.to_string().contains("403"), "{err}");
+        assert!(
+            connect_from(url, "http://127.0.0.1:8080").await.is_ok(),
+            "the preview origin is allowed"
+        );
+        s.stop().await;
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_a_token_nobody_connects_without_it() {
-    let s = server(|c| c.token = Some("s3cret".into())).await;
-    for path in ["v1/panel", "v1/ingest"] {
-        let err = tokio_tungstenite::connect_async(format!("ws://{}/{path}", s.addr))
-            .await
-            .expect_err("refused");
-        assert!(err.to_string().contains("401"), "{err}");
-        let wrong =
-            tokio_tungstenite::connect_async(format!("ws://{}/{path}?token=s3cre", s.addr)).await;
-        assert!(wrong.is_err());
-        let ok =
-            tokio_tungstenite::connect_async(format!("ws://{}/{path}?token=s3cret", s.addr)).await;
-        assert!(ok.is_ok());
-        let mut req = format!("ws://{}/{path}", s.addr)
-            .into_client_request()
-            .unwrap();
-        req.headers_mut()
-            .insert("authorization", "Bearer s3cret".parse().unwrap());
-        assert!(tokio_tungstenite::connect_async(req).await.is_ok());
-    }
-    s.stop().await;
+    common::within(120, async {
+        let s = server(|c| c.token = Some("s3cret".into())).await;
+        for path in ["v1/panel", "v1/ingest"] {
+            let err = tokio_tungstenite::connect_async(format!("ws://{}/{path}", s.addr))
+                .await
+                .expect_err("refused");
+            assert!(err.to_string().contains("401"), "{err}");
+            let wrong =
+                tokio_tungstenite::connect_async(format!("ws://{}/{path}?token=s3cre", s.addr))
+                    .await;
+            assert!(wrong.is_err());
+            let ok =
+                tokio_tungstenite::connect_async(format!("ws://{}/{path}?token=s3cret", s.addr))
+                    .await;
+            assert!(ok.is_ok());
+            let mut req = format!("ws://{}/{path}", s.addr)
+                .into_client_request()
+                .unwrap();
+            req.headers_mut()
+                .insert("authorization", "Bearer s3cret".parse().unwrap());
+            assert!(tokio_tungstenite::connect_async(req).await.is_ok());
+        }
+        s.stop().await;
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_oversize_message_closes_with_a_reason() {
-    let s = server(|c| c.max_message_bytes = 4096).await;
-    let mut prod = Producer::connect(s.addr, "p").await;
-    let big = prod.event(Op::TraceStart {
-        trace: "t".into(),
-        name: "x".repeat(10_000),
-        parent_span: None,
-    });
-    let msg = user_trace_protocol::ProducerMessage::Events { events: vec![big] }.to_json();
-    let _ = prod.ws.send(Message::Text(msg.into())).await;
-    let close = loop {
-        match tokio::time::timeout(Duration::from_secs(10), prod.ws.next())
-            .await
-            .expect("answer")
-        {
-            Some(Ok(Message::Close(f))) => break f,
-            Some(Ok(_)) => continue,
-            other => panic!("expected a close frame, got {other:?}"),
-        }
-    };
-    let close = close.expect("a close frame with a reason");
-    assert_eq!(u16::from(close.code), 1009);
-    assert!(
-        close.reason.contains("over the limit of 4096 bytes"),
-        "{}",
-        close.reason
-    );
-    assert_eq!(s.hub.head(), 0);
-    s.stop().await;
+    common::within(120, async {
+        let s = server(|c| c.max_message_bytes = 4096).await;
+        let mut prod = Producer::connect(s.addr, "p").await;
+        let big = prod.event(Op::TraceStart {
+            trace: "t".into(),
+            name: "x".repeat(10_000),
+            parent_span: None,
+        });
+        let msg = user_trace_protocol::ProducerMessage::Events { events: vec![big] }.to_json();
+        let _ = prod.ws.send(Message::Text(msg.into())).await;
+        let close = loop {
+            match tokio::time::timeout(Duration::from_secs(10), prod.ws.next())
+                .await
+                .expect("answer")
+            {
+                Some(Ok(Message::Close(f))) => break f,
+                Some(Ok(_)) => continue,
+                other => panic!("expected a close frame, got {other:?}"),
+            }
+        };
+        let close = close.expect("a close frame with a reason");
+        assert_eq!(u16::from(close.code), 1009);
+        assert!(
+            close.reason.contains("over the limit of 4096 bytes"),
+            "{}",
+            close.reason
+        );
+        assert_eq!(s.hub.head(), 0);
+        s.stop().await;
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_panel_never_blocks_producers_and_is_resynced() {
-    let s = server(|c| c.panel_queue = 16).await;
-    let mut slow = Panel::connect(&s, None, None).await;
-    let mut fast = Panel::connect(&s, None, None).await;
-    // Let both subscribe before the stream starts.
-    slow.until(0).await;
-    fast.until(0).await;
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    let mut prod = Producer::connect(s.addr, "p").await;
-    let big = "x".repeat(32 << 10);
-    stream(&mut prod, "t", 0, 1).await;
-    let producer = tokio::spawn(async move {
-        for _ in 0..20 {
-            let events = (0..20)
-                .map(|_| {
-                    prod.event(Op::TextAppend {
-                        span: "t-s".into(),
-                        text: big.clone(),
+    common::within(120, async {
+        let s = server(|c| c.panel_queue = 16).await;
+        let mut slow = Panel::connect(&s, None, None).await;
+        let mut fast = Panel::connect(&s, None, None).await;
+        // Let both subscribe before the stream starts.
+        slow.until(0).await;
+        fast.until(0).await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let mut prod = Producer::connect(s.addr, "p").await;
+        let big = "x".repeat(32 << 10);
+        stream(&mut prod, "t", 0, 1).await;
+        let producer = tokio::spawn(async move {
+            for _ in 0..20 {
+                let events = (0..20)
+                    .map(|_| {
+                        prod.event(Op::TextAppend {
+                            span: "t-s".into(),
+                            text: big.clone(),
+                        })
                     })
-                })
-                .collect();
-            assert_ack(prod.send(events).await, 20);
-        }
-    });
-    // The fast panel keeps up while the slow one reads nothing.
-    fast.until(402).await;
-    tokio::time::timeout(Duration::from_secs(20), producer)
-        .await
-        .expect("producer never blocked")
-        .unwrap();
-    slow.until(402).await;
-    assert!(
-        slow.snapshots >= 1,
-        "the slow panel was resynced from a snapshot"
-    );
-    assert_eq!(slow.model.dump(), fast.model.dump());
-    s.stop().await;
+                    .collect();
+                assert_ack(prod.send(events).await, 20);
+            }
+        });
+        // The fast panel keeps up while the slow one reads nothing.
+        fast.until(402).await;
+        tokio::time::timeout(Duration::from_secs(20), producer)
+            .await
+            .expect("producer never blocked")
+            .unwrap();
+        slow.until(402).await;
+        assert!(
+            slow.snapshots >= 1,
+            "the slow panel was resynced from a snapshot"
+        );
+        assert_eq!(slow.model.dump(), fast.model.dump());
+        s.stop().await;
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restart_on_the_durable_store_loses_nothing_and_panels_resume() {
-    let dir = data_dir("restart");
-    let s = server(|c| durable(c, &dir)).await;
-    let addr = s.addr;
-    let mut prod = Producer::connect(s.addr, "p").await;
-    stream(&mut prod, "t", 20, 2).await;
-    let mut panel = Panel::connect(&s, None, None).await;
-    panel.until(22).await;
-    let before = panel.model.dump();
-    let session = panel.session.clone();
-    s.stop().await;
+    common::within(120, async {
+        let dir = data_dir("restart");
+        let s = server(|c| durable(c, &dir)).await;
+        let addr = s.addr;
+        let mut prod = Producer::connect(s.addr, "p").await;
+        stream(&mut prod, "t", 20, 2).await;
+        let mut panel = Panel::connect(&s, None, None).await;
+        panel.until(22).await;
+        let before = panel.model.dump();
+        let session = panel.session.clone();
+        s.stop().await;
 
-    let s = server(|c| {
-        durable(c, &dir);
-        c.listen = addr;
+        let s = server(|c| {
+            durable(c, &dir);
+            c.listen = addr;
+        })
+        .await;
+        assert_eq!(
+            s.hub.session, session,
+            "same session after a restart on the store"
+        );
+        assert_eq!(s.hub.head(), 22);
+        assert_eq!(server_dump(&s), before);
+        let mut prod = Producer::connect(s.addr, "p2").await;
+        stream(&mut prod, "u", 5, 1).await;
+        let mut again = Panel::connect(&s, Some(&session), Some(22)).await;
+        again.model = panel.model;
+        again.until(29).await;
+        assert_eq!(again.snapshots, 0, "resumed, not resynced");
+        assert_eq!(again.model.dump(), server_dump(&s));
+        s.stop().await;
+        let _ = std::fs::remove_dir_all(&dir);
     })
     .await;
-    assert_eq!(
-        s.hub.session, session,
-        "same session after a restart on the store"
-    );
-    assert_eq!(s.hub.head(), 22);
-    assert_eq!(server_dump(&s), before);
-    let mut prod = Producer::connect(s.addr, "p2").await;
-    stream(&mut prod, "u", 5, 1).await;
-    let mut again = Panel::connect(&s, Some(&session), Some(22)).await;
-    again.model = panel.model;
-    again.until(29).await;
-    assert_eq!(again.snapshots, 0, "resumed, not resynced");
-    assert_eq!(again.model.dump(), server_dump(&s));
-    s.stop().await;
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_connection_that_starts_while_the_server_stops_is_told_to_stop_too() {
-    // A connection accepted during a graceful stop subscribes after the stop was signalled; it
-    // must still see it, or it stays open on a stopped server and its producer never moves
-    // to the restarted one (seen as a tracer that never flushes after a restart).
-    let s = server(|_| {}).await;
-    s.hub.stop();
-    let mut late = s.hub.stopping();
-    tokio::time::timeout(Duration::from_secs(1), late.changed())
-        .await
-        .expect("a receiver made after the stop sees it at once")
-        .expect("the hub is alive");
-    assert!(*late.borrow());
-    s.stop().await;
+    common::within(120, async {
+        // A connection accepted during a graceful stop subscribes after the stop was signalled; it
+        // must still see it, or it stays open on a stopped server and its producer never moves
+        // to the restarted one (seen as a tracer that never flushes after a restart).
+        let s = server(|_| {}).await;
+        s.hub.stop();
+        let mut late = s.hub.stopping();
+        tokio::time::timeout(Duration::from_secs(1), late.changed())
+            .await
+            .expect("a receiver made after the stop sees it at once")
+            .expect("the hub is alive");
+        assert!(*late.borrow());
+        s.stop().await;
+    })
+    .await;
+}
+
+/// PROTOCOL.md: an unknown message type is reported by the receiver and skipped. A panel that
+/// sends anything but its one subscribe gets an `error` and its stream goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panel_message_that_is_not_its_subscribe_gets_an_error_and_the_stream_goes_on() {
+    common::within(60, async {
+        let s = server(|_| {}).await;
+        let mut panel = connect(format!("ws://{}/v1/panel", s.addr)).await;
+        let _hello = recv_text(&mut panel).await;
+        panel
+            .send(Message::Text(r#"{"type":"subscribe"}"#.into()))
+            .await
+            .expect("subscribes");
+        let snapshot = recv_text(&mut panel).await;
+        assert!(snapshot.contains(r#""type":"snapshot""#), "{snapshot}");
+        for (bad, says) in [
+            (r#"{"type":"nonsense"}"#, "nonsense"),
+            ("not json", "malformed"),
+            (r#"{"type":"subscribe"}"#, "already subscribed"),
+        ] {
+            panel.send(Message::Text(bad.into())).await.expect("sent");
+            let reply = recv_text(&mut panel).await;
+            let v: serde_json::Value = serde_json::from_str(&reply).expect("JSON");
+            assert_eq!(v["type"], "error", "{bad}: {reply}");
+            let message = v["message"].as_str().unwrap_or_default();
+            assert!(message.contains(says), "{bad}: {message}");
+        }
+        panel
+            .send(Message::Binary(b"{}".to_vec().into()))
+            .await
+            .expect("sent");
+        let reply = recv_text(&mut panel).await;
+        assert!(
+            reply.contains("binary frames are not part of the protocol"),
+            "{reply}"
+        );
+        // Still open: the next event reaches it.
+        let mut p = Producer::connect(s.addr, "p").await;
+        let e = p.event(Op::TraceStart {
+            trace: "t".into(),
+            name: "after".into(),
+            parent_span: None,
+        });
+        assert!(matches!(p.send(vec![e]).await, ProducerReply::Ack { .. }));
+        let frame = recv_text(&mut panel).await;
+        assert!(frame.contains(r#""name":"after""#), "{frame}");
+        s.stop().await;
+    })
+    .await;
 }

@@ -77,7 +77,7 @@ async fn a_full_store_refuses_instead_of_acknowledging_and_nothing_acknowledged_
                         last_acked = Some(b * 10 + 9);
                         break;
                     }
-                    ProducerReply::Error { message } => refusals.push(message),
+                    ProducerReply::Error { message, .. } => refusals.push(message),
                     other => panic!("{other:?}"),
                 }
                 assert!(

@@ -273,11 +273,17 @@ async fn stream(
                                     });
                                 }
                             }
+                            // A message over the runtime's limit (its limit is below ours):
+                            // halve it instead of sending it again whole; the close follows.
+                            Ok(ProducerReply::Error { message, close: Some(1009) }) => {
+                                too_big(&mut unacked, &message, &progress);
+                                ok = false;
+                            }
                             // The oldest unacknowledged batch was not accepted (the server is
                             // stopping, or could not store it): start over from it, in order,
                             // after a pause. Batches after it that were accepted meanwhile
                             // are resent too and dropped by the runtime as duplicates.
-                            Ok(ProducerReply::Error { message }) => {
+                            Ok(ProducerReply::Error { message, .. }) => {
                                 eprintln!("user-trace-sdk: the runtime did not accept a batch, sending it again: {message}");
                                 refused_batch = true;
                                 ok = false;
