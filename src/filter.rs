@@ -27,14 +27,31 @@ impl Filter {
                 return false;
             }
         }
-        let needle = self.text.trim().to_lowercase();
+        let needle = lower(self.text.trim());
         needle.is_empty() || contains(m, id, &needle)
+    }
+}
+
+/// `s` in lower case, as `str::to_lowercase` gives it (Unicode's default mapping). In the
+/// browser, JavaScript's `toLowerCase` (the same mapping) does it for text that is not ASCII:
+/// Rust's case tables and their code were 7.6 KB of the wasm's gzip (BENCHMARKS.md, B6).
+pub fn lower(s: &str) -> String {
+    if s.is_ascii() {
+        return s.to_ascii_lowercase();
+    }
+    #[cfg(target_arch = "wasm32")]
+    {
+        js_sys::JsString::from(s).to_lower_case().into()
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        s.to_lowercase()
     }
 }
 
 fn has(hay: &str, needle: &str) -> bool {
     // Lower-casing allocates; most text is ASCII, so try the cheap exact match first.
-    hay.contains(needle) || hay.to_lowercase().contains(needle)
+    hay.contains(needle) || lower(hay).contains(needle)
 }
 
 fn contains(m: &Model, id: TraceId, needle: &str) -> bool {
@@ -67,7 +84,7 @@ fn contains(m: &Model, id: TraceId, needle: &str) -> bool {
 /// Where the filter's `needle` occurs in `hay` (case-insensitively, as [`Filter::matches`]
 /// finds it): the byte ranges to highlight, in order, not overlapping.
 pub fn found(hay: &str, needle: &str) -> Vec<std::ops::Range<usize>> {
-    let needle = needle.trim().to_lowercase();
+    let needle = lower(needle.trim());
     let mut out = Vec::new();
     if needle.is_empty() {
         return out;
@@ -88,10 +105,17 @@ pub fn found(hay: &str, needle: &str) -> Vec<std::ops::Range<usize>> {
 /// How many bytes at the start of `hay` match the lower-case `needle`, if they do.
 fn match_len(hay: &str, needle: &str) -> Option<usize> {
     let mut want = needle.chars();
+    let mut buf = [0; 4];
     for (i, c) in hay.char_indices() {
-        for l in c.to_lowercase() {
-            if want.next() != Some(l) {
+        if c.is_ascii() {
+            if want.next() != Some(c.to_ascii_lowercase()) {
                 return None;
+            }
+        } else {
+            for l in lower(c.encode_utf8(&mut buf)).chars() {
+                if want.next() != Some(l) {
+                    return None;
+                }
             }
         }
         if want.as_str().is_empty() {

@@ -1827,6 +1827,32 @@ async fn a_filter_that_matches_nothing_says_so_and_matches_are_highlighted() {
     assert_eq!(p.count("mark"), 0);
 }
 
+#[wasm_bindgen_test]
+async fn the_filter_ignores_case_beyond_ascii() {
+    // In the browser, text that is not ASCII is lower-cased by JavaScript (src/filter.rs).
+    let p = mount_panel_sized(900, 600);
+    p.push(&[
+        r#"{"id":"a","process":"p","ts":1,"op":"trace_start","trace":"ta","name":"Été à ÖSTERSUND"}"#,
+        r#"{"id":"b","process":"p","ts":2,"op":"trace_start","trace":"tb","name":"Ärger"}"#,
+        r#"{"id":"c","process":"p","ts":3,"op":"span_create","trace":"tb","span":"s","kind":"text","content":"ΣΟΦΊΑ"}"#,
+    ])
+    .await;
+    settle().await;
+    let filter: web_sys::HtmlInputElement = p.element(".utp-filter").dyn_into().unwrap();
+    type_into(&filter, "östersund");
+    settle().await;
+    assert_eq!(p.count(".utp-trace"), 1);
+    assert_eq!(p.text(".utp-label mark"), "ÖSTERSUND");
+    type_into(&filter, "ÉTÉ");
+    settle().await;
+    assert_eq!(p.text(".utp-label mark"), "Été");
+    // Found in a span's text, in another script.
+    type_into(&filter, "σοφία");
+    settle().await;
+    assert_eq!(p.count(".utp-trace"), 1);
+    assert_eq!(p.text(".utp-label"), "Ärger");
+}
+
 fn focused() -> web_sys::Element {
     document().active_element().unwrap()
 }
