@@ -12,12 +12,13 @@ pub mod content;
 pub mod error;
 pub mod event;
 pub mod message;
-pub mod outline;
-pub mod reader;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod schema;
 mod wire;
 pub mod writer;
+
+/// The JSON reader and outlines live in `user-trace-json`, built for speed (see its docs).
+pub use user_trace_json::{outline, reader};
 
 pub use content::{Content, ErrorContent, Item, RawJson, SpanKind};
 pub use error::{DecodeError, EventError};
