@@ -127,15 +127,15 @@ fn match_len(hay: &str, needle: &str) -> Option<usize> {
 
 /// Every process that wrote into any trace, sorted (for the process filter).
 pub fn processes(m: &Model) -> Vec<String> {
-    let mut all: Vec<String> = m
+    let mut all: Vec<&str> = m
         .roots()
         .iter()
         .filter_map(|&t| m.trace(t))
-        .flat_map(|t| t.processes.iter().map(|p| p.to_string()))
+        .flat_map(|t| t.processes.iter().map(|p| &**p))
         .collect();
-    all.sort_by(|a, b| crate::badges::natural_cmp(a, b));
+    crate::badges::sort_natural(&mut all);
     all.dedup();
-    all
+    all.into_iter().map(str::to_owned).collect()
 }
 
 #[cfg(test)]

@@ -37,8 +37,8 @@ pub fn badge(parent: &Element, class: &str, text: &str, process: &str) -> Elemen
 /// `prefix`ed; past a few, one "+N" badge stands for the rest: its tooltip lists them one a
 /// line.
 pub fn badges(parent: &Element, class: &str, prefix: &str, processes: &[String]) {
-    let mut sorted: Vec<&String> = processes.iter().collect();
-    sorted.sort_by(|a, b| badges::natural_cmp(a, b));
+    let mut sorted: Vec<&str> = processes.iter().map(String::as_str).collect();
+    badges::sort_natural(&mut sorted);
     let (shown, hidden) = badges::collapse(sorted.len());
     for p in &sorted[..shown] {
         badge(parent, class, &format!("{prefix}{}", short_process(p)), p);
