@@ -2,7 +2,9 @@
 //! trace and span that a view shows. Incoming batches are queued and applied once per
 //! animation frame; each change notifies only the views of what changed.
 
+use std::cell::RefCell;
 use std::collections::{HashMap, VecDeque};
+use std::rc::Rc;
 
 use leptos::prelude::*;
 use user_trace_model::protocol::message::EventResult;
@@ -42,8 +44,17 @@ pub struct Counters {
 
 const MAX_NOTICES: usize = 50;
 
-/// The store's state besides the model, in one stored value: each stored type costs the wasm
-/// its own copy of Leptos' storage code.
+/// The model and the rest of the store's state, in one stored value. Leptos' stored values
+/// cost the wasm a copy of their code per stored type and per closure given to them (views
+/// read the model with about fifty: 12 KB of raw code), so the stored value holds only a
+/// shared pointer, taken with one function; each read is then a `RefCell` borrow.
+struct Data {
+    model: RefCell<Model>,
+    /// Never borrowed while the model is, nor the other way round (see `prune_triggers`).
+    state: RefCell<State>,
+}
+
+/// The store's state besides the model.
 #[derive(Default)]
 struct State {
     trace_triggers: HashMap<TraceId, ArcTrigger>,
@@ -64,9 +75,7 @@ struct State {
 /// The store; `Copy`, so views take it by value.
 #[derive(Clone, Copy)]
 pub struct Store {
-    model: StoredValue<Model>,
-    /// Never borrowed while the model is, nor the other way round (see `prune_triggers`).
-    state: StoredValue<State>,
+    data: StoredValue<Rc<Data>, LocalStorage>,
     roots: Trigger,
     /// Notified when the reader opens a nested trace as the root, or goes back.
     rooted: Trigger,
@@ -82,8 +91,10 @@ impl Store {
     pub fn new(options: Options) -> Self {
         let paused = RwSignal::new(false);
         let store = Store {
-            model: StoredValue::new(Model::new(options)),
-            state: StoredValue::new(State::default()),
+            data: StoredValue::new_local(Rc::new(Data {
+                model: RefCell::new(Model::new(options)),
+                state: RefCell::default(),
+            })),
             roots: Trigger::new(),
             rooted: Trigger::new(),
             paused,
@@ -95,8 +106,7 @@ impl Store {
         Effect::new(move |_| {
             if !paused.get() {
                 let held = store
-                    .state
-                    .try_update_value(|s| std::mem::take(&mut s.held))
+                    .in_state(|s| std::mem::take(&mut s.held))
                     .unwrap_or_default();
                 store.notify(held);
             }
@@ -106,7 +116,16 @@ impl Store {
 
     /// Reads the model.
     pub fn with<R>(&self, f: impl FnOnce(&Model) -> R) -> R {
-        self.model.with_value(f)
+        let data = self.data.get_value();
+        let out = f(&data.model.borrow());
+        out
+    }
+
+    /// Reads or changes the state, if the store still exists.
+    fn in_state<R>(&self, f: impl FnOnce(&mut State) -> R) -> Option<R> {
+        let data = self.data.try_get_value()?;
+        let out = f(&mut data.state.borrow_mut());
+        Some(out)
     }
 
     /// Subscribes the calling view to the list of root traces.
@@ -116,15 +135,13 @@ impl Store {
 
     /// The trigger of a trace's view (its header and span list).
     pub fn trace_trigger(&self, id: TraceId) -> ArcTrigger {
-        self.state
-            .try_update_value(|s| s.trace_triggers.entry(id).or_default().clone())
+        self.in_state(|s| s.trace_triggers.entry(id).or_default().clone())
             .unwrap_or_default()
     }
 
     /// The trigger of a span's view (its header, content and child traces).
     pub fn span_trigger(&self, id: SpanId) -> ArcTrigger {
-        self.state
-            .try_update_value(|s| s.span_triggers.entry(id).or_default().clone())
+        self.in_state(|s| s.span_triggers.entry(id).or_default().clone())
             .unwrap_or_default()
     }
 
@@ -140,7 +157,7 @@ impl Store {
 
     /// Queues a batch and makes sure it is applied at the next animation frame.
     pub fn enqueue(&self, pending: Pending) {
-        let first = self.state.try_update_value(|s| {
+        let first = self.in_state(|s| {
             s.queue.push(pending);
             !std::mem::replace(&mut s.scheduled, true)
         });
@@ -154,12 +171,11 @@ impl Store {
     /// sequence number is current).
     pub fn flush(&self) {
         // A frame scheduled before the panel was unmounted finds nothing to apply to.
-        if self.model.is_disposed() {
+        if self.data.is_disposed() {
             return;
         }
         let queue = self
-            .state
-            .try_update_value(|s| {
+            .in_state(|s| {
                 s.scheduled = false;
                 std::mem::take(&mut s.queue)
             })
@@ -169,7 +185,9 @@ impl Store {
         }
         let mut out = Outcome::default();
         let mut applied = 0u64;
-        self.model.update_value(|m| {
+        {
+            let data = self.data.get_value();
+            let m = &mut *data.model.borrow_mut();
             for pending in queue {
                 match pending {
                     Pending::Server(ServerMessage::Events { first_seq, events }) => {
@@ -193,7 +211,7 @@ impl Store {
                     break;
                 }
             }
-        });
+        }
         for r in out.rejected.iter().rev().take(5).rev() {
             let id = r.event_id.as_deref().unwrap_or("?");
             self.notice(Level::Warning, format!("event {id} skipped: {}", r.reason));
@@ -222,11 +240,11 @@ impl Store {
                 Level::Info,
                 format!("missed events {}..{}: resuming", gap.expected, gap.got),
             );
-            self.state.update_value(|s| s.queue.clear());
+            self.in_state(|s| s.queue.clear());
             self.gaps.update(|g| *g += 1);
         }
         if self.paused.get_untracked() {
-            self.state.update_value(|s| s.held.extend(out.changes));
+            self.in_state(|s| s.held.extend(out.changes));
         } else {
             self.notify(out.changes);
         }
@@ -242,7 +260,7 @@ impl Store {
                 Change::Cleared => {
                     roots = true;
                     // Every view is rebuilt from the roots; old triggers are dropped.
-                    self.state.update_value(|s| {
+                    self.in_state(|s| {
                         s.trace_triggers.clear();
                         s.span_triggers.clear();
                     });
@@ -262,7 +280,7 @@ impl Store {
         traces.dedup();
         spans.dedup();
         // Notifying only marks views to update later: nothing borrows the state meanwhile.
-        self.state.try_with_value(|state| {
+        self.in_state(|state| {
             for t in &traces {
                 if let Some(trigger) = state.trace_triggers.get(t) {
                     trigger.notify();
@@ -280,8 +298,8 @@ impl Store {
     }
 
     fn prune_triggers(&self) {
-        self.model.with_value(|m| {
-            self.state.update_value(|s| {
+        self.with(|m| {
+            self.in_state(|s| {
                 s.trace_triggers.retain(|id, _| m.trace(*id).is_some());
                 s.span_triggers.retain(|id, _| m.span(*id).is_some());
             })
@@ -291,15 +309,12 @@ impl Store {
     /// Drops everything shown (the toolbar's Clear, or a host's `clear()`).
     /// Whether the user left trace `id` expanded (`None`: never toggled by hand).
     pub fn trace_expanded(&self, id: TraceId) -> Option<bool> {
-        self.state
-            .try_with_value(|s| s.folded.get(&id).copied())
-            .flatten()
+        self.in_state(|s| s.folded.get(&id).copied()).flatten()
     }
 
     /// Remembers that the user expanded or collapsed trace `id`.
     pub fn set_trace_expanded(&self, id: TraceId, expanded: bool) {
-        self.state
-            .try_update_value(|s| s.folded.insert(id, expanded));
+        self.in_state(|s| s.folded.insert(id, expanded));
     }
 
     /// The nested trace the tree is rooted at (and subscribes the caller): the last one the
@@ -307,21 +322,15 @@ impl Store {
     pub fn rooted(&self) -> Option<TraceId> {
         self.rooted.track();
         let mut id = None;
-        self.with_state(&mut |s| id = s.rooted.last().copied());
+        self.in_state(|s| id = s.rooted.last().copied());
         let id = id?;
         self.with(|m| m.trace(id).is_some()).then_some(id)
-    }
-
-    /// The state, through one non-generic function: each closure given to the stored value's
-    /// generic methods costs the wasm its own copy of them (about 1 KB).
-    fn with_state(&self, f: &mut dyn FnMut(&mut State)) {
-        self.state.try_update_value(|s| f(s));
     }
 
     /// Roots the tree at trace `id`, or with `None` goes back to the root before (all traces
     /// after the first one opened; `show_all` goes there at once).
     pub fn open_as_root(&self, id: Option<TraceId>) {
-        self.with_state(&mut |s| match id {
+        self.in_state(|s| match id {
             Some(id) => s.rooted.push(id),
             None => {
                 s.rooted.pop();
@@ -332,35 +341,32 @@ impl Store {
 
     /// Shows every trace again, however deep the reader went.
     pub fn show_all(&self) {
-        self.with_state(&mut |s| s.rooted.clear());
+        self.in_state(|s| s.rooted.clear());
         self.rooted.notify();
     }
 
     /// Forgets every hand toggle: collapse-all and expand-all apply to every trace.
     pub fn forget_folds(&self) {
-        self.state.try_update_value(|s| s.folded.clear());
+        self.in_state(|s| s.folded.clear());
     }
 
     pub fn clear(&self) {
-        self.model.update_value(Model::clear);
+        self.data.get_value().model.borrow_mut().clear();
         self.notify(vec![Change::Cleared]);
         self.counters.set(Counters::default());
     }
 
     /// The runtime session the model's sequence numbers belong to.
     pub fn session(&self) -> Option<String> {
-        self.state.try_with_value(|s| s.session.clone()).flatten()
+        self.in_state(|s| s.session.clone()).flatten()
     }
 
     /// Records the server's session; a different one means our sequence numbers are void.
     pub fn set_session(&self, session: &str) {
-        let same = self
-            .state
-            .with_value(|s| s.session.as_deref() == Some(session));
-        if !same {
-            self.model.update_value(Model::reset_sequence);
-            self.state
-                .update_value(|s| s.session = Some(session.to_owned()));
+        let same = self.in_state(|s| s.session.as_deref() == Some(session));
+        if same == Some(false) {
+            self.data.get_value().model.borrow_mut().reset_sequence();
+            self.in_state(|s| s.session = Some(session.to_owned()));
         }
     }
 
