@@ -271,11 +271,13 @@ fn block(list: &Rc<List>, index: usize) -> Element {
     let items = list.items;
     let rows_now = move || items.with_untracked(|v| block_rows(index, v.len()).len());
     let count = items.with_untracked(|v| block_count(v.len()));
-    // `None` while mounted; the placeholder's height while not.
+    // `None` while mounted; while not, the placeholder's height and the rows it stands for
+    // (the type of a group's `far`: each signal type costs the wasm its own code).
     let placeholder = RwSignal::new(
         (list.viewport.is_some() && !initially_mounted(index, count)).then(|| {
             let known = list.heights.borrow().get(&index).copied();
-            known.unwrap_or_else(|| list.estimate.borrow().height_of(rows_now()))
+            let h = known.unwrap_or_else(|| list.estimate.borrow().height_of(rows_now()));
+            (h, rows_now())
         }),
     );
     if let Some(viewport) = list.viewport {
@@ -293,7 +295,7 @@ fn block(list: &Rc<List>, index: usize) -> Element {
                         list.heights.borrow_mut().insert(index, height);
                     }
                     let h = list.estimate.borrow().measured_or_expected(rows, height);
-                    placeholder.set(Some(h));
+                    placeholder.set(Some((h, rows)));
                 }
             }),
         );
@@ -303,7 +305,7 @@ fn block(list: &Rc<List>, index: usize) -> Element {
     let node = el.clone();
     let row = list.row.clone();
     dom::effect(move || match placeholder.get() {
-        Some(h) => {
+        Some((h, _)) => {
             if let Some(o) = rows.take() {
                 o.cleanup();
                 node.set_text_content(None);
