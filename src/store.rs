@@ -3,7 +3,7 @@
 //! animation frame; each change notifies only the views of what changed.
 
 use std::cell::RefCell;
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::rc::Rc;
 
 use leptos::prelude::*;
@@ -57,15 +57,19 @@ struct Data {
 /// The store's state besides the model.
 #[derive(Default)]
 struct State {
-    trace_triggers: HashMap<TraceId, ArcTrigger>,
-    span_triggers: HashMap<SpanId, ArcTrigger>,
+    /// Keyed by `as_u64`, as are the span triggers: one map type for both (each map type costs
+    /// the wasm its own copy of the hash table's code).
+    trace_triggers: HashMap<u64, ArcTrigger>,
+    span_triggers: HashMap<u64, ArcTrigger>,
     queue: Vec<Pending>,
     scheduled: bool,
     /// Changes applied while paused, shown when resumed.
     held: Vec<Change>,
-    /// Traces the user folded or unfolded by hand, so that a virtualized list that unmounts
-    /// and remounts a trace shows it as the user left it.
-    folded: HashMap<TraceId, bool>,
+    /// Traces (`as_u64`) the user expanded, and those the user collapsed, by hand, so that a
+    /// virtualized list that unmounts and remounts a trace shows it as the user left it. Sets
+    /// of numbers, the type the model's duplicate window uses (no hash table code of their own).
+    expanded: HashSet<u64>,
+    collapsed: HashSet<u64>,
     /// The nested traces the reader opened as the tree's root, the current one last (see
     /// `crate::depth`); empty: all traces.
     rooted: Vec<TraceId>,
@@ -135,13 +139,13 @@ impl Store {
 
     /// The trigger of a trace's view (its header and span list).
     pub fn trace_trigger(&self, id: TraceId) -> ArcTrigger {
-        self.in_state(|s| s.trace_triggers.entry(id).or_default().clone())
+        self.in_state(|s| s.trace_triggers.entry(id.as_u64()).or_default().clone())
             .unwrap_or_default()
     }
 
     /// The trigger of a span's view (its header, content and child traces).
     pub fn span_trigger(&self, id: SpanId) -> ArcTrigger {
-        self.in_state(|s| s.span_triggers.entry(id).or_default().clone())
+        self.in_state(|s| s.span_triggers.entry(id.as_u64()).or_default().clone())
             .unwrap_or_default()
     }
 
@@ -282,12 +286,12 @@ impl Store {
         // Notifying only marks views to update later: nothing borrows the state meanwhile.
         self.in_state(|state| {
             for t in &traces {
-                if let Some(trigger) = state.trace_triggers.get(t) {
+                if let Some(trigger) = state.trace_triggers.get(&t.as_u64()) {
                     trigger.notify();
                 }
             }
             for s in &spans {
-                if let Some(trigger) = state.span_triggers.get(s) {
+                if let Some(trigger) = state.span_triggers.get(&s.as_u64()) {
                     trigger.notify();
                 }
             }
@@ -300,8 +304,10 @@ impl Store {
     fn prune_triggers(&self) {
         self.with(|m| {
             self.in_state(|s| {
-                s.trace_triggers.retain(|id, _| m.trace(*id).is_some());
-                s.span_triggers.retain(|id, _| m.span(*id).is_some());
+                s.trace_triggers
+                    .retain(|&id, _| m.trace(TraceId::from_u64(id)).is_some());
+                s.span_triggers
+                    .retain(|&id, _| m.span(SpanId::from_u64(id)).is_some());
             })
         });
     }
@@ -309,12 +315,29 @@ impl Store {
     /// Drops everything shown (the toolbar's Clear, or a host's `clear()`).
     /// Whether the user left trace `id` expanded (`None`: never toggled by hand).
     pub fn trace_expanded(&self, id: TraceId) -> Option<bool> {
-        self.in_state(|s| s.folded.get(&id).copied()).flatten()
+        let id = id.as_u64();
+        self.in_state(|s| {
+            if s.expanded.contains(&id) {
+                Some(true)
+            } else {
+                s.collapsed.contains(&id).then_some(false)
+            }
+        })
+        .flatten()
     }
 
     /// Remembers that the user expanded or collapsed trace `id`.
     pub fn set_trace_expanded(&self, id: TraceId, expanded: bool) {
-        self.in_state(|s| s.folded.insert(id, expanded));
+        let id = id.as_u64();
+        self.in_state(|s| {
+            let (to, from) = if expanded {
+                (&mut s.expanded, &mut s.collapsed)
+            } else {
+                (&mut s.collapsed, &mut s.expanded)
+            };
+            from.remove(&id);
+            to.insert(id);
+        });
     }
 
     /// The nested trace the tree is rooted at (and subscribes the caller): the last one the
@@ -347,7 +370,10 @@ impl Store {
 
     /// Forgets every hand toggle: collapse-all and expand-all apply to every trace.
     pub fn forget_folds(&self) {
-        self.in_state(|s| s.folded.clear());
+        self.in_state(|s| {
+            s.expanded.clear();
+            s.collapsed.clear();
+        });
     }
 
     pub fn clear(&self) {
