@@ -72,9 +72,9 @@ impl Connection {
         conn.connect();
         // A gap in sequence numbers: resume right away from what the model holds.
         let weak = Rc::downgrade(&conn.0);
-        let gaps = store.gaps;
+        let counters = store.counters;
         Effect::new(move |prev: Option<u64>| {
-            let n = gaps.get();
+            let n = counters.get().gaps;
             if prev.is_some_and(|p| p != n) {
                 if let Some(state) = weak.upgrade() {
                     Connection(state).reconnect_now();

@@ -34,12 +34,15 @@ pub struct Notice {
     pub text: String,
 }
 
-/// Running totals shown in the status area.
+/// Running totals: the status area shows the first three.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Counters {
     pub applied: u64,
     pub rejected: u64,
     pub evicted: u64,
+    /// Sequence gaps; the connection resumes when this changes. Kept by a clear. (Here rather
+    /// than a signal of its own: each signal type costs the wasm its own code, about 1 KB.)
+    pub gaps: u64,
 }
 
 const MAX_NOTICES: usize = 50;
@@ -87,8 +90,6 @@ pub struct Store {
     pub paused: RwSignal<bool>,
     pub notices: RwSignal<VecDeque<Notice>>,
     pub counters: RwSignal<Counters>,
-    /// Counts sequence gaps; the connection resumes when it changes.
-    pub gaps: RwSignal<u64>,
 }
 
 impl Store {
@@ -104,7 +105,6 @@ impl Store {
             paused,
             notices: RwSignal::new(VecDeque::new()),
             counters: RwSignal::new(Counters::default()),
-            gaps: RwSignal::new(0),
         };
         // Resuming shows everything that changed while paused.
         Effect::new(move |_| {
@@ -238,6 +238,7 @@ impl Store {
             c.applied += applied;
             c.rejected += out.rejected.len() as u64;
             c.evicted += out.evicted;
+            c.gaps += u64::from(out.gap.is_some());
         });
         if let Some(gap) = out.gap {
             self.notice(
@@ -245,7 +246,6 @@ impl Store {
                 format!("missed events {}..{}: resuming", gap.expected, gap.got),
             );
             self.in_state(|s| s.queue.clear());
-            self.gaps.update(|g| *g += 1);
         }
         if self.paused.get_untracked() {
             self.in_state(|s| s.held.extend(out.changes));
@@ -379,7 +379,12 @@ impl Store {
     pub fn clear(&self) {
         self.data.get_value().model.borrow_mut().clear();
         self.notify(vec![Change::Cleared]);
-        self.counters.set(Counters::default());
+        self.counters.update(|c| {
+            *c = Counters {
+                gaps: c.gaps,
+                ..Counters::default()
+            }
+        });
     }
 
     /// The runtime session the model's sequence numbers belong to.
