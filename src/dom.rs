@@ -148,16 +148,24 @@ fn show_erased(parent: &Node, when: Box<dyn Fn() -> bool>, build: Box<dyn Fn() -
 
 /// Keeps one element per key in `parent`, in the order `keys` gives: an element whose key
 /// stays is kept as it is (with its state), one whose key goes is removed, a new key's element
-/// is built. Appending moves no existing element.
-pub fn keyed<K: Copy + Eq + std::hash::Hash + 'static>(
+/// is built. Appending moves no existing element. Keys are numbers (`TraceId::as_u64`, ...).
+pub fn keyed(
     parent: &Node,
-    keys: impl Fn() -> Vec<K> + 'static,
-    build: impl Fn(K) -> Element + 'static,
+    keys: impl Fn() -> Vec<u64> + 'static,
+    build: impl Fn(u64) -> Element + 'static,
+) {
+    keyed_erased(parent, Box::new(keys), Box::new(build));
+}
+
+fn keyed_erased(
+    parent: &Node,
+    keys: Box<dyn Fn() -> Vec<u64>>,
+    build: Box<dyn Fn(u64) -> Element>,
 ) {
     let anchor: Node = document().create_comment("").into();
     let _ = parent.append_child(&anchor);
     let owner = Owner::current().unwrap_or_default();
-    let mut rows: Vec<(K, Mounted)> = Vec::new();
+    let mut rows: Vec<(u64, Mounted)> = Vec::new();
     effect(move || {
         let keys = keys();
         let mut old = std::collections::HashMap::new();
