@@ -1860,7 +1860,48 @@ fn focused() -> web_sys::Element {
 /// The tree's elements that are Tab stops.
 fn tab_stops(p: &Mounted) -> u32 {
     p.count(".utp-tree [tabindex='0'], .utp-tree[tabindex='0']")
-        - p.count(".utp-tree pre[tabindex='0']")
+}
+
+#[wasm_bindgen_test]
+async fn streamed_texts_are_items_of_the_tree_not_tab_stops() {
+    let p = mount_panel_sized(900, 700);
+    p.push(&[
+        r#"{"id":"a","process":"p","ts":1,"op":"trace_start","trace":"t","name":"Answer"}"#,
+        r#"{"id":"b","process":"p","ts":2,"op":"span_create","trace":"t","span":"s1","kind":"text","content":"first text"}"#,
+        r#"{"id":"c","process":"p","ts":3,"op":"span_create","trace":"t","span":"s2","kind":"text","content":"second text"}"#,
+    ])
+    .await;
+    // A long text, in many blocks.
+    let long = "word ".repeat(3_000);
+    let append = format!(
+        r#"{{"id":"d","process":"p","ts":4,"op":"text_append","span":"s2","text":"{long}"}}"#
+    );
+    p.push(&[&append]).await;
+    settle().await;
+    assert!(p.count(".utp-chunk") > 2, "the text is cut into blocks");
+    assert_eq!(tab_stops(&p), 1, "one Tab stop: the tree, not each text");
+    // The arrows reach each text from the trace: it is then the tree's one Tab stop, and its
+    // copy button is there for the keyboard.
+    let tree = p.element(".utp-tree");
+    tree.focus().unwrap();
+    assert!(focused().text_content().unwrap().contains("Answer"));
+    key(&tree, "ArrowDown");
+    assert_eq!(focused().text_content().as_deref(), Some("first text"));
+    assert_eq!(tab_stops(&p), 1);
+    key(&tree, "ArrowDown");
+    assert!(focused().text_content().unwrap().starts_with("second text"));
+    assert_eq!(tab_stops(&p), 1);
+    assert_eq!(focused().get_attribute("tabindex").as_deref(), Some("0"));
+    let copy = focused()
+        .parent_element()
+        .unwrap()
+        .query_selector(".utp-copy");
+    assert!(
+        copy.unwrap().is_some(),
+        "the copy button appears for the keyboard"
+    );
+    key(&tree, "ArrowUp");
+    assert_eq!(focused().text_content().as_deref(), Some("first text"));
 }
 
 #[wasm_bindgen_test]

@@ -22,9 +22,12 @@ const LONG_BYTES: usize = 2 * 1024;
 /// The streamed text of a span.
 pub fn text_span(store: Store, id: SpanId) -> Element {
     let root = dom::el("div", "utp-text-span");
-    // Focusable: the keyboard can scroll a long text and reach its copy button.
+    // An item of the tree: the arrow keys reach it (a long text then scrolls with Page Up and
+    // Page Down, and its copy button appears), and it is not a Tab stop of its own: the tree is
+    // one (src/views/tree.rs).
     let pre = dom::add(&root, "pre", "utp-text");
-    dom::set(&pre, "tabindex", "0");
+    dom::set(&pre, "role", "treeitem");
+    dom::set(&pre, "tabindex", "-1");
     let trigger = store.span_trigger(id);
     // Whether a long text is scrolled to its end: it then stays there as tokens arrive, unless
     // the reader scrolls up.
