@@ -855,6 +855,36 @@ async fn fifty_writers_make_three_badges_and_a_plus_n_in_natural_order_and_a_nar
     let more = p.element(".utp-more");
     let rest: Vec<String> = (4..=50).map(|i| format!("worker-{i}@h:{i}")).collect();
     assert_eq!(more.get_attribute("title").unwrap(), rest.join("\n"));
+    // For the keyboard and screen readers: a button in the Tab order whose name lists them,
+    // which shows their badges when pressed, without folding the trace.
+    assert_eq!(more.tag_name(), "BUTTON");
+    assert!(more.tab_index() >= 0, "the keyboard reaches it");
+    more.focus().unwrap();
+    assert!(focused().is_same_node(Some(&more)));
+    assert_eq!(
+        more.get_attribute("aria-label").unwrap(),
+        format!("47 more: {}", rest.join(", "))
+    );
+    assert_eq!(
+        more.get_attribute("aria-expanded").as_deref(),
+        Some("false")
+    );
+    more.click();
+    assert_eq!(more.get_attribute("aria-expanded").as_deref(), Some("true"));
+    let all: Vec<String> = (1..=50).map(|i| format!("worker-{i}")).collect();
+    assert_eq!(badges(&header)[..3], all[..3]);
+    assert_eq!(badges(&header)[4..], all[3..], "the rest, shown in order");
+    assert_eq!(
+        header.get_attribute("aria-expanded").as_deref(),
+        Some("true"),
+        "the trace did not fold"
+    );
+    more.click();
+    assert_eq!(
+        more.get_attribute("aria-expanded").as_deref(),
+        Some("false")
+    );
+    assert_eq!(p.count(".utp-more-list:not(.utp-hidden) .utp-badge"), 0);
     // The process filter lists them in the same order and stays narrow: one toolbar row.
     let options = texts(&p, ".utp-process-filter option");
     assert_eq!(

@@ -34,8 +34,9 @@ pub fn badge(parent: &Element, class: &str, text: &str, process: &str) -> Elemen
 }
 
 /// Appends badges for `processes` (in natural order: `worker-2` before `worker-10`), each
-/// `prefix`ed; past a few, one "+N" badge stands for the rest: its tooltip lists them one a
-/// line.
+/// `prefix`ed; past a few, one "+N" button stands for the rest. Its tooltip lists them one a
+/// line for the pointer, its name lists them for a screen reader, and pressed (the keyboard
+/// reaches it) it shows their badges after it.
 pub fn badges(parent: &Element, class: &str, prefix: &str, processes: &[String]) {
     let mut sorted: Vec<&str> = processes.iter().map(String::as_str).collect();
     badges::sort_natural(&mut sorted);
@@ -46,12 +47,45 @@ pub fn badges(parent: &Element, class: &str, prefix: &str, processes: &[String])
     if hidden == 0 {
         return;
     }
-    let rest: Vec<_> = sorted[shown..]
-        .iter()
-        .map(|p| label_text::plain(p))
-        .collect();
-    let more = dom::add_text(parent, "span", "utp-badge utp-more", &format!("+{hidden}"));
-    dom::set(&more, "title", &rest.join("\n"));
+    let rest = &sorted[shown..];
+    let plain: Vec<_> = rest.iter().map(|p| label_text::plain(p)).collect();
+    let more = dom::add_text(
+        parent,
+        "button",
+        "utp-badge utp-more",
+        &format!("+{hidden}"),
+    );
+    dom::set(&more, "type", "button");
+    dom::set(&more, "title", &plain.join("\n"));
+    dom::set(
+        &more,
+        "aria-label",
+        &format!("{hidden} more: {}", plain.join(", ")),
+    );
+    dom::set(&more, "aria-expanded", "false");
+    dom::on(&more, "click", show_more);
+    let list = dom::add(parent, "span", "utp-more-list utp-hidden");
+    for p in rest {
+        badge(&list, class, &format!("{prefix}{}", short_process(p)), p);
+    }
+}
+
+/// "+N" pressed: shows or hides the badges it stands for (the element after it).
+fn show_more(e: web_sys::Event) {
+    // The button's, not the row's (a trace header would fold).
+    e.stop_propagation();
+    let Some(button) = dom::target(&e) else {
+        return;
+    };
+    let open = button.get_attribute("aria-expanded").as_deref() != Some("true");
+    dom::set(
+        &button,
+        "aria-expanded",
+        if open { "true" } else { "false" },
+    );
+    if let Some(list) = button.next_element_sibling() {
+        dom::toggle_class(&list, "utp-hidden", !open);
+    }
 }
 
 #[derive(Clone, PartialEq)]
