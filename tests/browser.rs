@@ -843,8 +843,11 @@ async fn fifty_writers_make_three_badges_and_a_plus_n_in_natural_order_and_a_nar
     ));
     push_lines(&p, &lines).await;
     let header = p.element(".utp-trace-header");
+    // The badges shown (not those in a hidden list).
     let badges = |h: &web_sys::HtmlElement| {
-        let all = h.query_selector_all(".utp-badge").unwrap();
+        let all = h
+            .query_selector_all(".utp-badge:not(.utp-hidden *)")
+            .unwrap();
         (0..all.length())
             .map(|i| all.item(i).unwrap().text_content().unwrap_or_default())
             .collect::<Vec<_>>()
