@@ -642,6 +642,51 @@ async fn a_chain_of_1_000_nested_traces_shows_32_levels_and_opens_the_rest_in_pl
     assert!(labels.contains(&"after the deep one".to_owned()));
 }
 
+#[wasm_bindgen_test]
+async fn the_filter_applies_to_a_trace_opened_past_the_depth_cap() {
+    let p = mount_panel_of(900, 3_000);
+    let mut lines = chain(40);
+    lines.push(
+        r#"{"id":"n","process":"q","ts":500,"op":"text_append","span":"s36","text":" needle"}"#
+            .to_owned(),
+    );
+    push_lines(&p, &lines).await;
+    settle().await;
+    p.element(".utp-open-here").click();
+    settle().await;
+    assert_eq!(p.text(".utp-focus-place"), "t32 · level 32 in t0");
+    let filter: web_sys::HtmlInputElement = p.element(".utp-filter").dyn_into().unwrap();
+    // Found inside the opened trace: it stays.
+    type_into(&filter, "NEEDLE");
+    settle().await;
+    assert_eq!(
+        texts(&p, ".utp-label").first().map(String::as_str),
+        Some("t32")
+    );
+    assert_eq!(p.count(".utp-no-match"), 0);
+    // Its name matches: highlighted.
+    type_into(&filter, "T33");
+    settle().await;
+    assert_eq!(
+        texts(&p, ".utp-label").first().map(String::as_str),
+        Some("t32")
+    );
+    assert_eq!(p.text(".utp-label mark"), "t33");
+    // Found only above it (t0's text): the opened view shows nothing, and says so.
+    type_into(&filter, "in t0");
+    settle().await;
+    assert_eq!(p.count(".utp-trace"), 0, "{:?}", texts(&p, ".utp-label"));
+    assert!(p.text(".utp-no-match").contains("No traces match"));
+    // Clearing the filter shows the opened trace again.
+    type_into(&filter, "");
+    settle().await;
+    assert_eq!(
+        texts(&p, ".utp-label").first().map(String::as_str),
+        Some("t32")
+    );
+    assert_eq!(p.text(".utp-focus-place"), "t32 · level 32 in t0");
+}
+
 /// Whether every trace label in `p` starts inside the tree's visible area.
 fn labels_on_screen(p: &Mounted) -> Result<(), String> {
     let tree = rect(&p.element(".utp-tree"));

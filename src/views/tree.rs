@@ -279,11 +279,13 @@ pub fn tree(
     };
     let roots = Memo::new(move |_| {
         store.track_roots();
-        // Rooted at a nested trace the reader opened: that trace alone, as a root.
-        if let Some(id) = store.rooted() {
-            return vec![id.as_u64()];
-        }
         let f = filter.get();
+        // Rooted at a nested trace the reader opened: that trace alone, as a root, if the
+        // filter keeps it (it or something in it matches).
+        if let Some(id) = store.rooted() {
+            let kept = f.is_empty() || store.with(|m| f.matches(m, id));
+            return if kept { vec![id.as_u64()] } else { Vec::new() };
+        }
         store.with(|m| {
             m.roots()
                 .iter()
