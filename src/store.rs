@@ -9,7 +9,7 @@ use std::rc::Rc;
 use leptos::prelude::*;
 use user_trace_model::protocol::message::EventResult;
 use user_trace_model::protocol::{Event, ServerMessage};
-use user_trace_model::{Change, Model, Options, Outcome, SpanId, TraceId};
+use user_trace_model::{Change, LevelsBelow, Model, Options, Outcome, SpanId, TraceId};
 
 /// Something waiting to be applied at the next animation frame.
 pub enum Pending {
@@ -73,6 +73,10 @@ struct State {
     /// of numbers, the type the model's duplicate window uses (no hash table code of their own).
     expanded: HashSet<u64>,
     collapsed: HashSet<u64>,
+    /// How many levels nest below the traces shown as a way in past the depth cap, kept
+    /// current from each batch's changes (see `LevelsBelow`; a walk per batch was O(subtree)).
+    /// A trace is listed once per view of it.
+    levels: Vec<LevelsBelow>,
     /// The nested traces the reader opened as the tree's root, the current one last (see
     /// `crate::depth`); empty: all traces.
     rooted: Vec<TraceId>,
@@ -256,7 +260,21 @@ impl Store {
 
     fn notify(&self, changes: Vec<Change>) {
         let mut roots = false;
-        let mut traces = Vec::new();
+        // Way-in rows whose count of levels below moved are notified as their trace.
+        let mut traces: Vec<TraceId> = self
+            .in_state(|s| {
+                self.with(|m| {
+                    s.levels
+                        .iter_mut()
+                        .filter_map(|l| {
+                            let before = l.levels;
+                            l.update(m, &changes);
+                            (l.levels != before).then_some(l.root())
+                        })
+                        .collect()
+                })
+            })
+            .unwrap_or_default();
         let mut spans = Vec::new();
         for c in changes {
             match c {
@@ -272,6 +290,7 @@ impl Store {
                     spans.clear();
                 }
                 Change::TraceSpans(t) | Change::Trace(t) => traces.push(t),
+                Change::Nested(_) => {}
                 Change::SpanChildren(s)
                 | Change::Span(s)
                 | Change::TextAppended { span: s, .. }
@@ -338,6 +357,30 @@ impl Store {
             from.remove(&id);
             to.insert(id);
         });
+    }
+
+    /// How many levels nest below trace `id`, kept current while the calling view lives (its
+    /// trace's trigger notifies it when the count moves): the way-in rows past the depth cap.
+    pub fn watch_levels_below(&self, id: TraceId) {
+        let count = self.with(|m| LevelsBelow::new(m, id));
+        self.in_state(|s| s.levels.push(count));
+        let store = *self;
+        on_cleanup(move || {
+            store.in_state(|s| {
+                if let Some(i) = s.levels.iter().position(|l| l.root() == id) {
+                    s.levels.swap_remove(i);
+                }
+            });
+        });
+    }
+
+    /// Levels below trace `id` as last counted (see [`Store::watch_levels_below`]); a walk of
+    /// its subtree if it is not watched.
+    pub fn levels_below(&self, id: TraceId) -> usize {
+        let kept = self
+            .in_state(|s| s.levels.iter().find(|l| l.root() == id).map(|l| l.levels))
+            .flatten();
+        kept.unwrap_or_else(|| self.with(|m| m.levels_below(id)))
     }
 
     /// The nested trace the tree is rooted at (and subscribes the caller): the last one the

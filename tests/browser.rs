@@ -687,6 +687,68 @@ async fn the_filter_applies_to_a_trace_opened_past_the_depth_cap() {
     assert_eq!(p.text(".utp-focus-place"), "t32 · level 32 in t0");
 }
 
+/// `performance.now()`, in ms.
+fn now_ms() -> f64 {
+    let perf = js_sys::Reflect::get(&js_sys::global(), &"performance".into()).unwrap();
+    let now = js_sys::Reflect::get(&perf, &"now".into()).unwrap();
+    let now: js_sys::Function = now.dyn_into().unwrap();
+    now.call0(&perf).unwrap().as_f64().unwrap()
+}
+
+/// Lets the microtasks queued so far run (Leptos runs effects there).
+async fn microtasks() {
+    for _ in 0..4 {
+        let p = js_sys::Promise::resolve(&JsValue::NULL);
+        wasm_bindgen_futures::JsFuture::from(p).await.unwrap();
+    }
+}
+
+#[wasm_bindgen_test]
+async fn tokens_streamed_deep_below_a_way_in_cost_no_walk_of_what_is_below() {
+    let n = 40_000;
+    let p = mount_panel_of(900, 3_000);
+    push_lines(&p, &chain(n)).await;
+    settle().await;
+    let count = format!("▸ t32 · {} more levels — open here", n - 32);
+    assert_eq!(texts(&p, ".utp-open-here"), vec![count]);
+    // What the row's count cost per batch before: a walk of everything below it.
+    let t32 = p.store.with(|m| m.trace_by_key("t32").unwrap());
+    let start = now_ms();
+    let below = p.store.with(|m| m.levels_below(t32));
+    let walk = now_ms() - start;
+    assert_eq!(below, n - 33);
+    // A token stream into the deepest span: each batch applied and shown.
+    let mut batches = Vec::new();
+    for i in 0..20 {
+        let line = format!(
+            r#"{{"id":"tok{i}","process":"p","ts":{},"op":"text_append","span":"s{}","text":" token"}}"#,
+            1_000_000 + i,
+            n - 1
+        );
+        let start = now_ms();
+        p.store.enqueue(Pending::Events(events(&[&line])));
+        p.store.flush();
+        microtasks().await;
+        batches.push(now_ms() - start);
+    }
+    batches.sort_by(f64::total_cmp);
+    let median = batches[batches.len() / 2];
+    assert!(
+        median < walk / 3.0,
+        "a batch took {median:.2} ms; a walk of what is below takes {walk:.2} ms"
+    );
+    // Levels still added at the end, and in a branch off the middle, are counted.
+    let more = [
+        format!(r#"{{"id":"x1","process":"p","ts":2000000,"op":"trace_start","trace":"x1","name":"x1","parent_span":"s{}"}}"#, n - 1),
+        r#"{"id":"x2","process":"p","ts":2000001,"op":"span_create","trace":"x1","span":"xs1","kind":"text","content":"x"}"#.to_owned(),
+        r#"{"id":"x3","process":"p","ts":2000002,"op":"trace_start","trace":"x2","name":"x2","parent_span":"xs1"}"#.to_owned(),
+    ];
+    push_lines(&p, &more).await;
+    settle().await;
+    let count = format!("▸ t32 · {} more levels — open here", n - 32 + 2);
+    assert_eq!(texts(&p, ".utp-open-here"), vec![count]);
+}
+
 /// Whether every trace label in `p` starts inside the tree's visible area.
 fn labels_on_screen(p: &Mounted) -> Result<(), String> {
     let tree = rect(&p.element(".utp-tree"));

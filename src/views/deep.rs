@@ -19,15 +19,17 @@ pub fn way_in(cx: Ctx, id: TraceId) -> Element {
     dom::on(&button, "click", move |_| store.open_as_root(Some(id)));
     let trigger = store.trace_trigger(id);
     let mut shown = String::new();
-    // What is below can grow with any event (deeper traces do not notify this one), so the
-    // count is read again after each applied batch; it is a walk of this subtree only.
+    // What is below grows with events deep below, which do not notify this trace's view: the
+    // store keeps the count current from each batch's changes and notifies the trace's trigger
+    // when it moves (a walk of the subtree after every batch was O(subtree) per frame).
+    store.watch_levels_below(id);
     dom::effect(move || {
         trigger.track();
-        store.counters.track();
+        let below = store.levels_below(id);
         let text = store.with(|m| {
             let name = m.trace(id).map(|t| t.name.as_str()).unwrap_or("");
             let name = label_text::plain(name);
-            format!("▸ {name} · {}", depth::more_levels(m.levels_below(id) + 1))
+            format!("▸ {name} · {}", depth::more_levels(below + 1))
         });
         if text != shown {
             button.set_text_content(Some(&text));

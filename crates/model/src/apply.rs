@@ -308,6 +308,7 @@ impl Model {
             self.bytes += 8;
         }
         out.changes.push(Change::SpanChildren(span));
+        out.changes.push(Change::Nested(id));
     }
 
     fn attach_span(&mut self, id: SpanId, trace: TraceId, out: &mut Outcome) {
@@ -326,6 +327,11 @@ impl Model {
             self.bytes += 8;
         }
         out.changes.push(Change::TraceSpans(trace));
+        if let Some(s) = self.spans.get(id.0) {
+            // Child traces that arrived while the span waited join `trace`'s tree with it.
+            out.changes
+                .extend(s.children.iter().map(|&c| Change::Nested(c)));
+        }
         self.add_trace_process(trace, &process, out);
     }
 

@@ -13,6 +13,10 @@ pub enum Change {
     TraceSpans(TraceId),
     /// A span's list of child traces changed.
     SpanChildren(SpanId),
+    /// A trace, with whatever nests in it, joined the tree of a trace above it: attached to
+    /// its span, or inside a span that was attached to its trace. (What nests below a trace
+    /// grows only this way; it shrinks only when its root is evicted or all is cleared.)
+    Nested(TraceId),
     /// A trace's header changed: status, end time, processes.
     Trace(TraceId),
     /// A span's header changed: status, end time, writers.

@@ -15,6 +15,7 @@
 //! - text appends cost O(appended bytes); JSON is kept as sent and indexed lazily ([`json`]).
 
 mod apply;
+mod below;
 mod change;
 mod dump;
 #[doc(hidden)]
@@ -27,6 +28,7 @@ mod seen;
 mod slab;
 mod snapshot;
 
+pub use below::LevelsBelow;
 pub use change::{Change, Gap, Outcome, Rejection};
 pub use model::{Model, RootIter, RootList};
 pub use node::{Parent, RunStatus, Span, SpanId, Trace, TraceId};

@@ -213,10 +213,18 @@ impl Model {
     /// How many levels of child traces nest below trace `id` (0 when none does), found
     /// without recursion: a view that shows only so many levels says how many more there are.
     pub fn levels_below(&self, id: TraceId) -> usize {
-        let mut deepest = 0;
+        self.deepest_below(id).0
+    }
+
+    /// [`Model::levels_below`] and a trace that deep (`id` itself when nothing nests in it):
+    /// a walk of the subtree. [`crate::LevelsBelow`] keeps the count current from the changes.
+    pub fn deepest_below(&self, id: TraceId) -> (usize, TraceId) {
+        let mut deepest = (0, id);
         let mut stack = vec![(id, 0)];
         while let Some((t, depth)) = stack.pop() {
-            deepest = deepest.max(depth);
+            if depth > deepest.0 {
+                deepest = (depth, t);
+            }
             let Some(trace) = self.trace(t) else { continue };
             for s in trace.spans.iter().filter_map(|&s| self.span(s)) {
                 stack.extend(s.children.iter().map(|&c| (c, depth + 1)));
