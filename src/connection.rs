@@ -73,14 +73,15 @@ impl Connection {
         // A gap in sequence numbers: resume right away from what the model holds.
         let weak = Rc::downgrade(&conn.0);
         let counters = store.counters;
-        Effect::new(move |prev: Option<u64>| {
+        let mut seen = None;
+        crate::dom::effect(move || {
             let n = counters.get().gaps;
-            if prev.is_some_and(|p| p != n) {
+            if seen.is_some_and(|p| p != n) {
                 if let Some(state) = weak.upgrade() {
                     Connection(state).reconnect_now();
                 }
             }
-            n
+            seen = Some(n);
         });
         conn
     }

@@ -111,7 +111,7 @@ impl Store {
             counters: RwSignal::new(Counters::default()),
         };
         // Resuming shows everything that changed while paused.
-        Effect::new(move |_| {
+        crate::dom::effect(move || {
             if !paused.get() {
                 let held = store
                     .in_state(|s| std::mem::take(&mut s.held))
