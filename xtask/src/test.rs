@@ -27,9 +27,9 @@ pub fn run(args: &[String]) -> Result {
     cargo("fmt --all --check").run("formatting (fix with `cargo fmt --all`)")?;
     cargo("clippy --workspace --all-targets -- -D warnings").run("clippy, native")?;
     cargo(&format!(
-        "clippy -p user-trace-protocol -p user-trace-model --lib --target {WASM} -- -D warnings"
+        "clippy -p user-trace-json -p user-trace-protocol -p user-trace-model --lib --target {WASM} -- -D warnings"
     ))
-    .run("clippy, wasm32: protocol and model as the panel compiles them")?;
+    .run("clippy, wasm32: the JSON reader, protocol and model as the panel compiles them")?;
     cargo(&format!(
         "clippy -p user-trace-panel --all-targets --target {WASM} -- -D warnings"
     ))

@@ -46,18 +46,14 @@ impl LevelsBelow {
     pub fn update(&mut self, m: &Model, changes: &[Change]) {
         let mut steps = 0;
         for c in changes {
-            match c {
-                Change::Nested(t) => {
-                    if !self.nested(m, *t, &mut steps) {
-                        *self = Self::new(m, self.root);
-                        return;
-                    }
-                }
-                Change::Cleared => {
-                    *self = Self::new(m, self.root);
-                    return;
-                }
-                _ => {}
+            let current = match c {
+                Change::Nested(t) => self.nested(m, *t, &mut steps),
+                Change::Cleared => false,
+                _ => true,
+            };
+            if !current {
+                *self = Self::new(m, self.root);
+                return;
             }
         }
     }
