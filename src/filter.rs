@@ -1,6 +1,6 @@
 //! Which root traces the filter shows: pure logic over the model.
 
-use user_trace_model::protocol::Content;
+use user_trace_model::protocol::{Content, Message, MessageContent, Part};
 use user_trace_model::{Model, TraceId};
 
 /// What the user filters by.
@@ -71,7 +71,11 @@ fn contains(m: &Model, id: TraceId, needle: &str) -> bool {
                         .iter()
                         .any(|i| has(&i.name, needle) || has(i.value.get(), needle)),
                     Content::Error(e) => has(&e.message, needle),
-                };
+                    Content::Messages(list) => list.iter().any(|m| message_has(m, needle)),
+                }
+                || span
+                    .streamed_json()
+                    .is_some_and(|(_, text)| has(text, needle));
             if found {
                 return true;
             }
@@ -79,6 +83,21 @@ fn contains(m: &Model, id: TraceId, needle: &str) -> bool {
         }
     }
     false
+}
+
+fn message_has(m: &Message, needle: &str) -> bool {
+    let parts = match &m.content {
+        MessageContent::Text(t) => has(t, needle),
+        MessageContent::Parts(parts) => parts.iter().any(|p| match p {
+            Part::Text(t) => has(t, needle),
+            Part::Other(raw) => has(raw.get(), needle),
+        }),
+    };
+    parts
+        || m.name.as_deref().is_some_and(|n| has(n, needle))
+        || m.tool_calls
+            .iter()
+            .any(|c| has(&c.name, needle) || has(c.arguments.get(), needle))
 }
 
 /// Where the filter's `needle` occurs in `hay` (case-insensitively, as [`Filter::matches`]

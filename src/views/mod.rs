@@ -12,6 +12,7 @@ pub mod json_tree;
 pub mod label;
 pub mod long_text;
 pub mod markdown_span;
+pub mod messages;
 pub mod span;
 pub mod status_bar;
 pub mod text_span;

@@ -15,6 +15,7 @@ use crate::views::items_span::items_span;
 use crate::views::json_span::json_span;
 use crate::views::label::{self, label};
 use crate::views::markdown_span::markdown_span;
+use crate::views::messages::messages_span;
 use crate::views::text_span::text_span;
 use crate::views::trace::trace_view;
 use crate::views::Ctx;
@@ -103,7 +104,7 @@ fn header_view(row: &Element, h: &Header, needle: &str) {
     row.set_text_content(None);
     let status = match &h.status {
         RunStatus::Running => {
-            let (class, text) = badges::span_state(true, h.kind.is_textual(), h.trace_running);
+            let (class, text) = badges::span_state(true, h.kind.is_streamed(), h.trace_running);
             (class, text.to_owned())
         }
         RunStatus::Ok => ("utp-ok", "✓".to_owned()),
@@ -188,6 +189,7 @@ pub fn span_view(cx: Ctx, id: SpanId) -> Element {
         SpanKind::Items => items_span(cx, id),
         SpanKind::Markdown => markdown_span(store, id),
         SpanKind::Error => error_span(store, id),
+        SpanKind::Messages => messages_span(cx, id),
         SpanKind::Other(_) => generic_span(store, id),
     };
     let _ = content.append_child(&view);

@@ -109,11 +109,19 @@ pub fn text_span(store: Store, id: SpanId) -> Element {
     root
 }
 
+/// Keeps the blocks of `el` (which [`append`] fills) holding whole lines when its width
+/// changes, until the current owner is disposed.
+pub(crate) fn recut_on_resize(el: &Element) {
+    RESIZE.with(|r| r.observe(el));
+    let observed = el.clone();
+    leptos::prelude::on_cleanup(move || RESIZE.with(|r| r.unobserve(&observed)));
+}
+
 /// Appends `text` to the last block of `pre`, or to new blocks where
 /// [`crate::text_chunks::cut`] says (each block is a `span.utp-chunk` holding one Text node).
 /// A block that does not end a line gives its last line to the next block, so that blocks
 /// hold whole lines ([`close`]).
-fn append(pre: &Element, mut text: &str) {
+pub(crate) fn append(pre: &Element, mut text: &str) {
     let mut last = pre
         .last_element_child()
         .and_then(|c| c.first_child())

@@ -28,6 +28,9 @@ fn freshen(event: &mut Event, suffix: &str) {
         | Op::ContentReplace { span, .. }
         | Op::ItemsSet { span, .. }
         | Op::ItemsAdd { span, .. }
+        | Op::MessagesAdd { span, .. }
+        | Op::MessageAppend { span, .. }
+        | Op::JsonAppend { span, .. }
         | Op::SpanEnd { span, .. } => add(span),
         Op::TraceEnd { trace, .. } => add(trace),
         Op::Clear => {}

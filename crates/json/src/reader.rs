@@ -193,6 +193,21 @@ impl<'a> Reader<'a> {
         self.owned_string().map(Some)
     }
 
+    /// `true` or `false`.
+    pub fn bool(&mut self) -> Result<bool, ReadError> {
+        match self.peek() {
+            Some(b't') if self.rest().starts_with("true") => {
+                self.pos += 4;
+                Ok(true)
+            }
+            Some(b'f') if self.rest().starts_with("false") => {
+                self.pos += 5;
+                Ok(false)
+            }
+            _ => Err(self.expected("a boolean")),
+        }
+    }
+
     /// A non-negative integer that fits in 64 bits.
     pub fn u64(&mut self) -> Result<u64, ReadError> {
         match self.peek() {

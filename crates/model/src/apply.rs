@@ -3,7 +3,8 @@
 use std::sync::Arc;
 
 use user_trace_protocol::{
-    message::EventResult, Content, Event, Item, Op, RawJson, SpanKind, Status,
+    message::EventResult, Content, Event, Item, Message, MessageContent, Op, Part, RawJson,
+    SpanKind, Status,
 };
 
 use crate::change::{Change, Gap, Outcome, Rejection};
@@ -158,6 +159,11 @@ impl Model {
                 self.clear();
                 out.changes.push(Change::Cleared);
                 Ok(())
+            }
+            Op::MessagesAdd { span, messages } => self.messages_add(&span, messages, process, out),
+            Op::MessageAppend { span, text } => self.message_append(&span, &text, process, out),
+            Op::JsonAppend { span, text, done } => {
+                self.json_append(&span, &text, done, process, out)
             }
         }
     }
@@ -391,6 +397,8 @@ impl Model {
             status: RunStatus::Running,
             start_ts: ts,
             end_ts: None,
+            stream: None,
+            revision: 0,
         };
         self.bytes += span.bytes() + key.len();
         let id = SpanId(self.spans.insert(span));
@@ -463,6 +471,12 @@ impl Model {
                 "error message is over the limit of {} bytes",
                 limits.max_text_bytes
             )),
+            Content::Messages(list) if list.len() > limits.max_items => Err(format!(
+                "{} messages are over the limit of {}",
+                list.len(),
+                limits.max_items
+            )),
+            Content::Messages(list) => self.check_messages(list),
             _ => Ok(()),
         }
     }
@@ -540,9 +554,11 @@ impl Model {
         };
         self.check_content(&content)?;
         let (id, span) = self.span_mut(key)?;
-        let old = span.content.heap_bytes();
+        let old = span.content.heap_bytes() + span.stream.as_ref().map_or(0, |s| s.heap_bytes());
         let new = content.heap_bytes();
         span.content = content;
+        span.stream = None;
+        span.revision = span.revision.wrapping_add(1);
         let new_writer = Self::note_writer(span, process);
         self.bytes = self.bytes.saturating_sub(old) + new;
         out.changes.push(Change::Content(id));
@@ -598,8 +614,183 @@ impl Model {
         let (id, span) = self.span_mut(key)?;
         // Ending twice keeps the first end: a retried end must not change the outcome.
         if span.status.is_running() {
+            let freed = finish_stream(span);
+            self.bytes = self.bytes.saturating_sub(freed);
+            let (_, span) = self.span_mut(key)?;
             span.status = status.into();
             span.end_ts = Some(ts);
+            out.changes.push(Change::Span(id));
+        }
+        Ok(())
+    }
+
+    fn check_messages(&self, list: &[Message]) -> Result {
+        let limits = &self.options.limits;
+        for m in list {
+            self.check_label("message role", &m.role)?;
+            if let Some(n) = &m.name {
+                self.check_label("message name", n)?;
+            }
+            if let Some(n) = &m.tool_call_id {
+                self.check_label("tool call id", n)?;
+            }
+            if m.text_bytes() > limits.max_text_bytes {
+                return Err(format!(
+                    "the text of a message is over the limit of {} bytes",
+                    limits.max_text_bytes
+                ));
+            }
+            let parts = match &m.content {
+                MessageContent::Parts(parts) => parts.as_slice(),
+                MessageContent::Text(_) => &[],
+            };
+            let json = parts
+                .iter()
+                .filter_map(|p| match p {
+                    Part::Other(raw) => Some(raw),
+                    Part::Text(_) => None,
+                })
+                .chain(m.tool_calls.iter().map(|c| &c.arguments));
+            for raw in json {
+                if raw.get().len() > limits.max_json_bytes {
+                    return Err(format!(
+                        "JSON in a message is over the limit of {} bytes",
+                        limits.max_json_bytes
+                    ));
+                }
+            }
+            for c in &m.tool_calls {
+                self.check_label("tool name", &c.name)?;
+                if let Some(id) = &c.id {
+                    self.check_label("tool call id", id)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn messages_add(
+        &mut self,
+        key: &str,
+        messages: Vec<Message>,
+        process: &str,
+        out: &mut Outcome,
+    ) -> Result {
+        let max = self.options.limits.max_items;
+        self.check_messages(&messages)?;
+        let (id, span) = self.span_mut(key)?;
+        let Content::Messages(list) = &mut span.content else {
+            return Err(format!(
+                "cannot add messages to span `{key}` of kind `{}`",
+                span.kind.as_str()
+            ));
+        };
+        if list.len() + messages.len() > max {
+            return Err(format!(
+                "span `{key}` would hold over the limit of {max} messages"
+            ));
+        }
+        let added: usize = messages.iter().map(Message::heap_bytes).sum();
+        list.extend(messages);
+        let new_writer = Self::note_writer(span, process);
+        self.bytes += added;
+        out.changes.push(Change::Content(id));
+        if new_writer {
+            out.changes.push(Change::Span(id));
+        }
+        Ok(())
+    }
+
+    fn message_append(
+        &mut self,
+        key: &str,
+        text: &str,
+        process: &str,
+        out: &mut Outcome,
+    ) -> Result {
+        let max = self.options.limits.max_text_bytes;
+        let (id, span) = self.span_mut(key)?;
+        if !span.status.is_running() {
+            return Err(format!("span `{key}` has ended"));
+        }
+        let Content::Messages(list) = &mut span.content else {
+            return Err(format!(
+                "cannot append to a message of span `{key}` of kind `{}`",
+                span.kind.as_str()
+            ));
+        };
+        let Some(last) = list.last_mut() else {
+            return Err(format!(
+                "span `{key}` has no message to append to (add one with messages_add)"
+            ));
+        };
+        if last.text_bytes() + text.len() > max {
+            return Err(format!(
+                "the last message of span `{key}` would be over the limit of {max} bytes"
+            ));
+        }
+        let before = last.heap_bytes();
+        let from = last.append(text);
+        let grown = last.heap_bytes().saturating_sub(before);
+        let new_writer = Self::note_writer(span, process);
+        self.bytes += grown;
+        out.changes.push(Change::TextAppended { span: id, from });
+        if new_writer {
+            out.changes.push(Change::Span(id));
+        }
+        Ok(())
+    }
+
+    fn json_append(
+        &mut self,
+        key: &str,
+        text: &str,
+        done: bool,
+        process: &str,
+        out: &mut Outcome,
+    ) -> Result {
+        let max = self.options.limits.max_json_bytes;
+        let (id, span) = self.span_mut(key)?;
+        if span.kind != SpanKind::Json {
+            return Err(format!(
+                "cannot stream JSON into span `{key}` of kind `{}`",
+                span.kind.as_str()
+            ));
+        }
+        if !span.status.is_running() {
+            return Err(format!("span `{key}` has ended"));
+        }
+        let stream = match &mut span.stream {
+            Some(s) if s.done() => {
+                return Err(format!("the JSON of span `{key}` is complete"));
+            }
+            Some(s) => s,
+            None => {
+                let Content::Json(j) = &span.content else {
+                    return Err(format!("span `{key}` holds no JSON"));
+                };
+                if j.get().trim() != "null" {
+                    return Err(format!(
+                        "span `{key}` holds a complete JSON value: stream into a json span created without content"
+                    ));
+                }
+                span.stream.insert(Box::default())
+            }
+        };
+        if stream.text().len() + text.len() > max {
+            return Err(format!(
+                "the JSON of span `{key}` would be over the limit of {max} bytes"
+            ));
+        }
+        let before = stream.heap_bytes();
+        let from = stream.text().len();
+        stream.append(text);
+        let grown = stream.heap_bytes().saturating_sub(before);
+        let freed = if done { finish_stream(span) } else { 0 };
+        let new_writer = Self::note_writer(span, process);
+        self.bytes = (self.bytes + grown).saturating_sub(freed);
+        out.changes.push(Change::TextAppended { span: id, from });
+        if new_writer {
             out.changes.push(Change::Span(id));
         }
         Ok(())
@@ -627,4 +818,30 @@ impl Model {
         }
         Ok(())
     }
+}
+
+/// Ends the JSON stream of `span`, if it has one that is not done: a valid document becomes
+/// the span's content (its text moves there, validated); an invalid one keeps its text and
+/// error. Returns the bytes freed.
+fn finish_stream(span: &mut Span) -> usize {
+    let Some(stream) = span.stream.as_deref_mut().filter(|s| !s.done()) else {
+        return 0;
+    };
+    if stream.finish().is_err() {
+        return 0;
+    }
+    // The decoder's reader has the last word (tests hold the stream's parser equal to it).
+    let raw = match RawJson::try_from_str(stream.text()) {
+        Ok(raw) => raw,
+        Err(e) => {
+            stream.reject(e.to_string());
+            return 0;
+        }
+    };
+    let before = stream.heap_bytes();
+    drop(stream.release_text());
+    let freed = before.saturating_sub(stream.heap_bytes());
+    let kept = raw.get().len();
+    span.content = Content::Json(raw);
+    freed.saturating_sub(kept)
 }

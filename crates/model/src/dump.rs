@@ -70,14 +70,23 @@ impl Model {
 
     fn dump_span(&self, out: &mut String, id: SpanId, depth: usize) {
         let Some(s) = self.span(id) else { return };
-        let content = match &s.content {
-            Content::Text(t) => format!("{t:?}"),
-            Content::Json(j) => j.get().to_owned(),
-            other => {
-                let mut json = String::new();
-                user_trace_protocol::writer::content(&mut json, other);
-                json
-            }
+        let content = match (&s.content, s.stream.as_deref()) {
+            (_, Some(st)) if !st.done() || st.error().is_some() => format!(
+                "stream {:?}{}{}",
+                st.text(),
+                if st.done() { " done" } else { "" },
+                st.error()
+                    .map_or(String::new(), |e| format!(" error {:?}", e.what)),
+            ),
+            (c, _) => match c {
+                Content::Text(t) => format!("{t:?}"),
+                Content::Json(j) => j.get().to_owned(),
+                other => {
+                    let mut json = String::new();
+                    user_trace_protocol::writer::content(&mut json, other);
+                    json
+                }
+            },
         };
         let _ = writeln!(
             out,

@@ -12,7 +12,8 @@
 //!   sequence numbers is reported and nothing after it is applied;
 //! - an invalid event is rejected with a reason and nothing else is lost;
 //! - memory is bounded by [`Options::max_bytes`]: the oldest finished traces are evicted first;
-//! - text appends cost O(appended bytes); JSON is kept as sent and indexed lazily ([`json`]).
+//! - text appends cost O(appended bytes); JSON is kept as sent and indexed lazily ([`json`]);
+//!   JSON streamed in pieces is parsed as it arrives ([`json_stream`]).
 
 mod apply;
 mod below;
@@ -21,6 +22,7 @@ mod dump;
 #[doc(hidden)]
 pub mod fuzz;
 pub mod json;
+pub mod json_stream;
 mod model;
 mod node;
 mod options;
@@ -30,6 +32,7 @@ mod snapshot;
 
 pub use below::LevelsBelow;
 pub use change::{Change, Gap, Outcome, Rejection};
+pub use json_stream::JsonStream;
 pub use model::{Model, RootIter, RootList};
 pub use node::{Parent, RunStatus, Span, SpanId, Trace, TraceId};
 pub use options::{Limits, Options};

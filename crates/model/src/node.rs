@@ -4,6 +4,7 @@ use std::sync::Arc;
 
 use user_trace_protocol::{Content, SpanKind, Status};
 
+use crate::json_stream::JsonStream;
 use crate::slab::Key;
 
 /// A trace in the model. Stays valid until the trace is evicted or the model is cleared.
@@ -119,6 +120,12 @@ pub struct Span {
     pub status: RunStatus,
     pub start_ts: u64,
     pub end_ts: Option<u64>,
+    /// A `json` span streamed with `json_append`: the document so far and how it parses
+    /// (see [`Span::streamed_json`]).
+    pub stream: Option<Box<JsonStream>>,
+    /// How many times the content was replaced (not grown): a view that shows the content in
+    /// parts starts over when it changes.
+    pub revision: u32,
 }
 
 /// Fixed cost of a node in the memory accounting, beside its strings and content: the node in
@@ -152,6 +159,18 @@ impl Span {
             + self.title.as_ref().map_or(0, String::len)
             + self.content.heap_bytes()
             + self.children.len() * 8
+            + self.stream.as_ref().map_or(0, |s| s.heap_bytes())
+    }
+
+    /// A streamed JSON span's document: its stream, and its text so far (once the stream is
+    /// done and valid, the text is the span's content).
+    pub fn streamed_json(&self) -> Option<(&JsonStream, &str)> {
+        let stream = self.stream.as_deref()?;
+        let text = match &self.content {
+            Content::Json(j) if stream.done() && stream.error().is_none() => j.get(),
+            _ => stream.text(),
+        };
+        Some((stream, text))
     }
 
     /// The text of a text or markdown span.

@@ -152,9 +152,24 @@ impl Snapshot<'_> {
                 content: s.content.clone(),
             },
         );
+        // A JSON document still streaming (or that ended invalid) is sent as it was: the span
+        // without content, then its text (a valid one that ended is the span's content).
+        let stream = s
+            .stream
+            .as_deref()
+            .filter(|st| !st.done() || st.error().is_some());
         // Processes that wrote into the span: an event from each that changes nothing else.
         for writer in &s.writers {
             let op = match &s.content {
+                _ if stream.is_some() => Op::JsonAppend {
+                    span: s.key.to_string(),
+                    text: String::new(),
+                    done: false,
+                },
+                Content::Messages(_) => Op::MessagesAdd {
+                    span: s.key.to_string(),
+                    messages: Vec::new(),
+                },
                 Content::Text(_) => Op::TextAppend {
                     span: s.key.to_string(),
                     text: String::new(),
@@ -173,6 +188,17 @@ impl Snapshot<'_> {
                 },
             };
             self.push(writer, s.start_ts, op);
+        }
+        if let Some(st) = stream {
+            self.push(
+                &s.process,
+                s.start_ts,
+                Op::JsonAppend {
+                    span: s.key.to_string(),
+                    text: st.text().to_owned(),
+                    done: st.done(),
+                },
+            );
         }
         stack.push(Step::SpanEnd(id));
         stack.extend(s.children.iter().rev().copied().map(Step::Trace));

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::value::RawValue;
 
+use crate::conversation::{read_messages, Message};
 use crate::outline::Outline;
 use crate::reader::{ReadError, Reader};
 use crate::wire::read_items;
@@ -32,6 +33,12 @@ impl RawJson {
         } else {
             Arc::from(trimmed)
         }))
+    }
+    /// Validates `text` as one JSON value and copies it (without surrounding whitespace) into
+    /// the shared text: one pass and one copy.
+    pub fn try_from_str(text: &str) -> Result<Self, ReadError> {
+        crate::reader::validate(text)?;
+        Ok(Self::plain(Arc::from(text.trim())))
     }
     /// Serializes any value (used by producers and tests).
     pub fn from_value<T: Serialize + ?Sized>(value: &T) -> Self {
@@ -119,6 +126,9 @@ pub enum SpanKind {
     Markdown,
     /// An error: a message and optional JSON details.
     Error,
+    /// A conversation: messages with roles, tool calls and their results; the last message
+    /// streamed with `message_append`.
+    Messages,
     /// A kind from a newer producer; its content is any JSON and is shown generically.
     Other(String),
 }
@@ -132,6 +142,7 @@ impl SpanKind {
             SpanKind::Items => "items",
             SpanKind::Markdown => "markdown",
             SpanKind::Error => "error",
+            SpanKind::Messages => "messages",
             SpanKind::Other(name) => name,
         }
     }
@@ -143,12 +154,21 @@ impl SpanKind {
             "items" => SpanKind::Items,
             "markdown" => SpanKind::Markdown,
             "error" => SpanKind::Error,
+            "messages" => SpanKind::Messages,
             other => SpanKind::Other(other.to_owned()),
         }
     }
     /// Whether `text_append` applies to spans of this kind.
     pub fn is_textual(&self) -> bool {
         matches!(self, SpanKind::Text | SpanKind::Markdown)
+    }
+    /// Whether spans of this kind are streamed (their text grows until they end), so that one
+    /// that never ended may be cut short.
+    pub fn is_streamed(&self) -> bool {
+        matches!(
+            self,
+            SpanKind::Text | SpanKind::Markdown | SpanKind::Messages
+        )
     }
 }
 
@@ -159,9 +179,9 @@ impl schemars::JsonSchema for SpanKind {
     }
     fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
         schemars::json_schema!({
-            "description": "text, json, items, markdown, error; any other name is a kind from a newer producer, shown generically",
+            "description": "text, json, items, markdown, error, messages; any other name is a kind from a newer producer, shown generically",
             "type": "string",
-            "examples": ["text", "json", "items", "markdown", "error"]
+            "examples": ["text", "json", "items", "markdown", "error", "messages"]
         })
     }
 }
@@ -216,6 +236,8 @@ pub enum Content {
     Items(Vec<Item>),
     /// For `error` spans: `{message, details?}`.
     Error(ErrorContent),
+    /// For `messages` spans: an array of messages.
+    Messages(Vec<Message>),
     /// For `json` spans and unknown kinds: any JSON value.
     Json(#[cfg_attr(not(target_arch = "wasm32"), schemars(with = "serde_json::Value"))] RawJson),
 }
@@ -246,6 +268,9 @@ impl Content {
             (SpanKind::Items, None) => Content::Items(Vec::new()),
             (SpanKind::Items, Some(t)) => whole(t, |r| read_items(r).map(Content::Items))
                 .map_err(|e| wrong("an array of {name, value}", e))?,
+            (SpanKind::Messages, None) => Content::Messages(Vec::new()),
+            (SpanKind::Messages, Some(t)) => whole(t, |r| read_messages(r).map(Content::Messages))
+                .map_err(|e| wrong("an array of messages {role, content?, ...}", e))?,
             (SpanKind::Error, None) => {
                 return Err("an `error` span needs content {message, details?}".into())
             }
@@ -295,6 +320,7 @@ impl Content {
                 .map(|i| i.name.len() + i.value.get().len() + 48)
                 .sum(),
             Content::Error(e) => e.message.len() + e.details.as_ref().map_or(0, |d| d.get().len()),
+            Content::Messages(list) => list.iter().map(Message::heap_bytes).sum(),
         }
     }
 }

@@ -3,6 +3,7 @@
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::content::{Content, Item, RawJson, SpanKind};
+use crate::conversation::Message;
 
 /// One change to the trace tree, as a producer sent it.
 ///
@@ -70,6 +71,21 @@ pub enum Op {
     },
     /// Drops everything: a new run begins.
     Clear,
+    /// Appends messages to a `messages` span (protocol 1.1).
+    MessagesAdd {
+        span: String,
+        messages: Vec<Message>,
+    },
+    /// Appends text to the last message of a `messages` span: the streaming case (1.1).
+    MessageAppend { span: String, text: String },
+    /// Appends raw JSON text to a `json` span created without content: the document arrives in
+    /// pieces; `done` says it is complete (ending the span says so too) (1.1).
+    JsonAppend {
+        span: String,
+        text: String,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        done: bool,
+    },
 }
 
 /// How a span or trace ended.
@@ -94,6 +110,9 @@ impl Op {
             Op::SpanEnd { .. } => "span_end",
             Op::TraceEnd { .. } => "trace_end",
             Op::Clear => "clear",
+            Op::MessagesAdd { .. } => "messages_add",
+            Op::MessageAppend { .. } => "message_append",
+            Op::JsonAppend { .. } => "json_append",
         }
     }
 }

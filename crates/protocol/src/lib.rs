@@ -9,6 +9,7 @@
 //! and the rest of the batch still decodes (see [`message::decode_server`]).
 
 pub mod content;
+pub mod conversation;
 pub mod error;
 pub mod event;
 pub mod message;
@@ -21,6 +22,7 @@ pub mod writer;
 pub use user_trace_json::{outline, reader};
 
 pub use content::{Content, ErrorContent, Item, RawJson, SpanKind};
+pub use conversation::{Message, MessageContent, Part, ToolCall};
 pub use error::{DecodeError, EventError};
 pub use event::{Event, Op, Status};
 pub use message::{

@@ -3,6 +3,7 @@
 use std::borrow::Cow;
 
 use crate::content::{Content, Item, RawJson, SpanKind};
+use crate::conversation::{read_messages, Message};
 use crate::event::{Event, Op, Status};
 use crate::outline::Outline;
 use crate::reader::{ReadError, Reader};
@@ -29,6 +30,8 @@ pub(crate) struct RawEvent<'a> {
     pub items: Option<Vec<Item>>,
     pub status: Option<Cow<'a, str>>,
     pub message: Option<String>,
+    pub messages: Option<Vec<Message>>,
+    pub done: Option<bool>,
 }
 
 impl<'a> RawEvent<'a> {
@@ -68,6 +71,14 @@ impl<'a> RawEvent<'a> {
             "items" => self.items = if r.null() { None } else { Some(read_items(r)?) },
             "status" => self.status = text(r)?,
             "message" => self.message = r.optional_string()?,
+            "messages" => {
+                self.messages = if r.null() {
+                    None
+                } else {
+                    Some(read_messages(r)?)
+                }
+            }
+            "done" => self.done = if r.null() { None } else { Some(r.bool()?) },
             _ => r.skip()?,
         }
         Ok(())
@@ -205,6 +216,19 @@ impl RawEvent<'_> {
                 }
             }
             "clear" => Op::Clear,
+            "messages_add" => Op::MessagesAdd {
+                span: need_id(self.span, "span", op_name)?,
+                messages: need(self.messages, "messages", op_name)?,
+            },
+            "message_append" => Op::MessageAppend {
+                span: need_id(self.span, "span", op_name)?,
+                text: need(self.text, "text", op_name)?,
+            },
+            "json_append" => Op::JsonAppend {
+                span: need_id(self.span, "span", op_name)?,
+                text: need(self.text, "text", op_name)?,
+                done: self.done.unwrap_or(false),
+            },
             other => return Err(format!("unknown op `{other}`")),
         };
         Ok((process, ts, op))

@@ -5,6 +5,7 @@
 //! wasm carries no serde serializer.
 
 use crate::content::{Content, Item, RawJson};
+use crate::conversation::{Message, MessageContent, Part};
 use crate::event::{Event, Op, Status};
 use crate::message::{PanelMessage, ProducerMessage, ServerMessage};
 use crate::reader::plain_run;
@@ -77,7 +78,10 @@ fn size_hint(e: &Event) -> usize {
     let content = match &e.op {
         Op::SpanCreate { content, .. } => content.heap_bytes(),
         Op::ContentReplace { content, .. } => content.get().len(),
-        Op::TextAppend { text, .. } => text.len(),
+        Op::TextAppend { text, .. }
+        | Op::MessageAppend { text, .. }
+        | Op::JsonAppend { text, .. } => text.len(),
+        Op::MessagesAdd { messages, .. } => messages.iter().map(Message::heap_bytes).sum(),
         Op::ItemsSet { items, .. } | Op::ItemsAdd { items, .. } => items
             .iter()
             .map(|i| i.name.len() + i.value.get().len() + 24)
@@ -102,6 +106,67 @@ fn items(out: &mut String, items: &[Item]) {
     out.push(']');
 }
 
+/// Appends messages as a JSON array, field by field as serde writes [`Message`].
+pub fn messages(out: &mut String, list: &[Message]) {
+    out.push('[');
+    for (i, m) in list.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str("{\"role\":");
+        string(out, &m.role);
+        if let Some(name) = &m.name {
+            string_field(out, "name", name);
+        }
+        key(out, "content");
+        match &m.content {
+            MessageContent::Text(t) => string(out, t),
+            MessageContent::Parts(parts) => {
+                out.push('[');
+                for (j, p) in parts.iter().enumerate() {
+                    if j > 0 {
+                        out.push(',');
+                    }
+                    match p {
+                        Part::Text(t) => {
+                            out.push_str("{\"type\":\"text\",\"text\":");
+                            string(out, t);
+                            out.push('}');
+                        }
+                        Part::Other(raw) => out.push_str(raw.get()),
+                    }
+                }
+                out.push(']');
+            }
+        }
+        if !m.tool_calls.is_empty() {
+            key(out, "tool_calls");
+            out.push('[');
+            for (j, c) in m.tool_calls.iter().enumerate() {
+                if j > 0 {
+                    out.push(',');
+                }
+                out.push('{');
+                if let Some(id) = &c.id {
+                    out.push_str("\"id\":");
+                    string(out, id);
+                    out.push(',');
+                }
+                out.push_str("\"name\":");
+                string(out, &c.name);
+                raw_field(out, "arguments", &c.arguments);
+                out.push('}');
+            }
+            out.push(']');
+        }
+        if let Some(id) = &m.tool_call_id {
+            string_field(out, "tool_call_id", id);
+        }
+        out.push('}');
+    }
+    out.push(']');
+}
+
 /// Appends a span's content as JSON.
 pub fn content(out: &mut String, c: &Content) {
     match c {
@@ -117,6 +182,7 @@ pub fn content(out: &mut String, c: &Content) {
             out.push('}');
         }
         Content::Json(j) => out.push_str(j.get()),
+        Content::Messages(list) => messages(out, list),
     }
 }
 
@@ -199,6 +265,25 @@ pub fn event(out: &mut String, e: &Event) {
             status(out, s);
         }
         Op::Clear => {}
+        Op::MessagesAdd {
+            span,
+            messages: list,
+        } => {
+            string_field(out, "span", span);
+            key(out, "messages");
+            messages(out, list);
+        }
+        Op::MessageAppend { span, text } => {
+            string_field(out, "span", span);
+            string_field(out, "text", text);
+        }
+        Op::JsonAppend { span, text, done } => {
+            string_field(out, "span", span);
+            string_field(out, "text", text);
+            if *done {
+                out.push_str(",\"done\":true");
+            }
+        }
     }
     out.push('}');
 }

@@ -2,8 +2,9 @@
 //! messages, and what it writes reads back as the same message.
 
 use user_trace_protocol::{
-    decode_event, decode_server, Content, ErrorContent, Event, Hello, Item, Op, PanelMessage,
-    ProducerMessage, RawJson, ServerMessage, SpanKind, Status,
+    decode_event, decode_server, Content, ErrorContent, Event, Hello, Item, Message,
+    MessageContent, Op, PanelMessage, Part, ProducerMessage, RawJson, ServerMessage, SpanKind,
+    Status, ToolCall,
 };
 
 const AWKWARD: &[&str] = &[
@@ -80,6 +81,56 @@ fn events() -> Vec<Event> {
                 content,
             });
         }
+        let messages = vec![
+            Message::text("system", &s),
+            Message {
+                role: "assistant".into(),
+                name: i.is_multiple_of(2).then(|| s.clone()),
+                content: MessageContent::Parts(vec![
+                    Part::Text(s.clone()),
+                    Part::Other(
+                        RawJson::from_string(r#"{"type":"image","url":"x"}"#.into()).unwrap(),
+                    ),
+                ]),
+                tool_calls: vec![
+                    ToolCall {
+                        id: Some(s.clone()),
+                        name: "search".into(),
+                        arguments: RawJson::from_string(r#"{"q": [1, 2.50]}"#.into()).unwrap(),
+                    },
+                    ToolCall {
+                        id: None,
+                        name: s.clone(),
+                        arguments: RawJson::null(),
+                    },
+                ],
+                tool_call_id: None,
+            },
+            Message {
+                tool_call_id: Some(s.clone()),
+                ..Message::text("tool", "result")
+            },
+        ];
+        ops.push(Op::SpanCreate {
+            trace: "t".into(),
+            span: id.clone(),
+            kind: SpanKind::Messages,
+            title: None,
+            content: Content::Messages(messages.clone()),
+        });
+        ops.push(Op::MessagesAdd {
+            span: id.clone(),
+            messages,
+        });
+        ops.push(Op::MessageAppend {
+            span: id.clone(),
+            text: s.clone(),
+        });
+        ops.push(Op::JsonAppend {
+            span: id.clone(),
+            text: s.clone(),
+            done: i.is_multiple_of(2),
+        });
         ops.push(Op::ContentReplace {
             span: id.clone(),
             content: RawJson::from_string(" {\"k\" : \"v\"} ".into()).unwrap(),
@@ -111,7 +162,7 @@ fn events() -> Vec<Event> {
 #[test]
 fn events_are_written_as_serde_json_writes_them_and_read_back() {
     let all = events();
-    assert_eq!(all.len(), 92);
+    assert_eq!(all.len(), 120);
     for (i, e) in all.iter().enumerate() {
         let ours = e.to_json();
         assert_eq!(ours, serde_json::to_string(e).unwrap());

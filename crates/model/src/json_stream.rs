@@ -1,0 +1,551 @@
+//! JSON that arrives in pieces (`json_append`): an incremental parser that keeps, after every
+//! piece, what a view needs to show the partial document as a tree.
+//!
+//! Each piece is read once, byte by byte (runs of plain string bytes eight at a time), so an
+//! append costs O(its length) however large the document grows. The parser keeps its own
+//! stack of the containers still open, never recursing: the first [`DETAIL_LEVELS`] levels
+//! with where they start, how many members are complete and where every page of
+//! [`PAGE`] members starts; deeper levels one byte each (the data chooses the depth, so the
+//! memory per level must stay at about the text's own).
+//!
+//! The first error stops the parsing (the rest is kept as text); at the end
+//! ([`JsonStream::finish`]) an unfinished document is an error too. The model then reads a
+//! complete one once more with the protocol's validating reader as it makes it the span's
+//! content ([`JsonStream::reject`] records what that reader found, which tests hold equal to
+//! what this parser finds).
+
+use std::ops::Range;
+
+use user_trace_protocol::outline::PAGE;
+use user_trace_protocol::reader::plain_run;
+
+/// Levels of open containers kept in detail; deeper ones are counted only.
+pub const DETAIL_LEVELS: usize = 64;
+
+/// An object or array not closed yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Open {
+    /// An object (else an array).
+    pub object: bool,
+    /// Byte offset of its `{` or `[` in the text.
+    pub start: usize,
+    /// Members complete so far.
+    pub count: usize,
+    /// Byte offsets where members `0`, `PAGE`, `2 * PAGE`, ... start (the key's quote, or an
+    /// array element's first byte).
+    pub page_starts: Vec<usize>,
+    /// Where the member in progress starts, once one has.
+    pub member: Option<usize>,
+    /// The key of the member in progress (an object's), with its quotes, once complete.
+    pub key: Option<Range<usize>>,
+}
+
+/// A token at the end of the text that has not ended yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Partial {
+    /// Nothing: the text ends between tokens.
+    None,
+    /// An object's key, from this offset (its opening quote).
+    Key(usize),
+    /// A string, number or literal value, from this offset.
+    Value(usize),
+}
+
+/// Why the text is not one JSON value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamError {
+    /// Byte offset of the first byte that was wrong (the text's length for an early end).
+    pub at: usize,
+    /// What was wrong and where (line and column), in words.
+    pub what: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Esc {
+    /// Not in an escape.
+    No,
+    /// After a backslash.
+    Slash,
+    /// In `\uXXXX`: how many hex digits were read. (A lone surrogate is valid JSON text, as
+    /// the reader and serde_json take it; views show it as U+FFFD.)
+    Hex(u8),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Num {
+    Minus,
+    Zero,
+    Int,
+    Dot,
+    Frac,
+    E,
+    ESign,
+    Exp,
+}
+
+impl Num {
+    /// Whether a number may end here.
+    fn complete(self) -> bool {
+        matches!(self, Num::Zero | Num::Int | Num::Frac | Num::Exp)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Before the value (whitespace is not kept).
+    Start,
+    /// A value is due (after `:`, or after `,` in an array).
+    Value,
+    /// After `[`: a value or `]`.
+    ValueOrClose,
+    /// After `{`: a key or `}`.
+    KeyOrClose,
+    /// After `,` in an object: a key.
+    Key,
+    /// After a key: `:`.
+    Colon,
+    /// After a member: `,` or the container's end.
+    After,
+    /// The value is complete: only whitespace may follow.
+    End,
+    Str {
+        key: bool,
+        esc: Esc,
+    },
+    Num(Num),
+    /// In `true`, `false` or `null`: which, and how many bytes were read.
+    Lit(&'static [u8], usize),
+    /// An error was found: the rest is kept as text, not read.
+    Failed,
+}
+
+/// A JSON document being streamed.
+#[derive(Debug, Clone)]
+pub struct JsonStream {
+    text: String,
+    state: State,
+    open: Vec<Open>,
+    /// Containers open past [`DETAIL_LEVELS`]: `true` for an object.
+    deep: Vec<bool>,
+    /// Where the token in progress started.
+    token: usize,
+    done: bool,
+    error: Option<StreamError>,
+    /// Bytes looked at so far, counting the few read twice (what appends cost).
+    work: usize,
+}
+
+impl Default for JsonStream {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl JsonStream {
+    pub fn new() -> Self {
+        JsonStream {
+            text: String::new(),
+            state: State::Start,
+            open: Vec::new(),
+            deep: Vec::new(),
+            token: 0,
+            done: false,
+            error: None,
+            work: 0,
+        }
+    }
+
+    /// How many bytes the parser has looked at: each byte of the text once, and a byte after
+    /// a number or a literal twice at most. An append costs its own length, not the text's.
+    pub fn work(&self) -> usize {
+        self.work
+    }
+
+    /// The text so far (whitespace before the value is not kept).
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// The containers open, outermost first (the first [`DETAIL_LEVELS`]).
+    pub fn open(&self) -> &[Open] {
+        &self.open
+    }
+
+    /// How many more containers are open past those of [`JsonStream::open`].
+    pub fn deeper(&self) -> usize {
+        self.deep.len()
+    }
+
+    /// The token at the end of the text that has not ended, if any.
+    pub fn partial(&self) -> Partial {
+        match self.state {
+            State::Str { key: true, .. } => Partial::Key(self.token),
+            State::Str { key: false, .. } | State::Num(_) | State::Lit(..) => {
+                Partial::Value(self.token)
+            }
+            _ => Partial::None,
+        }
+    }
+
+    /// Whether the producer said the document is complete (or ended its span).
+    pub fn done(&self) -> bool {
+        self.done
+    }
+
+    /// The first error, if the text is not (the start of) one JSON value.
+    pub fn error(&self) -> Option<&StreamError> {
+        self.error.as_ref()
+    }
+
+    /// Whether the whole value has arrived (its last container closed), whether or not the
+    /// producer said it is done.
+    pub fn complete(&self) -> bool {
+        self.state == State::End
+    }
+
+    /// Approximate heap bytes, for the model's memory accounting.
+    pub fn heap_bytes(&self) -> usize {
+        self.text.capacity()
+            + self.open.capacity() * std::mem::size_of::<Open>()
+            + self
+                .open
+                .iter()
+                .map(|o| o.page_starts.capacity() * 8)
+                .sum::<usize>()
+            + self.deep.capacity()
+            + self.error.as_ref().map_or(0, |e| e.what.len())
+    }
+
+    /// Records that the validating reader refused the text after all.
+    pub(crate) fn reject(&mut self, what: String) {
+        self.error = Some(StreamError {
+            at: self.text.len(),
+            what,
+        });
+        self.state = State::Failed;
+    }
+
+    /// Drops the text once the model keeps it elsewhere (as the span's validated content).
+    pub(crate) fn release_text(&mut self) -> String {
+        std::mem::take(&mut self.text)
+    }
+
+    /// Appends a piece of the document and reads it.
+    pub fn append(&mut self, piece: &str) {
+        let piece = if self.state == State::Start {
+            piece.trim_start_matches([' ', '\t', '\n', '\r'])
+        } else {
+            piece
+        };
+        let from = self.text.len();
+        self.text.push_str(piece);
+        self.read(from);
+    }
+
+    /// The document is complete: says whether it is one JSON value, and records why not.
+    pub fn finish(&mut self) -> Result<(), StreamError> {
+        self.done = true;
+        if let Some(e) = &self.error {
+            return Err(e.clone());
+        }
+        let end = self.text.len();
+        match self.state {
+            State::Num(n) if n.complete() && self.open.is_empty() && self.deep.is_empty() => {
+                self.state = State::End;
+            }
+            State::End => {}
+            State::Start => self.fail(end, "no JSON value was sent".into()),
+            State::Str { .. } => self.fail(end, "the text ends inside a string".into()),
+            _ => {
+                let open = self.open.len() + self.deep.len();
+                let what = match open {
+                    0 => "the text ends inside a value".to_owned(),
+                    1 => "the text ends with 1 container still open".to_owned(),
+                    n => format!("the text ends with {n} containers still open"),
+                };
+                self.fail(end, what);
+            }
+        }
+        match &self.error {
+            Some(e) => Err(e.clone()),
+            None => Ok(()),
+        }
+    }
+
+    fn fail(&mut self, at: usize, what: String) {
+        let before = self.text.get(..at).unwrap_or(&self.text);
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let line = before.bytes().filter(|&b| b == b'\n').count() + 1;
+        let column = before.get(line_start..).map_or(0, |s| s.chars().count()) + 1;
+        self.error = Some(StreamError {
+            at,
+            what: format!("{what} at line {line} column {column}"),
+        });
+        self.state = State::Failed;
+    }
+
+    /// Reads the text from byte `from` on.
+    fn read(&mut self, from: usize) {
+        let mut i = from;
+        while i < self.text.len() {
+            if self.state == State::Failed {
+                return;
+            }
+            let next = self.step(i);
+            self.work += next.saturating_sub(i).max(1);
+            i = next;
+        }
+    }
+
+    /// Reads at byte `i`; returns where to go on (a byte may be read again in a new state).
+    fn step(&mut self, i: usize) -> usize {
+        let b = self.text.as_bytes()[i];
+        match self.state {
+            State::Failed => self.text.len(),
+            State::Str { key, esc } => self.string(i, key, esc),
+            State::Num(n) => self.number(i, n, b),
+            State::Lit(word, at) => {
+                if word.get(at) != Some(&b) {
+                    self.fail(i, "invalid literal (expected true, false or null)".into());
+                    return i;
+                }
+                if at + 1 == word.len() {
+                    self.value_done();
+                } else {
+                    self.state = State::Lit(word, at + 1);
+                }
+                i + 1
+            }
+            _ if matches!(b, b' ' | b'\t' | b'\n' | b'\r') => i + 1,
+            State::Start | State::Value => {
+                self.value(i, b);
+                i + 1
+            }
+            State::ValueOrClose => {
+                if b == b']' {
+                    self.close();
+                } else {
+                    self.value(i, b);
+                }
+                i + 1
+            }
+            State::KeyOrClose | State::Key => {
+                match b {
+                    b'"' => {
+                        self.begin_member(i);
+                        self.token = i;
+                        self.state = State::Str {
+                            key: true,
+                            esc: Esc::No,
+                        };
+                    }
+                    b'}' if self.state == State::KeyOrClose => self.close(),
+                    _ => self.fail(i, "expected a key (a string)".into()),
+                }
+                i + 1
+            }
+            State::Colon => {
+                if b == b':' {
+                    self.state = State::Value;
+                } else {
+                    self.fail(i, "expected `:`".into());
+                }
+                i + 1
+            }
+            State::After => {
+                let object = self.innermost_is_object();
+                match b {
+                    b',' => {
+                        self.state = if object { State::Key } else { State::Value };
+                    }
+                    b'}' if object => self.close(),
+                    b']' if !object => self.close(),
+                    _ if object => self.fail(i, "expected `,` or `}`".into()),
+                    _ => self.fail(i, "expected `,` or `]`".into()),
+                }
+                i + 1
+            }
+            State::End => {
+                self.fail(i, "trailing characters after the value".into());
+                i
+            }
+        }
+    }
+
+    fn innermost_is_object(&self) -> bool {
+        match self.deep.last() {
+            Some(&object) => object,
+            None => self.open.last().is_some_and(|o| o.object),
+        }
+    }
+
+    /// The innermost container when it is kept in detail.
+    fn detailed(&mut self) -> Option<&mut Open> {
+        if self.deep.is_empty() {
+            self.open.last_mut()
+        } else {
+            None
+        }
+    }
+
+    /// A member starts at `i` in the innermost container (its key, or an array's element).
+    fn begin_member(&mut self, i: usize) {
+        if let Some(o) = self.detailed() {
+            if o.count.is_multiple_of(PAGE) {
+                o.page_starts.push(i);
+            }
+            o.member = Some(i);
+            o.key = None;
+        }
+    }
+
+    /// A value starts at `i` with byte `b`.
+    fn value(&mut self, i: usize, b: u8) {
+        if self.state != State::Start && !self.innermost_is_object() {
+            self.begin_member(i);
+        }
+        self.token = i;
+        match b {
+            b'{' | b'[' => {
+                let object = b == b'{';
+                if self.open.len() < DETAIL_LEVELS && self.deep.is_empty() {
+                    self.open.push(Open {
+                        object,
+                        start: i,
+                        count: 0,
+                        page_starts: Vec::new(),
+                        member: None,
+                        key: None,
+                    });
+                } else {
+                    self.deep.push(object);
+                }
+                self.state = if object {
+                    State::KeyOrClose
+                } else {
+                    State::ValueOrClose
+                };
+            }
+            b'"' => {
+                self.state = State::Str {
+                    key: false,
+                    esc: Esc::No,
+                }
+            }
+            b'-' => self.state = State::Num(Num::Minus),
+            b'0' => self.state = State::Num(Num::Zero),
+            b'1'..=b'9' => self.state = State::Num(Num::Int),
+            b't' => self.state = State::Lit(b"true", 1),
+            b'f' => self.state = State::Lit(b"false", 1),
+            b'n' => self.state = State::Lit(b"null", 1),
+            _ => self.fail(i, "expected a value".into()),
+        }
+    }
+
+    /// The innermost container closes.
+    fn close(&mut self) {
+        if self.deep.pop().is_none() {
+            self.open.pop();
+        }
+        self.value_done();
+    }
+
+    /// A value is complete: it is a member of the innermost container, or the whole value.
+    fn value_done(&mut self) {
+        if !self.deep.is_empty() {
+            self.state = State::After;
+            return;
+        }
+        match self.open.last_mut() {
+            Some(o) => {
+                o.count += 1;
+                o.member = None;
+                o.key = None;
+                self.state = State::After;
+            }
+            None => self.state = State::End,
+        }
+    }
+
+    fn string(&mut self, mut i: usize, key: bool, mut esc: Esc) -> usize {
+        let bytes = self.text.as_bytes();
+        loop {
+            let Some(&b) = bytes.get(i) else {
+                self.state = State::Str { key, esc };
+                return i;
+            };
+            esc = match esc {
+                Esc::No => {
+                    i = plain_run(bytes, i);
+                    match bytes.get(i) {
+                        None => continue,
+                        Some(b'"') => {
+                            let start = self.token;
+                            if key {
+                                if let Some(o) = self.detailed() {
+                                    o.key = Some(start..i + 1);
+                                }
+                                self.state = State::Colon;
+                            } else {
+                                self.value_done();
+                            }
+                            return i + 1;
+                        }
+                        Some(b'\\') => Esc::Slash,
+                        Some(_) => {
+                            self.fail(
+                                i,
+                                "control character in a string (it must be escaped)".into(),
+                            );
+                            return i;
+                        }
+                    }
+                }
+                Esc::Slash => match b {
+                    b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => Esc::No,
+                    b'u' => Esc::Hex(0),
+                    _ => {
+                        self.fail(i, "invalid escape in a string".into());
+                        return i;
+                    }
+                },
+                Esc::Hex(n) => {
+                    if !b.is_ascii_hexdigit() {
+                        self.fail(i, "invalid escape in a string".into());
+                        return i;
+                    }
+                    if n == 3 {
+                        Esc::No
+                    } else {
+                        Esc::Hex(n + 1)
+                    }
+                }
+            };
+            i += 1;
+        }
+    }
+
+    fn number(&mut self, i: usize, n: Num, b: u8) -> usize {
+        let next = match (n, b) {
+            (Num::Minus, b'0') => Num::Zero,
+            (Num::Minus, b'1'..=b'9') => Num::Int,
+            (Num::Int, b'0'..=b'9') => Num::Int,
+            (Num::Zero | Num::Int, b'.') => Num::Dot,
+            (Num::Dot | Num::Frac, b'0'..=b'9') => Num::Frac,
+            (Num::Zero | Num::Int | Num::Frac, b'e' | b'E') => Num::E,
+            (Num::E, b'+' | b'-') => Num::ESign,
+            (Num::E | Num::ESign | Num::Exp, b'0'..=b'9') => Num::Exp,
+            _ if n.complete() => {
+                // The number ended: the byte is read again after it.
+                self.value_done();
+                return i;
+            }
+            _ => {
+                self.fail(i, "invalid number".into());
+                return i;
+            }
+        };
+        self.state = State::Num(next);
+        i + 1
+    }
+}

@@ -1,0 +1,309 @@
+//! The content of a `messages` span: a conversation with an LLM, one message after another.
+//!
+//! On the wire a message is
+//! `{"role", "name"?, "content"?, "tool_calls"?: [{"id"?, "name", "arguments"?}], "tool_call_id"?}`,
+//! where `content` is a string or an array of parts (`{"type":"text","text":...}` or any other
+//! object, shown as JSON). The last message's text grows with `message_append`.
+
+use serde::{Serialize, Serializer};
+
+use crate::content::RawJson;
+use crate::reader::{ReadError, Reader};
+
+/// One message of a conversation.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
+pub struct Message {
+    /// `system`, `user`, `assistant` or `tool`; any other role is shown as it is.
+    pub role: String,
+    /// Who spoke, when several of a role take part (an agent's name, a tool's name).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// A string, or an array of parts; a message with tool calls only may have none (`""`).
+    #[serde(default)]
+    pub content: MessageContent,
+    /// The tools an assistant message calls.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tool_calls: Vec<ToolCall>,
+    /// For a `tool` message: the id of the call it is the result of.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tool_call_id: Option<String>,
+}
+
+/// What a message says: text, or parts.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(untagged)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
+pub enum MessageContent {
+    Text(String),
+    Parts(Vec<Part>),
+}
+
+impl Default for MessageContent {
+    fn default() -> Self {
+        MessageContent::Text(String::new())
+    }
+}
+
+/// One part of a message's content.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Part {
+    /// `{"type":"text","text":...}` (a bare string is read as one too).
+    Text(String),
+    /// Any other object (an image reference, structured data), kept as sent and shown as JSON.
+    Other(RawJson),
+}
+
+impl Serialize for Part {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Part::Text(text) => {
+                #[derive(Serialize)]
+                struct TextPart<'a> {
+                    r#type: &'static str,
+                    text: &'a str,
+                }
+                TextPart {
+                    r#type: "text",
+                    text,
+                }
+                .serialize(s)
+            }
+            Part::Other(raw) => raw.serialize(s),
+        }
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+impl schemars::JsonSchema for Part {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Part".into()
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "{\"type\":\"text\",\"text\":...} or a bare string is text; any other object is shown as JSON",
+            "anyOf": [
+                {"type": "string"},
+                {
+                    "type": "object",
+                    "properties": {
+                        "type": {"type": "string"},
+                        "text": {"type": "string"}
+                    }
+                }
+            ]
+        })
+    }
+}
+
+/// A tool an assistant message calls.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
+pub struct ToolCall {
+    /// The call's id, which its result (a `tool` message) names in `tool_call_id`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// The tool's name.
+    pub name: String,
+    /// The arguments, any JSON (default `null`), shown as a JSON tree.
+    #[serde(default = "RawJson::null")]
+    #[cfg_attr(not(target_arch = "wasm32"), schemars(with = "serde_json::Value"))]
+    pub arguments: RawJson,
+}
+
+impl Message {
+    /// A message of `role` saying `text`.
+    pub fn text(role: &str, text: &str) -> Self {
+        Message {
+            role: role.to_owned(),
+            name: None,
+            content: MessageContent::Text(text.to_owned()),
+            tool_calls: Vec::new(),
+            tool_call_id: None,
+        }
+    }
+
+    /// The text that `message_append` grows: the content when it is text, else the last part
+    /// when that is a text part.
+    pub fn last_text(&self) -> Option<&str> {
+        match &self.content {
+            MessageContent::Text(t) => Some(t),
+            MessageContent::Parts(parts) => match parts.last() {
+                Some(Part::Text(t)) => Some(t),
+                _ => None,
+            },
+        }
+    }
+
+    /// Appends `text` to the message: to its text, or to its last part when that is a text
+    /// part, else as a new text part. Returns the byte offset it was appended at in that text.
+    pub fn append(&mut self, text: &str) -> usize {
+        match &mut self.content {
+            MessageContent::Text(t) => {
+                let from = t.len();
+                t.push_str(text);
+                from
+            }
+            MessageContent::Parts(parts) => match parts.last_mut() {
+                Some(Part::Text(t)) => {
+                    let from = t.len();
+                    t.push_str(text);
+                    from
+                }
+                _ => {
+                    parts.push(Part::Text(text.to_owned()));
+                    0
+                }
+            },
+        }
+    }
+
+    /// Bytes of text in the message (its text or its text parts).
+    pub fn text_bytes(&self) -> usize {
+        match &self.content {
+            MessageContent::Text(t) => t.len(),
+            MessageContent::Parts(parts) => parts
+                .iter()
+                .map(|p| match p {
+                    Part::Text(t) => t.len(),
+                    Part::Other(_) => 0,
+                })
+                .sum(),
+        }
+    }
+
+    /// Approximate heap bytes, for the model's memory accounting.
+    pub fn heap_bytes(&self) -> usize {
+        let content = match &self.content {
+            MessageContent::Text(t) => t.capacity(),
+            MessageContent::Parts(parts) => parts
+                .iter()
+                .map(|p| {
+                    32 + match p {
+                        Part::Text(t) => t.capacity(),
+                        Part::Other(raw) => raw.get().len(),
+                    }
+                })
+                .sum(),
+        };
+        let calls: usize = self
+            .tool_calls
+            .iter()
+            .map(|c| {
+                64 + c.id.as_ref().map_or(0, String::len) + c.name.len() + c.arguments.get().len()
+            })
+            .sum();
+        96 + self.role.len()
+            + self.name.as_ref().map_or(0, String::len)
+            + self.tool_call_id.as_ref().map_or(0, String::len)
+            + content
+            + calls
+    }
+}
+
+/// An array of messages.
+pub(crate) fn read_messages(r: &mut Reader<'_>) -> Result<Vec<Message>, ReadError> {
+    let mut messages = Vec::new();
+    r.array(|r| {
+        let index = messages.len();
+        messages.push(read_message(r).map_err(|e| e.in_field(&format!("message {index}")))?);
+        Ok(())
+    })?;
+    Ok(messages)
+}
+
+fn read_message(r: &mut Reader<'_>) -> Result<Message, ReadError> {
+    let mut role = None;
+    let mut m = Message::text("", "");
+    r.object(|r, key| {
+        match &*key {
+            "role" => role = Some(r.owned_string().map_err(|e| e.in_field("role"))?),
+            "name" => m.name = r.optional_string().map_err(|e| e.in_field("name"))?,
+            "content" if r.null() => {}
+            "content" => {
+                m.content = match r.peek() {
+                    Some(b'[') => MessageContent::Parts(read_parts(r)?),
+                    _ => MessageContent::Text(
+                        r.owned_string()
+                            .map_err(|e| e.in_field("content (a string or an array of parts)"))?,
+                    ),
+                }
+            }
+            "tool_calls" if r.null() => {}
+            "tool_calls" => {
+                r.array(|r| {
+                    m.tool_calls.push(read_tool_call(r)?);
+                    Ok(())
+                })
+                .map_err(|e| e.in_field("tool_calls"))?;
+            }
+            "tool_call_id" => {
+                m.tool_call_id = r
+                    .optional_string()
+                    .map_err(|e| e.in_field("tool_call_id"))?
+            }
+            _ => r.skip()?,
+        }
+        Ok(())
+    })?;
+    match role {
+        Some(role) if !role.is_empty() => {
+            m.role = role;
+            Ok(m)
+        }
+        Some(_) => Err(r.error("`role` must not be empty")),
+        None => Err(r.error("missing field `role`")),
+    }
+}
+
+fn read_parts(r: &mut Reader<'_>) -> Result<Vec<Part>, ReadError> {
+    let mut parts = Vec::new();
+    r.array(|r| {
+        if r.peek() == Some(b'"') {
+            parts.push(Part::Text(r.owned_string()?));
+            return Ok(());
+        }
+        if r.peek() != Some(b'{') {
+            return Err(r.expected("a part (an object or a string)"));
+        }
+        let raw = r.raw()?;
+        // A text part is read for its text; any other part is kept as sent.
+        let (mut kind, mut text) = (None, None);
+        Reader::new(raw).object(|r, key| {
+            match &*key {
+                "type" if r.peek() == Some(b'"') => kind = Some(r.owned_string()?),
+                "text" if r.peek() == Some(b'"') => text = Some(r.owned_string()?),
+                _ => r.skip()?,
+            }
+            Ok(())
+        })?;
+        parts.push(match (kind.as_deref(), text) {
+            (Some("text"), Some(text)) => Part::Text(text),
+            _ => Part::Other(RawJson::from_validated(raw)),
+        });
+        Ok(())
+    })
+    .map_err(|e| e.in_field("content"))?;
+    Ok(parts)
+}
+
+fn read_tool_call(r: &mut Reader<'_>) -> Result<ToolCall, ReadError> {
+    let (mut id, mut name, mut arguments) = (None, None, None);
+    r.object(|r, key| {
+        match &*key {
+            "id" => id = r.optional_string().map_err(|e| e.in_field("id"))?,
+            "name" => name = Some(r.owned_string().map_err(|e| e.in_field("name"))?),
+            "arguments" => arguments = Some(RawJson::from_validated(r.raw()?)),
+            _ => r.skip()?,
+        }
+        Ok(())
+    })?;
+    let Some(name) = name else {
+        return Err(r.error("a tool call needs the field `name`"));
+    };
+    Ok(ToolCall {
+        id,
+        name,
+        arguments: arguments.unwrap_or_else(RawJson::null),
+    })
+}
