@@ -1,0 +1,463 @@
+//! Browser tests of protocol 1.1 in the panel: conversations (`messages` spans) and JSON
+//! streamed in pieces (`json_append`), mounted in headless Chromium and checked through the
+//! real DOM. (Apart from `browser.rs` so that each can change without the other.)
+
+#![cfg(target_arch = "wasm32")]
+
+use leptos::prelude::*;
+use user_trace_model::protocol::{decode_event, Event};
+use user_trace_panel::store::{Pending, Store};
+use user_trace_panel::UserTracePanel;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn document() -> web_sys::Document {
+    web_sys::window().unwrap().document().unwrap()
+}
+
+async fn sleep(ms: i32) {
+    let p = js_sys::Promise::new(&mut |resolve, _| {
+        web_sys::window()
+            .unwrap()
+            .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms)
+            .unwrap();
+    });
+    wasm_bindgen_futures::JsFuture::from(p).await.unwrap();
+}
+
+/// Lets the store apply what is queued (it does so at the next animation frame).
+async fn frame() {
+    let p = js_sys::Promise::new(&mut |resolve, _| {
+        web_sys::window()
+            .unwrap()
+            .request_animation_frame(&resolve)
+            .unwrap();
+    });
+    wasm_bindgen_futures::JsFuture::from(p).await.unwrap();
+    sleep(0).await;
+}
+
+/// Lets the intersection observer report which blocks are near, and the panel mount them.
+async fn settle() {
+    for _ in 0..6 {
+        frame().await;
+    }
+}
+
+/// Events from compact JSON lines; `{n}` counters keep ids unique.
+fn events(lines: &[String]) -> Vec<Event> {
+    lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let line = l.replace("{n}", &i.to_string());
+            decode_event(i, &line).unwrap_or_else(|e| panic!("test event {line}: {e}"))
+        })
+        .collect()
+}
+
+struct Mounted {
+    el: web_sys::HtmlElement,
+    store: Store,
+    _handle: leptos::mount::UnmountHandle<leptos::tachys::view::any_view::AnyViewState>,
+}
+
+/// A panel with its stylesheet, `width` × `height` px, `theme` (or the system's).
+fn mount(width: u32, height: u32, theme: Option<&'static str>) -> Mounted {
+    user_trace_panel::styles::ensure();
+    let el: web_sys::HtmlElement = document()
+        .create_element("div")
+        .unwrap()
+        .dyn_into()
+        .unwrap();
+    document().body().unwrap().append_child(&el).unwrap();
+    el.set_attribute("style", &format!("width:{width}px;height:{height}px"))
+        .unwrap();
+    let slot = std::rc::Rc::new(std::cell::Cell::new(None));
+    let out = slot.clone();
+    let handle = leptos::mount::mount_to(el.clone(), move || {
+        let store = Store::new(Default::default());
+        out.set(Some(store));
+        match theme {
+            Some(t) => view! { <UserTracePanel store theme=t.to_owned() /> }.into_any(),
+            None => view! { <UserTracePanel store /> }.into_any(),
+        }
+    });
+    Mounted {
+        el,
+        store: slot.take().unwrap(),
+        _handle: handle,
+    }
+}
+
+impl Mounted {
+    async fn push(&self, lines: &[String]) {
+        self.store.enqueue(Pending::Events(events(lines)));
+        frame().await;
+    }
+    fn all(&self, selector: &str) -> Vec<web_sys::HtmlElement> {
+        let list = self.el.query_selector_all(selector).unwrap();
+        (0..list.length())
+            .map(|i| list.item(i).unwrap().dyn_into().unwrap())
+            .collect()
+    }
+    fn one(&self, selector: &str) -> web_sys::HtmlElement {
+        self.el
+            .query_selector(selector)
+            .unwrap()
+            .unwrap_or_else(|| panic!("no element matches {selector}"))
+            .dyn_into()
+            .unwrap()
+    }
+    fn text(&self, selector: &str) -> String {
+        self.one(selector).text_content().unwrap_or_default()
+    }
+}
+
+/// One event of process `p`: `body` is the rest of its object after the envelope.
+fn ev(ts: u64, body: &str) -> String {
+    format!(r#"{{"id":"e{{n}}-{ts}","process":"agent@h:1","ts":{ts},{body}}}"#)
+}
+
+fn trace() -> String {
+    ev(1, r#""op":"trace_start","trace":"t","name":"Agent run""#)
+}
+
+/// A `messages` span `c` holding `messages` (a JSON array).
+fn conversation(messages: &str) -> String {
+    ev(
+        2,
+        &format!(
+            r#""op":"span_create","trace":"t","span":"c","kind":"messages","title":"chat","content":{messages}"#
+        ),
+    )
+}
+
+fn say(ts: u64, text: &str) -> String {
+    ev(
+        ts,
+        &format!(
+            r#""op":"message_append","span":"c","text":{}"#,
+            json_str(text)
+        ),
+    )
+}
+
+fn json_str(s: &str) -> String {
+    serde_json::to_string(s).unwrap()
+}
+
+fn computed(el: &web_sys::Element, property: &str) -> String {
+    web_sys::window()
+        .unwrap()
+        .get_computed_style(el)
+        .unwrap()
+        .unwrap()
+        .get_property_value(property)
+        .unwrap()
+}
+
+/// The relative luminance of a computed `rgb(r, g, b)` colour (WCAG 2).
+fn luminance(rgb: &str) -> f64 {
+    let parts: Vec<f64> = rgb
+        .trim_start_matches("rgba(")
+        .trim_start_matches("rgb(")
+        .trim_end_matches(')')
+        .split(',')
+        .take(3)
+        .map(|p| p.trim().parse::<f64>().unwrap() / 255.0)
+        .collect();
+    let lin = |c: f64| {
+        if c <= 0.04045 {
+            c / 12.92
+        } else {
+            ((c + 0.055) / 1.055).powf(2.4)
+        }
+    };
+    0.2126 * lin(parts[0]) + 0.7152 * lin(parts[1]) + 0.0722 * lin(parts[2])
+}
+
+fn contrast(a: &str, b: &str) -> f64 {
+    let (x, y) = (luminance(a), luminance(b));
+    (x.max(y) + 0.05) / (x.min(y) + 0.05)
+}
+
+const CHAT: &str = r#"[
+    {"role":"system","content":"You are a concise assistant."},
+    {"role":"user","name":"ana","content":"Weather in Lisbon?"},
+    {"role":"assistant","content":"Let me check.","tool_calls":[{"id":"call_1","name":"weather","arguments":{"city":"Lisbon","units":"metric","days":1.50}}]},
+    {"role":"tool","tool_call_id":"call_1","content":"{\"temp\": 21}"},
+    {"role":"assistant","content":""}
+]"#;
+
+#[wasm_bindgen_test]
+async fn a_conversation_shows_each_role_its_tool_calls_as_trees_and_results_naming_the_call() {
+    let p = mount(900, 700, Some("light"));
+    p.push(&[trace(), conversation(CHAT)]).await;
+    settle().await;
+    let rows = p.all(".utp-msg");
+    assert_eq!(rows.len(), 5, "one row per message");
+    let roles: Vec<String> = p
+        .all(".utp-msg-role")
+        .iter()
+        .map(|r| r.text_content().unwrap())
+        .collect();
+    assert_eq!(roles, ["system", "user", "assistant", "tool", "assistant"]);
+    for (row, class) in rows.iter().zip([
+        "utp-role-system",
+        "utp-role-user",
+        "utp-role-assistant",
+        "utp-role-tool",
+        "utp-role-assistant",
+    ]) {
+        assert!(row.class_list().contains(class), "{}", row.class_name());
+        // Each message is an item of the tree: the keyboard reaches it.
+        assert_eq!(row.get_attribute("role").as_deref(), Some("treeitem"));
+    }
+    // Roles are told apart by colour, not only by their label.
+    let edges: Vec<String> = rows[..4]
+        .iter()
+        .map(|r| computed(r, "border-left-color"))
+        .collect();
+    for i in 0..4 {
+        for j in i + 1..4 {
+            assert_ne!(edges[i], edges[j], "roles {i} and {j} look alike");
+        }
+    }
+    assert_eq!(
+        p.one(".utp-messages")
+            .get_attribute("aria-label")
+            .as_deref(),
+        Some("Conversation")
+    );
+    assert_eq!(p.text(".utp-msg-name"), "ana");
+    assert_eq!(
+        rows[0]
+            .query_selector(".utp-msg-text")
+            .unwrap()
+            .unwrap()
+            .text_content()
+            .unwrap(),
+        "You are a concise assistant."
+    );
+    // The tool call: its name, its id and its arguments as a JSON tree, exactly as sent.
+    let call = p.one(".utp-tool-call");
+    assert!(call.text_content().unwrap().contains("weather"));
+    assert!(call.text_content().unwrap().contains("call_1"));
+    let list = call.query_selector_all(".utp-json-key").unwrap();
+    let keys: Vec<String> = (0..list.length())
+        .map(|i| list.item(i).unwrap().text_content().unwrap())
+        .collect();
+    assert_eq!(keys, ["city", "units", "days"]);
+    assert!(call.text_content().unwrap().contains("1.50"));
+    // The tool's result names the call it answers, and the tool.
+    let result = rows[3].query_selector(".utp-msg-head").unwrap().unwrap();
+    let head = result.text_content().unwrap();
+    assert!(head.contains("result of"), "{head}");
+    assert!(
+        head.contains("weather") && head.contains("call_1"),
+        "{head}"
+    );
+    // An empty message (a reply about to stream) shows its role and no empty text box.
+    let empty = rows[4].query_selector(".utp-msg-text").unwrap().unwrap();
+    assert_eq!(computed(&empty, "display"), "none");
+}
+
+#[wasm_bindgen_test]
+async fn the_last_message_streams_token_by_token_into_the_nodes_already_shown() {
+    let p = mount(600, 700, None);
+    p.push(&[trace(), conversation(CHAT)]).await;
+    settle().await;
+    let target = p.all(".utp-msg-text").pop().unwrap();
+    let row = p.all(".utp-msg").pop().unwrap();
+    p.push(&[say(10, "It is "), say(11, "21 °C")]).await;
+    assert_eq!(target.text_content().unwrap(), "It is 21 °C");
+    // Many tokens: more blocks, the first block's node kept, nothing shown twice.
+    let mut sent = String::from("It is 21 °C");
+    let mut lines = Vec::new();
+    for i in 0..1500 {
+        let token = if i % 40 == 39 {
+            format!(" token{i}\n")
+        } else {
+            format!(" token{i}")
+        };
+        sent.push_str(&token);
+        lines.push(say(100 + i, &token));
+        if lines.len() == 100 {
+            p.push(&lines).await;
+            lines.clear();
+        }
+    }
+    p.push(&lines).await;
+    settle().await;
+    assert_eq!(target.text_content().unwrap(), sent);
+    assert!(
+        target.child_element_count() > 2,
+        "the text is cut in blocks ({})",
+        target.child_element_count()
+    );
+    // A token goes into the Text node of the last block: nothing shown is rendered again.
+    let last_text = target.last_element_child().unwrap().first_child().unwrap();
+    let blocks = target.child_element_count();
+    p.push(&[say(4000, " end")]).await;
+    sent.push_str(" end");
+    assert!(last_text.text_content().unwrap().ends_with(" end"));
+    assert_eq!(target.child_element_count(), blocks);
+    assert_eq!(target.text_content().unwrap(), sent);
+    let now = p.all(".utp-msg").pop().unwrap();
+    assert!(now.is_same_node(Some(&row)), "the row was kept");
+    assert_eq!(p.all(".utp-msg").len(), 5);
+    // A message added after it is a new row; the streamed one stays as it is.
+    p.push(&[ev(
+        5000,
+        r#""op":"messages_add","span":"c","messages":[{"role":"user","content":"Thanks!"}]"#,
+    )])
+    .await;
+    settle().await;
+    assert_eq!(p.all(".utp-msg").len(), 6);
+    assert_eq!(target.text_content().unwrap(), sent);
+}
+
+#[wasm_bindgen_test]
+async fn roles_are_readable_in_light_dark_and_the_systems_scheme() {
+    for (theme, bg) in [
+        (Some("light"), "rgb(255, 255, 255)"),
+        (Some("dark"), "rgb(13, 17, 23)"),
+        (None, ""),
+    ] {
+        let p = mount(360, 600, theme);
+        p.push(&[trace(), conversation(CHAT)]).await;
+        settle().await;
+        let panel = p.one(".utp-panel");
+        let bg = if bg.is_empty() {
+            // The system's scheme: whatever the browser chose, the palette follows it.
+            computed(&panel, "background-color")
+        } else {
+            assert_eq!(computed(&panel, "background-color"), bg);
+            bg.to_owned()
+        };
+        for label in p.all(".utp-msg-role") {
+            let colour = computed(&label, "color");
+            let c = contrast(&colour, &bg);
+            assert!(
+                c >= 4.5,
+                "{theme:?}: the role {:?} is {colour} on {bg}: contrast {c:.2}",
+                label.text_content()
+            );
+        }
+        for text in p.all(".utp-msg-text") {
+            let c = contrast(&computed(&text, "color"), &bg);
+            assert!(c >= 7.0, "{theme:?}: message text contrast {c:.2}");
+        }
+        // Nothing wider than the panel, even at 360 px.
+        let tree = p.one(".utp-tree");
+        assert!(tree.scroll_width() <= tree.client_width() + 1, "{theme:?}");
+    }
+}
+
+#[wasm_bindgen_test]
+async fn hostile_content_in_a_conversation_is_text_and_bad_events_are_reported() {
+    let p = mount(360, 700, Some("dark"));
+    let messages = r#"[
+        {"role":"<img src=x onerror=alert(1)>","name":"\u202eevil","content":"<script>window.pwned=1</script> שלום עולם"},
+        {"role":"assistant","content":[{"type":"text","text":"<b>not bold</b>"},{"type":"html","html":"<iframe>"}],
+         "tool_calls":[{"id":"<i>","name":"<svg onload=alert(1)>","arguments":"<img>"}]}
+    ]"#;
+    p.push(&[trace(), conversation(messages)]).await;
+    settle().await;
+    for tag in ["img", "script", "b", "iframe", "svg", "i"] {
+        assert!(
+            p.el.query_selector(&format!(".utp-messages {tag}"))
+                .unwrap()
+                .is_none(),
+            "no <{tag}> element was made"
+        );
+    }
+    let rows = p.all(".utp-msg");
+    assert!(rows[0].class_list().contains("utp-role-other"));
+    assert!(rows[0]
+        .text_content()
+        .unwrap()
+        .contains("<img src=x onerror=alert(1)>"));
+    // A direction control in a name is shown, not applied.
+    assert!(
+        p.text(".utp-msg-name").contains("⟨RLO⟩"),
+        "{}",
+        p.text(".utp-msg-name")
+    );
+    assert_eq!(
+        rows[0]
+            .query_selector(".utp-msg-text")
+            .unwrap()
+            .unwrap()
+            .get_attribute("dir")
+            .as_deref(),
+        Some("auto")
+    );
+    assert!(rows[1].text_content().unwrap().contains("<b>not bold</b>"));
+    // Appending to a span that is not a conversation, or before any message: reported, skipped.
+    p.push(&[
+        ev(
+            20,
+            r#""op":"span_create","trace":"t","span":"empty","kind":"messages""#,
+        ),
+        ev(21, r#""op":"message_append","span":"empty","text":"lost""#),
+    ])
+    .await;
+    frame().await;
+    let status = p.text(".utp-statusbar");
+    assert!(
+        status.contains("no message to append to") || p.text(".utp-notices").contains("no message"),
+        "{status}"
+    );
+    // The stream goes on.
+    p.push(&[say(30, " and more")]).await;
+    let texts = rows[1].query_selector_all(".utp-msg-text").unwrap();
+    assert_eq!(
+        texts.length(),
+        2,
+        "after a part that is not text, a new text part"
+    );
+    assert_eq!(texts.item(1).unwrap().text_content().unwrap(), " and more");
+}
+
+#[wasm_bindgen_test]
+async fn the_keyboard_reaches_every_message_and_the_arguments_of_its_tool_calls() {
+    let p = mount(900, 700, None);
+    p.push(&[trace(), conversation(CHAT)]).await;
+    settle().await;
+    let tree = p.one(".utp-tree");
+    tree.focus().unwrap();
+    let key = |k: &str| {
+        let init = web_sys::KeyboardEventInit::new();
+        init.set_key(k);
+        init.set_bubbles(true);
+        let e =
+            web_sys::KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &init).unwrap();
+        tree.dispatch_event(&e).unwrap();
+    };
+    let focused = || document().active_element().unwrap();
+    let mut seen = Vec::new();
+    for _ in 0..12 {
+        key("ArrowDown");
+        let f = focused();
+        seen.push((
+            f.class_name(),
+            f.text_content()
+                .unwrap()
+                .chars()
+                .take(30)
+                .collect::<String>(),
+        ));
+    }
+    seen.dedup();
+    let messages = seen.iter().filter(|(c, _)| c.contains("utp-msg")).count();
+    assert_eq!(messages, 5, "{seen:?}");
+    assert!(
+        seen.iter()
+            .any(|(c, t)| c.contains("utp-json-row") && t.contains("city")),
+        "an argument of the tool call: {seen:?}"
+    );
+}
