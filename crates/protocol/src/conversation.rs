@@ -123,6 +123,31 @@ impl Message {
         }
     }
 
+    /// The same message, said by `name`.
+    pub fn with_name(mut self, name: &str) -> Self {
+        self.name = Some(name.to_owned());
+        self
+    }
+
+    /// The same message, calling tool `name` with `arguments` (call `id` names it for its
+    /// result).
+    pub fn with_tool_call(mut self, id: &str, name: &str, arguments: RawJson) -> Self {
+        self.tool_calls.push(ToolCall {
+            id: Some(id.to_owned()),
+            name: name.to_owned(),
+            arguments,
+        });
+        self
+    }
+
+    /// A `tool` message: the result of call `call_id`.
+    pub fn tool_result(call_id: &str, text: &str) -> Self {
+        Message {
+            tool_call_id: Some(call_id.to_owned()),
+            ..Message::text("tool", text)
+        }
+    }
+
     /// The text that `message_append` grows: the content when it is text, else the last part
     /// when that is a text part.
     pub fn last_text(&self) -> Option<&str> {

@@ -1,7 +1,7 @@
 //! Handles to a trace and a span: each method sends one event.
 
 use serde::Serialize;
-use user_trace_protocol::{Content, ErrorContent, Item, Op, RawJson, SpanKind, Status};
+use user_trace_protocol::{Content, ErrorContent, Item, Message, Op, RawJson, SpanKind, Status};
 
 use crate::tracer::Tracer;
 
@@ -118,6 +118,19 @@ impl TraceHandle {
         self.span(SpanKind::Json, Some(title), Content::Json(raw))
     }
 
+    /// A conversation (`messages` span): add messages with [`SpanHandle::add_messages`] and
+    /// stream the last one with [`SpanHandle::append_message`].
+    pub fn messages(&self, title: &str, messages: impl IntoIterator<Item = Message>) -> SpanHandle {
+        let list = messages.into_iter().collect();
+        self.span(SpanKind::Messages, Some(title), Content::Messages(list))
+    }
+
+    /// A JSON span whose document arrives in pieces: send them with
+    /// [`SpanHandle::append_json`], then [`SpanHandle::finish_json`] (or end the span).
+    pub fn json_stream(&self, title: &str) -> SpanHandle {
+        self.span(SpanKind::Json, Some(title), Content::Json(RawJson::null()))
+    }
+
     /// A name-value span, shown as a table.
     pub fn items<N: Into<String>, V: Serialize>(
         &self,
@@ -164,6 +177,42 @@ impl SpanHandle {
         self.tracer.send(Op::TextAppend {
             span: self.id.clone(),
             text: text.to_owned(),
+        });
+    }
+
+    /// Appends messages to a conversation.
+    pub fn add_messages(&self, messages: impl IntoIterator<Item = Message>) {
+        self.tracer.send(Op::MessagesAdd {
+            span: self.id.clone(),
+            messages: messages.into_iter().collect(),
+        });
+    }
+
+    /// Appends text to the last message of a conversation: the streaming case, a call a token.
+    pub fn append_message(&self, text: &str) {
+        self.tracer.send(Op::MessageAppend {
+            span: self.id.clone(),
+            text: text.to_owned(),
+        });
+    }
+
+    /// Appends a piece of a streamed JSON document (raw JSON text: it may end anywhere, even
+    /// inside a string).
+    pub fn append_json(&self, text: &str) {
+        self.tracer.send(Op::JsonAppend {
+            span: self.id.clone(),
+            text: text.to_owned(),
+            done: false,
+        });
+    }
+
+    /// Says the streamed JSON document is complete: the panel validates it (ending the span
+    /// does too).
+    pub fn finish_json(&self) {
+        self.tracer.send(Op::JsonAppend {
+            span: self.id.clone(),
+            text: String::new(),
+            done: true,
         });
     }
 

@@ -29,3 +29,4 @@ pub use handles::{SpanHandle, TraceHandle};
 pub use layer::TraceLayer;
 pub use tracer::{Error, Stats, Tracer, TracerOptions};
 pub use user_trace_protocol as protocol;
+pub use user_trace_protocol::{Message, RawJson};

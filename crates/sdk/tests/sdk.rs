@@ -6,7 +6,7 @@ use user_trace_model::{Model, Outcome};
 use user_trace_protocol::{decode_server, Content, ServerMessage};
 use user_trace_runtime::hub::Start;
 use user_trace_runtime::{Config, Running};
-use user_trace_sdk::{TraceLayer, Tracer, TracerOptions};
+use user_trace_sdk::{Message, RawJson, TraceLayer, Tracer, TracerOptions};
 
 async fn server(listen: &str, data: Option<std::path::PathBuf>) -> Running {
     let mut c = Config::default_for(listen.parse().unwrap());
@@ -68,6 +68,57 @@ async fn a_program_streams_every_kind_of_span() {
     assert_eq!(text.text(), Some("Hello!"));
     assert_eq!(text.children.len(), 1);
     assert_eq!(m.trace(text.children[0]).unwrap().name, "tool: search");
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_program_streams_a_conversation_and_a_json_document_in_pieces() {
+    let s = server("127.0.0.1:0", None).await;
+    let url = format!("ws://{}/v1/ingest", s.addr);
+    let tracer = Tracer::connect_with(&url, opts("agent")).await.unwrap();
+    let trace = tracer.trace("Chat");
+    let chat = trace.messages(
+        "conversation",
+        [
+            Message::text("system", "Be brief."),
+            Message::text("user", "Weather in Lisbon?").with_name("ana"),
+        ],
+    );
+    let args = trace.json_stream("arguments");
+    for piece in ["{\"city\": \"Lis", "bon\", \"days\": 1.50", "}"] {
+        args.append_json(piece);
+    }
+    args.finish_json();
+    chat.add_messages([Message::text("assistant", "").with_tool_call(
+        "call_1",
+        "weather",
+        RawJson::from_string("{\"city\": \"Lisbon\", \"days\": 1.50}".into()).unwrap(),
+    )]);
+    chat.add_messages([
+        Message::tool_result("call_1", "{\"temp\": 21}"),
+        Message::text("assistant", ""),
+    ]);
+    for t in ["It is ", "21 °C."] {
+        chat.append_message(t);
+    }
+    chat.end();
+    trace.end();
+    tracer.flush().await;
+    assert_eq!(tracer.stats().refused, 0);
+    let m = state(&s);
+    let t = m.trace(m.roots()[0]).unwrap();
+    let Content::Messages(list) = &m.span(t.spans[0]).unwrap().content else {
+        panic!("a conversation")
+    };
+    assert_eq!(list.len(), 5);
+    assert_eq!(list[1].name.as_deref(), Some("ana"));
+    assert_eq!(list[2].tool_calls[0].name, "weather");
+    assert_eq!(list[3].tool_call_id.as_deref(), Some("call_1"));
+    assert_eq!(list[4].last_text(), Some("It is 21 °C."));
+    let Content::Json(doc) = &m.span(t.spans[1]).unwrap().content else {
+        panic!("a JSON span")
+    };
+    assert_eq!(doc.get(), "{\"city\": \"Lisbon\", \"days\": 1.50}");
     s.stop().await;
 }
 
