@@ -16,6 +16,7 @@ pub mod endpoints;
 pub mod filter;
 pub mod format;
 pub mod js;
+pub mod json_partial;
 pub mod json_string;
 pub mod label_text;
 pub mod markdown;

@@ -461,3 +461,283 @@ async fn the_keyboard_reaches_every_message_and_the_arguments_of_its_tool_calls(
         "an argument of the tool call: {seen:?}"
     );
 }
+
+// Streaming JSON (`json_append`).
+
+/// A `json` span `s` without content, to stream into.
+fn json_span(ts: u64, s: &str) -> String {
+    ev(
+        ts,
+        &format!(
+            r#""op":"span_create","trace":"t","span":"{s}","kind":"json","title":"arguments""#
+        ),
+    )
+}
+
+fn piece(ts: u64, s: &str, text: &str, done: bool) -> String {
+    let done = if done { r#","done":true"# } else { "" };
+    ev(
+        ts,
+        &format!(
+            r#""op":"json_append","span":"{s}","text":{}{done}"#,
+            json_str(text)
+        ),
+    )
+}
+
+/// The texts of the rows of the JSON tree of span kind `json`, one line each.
+fn rows(p: &Mounted) -> Vec<String> {
+    p.all("[data-span-kind=json] .utp-json-row")
+        .iter()
+        .filter(|r| r.offset_parent().is_some())
+        .map(|r| {
+            r.text_content()
+                .unwrap()
+                .replace("copycopy", "")
+                .trim()
+                .to_owned()
+        })
+        .collect()
+}
+
+#[wasm_bindgen_test]
+async fn a_json_document_streamed_in_pieces_is_a_tree_while_it_arrives() {
+    let p = mount(900, 700, Some("light"));
+    p.push(&[
+        trace(),
+        json_span(2, "j"),
+        piece(3, "j", "{\"query\": \"rust w", false),
+    ])
+    .await;
+    assert_eq!(rows(&p), ["{0 keysopen", "query: \"rust w…"]);
+    assert_eq!(p.all(".utp-json-open-badge").len(), 1);
+    assert_eq!(
+        p.one("[data-span-kind=json] .utp-json")
+            .get_attribute("aria-busy")
+            .as_deref(),
+        Some("true")
+    );
+    assert!(p.text(".utp-json-stream-state").starts_with("receiving · "));
+    p.push(&[piece(
+        4,
+        "j",
+        "asm\", \"filters\": {\"lang\": \"en\", \"ye",
+        false,
+    )])
+    .await;
+    assert_eq!(
+        rows(&p),
+        [
+            "{1 keyopen",
+            "query: \"rust wasm\"",
+            "filters: {1 keyopen",
+            "lang: \"en\"",
+            "\"ye…"
+        ]
+    );
+    p.push(&[piece(5, "j", "ar\": 2024}, \"limit\": 1", false)])
+        .await;
+    // A container that closed reads as the static tree shows it: collapsed, counted.
+    assert_eq!(
+        rows(&p),
+        [
+            "{2 keysopen",
+            "query: \"rust wasm\"",
+            "filters: {2 keys}",
+            "limit: 1…"
+        ]
+    );
+    p.push(&[piece(6, "j", "0}", false), piece(7, "j", "", true)])
+        .await;
+    assert_eq!(
+        rows(&p),
+        [
+            "{3 keys}",
+            "query: \"rust wasm\"",
+            "filters: {2 keys}",
+            "limit: 10"
+        ]
+    );
+    assert!(p.all(".utp-json-open-badge").is_empty());
+    assert!(p.all(".utp-json-stream-state").is_empty());
+    assert_eq!(
+        p.one("[data-span-kind=json] .utp-json")
+            .get_attribute("aria-busy")
+            .as_deref(),
+        Some("false")
+    );
+    // The closed container opens as any JSON container does, its members exactly as sent.
+    p.all("[data-span-kind=json] .utp-json-row")[2].click();
+    frame().await;
+    assert_eq!(
+        rows(&p),
+        [
+            "{3 keys}",
+            "query: \"rust wasm\"",
+            "filters: {2 keys}",
+            "lang: \"en\"",
+            "year: 2024",
+            "limit: 10"
+        ]
+    );
+    // Every row is an item of the tree: the keyboard reaches them.
+    for r in p.all("[data-span-kind=json] .utp-json-row") {
+        assert_eq!(r.get_attribute("role").as_deref(), Some("treeitem"));
+    }
+}
+
+#[wasm_bindgen_test]
+async fn what_the_reader_expanded_or_collapsed_stays_so_while_the_document_grows() {
+    let p = mount(900, 700, None);
+    p.push(&[
+        trace(),
+        json_span(2, "j"),
+        piece(3, "j", "{\"a\": {\"x\": 1}, \"b\": [1, ", false),
+    ])
+    .await;
+    // The reader expands the closed "a" and collapses the open "b".
+    let row = |text: &str| {
+        p.all("[data-span-kind=json] .utp-json-row")
+            .into_iter()
+            .find(|r| r.text_content().unwrap().starts_with(text))
+            .unwrap_or_else(|| panic!("no row {text}: {:?}", rows(&p)))
+    };
+    row("a:").click();
+    frame().await;
+    row("b:").click();
+    frame().await;
+    assert_eq!(
+        rows(&p),
+        ["{1 keyopen", "a: {1 key}", "x: 1", "b: [1 itemopen"]
+    );
+    let mut lines = Vec::new();
+    for i in 2..400 {
+        lines.push(piece(10 + i, "j", &format!("{i}, "), false));
+    }
+    p.push(&lines).await;
+    p.push(&[piece(500, "j", "400], \"c\": {\"y\": [2]}}", true)])
+        .await;
+    settle().await;
+    assert_eq!(
+        rows(&p),
+        [
+            "{3 keys}",
+            "a: {1 key}",
+            "x: 1",
+            "b: [400 items]",
+            "c: {1 key}"
+        ],
+        "a stays expanded, b collapsed; c closed untouched: collapsed"
+    );
+    // b was folded by hand: it opens on its pages (kept as they arrived, never rebuilt).
+    row("b:").click();
+    frame().await;
+    let shown = rows(&p);
+    assert_eq!(
+        &shown[4..8],
+        ["[0 … 99]", "[100 … 199]", "[200 … 299]", "[300 … 399]"],
+        "{shown:?}"
+    );
+}
+
+#[wasm_bindgen_test]
+async fn a_long_stream_adds_only_what_arrived_and_groups_full_pages() {
+    let p = mount(900, 700, None);
+    // 1,050 items before the view exists: ten full pages, shown without reading them.
+    let mut first = String::from("[");
+    for i in 0..1050 {
+        first.push_str(&format!("{{\"n\": {i}}}, "));
+    }
+    p.push(&[trace(), json_span(2, "j"), piece(3, "j", &first, false)])
+        .await;
+    settle().await;
+    assert_eq!(p.all(".utp-json-page").len(), 10);
+    let first_page = p.one(".utp-json-page");
+    let direct = |p: &Mounted| {
+        p.all(".utp-json-live > .utp-json-children > .utp-json-member")
+            .len()
+    };
+    assert_eq!(direct(&p), 50, "the page being filled shows its rows");
+    // Frames of 100 items each: a page row per full page, the same page rows kept.
+    for frame_no in 0..20 {
+        let mut text = String::new();
+        for i in 0..100 {
+            text.push_str(&format!("{{\"n\": {}}}, ", 1050 + frame_no * 100 + i));
+        }
+        p.push(&[piece(10 + frame_no as u64, "j", &text, false)])
+            .await;
+        assert!(direct(&p) <= PAGE_ROWS, "{} rows", direct(&p));
+    }
+    assert_eq!(p.all(".utp-json-page").len(), 30);
+    assert!(p.one(".utp-json-page").is_same_node(Some(&first_page)));
+    assert_eq!(p.text(".utp-json-live .utp-json-summary"), "[3050 items");
+    // A page opens on its members, read from the text when asked.
+    p.all(".utp-json-page")[12].click();
+    frame().await;
+    let page: Vec<String> = p
+        .all(".utp-json-page + .utp-json-children .utp-json-row")
+        .iter()
+        .map(|r| r.text_content().unwrap().replace("copycopy", ""))
+        .collect();
+    assert_eq!(page.len(), 100);
+    assert_eq!(page[0], "1200: {1 key}");
+    assert_eq!(page[99], "1299: {1 key}");
+}
+
+/// The most rows a live container shows besides its page rows.
+const PAGE_ROWS: usize = 100;
+
+#[wasm_bindgen_test]
+async fn an_invalid_streamed_document_shows_as_its_text_with_the_error() {
+    let p = mount(360, 700, Some("dark"));
+    p.push(&[
+        trace(),
+        json_span(2, "bad"),
+        piece(
+            3,
+            "bad",
+            "{\"<img src=x onerror=alert(1)>\" 1, \"\u{202e}k\": 2}",
+            false,
+        ),
+        json_span(4, "cut"),
+        piece(5, "cut", "[1, {\"a\": [2", false),
+    ])
+    .await;
+    settle().await;
+    // Found as soon as it arrives: the document can no longer be JSON.
+    let bad = p.one("[data-span-kind=json] .utp-json-invalid");
+    assert_eq!(bad.get_attribute("role").as_deref(), Some("alert"));
+    let shown = bad.text_content().unwrap();
+    assert!(
+        shown.starts_with("Invalid JSON: expected `:` at line 1 column 33"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("<img src=x onerror=alert(1)>"),
+        "shown as text"
+    );
+    assert!(p
+        .el
+        .query_selector(".utp-json-invalid img")
+        .unwrap()
+        .is_none());
+    // A document cut short is invalid when its span ends.
+    assert_eq!(p.all(".utp-json-invalid").len(), 1);
+    p.push(&[ev(6, r#""op":"span_end","span":"cut""#)]).await;
+    let cut = p.all(".utp-json-invalid").pop().unwrap();
+    assert!(
+        cut.text_content()
+            .unwrap()
+            .starts_with("Invalid JSON: the text ends with 3 containers still open"),
+        "{:?}",
+        cut.text_content()
+    );
+    assert!(cut.text_content().unwrap().ends_with("[1, {\"a\": [2"));
+    // An append the model refuses is reported, and the panel goes on.
+    p.push(&[piece(7, "cut", "]", false)]).await;
+    frame().await;
+    assert!(
+        p.text(".utp-statusbar").contains("has ended")
+            || p.text(".utp-counters").contains("skipped")
+    );
+}

@@ -96,6 +96,29 @@ pub fn json_tree(text: Arc<str>, outline: Option<Arc<json::Outline>>, open: bool
     root
 }
 
+/// One value of a larger document as a node of the tree, with its key (as shown), path and
+/// level: for a view that builds the levels above it itself (a document still streaming).
+pub fn value_node(
+    text: Arc<str>,
+    key: Option<String>,
+    path: String,
+    level: usize,
+    open: bool,
+) -> Element {
+    let end = text.len();
+    let node = Value {
+        text,
+        start: 0,
+        end,
+        key,
+        path,
+        count: None,
+        level,
+        depth: level,
+    };
+    json_node(node, open, None)
+}
+
 /// A value in the tree: where it is in the text, its key and path.
 #[derive(Clone)]
 struct Value {
@@ -181,7 +204,7 @@ fn key_and_actions(row: &Element, n: &Value, value: (&str, &str)) {
 
 /// A row that expands and collapses: `fill` builds its children into the group below it when
 /// it expands; collapsing drops them (from memory and the DOM).
-fn expandable(
+pub(crate) fn expandable(
     row_class: &str,
     open: bool,
     flat: bool,

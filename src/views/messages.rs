@@ -107,6 +107,8 @@ fn message_row(store: Store, id: SpanId, index: usize) -> Element {
         observed: false,
     };
     let mut built = false;
+    // What the effect sets up to last as long as the row (not until its next run).
+    let owner = Owner::current().unwrap_or_default();
     dom::effect(move || {
         trigger.track();
         store.with(|m| {
@@ -117,7 +119,7 @@ fn message_row(store: Store, id: SpanId, index: usize) -> Element {
             if !built || part_count(msg) != shown.parts || text.len() < shown.bytes {
                 // Made, or a part was added after a part that is not text: (re)built whole.
                 node.set_text_content(None);
-                shown = build(&node, m, id, index, msg);
+                shown = owner.with(|| build(&node, m, id, index, msg));
                 built = true;
                 return;
             }
@@ -127,7 +129,7 @@ fn message_row(store: Store, id: SpanId, index: usize) -> Element {
             if let Some(target) = &shown.target {
                 append(target, &text[shown.bytes..]);
                 if !shown.observed && target.child_element_count() > 1 {
-                    recut_on_resize(target);
+                    owner.with(|| recut_on_resize(target));
                     shown.observed = true;
                 }
             }

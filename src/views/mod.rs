@@ -8,6 +8,7 @@ pub mod error_span;
 pub mod generic_span;
 pub mod items_span;
 pub mod json_span;
+pub mod json_stream;
 pub mod json_tree;
 pub mod label;
 pub mod long_text;

@@ -92,6 +92,8 @@ fn show_more(e: web_sys::Event) {
 #[derive(Clone, PartialEq)]
 struct Header {
     kind: SpanKind,
+    /// Whether its content streams (text, a conversation, a JSON document in pieces).
+    streamed: bool,
     title: Option<String>,
     process: String,
     writers: Vec<String>,
@@ -104,7 +106,7 @@ fn header_view(row: &Element, h: &Header, needle: &str) {
     row.set_text_content(None);
     let status = match &h.status {
         RunStatus::Running => {
-            let (class, text) = badges::span_state(true, h.kind.is_streamed(), h.trace_running);
+            let (class, text) = badges::span_state(true, h.streamed, h.trace_running);
             (class, text.to_owned())
         }
         RunStatus::Ok => ("utp-ok", "✓".to_owned()),
@@ -139,6 +141,7 @@ pub fn span_view(cx: Ctx, id: SpanId) -> Element {
         store.with(|m| {
             m.span(id).map(|s| Header {
                 kind: s.kind.clone(),
+                streamed: s.kind.is_streamed() || s.stream.is_some(),
                 title: s.title.clone(),
                 process: s.process.to_string(),
                 writers: s.writers.iter().map(|w| w.to_string()).collect(),

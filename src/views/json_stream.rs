@@ -1,0 +1,783 @@
+//! A `json` span whose document arrives in pieces (`json_append`): the partial document as a
+//! tree, kept current frame by frame.
+//!
+//! The model's parser ([`user_trace_model::json_stream`]) says after every piece which
+//! containers are open, how many of their members are complete and what token is in
+//! progress. This view mirrors the open containers as live nodes (expanded, marked "open",
+//! their summary counting up) and adds a row per member that completed since the last frame,
+//! reading only those members' text: a frame costs what arrived, however large the document
+//! grows. Members past the first page of [`PAGE`] are grouped in collapsed pages as the pages
+//! fill, as the static tree groups them.
+//!
+//! When a container closes it becomes what the static tree shows (collapsed, its members read
+//! from the text when expanded), unless the reader expanded or collapsed it by hand: then it
+//! stays as the reader left it, as does everything the reader expanded. At the end a valid
+//! document stays as it is shown; an invalid one is shown as its text with the error.
+
+use std::rc::Rc;
+use std::sync::Arc;
+
+use user_trace_model::json::{self, PAGE};
+use user_trace_model::json_stream::{JsonStream, Open, Partial};
+use user_trace_model::SpanId;
+use wasm_bindgen::JsCast;
+use web_sys::Element;
+
+use crate::depth::{self, JSON_LEVELS};
+use crate::dom;
+use crate::format::MAX_SHOWN_CHARS;
+use crate::json_partial;
+use crate::json_string;
+use crate::store::Store;
+use crate::views::clipboard::copy_button;
+use crate::views::json_tree::{expandable, key_text, value_node};
+use crate::views::label::label;
+use crate::views::long_text::long_text;
+
+/// The streamed document of a span.
+pub fn json_stream(store: Store, id: SpanId) -> Element {
+    let root = dom::el("div", "utp-json-stream");
+    let trigger = store.span_trigger(id);
+    let mut view = View {
+        root: root.clone(),
+        store,
+        id,
+        tree: None,
+        state: None,
+        levels: Vec::new(),
+        scalar: None,
+        scalar_done: false,
+        tail: None,
+        failed: false,
+    };
+    dom::effect(move || {
+        use leptos::prelude::Track;
+        trigger.track();
+        store.with(|m| {
+            if let Some((stream, text)) = m.span(id).and_then(|s| s.streamed_json()) {
+                view.update(stream, text);
+            }
+        });
+    });
+    root
+}
+
+/// An open container, shown as a live node.
+struct Level {
+    /// Where it starts in the text (what identifies it from frame to frame).
+    start: usize,
+    object: bool,
+    /// Where its member starts in its parent's text (its key, or itself in an array).
+    member_start: usize,
+    key: Option<String>,
+    path: String,
+    /// Its nesting level in the document (0: the document).
+    level: usize,
+    node: Element,
+    summary: Element,
+    children: Element,
+    /// Its last child while it is open: the node of the level below, or the token in progress.
+    tail: Option<Element>,
+    /// Members with a row (or in a page row) so far.
+    rendered: usize,
+    /// Where the last of them ends.
+    after: usize,
+    /// Rows of the page being filled.
+    page: Vec<Element>,
+    /// Where the first member of the page being filled starts.
+    page_start: usize,
+    /// The count its summary shows.
+    shown: Option<usize>,
+}
+
+/// A level that closed, as the member row its parent gets.
+struct Closed {
+    member_start: usize,
+    end: usize,
+    row: Element,
+}
+
+struct View {
+    root: Element,
+    store: Store,
+    id: SpanId,
+    /// The tree (`div.utp-json`), once the first byte arrived.
+    tree: Option<Element>,
+    /// The line that says the document is still arriving.
+    state: Option<Element>,
+    levels: Vec<Level>,
+    /// The row of a document that is one scalar.
+    scalar: Option<Element>,
+    scalar_done: bool,
+    /// What the innermost level's last row shows (the token in progress), to rebuild it only
+    /// when that changed.
+    tail: Option<TokenShown>,
+    failed: bool,
+}
+
+/// What the token row of the innermost level shows.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct TokenShown {
+    /// The innermost level shown (by where it starts).
+    level: usize,
+    partial: Partial,
+    /// Bytes of the token shown (it is cut when long: past that, it changes no more).
+    bytes: usize,
+    /// Levels open past the ones shown.
+    hidden: usize,
+    /// Whether a key waits for its value.
+    key: bool,
+}
+
+impl View {
+    fn update(&mut self, stream: &JsonStream, text: &str) {
+        if self.failed {
+            return;
+        }
+        if let Some(e) = stream.error() {
+            self.fail(&e.what, text);
+            return;
+        }
+        self.state_line(stream, text);
+        if text.is_empty() {
+            return;
+        }
+        let tree = match &self.tree {
+            Some(t) => t.clone(),
+            None => {
+                let tree = dom::add(&self.root, "div", "utp-json");
+                dom::set(&tree, "role", "group");
+                dom::set(&tree, "aria-label", "JSON, arriving");
+                let view = dom::add(&tree, "div", "utp-json-view");
+                if let Some(o) = stream.open().first() {
+                    let mut level = self.new_level(0, o.object, 0, None, "$".into(), 0);
+                    let _ = view.append_child(&level.node);
+                    self.skip_full_pages(&mut level, o);
+                    self.levels.push(level);
+                } else if matches!(text.as_bytes()[0], b'{' | b'[') {
+                    // The document arrived whole in the first frame: it is shown as it is.
+                    let _ = view.append_child(&value_node(
+                        Arc::from(text.trim()),
+                        None,
+                        "$".into(),
+                        0,
+                        true,
+                    ));
+                    self.scalar_done = true;
+                }
+                self.tree = Some(tree.clone());
+                tree
+            }
+        };
+        let done = stream.done() || stream.complete();
+        dom::set(&tree, "aria-busy", if done { "false" } else { "true" });
+        if self.scalar_done {
+            return;
+        }
+        if !matches!(text.as_bytes()[0], b'{' | b'[') {
+            // A document that is one scalar: its row as it arrives, then as it is.
+            if !self.scalar_done {
+                self.scalar_row(&tree, stream, text);
+                self.scalar_done = done;
+            }
+            return;
+        }
+        self.containers(stream, text);
+    }
+
+    /// "receiving · 12.3 KB" while the document arrives; nothing once it is complete.
+    fn state_line(&mut self, stream: &JsonStream, text: &str) {
+        let complete = stream.done() && stream.error().is_none();
+        match (&self.state, complete) {
+            (Some(s), true) => {
+                s.remove();
+                self.state = None;
+            }
+            (Some(s), false) => s.set_text_content(Some(&receiving(text.len()))),
+            (None, false) => {
+                let s = dom::add_text(
+                    &self.root,
+                    "div",
+                    "utp-json-stream-state",
+                    &receiving(text.len()),
+                );
+                self.state = Some(s);
+            }
+            (None, true) => {}
+        }
+    }
+
+    fn scalar_row(&mut self, tree: &Element, stream: &JsonStream, text: &str) {
+        let view = tree.first_element_child();
+        if let Some(old) = self.scalar.take() {
+            old.remove();
+        }
+        let row = if stream.done() || stream.complete() {
+            value_node(Arc::from(text.trim()), None, "$".into(), 0, false)
+        } else {
+            partial_row(None, &json_partial::partial_scalar(text))
+        };
+        if let Some(v) = view {
+            let _ = v.append_child(&row);
+        }
+        self.scalar = Some(row);
+    }
+
+    /// Keeps the live nodes in step with the open containers.
+    fn containers(&mut self, stream: &JsonStream, text: &str) {
+        let open = stream.open();
+        let common = self
+            .levels
+            .iter()
+            .zip(open)
+            .take_while(|(l, o)| l.start == o.start)
+            .count();
+        // Levels that closed, innermost first: each gets its last members and becomes a row
+        // of the level above.
+        let mut closed = None;
+        while self.levels.len() > common {
+            let Some(mut level) = self.levels.pop() else {
+                break;
+            };
+            self.render(&mut level, usize::MAX, closed.take(), text);
+            let end = json_partial::container_end(text, level.after).unwrap_or(text.len());
+            closed = Some(self.close(level, end));
+        }
+        if let Some(i) = common.checked_sub(1) {
+            let count = open[i].count;
+            let mut level = self.levels.pop().expect("the common levels are shown");
+            self.render(&mut level, count, closed, text);
+            self.levels.push(level);
+        }
+        // Levels that opened.
+        while self.levels.len() < open.len().min(JSON_LEVELS) && !self.levels.is_empty() {
+            let i = self.levels.len();
+            let (parent, o) = (&self.levels[i - 1], &open[i - 1]);
+            let raw_key = o.key.clone().and_then(|k| text.get(k));
+            let index = o.count;
+            let key = match raw_key {
+                Some(k) => json_string::decode(k).into_owned(),
+                None => index.to_string(),
+            };
+            let path = format!("{}{}", parent.path, json::path_segment(raw_key, index));
+            let member_start = o.member.unwrap_or(open[i].start);
+            let mut level = self.new_level(
+                open[i].start,
+                open[i].object,
+                member_start,
+                Some(key),
+                path,
+                i,
+            );
+            self.set_tail(i - 1, Some(level.node.clone()));
+            self.skip_full_pages(&mut level, &open[i]);
+            self.render(&mut level, open[i].count, None, text);
+            self.levels.push(level);
+        }
+        for (level, o) in self.levels.iter_mut().zip(open) {
+            if level.shown != Some(o.count) {
+                level
+                    .summary
+                    .set_text_content(Some(&json_partial::open_summary(level.object, o.count)));
+                level.shown = Some(o.count);
+            }
+        }
+        self.token_row(stream, text);
+    }
+
+    /// The last row of the innermost level: the token in progress, or how many more levels
+    /// are open past the ones shown.
+    fn token_row(&mut self, stream: &JsonStream, text: &str) {
+        let open = stream.open();
+        let Some(i) = self.levels.len().checked_sub(1) else {
+            return;
+        };
+        let o = &open[i];
+        let hidden = open.len() - self.levels.len() + stream.deeper();
+        let partial = stream.partial();
+        // What the row shows changes only while the token is short enough to be shown whole.
+        let bytes = match partial {
+            Partial::Key(s) | Partial::Value(s) => (text.len() - s).min(4 * MAX_SHOWN_CHARS + 8),
+            Partial::None => 0,
+        };
+        let now = TokenShown {
+            level: self.levels[i].start,
+            partial,
+            bytes,
+            hidden,
+            key: o.key.is_some(),
+        };
+        if self.tail == Some(now) {
+            return;
+        }
+        self.tail = Some(now);
+        let level = &self.levels[i];
+        let key = |text: &str| match (&o.key, level.object) {
+            (Some(k), true) => text
+                .get(k.clone())
+                .map(|k| json_string::decode(k).into_owned()),
+            _ => Some(o.count.to_string()),
+        };
+        let row = if hidden > 0 {
+            let r = dom::el("div", "utp-json-row utp-json-partial");
+            dom::set(&r, "role", "treeitem");
+            dom::set(&r, "tabindex", "-1");
+            dom::add(&r, "span", "utp-caret-space");
+            let words = match hidden {
+                1 => "⋯ 1 more level still open".to_owned(),
+                n => format!("⋯ {n} more levels still open"),
+            };
+            dom::add_text(&r, "span", "utp-json-summary", &words);
+            Some(r)
+        } else {
+            match partial {
+                Partial::Key(s) => Some(partial_row(
+                    None,
+                    &json_partial::partial_key(text.get(s..).unwrap_or("")),
+                )),
+                Partial::Value(s) => Some(partial_row(
+                    key(text).as_deref(),
+                    &json_partial::partial_scalar(text.get(s..).unwrap_or("")),
+                )),
+                Partial::None if level.object && o.key.is_some() => {
+                    Some(partial_row(key(text).as_deref(), "…"))
+                }
+                Partial::None => None,
+            }
+        };
+        self.set_tail(i, row);
+    }
+
+    /// Makes `row` the last child of level `i` (replacing what was there).
+    fn set_tail(&mut self, i: usize, row: Option<Element>) {
+        let level = &mut self.levels[i];
+        if let Some(old) = level.tail.take() {
+            old.remove();
+        }
+        if let Some(r) = &row {
+            let _ = level.children.append_child(r);
+        }
+        level.tail = row;
+    }
+
+    fn new_level(
+        &self,
+        start: usize,
+        object: bool,
+        member_start: usize,
+        key: Option<String>,
+        path: String,
+        level: usize,
+    ) -> Level {
+        let node = dom::el("div", "utp-json-node utp-json-live");
+        let row = dom::add(&node, "div", "utp-json-row utp-clickable");
+        dom::set(&row, "role", "treeitem");
+        dom::set(&row, "tabindex", "-1");
+        dom::set(&row, "aria-expanded", "true");
+        dom::add(&row, "span", "utp-caret utp-open");
+        if let Some(k) = &key {
+            label(&row, "span", "utp-json-key", &key_text(k), "");
+            dom::add_text(&row, "span", "utp-json-colon", ": ");
+        }
+        let summary = dom::add_text(
+            &row,
+            "span",
+            "utp-json-summary",
+            &json_partial::open_summary(object, 0),
+        );
+        let badge = dom::add_text(&row, "span", "utp-json-open-badge", "open");
+        dom::set(&badge, "title", "Still arriving: more members may come");
+        let class = if depth::indents(level + 1) {
+            "utp-json-children"
+        } else {
+            "utp-json-children utp-flat"
+        };
+        let children = dom::add(&node, "div", class);
+        dom::set(&children, "role", "group");
+        // Folding by hand: the node then stays as the reader left it when it closes. The
+        // listener holds no element: it finds them from the row.
+        dom::on(&row, "click", |e| {
+            let Some(row) = dom::target(&e) else { return };
+            let (Some(node), Some(caret), Some(children)) = (
+                row.parent_element(),
+                row.first_element_child(),
+                row.next_element_sibling(),
+            ) else {
+                return;
+            };
+            let open = row.get_attribute("aria-expanded").as_deref() != Some("true");
+            dom::set(&row, "aria-expanded", if open { "true" } else { "false" });
+            dom::toggle_class(&caret, "utp-open", open);
+            if open {
+                let _ = children.remove_attribute("hidden");
+            } else {
+                dom::set(&children, "hidden", "");
+            }
+            dom::set(&node, "data-touched", "");
+        });
+        Level {
+            start,
+            object,
+            member_start,
+            key,
+            path,
+            level,
+            node,
+            summary,
+            children,
+            tail: None,
+            rendered: 0,
+            after: start + 1,
+            page: Vec::new(),
+            page_start: start + 1,
+            shown: None,
+        }
+    }
+
+    /// Adds rows for the members of `level` that completed, up to `target` of them (all, for a
+    /// level that closed): first the level below that closed (it was the member in progress),
+    /// then the others, read from the text from where the last one ended.
+    fn render(&self, level: &mut Level, target: usize, closed: Option<Closed>, text: &str) {
+        let container = text.get(level.start..).unwrap_or("");
+        if let Some(c) = closed {
+            // Its row is in place already (where the level's node was).
+            level.tail = None;
+            self.add_row(level, c.row, c.member_start, true);
+            level.after = c.end;
+        }
+        while level.rendered < target {
+            let from = level.after - level.start;
+            let Some(m) = json::members_from(container, from).next() else {
+                break;
+            };
+            let base = container.as_ptr() as usize;
+            let at = |s: &str| level.start + (s.as_ptr() as usize - base);
+            let member_start = at(m.key.unwrap_or(m.value));
+            let value_end = at(m.value) + m.value.len();
+            let row = member_row(
+                (self.store, self.id),
+                (&level.path, level.level + 1),
+                &m,
+                level.rendered,
+                at(m.value),
+            );
+            self.add_row(level, row, member_start, false);
+            level.after = value_end;
+        }
+    }
+
+    /// A level that had whole pages of members before it was shown (mounted mid-stream):
+    /// those pages as collapsed page rows, from where the parser says each starts, without
+    /// reading them.
+    fn skip_full_pages(&self, level: &mut Level, o: &Open) {
+        let full = (o.count / PAGE).min(o.page_starts.len().saturating_sub(1));
+        for p in 0..full {
+            let page = self.page_row(level, (p * PAGE, PAGE), o.page_starts[p], Vec::new());
+            let _ = level.children.append_child(&page);
+        }
+        if full > 0 {
+            level.rendered = full * PAGE;
+            level.after = o.page_starts[full];
+            level.page_start = o.page_starts[full];
+        }
+    }
+
+    /// Adds `row` (already in the DOM when `placed`) as member `level.rendered`; a page that
+    /// fills up becomes one collapsed page row, unless the reader expanded something in it.
+    fn add_row(&self, level: &mut Level, row: Element, member_start: usize, placed: bool) {
+        if level.rendered.is_multiple_of(PAGE) {
+            // (No rows when the pages before were made without reading them.)
+            if level.rendered > 0 && !level.page.is_empty() {
+                let rows = std::mem::take(&mut level.page);
+                let first = level.rendered - PAGE;
+                let page = self.page_row(level, (first, PAGE), level.page_start, rows);
+                // Before the rows of the new page: this row when it is in place, else the tail.
+                let before: Option<&web_sys::Node> = if placed {
+                    Some(row.as_ref())
+                } else {
+                    level.tail.as_ref().map(|t| t.as_ref())
+                };
+                let _ = level.children.insert_before(&page, before);
+            }
+            level.page_start = member_start;
+        }
+        if !placed {
+            let before = level.tail.as_ref().map(|t| t.as_ref());
+            let _ = level.children.insert_before(&row, before);
+        }
+        level.page.push(row);
+        level.rendered += 1;
+    }
+
+    /// Members `first` to `first + PAGE - 1` of `level`, which start at `start`: a row that
+    /// shows them when expanded (read from the text then). `rows` are the rows they had.
+    fn page_row(
+        &self,
+        level: &Level,
+        (first, count): (usize, usize),
+        start: usize,
+        rows: Vec<Element>,
+    ) -> Element {
+        let expanded = rows.iter().any(|r| {
+            r.query_selector("[aria-expanded=true]")
+                .ok()
+                .flatten()
+                .is_some()
+                || r.get_attribute("aria-expanded").as_deref() == Some("true")
+        });
+        let (store, id) = (self.store, self.id);
+        let (container, path, below) = (level.start, level.path.clone(), level.level + 1);
+        let label_text = format!("[{first} … {}]", first + count - 1);
+        let head = move |row: &Element| {
+            dom::text(row, &label_text);
+        };
+        let view = ViewRef {
+            store,
+            id,
+            container,
+            path,
+            below,
+        };
+        if !expanded {
+            // Collapsed: its rows go (the page reads its members again when expanded).
+            for r in &rows {
+                r.remove();
+            }
+        }
+        let kept = std::cell::Cell::new(expanded.then_some(rows));
+        let fill = Box::new(move |children: &Element| {
+            // The first time, the rows the reader expanded are kept as they were.
+            if let Some(rows) = kept.take() {
+                for r in rows {
+                    let _ = children.append_child(&r);
+                }
+                return;
+            }
+            view.fill_page(children, first, start);
+        });
+        expandable(
+            "utp-json-row utp-clickable utp-json-page",
+            expanded,
+            !depth::indents(below),
+            &head,
+            fill,
+        )
+    }
+
+    /// A level that closed: its summary final; collapsed as the static tree shows a container,
+    /// unless the reader folded it by hand (or it is the document): then kept as it is.
+    fn close(&mut self, level: Level, end: usize) -> Closed {
+        if let Some(t) = &level.tail {
+            t.remove();
+        }
+        self.tail = None;
+        let kind = if level.object {
+            json::JsonKind::Object
+        } else {
+            json::JsonKind::Array
+        };
+        let kept = level.level == 0 || level.node.has_attribute("data-touched");
+        let mut level = level;
+        if kept && level.rendered > PAGE && !level.page.is_empty() {
+            // Paged as the static tree pages it: the last page too.
+            let rows = std::mem::take(&mut level.page);
+            let first = (level.rendered - 1) / PAGE * PAGE;
+            let count = level.rendered - first;
+            let page = self.page_row(&level, (first, count), level.page_start, rows);
+            let _ = level.children.append_child(&page);
+        }
+        let row = if kept {
+            level
+                .summary
+                .set_text_content(Some(&json::container_summary(kind, level.rendered)));
+            if let Ok(Some(badge)) = level.node.query_selector(".utp-json-open-badge") {
+                badge.remove();
+            }
+            let _ = level.node.class_list().remove_1("utp-json-live");
+            level.node.clone()
+        } else {
+            let key = level.key.clone().unwrap_or_default();
+            let row = container_row(
+                (self.store, self.id),
+                (level.start, end),
+                key,
+                level.path.clone(),
+                level.level,
+                level.rendered,
+            );
+            let _ = level.node.replace_with_with_node_1(&row);
+            row
+        };
+        Closed {
+            member_start: level.member_start,
+            end,
+            row,
+        }
+    }
+
+    /// The document cannot be JSON: its text, and why.
+    fn fail(&mut self, what: &str, text: &str) {
+        self.failed = true;
+        self.root.set_text_content(None);
+        self.levels.clear();
+        let block = dom::add(&self.root, "div", "utp-json-invalid");
+        dom::set(&block, "role", "alert");
+        dom::add_text(
+            &block,
+            "div",
+            "utp-error-message",
+            &format!("Invalid JSON: {what}"),
+        );
+        long_text(&block, "div", "utp-json-text", text);
+    }
+}
+
+/// What a page row needs to read its members when expanded (no element: listeners hold it).
+struct ViewRef {
+    store: Store,
+    id: SpanId,
+    container: usize,
+    path: String,
+    below: usize,
+}
+
+impl ViewRef {
+    fn fill_page(&self, children: &Element, first: usize, start: usize) {
+        self.store.with(|m| {
+            let Some((_, text)) = m.span(self.id).and_then(|s| s.streamed_json()) else {
+                return;
+            };
+            let container = text.get(self.container..).unwrap_or("");
+            let base = container.as_ptr() as usize;
+            let from = start.saturating_sub(self.container);
+            for (i, member) in json::members_from(container, from).take(PAGE).enumerate() {
+                let value_at = self.container + (member.value.as_ptr() as usize - base);
+                let row = member_row(
+                    (self.store, self.id),
+                    (&self.path, self.below),
+                    &member,
+                    first + i,
+                    value_at,
+                );
+                let _ = children.append_child(&row);
+            }
+        });
+    }
+}
+
+/// A complete member (number `index`, its value at `value_at` in the text) of a container at
+/// `path` as a row at level `below`: a scalar as the static tree shows it, a container as a
+/// collapsed row whose members are read when it is expanded.
+fn member_row(
+    span: (Store, SpanId),
+    (path, below): (&str, usize),
+    m: &json::Member<'_>,
+    index: usize,
+    value_at: usize,
+) -> Element {
+    let key = match m.key {
+        Some(k) => json_string::decode(k).into_owned(),
+        None => index.to_string(),
+    };
+    let path = format!("{path}{}", json::path_segment(m.key, index));
+    if json::kind(m.value).is_container() && m.count > 0 {
+        let end = value_at + m.value.len();
+        return container_row(span, (value_at, end), key, path, below, m.count);
+    }
+    value_node(Arc::from(m.value), Some(key), path, below, false)
+}
+
+/// A complete container (at `start..end` in the text), collapsed: expanding it reads its text
+/// from the model (once) and shows it as the static tree does.
+fn container_row(
+    (store, id): (Store, SpanId),
+    (start, end): (usize, usize),
+    key: String,
+    path: String,
+    level: usize,
+    count: usize,
+) -> Element {
+    let object = store.with(|m| {
+        m.span(id)
+            .and_then(|s| s.streamed_json())
+            .and_then(|(_, t)| t.as_bytes().get(start).copied())
+            == Some(b'{')
+    });
+    let kind = if object {
+        json::JsonKind::Object
+    } else {
+        json::JsonKind::Array
+    };
+    let summary = json::container_summary(kind, count);
+    let shown_key = key.clone();
+    let copy_path = path.clone();
+    let head = move |row: &Element| {
+        label(row, "span", "utp-json-key", &key_text(&shown_key), "");
+        dom::add_text(row, "span", "utp-json-colon", ": ");
+        label(row, "span", "utp-json-summary", &summary, "");
+        let actions = dom::add(row, "span", "utp-json-actions");
+        copy_button(
+            &actions,
+            "Copy value",
+            Rc::new(move || {
+                store.with(|m| {
+                    m.span(id)
+                        .and_then(|s| s.streamed_json())
+                        .and_then(|(_, t)| t.get(start..end))
+                        .unwrap_or("")
+                        .to_owned()
+                })
+            }),
+        );
+        let path = copy_path.clone();
+        copy_button(&actions, "Copy path", Rc::new(move || path.clone()));
+    };
+    // Expanding swaps this row's node for the static tree's node of the value.
+    let fill = Box::new(move |children: &Element| {
+        let value = store.with(|m| {
+            m.span(id)
+                .and_then(|s| s.streamed_json())
+                .and_then(|(_, t)| t.get(start..end))
+                .map(Arc::<str>::from)
+        });
+        let (Some(value), Some(node)) = (value, children.parent_element()) else {
+            return;
+        };
+        let full = value_node(value, Some(key.clone()), path.clone(), level, true);
+        let _ = node.replace_with_with_node_1(&full);
+        if let Some(row) = full
+            .first_element_child()
+            .and_then(|r| r.dyn_into::<web_sys::HtmlElement>().ok())
+        {
+            let _ = row.focus();
+        }
+    });
+    // In a wrapper that stays when the row is swapped (the live view keeps its rows).
+    let member = dom::el("div", "utp-json-member");
+    let _ = member.append_child(&expandable(
+        "utp-json-row utp-clickable",
+        false,
+        !depth::indents(level + 1),
+        &head,
+        fill,
+    ));
+    member
+}
+
+/// The row of a token still arriving: its key (if any) and what it shows so far.
+fn partial_row(key: Option<&str>, shown: &str) -> Element {
+    let row = dom::el("div", "utp-json-row utp-json-partial");
+    dom::set(&row, "role", "treeitem");
+    dom::set(&row, "tabindex", "-1");
+    dom::add(&row, "span", "utp-caret-space");
+    if let Some(k) = key {
+        label(&row, "span", "utp-json-key", &key_text(k), "");
+        dom::add_text(&row, "span", "utp-json-colon", ": ");
+    }
+    label(&row, "span", "utp-json-arriving", shown, "");
+    row
+}
+
+fn receiving(bytes: usize) -> String {
+    format!("receiving · {}", json_partial::size(bytes))
+}
