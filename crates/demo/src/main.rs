@@ -74,6 +74,7 @@ async fn play_all(make: scenarios::MakeTracer<'_>, pace: Pace, run: u64) {
         scenarios::agent_answer(make, pace, q),
         scenarios::concurrent_pipeline(make, pace, run),
     );
+    scenarios::conversation(make, pace).await;
     scenarios::markdown_report(make, pace).await;
     scenarios::failing_call(make, pace).await;
     if run.is_multiple_of(3) {

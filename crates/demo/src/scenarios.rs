@@ -1,10 +1,10 @@
-//! The demo's scenarios: what an LLM agent, a pipeline of concurrent processes, a large
-//! payload, a failure and a report look like as user traces.
+//! The demo's scenarios: what an LLM agent, a conversation with a tool call, a pipeline of
+//! concurrent processes, a large payload, a failure and a report look like as user traces.
 
 use std::time::Duration;
 
 use serde_json::json;
-use user_trace_sdk::Tracer;
+use user_trace_sdk::{Message, RawJson, Tracer};
 
 /// Makes a tracer for a named process (connected, or recording).
 pub type MakeTracer<'a> = &'a (dyn Fn(&str) -> Tracer + Sync);
@@ -197,4 +197,168 @@ pub async fn markdown_report(make: MakeTracer<'_>, pace: Pace) {
     }
     md.end();
     trace.end();
+}
+
+const FORECAST_ANSWER: &str = "Tomorrow in Lisbon: 17 °C at most, and an 80% chance of rain \
+from mid-afternoon (about 6 mm). Yes, pack an umbrella, or at least a rain jacket: the morning \
+stays dry, so plan outdoor visits before 2 pm.";
+
+/// The tool-call arguments as a model streams them: JSON text cut anywhere, even inside strings.
+const FORECAST_ARGUMENTS: &[&str] = &[
+    "{\"city\": \"Lis",
+    "bon\", \"country\": \"PT\",",
+    " \"days\": 1, \"units\": \"met",
+    "ric\", \"fields\": [\"temp_max\", \"precip",
+    "itation\", \"precipitation_probability\"],",
+    " \"hourly\": {\"from\": \"06:00\", \"to\": \"22",
+    ":00\"}}",
+];
+
+/// A conversation (`messages` span): the system prompt, the user's question, the model calling
+/// a tool (its arguments streamed as JSON text into the tool's trace), the tool's result, and
+/// the answer streamed token by token.
+pub async fn conversation(make: MakeTracer<'_>, pace: Pace) {
+    let tracer = make("assistant");
+    let trace = tracer.trace("Chat: weather in Lisbon");
+    let chat = trace.messages(
+        "conversation",
+        [
+            Message::text(
+                "system",
+                "You are a travel assistant. Use the tools for live data; answer in two sentences.",
+            ),
+            Message::text(
+                "user",
+                "What's the weather in Lisbon tomorrow? Should I pack an umbrella?",
+            )
+            .with_name("ana"),
+        ],
+    );
+    pace.wait(300).await;
+    // The model decides to call a tool; its arguments arrive in pieces.
+    let call = chat.child_trace("tool: weather_forecast");
+    let args = call.json_stream("arguments");
+    for piece in FORECAST_ARGUMENTS {
+        args.append_json(piece);
+        pace.wait(140).await;
+    }
+    args.finish_json();
+    args.end();
+    let arguments = FORECAST_ARGUMENTS.concat();
+    chat.add_messages([Message::text("assistant", "").with_tool_call(
+        "call_7f3a",
+        "weather_forecast",
+        RawJson::from_string(arguments).unwrap_or_else(|_| RawJson::null()),
+    )]);
+    pace.wait(350).await;
+    let result = json!({
+        "city": "Lisbon",
+        "date": "2026-11-27",
+        "temp_max_c": 17.0,
+        "precipitation_mm": 6.2,
+        "precipitation_probability": 0.8,
+        "hourly": [
+            {"time": "09:00", "precipitation_probability": 0.1},
+            {"time": "15:00", "precipitation_probability": 0.8},
+            {"time": "21:00", "precipitation_probability": 0.6}
+        ]
+    });
+    call.json("result", &result);
+    call.end();
+    chat.add_messages([
+        Message::tool_result("call_7f3a", &result.to_string()),
+        Message::text("assistant", ""),
+    ]);
+    for t in tokens(FORECAST_ANSWER) {
+        chat.append_message(&t);
+        pace.wait(30).await;
+    }
+    chat.end();
+    trace.items(
+        "usage",
+        [
+            ("model", json!("demo-llm-7b")),
+            ("prompt_tokens", json!(412)),
+            (
+                "completion_tokens",
+                json!(tokens(FORECAST_ANSWER).len() + 38),
+            ),
+            ("tool_calls", json!(1)),
+        ],
+    );
+    trace.end();
+}
+
+#[cfg(test)]
+mod tests {
+    use user_trace_protocol::{decode_event, Content, MessageContent};
+    use user_trace_sdk::TracerOptions;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn the_conversation_streams_a_tool_call_its_json_arguments_and_the_answer() {
+        let file = std::env::temp_dir().join(format!("utp-demo-chat-{}.jsonl", std::process::id()));
+        let _ = std::fs::remove_file(&file);
+        let tracers = std::sync::Mutex::new(Vec::new());
+        let make = |name: &str| {
+            let options = TracerOptions {
+                process: Some(name.into()),
+                ..TracerOptions::default()
+            };
+            let t = Tracer::record(&file, options).expect("the file can be written");
+            tracers.lock().unwrap().push(t.clone());
+            t
+        };
+        conversation(&make, Pace(0.0)).await;
+        for t in tracers.lock().unwrap().clone() {
+            t.flush().await;
+        }
+        let text = std::fs::read_to_string(&file).unwrap();
+        let _ = std::fs::remove_file(&file);
+        let events: Vec<_> = text
+            .lines()
+            .enumerate()
+            .map(|(i, l)| decode_event(i, l).expect("every line is an event"))
+            .collect();
+        let appends = events
+            .iter()
+            .filter(|e| e.op.name() == "json_append")
+            .count();
+        assert_eq!(
+            appends,
+            FORECAST_ARGUMENTS.len() + 1,
+            "in pieces, then done"
+        );
+        let tokens = events
+            .iter()
+            .filter(|e| e.op.name() == "message_append")
+            .count();
+        assert!(tokens > 20, "the answer is streamed ({tokens} tokens)");
+        let mut m = user_trace_model::Model::default();
+        let mut out = user_trace_model::Outcome::default();
+        for e in events {
+            m.apply(e, &mut out);
+        }
+        assert!(out.rejected.is_empty(), "{:?}", out.rejected);
+        let t = m.trace(m.roots()[0]).unwrap();
+        let chat = m.span(t.spans[0]).unwrap();
+        let Content::Messages(list) = &chat.content else {
+            panic!("a conversation")
+        };
+        let roles: Vec<&str> = list.iter().map(|m| m.role.as_str()).collect();
+        assert_eq!(roles, ["system", "user", "assistant", "tool", "assistant"]);
+        assert_eq!(list[2].tool_calls[0].name, "weather_forecast");
+        assert_eq!(list[3].tool_call_id.as_deref(), Some("call_7f3a"));
+        assert_eq!(
+            list[4].content,
+            MessageContent::Text(FORECAST_ANSWER.to_owned())
+        );
+        // The streamed arguments arrived as one valid document.
+        let tool = m.trace(chat.children[0]).unwrap();
+        let Content::Json(args) = &m.span(tool.spans[0]).unwrap().content else {
+            panic!("JSON arguments")
+        };
+        assert_eq!(args.get(), FORECAST_ARGUMENTS.concat());
+    }
 }
