@@ -311,7 +311,8 @@ mod tests {
             t
         };
         conversation(&make, Pace(0.0)).await;
-        for t in tracers.lock().unwrap().clone() {
+        let list = tracers.lock().unwrap().clone();
+        for t in list {
             t.flush().await;
         }
         let text = std::fs::read_to_string(&file).unwrap();
