@@ -110,6 +110,8 @@ class SpanView:
     message: Optional[str] = None
     appends: List[str] = field(default_factory=list)
     writers: Set[str] = field(default_factory=set)
+    json_text: Optional[str] = None  # a JSON document streamed in pieces, as it arrived
+    json_done: bool = False
 
     @property
     def text(self) -> str:
@@ -195,7 +197,7 @@ class Panel:
             kind = e["kind"]
             content = e.get("content")
             if content is None:
-                content = {"text": "", "markdown": "", "items": []}.get(kind)
+                content = {"text": "", "markdown": "", "items": [], "messages": []}.get(kind)
             s = SpanView(e["span"], e["trace"], kind, e.get("title"), content, e["process"])
             s.writers.add(e["process"])
             self.spans[s.id] = s
@@ -205,6 +207,27 @@ class Panel:
             s.content += e["text"]
             s.appends.append(e["text"])
             s.writers.add(e["process"])
+        elif op == "messages_add":
+            s = self.spans[e["span"]]
+            s.content = list(s.content) + list(e["messages"])
+            s.writers.add(e["process"])
+        elif op == "message_append":
+            s = self.spans[e["span"]]
+            last = s.content[-1]
+            body = last.get("content")
+            if body is None or isinstance(body, str):
+                last["content"] = (body or "") + e["text"]
+            elif body and isinstance(body[-1], dict) and body[-1].get("type") == "text":
+                body[-1]["text"] += e["text"]
+            else:
+                body.append({"type": "text", "text": e["text"]})
+            s.appends.append(e["text"])
+        elif op == "json_append":
+            s = self.spans[e["span"]]
+            s.json_text = (s.json_text or "") + e["text"]
+            s.appends.append(e["text"])
+            if e.get("done"):
+                self._finish_json(s)
         elif op == "content_replace":
             self.spans[e["span"]].content = e["content"]
         elif op in ("items_set", "items_add"):
@@ -219,6 +242,8 @@ class Panel:
             s.content = items
         elif op == "span_end":
             s = self.spans[e["span"]]
+            if s.json_text is not None:
+                self._finish_json(s)
             if s.status is None:
                 s.status, s.message = e.get("status", "ok"), e.get("message")
         elif op == "trace_end":
@@ -228,6 +253,16 @@ class Panel:
         elif op == "clear":
             self.traces.clear()
             self.spans.clear()
+
+    @staticmethod
+    def _finish_json(s: SpanView) -> None:
+        if s.json_done:
+            return
+        s.json_done = True
+        try:
+            s.content = json.loads(s.json_text or "")
+        except ValueError:
+            pass
 
     def wait(self, predicate: Callable[["Panel"], bool], what: str, timeout: float = WAIT) -> None:
         """Waits until `predicate(panel)` holds; fails with what the panel holds if not."""

@@ -174,3 +174,71 @@ def batch_message(events: List[Event]) -> str:
 
 def optional_label(s: Optional[str], what: str) -> Optional[str]:
     return None if s is None else label(s, what)
+
+
+def _text_bytes(s: str) -> int:
+    return len(s) if s.isascii() else len(s.encode("utf-8", "surrogatepass"))
+
+
+def message_text_bytes(m: Mapping[str, Any]) -> int:
+    """Bytes of text in a message (checked by :func:`messages`): what `message_append` grows."""
+    content = m.get("content")
+    if isinstance(content, str):
+        return _text_bytes(content)
+    if isinstance(content, list) and content:
+        last = content[-1]
+        if isinstance(last, str):
+            return _text_bytes(last)
+        if isinstance(last, Mapping) and last.get("type") == "text" and isinstance(last.get("text"), str):
+            return _text_bytes(last["text"])
+    return 0
+
+
+def _message(m: Any, what: str) -> str:
+    if not isinstance(m, Mapping):
+        raise TypeError(
+            f"{what} must be a mapping like {{'role': 'user', 'content': 'Hi'}}, not {type(m).__name__}"
+        )
+    role = m.get("role")
+    if not isinstance(role, str) or not role:
+        raise ValueError(f"{what} needs a 'role' (a non-empty str: system, user, assistant or tool)")
+    label(role, f"{what}: the role")
+    optional_label(m.get("name"), f"{what}: the name")
+    optional_label(m.get("tool_call_id"), f"{what}: the tool_call_id")
+    content = m.get("content")
+    if content is not None and not isinstance(content, (str, list)):
+        raise TypeError(f"{what}: the content must be a str or a list of parts, not {type(content).__name__}")
+    if isinstance(content, list):
+        for part in content:
+            if not isinstance(part, (str, Mapping)):
+                raise TypeError(f"{what}: a part must be a str or a mapping, not {type(part).__name__}")
+    if message_text_bytes(m) > MAX_TEXT_BYTES:
+        raise ValueError(f"{what}: its text is over the runtime's limit of {MAX_TEXT_BYTES} bytes")
+    calls = m.get("tool_calls")
+    if calls is not None:
+        if not isinstance(calls, list):
+            raise TypeError(f"{what}: tool_calls must be a list, not {type(calls).__name__}")
+        for call in calls:
+            if not isinstance(call, Mapping) or not isinstance(call.get("name"), str):
+                raise ValueError(f"{what}: each tool call needs a 'name' (a str)")
+            label(call["name"], f"{what}: a tool name")
+            optional_label(call.get("id"), f"{what}: a tool call id")
+    return value(m, what).text
+
+
+def message_list(values: Any, what: str) -> List[Any]:
+    """`values` as a list of messages (one message alone is a mistake, said so)."""
+    if isinstance(values, (str, bytes, Mapping)):
+        raise TypeError(f"{what} must be a list of messages, not {type(values).__name__}")
+    try:
+        return list(values)
+    except TypeError:
+        raise TypeError(f"{what} must be a list of messages, not {type(values).__name__}") from None
+
+
+def messages(values: List[Any], what: str) -> Raw:
+    """Messages (mappings in the protocol's shape) as a JSON array, each checked."""
+    out = [_message(m, f"{what}: message {i}") for i, m in enumerate(values)]
+    if len(out) > MAX_ITEMS:
+        raise ValueError(f"{what} has more than the runtime's limit of {MAX_ITEMS} messages")
+    return Raw("[" + ",".join(out) + "]")

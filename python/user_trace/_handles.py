@@ -8,7 +8,7 @@ with the exception's type and traceback). Ending is otherwise explicit (:meth:`T
 
 import logging
 import traceback
-from typing import TYPE_CHECKING, Any, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any, Iterable, List, Optional, Tuple
 
 from . import _encode
 from ._encode import ItemsLike
@@ -111,6 +111,32 @@ class Trace:
         what = f"the JSON text of span {title!r}"
         return self._span("json", title, _json_raw(_encode.json_text(text, what), what), what)
 
+    def messages(self, title: str, messages: Iterable[Any] = ()) -> "Span":
+        """A conversation (``messages`` span): add messages with :meth:`Span.add_messages` and
+        stream the last one with :meth:`Span.append_message`. Messages are mappings in the
+        protocol's shape (see :func:`user_trace.message`).
+
+        :raises TypeError, ValueError: a message without a role, of the wrong shape, or not JSON.
+        """
+        title = _encode.label(title, "the span title")
+        what = f"the messages of span {title!r}"
+        listed = _encode.message_list(messages, what)
+        span = self._span("messages", title, _encode.messages(listed, what), what)
+        span._messages = len(listed)
+        if listed:
+            span._text_bytes = _encode.message_text_bytes(listed[-1])
+        return span
+
+    def json_stream(self, title: str) -> "Span":
+        """A JSON span whose document arrives in pieces: send them with
+        :meth:`Span.append_json` (raw JSON text, cut anywhere), then :meth:`Span.finish_json`
+        (or end the span). The panel shows the partial document as a tree meanwhile."""
+        title = _encode.label(title, "the span title")
+        what = f"JSON span {title!r}"
+        span = self._span("json", title, _encode.Raw("null"), what)
+        span._streaming = True
+        return span
+
     def items(self, title: str, items: ItemsLike = ()) -> "Span":
         """A name-value span, shown as a table: a mapping, or ``(name, value)`` pairs whose
         values are any JSON (objects and arrays show as inline trees)."""
@@ -209,7 +235,17 @@ class Span:
     """A span being written: append to it (text, markdown), replace its content or set its
     items, nest child traces in it, then end it."""
 
-    __slots__ = ("_tracer", "id", "kind", "title", "_ended", "_text_bytes")
+    __slots__ = (
+        "_tracer",
+        "id",
+        "kind",
+        "title",
+        "_ended",
+        "_text_bytes",
+        "_messages",
+        "_streaming",
+        "_json_done",
+    )
 
     def __init__(self, tracer: "Tracer", span_id: str, kind: str, title: Optional[str]) -> None:
         self._tracer = tracer
@@ -218,6 +254,9 @@ class Span:
         self.title = title
         self._ended = False
         self._text_bytes = 0
+        self._messages = 0
+        self._streaming = False
+        self._json_done = False
 
     def _name(self) -> str:
         return f"{self.kind} span {self.title!r}"
@@ -290,6 +329,85 @@ class Span:
             raise TypeError(f"{op} is for items spans; {self._name()} is {self.kind}")
         what = f"the items for {self._name()}"
         self._tracer._send(op, [("span", self.id), ("items", _encode.items(items, what))], what)
+
+    def add_messages(self, messages: Iterable[Any]) -> None:
+        """Appends messages to a conversation (mappings in the protocol's shape).
+
+        :raises TypeError: the span is not a ``messages`` span, or a message has the wrong shape.
+        :raises ValueError: a message has no role, or is not JSON.
+        """
+        if self.kind != "messages":
+            raise TypeError(f"add_messages is for messages spans; {self._name()} is {self.kind}")
+        what = f"the messages for {self._name()}"
+        listed = _encode.message_list(messages, what)
+        self._tracer._send(
+            "messages_add", [("span", self.id), ("messages", _encode.messages(listed, what))], what
+        )
+        self._messages += len(listed)
+        if listed:
+            self._text_bytes = _encode.message_text_bytes(listed[-1])
+
+    def append_message(self, text: str) -> None:
+        """Appends text to the last message of a conversation: the streaming case, one call a
+        token.
+
+        :raises RuntimeError: the span has ended, or holds no message yet.
+        :raises TypeError: the span is not a ``messages`` span, or ``text`` is not a str.
+        """
+        if self.kind != "messages":
+            raise TypeError(f"append_message is for messages spans; {self._name()} is {self.kind}")
+        text = _encode.text(text, f"text appended to {self._name()}")
+        if self._ended:
+            raise RuntimeError(f"{self._name()} has ended: text cannot be appended to it")
+        if self._messages == 0:
+            raise RuntimeError(f"{self._name()} holds no message yet: add one with add_messages")
+        before = self._text_bytes
+        self._count(text)
+        try:
+            self._tracer._send(
+                "message_append", [("span", self.id), ("text", text)], f"append to {self._name()}"
+            )
+        except BaseException:
+            self._text_bytes = before
+            raise
+
+    def append_json(self, text: str) -> None:
+        """Appends a piece of a streamed JSON document (raw JSON text; it may end anywhere,
+        even inside a string).
+
+        :raises TypeError: the span was not made with :meth:`Trace.json_stream`, or ``text``
+            is not a str.
+        :raises RuntimeError: the document is finished or the span has ended.
+        :raises ValueError: the document would be over the runtime's limit.
+        """
+        self._json_piece(text, False)
+
+    def finish_json(self) -> None:
+        """Says the streamed JSON document is complete: the panel validates it (ending the
+        span does too). A second call sends nothing."""
+        if self._json_done and self._streaming:
+            return
+        self._json_piece("", True)
+
+    def _json_piece(self, text: str, done: bool) -> None:
+        if not self._streaming:
+            raise TypeError(f"append_json is for spans made with json_stream; {self._name()} is not")
+        text = _encode.text(text, f"JSON text appended to {self._name()}")
+        if self._ended:
+            raise RuntimeError(f"{self._name()} has ended: its JSON is complete")
+        if self._json_done:
+            raise RuntimeError(f"the JSON of {self._name()} is finished")
+        n = len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
+        if self._text_bytes + n > _encode.MAX_JSON_BYTES:
+            raise ValueError(
+                f"{self._name()} would hold more than the runtime's limit of {_encode.MAX_JSON_BYTES} bytes of JSON"
+            )
+        fields: List[Tuple[str, Any]] = [("span", self.id), ("text", text)]
+        if done:
+            fields.append(("done", _encode.Raw("true")))
+        self._tracer._send("json_append", fields, f"JSON for {self._name()}")
+        self._text_bytes += n
+        self._json_done = done
 
     def child_trace(self, name: str) -> Trace:
         """Starts a child trace nested in this span (a tool call, a sub-step)."""
