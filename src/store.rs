@@ -136,6 +136,12 @@ impl Store {
         Some(out)
     }
 
+    /// Reads the model through one non-generic function: each closure given to the generic
+    /// [`Store::with`] costs the wasm its own copy of the stored value's code (about 1 KB).
+    pub fn read(&self, f: &mut dyn FnMut(&Model)) {
+        self.model.try_with_value(|m| f(m));
+    }
+
     /// Subscribes the calling view to the list of root traces.
     pub fn track_roots(&self) {
         self.roots.track();

@@ -53,7 +53,7 @@ pub fn json_stream(store: Store, id: SpanId) -> Element {
     dom::effect(move || {
         use leptos::prelude::Track;
         trigger.track();
-        store.with(|m| {
+        store.read(&mut |m| {
             if let Some((stream, text)) = m.span(id).and_then(|s| s.streamed_json()) {
                 view.update(stream, text);
             }
@@ -599,7 +599,7 @@ impl View {
             let key = level.key.clone().unwrap_or_default();
             let row = container_row(
                 (self.store, self.id),
-                (level.start, end),
+                (level.start, end, level.object),
                 key,
                 level.path.clone(),
                 level.level,
@@ -643,7 +643,7 @@ struct ViewRef {
 
 impl ViewRef {
     fn fill_page(&self, children: &Element, first: usize, start: usize) {
-        self.store.with(|m| {
+        self.store.read(&mut |m| {
             let Some((_, text)) = m.span(self.id).and_then(|s| s.streamed_json()) else {
                 return;
             };
@@ -682,7 +682,8 @@ fn member_row(
     let path = format!("{path}{}", json::path_segment(m.key, index));
     if json::kind(m.value).is_container() && m.count > 0 {
         let end = value_at + m.value.len();
-        return container_row(span, (value_at, end), key, path, below, m.count);
+        let object = json::kind(m.value) == json::JsonKind::Object;
+        return container_row(span, (value_at, end, object), key, path, below, m.count);
     }
     value_node(Arc::from(m.value), Some(key), path, below, false)
 }
@@ -691,18 +692,12 @@ fn member_row(
 /// from the model (once) and shows it as the static tree does.
 fn container_row(
     (store, id): (Store, SpanId),
-    (start, end): (usize, usize),
+    (start, end, object): (usize, usize, bool),
     key: String,
     path: String,
     level: usize,
     count: usize,
 ) -> Element {
-    let object = store.with(|m| {
-        m.span(id)
-            .and_then(|s| s.streamed_json())
-            .and_then(|(_, t)| t.as_bytes().get(start).copied())
-            == Some(b'{')
-    });
     let kind = if object {
         json::JsonKind::Object
     } else {
@@ -720,13 +715,7 @@ fn container_row(
             &actions,
             "Copy value",
             Rc::new(move || {
-                store.with(|m| {
-                    m.span(id)
-                        .and_then(|s| s.streamed_json())
-                        .and_then(|(_, t)| t.get(start..end))
-                        .unwrap_or("")
-                        .to_owned()
-                })
+                text_of(store, id, start..end).map_or_else(String::new, |t| t.to_string())
             }),
         );
         let path = copy_path.clone();
@@ -734,12 +723,7 @@ fn container_row(
     };
     // Expanding swaps this row's node for the static tree's node of the value.
     let fill = Box::new(move |children: &Element| {
-        let value = store.with(|m| {
-            m.span(id)
-                .and_then(|s| s.streamed_json())
-                .and_then(|(_, t)| t.get(start..end))
-                .map(Arc::<str>::from)
-        });
+        let value = text_of(store, id, start..end);
         let (Some(value), Some(node)) = (value, children.parent_element()) else {
             return;
         };
@@ -780,4 +764,17 @@ fn partial_row(key: Option<&str>, shown: &str) -> Element {
 
 fn receiving(bytes: usize) -> String {
     format!("receiving · {}", json_partial::size(bytes))
+}
+
+/// Bytes `range` of the streamed document of span `id` (its content once complete).
+fn text_of(store: Store, id: SpanId, range: std::ops::Range<usize>) -> Option<Arc<str>> {
+    let mut out = None;
+    store.read(&mut |m| {
+        out = m
+            .span(id)
+            .and_then(|s| s.streamed_json())
+            .and_then(|(_, t)| t.get(range.clone()))
+            .map(Arc::from);
+    });
+    out
 }

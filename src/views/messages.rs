@@ -51,21 +51,28 @@ pub fn messages_span(cx: Ctx, id: SpanId) -> Element {
     let trigger = store.span_trigger(id);
     // Which rows there are: this changes when a message is added or the content replaced, not
     // when the last message grows, so that a token costs O(1) here, not O(messages).
+    // `count + revision * 2^17` (a span holds at most 100,000 messages): one number, so that
+    // this memo is of a type the panel already has.
     let shape = Memo::new(move |_| {
         trigger.track();
-        store.with(|m| match m.span(id) {
-            Some(s) => match &s.content {
-                Content::Messages(list) => (s.revision, list.len()),
-                _ => (s.revision, 0),
-            },
-            None => (0, 0),
-        })
+        let mut shape = 0usize;
+        store.read(&mut |m| {
+            if let Some(s) = m.span(id) {
+                let n = match &s.content {
+                    Content::Messages(list) => list.len(),
+                    _ => 0,
+                };
+                shape = n | (s.revision as usize) << 17;
+            }
+        });
+        shape
     });
     // A replaced content is new rows (the revision is in the key), not the old rows updated.
     let keys = Memo::new(move |_| {
-        let (revision, n) = shape.get();
+        let shape = shape.get();
+        let (revision, n) = (shape >> 17, shape & ((1 << 17) - 1));
         (0..n as u64)
-            .map(|i| (u64::from(revision) << 32) | i)
+            .map(|i| ((revision as u64) << 32) | i)
             .collect::<Vec<u64>>()
     });
     let row: Rc<dyn Fn(u64) -> Element> =
@@ -94,8 +101,13 @@ fn part_count(m: &Message) -> usize {
 
 /// Message `index` of span `id`: a focusable tree item whose text grows while it streams.
 fn message_row(store: Store, id: SpanId, index: usize) -> Element {
-    let role = store.with(|m| message(m, id, index).map(|msg| msg.role.clone()));
-    let row = dom::el("div", role_class(role.as_deref().unwrap_or("")));
+    let mut class = role_class("");
+    store.read(&mut |m| {
+        if let Some(msg) = message(m, id, index) {
+            class = role_class(&msg.role);
+        }
+    });
+    let row = dom::el("div", class);
     dom::set(&row, "role", "treeitem");
     dom::set(&row, "tabindex", "-1");
     let trigger = store.span_trigger(id);
@@ -111,7 +123,7 @@ fn message_row(store: Store, id: SpanId, index: usize) -> Element {
     let owner = Owner::current().unwrap_or_default();
     dom::effect(move || {
         trigger.track();
-        store.with(|m| {
+        store.read(&mut |m| {
             let Some(msg) = message(m, id, index) else {
                 return;
             };

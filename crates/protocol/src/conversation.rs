@@ -8,7 +8,7 @@
 use serde::{Serialize, Serializer};
 
 use crate::content::RawJson;
-use crate::reader::{ReadError, Reader};
+use crate::reader::{array_elements, decode_string, ReadError, Reader};
 
 /// One message of a conversation.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -226,109 +226,107 @@ impl Message {
     }
 }
 
-/// An array of messages.
+const MESSAGE: &[&str] = &["role", "name", "content", "tool_calls", "tool_call_id"];
+const PART: &[&str] = &["type", "text"];
+const CALL: &[&str] = &["id", "name", "arguments"];
+
+/// An array of messages. Read field by field from validated text with the reader's
+/// non-generic helpers: this is not a hot path, and the protocol crate is built for speed
+/// (closures per field would each be inlined into their own copy of the object loop).
 pub(crate) fn read_messages(r: &mut Reader<'_>) -> Result<Vec<Message>, ReadError> {
+    let raw = r.raw()?;
     let mut messages = Vec::new();
-    r.array(|r| {
-        let index = messages.len();
-        messages.push(read_message(r).map_err(|e| e.in_field(&format!("message {index}")))?);
-        Ok(())
-    })?;
+    for (i, m) in array_elements(raw)?.into_iter().enumerate() {
+        messages.push(read_message(m).map_err(|e| e.in_field(&format!("message {i}")))?);
+    }
     Ok(messages)
 }
 
-fn read_message(r: &mut Reader<'_>) -> Result<Message, ReadError> {
-    let mut role = None;
-    let mut m = Message::text("", "");
-    r.object(|r, key| {
-        match &*key {
-            "role" => role = Some(r.owned_string().map_err(|e| e.in_field("role"))?),
-            "name" => m.name = r.optional_string().map_err(|e| e.in_field("name"))?,
-            "content" if r.null() => {}
-            "content" => {
-                m.content = match r.peek() {
-                    Some(b'[') => MessageContent::Parts(read_parts(r)?),
-                    _ => MessageContent::Text(
-                        r.owned_string()
-                            .map_err(|e| e.in_field("content (a string or an array of parts)"))?,
-                    ),
-                }
-            }
-            "tool_calls" if r.null() => {}
-            "tool_calls" => {
-                r.array(|r| {
-                    m.tool_calls.push(read_tool_call(r)?);
-                    Ok(())
-                })
-                .map_err(|e| e.in_field("tool_calls"))?;
-            }
-            "tool_call_id" => {
-                m.tool_call_id = r
-                    .optional_string()
-                    .map_err(|e| e.in_field("tool_call_id"))?
-            }
-            _ => r.skip()?,
-        }
-        Ok(())
-    })?;
-    match role {
-        Some(role) if !role.is_empty() => {
-            m.role = role;
-            Ok(m)
-        }
-        Some(_) => Err(r.error("`role` must not be empty")),
-        None => Err(r.error("missing field `role`")),
+/// A string field (`null` is no value). Not inlined, nor are the readers below: the crate is
+/// built for speed, and each inlined copy would cost the panel's wasm its bytes again.
+#[inline(never)]
+fn string_field(raw: Option<&str>, name: &str) -> Result<Option<String>, ReadError> {
+    match raw {
+        None | Some("null") => Ok(None),
+        Some(t) => string_text(t).map(Some).map_err(|e| e.in_field(name)),
     }
 }
 
-fn read_parts(r: &mut Reader<'_>) -> Result<Vec<Part>, ReadError> {
-    let mut parts = Vec::new();
-    r.array(|r| {
-        if r.peek() == Some(b'"') {
-            parts.push(Part::Text(r.owned_string()?));
-            return Ok(());
+/// A JSON string literal's text.
+#[inline(never)]
+fn string_text(literal: &str) -> Result<String, ReadError> {
+    decode_string(literal)
+}
+
+#[inline(never)]
+fn read_message(text: &str) -> Result<Message, ReadError> {
+    let mut r = Reader::new(text);
+    let mut f = [None; 5];
+    r.fields(MESSAGE, &mut f)?;
+    let role = match string_field(f[0], "role")? {
+        Some(role) if role.is_empty() => return Err(r.error("`role` must not be empty")),
+        Some(role) => role,
+        None => return Err(r.error("missing field `role`")),
+    };
+    let content = match f[2] {
+        None | Some("null") => MessageContent::default(),
+        Some(t) if t.starts_with('[') => {
+            MessageContent::Parts(read_parts(t).map_err(|e| e.in_field("content"))?)
         }
-        if r.peek() != Some(b'{') {
-            return Err(r.expected("a part (an object or a string)"));
+        Some(t) => MessageContent::Text(
+            string_text(t).map_err(|e| e.in_field("content (a string or an array of parts)"))?,
+        ),
+    };
+    let mut tool_calls = Vec::new();
+    if let Some(t) = f[3].filter(|t| *t != "null") {
+        for call in array_elements(t).map_err(|e| e.in_field("tool_calls"))? {
+            tool_calls.push(read_tool_call(call).map_err(|e| e.in_field("tool_calls"))?);
         }
-        let raw = r.raw()?;
-        // A text part is read for its text; any other part is kept as sent.
-        let (mut kind, mut text) = (None, None);
-        Reader::new(raw).object(|r, key| {
-            match &*key {
-                "type" if r.peek() == Some(b'"') => kind = Some(r.owned_string()?),
-                "text" if r.peek() == Some(b'"') => text = Some(r.owned_string()?),
-                _ => r.skip()?,
-            }
-            Ok(())
-        })?;
-        parts.push(match (kind.as_deref(), text) {
-            (Some("text"), Some(text)) => Part::Text(text),
-            _ => Part::Other(RawJson::from_validated(raw)),
-        });
-        Ok(())
+    }
+    Ok(Message {
+        role,
+        name: string_field(f[1], "name")?,
+        content,
+        tool_calls,
+        tool_call_id: string_field(f[4], "tool_call_id")?,
     })
-    .map_err(|e| e.in_field("content"))?;
+}
+
+#[inline(never)]
+fn read_parts(text: &str) -> Result<Vec<Part>, ReadError> {
+    let mut parts = Vec::new();
+    for p in array_elements(text)? {
+        let mut r = Reader::new(p);
+        parts.push(match r.peek() {
+            Some(b'"') => Part::Text(string_text(p)?),
+            Some(b'{') => {
+                // A text part is read for its text; any other part is kept as sent.
+                let mut f = [None; 2];
+                r.fields(PART, &mut f)?;
+                match (f[0], f[1]) {
+                    (Some("\"text\""), Some(t)) if t.starts_with('"') => {
+                        Part::Text(string_text(t)?)
+                    }
+                    _ => Part::Other(RawJson::from_validated(p)),
+                }
+            }
+            _ => return Err(r.expected("a part (an object or a string)")),
+        });
+    }
     Ok(parts)
 }
 
-fn read_tool_call(r: &mut Reader<'_>) -> Result<ToolCall, ReadError> {
-    let (mut id, mut name, mut arguments) = (None, None, None);
-    r.object(|r, key| {
-        match &*key {
-            "id" => id = r.optional_string().map_err(|e| e.in_field("id"))?,
-            "name" => name = Some(r.owned_string().map_err(|e| e.in_field("name"))?),
-            "arguments" => arguments = Some(RawJson::from_validated(r.raw()?)),
-            _ => r.skip()?,
-        }
-        Ok(())
-    })?;
-    let Some(name) = name else {
+#[inline(never)]
+fn read_tool_call(text: &str) -> Result<ToolCall, ReadError> {
+    let mut r = Reader::new(text);
+    let mut f = [None; 3];
+    r.fields(CALL, &mut f)?;
+    let Some(name) = string_field(f[1], "name")? else {
         return Err(r.error("a tool call needs the field `name`"));
     };
     Ok(ToolCall {
-        id,
+        id: string_field(f[0], "id")?,
         name,
-        arguments: arguments.unwrap_or_else(RawJson::null),
+        arguments: f[2].map_or_else(RawJson::null, RawJson::from_validated),
     })
 }
