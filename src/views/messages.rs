@@ -188,7 +188,8 @@ fn build(row: &Element, m: &Model, id: SpanId, index: usize, msg: &Message) -> S
                     Part::Other(raw) => {
                         shown.target = None;
                         let part = dom::add(row, "div", "utp-msg-part");
-                        let _ = part.append_child(&json_tree(raw.shared(), raw.outline(), false));
+                        // Open: its `type` says what it is at a glance.
+                        let _ = part.append_child(&json_tree(raw.shared(), raw.outline(), true));
                     }
                 }
             }
