@@ -136,10 +136,11 @@ impl Store {
         Some(out)
     }
 
-    /// Reads the model through one non-generic function: each closure given to the generic
-    /// [`Store::with`] costs the wasm its own copy of the stored value's code (about 1 KB).
+    /// Reads the model through one non-generic function, if the store still exists.
     pub fn read(&self, f: &mut dyn FnMut(&Model)) {
-        self.model.try_with_value(|m| f(m));
+        if let Some(data) = self.data.try_get_value() {
+            f(&data.model.borrow());
+        }
     }
 
     /// Subscribes the calling view to the list of root traces.
