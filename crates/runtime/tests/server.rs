@@ -341,6 +341,32 @@ async fn a_foreign_origin_is_refused() {
             connect_from(url, "http://127.0.0.1:8080").await.is_ok(),
             "the preview origin is allowed"
         );
+        // Near misses of the allowed origin, on both WebSocket paths: the check is an exact
+        // match (a prefix or suffix match would let these pages in).
+        let allowed = &s.hub.config.allow_origins;
+        assert!(
+            allowed.iter().any(|a| a == "http://127.0.0.1:8080"),
+            "{allowed:?}"
+        );
+        for path in ["v1/panel", "v1/ingest"] {
+            let url = format!("ws://{}/{path}", s.addr);
+            for near in [
+                "http://127.0.0.1:8080.evil.example",
+                "http://127.0.0.1:80800",
+                "http://127.0.0.1:808",
+                "https://127.0.0.1:8080",
+                "http://127.0.0.1:8080/evil",
+                "http://evil.127.0.0.1:8080",
+                "http://127.0.0.2:8080",
+                "null",
+                "",
+            ] {
+                let err = connect_from(url.clone(), near)
+                    .await
+                    .expect_err(&format!("{path}: origin `{near}` must be refused"));
+                assert!(err.to_string().contains("403"), "{path} {near}: {err}");
+            }
+        }
         s.stop().await;
     })
     .await;
