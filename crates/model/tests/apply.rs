@@ -500,3 +500,36 @@ fn ids_round_trip_through_the_numbers_views_key_rows_by() {
     assert!(m.trace(TraceId::from_u64(t.as_u64() + (1 << 32))).is_none());
     assert!(m.span(SpanId::from_u64(u64::MAX)).is_none());
 }
+
+/// A code comment promises it: ending twice keeps the first end (a retried end, or a second
+/// process ending the same span or trace, must not change the outcome), for spans and traces.
+#[test]
+fn a_second_end_never_overwrites_the_first() {
+    let mut m = Model::default();
+    let mut p = Producer::new("p");
+    apply_ok(&mut m, [p.trace("t", "T"), p.text("t", "s", "x")]);
+    let ok_end = p.end_span("s");
+    let ok_ts = ok_end.ts;
+    let error_end = p.event(Op::SpanEnd {
+        span: "s".into(),
+        status: Status::Error {
+            message: "late".into(),
+        },
+    });
+    apply_ok(&mut m, [ok_end, error_end]);
+    let s = m.span(m.span_by_key("s").unwrap()).unwrap();
+    assert_eq!(s.status, RunStatus::Ok, "the first end stays");
+    assert_eq!(s.end_ts, Some(ok_ts), "and its time");
+
+    let first = p.end_trace(
+        "t",
+        Status::Error {
+            message: "first".into(),
+        },
+    );
+    let first_ts = first.ts;
+    apply_ok(&mut m, [first, p.end_trace("t", Status::Ok)]);
+    let t = m.trace(m.trace_by_key("t").unwrap()).unwrap();
+    assert_eq!(t.status, RunStatus::Error("first".into()));
+    assert_eq!(t.end_ts, Some(first_ts));
+}
