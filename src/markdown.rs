@@ -748,6 +748,15 @@ mod tests {
             "[x](https://a.b oops)",
             "<javascript:alert(1)>",
             "<https://a.b c>",
+            // Near misses of a safe scheme: `://` alone, or `http` inside, is not enough.
+            "[x](javascript://%0Aalert(1))",
+            "[x](javascript://https://a.b/%0Aalert(1))",
+            "<javascript://%0Aalert(1)>",
+            "[x](jav&#x61;script://a.b)",
+            "[x](xhttps://a.b)",
+            "[x](https:/a.b)",
+            "[x](https:a.b)",
+            "[x](mailto)",
         ] {
             let b = parse(bad);
             let html = md(bad);
