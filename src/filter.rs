@@ -252,6 +252,12 @@ mod tests {
             "found in a nested child trace, case-insensitively"
         );
         assert!(!f("needle", None).matches(&m, u));
+        // Upper-case and mixed-case queries too, trimmed; a near miss does not match.
+        for q in ["NEEDLE", "nEeDlE HERE", "  AGENT  ", "CHILD"] {
+            assert!(f(q, None).matches(&m, t), "{q:?}");
+        }
+        assert!(!f("NEEDLES", None).matches(&m, t));
+        assert!(!f("AGENTX", None).matches(&m, t));
         assert!(f("", Some("a")).matches(&m, t));
         assert!(
             !f("", Some("b")).matches(&m, t),
