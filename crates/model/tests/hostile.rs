@@ -572,3 +572,37 @@ fn stream_into(options: Options, events: u64, appends: usize) -> (Measured, u64,
     drop(m);
     (measured, evicted, traces)
 }
+
+/// The duplicate window at its edges (`seen.rs`): the last `dedup_window` ids are always
+/// remembered, however many came before, and an id more than twice that far back is
+/// forgotten (memory stays bounded). Checked at every count from W to 3W.
+#[test]
+fn the_duplicate_window_remembers_exactly_what_it_promises() {
+    const W: usize = 8;
+    for n in W..=3 * W {
+        let mut m = Model::new(Options {
+            dedup_window: W,
+            ..Options::default()
+        });
+        let mut p = Producer::new("p");
+        let events: Vec<Event> = (0..n).map(|i| p.trace(&format!("t{i}"), "T")).collect();
+        apply_ok(&mut m, events.clone());
+        // The W-th most recent: remembered.
+        let out = apply_all(&mut m, [events[n - W].clone()]);
+        assert_eq!(
+            out.duplicates, 1,
+            "n = {n}: the {W}th most recent id is remembered"
+        );
+        if n > 2 * W {
+            // Further back than 2W: forgotten, so the event is applied again (and refused
+            // by the model as a trace that already exists, not dropped as a duplicate).
+            let out = apply_all(&mut m, [events[n - 2 * W - 1].clone()]);
+            assert_eq!(
+                out.duplicates,
+                0,
+                "n = {n}: an id {} back is forgotten",
+                2 * W + 1
+            );
+        }
+    }
+}
