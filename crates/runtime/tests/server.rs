@@ -585,3 +585,52 @@ async fn a_panel_message_that_is_not_its_subscribe_gets_an_error_and_the_stream_
     })
     .await;
 }
+
+/// Where a resuming panel starts, at the edges of the retained window: a `last_seq` just
+/// before the oldest retained event resumes (nothing missed); one event further back gets a
+/// snapshot; the head resumes with nothing to send; beyond the head, another session or no
+/// `last_seq`, a snapshot.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panel_resumes_exactly_up_to_the_edge_of_the_window() {
+    use user_trace_runtime::hub::Start;
+    common::within(60, async {
+        let s = server(|c| c.retain_events = 10).await;
+        let mut p = Producer::connect(s.addr, "p").await;
+        stream(&mut p, "t", 28, 3).await;
+        let head = s.hub.head();
+        assert_eq!(head, 30, "a trace, a span and 28 appends");
+        let oldest = head - 10 + 1;
+        let session = s.hub.session.clone();
+        let start = |last: Option<u64>, session: Option<&str>| match s.hub.subscribe(session, last)
+        {
+            Start::Resume(from) => Some(from),
+            Start::Snapshot { .. } => None,
+        };
+        let me = Some(session.as_str());
+        assert_eq!(
+            start(Some(oldest - 1), me),
+            Some(oldest - 1),
+            "just before the oldest"
+        );
+        assert_eq!(start(Some(oldest), me), Some(oldest));
+        assert_eq!(
+            start(Some(oldest - 2), me),
+            None,
+            "one further back: a snapshot"
+        );
+        assert_eq!(start(Some(head), me), Some(head), "at the head");
+        assert_eq!(
+            start(Some(head + 1), me),
+            None,
+            "beyond the head: a snapshot"
+        );
+        assert_eq!(
+            start(Some(oldest), Some("another")),
+            None,
+            "another session"
+        );
+        assert_eq!(start(None, me), None, "no last_seq");
+        s.stop().await;
+    })
+    .await;
+}
