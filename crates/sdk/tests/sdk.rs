@@ -204,3 +204,102 @@ async fn a_tracing_program_shows_its_spans_fields_and_events() {
     assert!(child_log.text().unwrap().contains("WARN"));
     s.stop().await;
 }
+
+/// A TCP proxy to `upstream` that cuts one connection (both ways) right after it has
+/// forwarded `cut_after` bytes from the client: what the server received last is not
+/// acknowledged yet, and what the client sent after it is lost. Other connections pass
+/// through. Returns its address
+/// and how many connections it took.
+async fn cutting_proxy(
+    upstream: std::net::SocketAddr,
+    cut_after: usize,
+) -> (
+    std::net::SocketAddr,
+    std::sync::Arc<std::sync::atomic::AtomicUsize>,
+) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let count = std::sync::Arc::new(AtomicUsize::new(0));
+    let n = count.clone();
+    let cut = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    tokio::spawn(async move {
+        while let Ok((client, _)) = listener.accept().await {
+            n.fetch_add(1, Ordering::SeqCst);
+            let cut = cut.clone();
+            let Ok(server) = tokio::net::TcpStream::connect(upstream).await else {
+                continue;
+            };
+            let (mut cr, mut cw) = client.into_split();
+            let (mut sr, mut sw) = server.into_split();
+            let down = tokio::spawn(async move {
+                let mut buf = vec![0u8; 16 << 10];
+                while let Ok(k) = sr.read(&mut buf).await {
+                    if k == 0 || cw.write_all(&buf[..k]).await.is_err() {
+                        break;
+                    }
+                }
+            });
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 16 << 10];
+                let mut up = 0;
+                while let Ok(k) = cr.read(&mut buf).await {
+                    if k == 0 || sw.write_all(&buf[..k]).await.is_err() {
+                        break;
+                    }
+                    up += k;
+                    if up >= cut_after && !cut.swap(true, Ordering::SeqCst) {
+                        break; // drops both halves: the connection is cut mid-stream
+                    }
+                }
+                down.abort();
+            });
+        }
+    });
+    (addr, count)
+}
+
+/// Batches sent but not yet acknowledged when the connection drops are sent again on the
+/// next one, and the runtime drops what it already had: every append once, in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn batches_in_flight_when_the_connection_drops_are_sent_again_and_kept_once() {
+    tokio::time::timeout(Duration::from_secs(60), async {
+        let s = server("127.0.0.1:0", None).await;
+        // Cut once about 20 KB of batches went up: the last of them is not acknowledged.
+        let (proxy, connections) = cutting_proxy(s.addr, 20_000).await;
+        let url = format!("ws://{proxy}/v1/ingest");
+        let tracer = Tracer::connect_with(&url, opts("inflight")).await.unwrap();
+        let trace = tracer.trace("through a cut");
+        let span = trace.text("log", "");
+        for i in 0..5000 {
+            span.append(&format!("{i} "));
+            if i % 100 == 0 {
+                tokio::time::sleep(Duration::from_millis(2)).await;
+            }
+        }
+        span.end();
+        trace.end();
+        tokio::time::timeout(Duration::from_secs(20), tracer.flush())
+            .await
+            .expect("everything acknowledged within 20 s (a batch lost at the cut never is)");
+        let stats = tracer.stats();
+        assert!(
+            stats.connections >= 2,
+            "the tracer's connection was cut: {stats:?}, {} through the proxy",
+            connections.load(std::sync::atomic::Ordering::SeqCst)
+        );
+        assert_eq!(stats.acked, stats.made, "{stats:?}");
+        let m = state(&s);
+        let text = m.span(m.span_by_key(span.id()).unwrap()).unwrap();
+        let want: String = (0..5000).map(|i| format!("{i} ")).collect();
+        assert_eq!(
+            text.text(),
+            Some(want.as_str()),
+            "every append once, in order"
+        );
+        s.stop().await;
+    })
+    .await
+    .expect("within 60 s");
+}
