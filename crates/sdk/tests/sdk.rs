@@ -28,6 +28,13 @@ fn state(s: &Running) -> Model {
     m
 }
 
+/// Runs a test's body with a time limit: a hang fails the test instead of stalling CI.
+async fn within<F: std::future::Future>(body: F) -> F::Output {
+    tokio::time::timeout(Duration::from_secs(120), body)
+        .await
+        .expect("the test finishes within 120 s")
+}
+
 fn opts(name: &str) -> TracerOptions {
     TracerOptions {
         process: Some(name.into()),
@@ -37,172 +44,184 @@ fn opts(name: &str) -> TracerOptions {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_program_streams_every_kind_of_span() {
-    let s = server("127.0.0.1:0", None).await;
-    let url = format!("ws://{}/v1/ingest", s.addr);
-    let tracer = Tracer::connect_with(&url, opts("agent")).await.unwrap();
-    assert!(tracer.process().starts_with("agent@"));
-    let trace = tracer.trace("Answer");
-    let answer = trace.text("answer", "");
-    for t in ["Hel", "lo", "!"] {
-        answer.append(t);
-    }
-    answer.end();
-    let tool = answer.child_trace("tool: search");
-    tool.json("args", &serde_json::json!({"q": "rust", "n": 3}));
-    tool.end();
-    trace.items("usage", [("tokens", 3)]);
-    trace.markdown("notes", "**bold**");
-    trace.error("failed", Some(&serde_json::json!({"code": 7})));
-    trace.end();
-    tracer.flush().await;
-    assert_eq!(tracer.stats().refused, 0);
-    let m = state(&s);
-    let t = m.trace(m.roots()[0]).unwrap();
-    assert_eq!(t.name, "Answer");
-    assert_eq!(
-        t.spans.len(),
-        4,
-        "text, items, markdown, error (the JSON is in the child trace)"
-    );
-    let text = m.span(t.spans[0]).unwrap();
-    assert_eq!(text.text(), Some("Hello!"));
-    assert_eq!(text.children.len(), 1);
-    assert_eq!(m.trace(text.children[0]).unwrap().name, "tool: search");
-    s.stop().await;
+    within(async {
+        let s = server("127.0.0.1:0", None).await;
+        let url = format!("ws://{}/v1/ingest", s.addr);
+        let tracer = Tracer::connect_with(&url, opts("agent")).await.unwrap();
+        assert!(tracer.process().starts_with("agent@"));
+        let trace = tracer.trace("Answer");
+        let answer = trace.text("answer", "");
+        for t in ["Hel", "lo", "!"] {
+            answer.append(t);
+        }
+        answer.end();
+        let tool = answer.child_trace("tool: search");
+        tool.json("args", &serde_json::json!({"q": "rust", "n": 3}));
+        tool.end();
+        trace.items("usage", [("tokens", 3)]);
+        trace.markdown("notes", "**bold**");
+        trace.error("failed", Some(&serde_json::json!({"code": 7})));
+        trace.end();
+        tracer.flush().await;
+        assert_eq!(tracer.stats().refused, 0);
+        let m = state(&s);
+        let t = m.trace(m.roots()[0]).unwrap();
+        assert_eq!(t.name, "Answer");
+        assert_eq!(
+            t.spans.len(),
+            4,
+            "text, items, markdown, error (the JSON is in the child trace)"
+        );
+        let text = m.span(t.spans[0]).unwrap();
+        assert_eq!(text.text(), Some("Hello!"));
+        assert_eq!(text.children.len(), 1);
+        assert_eq!(m.trace(text.children[0]).unwrap().name, "tool: search");
+        s.stop().await;
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_program_streams_a_conversation_and_a_json_document_in_pieces() {
-    let s = server("127.0.0.1:0", None).await;
-    let url = format!("ws://{}/v1/ingest", s.addr);
-    let tracer = Tracer::connect_with(&url, opts("agent")).await.unwrap();
-    let trace = tracer.trace("Chat");
-    let chat = trace.messages(
-        "conversation",
-        [
-            Message::text("system", "Be brief."),
-            Message::text("user", "Weather in Lisbon?").with_name("ana"),
-        ],
-    );
-    let args = trace.json_stream("arguments");
-    for piece in ["{\"city\": \"Lis", "bon\", \"days\": 1.50", "}"] {
-        args.append_json(piece);
-    }
-    args.finish_json();
-    chat.add_messages([Message::text("assistant", "").with_tool_call(
-        "call_1",
-        "weather",
-        RawJson::from_string("{\"city\": \"Lisbon\", \"days\": 1.50}".into()).unwrap(),
-    )]);
-    chat.add_messages([
-        Message::tool_result("call_1", "{\"temp\": 21}"),
-        Message::text("assistant", ""),
-    ]);
-    for t in ["It is ", "21 °C."] {
-        chat.append_message(t);
-    }
-    chat.end();
-    trace.end();
-    tracer.flush().await;
-    assert_eq!(tracer.stats().refused, 0);
-    let m = state(&s);
-    let t = m.trace(m.roots()[0]).unwrap();
-    let Content::Messages(list) = &m.span(t.spans[0]).unwrap().content else {
-        panic!("a conversation")
-    };
-    assert_eq!(list.len(), 5);
-    assert_eq!(list[1].name.as_deref(), Some("ana"));
-    assert_eq!(list[2].tool_calls[0].name, "weather");
-    assert_eq!(list[3].tool_call_id.as_deref(), Some("call_1"));
-    assert_eq!(list[4].last_text(), Some("It is 21 °C."));
-    let Content::Json(doc) = &m.span(t.spans[1]).unwrap().content else {
-        panic!("a JSON span")
-    };
-    assert_eq!(doc.get(), "{\"city\": \"Lisbon\", \"days\": 1.50}");
-    s.stop().await;
+    within(async {
+        let s = server("127.0.0.1:0", None).await;
+        let url = format!("ws://{}/v1/ingest", s.addr);
+        let tracer = Tracer::connect_with(&url, opts("agent")).await.unwrap();
+        let trace = tracer.trace("Chat");
+        let chat = trace.messages(
+            "conversation",
+            [
+                Message::text("system", "Be brief."),
+                Message::text("user", "Weather in Lisbon?").with_name("ana"),
+            ],
+        );
+        let args = trace.json_stream("arguments");
+        for piece in ["{\"city\": \"Lis", "bon\", \"days\": 1.50", "}"] {
+            args.append_json(piece);
+        }
+        args.finish_json();
+        chat.add_messages([Message::text("assistant", "").with_tool_call(
+            "call_1",
+            "weather",
+            RawJson::from_string("{\"city\": \"Lisbon\", \"days\": 1.50}".into()).unwrap(),
+        )]);
+        chat.add_messages([
+            Message::tool_result("call_1", "{\"temp\": 21}"),
+            Message::text("assistant", ""),
+        ]);
+        for t in ["It is ", "21 °C."] {
+            chat.append_message(t);
+        }
+        chat.end();
+        trace.end();
+        tracer.flush().await;
+        assert_eq!(tracer.stats().refused, 0);
+        let m = state(&s);
+        let t = m.trace(m.roots()[0]).unwrap();
+        let Content::Messages(list) = &m.span(t.spans[0]).unwrap().content else {
+            panic!("a conversation")
+        };
+        assert_eq!(list.len(), 5);
+        assert_eq!(list[1].name.as_deref(), Some("ana"));
+        assert_eq!(list[2].tool_calls[0].name, "weather");
+        assert_eq!(list[3].tool_call_id.as_deref(), Some("call_1"));
+        assert_eq!(list[4].last_text(), Some("It is 21 °C."));
+        let Content::Json(doc) = &m.span(t.spans[1]).unwrap().content else {
+            panic!("a JSON span")
+        };
+        assert_eq!(doc.get(), "{\"city\": \"Lisbon\", \"days\": 1.50}");
+        s.stop().await;
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tracer_buffers_across_a_server_restart_and_loses_nothing() {
-    let journal = std::env::temp_dir().join(format!("utp-sdk-data-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&journal);
-    let s = server("127.0.0.1:0", Some(journal.clone())).await;
-    let addr = s.addr;
-    let url = format!("ws://{addr}/v1/ingest");
-    let tracer = Tracer::connect_with(&url, opts("p")).await.unwrap();
-    let trace = tracer.trace("long run");
-    let span = trace.text("log", "");
-    for i in 0..100 {
-        span.append(&format!("{i} "));
-    }
-    tracer.flush().await;
-    s.stop().await;
-    // The server is down: events are buffered.
-    for i in 100..200 {
-        span.append(&format!("{i} "));
-    }
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let s = server(&addr.to_string(), Some(journal.clone())).await;
-    for i in 200..300 {
-        span.append(&format!("{i} "));
-    }
-    span.end();
-    trace.end();
-    tokio::time::timeout(Duration::from_secs(20), tracer.flush())
-        .await
-        .expect("flushed after the restart");
-    assert!(tracer.stats().connections >= 2, "{:?}", tracer.stats());
-    let m = state(&s);
-    let text = m.span(m.span_by_key(span.id()).unwrap()).unwrap();
-    let want: String = (0..300).map(|i| format!("{i} ")).collect();
-    assert_eq!(
-        text.text(),
-        Some(want.as_str()),
-        "every append exactly once, in order"
-    );
-    s.stop().await;
-    let _ = std::fs::remove_dir_all(&journal);
+    within(async {
+        let journal = std::env::temp_dir().join(format!("utp-sdk-data-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&journal);
+        let s = server("127.0.0.1:0", Some(journal.clone())).await;
+        let addr = s.addr;
+        let url = format!("ws://{addr}/v1/ingest");
+        let tracer = Tracer::connect_with(&url, opts("p")).await.unwrap();
+        let trace = tracer.trace("long run");
+        let span = trace.text("log", "");
+        for i in 0..100 {
+            span.append(&format!("{i} "));
+        }
+        tracer.flush().await;
+        s.stop().await;
+        // The server is down: events are buffered.
+        for i in 100..200 {
+            span.append(&format!("{i} "));
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let s = server(&addr.to_string(), Some(journal.clone())).await;
+        for i in 200..300 {
+            span.append(&format!("{i} "));
+        }
+        span.end();
+        trace.end();
+        tokio::time::timeout(Duration::from_secs(20), tracer.flush())
+            .await
+            .expect("flushed after the restart");
+        assert!(tracer.stats().connections >= 2, "{:?}", tracer.stats());
+        let m = state(&s);
+        let text = m.span(m.span_by_key(span.id()).unwrap()).unwrap();
+        let want: String = (0..300).map(|i| format!("{i} ")).collect();
+        assert_eq!(
+            text.text(),
+            Some(want.as_str()),
+            "every append exactly once, in order"
+        );
+        s.stop().await;
+        let _ = std::fs::remove_dir_all(&journal);
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tracing_program_shows_its_spans_fields_and_events() {
-    use tracing_subscriber::layer::SubscriberExt;
-    let s = server("127.0.0.1:0", None).await;
-    let url = format!("ws://{}/v1/ingest", s.addr);
-    let tracer = Tracer::connect_with(&url, opts("svc")).await.unwrap();
-    let subscriber = tracing_subscriber::registry().with(TraceLayer::new(tracer.clone()));
-    tracing::subscriber::with_default(subscriber, || {
-        let outer = tracing::info_span!("handle_request", path = "/answer", attempt = 1);
-        let _o = outer.enter();
-        tracing::info!(tokens = 12, "model replied");
-        let inner = tracing::info_span!("call_tool", tool = "search");
-        inner.in_scope(|| tracing::warn!("slow tool"));
-    });
-    tracer.flush().await;
-    let m = state(&s);
-    let t = m.trace(m.roots()[0]).unwrap();
-    assert_eq!(t.name, "handle_request");
-    let fields = m.span(t.spans[0]).unwrap();
-    let Content::Items(items) = &fields.content else {
-        panic!("{:?}", fields.content)
-    };
-    let rows: Vec<_> = items
-        .iter()
-        .map(|i| (i.name.as_str(), i.value.get()))
-        .collect();
-    assert_eq!(rows, vec![("path", "\"/answer\""), ("attempt", "1")]);
-    let log = m.span(t.spans[1]).unwrap();
-    assert!(log.text().unwrap().contains("INFO"), "{:?}", log.text());
-    assert!(
-        log.text().unwrap().contains("model replied tokens=12"),
-        "{:?}",
-        log.text()
-    );
-    let child = m.trace(log.children[0]).unwrap();
-    assert_eq!(child.name, "call_tool");
-    let child_log = m.span(child.spans[1]).unwrap();
-    assert!(child_log.text().unwrap().contains("WARN"));
-    s.stop().await;
+    within(async {
+        use tracing_subscriber::layer::SubscriberExt;
+        let s = server("127.0.0.1:0", None).await;
+        let url = format!("ws://{}/v1/ingest", s.addr);
+        let tracer = Tracer::connect_with(&url, opts("svc")).await.unwrap();
+        let subscriber = tracing_subscriber::registry().with(TraceLayer::new(tracer.clone()));
+        tracing::subscriber::with_default(subscriber, || {
+            let outer = tracing::info_span!("handle_request", path = "/answer", attempt = 1);
+            let _o = outer.enter();
+            tracing::info!(tokens = 12, "model replied");
+            let inner = tracing::info_span!("call_tool", tool = "search");
+            inner.in_scope(|| tracing::warn!("slow tool"));
+        });
+        tracer.flush().await;
+        let m = state(&s);
+        let t = m.trace(m.roots()[0]).unwrap();
+        assert_eq!(t.name, "handle_request");
+        let fields = m.span(t.spans[0]).unwrap();
+        let Content::Items(items) = &fields.content else {
+            panic!("{:?}", fields.content)
+        };
+        let rows: Vec<_> = items
+            .iter()
+            .map(|i| (i.name.as_str(), i.value.get()))
+            .collect();
+        assert_eq!(rows, vec![("path", "\"/answer\""), ("attempt", "1")]);
+        let log = m.span(t.spans[1]).unwrap();
+        assert!(log.text().unwrap().contains("INFO"), "{:?}", log.text());
+        assert!(
+            log.text().unwrap().contains("model replied tokens=12"),
+            "{:?}",
+            log.text()
+        );
+        let child = m.trace(log.children[0]).unwrap();
+        assert_eq!(child.name, "call_tool");
+        let child_log = m.span(child.spans[1]).unwrap();
+        assert!(child_log.text().unwrap().contains("WARN"));
+        s.stop().await;
+    })
+    .await;
 }
 
 /// A TCP proxy to `upstream` that cuts one connection (both ways) right after it has
