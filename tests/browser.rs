@@ -12,45 +12,15 @@ use wasm_bindgen_test::*;
 
 use user_trace_model::protocol::{decode_event, Event};
 
-wasm_bindgen_test_configure!(run_in_browser);
+mod common;
+use common::{document, frame, settle, sleep};
 
-fn document() -> web_sys::Document {
-    web_sys::window().unwrap().document().unwrap()
-}
+wasm_bindgen_test_configure!(run_in_browser);
 
 fn host() -> web_sys::HtmlElement {
     let div = document().create_element("div").unwrap();
     document().body().unwrap().append_child(&div).unwrap();
     div.dyn_into().unwrap()
-}
-
-async fn sleep(ms: i32) {
-    let p = js_sys::Promise::new(&mut |resolve, _| {
-        web_sys::window()
-            .unwrap()
-            .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms)
-            .unwrap();
-    });
-    wasm_bindgen_futures::JsFuture::from(p).await.unwrap();
-}
-
-/// Lets the store apply what is queued (it does so at the next animation frame).
-async fn frame() {
-    let p = js_sys::Promise::new(&mut |resolve, _| {
-        web_sys::window()
-            .unwrap()
-            .request_animation_frame(&resolve)
-            .unwrap();
-    });
-    wasm_bindgen_futures::JsFuture::from(p).await.unwrap();
-    sleep(0).await;
-}
-
-/// Lets the intersection observer report which blocks are near, and the panel mount them.
-async fn settle() {
-    for _ in 0..6 {
-        frame().await;
-    }
 }
 
 /// Events from compact JSON lines; `{n}` counters keep ids unique.

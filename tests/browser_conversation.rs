@@ -11,40 +11,10 @@ use user_trace_panel::UserTracePanel;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 
+mod common;
+use common::{document, frame, settle};
+
 wasm_bindgen_test_configure!(run_in_browser);
-
-fn document() -> web_sys::Document {
-    web_sys::window().unwrap().document().unwrap()
-}
-
-async fn sleep(ms: i32) {
-    let p = js_sys::Promise::new(&mut |resolve, _| {
-        web_sys::window()
-            .unwrap()
-            .set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, ms)
-            .unwrap();
-    });
-    wasm_bindgen_futures::JsFuture::from(p).await.unwrap();
-}
-
-/// Lets the store apply what is queued (it does so at the next animation frame).
-async fn frame() {
-    let p = js_sys::Promise::new(&mut |resolve, _| {
-        web_sys::window()
-            .unwrap()
-            .request_animation_frame(&resolve)
-            .unwrap();
-    });
-    wasm_bindgen_futures::JsFuture::from(p).await.unwrap();
-    sleep(0).await;
-}
-
-/// Lets the intersection observer report which blocks are near, and the panel mount them.
-async fn settle() {
-    for _ in 0..6 {
-        frame().await;
-    }
-}
 
 /// Events from compact JSON lines; `{n}` counters keep ids unique.
 fn events(lines: &[String]) -> Vec<Event> {
