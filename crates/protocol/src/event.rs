@@ -11,10 +11,12 @@ use crate::conversation::Message;
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 pub struct Event {
-    /// Chosen by the producer, unique across all producers (e.g. `"<process>-<counter>"`).
-    /// A second event with the same process and id is a duplicate and changes nothing.
+    /// Chosen by the producer, unique among its process's events (e.g. a counter). The pair
+    /// `(process, id)` names the event: a second event with the same pair is a duplicate and
+    /// changes nothing. At most 4096 bytes.
     pub id: String,
     /// The producing process, as shown in the panel's process badges (e.g. `"agent@host:4242"`).
+    /// Unique across machines (host and pid, or a random suffix). At most 4096 bytes.
     pub process: String,
     /// When the producer made the event: microseconds since the Unix epoch.
     pub ts: u64,
@@ -36,7 +38,12 @@ pub enum Op {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         parent_span: Option<String>,
     },
-    /// Creates a span in a trace.
+    /// Creates a span in a trace. Without `content`, a span starts empty (`""`, `null`, `[]`
+    /// by kind).
+    #[cfg_attr(
+        not(target_arch = "wasm32"),
+        schemars(transform = optional_field("content"))
+    )]
     SpanCreate {
         trace: String,
         span: String,
@@ -88,13 +95,39 @@ pub enum Op {
     },
 }
 
-/// How a span or trace ended.
+/// How a span or trace ended: `ok` when `status` is left out.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "snake_case")]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
+#[cfg_attr(not(target_arch = "wasm32"), schemars(transform = status_ok_by_default))]
 pub enum Status {
     Ok,
     Error { message: String },
+}
+
+/// The schema says what the reader does: a field the reader defaults is not required.
+#[cfg(not(target_arch = "wasm32"))]
+fn optional_field(name: &'static str) -> impl Fn(&mut schemars::Schema) {
+    move |schema: &mut schemars::Schema| {
+        if let Some(serde_json::Value::Array(required)) = schema.get_mut("required") {
+            required.retain(|field| field != name);
+        }
+    }
+}
+
+/// `{"status": "ok"}` and no `status` at all mean the same: only `error` needs the field.
+#[cfg(not(target_arch = "wasm32"))]
+fn status_ok_by_default(schema: &mut schemars::Schema) {
+    let Some(serde_json::Value::Array(branches)) = schema.get_mut("oneOf") else {
+        return;
+    };
+    for branch in branches {
+        if branch.pointer("/properties/status/const") == Some(&serde_json::json!("ok")) {
+            if let Some(object) = branch.as_object_mut() {
+                object.remove("required");
+            }
+        }
+    }
 }
 
 impl Op {
