@@ -10,7 +10,9 @@ use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 use web_sys::{CloseEvent, MessageEvent, WebSocket};
 
-use user_trace_model::protocol::{decode_server, PanelMessage, ServerMessage, PROTOCOL_VERSION};
+use user_trace_model::protocol::{
+    decode_server, PanelMessage, ServerMessage, CLOSE_OTHER_VERSION, PROTOCOL_VERSION,
+};
 
 use crate::backoff::Backoff;
 use crate::endpoints;
@@ -99,7 +101,7 @@ impl Connection {
                 let msg = e
                     .as_string()
                     .unwrap_or_else(|| format!("cannot open `{url}`"));
-                s.store.notice(Level::Error, msg);
+                s.store.notice(Level::Error, msg.clone());
                 drop(s);
                 self.schedule_retry();
                 return;
@@ -177,9 +179,14 @@ impl Connection {
                     let mut s = self.0.borrow_mut();
                     s.incompatible = true;
                     s.status.set(Status::Incompatible(msg.clone()));
-                    s.store.notice(Level::Error, msg);
+                    s.store.notice(Level::Error, msg.clone());
                     if let Some(ws) = &s.ws {
-                        let _ = ws.close();
+                        if ws
+                            .close_with_code_and_reason(CLOSE_OTHER_VERSION, &msg)
+                            .is_err()
+                        {
+                            let _ = ws.close();
+                        }
                     }
                     return;
                 }

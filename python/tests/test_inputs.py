@@ -3,6 +3,7 @@
 import asyncio
 import math
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -174,3 +175,35 @@ def test_the_package_is_typed_and_documented() -> None:
         for attr, member in vars(cls).items():
             if callable(member) and not attr.startswith("_"):
                 assert getattr(member, "__doc__", None), f"{cls.__name__}.{attr} has no docstring"
+
+
+def test_a_runtime_of_another_version_is_refused_with_close_4000(loop: LoopThread) -> None:
+    """PROTOCOL.md: a client refuses another protocol version with close code 4000 and a reason
+    naming both. The server is a real WebSocket server on loopback speaking version 2."""
+    import websockets
+
+    closes: "asyncio.Queue[tuple]" = asyncio.Queue()
+
+    async def speak_v2(ws: Any) -> None:
+        await ws.send('{"type":"hello","protocol":2,"session":"s","server":"future/2"}')
+        try:
+            async for _ in ws:
+                pass
+        except websockets.exceptions.ConnectionClosed:
+            pass
+        await closes.put((ws.close_code, ws.close_reason))
+
+    port = free_port()
+    async def start() -> Any:
+        return await websockets.serve(speak_v2, "127.0.0.1", port)
+
+    server = loop.run(start())
+    try:
+        with pytest.raises(ConnectError, match=r"speaks protocol 2, this package speaks 1"):
+            Tracer.connect(f"ws://127.0.0.1:{port}/v1/ingest")
+        code, reason = loop.run(asyncio.wait_for(closes.get(), WAIT))
+        assert code == 4000, (code, reason)
+        assert "protocol 2" in reason
+    finally:
+        server.close()
+        loop.run(server.wait_closed())

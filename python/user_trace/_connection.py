@@ -27,6 +27,7 @@ from ._encode import Event
 log = logging.getLogger("user_trace")
 
 PROTOCOL_VERSION = 1
+CLOSE_OTHER_VERSION = 4000
 
 # How a connection ended.
 _FINISHED = "finished"  # closing, and everything was acknowledged
@@ -279,10 +280,10 @@ class Connection:
             await ws.close()
             raise _OpenError(f"unexpected first message (not a hello): {str(first)[:200]}")
         if hello.get("protocol") != PROTOCOL_VERSION:
-            await ws.close()
-            raise _OpenError(
-                f"the runtime speaks protocol {hello.get('protocol')}, this package speaks {PROTOCOL_VERSION}"
-            )
+            why = f"the runtime speaks protocol {hello.get('protocol')}, this package speaks {PROTOCOL_VERSION}"
+            # PROTOCOL.md: a client refuses another version with close code 4000.
+            await ws.close(CLOSE_OTHER_VERSION, why[:120])
+            raise _OpenError(why)
         return ws
 
     async def _serve(self, ws: Any) -> str:

@@ -106,6 +106,9 @@ impl Model {
             ..
         } = event;
         if let Err(reason) = self.apply_op(op, &process, ts, out) {
+            if dedup {
+                self.seen.remove(&process, &id);
+            }
             out.rejected.push(Rejection {
                 seq,
                 event_id: Some(id),

@@ -50,6 +50,15 @@ impl Seen {
         true
     }
 
+    /// Forgets an id [`Seen::insert`] just recorded: its event was refused, and a refused
+    /// event sent again is judged again rather than taken for a duplicate.
+    pub fn remove(&mut self, process: &str, id: &str) {
+        let h = self.hash(process, id);
+        if !self.current.remove(&h) {
+            self.previous.remove(&h);
+        }
+    }
+
     pub fn clear(&mut self) {
         self.current.clear();
         self.previous.clear();

@@ -240,6 +240,29 @@ fn duplicates_change_nothing() {
     assert_eq!(m.dump(), before);
 }
 
+/// A refused event is not remembered as seen: sent again once it can apply (here, its span
+/// was created by another process meanwhile), it applies; a duplicate of an applied one still
+/// changes nothing.
+#[test]
+fn a_refused_event_sent_again_is_judged_again() {
+    let mut m = Model::default();
+    let (mut a, mut b) = (Producer::new("a"), Producer::new("b"));
+    apply_ok(&mut m, [a.trace("t", "T")]);
+    let early = b.append("s", "late");
+    let out = apply_all(&mut m, [early.clone()]);
+    assert_eq!(
+        out.rejected.len(),
+        1,
+        "an append to an unknown span is refused"
+    );
+    apply_ok(&mut m, [a.text("t", "s", "on ")]);
+    let out = apply_all(&mut m, [early.clone()]);
+    assert!(out.rejected.is_empty() && out.duplicates == 0, "{out:?}");
+    let out = apply_all(&mut m, [early]);
+    assert_eq!(out.duplicates, 1);
+    assert!(m.dump().contains("on late"), "{}", m.dump());
+}
+
 fn batch(
     events: Vec<user_trace_model::protocol::Event>,
 ) -> Vec<Result<user_trace_model::protocol::Event, user_trace_model::protocol::EventError>> {

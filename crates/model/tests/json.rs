@@ -188,3 +188,14 @@ fn the_decoder_outlines_a_large_container_as_the_model_would() {
     assert_eq!(outline(&object, PAGE).first_page.len(), 3);
     assert_eq!(outline(&array, PAGE).starts.len(), 50);
 }
+
+/// PROTOCOL.md: an object with a repeated key keeps each member, in order (the panel shows
+/// both rows; nothing picks a winner).
+#[test]
+fn a_repeated_key_keeps_each_member_in_order() {
+    let m: Vec<_> = members(r#"{"k":1,"j":0,"k":2}"#)
+        .map(|m| (m.key.unwrap(), m.value))
+        .collect();
+    assert_eq!(m, vec![("\"k\"", "1"), ("\"j\"", "0"), ("\"k\"", "2")]);
+    assert_eq!(count(r#"{"k":1,"k":2}"#), 2);
+}

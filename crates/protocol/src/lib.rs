@@ -26,13 +26,18 @@ pub use conversation::{Message, MessageContent, Part, ToolCall};
 pub use error::{DecodeError, EventError};
 pub use event::{Event, Op, Status};
 pub use message::{
-    decode_event, decode_panel, decode_producer, decode_server, DecodedBatch, Hello, PanelMessage,
-    ProducerMessage, ProducerReply, Rejected, ServerMessage,
+    decode_event, decode_panel, decode_producer, decode_server, DecodedBatch, Hello, Limits,
+    PanelMessage, ProducerMessage, ProducerReply, Rejected, ServerMessage,
 };
 pub use reader::ReadError;
 
 /// The protocol version this crate speaks. A peer whose hello names another version is refused.
 pub const PROTOCOL_VERSION: u32 = 1;
+
+/// The close code with which a client refuses a server of another protocol version (the
+/// reason names both). In the range applications own: a browser may close only with 1000 or
+/// 3000–4999.
+pub const CLOSE_OTHER_VERSION: u16 = 4000;
 
 /// The WebSocket path panels subscribe on.
 pub const PANEL_PATH: &str = "/v1/panel";

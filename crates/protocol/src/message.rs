@@ -23,6 +23,27 @@ pub struct Hello {
     pub session: String,
     /// The server's name and version, for diagnostics.
     pub server: String,
+    /// What the server accepts on this connection, so that a client learns it rather than
+    /// guesses (1.2). The panel's reader skips it: a panel sends only its `subscribe`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limits: Option<Limits>,
+}
+
+/// The limits a server enforces, in its hello (1.2). Over one, a message is refused with an
+/// `error` and a close (1009), an event with a reason in the `ack`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
+pub struct Limits {
+    /// Largest message (one WebSocket message or HTTP body) read from this client, in bytes.
+    pub max_message_bytes: u64,
+    /// Longest id (event, trace, span), name, title, process or role, in bytes.
+    pub max_label_bytes: u64,
+    /// Longest text of a span or of a message, with its appends, in bytes.
+    pub max_text_bytes: u64,
+    /// Largest JSON value of a span (content, a streamed document, a part, arguments), in bytes.
+    pub max_json_bytes: u64,
+    /// Most items of an `items` span, and most messages of a `messages` span.
+    pub max_items: u64,
 }
 
 /// Server to panel. `E` is [`Event`] when sending; decoding yields one result per event.
@@ -221,6 +242,7 @@ pub fn decode_server(text: &str) -> Result<ServerMessage<EventResult>, DecodeErr
                 .map_err(|_| DecodeError("`protocol` is not a version number".into()))?,
             session: field(m.session, "session", kind)?,
             server: m.server.unwrap_or_default(),
+            limits: None,
         }),
         "events" => ServerMessage::Events {
             first_seq: field(m.first_seq, "first_seq", kind)?,

@@ -331,6 +331,15 @@ impl ServerMessage<Event> {
                 number_field(&mut out, "protocol", u64::from(h.protocol));
                 string_field(&mut out, "session", &h.session);
                 string_field(&mut out, "server", &h.server);
+                if let Some(l) = &h.limits {
+                    out.push_str(",\"limits\":{\"max_message_bytes\":");
+                    number(&mut out, l.max_message_bytes);
+                    number_field(&mut out, "max_label_bytes", l.max_label_bytes);
+                    number_field(&mut out, "max_text_bytes", l.max_text_bytes);
+                    number_field(&mut out, "max_json_bytes", l.max_json_bytes);
+                    number_field(&mut out, "max_items", l.max_items);
+                    out.push('}');
+                }
                 out.push('}');
                 out
             }

@@ -178,6 +178,19 @@ fn messages_are_written_as_serde_json_writes_them() {
             protocol: 1,
             session: "s\"1".into(),
             server: "user-trace-runtime 0.1".into(),
+            limits: None,
+        }),
+        ServerMessage::Hello(Hello {
+            protocol: 1,
+            session: "s".into(),
+            server: "r".into(),
+            limits: Some(user_trace_protocol::Limits {
+                max_message_bytes: 16 << 20,
+                max_label_bytes: 4096,
+                max_text_bytes: u64::MAX,
+                max_json_bytes: 1,
+                max_items: 0,
+            }),
         }),
         ServerMessage::Events {
             first_seq: 7,
@@ -194,7 +207,7 @@ fn messages_are_written_as_serde_json_writes_them() {
     for m in &messages {
         assert_eq!(m.to_json(), serde_json::to_string(m).unwrap());
     }
-    let Ok(ServerMessage::Events { first_seq, events }) = decode_server(&messages[1].to_json())
+    let Ok(ServerMessage::Events { first_seq, events }) = decode_server(&messages[2].to_json())
     else {
         panic!()
     };
@@ -221,5 +234,51 @@ fn messages_are_written_as_serde_json_writes_them() {
             binary,
         };
         assert_eq!(m.to_json(), serde_json::to_string(&m).unwrap());
+    }
+}
+
+/// PROTOCOL.md: JSON values are kept as the text sent, wherever they are (a `json` span, an
+/// item's value, an error's details, an unknown kind's content, tool-call arguments): numbers
+/// exactly as written, a repeated key kept with each of its members, in order. What the runtime
+/// forwards is normalised only where the page says so: an `error` given as a string becomes
+/// `{"message": …}`.
+#[test]
+fn forwarded_events_keep_json_as_sent_and_normalise_only_error_strings() {
+    let exact = r#"{"n":12345678901234567890.000,"x":1e400,"k":1,"k":2}"#;
+    let cases = [
+        (
+            format!(r#"{{"id":"e","process":"p","ts":1,"op":"span_create","trace":"t","span":"s","kind":"json","content":{exact}}}"#),
+            exact.to_string(),
+        ),
+        (
+            format!(r#"{{"id":"e","process":"p","ts":1,"op":"items_set","span":"s","items":[{{"name":"v","value":{exact}}}]}}"#),
+            exact.to_string(),
+        ),
+        (
+            format!(r#"{{"id":"e","process":"p","ts":1,"op":"span_create","trace":"t","span":"s","kind":"error","content":{{"message":"m","details":{exact}}}}}"#),
+            exact.to_string(),
+        ),
+        (
+            format!(r#"{{"id":"e","process":"p","ts":1,"op":"span_create","trace":"t","span":"s","kind":"chart","content":{exact}}}"#),
+            exact.to_string(),
+        ),
+        (
+            format!(r#"{{"id":"e","process":"p","ts":1,"op":"messages_add","span":"s","messages":[{{"role":"assistant","tool_calls":[{{"name":"f","arguments":{exact}}}]}}]}}"#),
+            exact.to_string(),
+        ),
+        (
+            r#"{"id":"e","process":"p","ts":1,"op":"span_create","trace":"t","span":"s","kind":"error","content":"boom"}"#.to_string(),
+            r#""content":{"message":"boom"}"#.to_string(),
+        ),
+    ];
+    for (sent, kept) in cases {
+        let event = user_trace_protocol::decode_event(0, &sent)
+            .unwrap_or_else(|e| panic!("{sent}: {}", e.reason));
+        let mut forwarded = String::new();
+        user_trace_protocol::writer::event(&mut forwarded, &event);
+        assert!(
+            forwarded.contains(&kept),
+            "sent {sent}\nforwarded {forwarded}\nwhich lost {kept}"
+        );
     }
 }

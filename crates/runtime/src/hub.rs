@@ -195,6 +195,11 @@ fn new_session_id() -> String {
     format!("{:016x}", h.finish())
 }
 
+/// What the hub's model accepts, for hellos to advertise: the model's defaults.
+pub fn model_limits() -> user_trace_model::Limits {
+    Options::default().limits
+}
+
 fn model_options(config: &Config) -> Options {
     Options {
         max_bytes: config.max_state_mib << 20,

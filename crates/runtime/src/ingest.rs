@@ -6,16 +6,27 @@ use std::time::Duration;
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use tokio::time::Instant;
 use user_trace_protocol::{
-    decode_producer, Hello, ProducerMessage, ProducerReply, PROTOCOL_VERSION,
+    decode_producer, Hello, Limits, ProducerMessage, ProducerReply, PROTOCOL_VERSION,
 };
 
 use crate::hub::{Hub, Refused, Slot, Submitted};
 
-pub fn hello(hub: &Hub) -> Hello {
+/// The first message on a connection whose client may send messages of up to
+/// `max_message_bytes` (producers: `--max-message-mib`; panels: their subscribe's limit).
+pub fn hello(hub: &Hub, max_message_bytes: usize) -> Hello {
+    let model = crate::hub::model_limits();
+    let bytes = |n: usize| n as u64;
     Hello {
         protocol: PROTOCOL_VERSION,
         session: hub.session.clone(),
         server: concat!("user-trace-runtime/", env!("CARGO_PKG_VERSION")).into(),
+        limits: Some(Limits {
+            max_message_bytes: bytes(max_message_bytes),
+            max_label_bytes: bytes(model.max_label_bytes),
+            max_text_bytes: bytes(model.max_text_bytes),
+            max_json_bytes: bytes(model.max_json_bytes),
+            max_items: bytes(model.max_items),
+        }),
     }
 }
 
@@ -139,7 +150,10 @@ pub fn handle_text(hub: &Hub, text: &str) -> ProducerReply {
 pub async fn serve(hub: Arc<Hub>, mut socket: WebSocket, _slot: Slot) {
     let write_timeout = Duration::from_secs(hub.config.write_timeout_secs.max(1));
     let idle = Duration::from_secs(hub.config.idle_timeout_secs.max(1));
-    let hello = reply_json(&ProducerReply::Hello(hello(&hub)));
+    let hello = reply_json(&ProducerReply::Hello(hello(
+        &hub,
+        hub.config.max_message_bytes,
+    )));
     if !send_timed(&mut socket, Message::Text(hello.into()), write_timeout).await {
         return;
     }

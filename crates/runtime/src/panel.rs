@@ -190,7 +190,8 @@ pub async fn serve(hub: Arc<Hub>, socket: WebSocket, _slot: Slot) {
 }
 
 async fn run(hub: &Hub, conn: &mut Conn) -> End {
-    let hello = ServerMessage::<user_trace_protocol::Event>::Hello(hello(hub)).to_json();
+    let hello =
+        ServerMessage::<user_trace_protocol::Event>::Hello(hello(hub, MAX_MESSAGE_BYTES)).to_json();
     if let Err(e) = conn.send(hello).await {
         return e;
     }

@@ -436,6 +436,102 @@ async fn an_oversize_message_closes_with_a_reason() {
     .await;
 }
 
+/// PROTOCOL.md: the hello advertises the limits, and they are the real edges: a message of
+/// exactly `max_message_bytes` is read, one byte more is refused with 1009; an id of exactly
+/// `max_label_bytes` is accepted, one byte more is refused in the ack.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_hello_advertises_the_limits_the_server_enforces() {
+    common::within(60, async {
+        let s = server(|c| c.max_message_bytes = 16_384).await;
+        let mut ws = connect(format!("ws://{}/v1/ingest", s.addr)).await;
+        let hello: serde_json::Value = serde_json::from_str(&recv_text(&mut ws).await).unwrap();
+        let limits = &hello["limits"];
+        assert_eq!(limits["max_message_bytes"], 16_384, "{hello}");
+        let label = limits["max_label_bytes"].as_u64().expect("max_label_bytes") as usize;
+        assert!(limits["max_text_bytes"].as_u64() > Some(0), "{hello}");
+        assert!(limits["max_json_bytes"].as_u64() > Some(0), "{hello}");
+        assert!(limits["max_items"].as_u64() > Some(0), "{hello}");
+
+        // A panel may send up to the panel path's own limit.
+        let mut panel = connect(format!("ws://{}/v1/panel", s.addr)).await;
+        let panel_hello: serde_json::Value =
+            serde_json::from_str(&recv_text(&mut panel).await).unwrap();
+        assert_eq!(
+            panel_hello["limits"]["max_message_bytes"],
+            user_trace_runtime::panel::MAX_MESSAGE_BYTES,
+        );
+
+        drop(ws);
+        let mut prod = Producer::connect(s.addr, "p").await;
+        // Ids at the edge: in the ack.
+        let mut at_edge = prod.event(Op::TraceStart {
+            trace: "t".into(),
+            name: "n".into(),
+            parent_span: None,
+        });
+        at_edge.id = "i".repeat(label);
+        let mut over = prod.event(Op::TraceStart {
+            trace: "u".into(),
+            name: "n".into(),
+            parent_span: None,
+        });
+        over.id = "i".repeat(label + 1);
+        let text = user_trace_protocol::ProducerMessage::Events {
+            events: vec![at_edge.clone()],
+        }
+        .to_json();
+        assert!(text.len() < 16_384, "the id alone must fit a message");
+        assert_ack(prod.send(vec![at_edge]).await, 1);
+        match prod.send(vec![over]).await {
+            ProducerReply::Ack {
+                accepted: 0,
+                rejected,
+            } => {
+                assert!(
+                    rejected[0].reason.contains("over the limit"),
+                    "{rejected:?}"
+                )
+            }
+            other => panic!("an id over the limit must be refused, got {other:?}"),
+        }
+
+        // A message of exactly the advertised size is read; one byte more closes.
+        let sized = |p: &mut Producer, len: usize| {
+            let base = p.event(Op::TraceStart {
+                trace: "v".into(),
+                name: String::new(),
+                parent_span: None,
+            });
+            let empty = user_trace_protocol::ProducerMessage::Events {
+                events: vec![base.clone()],
+            }
+            .to_json()
+            .len();
+            let mut e = base;
+            if let Op::TraceStart { name, .. } = &mut e.op {
+                *name = "x".repeat(len - empty);
+            }
+            let text = user_trace_protocol::ProducerMessage::Events { events: vec![e] }.to_json();
+            assert_eq!(text.len(), len);
+            text
+        };
+        let exact = sized(&mut prod, 16_384);
+        match prod.send_text(exact).await {
+            Some(ProducerReply::Ack { .. }) => {}
+            other => panic!("a message of exactly the limit must be read, got {other:?}"),
+        }
+        let one_more = sized(&mut prod, 16_385);
+        match prod.send_text(one_more).await {
+            Some(ProducerReply::Error {
+                close: Some(1009), ..
+            }) => {}
+            other => panic!("one byte over the limit must close with 1009, got {other:?}"),
+        }
+        s.stop().await;
+    })
+    .await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_slow_panel_never_blocks_producers_and_is_resynced() {
     common::within(120, async {

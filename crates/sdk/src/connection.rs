@@ -10,6 +10,8 @@ use futures_util::{SinkExt, StreamExt};
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::Message;
 use user_trace_protocol::{Event, ProducerMessage, ProducerReply};
 
@@ -42,11 +44,20 @@ async fn open(url: &str, token: Option<&str>) -> Result<Ws, String> {
             Ok(ProducerReply::Hello(h)) if h.protocol == user_trace_protocol::PROTOCOL_VERSION => {
                 Ok(ws)
             }
-            Ok(ProducerReply::Hello(h)) => Err(format!(
-                "the runtime speaks protocol {}, this SDK speaks {}",
-                h.protocol,
-                user_trace_protocol::PROTOCOL_VERSION
-            )),
+            Ok(ProducerReply::Hello(h)) => {
+                let why = format!(
+                    "the runtime speaks protocol {}, this SDK speaks {}",
+                    h.protocol,
+                    user_trace_protocol::PROTOCOL_VERSION
+                );
+                // PROTOCOL.md: a client refuses another version with this close code.
+                let frame = CloseFrame {
+                    code: CloseCode::from(user_trace_protocol::CLOSE_OTHER_VERSION),
+                    reason: why.clone().into(),
+                };
+                let _ = tokio::time::timeout(Duration::from_secs(2), ws.close(Some(frame))).await;
+                Err(why)
+            }
             _ => Err(format!("unexpected first message: {t}")),
         },
         _ => Err("no hello from the runtime".into()),

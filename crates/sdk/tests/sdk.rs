@@ -322,3 +322,53 @@ async fn batches_in_flight_when_the_connection_drops_are_sent_again_and_kept_onc
     .await
     .expect("within 60 s");
 }
+
+/// PROTOCOL.md: a client refuses a server of another protocol version with close code 4000 and
+/// a reason naming both. The server here is a real WebSocket server on loopback that speaks a
+/// version 2 this SDK does not; it records the close frame it gets.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_runtime_of_another_version_is_refused_with_close_4000() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message as Frame;
+    within(async {
+        for version in [2, 0] {
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let addr = listener.local_addr().unwrap();
+            let server = tokio::spawn(async move {
+                let (tcp, _) = listener.accept().await.unwrap();
+                let mut ws = tokio_tungstenite::accept_async(tcp).await.unwrap();
+                let hello = format!(
+                    r#"{{"type":"hello","protocol":{version},"session":"s","server":"future/2"}}"#
+                );
+                ws.send(Frame::Text(hello.into())).await.unwrap();
+                loop {
+                    match ws.next().await {
+                        Some(Ok(Frame::Close(frame))) => return frame,
+                        Some(Ok(_)) => continue,
+                        _ => return None,
+                    }
+                }
+            });
+            let url = format!("ws://{addr}/v1/ingest");
+            let Err(e) = Tracer::connect_with(&url, opts("old")).await else {
+                panic!("a runtime of protocol {version} must be refused");
+            };
+            let message = e.to_string();
+            assert!(
+                message.contains(&format!("protocol {version}")) && message.contains("speaks 1"),
+                "{message}"
+            );
+            let frame = server.await.unwrap().expect("a close frame");
+            assert_eq!(
+                u16::from(frame.code),
+                user_trace_protocol::CLOSE_OTHER_VERSION
+            );
+            assert!(
+                frame.reason.contains(&format!("protocol {version}")),
+                "{}",
+                frame.reason
+            );
+        }
+    })
+    .await
+}
