@@ -238,9 +238,7 @@ impl Connection {
             return;
         }
         if let Some(ws) = s.ws.take() {
-            ws.set_onmessage(None);
-            ws.set_onclose(None);
-            let _ = ws.close();
+            silence_and_close(&ws);
         }
         // The next runtime, when there are several: one that went away may be gone for good.
         s.current = endpoints::next(s.current, s.urls.len());
@@ -266,9 +264,7 @@ impl Connection {
             t.clear();
         }
         if let Some(ws) = s.ws.take() {
-            ws.set_onmessage(None);
-            ws.set_onclose(None);
-            let _ = ws.close();
+            silence_and_close(&ws);
         }
         s.attempt = 0;
         drop(s);
@@ -283,12 +279,18 @@ impl Connection {
             t.clear();
         }
         if let Some(ws) = s.ws.take() {
-            ws.set_onmessage(None);
-            ws.set_onclose(None);
-            let _ = ws.close();
+            silence_and_close(&ws);
         }
         s.closures.clear();
     }
+}
+
+/// Closes a socket we are done with, its handlers first: its late messages and its close must
+/// not reach a connection that has moved on.
+fn silence_and_close(ws: &WebSocket) {
+    ws.set_onmessage(None);
+    ws.set_onclose(None);
+    let _ = ws.close();
 }
 
 /// A frame's JSON text: a text frame's string, or a binary frame's bytes (one bulk copy into

@@ -2,7 +2,7 @@
 //!
 //! JSON text frames over WebSocket. Producers send events to the runtime; the runtime orders
 //! them into one numbered sequence and sends them, batched, to every panel. The format is
-//! documented for implementers in `docs/PROTOCOL.md`; `schema/protocol-v1.schema.json` is
+//! documented for implementers in `docs/PROTOCOL.md`; the JSON Schemas under `schema/` are
 //! generated from these types (see `schema::generate`).
 //!
 //! Decoding is lenient where it can be: one malformed event in a batch is reported on its own
@@ -13,6 +13,8 @@ pub mod conversation;
 pub mod error;
 pub mod event;
 pub mod message;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod random;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod schema;
 mod wire;

@@ -184,15 +184,7 @@ pub enum Refused {
 }
 
 fn new_session_id() -> String {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos()),
-    );
-    h.write_u32(std::process::id());
-    format!("{:016x}", h.finish())
+    format!("{:016x}", user_trace_protocol::random::random_u64())
 }
 
 /// What the hub's model accepts, for hellos to advertise: the model's defaults.

@@ -1,7 +1,6 @@
 //! Ids unique across processes and machines: `<process>` names host and pid, and every id
 //! carries a per-run random tag, so two runs (or two hosts) never collide.
 
-use std::hash::{BuildHasher, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 pub struct Ids {
@@ -10,14 +9,8 @@ pub struct Ids {
 }
 
 fn random_tag() -> String {
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u128(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos()),
-    );
-    h.write_u32(std::process::id());
-    format!("{:08x}", h.finish() as u32)
+    // Eight hex digits: enough to tell runs apart, short enough to read in ids.
+    format!("{:08x}", user_trace_protocol::random::random_u64() as u32)
 }
 
 /// `name@host:pid`, as shown on the panel's process badges.
