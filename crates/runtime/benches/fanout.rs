@@ -295,52 +295,24 @@ enum Server {
     Baseline(Relay),
 }
 
-/// A `nats-server` with JetStream on loopback, its store in a fresh directory; killed when
-/// dropped.
+#[path = "../tests/support/nats.rs"]
+mod nats_server;
+
+/// A `nats-server` on loopback with its store in a fresh directory, removed after it.
 pub struct Nats {
-    child: std::process::Child,
-    pub url: String,
+    server: nats_server::Nats,
     _dir: DataDir,
 }
 
 impl Nats {
     pub fn start() -> Nats {
         let dir = DataDir::new("nats");
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
-        let binary = ["/usr/sbin/nats-server", "/usr/bin/nats-server"]
-            .into_iter()
-            .find(|p| Path::new(p).exists())
-            .expect("nats-server is installed (apt-get install nats-server)");
-        let child = std::process::Command::new(binary)
-            .args(["-js", "-a", "127.0.0.1", "-p", &port.to_string(), "-sd"])
-            .arg(&dir.0)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .expect("nats-server starts");
-        let give_up = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < give_up,
-                "nats-server did not listen in 20 s"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Nats {
-            child,
-            url: format!("nats://127.0.0.1:{port}"),
-            _dir: dir,
-        }
+        let server = nats_server::Nats::start(&dir.0, nats_server::free_port());
+        Nats { server, _dir: dir }
     }
-}
 
-impl Drop for Nats {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+    pub fn url(&self) -> String {
+        self.server.url()
     }
 }
 
@@ -350,7 +322,7 @@ impl Server {
             Target::Runtime(Store::Nats) => {
                 let nats = Nats::start();
                 let mut c = Store::Memory.config(None);
-                c.nats = Some(nats.url.clone());
+                c.nats = Some(nats.url());
                 let running = user_trace_runtime::start(c).await.expect("runtime starts");
                 Server::Runtime(running, None, Some(nats))
             }
