@@ -79,3 +79,71 @@ fn a_10_mb_json_span_costs_under_3x_its_size() {
     assert!(value.is_array());
     assert!(kept < value_bytes, "the model must beat a Value tree");
 }
+
+/// Issue 19's B8 shape: traces of small spans (text, JSON, items mixed), what the model keeps
+/// per span. Printed, for the figure; bounded so that a regression shows.
+#[test]
+fn small_spans_cost_a_bounded_number_of_bytes_each() {
+    use std::fmt::Write;
+    let (traces, per) = (2_000, 100);
+    let mut events = String::new();
+    let mut n = 0u64;
+    let mut push = |events: &mut String, body: String| {
+        n += 1;
+        if n > 1 {
+            events.push(',');
+        }
+        let _ = write!(
+            events,
+            r#"{{"id":"{n}","process":"agent@host:42","ts":{n},{body}}}"#
+        );
+    };
+    for t in 0..traces {
+        push(
+            &mut events,
+            format!(r#""op":"trace_start","trace":"t{t}","name":"request {t}""#),
+        );
+        for s in 0..per {
+            let body = match s % 3 {
+                0 => format!(
+                    r#""op":"span_create","trace":"t{t}","span":"t{t}s{s}","kind":"text","title":"step {s}","content":"token {s} of the answer""#
+                ),
+                1 => format!(
+                    r#""op":"span_create","trace":"t{t}","span":"t{t}s{s}","kind":"json","title":"result","content":{{"id":{s},"ok":true}}"#
+                ),
+                _ => format!(
+                    r#""op":"span_create","trace":"t{t}","span":"t{t}s{s}","kind":"items","title":"usage","content":[{{"name":"tokens","value":{s}}}]"#
+                ),
+            };
+            push(&mut events, body);
+            push(
+                &mut events,
+                format!(r#""op":"span_end","span":"t{t}s{s}","status":"ok""#),
+            );
+        }
+        push(
+            &mut events,
+            format!(r#""op":"trace_end","trace":"t{t}","status":"ok""#),
+        );
+    }
+    let frame = format!(r#"{{"type":"snapshot","seq":{n},"events":[{events}]}}"#);
+    drop(events);
+    // What is live now but the frame: the frame and the decoded events are gone once applied.
+    let base = LIVE.load(Ordering::SeqCst) - frame.capacity();
+    let decoded = decode_server(&frame);
+    let Ok(ServerMessage::Snapshot { seq, events }) = decoded else {
+        panic!("{:?}", decoded.err())
+    };
+    drop(frame);
+    let mut model = Model::default();
+    let mut out = Outcome::default();
+    model.apply_snapshot(seq, events, &mut out);
+    drop(out);
+    let kept = LIVE.load(Ordering::SeqCst) - base;
+    let per_span = kept / (traces * per);
+    println!(
+        "{} small spans: the model keeps {kept} bytes, {per_span} per span",
+        traces * per
+    );
+    assert!(per_span < 1024, "{per_span} bytes per span");
+}
