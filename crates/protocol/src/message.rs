@@ -272,6 +272,33 @@ pub fn decode_producer(text: &str) -> Result<ProducerMessage<EventResult>, Decod
 }
 
 /// Decodes a panel message (what the server receives on its panel path).
+/// Read with the protocol's own reader, as every other message is: one JSON path per job.
 pub fn decode_panel(text: &str) -> Result<PanelMessage, DecodeError> {
-    Ok(serde_json::from_str(text)?)
+    let mut r = Reader::new(text);
+    let (mut kind, mut session, mut last_seq, mut binary) = (None, None, None, false);
+    r.object(|r, key| {
+        match &*key {
+            "type" => kind = Some(r.string()?.into_owned()),
+            "session" => session = r.optional_string()?,
+            "last_seq" if r.null() => last_seq = None,
+            "last_seq" => last_seq = Some(r.u64().map_err(|e| e.in_field("last_seq"))?),
+            "binary" if r.null() => binary = false,
+            "binary" => binary = r.bool().map_err(|e| e.in_field("binary"))?,
+            _ => r.skip()?,
+        }
+        Ok(())
+    })
+    .and_then(|()| r.end())
+    .map_err(malformed)?;
+    match kind.as_deref() {
+        Some("subscribe") => Ok(PanelMessage::Subscribe {
+            session,
+            last_seq,
+            binary,
+        }),
+        Some(other) => Err(DecodeError(format!("unknown message type `{other}`"))),
+        None => Err(DecodeError(
+            "malformed message: missing field `type`".into(),
+        )),
+    }
 }
