@@ -7,7 +7,7 @@
 use crate::content::{Content, Item, RawJson};
 use crate::conversation::{Message, MessageContent, Part};
 use crate::event::{Event, Op, Status};
-use crate::message::{PanelMessage, ProducerMessage, ServerMessage};
+use crate::message::{Hello, PanelMessage, ProducerMessage, ProducerReply, ServerMessage};
 use crate::reader::plain_run;
 
 /// Appends `s` as a JSON string literal: `"` and `\` and control characters escaped, as
@@ -326,23 +326,7 @@ impl ServerMessage<Event> {
     /// The JSON text frame.
     pub fn to_json(&self) -> String {
         match self {
-            ServerMessage::Hello(h) => {
-                let mut out = String::from("{\"type\":\"hello\"");
-                number_field(&mut out, "protocol", u64::from(h.protocol));
-                string_field(&mut out, "session", &h.session);
-                string_field(&mut out, "server", &h.server);
-                if let Some(l) = &h.limits {
-                    out.push_str(",\"limits\":{\"max_message_bytes\":");
-                    number(&mut out, l.max_message_bytes);
-                    number_field(&mut out, "max_label_bytes", l.max_label_bytes);
-                    number_field(&mut out, "max_text_bytes", l.max_text_bytes);
-                    number_field(&mut out, "max_json_bytes", l.max_json_bytes);
-                    number_field(&mut out, "max_items", l.max_items);
-                    out.push('}');
-                }
-                out.push('}');
-                out
-            }
+            ServerMessage::Hello(h) => hello(h),
             ServerMessage::Events {
                 first_seq,
                 events: list,
@@ -370,6 +354,65 @@ impl ProducerMessage<Event> {
     /// The `events` message of `list`, without owning the events.
     pub fn events_json(list: &[Event]) -> String {
         batch("events", None, list)
+    }
+}
+
+/// A hello, to a panel or a producer alike.
+fn hello(h: &Hello) -> String {
+    let mut out = String::from("{\"type\":\"hello\"");
+    number_field(&mut out, "protocol", u64::from(h.protocol));
+    string_field(&mut out, "session", &h.session);
+    string_field(&mut out, "server", &h.server);
+    if let Some(l) = &h.limits {
+        out.push_str(",\"limits\":{\"max_message_bytes\":");
+        number(&mut out, l.max_message_bytes);
+        number_field(&mut out, "max_label_bytes", l.max_label_bytes);
+        number_field(&mut out, "max_text_bytes", l.max_text_bytes);
+        number_field(&mut out, "max_json_bytes", l.max_json_bytes);
+        number_field(&mut out, "max_items", l.max_items);
+        out.push('}');
+    }
+    out.push('}');
+    out
+}
+
+impl ProducerReply {
+    /// The JSON text frame (or HTTP body) of a reply to a producer.
+    pub fn to_json(&self) -> String {
+        match self {
+            ProducerReply::Hello(h) => hello(h),
+            ProducerReply::Ack { accepted, rejected } => {
+                let mut out = String::from("{\"type\":\"ack\"");
+                number_field(&mut out, "accepted", *accepted);
+                if !rejected.is_empty() {
+                    out.push_str(",\"rejected\":[");
+                    for (i, r) in rejected.iter().enumerate() {
+                        if i > 0 {
+                            out.push(',');
+                        }
+                        out.push_str("{\"index\":");
+                        number(&mut out, r.index as u64);
+                        if let Some(id) = &r.id {
+                            string_field(&mut out, "id", id);
+                        }
+                        string_field(&mut out, "reason", &r.reason);
+                        out.push('}');
+                    }
+                    out.push(']');
+                }
+                out.push('}');
+                out
+            }
+            ProducerReply::Error { message, close } => {
+                let mut out = String::from("{\"type\":\"error\"");
+                string_field(&mut out, "message", message);
+                if let Some(code) = close {
+                    number_field(&mut out, "close", u64::from(*code));
+                }
+                out.push('}');
+                out
+            }
+        }
     }
 }
 

@@ -282,3 +282,56 @@ fn forwarded_events_keep_json_as_sent_and_normalise_only_error_strings() {
         );
     }
 }
+
+#[test]
+fn producer_replies_are_written_as_serde_json_writes_them() {
+    use user_trace_protocol::{ProducerReply, Rejected};
+    let replies = [
+        ProducerReply::Hello(Hello {
+            protocol: 1,
+            session: "s\u{1}\"".into(),
+            server: "r".into(),
+            limits: Some(user_trace_protocol::Limits {
+                max_message_bytes: 1,
+                max_label_bytes: 2,
+                max_text_bytes: 3,
+                max_json_bytes: 4,
+                max_items: 5,
+            }),
+        }),
+        ProducerReply::Ack {
+            accepted: 41,
+            rejected: vec![],
+        },
+        ProducerReply::Ack {
+            accepted: 0,
+            rejected: vec![
+                Rejected {
+                    index: 3,
+                    id: Some("agent-17".into()),
+                    reason: "unknown span `s9`\n".into(),
+                },
+                Rejected {
+                    index: usize::MAX,
+                    id: None,
+                    reason: String::new(),
+                },
+            ],
+        },
+        ProducerReply::Error {
+            message: "too big: \u{2028}".into(),
+            close: Some(1009),
+        },
+        ProducerReply::Error {
+            message: String::new(),
+            close: None,
+        },
+    ];
+    for r in &replies {
+        assert_eq!(r.to_json(), serde_json::to_string(r).unwrap());
+        assert_eq!(
+            &serde_json::from_str::<ProducerReply>(&r.to_json()).unwrap(),
+            r
+        );
+    }
+}

@@ -30,10 +30,6 @@ pub fn hello(hub: &Hub, max_message_bytes: usize) -> Hello {
     }
 }
 
-fn reply_json(reply: &ProducerReply) -> String {
-    serde_json::to_string(reply).unwrap_or_default()
-}
-
 /// The reply to a batch that arrives while the server stops. A large batch may have been
 /// stored in part: the resend is safe, what was stored of it is dropped as a duplicate.
 pub const STOPPING: &str =
@@ -150,10 +146,7 @@ pub fn handle_text(hub: &Hub, text: &str) -> ProducerReply {
 pub async fn serve(hub: Arc<Hub>, mut socket: WebSocket, _slot: Slot) {
     let write_timeout = Duration::from_secs(hub.config.write_timeout_secs.max(1));
     let idle = Duration::from_secs(hub.config.idle_timeout_secs.max(1));
-    let hello = reply_json(&ProducerReply::Hello(hello(
-        &hub,
-        hub.config.max_message_bytes,
-    )));
+    let hello = ProducerReply::Hello(hello(&hub, hub.config.max_message_bytes)).to_json();
     if !send_timed(&mut socket, Message::Text(hello.into()), write_timeout).await {
         return;
     }
@@ -197,10 +190,11 @@ pub async fn serve(hub: Arc<Hub>, mut socket: WebSocket, _slot: Slot) {
                 tracing::warn!(%reason, "producer connection closed");
                 // The reason as a message first (PROTOCOL.md), for clients that do not read
                 // close frames; then the close.
-                let error = reply_json(&ProducerReply::Error {
+                let error = ProducerReply::Error {
                     close: Some(code),
                     message: reason.clone(),
-                });
+                }
+                .to_json();
                 let _ = send_timed(&mut socket, Message::Text(error.into()), write_timeout).await;
                 close(&mut socket, code, &reason).await;
                 break;
@@ -208,7 +202,7 @@ pub async fn serve(hub: Arc<Hub>, mut socket: WebSocket, _slot: Slot) {
         };
         if !send_timed(
             &mut socket,
-            Message::Text(reply_json(&reply).into()),
+            Message::Text(reply.to_json().into()),
             write_timeout,
         )
         .await

@@ -77,7 +77,7 @@ async fn http_ingest(
         ProducerReply::Error { .. } => StatusCode::BAD_REQUEST,
         _ => StatusCode::OK,
     };
-    let json = serde_json::to_string(&reply).unwrap_or_default();
+    let json = reply.to_json();
     let mut response = (status, [("content-type", "application/json")], json).into_response();
     cors(&headers, response.headers_mut());
     response
