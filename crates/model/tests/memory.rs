@@ -29,6 +29,13 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
+/// The count is global: tests that measure it run one at a time.
+static MEASURING: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn measuring() -> std::sync::MutexGuard<'static, ()> {
+    MEASURING.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 fn ten_mb_document() -> String {
     let mut s = String::from("[");
     let mut i = 0u64;
@@ -48,6 +55,7 @@ fn ten_mb_document() -> String {
 
 #[test]
 fn a_10_mb_json_span_costs_under_3x_its_size() {
+    let _one_at_a_time = measuring();
     let doc = ten_mb_document();
     let frame = format!(
         r#"{{"type":"events","first_seq":1,"events":[{{"id":"1","process":"p","ts":1,"op":"trace_start","trace":"t","name":"T"}},{{"id":"2","process":"p","ts":2,"op":"span_create","trace":"t","span":"s","kind":"json","content":{doc}}}]}}"#
@@ -84,6 +92,7 @@ fn a_10_mb_json_span_costs_under_3x_its_size() {
 /// per span. Printed, for the figure; bounded so that a regression shows.
 #[test]
 fn small_spans_cost_a_bounded_number_of_bytes_each() {
+    let _one_at_a_time = measuring();
     use std::fmt::Write;
     let (traces, per) = (2_000, 100);
     let mut events = String::new();
