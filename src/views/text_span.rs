@@ -55,6 +55,12 @@ pub fn text_span(store: Store, id: SpanId) -> Element {
                 // The span changed, not its text (its status, say): nothing to append or scroll.
                 return;
             }
+            // Before appending: a long text keeps a scrollbar's gutter, which narrows it, and
+            // the new blocks are cut at the width they keep.
+            let long = text.len() >= LONG_BYTES;
+            if replaced || long != (from >= LONG_BYTES) {
+                dom::toggle_class(&node, "utp-long", long);
+            }
             if replaced {
                 // Replaced by shorter content: start over.
                 node.set_text_content(None);
@@ -67,10 +73,6 @@ pub fn text_span(store: Store, id: SpanId) -> Element {
                 // Lines change with the width: the blocks are cut again when it does.
                 RESIZE.with(|r| r.observe(&node));
                 observed = true;
-            }
-            let long = text.len() >= LONG_BYTES;
-            if replaced || long != (from >= LONG_BYTES) {
-                dom::toggle_class(&node, "utp-long", long);
             }
             if long && at_end.get() {
                 // Past the end: the browser stops at the bottom. A text long when its view is

@@ -367,7 +367,7 @@ pub fn run(args: &[String]) -> Result {
     ])?;
     let url =
         |p: &str, rt: &Runtime| format!("http://{site}/bench/{p}?src=ws://{}/v1/panel", rt.addr);
-    let browser = Browser::start()?;
+    let browser = Browser::start(crate::browser::Kind::Chromium)?;
     let profiler = Profiler {
         dir: profile_dir.clone(),
         browser: &browser,

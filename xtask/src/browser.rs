@@ -1,6 +1,7 @@
-//! Headless Chromium driven over WebDriver (chromedriver), and a static file server for the
-//! pages it loads: enough to check a plain HTML page as a user's browser would run it.
-//! std only, like the rest of xtask: requests and answers are small JSON texts.
+//! Headless Chromium and Firefox driven over WebDriver (chromedriver, geckodriver), and a
+//! static file server for the pages they load: enough to check a plain HTML page as a user's
+//! browser would run it. std only, like the rest of xtask: requests and answers are small JSON
+//! texts.
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -164,25 +165,66 @@ pub fn string_field(json: &str, key: &str) -> Option<String> {
     None
 }
 
-/// A headless Chromium session; closed (and chromedriver stopped) on drop.
+/// A browser the checks run in.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Kind {
+    Chromium,
+    Firefox,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 2] = [Kind::Chromium, Kind::Firefox];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Chromium => "Chromium",
+            Kind::Firefox => "Firefox",
+        }
+    }
+
+    fn driver(self) -> PathBuf {
+        match self {
+            Kind::Chromium => PathBuf::from(setup::CHROMEDRIVER),
+            Kind::Firefox => setup::geckodriver(),
+        }
+    }
+
+    /// The session's capabilities: headless, 1280 x 900.
+    fn capabilities(self) -> String {
+        match self {
+            Kind::Chromium => format!(
+                r#"{{"goog:chromeOptions":{{"binary":{},"args":["--headless=new","--no-sandbox","--disable-gpu","--disable-dev-shm-usage","--window-size=1280,900"]}}}}"#,
+                json_string(setup::CHROMIUM)
+            ),
+            Kind::Firefox => format!(
+                r#"{{"browserName":"firefox","moz:firefoxOptions":{{"binary":{},"args":["-headless","--width=1280","--height=900"]}}}}"#,
+                json_string(setup::FIREFOX)
+            ),
+        }
+    }
+}
+
+/// A headless browser session; closed (and its driver stopped) on drop.
 pub struct Browser {
+    pub kind: Kind,
     driver: Child,
     addr: String,
     session: String,
 }
 
 impl Browser {
-    pub fn start() -> Result<Browser> {
+    pub fn start(kind: Kind) -> Result<Browser> {
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
-            .map_err(|e| format!("no free port for chromedriver: {e}"))?
+            .map_err(|e| format!("no free port for a WebDriver: {e}"))?
             .port();
-        let mut driver = Command::new(setup::CHROMEDRIVER)
+        let program = kind.driver();
+        let mut driver = Command::new(&program)
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .map_err(|e| format!("could not start {}: {e}", setup::CHROMEDRIVER))?;
+            .map_err(|e| format!("could not start {}: {e}", program.display()))?;
         let addr = format!("127.0.0.1:{port}");
         let mut up = false;
         for _ in 0..100 {
@@ -194,17 +236,24 @@ impl Browser {
         }
         if !up {
             let _ = driver.kill();
-            return Err("chromedriver did not listen within 5 s".into());
+            return Err(format!("{} did not listen within 5 s", program.display()));
         }
         let caps = format!(
-            r#"{{"capabilities":{{"alwaysMatch":{{"goog:chromeOptions":{{"binary":{},"args":["--headless=new","--no-sandbox","--disable-gpu","--disable-dev-shm-usage","--window-size=1280,900"]}}}}}}}}"#,
-            json_string(setup::CHROMIUM)
+            r#"{{"capabilities":{{"alwaysMatch":{}}}}}"#,
+            kind.capabilities()
         );
         let (status, body) = http("POST", &addr, "/session", &caps)?;
-        let session = string_field(&body, "sessionId")
-            .filter(|_| status == 200)
-            .ok_or_else(|| format!("chromedriver refused a session ({status}): {body}"))?;
+        let Some(session) = string_field(&body, "sessionId").filter(|_| status == 200) else {
+            let _ = driver.kill();
+            let _ = driver.wait();
+            return Err(format!(
+                "{} refused a {} session ({status}): {body}",
+                program.display(),
+                kind.name()
+            ));
+        };
         Ok(Browser {
+            kind,
             driver,
             addr,
             session,
@@ -225,7 +274,11 @@ impl Browser {
     }
 
     /// Sends a Chrome DevTools Protocol command (`params`: a JSON object); returns the answer.
+    /// Chromium only.
     pub fn cdp(&self, cmd: &str, params: &str) -> Result<String> {
+        if self.kind != Kind::Chromium {
+            return Err(format!("{} has no DevTools protocol", self.kind.name()));
+        }
         self.command(
             "goog/cdp/execute",
             &format!(r#"{{"cmd":{},"params":{params}}}"#, json_string(cmd)),

@@ -1,8 +1,8 @@
 //! The embedding example pages (`examples/`), checked as a user's browser runs them: the
 //! panel's JavaScript package is built with wasm-bindgen, the pages are served over HTTP, and
-//! headless Chromium loads them; the custom element connects to a real runtime.
+//! headless Chromium and Firefox load them; the custom element connects to a real runtime.
 
-use crate::browser::{http, serve, Browser};
+use crate::browser::{http, serve, Browser, Kind};
 use crate::runtime::js_package;
 use crate::util::{root, Result};
 
@@ -57,8 +57,8 @@ const CUSTOM_ELEMENT: &str = r##"
 })().catch((e) => done("fail: " + e.message));
 "##;
 
-/// Builds the JavaScript package, serves the pages and checks each in headless Chromium;
-/// `runtime` is a runtime's address (any origin allowed).
+/// Builds the JavaScript package, serves the pages and checks each in headless Chromium and
+/// Firefox; `runtime` is a runtime's address (any origin allowed).
 pub fn check(runtime: &str) -> Result {
     let pkg = js_package(false, "examples-pkg")?;
 
@@ -79,8 +79,6 @@ pub fn check(runtime: &str) -> Result {
         ("/examples/pkg/".into(), pkg),
         ("/examples/".into(), root().join("examples")),
     ])?;
-    println!("\n==> example pages in headless Chromium (served at http://{site}/examples/)");
-    let browser = Browser::start()?;
     let pages = [
         ("js-mount.html".to_owned(), JS_MOUNT),
         (
@@ -88,13 +86,20 @@ pub fn check(runtime: &str) -> Result {
             CUSTOM_ELEMENT,
         ),
     ];
-    for (page, script) in pages {
-        browser.open(&format!("http://{site}/examples/{page}"))?;
-        let result = browser.run(&format!("{PRELUDE}{script}"))?;
-        if result != "ok" {
-            return Err(format!("example page {page}: {result}"));
+    for kind in Kind::ALL {
+        let name = kind.name();
+        println!("\n==> example pages in headless {name} (served at http://{site}/examples/)");
+        let browser = Browser::start(kind)?;
+        for (page, script) in &pages {
+            browser.open(&format!("http://{site}/examples/{page}"))?;
+            let result = browser
+                .run(&format!("{PRELUDE}{script}"))
+                .map_err(|e| format!("example page {page} in {name}: {e}"))?;
+            if result != "ok" {
+                return Err(format!("example page {page} in {name}: {result}"));
+            }
+            println!("    {page}: ok");
         }
-        println!("    {page}: ok");
     }
     Ok(())
 }

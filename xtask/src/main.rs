@@ -4,7 +4,8 @@
 //!   demo runtime; prints the URL; Ctrl-C stops everything.
 //! - `test`: installs what is missing, then runs every check CI runs (see `test.rs`);
 //!   `test --only python`: the Python producer's tests alone (`python.rs`); `test --only otel`:
-//!   the OpenTelemetry step alone (`otel.rs`).
+//!   the OpenTelemetry step alone (`otel.rs`); `test --only examples`: the example pages
+//!   (`examples.rs`) in Chromium and Firefox.
 //! - `bench`: the browser benchmark (`bench.rs`); rewrites its table in BENCHMARKS.md.
 //! - `schema`: rewrites the protocol's checked-in JSON Schemas from the types.
 //!
@@ -30,6 +31,7 @@ const USAGE: &str = "usage: cargo xtask <preview|test|bench|schema>
                        browser tests, end-to-end tests
   test --only python   the Python producer's tests alone (venv in target/, pytest, the runtime)
   test --only otel     the OpenTelemetry step alone (a real Python program, OTLP/HTTP)
+  test --only examples the example pages and the npm package in Chromium and Firefox
   bench [--secs N]     browser benchmark of the release panel; rewrites its table in BENCHMARKS.md
   schema               rewrite crates/protocol/schema/*.json from the protocol types";
 

@@ -22,7 +22,12 @@ impl Runtime {
             .and_then(|l| l.local_addr())
             .map_err(|e| format!("no free port: {e}"))?
             .port();
-        let addr = format!("127.0.0.1:{port}");
+        Runtime::start_on(profile, format!("127.0.0.1:{port}"))
+    }
+
+    /// Starts a fresh runtime on `addr` (one that an earlier runtime, now stopped, had: the
+    /// browser tests know it from their build).
+    pub fn start_on(profile: &'static str, addr: String) -> Result<Runtime> {
         let bin = target_dir().join(format!("{profile}/user-trace-runtime"));
         let child = Command::new(&bin)
             // Tests and benchmarks start from nothing each time.

@@ -4,7 +4,7 @@
 //! Nothing is downloaded except through the package registries (crates.io, Debian): trunk is
 //! configured (Trunk.toml) to use the installed wasm-bindgen and wasm-opt, offline.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::util::{cargo, cmd, Result};
 
@@ -14,6 +14,11 @@ pub const WASM_BINDGEN: &str = "0.2.130";
 pub const TRUNK: &str = "0.21.14";
 pub const CHROMIUM: &str = "/usr/bin/chromium";
 pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
+/// Debian's Firefox ESR (`firefox-esr`).
+pub const FIREFOX: &str = "/usr/bin/firefox-esr";
+/// geckodriver from crates.io, built with `--locked` (0.37.1 builds with rustc 1.95 in ~8 min
+/// on two busy cores).
+pub const GECKODRIVER_VERSION: &str = "0.37.1";
 
 pub fn say(what: &str, why: &str) {
     println!("\n[setup] installing {what}: {why}");
@@ -111,6 +116,49 @@ pub fn chromium() -> Result {
     )
 }
 
+pub fn firefox() -> Result {
+    if Path::new(FIREFOX).exists() {
+        return Ok(());
+    }
+    apt_install(
+        &["firefox-esr"],
+        "the browser tests and example pages run in headless Firefox too",
+    )
+}
+
+/// Where geckodriver is: the first `geckodriver` on PATH, else cargo's bin folder (where
+/// `cargo install` puts it, on PATH or not).
+pub fn geckodriver() -> PathBuf {
+    let on_path = std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|p| p.join("geckodriver"))
+            .find(|p| p.is_file())
+    });
+    on_path.unwrap_or_else(|| {
+        let home = std::env::var_os("CARGO_HOME")
+            .map(PathBuf::from)
+            .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+            .unwrap_or_default();
+        home.join("bin/geckodriver")
+    })
+}
+
+pub fn geckodriver_cli() -> Result {
+    let path = geckodriver();
+    let version = cmd(&path.to_string_lossy(), &["--version"]).output();
+    if version.is_some_and(|v| v.contains(GECKODRIVER_VERSION)) {
+        return Ok(());
+    }
+    say(
+        &format!("geckodriver {GECKODRIVER_VERSION} (crates.io, ~8 min)"),
+        "drives headless Firefox over WebDriver for the browser tests and example pages",
+    );
+    cargo(&format!(
+        "install geckodriver --version {GECKODRIVER_VERSION} --locked"
+    ))
+    .run("install geckodriver")
+}
+
 pub const NATS_SERVER: &str = "/usr/sbin/nats-server";
 
 pub fn nats_server() -> Result {
@@ -161,8 +209,19 @@ pub fn for_tests() -> Result {
     components()?;
     wasm_bindgen_cli()?;
     chromium()?;
+    firefox()?;
+    geckodriver_cli()?;
     nats_server()?;
     crate::python::setup()
+}
+
+/// What the example pages' check needs (`cargo xtask test --only examples`).
+pub fn for_examples() -> Result {
+    wasm_target()?;
+    wasm_bindgen_cli()?;
+    chromium()?;
+    firefox()?;
+    geckodriver_cli()
 }
 
 /// What the preview needs.

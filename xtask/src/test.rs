@@ -2,6 +2,7 @@
 
 use std::time::Instant;
 
+use crate::browser::Kind;
 use crate::runtime::Runtime;
 use crate::util::{cargo, target_dir, Result};
 use crate::{python, setup};
@@ -14,9 +15,10 @@ pub fn run(args: &[String]) -> Result {
         [] => {}
         ["--only", "python"] => return python_only(),
         ["--only", "otel"] => return crate::otel::test(),
+        ["--only", "examples"] => return examples_only(),
         _ => {
             return Err(format!(
-                "`test` takes no arguments but `--only python` or `--only otel` (got `{}`)",
+                "`test` takes no arguments but `--only python|otel|examples` (got `{}`)",
                 args.join(" ")
             ))
         }
@@ -40,18 +42,43 @@ pub fn run(args: &[String]) -> Result {
     // The browser tests include end-to-end tests against a real runtime on loopback.
     cargo("build -p user-trace-runtime").run("build the runtime for the end-to-end tests")?;
     python::test(&target_dir().join("debug/user-trace-runtime"))?;
-    let runtime = Runtime::start("debug")?;
-    cargo(&format!("test -p user-trace-panel --target {WASM}"))
-        .env(
-            "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",
-            "wasm-bindgen-test-runner",
-        )
-        .env("CHROMEDRIVER", setup::CHROMEDRIVER)
-        // The runner gives the whole suite 20 s by default; it takes about that on two busy
-        // cores, so it gets room (a test that hangs still fails).
-        .env("WASM_BINDGEN_TEST_TIMEOUT", "180")
-        .env("UTP_TEST_RUNTIME", &runtime.addr)
-        .run("browser tests in headless Chromium, end-to-end against the runtime")?;
+    // One build, run in each browser: the second run only runs. Each browser gets a fresh
+    // runtime (the end-to-end tests find their traces on the panel's first screen) at the same
+    // address, which the tests are built with.
+    let mut runtime = Runtime::start("debug")?;
+    let addr = runtime.addr.clone();
+    let geckodriver = setup::geckodriver();
+    for (kind, driver_var, driver) in [
+        (
+            Kind::Chromium,
+            "CHROMEDRIVER",
+            setup::CHROMEDRIVER.to_owned(),
+        ),
+        (
+            Kind::Firefox,
+            "GECKODRIVER",
+            geckodriver.to_string_lossy().into_owned(),
+        ),
+    ] {
+        if kind != Kind::Chromium {
+            drop(runtime);
+            runtime = Runtime::start_on("debug", addr.clone())?;
+        }
+        cargo(&format!("test -p user-trace-panel --target {WASM}"))
+            .env(
+                "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER",
+                "wasm-bindgen-test-runner",
+            )
+            .env(driver_var, &driver)
+            // The runner gives the whole suite 20 s by default; it takes about that on two busy
+            // cores, so it gets room (a test that hangs still fails).
+            .env("WASM_BINDGEN_TEST_TIMEOUT", "180")
+            .env("UTP_TEST_RUNTIME", &addr)
+            .run(&format!(
+                "browser tests in headless {}, end-to-end against the runtime",
+                kind.name()
+            ))?;
+    }
     drop(runtime);
     let runtime = Runtime::start("debug")?;
     crate::examples::check(&runtime.addr)?;
@@ -74,6 +101,20 @@ fn python_only() -> Result {
     python::test(&target_dir().join("debug/user-trace-runtime"))?;
     println!(
         "\nthe Python producer's checks passed in {:.0} s",
+        start.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// `cargo xtask test --only examples`: the example pages and the npm package in both browsers.
+fn examples_only() -> Result {
+    let start = Instant::now();
+    setup::for_examples()?;
+    cargo("build -p user-trace-runtime").run("build the runtime the example pages connect to")?;
+    let runtime = Runtime::start("debug")?;
+    crate::examples::check(&runtime.addr)?;
+    println!(
+        "\nthe example pages passed in {:.0} s",
         start.elapsed().as_secs_f64()
     );
     Ok(())
