@@ -7,7 +7,7 @@ use crate::runtime::js_package;
 use crate::util::{root, Result};
 
 /// Waits (up to 10 s) for a condition inside the page; shared by the checks below.
-const PRELUDE: &str = r##"
+pub const PRELUDE: &str = r##"
 const done = arguments[arguments.length - 1];
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const until = async (what, f) => {

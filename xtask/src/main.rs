@@ -6,6 +6,7 @@
 //!   `test --only python`: the Python producer's tests alone (`python.rs`); `test --only otel`:
 //!   the OpenTelemetry step alone (`otel.rs`); `test --only examples`: the example pages
 //!   (`examples.rs`) in Chromium and Firefox.
+//! - `package`: the npm package of the panel and its tarball (`package.rs`).
 //! - `bench`: the browser benchmark (`bench.rs`); rewrites its table in BENCHMARKS.md.
 //! - `schema`: rewrites the protocol's checked-in JSON Schemas from the types.
 //!
@@ -15,6 +16,7 @@ mod bench;
 mod browser;
 mod examples;
 mod otel;
+mod package;
 mod preview;
 mod python;
 mod runtime;
@@ -24,7 +26,7 @@ mod util;
 
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: cargo xtask <preview|test|bench|schema>
+const USAGE: &str = "usage: cargo xtask <preview|test|bench|package|schema>
 
   preview [--port N]   build the panel and serve the preview against the demo runtime
   test                 fmt, clippy (native + wasm32), native tests, Python producer tests,
@@ -33,6 +35,7 @@ const USAGE: &str = "usage: cargo xtask <preview|test|bench|schema>
   test --only otel     the OpenTelemetry step alone (a real Python program, OTLP/HTTP)
   test --only examples the example pages and the npm package in Chromium and Firefox
   bench [--secs N]     browser benchmark of the release panel; rewrites its table in BENCHMARKS.md
+  package [--out DIR]  build the npm package (release) and its tarball (npm pack)
   schema               rewrite crates/protocol/schema/*.json from the protocol types";
 
 fn main() -> ExitCode {
@@ -41,6 +44,7 @@ fn main() -> ExitCode {
         Some("preview") => preview::run(&args[1..]),
         Some("test") => test::run(&args[1..]),
         Some("bench") => bench::run(&args[1..]),
+        Some("package") => package::run(&args[1..]),
         Some("schema") => util::cargo("test -p user-trace-protocol --test schema")
             .env("UPDATE_SCHEMA", "1")
             .run("rewrite the protocol schema"),

@@ -83,6 +83,7 @@ pub fn run(args: &[String]) -> Result {
     let runtime = Runtime::start("debug")?;
     crate::examples::check(&runtime.addr)?;
     drop(runtime);
+    crate::package::check()?;
 
     println!(
         "\nall checks passed in {:.0} s",
@@ -113,8 +114,9 @@ fn examples_only() -> Result {
     cargo("build -p user-trace-runtime").run("build the runtime the example pages connect to")?;
     let runtime = Runtime::start("debug")?;
     crate::examples::check(&runtime.addr)?;
+    crate::package::check()?;
     println!(
-        "\nthe example pages passed in {:.0} s",
+        "\nthe example pages and the npm package passed in {:.0} s",
         start.elapsed().as_secs_f64()
     );
     Ok(())
