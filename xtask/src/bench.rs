@@ -150,7 +150,7 @@ fn big_json(dir: &Path) -> Result<(PathBuf, usize)> {
 
 /// Installs the JSON viewers B4 compares with (npm registry, versions pinned in
 /// bench/package.json and package-lock.json) and bundles the React one with esbuild.
-fn peers() -> Result {
+pub fn peers() -> Result {
     let bench = root().join("bench");
     if !bench.join("node_modules/binaryen").exists() {
         println!(
@@ -209,7 +209,7 @@ const WASM_OPT: &[&str] = &[
 /// Shrinks the release wasm in place with binaryen 132 from npm (bench/package.json): Debian's
 /// binaryen 108 points wasm-bindgen's externref table export at the function table, and the
 /// module fails to start.
-fn shrink(wasm: &Path) -> Result {
+pub fn shrink(wasm: &Path) -> Result {
     let wasm_opt = root().join("bench/node_modules/.bin/wasm-opt");
     let wasm = wasm.to_string_lossy();
     let mut args = WASM_OPT.to_vec();

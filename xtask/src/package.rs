@@ -51,6 +51,11 @@ pub fn run(args: &[String]) -> Result {
     crate::setup::wasm_target()?;
     crate::setup::wasm_bindgen_cli()?;
     build(true, &out)?;
+    // Shrunk as the benchmark's release panel is (binaryen from npm, bench/package.json).
+    crate::bench::peers()?;
+    for target in ["bundler", "web"] {
+        crate::bench::shrink(&out.join(target).join("user_trace_panel_bg.wasm"))?;
+    }
     let tarball = pack(&out, out.parent().unwrap_or(&out))?;
     println!(
         "\nthe npm package is in {}\n  its tarball: {}\n  install it with: npm install {}",
