@@ -8,13 +8,16 @@ use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use crate::browser::{serve, Browser};
+use crate::browser::{serve, Browser, Kind};
 use crate::runtime::{js_package, Runtime};
 use crate::setup;
 use crate::util::{cargo, cmd, root, Result};
 
 const START: &str = "<!-- browser-bench:start -->";
 const END: &str = "<!-- browser-bench:end -->";
+/// The Firefox run's table (`--browser firefox`), beside the Chromium figures.
+const FIREFOX_START: &str = "<!-- browser-bench-firefox:start -->";
+const FIREFOX_END: &str = "<!-- browser-bench-firefox:end -->";
 
 fn event(id: &str, ts: u64, rest: &str) -> String {
     format!(r#"{{"id":"{id}","process":"bench@loopback","ts":{ts},{rest}}}"#)
@@ -334,16 +337,30 @@ pub fn run(args: &[String]) -> Result {
     let mut secs: u64 = 30;
     let mut profile_dir = None;
     let mut only: Option<String> = None;
+    let mut kind = Kind::Chromium;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match (a.as_str(), it.next()) {
             ("--secs", Some(n)) => secs = n.parse().map_err(|_| "--secs takes a number")?,
+            ("--browser", Some(b)) => {
+                kind = Kind::parse(b).ok_or("--browser takes chromium or firefox")?
+            }
             ("--profile", Some(d)) => profile_dir = Some(PathBuf::from(d)),
             ("--only", Some(list)) => only = Some(list.to_uppercase()),
             _ => {
-                return Err("usage: cargo xtask bench [--secs N] [--profile DIR] [--only B1,B4,...]  (stream length, default 30; CPU profiles instead of the table; a subset, printed and not written)".into())
+                return Err("usage: cargo xtask bench [--secs N] [--profile DIR] [--only B1,B4,...] [--browser chromium|firefox]  (stream length, default 30; CPU profiles instead of the table; a subset, printed and not written; the browser, Chromium by default)".into())
             }
         }
+    }
+    if kind == Kind::Firefox && profile_dir.is_some() {
+        return Err(
+            "--profile takes Chromium's DevTools profiles: not with --browser firefox".into(),
+        );
+    }
+    // Firefox's run has B1-B4 (and B5, B7, which come with B3) only: B6 is the same files.
+    let subset = only.is_some();
+    if kind == Kind::Firefox && !subset {
+        only = Some("B1,B2,B3,B4".into());
     }
     setup::for_tests()?;
     cargo("build --profile native -p user-trace-runtime -p user-trace-demo")
@@ -367,7 +384,7 @@ pub fn run(args: &[String]) -> Result {
     ])?;
     let url =
         |p: &str, rt: &Runtime| format!("http://{site}/bench/{p}?src=ws://{}/v1/panel", rt.addr);
-    let browser = Browser::start(crate::browser::Kind::Chromium)?;
+    let browser = Browser::start(kind)?;
     let profiler = Profiler {
         dir: profile_dir.clone(),
         browser: &browser,
@@ -690,10 +707,15 @@ pub fn run(args: &[String]) -> Result {
     }
 
     // B6: size.
-    for (file, target) in [
-        ("user_trace_panel_bg.wasm", "≤ 200 KB gzip"),
-        ("user_trace_panel.js", "≤ 10 KB gzip"),
-    ] {
+    let b6: &[(&str, &str)] = if want("B6") {
+        &[
+            ("user_trace_panel_bg.wasm", "≤ 200 KB gzip"),
+            ("user_trace_panel.js", "≤ 10 KB gzip"),
+        ]
+    } else {
+        &[]
+    };
+    for &(file, target) in b6 {
         let (raw, gz) = gzip_size(&pkg.join(file))?;
         rows.push(Row {
             scenario: "B6",
@@ -726,6 +748,13 @@ pub fn run(args: &[String]) -> Result {
         );
         return Ok(());
     }
+    if subset {
+        println!("(a subset: BENCHMARKS.md is left as it was)");
+        return Ok(());
+    }
+    if kind == Kind::Firefox {
+        return firefox_table(&rows, secs);
+    }
     if only.is_some() {
         println!("(a subset: BENCHMARKS.md is left as it was)");
         return Ok(());
@@ -738,5 +767,69 @@ pub fn run(args: &[String]) -> Result {
     };
     std::fs::write(&path, doc).map_err(|e| format!("write BENCHMARKS.md: {e}"))?;
     println!("BENCHMARKS.md updated");
+    Ok(())
+}
+
+/// Writes the Firefox run's figures into BENCHMARKS.md beside the Chromium figures of its
+/// table: rows are matched by scenario and order (both runs make the same rows, in the same
+/// order). Firefox has no targets of its own yet.
+fn firefox_table(rows: &[Row], secs: u64) -> Result {
+    let path = root().join("BENCHMARKS.md");
+    let doc = std::fs::read_to_string(&path).unwrap_or_default();
+    let chromium: Vec<(String, String)> = match (doc.find(START), doc.find(END)) {
+        (Some(a), Some(b)) if a < b => doc[a..b]
+            .lines()
+            .filter_map(|l| {
+                let cells: Vec<&str> = l.trim().trim_matches('|').split(" | ").collect();
+                let scenario = cells.first()?.trim();
+                (cells.len() >= 3 && scenario.starts_with('B'))
+                    .then(|| (scenario.to_owned(), cells[2].trim().to_owned()))
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let load = load
+        .split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ");
+    let mut table = format!(
+        "{FIREFOX_START}\nGenerated by `cargo xtask bench --browser firefox` ({secs} s streams) on {}, load average at the end {load}; Chromium's figures from the table above. Firefox reports no long tasks (no Long Tasks API).\n\n| | what | Firefox ESR | Chromium |\n|---|---|---|---|\n",
+        cmd("date", &["-u", "+%Y-%m-%d %H:%M UTC"]).output().unwrap_or_default().trim()
+    );
+    let mut seen: Vec<&str> = Vec::new();
+    for r in rows {
+        let k = seen.iter().filter(|s| **s == r.scenario).count();
+        seen.push(r.scenario);
+        let other = chromium
+            .iter()
+            .filter(|(s, _)| s == r.scenario)
+            .nth(k)
+            .map_or("—", |(_, f)| f.as_str());
+        let _ = writeln!(
+            table,
+            "| {} | {} | {} | {other} |",
+            r.scenario, r.what, r.figure
+        );
+    }
+    table.push_str(FIREFOX_END);
+    println!("\n{table}");
+    let doc = match (doc.find(FIREFOX_START), doc.find(FIREFOX_END)) {
+        (Some(a), Some(b)) if a < b => {
+            format!("{}{table}{}", &doc[..a], &doc[b + FIREFOX_END.len()..])
+        }
+        // New: right after the Chromium table.
+        _ => match doc.find(END) {
+            Some(e) => format!(
+                "{}\n\n{table}{}",
+                &doc[..e + END.len()],
+                &doc[e + END.len()..]
+            ),
+            None => format!("{doc}\n{table}\n"),
+        },
+    };
+    std::fs::write(&path, doc).map_err(|e| format!("write BENCHMARKS.md: {e}"))?;
+    println!("BENCHMARKS.md updated (the Firefox table)");
     Ok(())
 }

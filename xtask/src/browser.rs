@@ -182,6 +182,15 @@ impl Kind {
         }
     }
 
+    /// From a command-line value (`chromium`, `firefox`).
+    pub fn parse(s: &str) -> Option<Kind> {
+        match s {
+            "chromium" | "chrome" => Some(Kind::Chromium),
+            "firefox" => Some(Kind::Firefox),
+            _ => None,
+        }
+    }
+
     fn driver(self) -> PathBuf {
         match self {
             Kind::Chromium => PathBuf::from(setup::CHROMEDRIVER),
@@ -189,7 +198,8 @@ impl Kind {
         }
     }
 
-    /// The session's capabilities: headless, 1280 x 900.
+    /// The session's capabilities: headless, 1280 x 900; Firefox's `performance.now()` not
+    /// rounded to a millisecond (the benchmark measures frames of less).
     fn capabilities(self) -> String {
         match self {
             Kind::Chromium => format!(
@@ -197,7 +207,7 @@ impl Kind {
                 json_string(setup::CHROMIUM)
             ),
             Kind::Firefox => format!(
-                r#"{{"browserName":"firefox","moz:firefoxOptions":{{"binary":{},"args":["-headless","--width=1280","--height=900"]}}}}"#,
+                r#"{{"browserName":"firefox","moz:firefoxOptions":{{"binary":{},"args":["-headless","--width=1280","--height=900"],"prefs":{{"privacy.reduceTimerPrecision":false}}}}}}"#,
                 json_string(setup::FIREFOX)
             ),
         }
