@@ -150,7 +150,7 @@ impl Model {
                 title,
                 content,
             } => self.span_create(trace, span, kind, title, content, process, ts, out),
-            Op::TextAppend { span, text } => self.text_append(&span, &text, process, out),
+            Op::TextAppend { span, text } => self.text_append(&span, &text, process, ts, out),
             Op::ContentReplace { span, content } => {
                 self.content_replace(&span, content, process, out)
             }
@@ -164,9 +164,9 @@ impl Model {
                 Ok(())
             }
             Op::MessagesAdd { span, messages } => self.messages_add(&span, messages, process, out),
-            Op::MessageAppend { span, text } => self.message_append(&span, &text, process, out),
+            Op::MessageAppend { span, text } => self.message_append(&span, &text, process, ts, out),
             Op::JsonAppend { span, text, done } => {
-                self.json_append(&span, &text, done, process, out)
+                self.json_append(&span, &text, done, process, ts, out)
             }
         }
     }
@@ -388,6 +388,10 @@ impl Model {
             }
         }
         let key: Box<str> = key.into();
+        let mut appends = crate::node::Appends::default();
+        if matches!(&content, Content::Text(t) if !t.is_empty()) {
+            appends.note(ts);
+        }
         let span = Span {
             key: key.clone(),
             trace: Parent::Waiting(trace_key.as_str().into()),
@@ -402,6 +406,8 @@ impl Model {
             end_ts: None,
             stream: None,
             revision: 0,
+            appends,
+            item_history: Default::default(),
         };
         self.bytes += span.bytes() + key.len();
         let id = SpanId(self.spans.insert(span));
@@ -509,7 +515,14 @@ impl Model {
         }
     }
 
-    fn text_append(&mut self, key: &str, text: &str, process: &str, out: &mut Outcome) -> Result {
+    fn text_append(
+        &mut self,
+        key: &str,
+        text: &str,
+        process: &str,
+        ts: u64,
+        out: &mut Outcome,
+    ) -> Result {
         let max = self.options.limits.max_text_bytes;
         let (id, span) = self.span_mut(key)?;
         if !span.kind.is_textual() {
@@ -533,6 +546,7 @@ impl Model {
         let capacity = existing.capacity();
         existing.push_str(text);
         let grown = existing.capacity() - capacity;
+        span.appends.note(ts);
         let new_writer = Self::note_writer(span, process);
         self.bytes += grown;
         out.changes.push(Change::TextAppended { span: id, from });
@@ -562,8 +576,10 @@ impl Model {
         span.content = content;
         span.stream = None;
         span.revision = span.revision.wrapping_add(1);
+        let old_history = span.item_history.bytes();
+        span.item_history.clear();
         let new_writer = Self::note_writer(span, process);
-        self.bytes = self.bytes.saturating_sub(old) + new;
+        self.bytes = self.bytes.saturating_sub(old + old_history) + new;
         out.changes.push(Change::Content(id));
         if new_writer {
             out.changes.push(Change::Span(id));
@@ -594,16 +610,22 @@ impl Model {
             ));
         }
         let mut added = 0usize;
+        let mut history = 0isize;
         for item in items {
             added += item.name.len() + item.value.get().len() + 48;
             if upsert {
-                if let Some(existing) = list.iter_mut().find(|i| i.name == item.name) {
-                    *existing = item;
+                if let Some(pos) = list.iter().position(|i| i.name == item.name) {
+                    let old = std::mem::replace(&mut list[pos], item);
+                    // A live table: the value it replaced is kept (bounded) when it differs.
+                    if old.value.get() != list[pos].value.get() {
+                        history += span.item_history.note(pos, old.value);
+                    }
                     continue;
                 }
             }
             list.push(item);
         }
+        added = added.saturating_add_signed(history);
         let new_writer = Self::note_writer(span, process);
         self.bytes += added;
         out.changes.push(Change::Content(id));
@@ -709,6 +731,7 @@ impl Model {
         key: &str,
         text: &str,
         process: &str,
+        ts: u64,
         out: &mut Outcome,
     ) -> Result {
         let max = self.options.limits.max_text_bytes;
@@ -735,6 +758,7 @@ impl Model {
         let before = last.heap_bytes();
         let from = last.append(text);
         let grown = last.heap_bytes().saturating_sub(before);
+        span.appends.note(ts);
         let new_writer = Self::note_writer(span, process);
         self.bytes += grown;
         out.changes.push(Change::TextAppended { span: id, from });
@@ -750,6 +774,7 @@ impl Model {
         text: &str,
         done: bool,
         process: &str,
+        ts: u64,
         out: &mut Outcome,
     ) -> Result {
         let max = self.options.limits.max_json_bytes;
@@ -789,6 +814,7 @@ impl Model {
         let from = stream.text().len();
         stream.append(text);
         let grown = stream.heap_bytes().saturating_sub(before);
+        span.appends.note(ts);
         let freed = if done { finish_stream(span) } else { 0 };
         let new_writer = Self::note_writer(span, process);
         self.bytes = (self.bytes + grown).saturating_sub(freed);

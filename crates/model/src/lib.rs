@@ -34,6 +34,9 @@ pub use below::LevelsBelow;
 pub use change::{Change, Gap, Outcome, Rejection};
 pub use json_stream::JsonStream;
 pub use model::{Model, RootIter, RootList};
-pub use node::{Parent, RunStatus, Span, SpanId, Trace, TraceId};
+pub use node::{
+    Appends, ItemHistories, ItemHistory, Parent, RunStatus, Span, SpanId, Trace, TraceId,
+    ITEM_HISTORY,
+};
 pub use options::{Limits, Options};
 pub use user_trace_protocol as protocol;

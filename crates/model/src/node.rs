@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use user_trace_protocol::{Content, SpanKind, Status};
+use user_trace_protocol::{Content, RawJson, SpanKind, Status};
 
 use crate::json_stream::JsonStream;
 use crate::slab::Key;
@@ -126,6 +126,87 @@ pub struct Span {
     /// How many times the content was replaced (not grown): a view that shows the content in
     /// parts starts over when it changes.
     pub revision: u32,
+    /// Its streamed pieces so far, for its stream stats (time to first token, tokens per second).
+    pub appends: Appends,
+    /// An `items` span's values that `items_set` replaced, by item position (a live table).
+    pub item_history: ItemHistories,
+}
+
+/// Values an item had before: the newest last, at most this many kept.
+pub const ITEM_HISTORY: usize = 5;
+
+/// How often an item's value changed and what it was before.
+#[derive(Debug, Clone, Default)]
+pub struct ItemHistory {
+    /// Times `items_set` gave it a different value.
+    pub changes: u32,
+    /// Its last [`ITEM_HISTORY`] values before the current one, oldest first.
+    pub previous: std::collections::VecDeque<RawJson>,
+}
+
+/// The histories of a span's items, by position (empty, and allocating nothing, until an item
+/// changes; a `content_replace` starts them over).
+#[derive(Debug, Clone, Default)]
+pub struct ItemHistories(std::collections::BTreeMap<u32, ItemHistory>);
+
+impl ItemHistories {
+    /// The history of item `index`, if its value ever changed.
+    pub fn get(&self, index: usize) -> Option<&ItemHistory> {
+        self.0.get(&u32::try_from(index).ok()?)
+    }
+
+    /// Notes that item `index`'s value `old` was replaced by a different one; the bytes this
+    /// holds more (or less: a value dropped past the bound) than before.
+    pub(crate) fn note(&mut self, index: usize, old: RawJson) -> isize {
+        let Ok(index) = u32::try_from(index) else {
+            return 0;
+        };
+        let h = self.0.entry(index).or_default();
+        h.changes = h.changes.saturating_add(1);
+        let mut delta = old.get().len() as isize + 16;
+        h.previous.push_back(old);
+        if h.previous.len() > ITEM_HISTORY {
+            if let Some(dropped) = h.previous.pop_front() {
+                delta -= dropped.get().len() as isize + 16;
+            }
+        }
+        delta
+    }
+
+    /// What the histories hold, in bytes (as [`ItemHistories::note`] counts them).
+    pub(crate) fn bytes(&self) -> usize {
+        self.0
+            .values()
+            .map(|h| h.previous.iter().map(|v| v.get().len() + 16).sum::<usize>() + 48)
+            .sum()
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.0.clear();
+    }
+}
+
+/// The pieces streamed into a span (`text_append`, `message_append`, `json_append`; text a
+/// `text` span was created with counts as its first piece): a stream's statistics. A snapshot
+/// folds the pieces into the content, so after one the counts start from it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Appends {
+    /// How many pieces arrived (a producer sends one per token: its tokens).
+    pub count: u32,
+    /// When the first and the last arrived (event `ts`, microseconds); 0 before the first.
+    pub first_ts: u64,
+    pub last_ts: u64,
+}
+
+impl Appends {
+    /// Counts a piece sent at `ts`.
+    pub fn note(&mut self, ts: u64) {
+        if self.count == 0 {
+            self.first_ts = ts;
+        }
+        self.count = self.count.saturating_add(1);
+        self.last_ts = self.last_ts.max(ts);
+    }
 }
 
 /// Fixed cost of a node in the memory accounting, beside its strings and content: the node in
@@ -160,6 +241,7 @@ impl Span {
             + self.content.heap_bytes()
             + self.children.len() * 8
             + self.stream.as_ref().map_or(0, |s| s.heap_bytes())
+            + self.item_history.bytes()
     }
 
     /// A streamed JSON span's document: its stream, and its text so far (once the stream is

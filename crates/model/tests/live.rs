@@ -1,0 +1,92 @@
+//! What the panel's live views read from the model (issue 17): a stream's pieces (stream stats)
+//! and the values an item had before (live tables).
+
+mod common;
+
+use common::*;
+use user_trace_model::protocol::{Op, RawJson};
+use user_trace_model::{Model, ITEM_HISTORY};
+
+#[test]
+fn appends_count_the_pieces_and_when_they_came() {
+    let mut m = Model::default();
+    let mut p = Producer::new("agent");
+    let t = p.trace("t", "run");
+    let empty = p.text("t", "s", "");
+    let created = empty.ts;
+    apply_ok(&mut m, [t, empty]);
+    let s = m.span_by_key("s").unwrap();
+    assert_eq!(m.span(s).unwrap().appends.count, 0, "no token yet");
+    let a1 = p.append("s", "Hel");
+    let first = a1.ts;
+    let a2 = p.append("s", "lo");
+    let last = a2.ts;
+    apply_ok(&mut m, [a1, a2]);
+    let a = m.span(s).unwrap().appends;
+    assert_eq!((a.count, a.first_ts, a.last_ts), (2, first, last));
+    assert!(first > created);
+    // A refused append (the span ended) counts nothing.
+    let end = p.end_span("s");
+    apply_ok(&mut m, [end]);
+    apply_all(&mut m, [p.append("s", "late")]);
+    assert_eq!(m.span(s).unwrap().appends.count, 2);
+    // Text sent with the span is its first piece; a conversation's appends count too.
+    let with_text = p.text("t", "w", "Hi");
+    let ts = with_text.ts;
+    apply_ok(&mut m, [with_text]);
+    let w = m.span_by_key("w").unwrap();
+    assert_eq!(m.span(w).unwrap().appends.first_ts, ts);
+    assert_eq!(m.span(w).unwrap().appends.count, 1);
+}
+
+fn set(p: &mut Producer, span: &str, items: &[(&str, &str)]) -> user_trace_model::protocol::Event {
+    p.event(Op::ItemsSet {
+        span: span.into(),
+        items: item_list(items),
+    })
+}
+
+#[test]
+fn items_keep_their_last_values_bounded() {
+    let mut m = Model::default();
+    let mut p = Producer::new("agent");
+    let t = p.trace("t", "run");
+    let i = p.items("t", "i", &[("tokens", "1"), ("model", "\"gpt\"")]);
+    apply_ok(&mut m, [t, i]);
+    let id = m.span_by_key("i").unwrap();
+    assert!(m.span(id).unwrap().item_history.get(0).is_none());
+    for n in 2..=9 {
+        let e = set(&mut p, "i", &[("tokens", &n.to_string())]);
+        apply_ok(&mut m, [e]);
+    }
+    // The same value again is no change; another item is untouched.
+    let same = set(&mut p, "i", &[("tokens", "9"), ("model", "\"gpt\"")]);
+    apply_ok(&mut m, [same]);
+    let span = m.span(id).unwrap();
+    let h = span.item_history.get(0).unwrap();
+    assert_eq!(h.changes, 8);
+    let previous: Vec<&str> = h.previous.iter().map(RawJson::get).collect();
+    assert_eq!(previous.len(), ITEM_HISTORY);
+    assert_eq!(
+        previous,
+        ["4", "5", "6", "7", "8"],
+        "the last values, oldest first"
+    );
+    assert!(span.item_history.get(1).is_none());
+    // items_add appends even a repeated name: no change of the first.
+    let add = p.event(Op::ItemsAdd {
+        span: "i".into(),
+        items: item_list(&[("tokens", "100")]),
+    });
+    apply_ok(&mut m, [add]);
+    assert_eq!(m.span(id).unwrap().item_history.get(0).unwrap().changes, 8);
+    // A replaced content starts over, and the bytes it held are given back.
+    let before = m.bytes();
+    let replace = p.event(Op::ContentReplace {
+        span: "i".into(),
+        content: RawJson::from_string(r#"[{"name":"tokens","value":1}]"#.into()).unwrap(),
+    });
+    apply_ok(&mut m, [replace]);
+    assert!(m.span(id).unwrap().item_history.get(0).is_none());
+    assert!(m.bytes() < before);
+}
