@@ -9,6 +9,7 @@
 pub mod backoff;
 pub mod badges;
 pub mod bidi;
+pub mod clock;
 pub mod connection;
 pub mod depth;
 pub mod dom;
@@ -21,9 +22,11 @@ pub mod json_string;
 pub mod label_text;
 pub mod markdown;
 mod panel;
+pub mod process_colour;
 pub mod store;
 pub mod styles;
 pub mod text_chunks;
+pub mod timing;
 pub mod views;
 pub mod windowing;
 

@@ -13,6 +13,7 @@ use web_sys::Element;
 use crate::dom;
 use crate::json_string;
 use crate::store::Store;
+use crate::views::item_history::{item_history, Seen};
 use crate::views::json_tree::json_tree;
 use crate::views::label::label;
 use crate::views::long_text::long_text;
@@ -56,13 +57,15 @@ pub fn items_span(cx: Ctx, id: SpanId) -> Element {
             _ => Vec::new(),
         })
     });
-    let row: Rc<dyn Fn(u64) -> Element> = Rc::new(move |k| item_row(store, id, (k >> 32) as usize));
+    let seen = Seen::default();
+    let row: Rc<dyn Fn(u64) -> Element> =
+        Rc::new(move |k| item_row(store, id, (k >> 32) as usize, &seen));
     virtual_list(&table, keys, cx.viewport, row);
     table
 }
 
 /// Item `index` of span `id`: its name and its value.
-fn item_row(store: Store, id: SpanId, index: usize) -> Element {
+fn item_row(store: Store, id: SpanId, index: usize, seen: &Seen) -> Element {
     let tr = dom::el("div", "utp-item");
     dom::set(&tr, "role", "row");
     let item = store.with(|m| match m.span(id).map(|s| &s.content) {
@@ -85,5 +88,6 @@ fn item_row(store: Store, id: SpanId, index: usize) -> Element {
     } else {
         long_text(&td, "div", "", value.trim());
     }
+    item_history(&tr, &td, store, id, index, seen);
     tr
 }

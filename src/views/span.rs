@@ -16,10 +16,13 @@ use crate::views::json_span::json_span;
 use crate::views::label::{self, label};
 use crate::views::markdown_span::markdown_span;
 use crate::views::messages::messages_span;
+use crate::views::stream_stats::stream_stats;
 use crate::views::text_span::text_span;
 use crate::views::trace::trace_view;
+use crate::views::waterfall::{waterfall, Timed};
+use crate::views::who::writers_note;
 use crate::views::Ctx;
-use crate::{badges, label_text};
+use crate::{badges, label_text, process_colour};
 use crate::{depth, dom};
 
 /// The short name of a process (`agent@host:42` -> `agent`), for badges.
@@ -31,6 +34,7 @@ pub fn short_process(p: &str) -> &str {
 pub fn badge(parent: &Element, class: &str, text: &str, process: &str) -> Element {
     let b = label(parent, "span", class, text, "");
     dom::set(&b, "title", &label_text::plain(process));
+    dom::set(&b, "style", &process_colour::style(process));
     b
 }
 
@@ -117,6 +121,7 @@ fn header_view(row: &Element, h: &Header, needle: &str) {
     label(row, "span", "utp-span-title", title, needle);
     badge(row, "utp-badge", short_process(&h.process), &h.process);
     badges(row, "utp-badge utp-writer", "+", &h.writers);
+    writers_note(row, &h.process, &h.writers);
     let state = label(
         row,
         "span",
@@ -157,6 +162,10 @@ pub fn span_view(cx: Ctx, id: SpanId) -> Element {
     let root = dom::el("div", "utp-span");
     dom::set(&root, "data-span-kind", kind.as_str());
     let head = dom::add(&root, "div", "utp-span-header");
+    // Kept current by their own effects; moved back to the header's end when it is rewritten.
+    let meta = dom::el("span", "utp-meta");
+    stream_stats(&meta, store, id);
+    waterfall(&meta, store, Timed::Span(id));
     let mut shown = None;
     {
         let trigger = trigger.clone();
@@ -181,6 +190,7 @@ pub fn span_view(cx: Ctx, id: SpanId) -> Element {
                     Some(h) => header_view(&head, h, &needle),
                     None => head.set_text_content(None),
                 }
+                let _ = head.append_child(&meta);
                 shown = now;
             }
         });

@@ -155,6 +155,7 @@ pub fn toolbar(
             let o = dom::add_text(&select, "option", "", &label_text::plain(p));
             dom::set(&o, "dir", "auto");
             dom::set(&o, "value", p);
+            dom::set(&o, "style", &crate::process_colour::style(p));
         }
         // Removing the chosen option reset the select: choose it again.
         let chosen = filter
@@ -180,6 +181,12 @@ pub fn toolbar(
             p => label_text::plain(p).into_owned(),
         };
         dom::set(&shown_select, "title", &whole);
+        // The chosen process's colour, as on its badges.
+        let colour = match process.as_str() {
+            "" => String::new(),
+            p => crate::process_colour::style(p),
+        };
+        dom::set(&shown_select, "style", &colour);
     });
     let fold_all = move |expand: bool| {
         store.forget_folds();

@@ -10,6 +10,7 @@ use web_sys::Element;
 use crate::views::label::{self, label};
 use crate::views::span::{badges, span_view};
 use crate::views::virtual_list::virtual_list;
+use crate::views::waterfall::{waterfall, Timed};
 use crate::views::Ctx;
 use crate::{depth, dom, format};
 
@@ -101,6 +102,9 @@ pub fn trace_view(cx: Ctx, id: TraceId) -> Element {
             dom::toggle_class(&caret, "utp-open", open);
         });
     }
+    // A child trace's place in its parent's trace, kept current by its own effect.
+    let meta = dom::el("span", "utp-meta");
+    waterfall(&meta, store, Timed::Trace(id));
     let mut shown = None;
     {
         let trigger = trigger.clone();
@@ -124,6 +128,7 @@ pub fn trace_view(cx: Ctx, id: TraceId) -> Element {
                 needle = now_needle;
                 if let Some(h) = &now {
                     header_view(&row, &caret, h, &needle);
+                    let _ = row.append_child(&meta);
                 }
                 shown = now;
             }

@@ -1,0 +1,69 @@
+//! Stream stats (issue 17, item 5): on a streamed span (text, markdown, a conversation, JSON in
+//! pieces), a live marker while it is open, its time to first token and tokens per second
+//! (`crate::timing`); its elapsed time and duration are the waterfall's (`views::waterfall`).
+//! A frame of tokens rewrites the words only when they changed.
+
+use leptos::prelude::Track;
+use user_trace_model::{Parent, SpanId};
+use web_sys::Element;
+
+use crate::store::Store;
+use crate::{dom, timing};
+
+/// What the stats show, read from the model.
+#[derive(Clone, PartialEq)]
+struct Shown {
+    /// Open, in a trace still running: the live marker.
+    live: bool,
+    text: String,
+}
+
+/// Appends span `id`'s stream stats to `parent` (nothing for kinds that do not stream).
+pub fn stream_stats(parent: &Element, store: Store, id: SpanId) {
+    let root = dom::add(parent, "span", "utp-stats utp-hidden");
+    let dot = dom::add(&root, "span", "utp-live");
+    dom::set(&dot, "role", "img");
+    dom::set(&dot, "aria-label", "still streaming");
+    dom::set(&dot, "title", "still streaming");
+    let words = dom::add(&root, "span", "utp-stats-text");
+    dom::set(&words, "title", "time to first token · tokens per second");
+    let trigger = store.span_trigger(id);
+    let mut shown: Option<Shown> = None;
+    dom::effect(move || {
+        trigger.track();
+        // The trace's end ends the live marker.
+        let trace = store.with(|m| match m.span(id).map(|s| &s.trace) {
+            Some(Parent::Node(t)) => Some(*t),
+            _ => None,
+        });
+        if let Some(t) = trace {
+            store.trace_trigger(t).track();
+        }
+        let now = store.with(|m| {
+            let s = m.span(id)?;
+            if !(s.kind.is_streamed() || s.stream.is_some()) {
+                return None;
+            }
+            let trace_running = match s.trace {
+                Parent::Node(t) => m.trace(t).is_none_or(|t| t.status.is_running()),
+                _ => true,
+            };
+            Some(Shown {
+                live: s.status.is_running() && trace_running,
+                text: timing::stats_text(timing::stream_stats(s.appends, s.start_ts)),
+            })
+        });
+        if now == shown {
+            return;
+        }
+        match &now {
+            Some(s) => {
+                dom::toggle_class(&root, "utp-hidden", !s.live && s.text.is_empty());
+                dom::toggle_class(&dot, "utp-hidden", !s.live);
+                words.set_text_content(Some(&s.text));
+            }
+            None => dom::toggle_class(&root, "utp-hidden", true),
+        }
+        shown = now;
+    });
+}

@@ -1,0 +1,479 @@
+//! Browser tests of the live views of issue 17: who wrote what (process colours), time (the
+//! waterfall), stream stats, live tables, narrow panels, links to the editor. Mounted in
+//! headless Chromium and checked through the real DOM. (A file of its own so that it can
+//! change without the others.)
+
+#![cfg(target_arch = "wasm32")]
+
+use leptos::prelude::*;
+use user_trace_model::protocol::{decode_event, Event};
+use user_trace_panel::store::{Pending, Store};
+use user_trace_panel::UserTracePanel;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_test::*;
+
+mod common;
+use common::{document, frame, settle, sleep};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+/// Events from compact JSON lines; `{n}` counters keep ids unique.
+fn events(lines: &[String]) -> Vec<Event> {
+    lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| {
+            let line = l.replace("{n}", &format!("{i}-{}", js_sys::Math::random()));
+            decode_event(i, &line).unwrap_or_else(|e| panic!("test event {line}: {e}"))
+        })
+        .collect()
+}
+
+struct Mounted {
+    el: web_sys::HtmlElement,
+    store: Store,
+    _handle: leptos::mount::UnmountHandle<leptos::tachys::view::any_view::AnyViewState>,
+}
+
+/// A panel with its stylesheet, `width` × `height` px, `theme` (or the system's).
+fn mount(width: u32, height: u32, theme: Option<&'static str>) -> Mounted {
+    user_trace_panel::styles::ensure();
+    let el: web_sys::HtmlElement = document()
+        .create_element("div")
+        .unwrap()
+        .dyn_into()
+        .unwrap();
+    document().body().unwrap().append_child(&el).unwrap();
+    el.set_attribute("style", &format!("width:{width}px;height:{height}px"))
+        .unwrap();
+    let slot = std::rc::Rc::new(std::cell::Cell::new(None));
+    let out = slot.clone();
+    let handle = leptos::mount::mount_to(el.clone(), move || {
+        let store = Store::new(Default::default());
+        out.set(Some(store));
+        match theme {
+            Some(t) => view! { <UserTracePanel store theme=t.to_owned() /> }.into_any(),
+            None => view! { <UserTracePanel store /> }.into_any(),
+        }
+    });
+    Mounted {
+        el,
+        store: slot.take().unwrap(),
+        _handle: handle,
+    }
+}
+
+impl Mounted {
+    async fn push(&self, lines: &[String]) {
+        self.store.enqueue(Pending::Events(events(lines)));
+        frame().await;
+        settle().await;
+    }
+    fn all(&self, selector: &str) -> Vec<web_sys::HtmlElement> {
+        let list = self.el.query_selector_all(selector).unwrap();
+        (0..list.length())
+            .map(|i| list.item(i).unwrap().dyn_into().unwrap())
+            .collect()
+    }
+    fn one(&self, selector: &str) -> web_sys::HtmlElement {
+        self.el
+            .query_selector(selector)
+            .unwrap()
+            .unwrap_or_else(|| panic!("no element matches {selector}"))
+            .dyn_into()
+            .unwrap()
+    }
+    fn text(&self, selector: &str) -> String {
+        self.one(selector).text_content().unwrap_or_default()
+    }
+    fn remove(self) {
+        self.el.remove();
+    }
+}
+
+/// Microseconds since the epoch now, as the panel's clock reads it.
+fn now_us() -> u64 {
+    (js_sys::Date::now() * 1000.0) as u64
+}
+
+/// One event of process `p` at `ts`: `body` is the rest of its object after the envelope.
+fn ev(p: &str, ts: u64, body: &str) -> String {
+    format!(r#"{{"id":"e{{n}}","process":"{p}","ts":{ts},{body}}}"#)
+}
+
+fn style(el: &web_sys::Element) -> web_sys::CssStyleDeclaration {
+    web_sys::window()
+        .unwrap()
+        .get_computed_style(el)
+        .unwrap()
+        .unwrap()
+}
+
+// --- Item 8: who wrote what ---------------------------------------------------------------
+
+#[wasm_bindgen_test]
+async fn each_process_has_a_stable_colour_on_badges_and_in_the_filter() {
+    let t0 = now_us();
+    let lines = [
+        ev(
+            "planner@h:1",
+            t0,
+            r#""op":"trace_start","trace":"t","name":"run""#,
+        ),
+        ev(
+            "planner@h:1",
+            t0 + 1,
+            r#""op":"span_create","trace":"t","span":"s","kind":"text","content":"a""#,
+        ),
+        ev(
+            "worker@h:2",
+            t0 + 2,
+            r#""op":"trace_start","trace":"t","name":"run""#,
+        ),
+        ev(
+            "worker@h:2",
+            t0 + 3,
+            r#""op":"text_append","span":"s","text":"b""#,
+        ),
+        ev(
+            "planner@h:1",
+            t0 + 4,
+            r#""op":"span_create","trace":"t","span":"solo","kind":"text","content":"c""#,
+        ),
+    ];
+    let p = mount(800, 400, Some("light"));
+    p.push(&lines).await;
+    let colour = |name: &str, panel: &Mounted| {
+        let badge = panel
+            .all(".utp-badge")
+            .into_iter()
+            .find(|b| b.get_attribute("title").as_deref() == Some(name))
+            .unwrap_or_else(|| panic!("a badge for {name}"));
+        style(&badge)
+            .get_property_value("border-top-color")
+            .unwrap()
+    };
+    let (planner, worker) = (colour("planner@h:1", &p), colour("worker@h:2", &p));
+    assert_ne!(planner, worker, "two processes, two colours");
+    // Coloured, not the plain grey border every badge had (#d0d7de).
+    assert_ne!(planner, "rgb(208, 215, 222)");
+    // The process filter gives each option its process's colour.
+    let option = p
+        .all(".utp-process-filter option")
+        .into_iter()
+        .find(|o| o.get_attribute("value").as_deref() == Some("worker@h:2"))
+        .expect("an option for the worker");
+    assert!(option
+        .get_attribute("style")
+        .unwrap_or_default()
+        .contains("--utp-proc-h"));
+    // The same name has the same colour in another panel (and after a reload: it is derived
+    // from the name alone).
+    let q = mount(800, 400, Some("light"));
+    q.push(&lines).await;
+    assert_eq!(colour("worker@h:2", &q), worker);
+    // Dark: the same hue, drawn lighter to read on the dark background.
+    let d = mount(800, 400, Some("dark"));
+    d.push(&lines).await;
+    assert_ne!(colour("worker@h:2", &d), worker);
+    p.remove();
+    q.remove();
+    d.remove();
+}
+
+#[wasm_bindgen_test]
+async fn a_span_several_processes_wrote_into_says_so() {
+    let t0 = now_us();
+    let p = mount(800, 400, None);
+    p.push(&[
+        ev("planner@h:1", t0, r#""op":"trace_start","trace":"t","name":"run""#),
+        ev(
+            "planner@h:1",
+            t0 + 1,
+            r#""op":"span_create","trace":"t","span":"shared","kind":"text","title":"shared","content":"a""#,
+        ),
+        ev(
+            "planner@h:1",
+            t0 + 2,
+            r#""op":"span_create","trace":"t","span":"solo","kind":"text","title":"solo","content":"a""#,
+        ),
+        ev("worker@h:2", t0 + 3, r#""op":"text_append","span":"shared","text":"b""#),
+    ])
+    .await;
+    let notes = p.all(".utp-writers");
+    assert_eq!(notes.len(), 1, "only the shared span says so");
+    assert_eq!(notes[0].text_content().unwrap(), "2 writers");
+    let label = notes[0].get_attribute("aria-label").unwrap();
+    assert!(
+        label.contains("planner@h:1") && label.contains("worker@h:2"),
+        "{label}"
+    );
+    p.remove();
+}
+
+// --- Item 11: time -------------------------------------------------------------------------
+
+/// The bar's `left` and `width` in percent of its track, from its style.
+fn bar_of(el: &web_sys::HtmlElement) -> (f64, f64) {
+    let bar: web_sys::HtmlElement = el
+        .query_selector(".utp-wf-bar")
+        .unwrap()
+        .expect("a bar")
+        .dyn_into()
+        .unwrap();
+    let style = bar.style();
+    let pct = |p: &str| {
+        let v = style.get_property_value(p).unwrap();
+        v.trim_end_matches('%')
+            .parse::<f64>()
+            .unwrap_or_else(|_| panic!("{p}: {v}"))
+    };
+    (pct("left"), pct("width"))
+}
+
+#[wasm_bindgen_test]
+async fn spans_and_child_traces_show_their_place_in_their_trace() {
+    let t0 = now_us() - 10_000_000;
+    let s = 1_000_000;
+    let p = mount(900, 500, None);
+    p.push(&[
+        ev("a@h:1", t0, r#""op":"trace_start","trace":"t","name":"run""#),
+        ev(
+            "a@h:1",
+            t0,
+            r#""op":"span_create","trace":"t","span":"first","kind":"json","title":"first","content":1"#,
+        ),
+        ev("a@h:1", t0 + s, r#""op":"span_end","span":"first""#),
+        ev(
+            "a@h:1",
+            t0 + s,
+            r#""op":"span_create","trace":"t","span":"second","kind":"json","title":"second","content":2"#,
+        ),
+        ev(
+            "a@h:1",
+            t0 + 3 * s / 2,
+            r#""op":"trace_start","trace":"child","name":"child","parent_span":"second""#,
+        ),
+        ev("a@h:1", t0 + 2 * s, r#""op":"trace_end","trace":"child""#),
+        ev("a@h:1", t0 + 2 * s, r#""op":"span_end","span":"second""#),
+        ev("a@h:1", t0 + 2 * s, r#""op":"trace_end","trace":"t""#),
+    ])
+    .await;
+    let spans = p.all(".utp-span");
+    assert_eq!(spans.len(), 2);
+    assert_eq!(bar_of(&spans[0]), (0.0, 50.0));
+    assert_eq!(bar_of(&spans[1]), (50.0, 50.0));
+    let words = |el: &web_sys::HtmlElement| {
+        el.query_selector(".utp-wf-text")
+            .unwrap()
+            .unwrap()
+            .text_content()
+            .unwrap()
+    };
+    assert_eq!(words(&spans[1]), "+1.0 s · 1.0 s");
+    // The child trace, in its header: from 1.5 s to 2 s of its parent's trace.
+    let headers = p.all(".utp-trace-header");
+    assert_eq!(headers.len(), 2, "the root and the child");
+    assert_eq!(bar_of(&headers[1]), (75.0, 25.0));
+    assert_eq!(words(&headers[1]), "+1.5 s · 500 ms");
+    // A root trace is in no trace: no bar.
+    let root_wf: web_sys::HtmlElement = headers[0]
+        .query_selector(".utp-wf")
+        .unwrap()
+        .unwrap()
+        .dyn_into()
+        .unwrap();
+    assert_eq!(root_wf.offset_width(), 0, "hidden");
+    p.remove();
+}
+
+#[wasm_bindgen_test]
+async fn an_open_span_grows_with_the_clock() {
+    let now = now_us();
+    let p = mount(900, 400, None);
+    p.push(&[
+        ev(
+            "a@h:1",
+            now - 2_000_000,
+            r#""op":"trace_start","trace":"t","name":"run""#,
+        ),
+        ev(
+            "a@h:1",
+            now - 1_000_000,
+            r#""op":"span_create","trace":"t","span":"s","kind":"json","title":"open","content":1"#,
+        ),
+    ])
+    .await;
+    let span = p.one(".utp-span");
+    let (left0, width0) = bar_of(&span);
+    let text0 = p.text(".utp-span .utp-wf-text");
+    assert!(p
+        .one(".utp-span .utp-wf")
+        .class_list()
+        .contains("utp-wf-open"));
+    // No event arrives: the clock moves it.
+    sleep(1200).await;
+    let (left1, width1) = bar_of(&span);
+    let text1 = p.text(".utp-span .utp-wf-text");
+    assert!(
+        width1 > width0 && left1 < left0,
+        "{left0},{width0} -> {left1},{width1}"
+    );
+    assert_ne!(text0, text1, "its elapsed time moves");
+    // Ended: it stops growing.
+    p.push(&[ev("a@h:1", now + 500_000, r#""op":"span_end","span":"s""#)])
+        .await;
+    assert!(!p
+        .one(".utp-span .utp-wf")
+        .class_list()
+        .contains("utp-wf-open"));
+    p.remove();
+}
+
+// --- Item 5: stream stats ------------------------------------------------------------------
+
+#[wasm_bindgen_test]
+async fn a_streaming_span_shows_it_is_open_its_first_token_and_its_rate() {
+    let t0 = now_us() - 5_000_000;
+    let ms = 1_000;
+    let mut lines = vec![
+        ev(
+            "a@h:1",
+            t0,
+            r#""op":"trace_start","trace":"t","name":"run""#,
+        ),
+        ev(
+            "a@h:1",
+            t0,
+            r#""op":"span_create","trace":"t","span":"s","kind":"text","title":"answer""#,
+        ),
+    ];
+    // The first token after 300 ms, then ten more over a second: 10 tok/s.
+    for i in 0..11u64 {
+        lines.push(ev(
+            "a@h:1",
+            t0 + 300 * ms + i * 100 * ms,
+            r#""op":"text_append","span":"s","text":"tok ""#,
+        ));
+    }
+    let p = mount(900, 400, None);
+    p.push(&lines).await;
+    assert_eq!(p.text(".utp-stats-text"), "TTFT 300 ms · 10 tok/s");
+    let live = p.one(".utp-live");
+    assert!(live.offset_width() > 0, "the live marker shows");
+    assert_eq!(
+        live.get_attribute("aria-label").as_deref(),
+        Some("still streaming")
+    );
+    assert_eq!(
+        style(&live).get_property_value("animation-name").unwrap(),
+        "utp-pulse"
+    );
+    // Ended: the marker goes, the stats and its duration stay.
+    p.push(&[ev(
+        "a@h:1",
+        t0 + 2_000 * ms,
+        r#""op":"span_end","span":"s""#,
+    )])
+    .await;
+    assert_eq!(p.one(".utp-live").offset_width(), 0);
+    assert_eq!(p.text(".utp-stats-text"), "TTFT 300 ms · 10 tok/s");
+    assert_eq!(p.text(".utp-span .utp-wf-text"), "+0 µs · 2.0 s");
+    // A span of a kind that does not stream has no stats.
+    p.push(&[ev(
+        "a@h:1",
+        t0 + 2_000 * ms,
+        r#""op":"span_create","trace":"t","span":"j","kind":"json","content":{}"#,
+    )])
+    .await;
+    assert_eq!(
+        p.all(".utp-stats")
+            .iter()
+            .filter(|s| s.offset_width() > 0)
+            .count(),
+        1
+    );
+    p.remove();
+}
+
+// --- Item 9: live tables -------------------------------------------------------------------
+
+#[wasm_bindgen_test]
+async fn a_changed_item_flashes_counts_its_changes_and_keeps_its_last_values() {
+    let t0 = now_us();
+    let p = mount(900, 500, None);
+    p.push(&[
+        ev("a@h:1", t0, r#""op":"trace_start","trace":"t","name":"run""#),
+        ev(
+            "a@h:1",
+            t0 + 1,
+            r#""op":"span_create","trace":"t","span":"i","kind":"items","content":[{"name":"tokens","value":1},{"name":"model","value":"gpt"}]"#,
+        ),
+    ])
+    .await;
+    assert!(p.all(".utp-changes").is_empty(), "nothing changed yet");
+    assert!(p.all(".utp-flash").is_empty());
+    // Seven changes, one frame each, and a same-value set (no change).
+    for n in 2..=8 {
+        p.push(&[ev(
+            "a@h:1",
+            t0 + 10 + n,
+            &format!(r#""op":"items_set","span":"i","items":[{{"name":"tokens","value":{n}}}]"#),
+        )])
+        .await;
+    }
+    p.push(&[ev(
+        "a@h:1",
+        t0 + 30,
+        r#""op":"items_set","span":"i","items":[{"name":"model","value":"gpt"}]"#,
+    )])
+    .await;
+    let counts = p.all(".utp-changes");
+    assert_eq!(counts.len(), 1, "only the row that changed");
+    assert_eq!(counts[0].text_content().unwrap(), "×7");
+    let rows = p.all(".utp-item");
+    assert!(
+        rows[0].class_list().contains("utp-flash"),
+        "the changed row flashed"
+    );
+    assert!(!rows[1].class_list().contains("utp-flash"));
+    // Its last five values, oldest first: in the tooltip, the name, and pressed, listed.
+    let name = counts[0].get_attribute("aria-label").unwrap();
+    assert_eq!(
+        name,
+        "changed 7 times; last values, oldest first: 3, 4, 5, 6, 7"
+    );
+    assert!(counts[0]
+        .get_attribute("title")
+        .unwrap()
+        .contains("3\n4\n5\n6\n7"));
+    let list = p.one(".utp-history");
+    assert_eq!(list.offset_height(), 0, "hidden until pressed");
+    counts[0].click();
+    assert_eq!(
+        counts[0].get_attribute("aria-expanded").as_deref(),
+        Some("true")
+    );
+    assert!(list.offset_height() > 0);
+    let values: Vec<String> = p
+        .all(".utp-history li")
+        .iter()
+        .map(|l| l.text_content().unwrap())
+        .collect();
+    assert_eq!(values, ["3", "4", "5", "6", "7"]);
+    // Hostile values stay text.
+    p.push(&[ev(
+        "a@h:1",
+        t0 + 40,
+        r#""op":"items_set","span":"i","items":[{"name":"model","value":"<script>x</script>"}]"#,
+    )])
+    .await;
+    p.push(&[ev(
+        "a@h:1",
+        t0 + 41,
+        r#""op":"items_set","span":"i","items":[{"name":"model","value":"gpt-2"}]"#,
+    )])
+    .await;
+    assert!(p.el.query_selector("script").unwrap().is_none());
+    p.remove();
+}
