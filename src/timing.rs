@@ -50,6 +50,12 @@ pub struct StreamStats {
 
 /// The statistics of a span that started at `start` and received `appends`.
 pub fn stream_stats(appends: Appends, start: u64) -> StreamStats {
+    // Only text sent with the span itself: nothing streamed, no time to a first token.
+    let appends = if appends.count == 1 && appends.first_ts == start {
+        Appends::default()
+    } else {
+        appends
+    };
     let first_token = (appends.count > 0).then(|| appends.first_ts.saturating_sub(start));
     let spread = appends.last_ts.saturating_sub(appends.first_ts);
     let rate_tenths = (appends.count > 1 && spread > 0)
@@ -177,6 +183,12 @@ mod tests {
         );
         assert_eq!(stats_text(none), "");
         assert_eq!(stream_stats(appends(1, 9, 9), 4).rate_tenths, None);
+        assert_eq!(
+            stream_stats(appends(1, 4, 4), 4).first_token,
+            None,
+            "the text it was created with is no token"
+        );
+        assert_eq!(stream_stats(appends(2, 4, 5), 4).first_token, Some(0));
         assert_eq!(stream_stats(appends(5, 9, 9), 4).rate_tenths, None);
         assert_eq!(rate(42), "4.2 tok/s");
         assert_eq!(rate(95), "9.5 tok/s");

@@ -477,3 +477,61 @@ async fn a_changed_item_flashes_counts_its_changes_and_keeps_its_last_values() {
     assert!(p.el.query_selector("script").unwrap().is_none());
     p.remove();
 }
+
+#[wasm_bindgen_test]
+async fn a_span_its_producer_left_shows_as_interrupted_until_it_writes_again() {
+    let t0 = now_us() - 3_000_000;
+    let p = mount(900, 400, None);
+    p.push(&[
+        ev(
+            "a@h:1",
+            t0,
+            r#""op":"trace_start","trace":"t","name":"run""#,
+        ),
+        ev(
+            "a@h:1",
+            t0,
+            r#""op":"span_create","trace":"t","span":"s","kind":"text","title":"answer""#,
+        ),
+        ev(
+            "a@h:1",
+            t0 + 100_000,
+            r#""op":"text_append","span":"s","text":"Hel""#,
+        ),
+    ])
+    .await;
+    assert!(p.all(".utp-interrupted").is_empty());
+    assert!(p.one(".utp-live").offset_width() > 0);
+    // The runtime reports it (its own process).
+    p.push(&[ev(
+        "user-trace-runtime",
+        t0 + 2_000_000,
+        r#""op":"span_interrupted","span":"s""#,
+    )])
+    .await;
+    let state = p.one(".utp-span-header .utp-interrupted");
+    assert_eq!(state.text_content().unwrap(), "interrupted");
+    assert!(state
+        .get_attribute("title")
+        .unwrap()
+        .contains("disconnected"));
+    assert_eq!(
+        p.one(".utp-live").offset_width(),
+        0,
+        "no longer shown as streaming"
+    );
+    assert!(!p
+        .one(".utp-span .utp-wf")
+        .class_list()
+        .contains("utp-wf-open"));
+    // It came back: streaming again.
+    p.push(&[ev(
+        "a@h:1",
+        t0 + 2_500_000,
+        r#""op":"text_append","span":"s","text":"lo""#,
+    )])
+    .await;
+    assert!(p.all(".utp-interrupted").is_empty());
+    assert!(p.one(".utp-live").offset_width() > 0);
+    p.remove();
+}

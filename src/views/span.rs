@@ -104,11 +104,14 @@ struct Header {
     status: RunStatus,
     /// Whether the span's trace is still running (see `badges::span_state`).
     trace_running: bool,
+    /// Its writer went away without ending it (a runtime's `span_interrupted`).
+    interrupted: bool,
 }
 
 fn header_view(row: &Element, h: &Header, needle: &str) {
     row.set_text_content(None);
     let status = match &h.status {
+        RunStatus::Running if h.interrupted => ("utp-interrupted", "interrupted".to_owned()),
         RunStatus::Running => {
             let (class, text) = badges::span_state(true, h.streamed, h.trace_running);
             (class, text.to_owned())
@@ -129,6 +132,13 @@ fn header_view(row: &Element, h: &Header, needle: &str) {
         &status.1,
         "",
     );
+    if status.0 == "utp-interrupted" {
+        dom::set(
+            &state,
+            "title",
+            "Its producer disconnected without ending it and has not come back",
+        );
+    }
     if status.0 == "utp-unfinished" {
         dom::set(
             &state,
@@ -155,6 +165,7 @@ pub fn span_view(cx: Ctx, id: SpanId) -> Element {
                     Parent::Node(t) => m.trace(t).is_none_or(|t| t.status.is_running()),
                     _ => true,
                 },
+                interrupted: s.interrupted.is_some(),
             })
         })
     };

@@ -35,7 +35,8 @@ fn times(m: &Model, what: Timed) -> Option<Times> {
             let Parent::Node(t) = s.trace else {
                 return None;
             };
-            (s.start_ts, s.end_ts, t)
+            // An interrupted span stops where its writer was reported gone.
+            (s.start_ts, s.end_ts.or(s.interrupted), t)
         }
         Timed::Trace(id) => {
             let t = m.trace(id)?;

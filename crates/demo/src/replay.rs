@@ -31,6 +31,7 @@ fn freshen(event: &mut Event, suffix: &str) {
         | Op::MessagesAdd { span, .. }
         | Op::MessageAppend { span, .. }
         | Op::JsonAppend { span, .. }
+        | Op::SpanInterrupted { span }
         | Op::SpanEnd { span, .. } => add(span),
         Op::TraceEnd { trace, .. } => add(trace),
         Op::Clear => {}

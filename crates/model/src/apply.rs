@@ -168,6 +168,7 @@ impl Model {
             Op::JsonAppend { span, text, done } => {
                 self.json_append(&span, &text, done, process, ts, out)
             }
+            Op::SpanInterrupted { span } => self.span_interrupted(&span, ts, out),
         }
     }
 
@@ -408,6 +409,7 @@ impl Model {
             revision: 0,
             appends,
             item_history: Default::default(),
+            interrupted: None,
         };
         self.bytes += span.bytes() + key.len();
         let id = SpanId(self.spans.insert(span));
@@ -502,7 +504,17 @@ impl Model {
         }
     }
 
+    /// Notes a write into `span` by `process`: true when its header changes (a new writer, or
+    /// an interrupted span resumed).
     fn note_writer(span: &mut Span, process: &str) -> bool {
+        if span.interrupted.take().is_some() {
+            Self::add_writer(span, process);
+            return true;
+        }
+        Self::add_writer(span, process)
+    }
+
+    fn add_writer(span: &mut Span, process: &str) -> bool {
         if *span.process == *process {
             return false;
         }
@@ -635,6 +647,17 @@ impl Model {
         Ok(())
     }
 
+    /// A runtime says the writer of an open span went away (an ended span stays as it ended:
+    /// the report may cross the end on the way).
+    fn span_interrupted(&mut self, key: &str, ts: u64, out: &mut Outcome) -> Result {
+        let (id, span) = self.span_mut(key)?;
+        if span.status.is_running() && span.interrupted.is_none() {
+            span.interrupted = Some(ts);
+            out.changes.push(Change::Span(id));
+        }
+        Ok(())
+    }
+
     fn span_end(&mut self, key: &str, status: Status, ts: u64, out: &mut Outcome) -> Result {
         let (id, span) = self.span_mut(key)?;
         // Ending twice keeps the first end: a retried end must not change the outcome.
@@ -644,6 +667,7 @@ impl Model {
             let (_, span) = self.span_mut(key)?;
             span.status = status.into();
             span.end_ts = Some(ts);
+            span.interrupted = None;
             out.changes.push(Change::Span(id));
         }
         Ok(())

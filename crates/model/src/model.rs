@@ -130,6 +130,20 @@ impl Model {
         self.traces.get(id.0)
     }
 
+    /// The producer keys of the spans still open that `keep` accepts. A walk of every span: for
+    /// rare questions (a producer went away), not per event.
+    pub fn open_span_keys(&self, keep: impl Fn(&Span) -> bool) -> Vec<String> {
+        self.span_keys
+            .iter()
+            .filter(|(_, &id)| {
+                self.spans
+                    .get(id.0)
+                    .is_some_and(|s| s.status.is_running() && keep(s))
+            })
+            .map(|(key, _)| key.to_string())
+            .collect()
+    }
+
     pub fn span(&self, id: SpanId) -> Option<&Span> {
         self.spans.get(id.0)
     }

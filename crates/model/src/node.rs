@@ -130,6 +130,9 @@ pub struct Span {
     pub appends: Appends,
     /// An `items` span's values that `items_set` replaced, by item position (a live table).
     pub item_history: ItemHistories,
+    /// When a runtime said its writer disconnected and did not come back (`span_interrupted`,
+    /// event `ts`); cleared by a later write or its end.
+    pub interrupted: Option<u64>,
 }
 
 /// Values an item had before: the newest last, at most this many kept.

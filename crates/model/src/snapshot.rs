@@ -208,6 +208,15 @@ impl Snapshot<'_> {
         let Some(s) = self.model.span(id) else {
             return;
         };
+        if let Some(at) = s.interrupted {
+            self.push(
+                user_trace_protocol::RUNTIME_PROCESS,
+                at,
+                Op::SpanInterrupted {
+                    span: s.key.to_string(),
+                },
+            );
+        }
         if let (Some(status), Some(end)) = (status(&s.status), s.end_ts) {
             self.push(
                 &s.process,

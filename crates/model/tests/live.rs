@@ -90,3 +90,39 @@ fn items_keep_their_last_values_bounded() {
     assert!(m.span(id).unwrap().item_history.get(0).is_none());
     assert!(m.bytes() < before);
 }
+
+#[test]
+fn an_interrupted_span_is_cleared_by_a_write_or_its_end_and_kept_by_snapshots() {
+    let mut m = Model::default();
+    let mut p = Producer::new("agent");
+    let t = p.trace("t", "run");
+    let s = p.text("t", "s", "");
+    let done = p.text("t", "done", "x");
+    let end = p.end_span("done");
+    apply_ok(&mut m, [t, s, done, end]);
+    let mut runtime = Producer::new(user_trace_model::protocol::RUNTIME_PROCESS);
+    let report = |r: &mut Producer, span: &str| r.event(Op::SpanInterrupted { span: span.into() });
+    let (a, b) = (report(&mut runtime, "s"), report(&mut runtime, "done"));
+    let at = a.ts;
+    apply_ok(&mut m, [a, b]);
+    let id = m.span_by_key("s").unwrap();
+    assert_eq!(m.span(id).unwrap().interrupted, Some(at));
+    // Near miss: an ended span stays as it ended.
+    let done = m.span_by_key("done").unwrap();
+    assert_eq!(m.span(done).unwrap().interrupted, None);
+    // A snapshot keeps the report.
+    let mut copy = Model::default();
+    apply_ok(&mut copy, m.snapshot_events());
+    let cid = copy.span_by_key("s").unwrap();
+    assert_eq!(copy.span(cid).unwrap().interrupted, Some(at));
+    // The producer writes again: cleared; reported again, then ended: cleared.
+    apply_ok(&mut m, [p.append("s", "more")]);
+    assert_eq!(m.span(id).unwrap().interrupted, None);
+    apply_ok(&mut m, [report(&mut runtime, "s")]);
+    assert!(m.span(id).unwrap().interrupted.is_some());
+    apply_ok(&mut m, [p.end_span("s")]);
+    assert_eq!(m.span(id).unwrap().interrupted, None);
+    // An unknown span is refused, like any op on one.
+    let out = apply_all(&mut m, [report(&mut runtime, "nope")]);
+    assert_eq!(out.rejected.len(), 1);
+}

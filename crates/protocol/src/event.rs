@@ -93,7 +93,14 @@ pub enum Op {
         #[serde(default, skip_serializing_if = "std::ops::Not::not")]
         done: bool,
     },
+    /// Sent by a runtime, not a producer: the process that was writing into an open span
+    /// disconnected and did not come back within the runtime's grace period. A later write to
+    /// the span, or its end, clears it (1.2).
+    SpanInterrupted { span: String },
 }
+
+/// The `process` of the events a runtime makes itself (`span_interrupted`).
+pub const RUNTIME_PROCESS: &str = "user-trace-runtime";
 
 /// How a span or trace ended: `ok` when `status` is left out.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -146,6 +153,7 @@ impl Op {
             Op::MessagesAdd { .. } => "messages_add",
             Op::MessageAppend { .. } => "message_append",
             Op::JsonAppend { .. } => "json_append",
+            Op::SpanInterrupted { .. } => "span_interrupted",
         }
     }
 }

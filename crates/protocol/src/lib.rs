@@ -26,7 +26,7 @@ pub use user_trace_json::{outline, reader};
 pub use content::{Content, ErrorContent, Item, RawJson, SpanKind};
 pub use conversation::{Message, MessageContent, Part, ToolCall};
 pub use error::{DecodeError, EventError};
-pub use event::{Event, Op, Status};
+pub use event::{Event, Op, Status, RUNTIME_PROCESS};
 pub use message::{
     decode_event, decode_panel, decode_producer, decode_server, DecodedBatch, Hello, Limits,
     PanelMessage, ProducerMessage, ProducerReply, Rejected, ServerMessage,

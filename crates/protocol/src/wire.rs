@@ -229,6 +229,9 @@ impl RawEvent<'_> {
                 text: need(self.text, "text", op_name)?,
                 done: self.done.unwrap_or(false),
             },
+            "span_interrupted" => Op::SpanInterrupted {
+                span: need_id(self.span, "span", op_name)?,
+            },
             other => return Err(format!("unknown op `{other}`")),
         };
         Ok((process, ts, op))

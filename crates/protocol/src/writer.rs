@@ -284,6 +284,7 @@ pub fn event(out: &mut String, e: &Event) {
                 out.push_str(",\"done\":true");
             }
         }
+        Op::SpanInterrupted { span } => string_field(out, "span", span),
     }
     out.push('}');
 }

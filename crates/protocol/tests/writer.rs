@@ -131,6 +131,7 @@ fn events() -> Vec<Event> {
             text: s.clone(),
             done: i.is_multiple_of(2),
         });
+        ops.push(Op::SpanInterrupted { span: id.clone() });
         ops.push(Op::ContentReplace {
             span: id.clone(),
             content: RawJson::from_string(" {\"k\" : \"v\"} ".into()).unwrap(),
@@ -162,7 +163,7 @@ fn events() -> Vec<Event> {
 #[test]
 fn events_are_written_as_serde_json_writes_them_and_read_back() {
     let all = events();
-    assert_eq!(all.len(), 120);
+    assert_eq!(all.len(), 127);
     for (i, e) in all.iter().enumerate() {
         let ours = e.to_json();
         assert_eq!(ours, serde_json::to_string(e).unwrap());

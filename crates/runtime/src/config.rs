@@ -89,6 +89,12 @@ pub struct Config {
     #[arg(long, env = "UTP_WRITE_TIMEOUT_SECS", default_value_t = 20)]
     pub write_timeout_secs: u64,
 
+    /// Milliseconds a producer that disconnected has to come back (any event of its process)
+    /// before the runtime reports the spans it left open as interrupted (`span_interrupted`);
+    /// 0: never report.
+    #[arg(long, env = "UTP_INTERRUPT_GRACE_MS", default_value_t = 10_000)]
+    pub interrupt_grace_ms: u64,
+
     /// How long events are gathered into one frame for panels, in milliseconds.
     #[arg(long, env = "UTP_BATCH_MS", default_value_t = 10)]
     pub batch_ms: u64,

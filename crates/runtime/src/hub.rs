@@ -163,6 +163,8 @@ pub struct Hub {
     /// `snapshots`, so that panels that stop reading in the middle of large events never keep
     /// a new panel from its snapshot.
     pub large_frames: Semaphore,
+    /// Producers' presence, for the spans one leaves open (`crate::interrupt`).
+    pub interrupts: crate::interrupt::Interrupts,
 }
 
 /// The answer to a producer's batch.
@@ -325,6 +327,7 @@ impl Hub {
             seq: r.next_seq - 1,
         });
         let (shutdown, _) = watch::channel(false);
+        let interrupt_grace_ms = config.interrupt_grace_ms;
         let hub = Arc::new(Hub {
             config,
             session,
@@ -341,6 +344,9 @@ impl Hub {
             compact: Notify::new(),
             snapshots: Semaphore::new(2),
             large_frames: Semaphore::new(2),
+            interrupts: crate::interrupt::Interrupts::new(std::time::Duration::from_millis(
+                interrupt_grace_ms,
+            )),
             large_messages: Semaphore::new(2),
             nats,
         });
@@ -588,6 +594,14 @@ impl Hub {
             }
             Err(e) => tracing::error!(error = %e, "cannot keep a snapshot (nothing lost)"),
         }
+    }
+
+    /// The keys of the open spans whose creator and other writers `keep` accepts (the spans a
+    /// producer that went away left open: `crate::interrupt`).
+    pub fn open_spans(&self, keep: &dyn Fn(&str, &[Box<str>]) -> bool) -> Vec<String> {
+        self.lock()
+            .model
+            .open_span_keys(|s| s.interrupted.is_none() && keep(&s.process, &s.writers))
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {

@@ -10,6 +10,7 @@ use user_trace_protocol::{
 };
 
 use crate::hub::{Hub, Refused, Slot, Submitted};
+use crate::interrupt::{Carried, Interrupts};
 
 /// The first message on a connection whose client may send messages of up to
 /// `max_message_bytes` (producers: `--max-message-mib`; panels: their subscribe's limit).
@@ -38,13 +39,17 @@ pub const STOPPING: &str =
 /// The start of the reply to a batch the store could not keep (same resend rule).
 pub const STORAGE_FAILED: &str = "not stored: the batch was not accepted, send it again";
 
-/// Handles one producer message, on any store; the reply to send back.
-pub async fn handle(hub: &Hub, text: &str) -> ProducerReply {
+/// Handles one producer message, on any store, that came on connection `carried` (none: an
+/// HTTP POST); the reply to send back.
+pub async fn handle(hub: &Hub, text: &str, carried: Option<&Carried>) -> ProducerReply {
     if hub.is_shared() {
-        return handle_shared(hub, text).await;
+        return handle_shared(hub, text, carried).await;
     }
     match decode_producer(text) {
-        Ok(ProducerMessage::Events { events }) => confirm(hub, hub.submit(events)).await,
+        Ok(ProducerMessage::Events { events }) => {
+            hub.interrupts.heard(carried, &events);
+            confirm(hub, hub.submit(events)).await
+        }
         Err(e) => ProducerReply::Error {
             close: None,
             message: e.to_string(),
@@ -66,13 +71,17 @@ const LARGE_MESSAGE: usize = 256 << 10;
 
 /// [`handle`] for a message the caller owns: a large one goes to a blocking thread (it is
 /// applied in chunks, each waiting for the store's writer to take the one before).
-pub async fn handle_owned<T>(hub: &Arc<Hub>, text: T) -> ProducerReply
+pub async fn handle_owned<T>(
+    hub: &Arc<Hub>,
+    text: T,
+    carried: Option<&Arc<Carried>>,
+) -> ProducerReply
 where
     T: std::ops::Deref<Target = str> + Send + 'static,
 {
     let text_ref: &str = &text;
     if hub.is_shared() || text_ref.len() < LARGE_MESSAGE {
-        return handle(hub, text_ref).await;
+        return handle(hub, text_ref, carried.map(|c| &**c)).await;
     }
     // Decoding and storing a large message makes copies of it (events, their JSON, the
     // store's): at most two at once, whatever the number of producers sending them.
@@ -80,8 +89,12 @@ where
         return reply(Err(Refused::Stopping));
     };
     let on_thread = hub.clone();
+    let carried = carried.cloned();
     let submitted = tokio::task::spawn_blocking(move || {
-        decode_producer(&text).map(|ProducerMessage::Events { events }| on_thread.submit(events))
+        decode_producer(&text).map(|ProducerMessage::Events { events }| {
+            on_thread.interrupts.heard(carried.as_deref(), &events);
+            on_thread.submit(events)
+        })
     })
     .await;
     match submitted {
@@ -97,9 +110,12 @@ where
     }
 }
 
-async fn handle_shared(hub: &Hub, text: &str) -> ProducerReply {
+async fn handle_shared(hub: &Hub, text: &str, carried: Option<&Carried>) -> ProducerReply {
     match decode_producer(text) {
-        Ok(ProducerMessage::Events { events }) => reply(hub.publish(events).await),
+        Ok(ProducerMessage::Events { events }) => {
+            hub.interrupts.heard(carried, &events);
+            reply(hub.publish(events).await)
+        }
         Err(e) => ProducerReply::Error {
             close: None,
             message: e.to_string(),
@@ -143,10 +159,23 @@ pub fn handle_text(hub: &Hub, text: &str) -> ProducerReply {
     }
 }
 
-pub async fn serve(hub: Arc<Hub>, mut socket: WebSocket, _slot: Slot) {
+pub async fn serve(hub: Arc<Hub>, socket: WebSocket, slot: Slot) {
+    // The processes this connection carried: when it closes, the spans they left open are
+    // reported unless they come back (`crate::interrupt`).
+    let carried = Arc::new(Carried::default());
+    serve_carrying(&hub, socket, slot, &carried).await;
+    Interrupts::left(&hub, &carried);
+}
+
+async fn serve_carrying(
+    hub: &Arc<Hub>,
+    mut socket: WebSocket,
+    _slot: Slot,
+    carried: &Arc<Carried>,
+) {
     let write_timeout = Duration::from_secs(hub.config.write_timeout_secs.max(1));
     let idle = Duration::from_secs(hub.config.idle_timeout_secs.max(1));
-    let hello = ProducerReply::Hello(hello(&hub, hub.config.max_message_bytes)).to_json();
+    let hello = ProducerReply::Hello(hello(hub, hub.config.max_message_bytes)).to_json();
     if !send_timed(&mut socket, Message::Text(hello.into()), write_timeout).await {
         return;
     }
@@ -178,7 +207,7 @@ pub async fn serve(hub: Arc<Hub>, mut socket: WebSocket, _slot: Slot) {
         last_heard = Instant::now();
         pinged = false;
         let reply = match msg {
-            Some(Ok(Message::Text(text))) => handle_owned(&hub, text).await,
+            Some(Ok(Message::Text(text))) => handle_owned(hub, text, Some(carried)).await,
             Some(Ok(Message::Binary(_))) => ProducerReply::Error {
                 close: None,
                 message: "binary frames are not part of the protocol: send JSON text frames".into(),

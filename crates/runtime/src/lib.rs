@@ -11,6 +11,7 @@ pub mod allocator;
 pub mod config;
 pub mod hub;
 pub mod ingest;
+pub mod interrupt;
 pub mod otlp;
 pub mod panel;
 pub mod server;

@@ -66,7 +66,7 @@ async fn http_ingest(
     let Ok(text) = String::from_utf8(body.into()) else {
         return (StatusCode::BAD_REQUEST, "the body must be UTF-8 JSON").into_response();
     };
-    let reply = ingest::handle_owned(&hub, text).await;
+    let reply = ingest::handle_owned(&hub, text, None).await;
     let status = match reply {
         // Not accepted for now: the client sends again later (or to another server).
         ProducerReply::Error { ref message, .. }

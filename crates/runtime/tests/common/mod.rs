@@ -20,6 +20,9 @@ pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 pub fn config(listen: &str) -> Config {
     let mut c = Config::default_for(listen.parse().expect("a socket address"));
     c.token = None;
+    // No `span_interrupted` reports unless a test asks for them (tests/interrupt.rs): tests
+    // that count the runtime's events must not get one from a producer they dropped.
+    c.interrupt_grace_ms = 0;
     c
 }
 
