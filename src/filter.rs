@@ -196,6 +196,7 @@ mod tests {
                     trace: "t".into(),
                     name: "Agent".into(),
                     parent_span: None,
+                    source: None,
                 },
             ),
             ev(
@@ -207,6 +208,7 @@ mod tests {
                     kind: SpanKind::Text,
                     title: None,
                     content: Content::Text("x".into()),
+                    source: None,
                 },
             ),
             ev(
@@ -216,6 +218,7 @@ mod tests {
                     trace: "c".into(),
                     name: "child".into(),
                     parent_span: Some("s".into()),
+                    source: None,
                 },
             ),
             ev(
@@ -227,6 +230,7 @@ mod tests {
                     kind: SpanKind::Text,
                     title: None,
                     content: Content::Text("Needle here".into()),
+                    source: None,
                 },
             ),
             ev(
@@ -236,6 +240,7 @@ mod tests {
                     trace: "u".into(),
                     name: "Other".into(),
                     parent_span: None,
+                    source: None,
                 },
             ),
         ] {

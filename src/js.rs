@@ -5,6 +5,7 @@
 use leptos::prelude::*;
 use wasm_bindgen::prelude::*;
 
+use crate::links::Activation;
 use crate::store::{Level, Pending, Store};
 
 fn option_string(options: &JsValue, key: &str) -> Option<String> {
@@ -101,6 +102,43 @@ impl PanelHandle {
         }
     }
 
+    /// Calls `callback({trace, span, source})` when the reader activates a trace or span (a
+    /// click, or Enter): the producer ids of its trace and span (`null` for a trace's header)
+    /// and its nearest `source` (`null` if none), for the host to select its program's node.
+    #[wasm_bindgen(js_name = onActivate)]
+    pub fn on_activate(&self, callback: js_sys::Function) {
+        let f = move |a: &Activation| {
+            let o = js_sys::Object::new();
+            let text = |v: &Option<String>| v.as_deref().map_or(JsValue::NULL, JsValue::from_str);
+            let _ = js_sys::Reflect::set(&o, &"trace".into(), &JsValue::from_str(&a.trace));
+            let _ = js_sys::Reflect::set(&o, &"span".into(), &text(&a.span));
+            let _ = js_sys::Reflect::set(&o, &"source".into(), &text(&a.source));
+            let _ = callback.call1(&JsValue::NULL, &o);
+        };
+        self.store
+            .links(|l| l.on_activate = Some(std::rc::Rc::new(f)));
+    }
+
+    /// Calls `callback(sources)` with every source that has an error (an array of strings,
+    /// sorted) now and whenever the set grows, and with `[]` after a clear: for badges on the
+    /// host's nodes.
+    #[wasm_bindgen(js_name = onErrorSources)]
+    pub fn on_error_sources(&self, callback: js_sys::Function) {
+        let f = move |sources: &[String]| {
+            let list: js_sys::Array = sources.iter().map(|s| JsValue::from_str(s)).collect();
+            let _ = callback.call1(&JsValue::NULL, &list);
+        };
+        let f = std::rc::Rc::new(f);
+        self.store.links(|l| l.on_error_sources = Some(f.clone()));
+        f(&self.store.error_sources());
+    }
+
+    /// Shows the newest span carrying `source` (else the newest trace): expands the traces it
+    /// is in, stops following, scrolls to it and highlights it. False when none carries it.
+    pub fn reveal(&self, source: &str) -> bool {
+        self.mounted.is_some() && self.store.reveal(source)
+    }
+
     /// Unmounts the panel and closes its connection.
     pub fn dispose(&mut self) {
         if let Some((section, owner)) = self.mounted.take() {
@@ -136,10 +174,16 @@ export function define(name, mount) {
       if (src) options.url = src;
       if (theme) options.theme = theme;
       this.handle = mount(this, options);
+      // The host's links to its program, as DOM events (see the handle's methods).
+      const send = (type, detail) =>
+        this.dispatchEvent(new CustomEvent(type, { detail, bubbles: true, composed: true }));
+      this.handle.onActivate((d) => send("user-trace-activate", d));
+      this.handle.onErrorSources((s) => send("user-trace-error-sources", s));
     }
     #close() { if (this.handle) { this.handle.dispose(); this.handle.free(); this.handle = null; } }
     push(events) { this.handle?.push(events); }
     clear() { this.handle?.clear(); }
+    reveal(source) { return this.handle ? this.handle.reveal(source) : false; }
   });
   return true;
 }
@@ -151,7 +195,10 @@ extern "C" {
 
 /// Registers the custom element `<user-trace-panel src="ws://..." theme="dark">`: it mounts a
 /// panel when added to the page, disposes it when removed, and reconnects when `src` changes.
-/// It also has `push(events)` and `clear()`. Calling this again does nothing.
+/// It also has `push(events)`, `clear()` and `reveal(source)`, and dispatches
+/// `user-trace-activate` (`detail`: `{trace, span, source}`) when the reader activates an item
+/// and `user-trace-error-sources` (`detail`: the sources with errors) as they change; both
+/// bubble. Calling this again does nothing.
 #[wasm_bindgen(js_name = defineElement)]
 pub fn define_element() {
     let mount_fn = Closure::<dyn Fn(web_sys::HtmlElement, JsValue) -> PanelHandle>::new(mount);

@@ -20,6 +20,7 @@ pub mod js;
 pub mod json_partial;
 pub mod json_string;
 pub mod label_text;
+pub mod links;
 pub mod markdown;
 mod panel;
 pub mod process_colour;

@@ -8,6 +8,7 @@ use web_sys::Element;
 use crate::connection::{Connection, Status};
 use crate::dom;
 use crate::filter::Filter;
+use crate::links::Activation;
 use crate::store::Store;
 use crate::views::status_bar::status_bar;
 use crate::views::toolbar::toolbar;
@@ -32,6 +33,14 @@ pub fn UserTracePanel(
     /// traces are evicted past it (the status area says how many).
     #[prop(optional)]
     max_bytes: Option<usize>,
+    /// Called when the reader activates a trace or span (click, or Enter): its trace, span and
+    /// nearest `source`, for the host to select its program's node (protocol 1.2).
+    #[prop(optional)]
+    on_activate: Option<Callback<Activation>>,
+    /// Called with every source that has an error (sorted) whenever the set grows, and with
+    /// none after a clear: for badges on the host's nodes. `store.reveal(source)` shows one.
+    #[prop(optional)]
+    on_error_sources: Option<Callback<Vec<String>>>,
 ) -> impl IntoView {
     let store = store.unwrap_or_else(|| {
         let mut options = Options::default();
@@ -39,6 +48,14 @@ pub fn UserTracePanel(
             options.max_bytes = b;
         }
         Store::new(options)
+    });
+    store.links(|l| {
+        if let Some(cb) = on_activate {
+            l.on_activate = Some(std::rc::Rc::new(move |a: &Activation| cb.run(a.clone())));
+        }
+        if let Some(cb) = on_error_sources {
+            l.on_error_sources = Some(std::rc::Rc::new(move |s: &[String]| cb.run(s.to_vec())));
+        }
     });
     // The views are built into the section as it is made, under this component's owner, so
     // that they are disposed of with it.
@@ -90,6 +107,7 @@ pub(crate) fn fill(section: &Element, url: Option<String>, store: Store) {
     let filter = RwSignal::new(Filter::default());
     let follow = RwSignal::new(true);
     let fold = RwSignal::new((0u64, true));
+    crate::links::install(section, store, follow);
     toolbar(section, store, filter, follow, fold);
     status_bar(section, store, status, retry);
     tree(section, store, filter, follow, fold);

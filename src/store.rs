@@ -81,6 +81,8 @@ struct State {
     /// `crate::depth`); empty: all traces.
     rooted: Vec<TraceId>,
     session: Option<String>,
+    /// The host's links to its program (`crate::links`).
+    links: crate::links::Links,
 }
 
 /// The store; `Copy`, so views take it by value.
@@ -127,6 +129,12 @@ impl Store {
         let data = self.data.get_value();
         let out = f(&data.model.borrow());
         out
+    }
+
+    /// Reads or changes the host's links to its program (`crate::links`), if the store still
+    /// exists.
+    pub fn links<R>(&self, f: impl FnOnce(&mut crate::links::Links) -> R) -> Option<R> {
+        self.in_state(|s| f(&mut s.links))
     }
 
     /// Reads or changes the state, if the store still exists.
@@ -266,6 +274,7 @@ impl Store {
     }
 
     fn notify(&self, changes: Vec<Change>) {
+        self.note_error_sources(&changes);
         let mut roots = false;
         // Way-in rows whose count of levels below moved are notified as their trace.
         let mut traces: Vec<TraceId> = self

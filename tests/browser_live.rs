@@ -535,3 +535,320 @@ async fn a_span_its_producer_left_shows_as_interrupted_until_it_writes_again() {
     assert!(p.one(".utp-live").offset_width() > 0);
     p.remove();
 }
+
+// --- Item 6: links to the editor -----------------------------------------------------------
+
+use std::cell::RefCell;
+use std::rc::Rc;
+use user_trace_panel::links::Activation;
+
+/// A run whose trace, spans and nested trace carry sources; `x` fails.
+fn sourced_run(t0: u64) -> Vec<String> {
+    vec![
+        ev(
+            "a@h:1",
+            t0,
+            r#""op":"trace_start","trace":"t","name":"run","source":"graph/run""#,
+        ),
+        ev(
+            "a@h:1",
+            t0 + 1,
+            r#""op":"span_create","trace":"t","span":"s","kind":"text","title":"answer","content":"hi","source":"graph/llm""#,
+        ),
+        ev(
+            "a@h:1",
+            t0 + 2,
+            r#""op":"span_create","trace":"t","span":"plain","kind":"json","title":"plain","content":1"#,
+        ),
+        ev(
+            "a@h:1",
+            t0 + 3,
+            r#""op":"span_create","trace":"t","span":"tool","kind":"json","title":"tool","content":{}"#,
+        ),
+        ev(
+            "a@h:1",
+            t0 + 4,
+            r#""op":"trace_start","trace":"c","name":"search","parent_span":"tool""#,
+        ),
+        ev(
+            "a@h:1",
+            t0 + 5,
+            r#""op":"span_create","trace":"c","span":"x","kind":"text","title":"deep","content":"x","source":"graph/search""#,
+        ),
+    ]
+}
+
+fn header_of(p: &Mounted, title: &str) -> web_sys::HtmlElement {
+    p.all(".utp-span-header")
+        .into_iter()
+        .find(|h| h.text_content().unwrap_or_default().contains(title))
+        .unwrap_or_else(|| panic!("a span header with {title}"))
+}
+
+#[wasm_bindgen_test]
+async fn a_rust_host_learns_what_the_reader_activates() {
+    let got: std::sync::Arc<std::sync::Mutex<Vec<Activation>>> = Default::default();
+    user_trace_panel::styles::ensure();
+    let el: web_sys::HtmlElement = document()
+        .create_element("div")
+        .unwrap()
+        .dyn_into()
+        .unwrap();
+    document().body().unwrap().append_child(&el).unwrap();
+    el.set_attribute("style", "width:900px;height:500px")
+        .unwrap();
+    let slot = Rc::new(std::cell::Cell::new(None));
+    let (out, sink) = (slot.clone(), got.clone());
+    let handle = leptos::mount::mount_to(el.clone(), move || {
+        let store = Store::new(Default::default());
+        out.set(Some(store));
+        let on_activate = Callback::new(move |a: Activation| sink.lock().unwrap().push(a));
+        view! { <UserTracePanel store on_activate /> }.into_any()
+    });
+    let p = Mounted {
+        el,
+        store: slot.take().unwrap(),
+        _handle: handle,
+    };
+    p.push(&sourced_run(now_us())).await;
+    header_of(&p, "answer").click();
+    header_of(&p, "plain").click();
+    p.one(".utp-trace-header").click();
+    let expect = |span: Option<&str>, source: &str| Activation {
+        trace: if span == Some("x") { "c" } else { "t" }.into(),
+        span: span.map(Into::into),
+        source: Some(source.into()),
+    };
+    assert_eq!(
+        *got.lock().unwrap(),
+        [
+            expect(Some("s"), "graph/llm"),
+            // No source of its own: its trace's.
+            expect(Some("plain"), "graph/run"),
+            expect(None, "graph/run"),
+        ]
+    );
+    // The keyboard: Enter on a text (an item of the tree) activates its span.
+    p.one(".utp-trace-header").click(); // open again
+    settle().await;
+    got.lock().unwrap().clear();
+    let text = p
+        .all("[data-utp-span] [role=treeitem]")
+        .into_iter()
+        .find(|t| t.text_content().unwrap_or_default() == "x")
+        .expect("the deep text, an item");
+    text.focus().unwrap();
+    let init = web_sys::KeyboardEventInit::new();
+    init.set_key("Enter");
+    init.set_bubbles(true);
+    let enter =
+        web_sys::KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &init).unwrap();
+    text.dispatch_event(&enter).unwrap();
+    assert_eq!(*got.lock().unwrap(), [expect(Some("x"), "graph/search")]);
+    p.remove();
+}
+
+/// A panel mounted as a JavaScript host mounts it (`mount`, the handle's methods).
+fn js_mount() -> (web_sys::HtmlElement, user_trace_panel::js::PanelHandle) {
+    let el: web_sys::HtmlElement = document()
+        .create_element("div")
+        .unwrap()
+        .dyn_into()
+        .unwrap();
+    document().body().unwrap().append_child(&el).unwrap();
+    el.set_attribute("style", "width:900px;height:300px")
+        .unwrap();
+    let handle = user_trace_panel::js::mount(el.clone(), wasm_bindgen::JsValue::UNDEFINED);
+    (el, handle)
+}
+
+fn lines_json(lines: &[String]) -> wasm_bindgen::JsValue {
+    let body: Vec<String> = events(lines).iter().map(|e| e.to_json()).collect();
+    wasm_bindgen::JsValue::from_str(&format!("[{}]", body.join(",")))
+}
+
+#[wasm_bindgen_test]
+async fn reveal_opens_the_traces_a_source_is_in_and_shows_it() {
+    let (el, handle) = js_mount();
+    // Many traces after it, so that it is far from the bottom the panel follows.
+    let t0 = now_us();
+    let mut lines = sourced_run(t0);
+    for i in 0..40 {
+        lines.push(ev(
+            "a@h:1",
+            t0 + 100 + i,
+            &format!(r#""op":"trace_start","trace":"later{i}","name":"later {i}""#),
+        ));
+    }
+    handle.push(lines_json(&lines));
+    settle().await;
+    // The reader goes to the top and folds the run: its nested trace and span go. Then the
+    // panel follows the newest again, which takes the run out of the mounted rows.
+    let tree: web_sys::HtmlElement = el
+        .query_selector(".utp-tree")
+        .unwrap()
+        .unwrap()
+        .dyn_into()
+        .unwrap();
+    tree.set_scroll_top(0);
+    settle().await;
+    let run: web_sys::HtmlElement = el
+        .query_selector("[data-utp-trace] > .utp-trace-header")
+        .unwrap()
+        .unwrap()
+        .dyn_into()
+        .unwrap();
+    assert!(run.text_content().unwrap().contains("run"));
+    run.click();
+    settle().await;
+    tree.set_scroll_top(i32::MAX);
+    for _ in 0..5 {
+        settle().await;
+    }
+    assert!(el
+        .query_selector("[data-utp-trace] [data-utp-trace]")
+        .unwrap()
+        .is_none());
+    assert!(!handle.reveal("graph/nothing"), "no such source");
+    assert!(handle.reveal("graph/search"));
+    for _ in 0..10 {
+        settle().await;
+    }
+    let shown: web_sys::HtmlElement = el
+        .query_selector(".utp-revealed")
+        .unwrap()
+        .unwrap_or_else(|| {
+            panic!(
+                "the revealed span is highlighted: spans={} traces={}",
+                el.query_selector_all("[data-utp-span]").unwrap().length(),
+                el.query_selector_all("[data-utp-trace]").unwrap().length()
+            )
+        })
+        .dyn_into()
+        .unwrap();
+    assert!(shown.text_content().unwrap().contains("deep"));
+    assert_eq!(
+        document().active_element().as_ref(),
+        Some(shown.as_ref()),
+        "and focused"
+    );
+    let run = el
+        .query_selector("[data-utp-trace] > .utp-trace-header")
+        .unwrap()
+        .unwrap();
+    assert_eq!(run.get_attribute("aria-expanded").as_deref(), Some("true"));
+    // In view: within the scroller's visible area.
+    let (box_, view) = (
+        shown.get_bounding_client_rect(),
+        tree.get_bounding_client_rect(),
+    );
+    assert!(
+        box_.top() >= view.top() && box_.bottom() <= view.bottom(),
+        "scrolled to"
+    );
+    // The highlight fades.
+    sleep(2_300).await;
+    assert!(!shown.class_list().contains("utp-revealed"));
+    let mut handle = handle;
+    handle.dispose();
+    el.remove();
+}
+
+#[wasm_bindgen_test]
+async fn the_custom_element_sends_activations_and_error_sources_as_dom_events() {
+    user_trace_panel::js::define_element();
+    let el: web_sys::HtmlElement = document()
+        .create_element("user-trace-panel")
+        .unwrap()
+        .dyn_into()
+        .unwrap();
+    el.set_attribute("style", "height:300px").unwrap();
+    let seen: Rc<RefCell<Vec<(String, String)>>> = Rc::default();
+    for name in ["user-trace-activate", "user-trace-error-sources"] {
+        let sink = seen.clone();
+        let f = wasm_bindgen::closure::Closure::<dyn FnMut(web_sys::Event)>::new(
+            move |e: web_sys::Event| {
+                let detail = js_sys::Reflect::get(&e, &"detail".into()).unwrap();
+                let detail = js_sys::JSON::stringify(&detail)
+                    .unwrap()
+                    .as_string()
+                    .unwrap();
+                sink.borrow_mut().push((e.type_(), detail));
+            },
+        );
+        // On the page, not the element: the events bubble.
+        document()
+            .body()
+            .unwrap()
+            .add_event_listener_with_callback(name, f.as_ref().unchecked_ref())
+            .unwrap();
+        f.forget();
+    }
+    document().body().unwrap().append_child(&el).unwrap();
+    let push = js_sys::Reflect::get(&el, &"push".into()).unwrap();
+    let push: js_sys::Function = push.dyn_into().unwrap();
+    let t0 = now_us();
+    push.call1(&el, &lines_json(&sourced_run(t0))).unwrap();
+    settle().await;
+    // Nothing failed yet: one event with no sources (sent when the element opened).
+    assert_eq!(
+        *seen.borrow(),
+        [("user-trace-error-sources".to_owned(), "[]".to_owned())]
+    );
+    seen.borrow_mut().clear();
+    // A span that fails and an error span, each with a source; a failure without one.
+    push.call1(
+        &el,
+        &lines_json(&[
+            ev("a@h:1", t0 + 10, r#""op":"span_end","span":"s","status":"error","message":"boom""#),
+            ev(
+                "a@h:1",
+                t0 + 11,
+                r#""op":"span_create","trace":"t","span":"e","kind":"error","content":"bad","source":"graph/check""#,
+            ),
+            ev("a@h:1", t0 + 12, r#""op":"span_end","span":"plain","status":"error""#),
+        ]),
+    )
+    .unwrap();
+    settle().await;
+    assert_eq!(
+        seen.borrow().last().cloned(),
+        Some((
+            "user-trace-error-sources".to_owned(),
+            r#"["graph/check","graph/llm"]"#.to_owned()
+        ))
+    );
+    seen.borrow_mut().clear();
+    let header: web_sys::HtmlElement = el
+        .query_selector("[data-utp-span] > .utp-span-header")
+        .unwrap()
+        .unwrap()
+        .dyn_into()
+        .unwrap();
+    header.click();
+    assert_eq!(
+        *seen.borrow(),
+        [(
+            "user-trace-activate".to_owned(),
+            r#"{"trace":"t","span":"s","source":"graph/llm"}"#.to_owned()
+        )]
+    );
+    // The element reveals too, and a clear empties the set.
+    let reveal: js_sys::Function = js_sys::Reflect::get(&el, &"reveal".into())
+        .unwrap()
+        .dyn_into()
+        .unwrap();
+    assert_eq!(reveal.call1(&el, &"graph/run".into()).unwrap(), true);
+    seen.borrow_mut().clear();
+    let clear: js_sys::Function = js_sys::Reflect::get(&el, &"clear".into())
+        .unwrap()
+        .dyn_into()
+        .unwrap();
+    clear.call0(&el).unwrap();
+    frame().await;
+    assert_eq!(
+        *seen.borrow(),
+        [("user-trace-error-sources".to_owned(), "[]".to_owned())]
+    );
+    el.remove();
+}

@@ -31,7 +31,7 @@ def _exception_message(exc: BaseException) -> str:
 class Trace:
     """A trace being written: make spans in it, then end it."""
 
-    __slots__ = ("_tracer", "id", "name", "_ended")
+    __slots__ = ("_tracer", "id", "name", "_ended", "_span_source")
 
     def __init__(self, tracer: "Tracer", trace_id: str, name: str) -> None:
         self._tracer = tracer
@@ -39,17 +39,30 @@ class Trace:
         """The trace's id: give it to another process to :meth:`Tracer.join_trace`."""
         self.name = name
         self._ended = False
+        self._span_source: Optional[str] = None
 
     @classmethod
-    def _start(cls, tracer: "Tracer", name: str, parent_span: Optional[str]) -> "Trace":
+    def _start(
+        cls, tracer: "Tracer", name: str, parent_span: Optional[str], source: Optional[str] = None
+    ) -> "Trace":
         name = _encode.label(name, "the trace name")
+        if source is not None:
+            source = _encode.label(source, "the trace source")
         trace_id = tracer._new_id()
         tracer._send(
             "trace_start",
-            [("trace", trace_id), ("name", name), ("parent_span", parent_span)],
+            [("trace", trace_id), ("name", name), ("parent_span", parent_span), ("source", source)],
             f"trace {name!r}",
         )
         return cls(tracer, trace_id, name)
+
+    def at(self, source: str) -> "Trace":
+        """This trace, for spans that carry ``source``: the host's name for the part of the
+        program that makes them (a node of a visual editor), handed back to the host when the
+        reader activates the span (protocol 1.2). ``trace.at("node-7").text("answer")``."""
+        other = Trace(self._tracer, self.id, self.name)
+        other._span_source = _encode.label(source, "the span source")
+        return other
 
     @classmethod
     def _join(cls, tracer: "Tracer", trace_id: str, name: str) -> "Trace":
@@ -68,6 +81,7 @@ class Trace:
                 ("kind", kind),
                 ("title", title),
                 ("content", content),
+                ("source", self._span_source),
             ],
             what,
         )

@@ -259,10 +259,12 @@ class Tracer:
         """This process's name on the panel (``name@host:pid``)."""
         return self._process
 
-    def trace(self, name: str) -> Trace:
+    def trace(self, name: str, source: Optional[str] = None) -> Trace:
         """Starts a root trace; ``name`` is its label. End it with :meth:`Trace.end`, or use it
-        as a context manager (``with``/``async with``: an exception ends it with an error)."""
-        return Trace._start(self, name, None)
+        as a context manager (``with``/``async with``: an exception ends it with an error).
+        ``source``: the host's name for the part of the program that runs it (a node of a
+        visual editor; protocol 1.2)."""
+        return Trace._start(self, name, None, source)
 
     def join_trace(self, trace_id: str, name: str) -> Trace:
         """Joins a trace that another process started (or will start) under ``trace_id``:

@@ -85,6 +85,15 @@ pub fn trace_view(cx: Ctx, id: TraceId) -> Element {
             "utp-trace"
         },
     );
+    // How a reader's activation and a host's reveal find the trace (`crate::links`).
+    dom::set(&root, "data-utp-trace", &id.as_u64().to_string());
+    // A host's reveal opens the traces it goes through (`Store::reveal`).
+    dom::effect(move || {
+        store.track_reveals();
+        if store.trace_expanded(id) == Some(true) && !expanded.get_untracked() {
+            expanded.set(true);
+        }
+    });
     let row = dom::add(&root, "div", "utp-trace-header utp-clickable");
     dom::set(&row, "role", "treeitem");
     // Not a Tab stop of its own: the tree is one (src/views/tree.rs).

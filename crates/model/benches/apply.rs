@@ -42,6 +42,7 @@ fn setup_model() -> Model {
                     trace: "t".into(),
                     name: "answer".into(),
                     parent_span: None,
+                    source: None,
                 },
             ),
             ev(
@@ -52,6 +53,7 @@ fn setup_model() -> Model {
                     kind: SpanKind::Text,
                     title: None,
                     content: Content::Text(String::new()),
+                    source: None,
                 },
             ),
         ],
@@ -107,6 +109,7 @@ fn small_json_spans(c: &mut Criterion) {
                     kind: SpanKind::Json,
                     title: Some("tool call".into()),
                     content: Content::Json(RawJson::from_string(json).unwrap()),
+                    source: None,
                 },
             )
         })
@@ -156,6 +159,7 @@ fn big_json(c: &mut Criterion) {
             kind: SpanKind::Json,
             title: None,
             content: Content::Json(RawJson::from_string(doc.clone()).unwrap()),
+            source: None,
         },
     );
     let text = frame(3, vec![event]);

@@ -23,6 +23,7 @@ fn start(n: u64, parent_span: Option<&str>) -> Event {
             trace: format!("t{n:010}"),
             name: "step".into(),
             parent_span: parent_span.map(Into::into),
+            source: None,
         },
     }
 }

@@ -142,14 +142,16 @@ impl Model {
                 trace,
                 name,
                 parent_span,
-            } => self.trace_start(trace, name, parent_span, process, ts, out),
+                source,
+            } => self.trace_start(trace, name, parent_span, source, process, ts, out),
             Op::SpanCreate {
                 trace,
                 span,
                 kind,
                 title,
                 content,
-            } => self.span_create(trace, span, kind, title, content, process, ts, out),
+                source,
+            } => self.span_create(trace, span, kind, title, content, source, process, ts, out),
             Op::TextAppend { span, text } => self.text_append(&span, &text, process, ts, out),
             Op::ContentReplace { span, content } => {
                 self.content_replace(&span, content, process, out)
@@ -178,12 +180,16 @@ impl Model {
         key: String,
         name: String,
         parent_span: Option<String>,
+        source: Option<String>,
         process: &str,
         ts: u64,
         out: &mut Outcome,
     ) -> Result {
         self.check_label("trace id", &key)?;
         self.check_label("trace name", &name)?;
+        if let Some(s) = &source {
+            self.check_label("trace source", s)?;
+        }
         if let Some(&id) = self.trace_keys.get(key.as_str()) {
             // Several processes may each announce a shared trace: the first one wins, the
             // others join it. A different parent is a real conflict.
@@ -223,6 +229,7 @@ impl Model {
             start_ts: ts,
             end_ts: None,
             process: process.into(),
+            source: source.map(Into::into),
         };
         self.bytes += trace.bytes() + key.len();
         let id = TraceId(self.traces.insert(trace));
@@ -363,11 +370,15 @@ impl Model {
         kind: SpanKind,
         title: Option<String>,
         content: Content,
+        source: Option<String>,
         process: &str,
         ts: u64,
         out: &mut Outcome,
     ) -> Result {
         self.check_label("span id", &key)?;
+        if let Some(s) = &source {
+            self.check_label("span source", s)?;
+        }
         self.check_label("trace id", &trace_key)?;
         self.check_label("span kind", kind.as_str())?;
         if let Some(t) = &title {
@@ -410,6 +421,7 @@ impl Model {
             appends,
             item_history: Default::default(),
             interrupted: None,
+            source: source.map(Into::into),
         };
         self.bytes += span.bytes() + key.len();
         let id = SpanId(self.spans.insert(span));

@@ -50,6 +50,13 @@ enum Victim {
     Span(SpanId, Order),
 }
 
+/// A node found by its `source` (see [`Model::newest_with_source`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sourced {
+    Span(SpanId),
+    Trace(TraceId),
+}
+
 /// The trace tree. See the crate docs for what it guarantees.
 pub struct Model {
     pub(crate) options: Options,
@@ -128,6 +135,26 @@ impl Model {
 
     pub fn trace(&self, id: TraceId) -> Option<&Trace> {
         self.traces.get(id.0)
+    }
+
+    /// The newest span carrying `source` (by start time, then id), else the newest trace: what
+    /// a host's "reveal" shows. A walk of every node: for a reader's action, not per event.
+    pub fn newest_with_source(&self, source: &str) -> Option<Sourced> {
+        let span = self
+            .span_keys
+            .values()
+            .filter_map(|&id| Some((id, self.spans.get(id.0)?)))
+            .filter(|(_, s)| s.source.as_deref() == Some(source))
+            .max_by(|(_, a), (_, b)| (a.start_ts, &a.key).cmp(&(b.start_ts, &b.key)))
+            .map(|(id, _)| Sourced::Span(id));
+        span.or_else(|| {
+            self.trace_keys
+                .values()
+                .filter_map(|&id| Some((id, self.traces.get(id.0)?)))
+                .filter(|(_, t)| t.source.as_deref() == Some(source))
+                .max_by(|(_, a), (_, b)| (a.start_ts, &a.key).cmp(&(b.start_ts, &b.key)))
+                .map(|(id, _)| Sourced::Trace(id))
+        })
     }
 
     /// The producer keys of the spans still open that `keep` accepts. A walk of every span: for

@@ -99,6 +99,8 @@ pub struct Trace {
     pub end_ts: Option<u64>,
     /// The process that started the trace.
     pub process: Box<str>,
+    /// The host's name for what made it (`source`, opaque; the first start's).
+    pub source: Option<Box<str>>,
 }
 
 /// A span: one piece of content in a trace.
@@ -133,6 +135,8 @@ pub struct Span {
     /// When a runtime said its writer disconnected and did not come back (`span_interrupted`,
     /// event `ts`); cleared by a later write or its end.
     pub interrupted: Option<u64>,
+    /// The host's name for what made it (`source`, opaque).
+    pub source: Option<Box<str>>,
 }
 
 /// Values an item had before: the newest last, at most this many kept.
@@ -233,6 +237,7 @@ impl Trace {
             + self.name.len()
             + self.spans.len() * 8
             + self.processes.iter().map(|p| p.len() + 16).sum::<usize>()
+            + self.source.as_ref().map_or(0, |s| s.len())
     }
 }
 
@@ -245,6 +250,7 @@ impl Span {
             + self.children.len() * 8
             + self.stream.as_ref().map_or(0, |s| s.heap_bytes())
             + self.item_history.bytes()
+            + self.source.as_ref().map_or(0, |s| s.len())
     }
 
     /// A streamed JSON span's document: its stream, and its text so far (once the stream is

@@ -88,6 +88,7 @@ impl Snapshot<'_> {
                 trace: t.key.to_string(),
                 name: t.name.clone(),
                 parent_span,
+                source: t.source.as_deref().map(Into::into),
             },
         );
         // Processes that joined the trace without creating a span in it.
@@ -104,6 +105,7 @@ impl Snapshot<'_> {
                             Parent::Node(s) => self.model.span(*s).map(|s| s.key.to_string()),
                             Parent::Waiting(key) => Some(key.to_string()),
                         },
+                        source: None,
                     },
                 );
             }
@@ -150,6 +152,7 @@ impl Snapshot<'_> {
                 kind: s.kind.clone(),
                 title: s.title.clone(),
                 content: s.content.clone(),
+                source: s.source.as_deref().map(Into::into),
             },
         );
         // A JSON document still streaming (or that ended invalid) is sent as it was: the span

@@ -21,6 +21,7 @@ fn messages_span(
         kind: SpanKind::Messages,
         title: Some("chat".into()),
         content: Content::Messages(messages),
+        source: None,
     })
 }
 
@@ -58,6 +59,7 @@ fn empty_json(p: &mut Producer, span: &str) -> user_trace_model::protocol::Event
         kind: SpanKind::Json,
         title: None,
         content: Content::Json(RawJson::null()),
+        source: None,
     })
 }
 

@@ -316,6 +316,7 @@ fn a_million_keys_are_kept_and_a_million_items_refused() {
         kind: SpanKind::Items,
         title: None,
         content: Content::Items(items(1_000_000)),
+        source: None,
     });
     let out = apply_all(&mut m, [million]);
     assert_eq!(
@@ -430,6 +431,7 @@ fn ids_colliding_across_processes_are_refused_or_joined_and_snapshots_keep_write
                     message: "boom".into(),
                     details: None,
                 }),
+                source: None,
             }),
             b.event(Op::ContentReplace {
                 span: "j".into(),

@@ -37,6 +37,10 @@ pub enum Op {
         name: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         parent_span: Option<String>,
+        /// What made it in the host's program (a node of a visual editor): an opaque string
+        /// a panel hands back to its host when the reader activates the trace (1.2).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        source: Option<String>,
     },
     /// Creates a span in a trace. Without `content`, a span starts empty (`""`, `null`, `[]`
     /// by kind).
@@ -51,6 +55,9 @@ pub enum Op {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         title: Option<String>,
         content: Content,
+        /// What made it in the host's program, as for a trace (1.2).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        source: Option<String>,
     },
     /// Appends text to a `text` or `markdown` span (the streaming case).
     TextAppend { span: String, text: String },

@@ -22,6 +22,8 @@ pub(crate) struct RawEvent<'a> {
     pub parent_span: Option<String>,
     pub kind: Option<Cow<'a, str>>,
     pub title: Option<String>,
+    /// A host's opaque name for what made the trace or span (1.2).
+    pub source: Option<String>,
     /// Borrowed from the frame: the JSON text is copied once, into the shared `RawJson`.
     pub content: Option<&'a str>,
     /// The content's outline, when it is a large container (found in the same pass).
@@ -61,6 +63,7 @@ impl<'a> RawEvent<'a> {
             "parent_span" => self.parent_span = r.optional_string()?,
             "kind" => self.kind = text(r)?,
             "title" => self.title = r.optional_string()?,
+            "source" => self.source = r.optional_string()?,
             "content" if r.null() => self.content = None,
             "content" => {
                 let (raw, outline) = r.raw_outlined()?;
@@ -156,6 +159,7 @@ impl RawEvent<'_> {
                 trace: need_id(self.trace, "trace", op_name)?,
                 name: need(self.name, "name", op_name)?,
                 parent_span: self.parent_span.filter(|s| !s.is_empty()),
+                source: self.source,
             },
             "span_create" => {
                 let kind = SpanKind::parse(&need(self.kind, "kind", op_name)?);
@@ -171,6 +175,7 @@ impl RawEvent<'_> {
                     kind,
                     title: self.title,
                     content,
+                    source: self.source,
                 }
             }
             "text_append" => Op::TextAppend {

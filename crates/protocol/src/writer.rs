@@ -220,11 +220,15 @@ pub fn event(out: &mut String, e: &Event) {
             trace,
             name,
             parent_span,
+            source,
         } => {
             string_field(out, "trace", trace);
             string_field(out, "name", name);
             if let Some(p) = parent_span {
                 string_field(out, "parent_span", p);
+            }
+            if let Some(s) = source {
+                string_field(out, "source", s);
             }
         }
         Op::SpanCreate {
@@ -233,6 +237,7 @@ pub fn event(out: &mut String, e: &Event) {
             kind,
             title,
             content: c,
+            source,
         } => {
             string_field(out, "trace", trace);
             string_field(out, "span", span);
@@ -242,6 +247,9 @@ pub fn event(out: &mut String, e: &Event) {
             }
             key(out, "content");
             content(out, c);
+            if let Some(s) = source {
+                string_field(out, "source", s);
+            }
         }
         Op::TextAppend { span, text } => {
             string_field(out, "span", span);

@@ -78,3 +78,33 @@ fn a_single_event_needs_nothing_after_it() {
     assert_eq!((e.index, e.id.as_deref()), (3, Some("a")));
     assert_eq!(e.reason, "trailing characters after the value");
 }
+
+#[test]
+fn traces_and_spans_may_carry_a_source() {
+    use user_trace_protocol::{decode_event, Op};
+    let t = decode_event(
+        0,
+        r#"{"id":"1","process":"p","ts":1,"op":"trace_start","trace":"t","name":"n","source":"node-7"}"#,
+    )
+    .unwrap();
+    assert!(matches!(t.op, Op::TraceStart { source: Some(ref s), .. } if s == "node-7"));
+    let s = decode_event(
+        0,
+        r#"{"id":"2","process":"p","ts":1,"op":"span_create","trace":"t","span":"s","kind":"text","source":"graph/a b"}"#,
+    )
+    .unwrap();
+    assert!(matches!(s.op, Op::SpanCreate { source: Some(ref s), .. } if s == "graph/a b"));
+    // Near misses: null is no source; a number is a clear error naming the field.
+    let none = decode_event(
+        0,
+        r#"{"id":"3","process":"p","ts":1,"op":"trace_start","trace":"t","name":"n","source":null}"#,
+    )
+    .unwrap();
+    assert!(matches!(none.op, Op::TraceStart { source: None, .. }));
+    let bad = decode_event(
+        0,
+        r#"{"id":"4","process":"p","ts":1,"op":"trace_start","trace":"t","name":"n","source":7}"#,
+    )
+    .unwrap_err();
+    assert!(bad.reason.contains("source"), "{}", bad.reason);
+}

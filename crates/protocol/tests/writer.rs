@@ -27,6 +27,7 @@ fn events() -> Vec<Event> {
             trace: id.clone(),
             name: s.clone(),
             parent_span: i.is_multiple_of(2).then(|| id.clone()),
+            source: i.is_multiple_of(3).then(|| s.clone()),
         });
         ops.push(Op::TextAppend {
             span: "t".into(),
@@ -79,6 +80,7 @@ fn events() -> Vec<Event> {
                 kind,
                 title: i.is_multiple_of(3).then(|| s.clone()),
                 content,
+                source: None,
             });
         }
         let messages = vec![
@@ -117,6 +119,7 @@ fn events() -> Vec<Event> {
             kind: SpanKind::Messages,
             title: None,
             content: Content::Messages(messages.clone()),
+            source: Some(format!("node:{s}")),
         });
         ops.push(Op::MessagesAdd {
             span: id.clone(),

@@ -593,6 +593,7 @@ impl Script {
                     trace: self.trace.clone(),
                     name: format!("bench producer {}", self.k),
                     parent_span: None,
+                    source: None,
                 },
                 1 => Op::SpanCreate {
                     trace: self.trace.clone(),
@@ -600,6 +601,7 @@ impl Script {
                     kind: SpanKind::Text,
                     title: Some("answer".into()),
                     content: Content::Text(String::new()),
+                    source: None,
                 },
                 _ => Op::TextAppend {
                     span: self.span.clone(),

@@ -802,6 +802,7 @@ fn span_event(p: &mut RawProducer, trace: &str, span: &str, kind: SpanKind, c: C
         kind,
         title: None,
         content: c,
+        source: None,
     })
 }
 
@@ -810,6 +811,7 @@ fn trace_event(p: &mut RawProducer, trace: &str) -> Event {
         trace: trace.into(),
         name: trace.into(),
         parent_span: None,
+        source: None,
     })
 }
 
@@ -1303,6 +1305,7 @@ async fn hostile_ids_colliding_across_processes_have_a_defined_outcome() {
             trace: "t".into(),
             name: "t".into(),
             parent_span: Some("same".into()),
+            source: None,
         });
         // B's event id equal to A's: not a duplicate (ids are per process).
         let same_id = Event {

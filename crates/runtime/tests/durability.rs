@@ -158,6 +158,7 @@ fn batches(process: &str, count: usize, per_batch: usize) -> Vec<Vec<Event>> {
             trace: "t".into(),
             name: "kill -9".into(),
             parent_span: None,
+            source: None,
         }),
         next(Op::SpanCreate {
             span: "s".into(),
@@ -165,6 +166,7 @@ fn batches(process: &str, count: usize, per_batch: usize) -> Vec<Vec<Event>> {
             kind: SpanKind::Text,
             title: None,
             content: Content::Text(String::new()),
+            source: None,
         }),
     ]];
     for b in 0..count {
@@ -567,6 +569,7 @@ fn big_event(n: u64, bytes: usize) -> Event {
             kind: SpanKind::Text,
             title: None,
             content: Content::Text("x".repeat(bytes)),
+            source: None,
         },
     )
 }
@@ -598,6 +601,7 @@ async fn huge_events_and_panels_that_never_read_stay_within_the_memory_budget() 
                 trace: "t".into(),
                 name: "big".into(),
                 parent_span: None,
+                source: None,
             },
         );
         assert!(matches!(

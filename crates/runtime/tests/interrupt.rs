@@ -86,6 +86,7 @@ fn text_span(p: &mut Producer, span: &str) -> Event {
         kind: SpanKind::Text,
         title: None,
         content: Content::Text(String::new()),
+        source: None,
     })
 }
 
@@ -108,6 +109,7 @@ async fn start(agent: &mut Producer, helper: &mut Producer) {
         trace: "t".into(),
         name: "run".into(),
         parent_span: None,
+        source: None,
     })];
     events.push(text_span(agent, "open"));
     events.push(text_span(agent, "ended"));

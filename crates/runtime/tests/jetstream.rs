@@ -233,6 +233,7 @@ async fn a_resent_event_is_stored_once_whichever_runtime_takes_it() {
             trace: "t".into(),
             name: "dup".into(),
             parent_span: None,
+            source: None,
         });
         for p in [&mut pa, &mut pb] {
             match p.send(vec![start.clone()]).await {

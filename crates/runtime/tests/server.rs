@@ -22,6 +22,7 @@ async fn stream(p: &mut Producer, trace: &str, n: usize, batches: usize) {
             trace: trace.into(),
             name: trace.into(),
             parent_span: None,
+            source: None,
         }),
         p.event(Op::SpanCreate {
             trace: trace.into(),
@@ -29,6 +30,7 @@ async fn stream(p: &mut Producer, trace: &str, n: usize, batches: usize) {
             kind: SpanKind::Text,
             title: None,
             content: Content::Text(String::new()),
+            source: None,
         }),
     ];
     assert_ack(p.send(start).await, 2);
@@ -293,6 +295,7 @@ async fn invalid_events_are_refused_to_their_producer_and_never_reach_panels() {
             trace: "t".into(),
             name: "T".into(),
             parent_span: None,
+            source: None,
         });
         let bad = prod.event(Op::TextAppend {
             span: "missing".into(),
@@ -410,6 +413,7 @@ async fn an_oversize_message_closes_with_a_reason() {
             trace: "t".into(),
             name: "x".repeat(10_000),
             parent_span: None,
+            source: None,
         });
         let msg = user_trace_protocol::ProducerMessage::Events { events: vec![big] }.to_json();
         let _ = prod.ws.send(Message::Text(msg.into())).await;
@@ -673,6 +677,7 @@ async fn a_panel_message_that_is_not_its_subscribe_gets_an_error_and_the_stream_
             trace: "t".into(),
             name: "after".into(),
             parent_span: None,
+            source: None,
         });
         assert!(matches!(p.send(vec![e]).await, ProducerReply::Ack { .. }));
         let frame = recv_text(&mut panel).await;

@@ -27,6 +27,7 @@ fn items_span(p: &mut Producer) -> Vec<user_trace_protocol::Event> {
             trace: "t".into(),
             name: "status".into(),
             parent_span: None,
+            source: None,
         }),
         p.event(Op::SpanCreate {
             span: "s".into(),
@@ -34,6 +35,7 @@ fn items_span(p: &mut Producer) -> Vec<user_trace_protocol::Event> {
             kind: SpanKind::Items,
             title: None,
             content: Content::Items(Vec::new()),
+            source: None,
         }),
     ]
 }
@@ -224,6 +226,7 @@ async fn concurrent_producers_on_a_full_store_lose_nothing_and_panels_see_nothin
                             trace: format!("t{n}"),
                             name,
                             parent_span,
+                            source: None,
                         },
                         Op::SpanCreate { kind, title, content, .. } => Op::SpanCreate {
                             span: format!("s{n}"),
@@ -231,6 +234,7 @@ async fn concurrent_producers_on_a_full_store_lose_nothing_and_panels_see_nothin
                             kind,
                             title,
                             content,
+                            source: None,
                         },
                         other => other,
                     };
@@ -241,6 +245,7 @@ async fn concurrent_producers_on_a_full_store_lose_nothing_and_panels_see_nothin
                     kind: SpanKind::Text,
                     title: None,
                     content: Content::Text(String::new()),
+                    source: None,
                 }));
                 assert!(matches!(p.send(start).await, ProducerReply::Ack { .. }));
                 let mut refusals = 0;
@@ -319,6 +324,7 @@ async fn clear_gives_the_space_back_and_a_restart_reads_only_the_state() {
             kind: SpanKind::Text,
             title: None,
             content: Content::Text(String::new()),
+            source: None,
         }));
         assert!(matches!(p.send(events).await, ProducerReply::Ack { .. }));
         for _ in 0..10 {

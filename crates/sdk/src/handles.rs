@@ -10,6 +10,8 @@ use crate::tracer::Tracer;
 pub struct TraceHandle {
     tracer: Tracer,
     id: String,
+    /// The `source` its spans carry (see [`TraceHandle::at`]).
+    span_source: Option<String>,
 }
 
 /// A span being written. Ending it is explicit ([`SpanHandle::end`]).
@@ -39,16 +41,34 @@ fn status(error: Option<&str>) -> Status {
 }
 
 impl TraceHandle {
-    pub(crate) fn start(tracer: &Tracer, name: &str, parent_span: Option<&str>) -> Self {
+    pub(crate) fn start(
+        tracer: &Tracer,
+        name: &str,
+        parent_span: Option<&str>,
+        source: Option<&str>,
+    ) -> Self {
         let id = tracer.new_id();
         tracer.send(Op::TraceStart {
             trace: id.clone(),
             name: name.to_owned(),
             parent_span: parent_span.map(str::to_owned),
+            source: source.map(str::to_owned),
         });
         TraceHandle {
             tracer: tracer.clone(),
             id,
+            span_source: None,
+        }
+    }
+
+    /// This trace, for spans that carry `source`: the host's name for the part of the program
+    /// that makes them (a node of a visual editor), handed back to the host when the reader
+    /// activates the span (protocol 1.2). `trace.at("node-7").text("answer", "")`.
+    pub fn at(&self, source: &str) -> TraceHandle {
+        TraceHandle {
+            tracer: self.tracer.clone(),
+            id: self.id.clone(),
+            span_source: Some(source.to_owned()),
         }
     }
 
@@ -57,10 +77,12 @@ impl TraceHandle {
             trace: id.to_owned(),
             name: name.to_owned(),
             parent_span: None,
+            source: None,
         });
         TraceHandle {
             tracer: tracer.clone(),
             id: id.to_owned(),
+            span_source: None,
         }
     }
 
@@ -77,6 +99,7 @@ impl TraceHandle {
             kind,
             title: title.map(str::to_owned),
             content,
+            source: self.span_source.clone(),
         });
         SpanHandle {
             tracer: self.tracer.clone(),
@@ -248,7 +271,7 @@ impl SpanHandle {
 
     /// Starts a child trace nested in this span (a tool call, a sub-step).
     pub fn child_trace(&self, name: &str) -> TraceHandle {
-        TraceHandle::start(&self.tracer, name, Some(&self.id))
+        TraceHandle::start(&self.tracer, name, Some(&self.id), None)
     }
 
     pub fn end(&self) {

@@ -182,7 +182,13 @@ impl Tracer {
 
     /// Starts a root trace; `name` is its label.
     pub fn trace(&self, name: &str) -> TraceHandle {
-        TraceHandle::start(self, name, None)
+        TraceHandle::start(self, name, None, None)
+    }
+
+    /// Starts a root trace that carries `source`, the host's name for the part of the program
+    /// that runs it (a node of a visual editor; protocol 1.2).
+    pub fn trace_at(&self, name: &str, source: &str) -> TraceHandle {
+        TraceHandle::start(self, name, None, Some(source))
     }
 
     /// Joins a trace that another process started (or will start) under the id `trace_id`:

@@ -371,4 +371,29 @@ async fn a_runtime_of_another_version_is_refused_with_close_4000() {
         }
     })
     .await
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn traces_and_spans_carry_the_hosts_source() {
+    within(async {
+        let s = server("127.0.0.1:0", None).await;
+        let url = format!("ws://{}/v1/ingest", s.addr);
+        let tracer = Tracer::connect_with(&url, opts("agent")).await.unwrap();
+        let trace = tracer.trace_at("Answer", "graph/node-1");
+        trace.at("graph/node-7").text("answer", "hi").end();
+        // Near miss: a span made on the trace itself carries none.
+        trace.text("plain", "").end();
+        trace.end();
+        tracer.flush().await;
+        let m = state(&s);
+        let t = m.trace(m.roots()[0]).unwrap();
+        assert_eq!(t.source.as_deref(), Some("graph/node-1"));
+        let sources: Vec<_> = t
+            .spans
+            .iter()
+            .map(|id| m.span(*id).unwrap().source.as_deref().map(str::to_owned))
+            .collect();
+        assert_eq!(sources, [Some("graph/node-7".to_owned()), None]);
+        s.stop().await;
+    })
+    .await;
 }

@@ -35,6 +35,7 @@ impl Producer {
             trace: trace.into(),
             name: name.into(),
             parent_span: None,
+            source: None,
         })
     }
 
@@ -43,6 +44,7 @@ impl Producer {
             trace: trace.into(),
             name: name.into(),
             parent_span: Some(parent.into()),
+            source: None,
         })
     }
 
@@ -53,6 +55,7 @@ impl Producer {
             kind: SpanKind::Text,
             title: None,
             content: Content::Text(text.into()),
+            source: None,
         })
     }
 
@@ -63,6 +66,7 @@ impl Producer {
             kind: SpanKind::Json,
             title: Some("data".into()),
             content: Content::Json(RawJson::from_string(json.into()).unwrap()),
+            source: None,
         })
     }
 
@@ -73,6 +77,7 @@ impl Producer {
             kind: SpanKind::Items,
             title: None,
             content: Content::Items(item_list(items)),
+            source: None,
         })
     }
 

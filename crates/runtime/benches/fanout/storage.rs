@@ -303,6 +303,7 @@ impl History {
                         trace,
                         name: format!("request {t}"),
                         parent_span: None,
+                        source: None,
                     },
                     1 => Op::SpanCreate {
                         trace,
@@ -310,6 +311,7 @@ impl History {
                         kind: SpanKind::Text,
                         title: Some("answer".into()),
                         content: Content::Text(String::new()),
+                        source: None,
                     },
                     k if k < per_trace - 2 => Op::TextAppend {
                         span,

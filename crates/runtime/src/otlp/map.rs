@@ -131,6 +131,7 @@ impl Out<'_> {
                 kind,
                 title: Some(clip(title, MAX_LABEL).to_owned()),
                 content,
+                source: None,
             },
         );
         if textual {
@@ -230,6 +231,7 @@ fn map_span(out: &mut Out<'_>, s: &Span, scope: &str, now_us: u64) -> Result<(),
             trace: base.clone(),
             name: name.to_owned(),
             parent_span: parent.map(|p| format!("otel/{tid}/{p}/2a")),
+            source: None,
         },
     );
 
@@ -279,6 +281,7 @@ fn map_span(out: &mut Out<'_>, s: &Span, scope: &str, now_us: u64) -> Result<(),
             kind: SpanKind::Items,
             title: Some("attributes".into()),
             content: Content::Items(items),
+            source: None,
         },
     );
     if !ended {
@@ -313,6 +316,7 @@ fn map_span(out: &mut Out<'_>, s: &Span, scope: &str, now_us: u64) -> Result<(),
                     kind: SpanKind::Error,
                     title: Some("exception".into()),
                     content: Content::Error(content),
+                    source: None,
                 },
             );
             continue;
@@ -341,6 +345,7 @@ fn map_span(out: &mut Out<'_>, s: &Span, scope: &str, now_us: u64) -> Result<(),
                         message: message.clone(),
                         details: None,
                     }),
+                    source: None,
                 },
             );
         }
@@ -424,6 +429,7 @@ fn event_span(out: &mut Out<'_>, trace: &str, key: String, ts: u64, e: &span::Ev
             kind: SpanKind::Items,
             title: Some(title.to_owned()),
             content: Content::Items(items),
+            source: None,
         },
     );
 }

@@ -1,0 +1,504 @@
+//! Links to the editor (issue 17, item 6): traces and spans may carry `source`, a host's opaque
+//! name for the part of its program that made them (a node of a visual editor). The host learns
+//! which item the reader activates (click, or Enter on a trace header or an item inside a span),
+//! can reveal the newest span of a source (its traces expanded, scrolled to, highlighted), and
+//! learns the set of sources with errors as it changes (for badges on its nodes).
+//!
+//! `reveal` here is this feature's own (expand the ancestors, scroll, highlight); find (item 1)
+//! has one of its own too, to be unified.
+
+use std::collections::{BTreeSet, HashMap};
+use std::rc::Rc;
+use std::time::Duration;
+
+use leptos::prelude::*;
+use user_trace_model::protocol::SpanKind;
+use user_trace_model::{Change, Model, Parent, RunStatus, Sourced, SpanId, TraceId};
+use wasm_bindgen::JsCast;
+use web_sys::Element;
+
+use crate::dom;
+use crate::store::Store;
+
+/// What the reader activated: its trace, its span (none: the trace's header) and the nearest
+/// `source` (the span's, else its trace's, else the enclosing span's, and so on up).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Activation {
+    /// The trace's producer id.
+    pub trace: String,
+    /// The span's producer id, when a span was activated.
+    pub span: Option<String>,
+    pub source: Option<String>,
+}
+
+/// A host's callback for activations.
+pub type OnActivate = Rc<dyn Fn(&Activation)>;
+/// A host's callback for the sources with errors.
+pub type OnErrorSources = Rc<dyn Fn(&[String])>;
+
+/// A host's callbacks and what `reveal` and the error sources need (kept in the store).
+#[derive(Default)]
+pub struct Links {
+    pub on_activate: Option<OnActivate>,
+    pub on_error_sources: Option<OnErrorSources>,
+    /// Sources of traces and spans that failed (an error status, or an `error` span).
+    error_sources: BTreeSet<String>,
+    /// Per trace, the start of the newest span looked at for errors (see `failed_sources`).
+    marks: HashMap<u64, u64>,
+    /// Notified when `reveal` asked traces to open: mounted trace views open if asked.
+    opened: ArcTrigger,
+    /// The panel's element and its follow mode (a reveal stops following).
+    root: Option<Element>,
+    follow: Option<RwSignal<bool>>,
+}
+
+/// How long a revealed item stays highlighted.
+const HIGHLIGHT: Duration = Duration::from_millis(2_000);
+/// Frames a reveal waits for its rows to mount (virtualized lists mount near the viewport).
+const REVEAL_FRAMES: u32 = 60;
+
+/// The nearest source from span `span` (or trace `trace`) up.
+fn nearest_source(
+    m: &Model,
+    mut span: Option<SpanId>,
+    mut trace: Option<TraceId>,
+) -> Option<String> {
+    // A bounded walk up (a cycle is impossible, the bound is a guard).
+    for _ in 0..10_000 {
+        if let Some(s) = span.and_then(|s| m.span(s)) {
+            if let Some(src) = &s.source {
+                return Some(src.to_string());
+            }
+            trace = match s.trace {
+                Parent::Node(t) => Some(t),
+                _ => None,
+            };
+            span = None;
+        } else if let Some(t) = trace.and_then(|t| m.trace(t)) {
+            if let Some(src) = &t.source {
+                return Some(src.to_string());
+            }
+            span = match t.parent {
+                Parent::Node(s) => Some(s),
+                _ => None,
+            };
+            trace = None;
+        } else {
+            return None;
+        }
+    }
+    None
+}
+
+/// The activation of span `span` (or, without it, trace `trace`).
+pub fn activation(m: &Model, span: Option<SpanId>, trace: Option<TraceId>) -> Option<Activation> {
+    let trace = match span {
+        Some(s) => match m.span(s)?.trace {
+            Parent::Node(t) => t,
+            _ => return None,
+        },
+        None => trace?,
+    };
+    Some(Activation {
+        trace: m.trace(trace)?.key.to_string(),
+        span: span.and_then(|s| m.span(s)).map(|s| s.key.to_string()),
+        source: nearest_source(m, span, Some(trace)),
+    })
+}
+
+/// Whether a span failed: an error status, or an `error` span.
+fn span_failed(s: &user_trace_model::Span) -> bool {
+    matches!(s.status, RunStatus::Error(_)) || s.kind == SpanKind::Error
+}
+
+/// The error sources `changes` add (a node that failed and carries a source). A new span is
+/// reported as its trace's list changing: `marks` keeps, per trace, the start of the newest
+/// span looked at, so that only spans from there on are looked at again (a span that arrives
+/// out of order, older than one already seen, is missed until it changes).
+pub fn failed_sources(m: &Model, changes: &[Change], marks: &mut HashMap<u64, u64>) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut push = |source: Option<&str>| {
+        if let Some(s) = source {
+            out.push(s.to_owned());
+        }
+    };
+    for c in changes {
+        match c {
+            Change::Span(s) | Change::Content(s) => {
+                if let Some(s) = m.span(*s).filter(|s| span_failed(s)) {
+                    push(s.source.as_deref());
+                }
+            }
+            Change::Trace(t) => {
+                if let Some(t) = m.trace(*t) {
+                    if matches!(t.status, RunStatus::Error(_)) {
+                        push(t.source.as_deref());
+                    }
+                }
+            }
+            Change::TraceSpans(t) => {
+                let Some(trace) = m.trace(*t) else { continue };
+                let mark = marks.entry(t.as_u64()).or_insert(0);
+                let mut newest = *mark;
+                for s in trace.spans.iter().rev().filter_map(|s| m.span(*s)) {
+                    if s.start_ts < *mark {
+                        break;
+                    }
+                    newest = newest.max(s.start_ts);
+                    if span_failed(s) {
+                        push(s.source.as_deref());
+                    }
+                }
+                *mark = newest;
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+impl Store {
+    /// Calls `on_activate` for span `span` (or trace `trace`).
+    pub fn activate(&self, span: Option<SpanId>, trace: Option<TraceId>) {
+        let Some(a) = self.with(|m| activation(m, span, trace)) else {
+            return;
+        };
+        if let Some(f) = self.links(|l| l.on_activate.clone()).flatten() {
+            f(&a);
+        }
+    }
+
+    /// The sources with errors so far, sorted.
+    pub fn error_sources(&self) -> Vec<String> {
+        self.links(|l| l.error_sources.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// Keeps the error sources current from a batch's changes, and tells the host when they
+    /// changed (outside any borrow: its callback may call back into the panel).
+    pub(crate) fn note_error_sources(&self, changes: &[Change]) {
+        let cleared = changes.iter().any(|c| matches!(c, Change::Cleared));
+        let mut marks = self
+            .links(|l| std::mem::take(&mut l.marks))
+            .unwrap_or_default();
+        if cleared {
+            marks.clear();
+        }
+        let failed = self.with(|m| failed_sources(m, changes, &mut marks));
+        self.links(|l| l.marks = marks);
+        if failed.is_empty() && !cleared {
+            return;
+        }
+        let changed = self
+            .links(|l| {
+                let mut changed = false;
+                if cleared && !l.error_sources.is_empty() {
+                    l.error_sources.clear();
+                    changed = true;
+                }
+                for s in failed {
+                    changed |= l.error_sources.insert(s);
+                }
+                changed.then(|| l.on_error_sources.clone()).flatten()
+            })
+            .flatten();
+        if let Some(f) = changed {
+            f(&self.error_sources());
+        }
+    }
+
+    /// Subscribes a trace view to reveals (it opens when `trace_expanded` says so).
+    pub fn track_reveals(&self) {
+        if let Some(t) = self.links(|l| l.opened.clone()) {
+            t.track();
+        }
+    }
+
+    /// Shows the newest span of `source` (else its newest trace): the traces it is in are
+    /// expanded, following stops, and it is scrolled to, highlighted and focused once mounted.
+    /// False when nothing carries that source.
+    pub fn reveal(&self, source: &str) -> bool {
+        let Some(found) = self.with(|m| m.newest_with_source(source)) else {
+            return false;
+        };
+        // The traces to open: the span's and every one above it (a trace itself is shown by
+        // its header: only those above it).
+        let opened = self.with(|m| {
+            let (mut trace, mut list) = match found {
+                Sourced::Span(s) => match m.span(s).map(|s| &s.trace) {
+                    Some(Parent::Node(t)) => (Some(*t), Vec::new()),
+                    _ => (None, Vec::new()),
+                },
+                Sourced::Trace(t) => (parent_trace(m, t), Vec::new()),
+            };
+            while let Some(t) = trace {
+                if list.len() > 10_000 {
+                    break;
+                }
+                list.push(t);
+                trace = parent_trace(m, t);
+            }
+            list
+        });
+        for t in &opened {
+            self.set_trace_expanded(*t, true);
+        }
+        let (trigger, root, follow) = self
+            .links(|l| (l.opened.clone(), l.root.clone(), l.follow))
+            .unwrap_or_default();
+        if let Some(f) = follow {
+            f.set(false);
+        }
+        trigger.notify();
+        // Where its root trace is among the roots: a reveal scrolls there first when the
+        // virtualized list has not mounted it.
+        let (root_trace, fraction) = self.with(|m| {
+            let top = opened.last().copied().or(match found {
+                Sourced::Trace(t) => Some(t),
+                Sourced::Span(_) => None,
+            });
+            let roots = m.roots();
+            let at = top.and_then(|t| roots.iter().position(|r| *r == t));
+            (
+                top,
+                at.map_or(0.0, |i| i as f64 / roots.len().max(1) as f64),
+            )
+        });
+        let selector = match found {
+            Sourced::Span(s) => format!("[data-utp-span=\"{}\"] > .utp-span-header", s.as_u64()),
+            Sourced::Trace(t) => {
+                format!("[data-utp-trace=\"{}\"] > .utp-trace-header", t.as_u64())
+            }
+        };
+        if let Some(root) = root {
+            let way = Way {
+                target: selector,
+                root_trace: root_trace.map(|t| format!("[data-utp-trace=\"{}\"]", t.as_u64())),
+                fraction,
+            };
+            show_when_mounted(root, Rc::new(way), REVEAL_FRAMES);
+        }
+        true
+    }
+}
+
+fn parent_trace(m: &Model, t: TraceId) -> Option<TraceId> {
+    let Parent::Node(s) = m.trace(t)?.parent else {
+        return None;
+    };
+    match m.span(s)?.trace {
+        Parent::Node(t) => Some(t),
+        _ => None,
+    }
+}
+
+/// How a reveal finds its item: its selector, its root trace's, and where that root is among
+/// the roots (0..1), for when the virtualized list has not mounted it.
+struct Way {
+    target: String,
+    root_trace: Option<String>,
+    fraction: f64,
+}
+
+/// Scrolls to, highlights and focuses the item `way` finds in `root` once it is mounted,
+/// trying for `frames` more frames: meanwhile it scrolls to its root trace (mounting what is
+/// near it), or where that trace should be when it is not mounted yet.
+fn show_when_mounted(root: Element, way: Rc<Way>, frames: u32) {
+    request_animation_frame(move || {
+        let find = |selector: &str| {
+            root.query_selector(selector)
+                .ok()
+                .flatten()
+                .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
+        };
+        if let Some(el) = find(&way.target) {
+            scroll_to_center(&el);
+            dom::toggle_class(&el, "utp-revealed", true);
+            if !el.has_attribute("tabindex") {
+                dom::set(&el, "tabindex", "-1");
+            }
+            let _ = el.focus();
+            set_timeout(
+                move || dom::toggle_class(&el, "utp-revealed", false),
+                HIGHLIGHT,
+            );
+            return;
+        }
+        if frames == 0 {
+            return;
+        }
+        match way.root_trace.as_deref().and_then(find) {
+            Some(trace) => trace.scroll_into_view(),
+            None => {
+                if let Some(tree) = find(".utp-tree") {
+                    let top = f64::from(tree.scroll_height()) * way.fraction;
+                    tree.set_scroll_top(top as i32);
+                }
+            }
+        }
+        show_when_mounted(root, way, frames - 1);
+    });
+}
+
+/// Scrolls `el` to the middle of its scroller (`scrollIntoView({block: "center"})`, called
+/// through JavaScript: web-sys's options type would be one more feature for one call).
+fn scroll_to_center(el: &web_sys::HtmlElement) {
+    let options = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&options, &"block".into(), &"center".into());
+    let f = js_sys::Reflect::get(el, &"scrollIntoView".into())
+        .ok()
+        .and_then(|f| f.dyn_into::<js_sys::Function>().ok());
+    match f {
+        Some(f) => {
+            let _ = f.call1(el, &options);
+        }
+        None => el.scroll_into_view(),
+    }
+}
+
+/// The span or trace (by its view's data attribute) a header belongs to.
+fn node_of(header: &Element) -> (Option<SpanId>, Option<TraceId>) {
+    let parent = header.parent_element();
+    let number = |name: &str| {
+        parent
+            .as_ref()
+            .and_then(|p| p.get_attribute(name))
+            .and_then(|v| v.parse::<u64>().ok())
+    };
+    (
+        number("data-utp-span").map(SpanId::from_u64),
+        number("data-utp-trace").map(TraceId::from_u64),
+    )
+}
+
+/// Listens on the panel's `section` for the reader activating items, and keeps what `reveal`
+/// needs. Clicks on a header's own buttons (copy, "+N") are theirs.
+pub fn install(section: &Element, store: Store, follow: RwSignal<bool>) {
+    let root = section.clone();
+    store.links(move |l| {
+        l.root = Some(root);
+        l.follow = Some(follow);
+    });
+    dom::on(section, "click", move |e| {
+        let Some(t) = e.target().and_then(|t| t.dyn_into::<Element>().ok()) else {
+            return;
+        };
+        if t.closest("button, a, input, select")
+            .ok()
+            .flatten()
+            .is_some()
+        {
+            return;
+        }
+        if let Some(header) = t
+            .closest(".utp-span-header, .utp-trace-header")
+            .ok()
+            .flatten()
+        {
+            let (span, trace) = node_of(&header);
+            store.activate(span, trace);
+        }
+    });
+    // Enter on an item inside a span that has nothing to expand (a text, a message, a JSON
+    // value) activates the span; on a trace header, Enter is a click (above).
+    dom::on(section, "keydown", move |e| {
+        let Some(k) = e.dyn_ref::<web_sys::KeyboardEvent>() else {
+            return;
+        };
+        if k.key() != "Enter" {
+            return;
+        }
+        let Some(t) = e.target().and_then(|t| t.dyn_into::<Element>().ok()) else {
+            return;
+        };
+        if t.get_attribute("role").as_deref() != Some("treeitem")
+            || t.has_attribute("aria-expanded")
+        {
+            return;
+        }
+        if let Some(span) = t.closest("[data-utp-span]").ok().flatten() {
+            let id = span
+                .get_attribute("data-utp-span")
+                .and_then(|v| v.parse::<u64>().ok());
+            store.activate(id.map(SpanId::from_u64), None);
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use user_trace_model::protocol::decode_event;
+    use user_trace_model::{Outcome, Sourced};
+
+    fn apply(m: &mut Model, lines: &[&str]) -> Vec<Change> {
+        let mut out = Outcome::default();
+        for (i, l) in lines.iter().enumerate() {
+            let line = format!(
+                r#"{{"id":"{}-{i}","process":"p","ts":{},{l}}}"#,
+                l.len(),
+                10 + i
+            );
+            m.apply(decode_event(i, &line).unwrap(), &mut out);
+        }
+        assert!(out.rejected.is_empty(), "{:?}", out.rejected);
+        out.changes
+    }
+
+    #[test]
+    fn an_activation_names_the_nearest_source() {
+        let mut m = Model::default();
+        apply(
+            &mut m,
+            &[
+                r#""op":"trace_start","trace":"t","name":"n","source":"run""#,
+                r#""op":"span_create","trace":"t","span":"a","kind":"text","source":"llm""#,
+                r#""op":"span_create","trace":"t","span":"b","kind":"text""#,
+                r#""op":"trace_start","trace":"c","name":"n","parent_span":"b""#,
+                r#""op":"span_create","trace":"c","span":"d","kind":"text""#,
+            ],
+        );
+        let span = |k: &str| m.span_by_key(k);
+        let of = |k: &str| activation(&m, span(k), None).unwrap();
+        assert_eq!(of("a").source.as_deref(), Some("llm"));
+        assert_eq!(of("b").source.as_deref(), Some("run"), "its trace's");
+        // Two levels up: its trace has none, the span it nests in has none, that one's trace.
+        let d = of("d");
+        assert_eq!((d.trace.as_str(), d.span.as_deref()), ("c", Some("d")));
+        assert_eq!(d.source.as_deref(), Some("run"));
+        assert_eq!(m.newest_with_source("llm"), span("a").map(Sourced::Span));
+        assert_eq!(m.newest_with_source("nothing"), None);
+    }
+
+    #[test]
+    fn error_sources_come_from_failed_spans_and_traces() {
+        let mut m = Model::default();
+        let mut marks = HashMap::new();
+        let changes = apply(
+            &mut m,
+            &[
+                r#""op":"trace_start","trace":"t","name":"n","source":"run""#,
+                r#""op":"span_create","trace":"t","span":"e","kind":"error","content":"x","source":"check""#,
+                r#""op":"span_create","trace":"t","span":"ok","kind":"text","source":"fine""#,
+            ],
+        );
+        assert_eq!(failed_sources(&m, &changes, &mut marks), ["check"]);
+        // Near misses: an append, and an error without a source.
+        let changes = apply(
+            &mut m,
+            &[
+                r#""op":"text_append","span":"ok","text":"more""#,
+                r#""op":"span_create","trace":"t","span":"e2","kind":"error","content":"x""#,
+            ],
+        );
+        assert!(failed_sources(&m, &changes, &mut marks).is_empty());
+        let changes = apply(
+            &mut m,
+            &[
+                r#""op":"span_end","span":"ok","status":"error","message":"no""#,
+                r#""op":"trace_end","trace":"t","status":"error","message":"no""#,
+            ],
+        );
+        assert_eq!(failed_sources(&m, &changes, &mut marks), ["fine", "run"]);
+    }
+}
