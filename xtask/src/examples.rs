@@ -57,6 +57,27 @@ const CUSTOM_ELEMENT: &str = r##"
 })().catch((e) => done("fail: " + e.message));
 "##;
 
+const EDITOR_LINKS: &str = r##"
+(async () => {
+  await until("the pushed trace", () => text(".utp-label") === "Run the graph");
+  const node = (s) => document.querySelector(`#nodes [data-source="${s}"]`);
+  await until("the error badge", () => node("graph/search").classList.contains("failed"));
+  if (node("graph/llm").classList.contains("failed")) throw new Error("a badge on a node without errors");
+  const header = all(".utp-span-header").find((h) => h.textContent.includes("answer"));
+  header.click();
+  const a = window.lastActivation || {};
+  if (a.trace !== "run" || a.span !== "answer" || a.source !== "graph/llm")
+    throw new Error("activation: " + JSON.stringify(a));
+  if (node("graph/llm").getAttribute("aria-current") !== "true") throw new Error("the node was not selected");
+  node("graph/plan").click();
+  await until("the revealed span", () => {
+    const r = document.querySelector(".utp-revealed");
+    return r && r.textContent.includes("plan");
+  });
+  done("ok");
+})().catch((e) => done("fail: " + e.message));
+"##;
+
 /// Builds the JavaScript package, serves the pages and checks each in headless Chromium and
 /// Firefox; `runtime` is a runtime's address (any origin allowed).
 pub fn check(runtime: &str) -> Result {
@@ -81,6 +102,7 @@ pub fn check(runtime: &str) -> Result {
     ])?;
     let pages = [
         ("js-mount.html".to_owned(), JS_MOUNT),
+        ("editor-links.html".to_owned(), EDITOR_LINKS),
         (
             format!("custom-element.html?src=ws://{runtime}/v1/panel"),
             CUSTOM_ELEMENT,
