@@ -852,3 +852,148 @@ async fn the_custom_element_sends_activations_and_error_sources_as_dom_events() 
     );
     el.remove();
 }
+
+// --- Item 12: narrow panels ----------------------------------------------------------------
+
+fn press(target: &web_sys::Element, k: &str) {
+    let init = web_sys::KeyboardEventInit::new();
+    init.set_key(k);
+    init.set_bubbles(true);
+    init.set_cancelable(true);
+    let e = web_sys::KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &init).unwrap();
+    target.dispatch_event(&e).unwrap();
+}
+
+fn focused_text() -> String {
+    document()
+        .active_element()
+        .and_then(|a| a.text_content())
+        .unwrap_or_default()
+}
+
+/// Hostile content: a long unbroken name, right-to-left text, markup, long process names.
+fn hostile(t0: u64) -> Vec<String> {
+    let long = "n".repeat(300);
+    vec![
+        ev(
+            "a-very-long-process-name-with-no-end-in-sight@build-host-0123456789:4242",
+            t0,
+            &format!(r#""op":"trace_start","trace":"t","name":"{long}""#),
+        ),
+        ev(
+            "مخطط@host:9",
+            t0 + 1,
+            r#""op":"span_create","trace":"t","span":"s","kind":"text","title":"<script>alert(1)</script> \u202e مرحبا بالعالم","content":"hello""#,
+        ),
+        ev(
+            "a@h:1",
+            t0 + 2,
+            &format!(
+                r#""op":"span_create","trace":"t","span":"i","kind":"items","content":[{{"name":"{long}","value":"{long}"}}]"#
+            ),
+        ),
+    ]
+}
+
+#[wasm_bindgen_test]
+async fn a_narrow_panel_folds_its_toolbar_into_a_menu_and_never_scrolls_sideways() {
+    let p = mount(360, 600, None);
+    let t0 = now_us();
+    p.push(&hostile(t0)).await;
+    let panel = p.one(".utp-panel");
+    assert!(
+        panel.scroll_width() <= panel.client_width(),
+        "{} in {}",
+        panel.scroll_width(),
+        panel.client_width()
+    );
+    let tree = p.one(".utp-tree");
+    assert!(
+        tree.scroll_width() <= tree.client_width(),
+        "{} in {}",
+        tree.scroll_width(),
+        tree.client_width()
+    );
+    // The toolbar is one row: filters and "More"; its buttons are in the menu.
+    let toolbar = p.one(".utp-toolbar");
+    assert!(
+        toolbar.offset_height() < 45,
+        "one row: {} px",
+        toolbar.offset_height()
+    );
+    assert!(p
+        .all(".utp-toolbar > button")
+        .iter()
+        .all(|b| b.offset_width() == 0));
+    let more = p.one(".utp-menu-button");
+    assert!(more.offset_width() > 0);
+    assert_eq!(more.get_attribute("aria-haspopup").as_deref(), Some("menu"));
+    assert_eq!(
+        more.get_attribute("aria-expanded").as_deref(),
+        Some("false")
+    );
+    // The keyboard: Down opens it on its first item; arrows, End and Escape as the pattern says.
+    more.focus().unwrap();
+    press(&more, "ArrowDown");
+    let menu = p.one("[role=menu]");
+    assert!(menu.offset_height() > 0);
+    assert_eq!(more.get_attribute("aria-expanded").as_deref(), Some("true"));
+    assert_eq!(focused_text(), "Collapse");
+    let active = || document().active_element().unwrap();
+    press(&active(), "ArrowDown");
+    assert_eq!(focused_text(), "Expand");
+    press(&active(), "ArrowUp");
+    press(&active(), "ArrowUp");
+    assert_eq!(focused_text(), "Import", "wraps to the last");
+    let follow = p
+        .all("[role=menu] [role=menuitemcheckbox]")
+        .into_iter()
+        .find(|i| i.text_content().unwrap() == "Follow")
+        .expect("Follow, a checkbox item");
+    assert_eq!(
+        follow.get_attribute("aria-checked").as_deref(),
+        Some("true")
+    );
+    press(&active(), "Escape");
+    assert_eq!(menu.offset_height(), 0, "closed");
+    assert_eq!(
+        active(),
+        more.clone().dyn_into::<web_sys::Element>().unwrap(),
+        "focus back on its button"
+    );
+    // An item does what its button does.
+    press(&more, "Enter");
+    assert_eq!(focused_text(), "Collapse");
+    press(&active(), "Enter");
+    frame().await;
+    assert_eq!(
+        p.one(".utp-trace-header")
+            .get_attribute("aria-expanded")
+            .as_deref(),
+        Some("false")
+    );
+    assert_eq!(menu.offset_height(), 0);
+    // A long name is one line, cut, and whole in its tooltip.
+    let name = p.one(".utp-trace-header > .utp-label");
+    assert!(name.scroll_width() > name.client_width(), "cut");
+    assert!(name.offset_height() < 30, "one line");
+    assert_eq!(name.get_attribute("title").unwrap(), "n".repeat(300));
+    p.remove();
+}
+
+#[wasm_bindgen_test]
+async fn a_wide_panel_shows_its_toolbar_buttons_and_no_menu() {
+    let p = mount(1280, 600, None);
+    p.push(&hostile(now_us())).await;
+    assert_eq!(p.one(".utp-menu-button").offset_width(), 0);
+    let buttons = p.all(".utp-toolbar > button");
+    assert!(buttons.len() >= 7 && buttons.iter().all(|b| b.offset_width() > 0));
+    let panel = p.one(".utp-panel");
+    assert!(panel.scroll_width() <= panel.client_width());
+    let tree = p.one(".utp-tree");
+    assert!(tree.scroll_width() <= tree.client_width());
+    // A short title is whole.
+    let title = p.one(".utp-span-header > .utp-span-title");
+    assert!(title.scroll_width() <= title.client_width());
+    p.remove();
+}

@@ -20,6 +20,7 @@ pub mod status_bar;
 pub mod stream_stats;
 pub mod text_span;
 pub mod toolbar;
+pub mod toolbar_menu;
 pub mod trace;
 pub mod tree;
 pub mod virtual_list;

@@ -121,7 +121,9 @@ fn header_view(row: &Element, h: &Header, needle: &str) {
     };
     label(row, "span", "utp-kind", h.kind.as_str(), "");
     let title = h.title.as_deref().unwrap_or("");
-    label(row, "span", "utp-span-title", title, needle);
+    // One line at most in the header (cut with an ellipsis): whole in the tooltip.
+    let shown = label(row, "span", "utp-span-title", title, needle);
+    dom::set(&shown, "title", &label_text::plain(title));
     badge(row, "utp-badge", short_process(&h.process), &h.process);
     badges(row, "utp-badge utp-writer", "+", &h.writers);
     writers_note(row, &h.process, &h.writers);

@@ -248,4 +248,6 @@ pub fn toolbar(
             i.set_value("");
         }
     });
+    // Narrow panels: the buttons above fold into a menu (src/views/toolbar_menu.rs).
+    crate::views::toolbar_menu::toolbar_menu(&bar);
 }

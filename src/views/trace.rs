@@ -40,7 +40,9 @@ fn header_view(row: &Element, caret: &Element, h: &Header, needle: &str) {
         let l = dom::add_text(row, "span", "utp-level", &format!("L{level}"));
         dom::set(&l, "title", &format!("nesting level {level}"));
     }
-    label(row, "span", "utp-label", &h.name, needle);
+    // One line at most in the header (cut with an ellipsis): whole in the tooltip.
+    let name = label(row, "span", "utp-label", &h.name, needle);
+    dom::set(&name, "title", &crate::label_text::plain(&h.name));
     badges(row, "utp-badge", "", &h.processes);
     label(row, "span", &format!("utp-status {class}"), &text, "");
     let time = dom::add_text(row, "span", "utp-time", &format::clock(h.start));
