@@ -54,12 +54,12 @@ pub fn mount(element: web_sys::HtmlElement, options: JsValue) -> PanelHandle {
 
 #[wasm_bindgen]
 impl PanelHandle {
+    // Objects go through `JSON.stringify`, so their numbers are JavaScript numbers: `1e400`
+    // becomes `null`, `-0` becomes `0`, and digits beyond a double's precision are lost. Push
+    // JSON text (a string) when numbers must be shown exactly as sent (the README says so;
+    // doc comments here are copied into the JavaScript glue, which B6 measures).
     /// Adds events: an array of event objects, a JSON array string, or JSON Lines text.
     /// Invalid events are reported in the status area and skipped.
-    ///
-    /// Objects go through `JSON.stringify`, so their numbers are JavaScript numbers: `1e400`
-    /// becomes `null`, `-0` becomes `0`, and digits beyond a double's precision are lost.
-    /// Push JSON text (a string) when numbers must be shown exactly as sent.
     pub fn push(&self, events: JsValue) {
         // A disposed panel has no store left to push into.
         if self.mounted.is_none() {
@@ -102,9 +102,10 @@ impl PanelHandle {
         }
     }
 
-    /// Calls `callback({trace, span, source})` when the reader activates a trace or span (a
-    /// click, or Enter): the producer ids of its trace and span (`null` for a trace's header)
-    /// and its nearest `source` (`null` if none), for the host to select its program's node.
+    // (Short doc comments on exports: wasm-bindgen copies them into the JavaScript glue, which
+    // B6 measures. The README says more.) `{trace, span, source}`: producer ids (`span`
+    // `null` for a trace's header) and the nearest source (`null` if none).
+    /// Calls `callback({trace, span, source})` when the reader activates an item.
     #[wasm_bindgen(js_name = onActivate)]
     pub fn on_activate(&self, callback: js_sys::Function) {
         let f = move |a: &Activation| {
@@ -119,9 +120,8 @@ impl PanelHandle {
             .links(|l| l.on_activate = Some(std::rc::Rc::new(f)));
     }
 
-    /// Calls `callback(sources)` with every source that has an error (an array of strings,
-    /// sorted) now and whenever the set grows, and with `[]` after a clear: for badges on the
-    /// host's nodes.
+    // Sorted; now, whenever the set grows, and `[]` after a clear.
+    /// Calls `callback(sources)` with the sources that have errors.
     #[wasm_bindgen(js_name = onErrorSources)]
     pub fn on_error_sources(&self, callback: js_sys::Function) {
         let f = move |sources: &[String]| {
@@ -133,8 +133,8 @@ impl PanelHandle {
         f(&self.store.error_sources());
     }
 
-    /// Shows the newest span carrying `source` (else the newest trace): expands the traces it
-    /// is in, stops following, scrolls to it and highlights it. False when none carries it.
+    // Expands the traces it is in, stops following, scrolls to it and highlights it.
+    /// Shows the newest span of `source`; false if none.
     pub fn reveal(&self, source: &str) -> bool {
         self.mounted.is_some() && self.store.reveal(source)
     }
@@ -195,10 +195,8 @@ extern "C" {
 
 /// Registers the custom element `<user-trace-panel src="ws://..." theme="dark">`: it mounts a
 /// panel when added to the page, disposes it when removed, and reconnects when `src` changes.
-/// It also has `push(events)`, `clear()` and `reveal(source)`, and dispatches
-/// `user-trace-activate` (`detail`: `{trace, span, source}`) when the reader activates an item
-/// and `user-trace-error-sources` (`detail`: the sources with errors) as they change; both
-/// bubble. Calling this again does nothing.
+/// It also has `push(events)`, `clear()` and `reveal(source)`, and sends `user-trace-activate`
+/// and `user-trace-error-sources` events. Calling this again does nothing.
 #[wasm_bindgen(js_name = defineElement)]
 pub fn define_element() {
     let mount_fn = Closure::<dyn Fn(web_sys::HtmlElement, JsValue) -> PanelHandle>::new(mount);

@@ -312,7 +312,7 @@ fn show_when_mounted(root: Element, way: Rc<Way>, frames: u32) {
                 .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
         };
         if let Some(el) = find(&way.target) {
-            scroll_to_center(&el);
+            scroll_to_center(&root, &el);
             dom::toggle_class(&el, "utp-revealed", true);
             if !el.has_attribute("tabindex") {
                 dom::set(&el, "tabindex", "-1");
@@ -328,7 +328,7 @@ fn show_when_mounted(root: Element, way: Rc<Way>, frames: u32) {
             return;
         }
         match way.root_trace.as_deref().and_then(find) {
-            Some(trace) => trace.scroll_into_view(),
+            Some(trace) => scroll_to_center(&root, &trace),
             None => {
                 if let Some(tree) = find(".utp-tree") {
                     let top = f64::from(tree.scroll_height()) * way.fraction;
@@ -340,20 +340,19 @@ fn show_when_mounted(root: Element, way: Rc<Way>, frames: u32) {
     });
 }
 
-/// Scrolls `el` to the middle of its scroller (`scrollIntoView({block: "center"})`, called
-/// through JavaScript: web-sys's options type would be one more feature for one call).
-fn scroll_to_center(el: &web_sys::HtmlElement) {
-    let options = js_sys::Object::new();
-    let _ = js_sys::Reflect::set(&options, &"block".into(), &"center".into());
-    let f = js_sys::Reflect::get(el, &"scrollIntoView".into())
-        .ok()
-        .and_then(|f| f.dyn_into::<js_sys::Function>().ok());
-    match f {
-        Some(f) => {
-            let _ = f.call1(el, &options);
-        }
-        None => el.scroll_into_view(),
-    }
+/// Scrolls the tree in `root` so that `el` is in its middle. By hand, from the two boxes: the
+/// panel's JavaScript glue already has what this needs (`scrollIntoView` would be one more
+/// import in it, which B6 measures).
+fn scroll_to_center(root: &Element, el: &Element) {
+    let Some(tree) = root.query_selector(".utp-tree").ok().flatten() else {
+        return;
+    };
+    let (at, view) = (
+        el.get_bounding_client_rect(),
+        tree.get_bounding_client_rect(),
+    );
+    let off = at.top() - view.top() - (view.height() - at.height()) / 2.0;
+    tree.set_scroll_top(tree.scroll_top() + off as i32);
 }
 
 /// The span or trace (by its view's data attribute) a header belongs to.
