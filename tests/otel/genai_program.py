@@ -61,6 +61,19 @@ def tool(tracer, name, call_id, arguments, result=None, error=None):
         span.set_attribute("gen_ai.tool.call.result", json.dumps(result))
 
 
+def legacy_chat(tracer):
+    """The older indexed attributes (OpenLLMetry), with near misses: an index gap (no prompt 1),
+    a role the protocol does not name, and a message list that is not JSON."""
+    with tracer.start_as_current_span("chat legacy", kind=SpanKind.CLIENT) as span:
+        span.set_attribute("gen_ai.prompt.0.role", "user")
+        span.set_attribute("gen_ai.prompt.0.content", "Summarize the forecast.")
+        span.set_attribute("gen_ai.prompt.2.role", "critic")
+        span.set_attribute("gen_ai.prompt.2.content", "Keep it short.")
+        span.set_attribute("gen_ai.completion.0.role", "assistant")
+        span.set_attribute("gen_ai.completion.0.content", "Mild, then rain.")
+        span.set_attribute("gen_ai.output.messages", '[{"role": "assistant", "parts": [')
+
+
 def main():
     resource = Resource.create(
         {
@@ -111,6 +124,7 @@ def main():
             "finish_reason": "stop",
         }
         chat(tracer, [system, user, call, result], [answer], (52, 11), "stop")
+        legacy_chat(tracer)
 
     provider.shutdown()  # flushes the batch
     if not results or any(r != SpanExportResult.SUCCESS for r in results):

@@ -217,10 +217,8 @@ fn hand_written_json() -> String {
 const HAND_WRITTEN_TREE: &str = r#"trace otel/0af7651916cd43dd8448eb211c80319c/b7ad6b7169203331 "answer question" [agent@box:4242] error("the tool failed") @1700000000000000..Some(1700000002000000)
   span otel/0af7651916cd43dd8448eb211c80319c/b7ad6b7169203331/2a items Some("attributes") by agent@box:4242+[] running @1700000000000000..None = [{"name":"request","value":{"question":"Weather in Paris?","user":7}},{"name":"otel.scope.name","value":"manual"}]
     trace otel/0af7651916cd43dd8448eb211c80319c/00f067aa0ba902b7 "chat gpt-4o" [agent@box:4242] ok @1700000000100000..Some(1700000000900000)
-      span otel/0af7651916cd43dd8448eb211c80319c/00f067aa0ba902b7/1i000000 text Some("input · system") by agent@box:4242+[] ok @1700000000100000..Some(1700000000100000) = "Use tools."
-      span otel/0af7651916cd43dd8448eb211c80319c/00f067aa0ba902b7/1i000001 text Some("input · user") by agent@box:4242+[] ok @1700000000100000..Some(1700000000100000) = "Weather in Paris?"
+      span otel/0af7651916cd43dd8448eb211c80319c/00f067aa0ba902b7/1m messages Some("conversation") by agent@box:4242+[] ok @1700000000100000..Some(1700000000900000) = [{"role":"system","content":"Use tools."},{"role":"user","content":"Weather in Paris?"},{"role":"assistant","content":"","tool_calls":[{"id":"call_1","name":"get_weather","arguments":{"city":"Paris"}}]}]
       span otel/0af7651916cd43dd8448eb211c80319c/00f067aa0ba902b7/2a items Some("attributes") by agent@box:4242+[] running @1700000000100000..None = [{"name":"operation","value":"chat"},{"name":"model","value":"gpt-4o"},{"name":"input tokens","value":31},{"name":"output tokens","value":7},{"name":"finish reasons","value":["tool_calls"]},{"name":"temperature","value":0.2},{"name":"span.kind","value":"client"},{"name":"otel.scope.name","value":"manual"}]
-      span otel/0af7651916cd43dd8448eb211c80319c/00f067aa0ba902b7/3o000000 json Some("output · assistant (tool_calls) · tool call get_weather (call_1)") by agent@box:4242+[] running @1700000000900000..None = {"city":"Paris"}
     trace otel/0af7651916cd43dd8448eb211c80319c/1111111111111111 "execute_tool get_weather" [tools] error("TimeoutError: weather service timed out") @1700000001000000..Some(1700000001500000)
       span otel/0af7651916cd43dd8448eb211c80319c/1111111111111111/1i000000 json Some("tool call arguments") by tools+[] running @1700000001000000..None = {"city":"Paris"}
       span otel/0af7651916cd43dd8448eb211c80319c/1111111111111111/2a items Some("attributes") by tools+[] running @1700000001000000..None = [{"name":"tool","value":"get_weather"},{"name":"span.kind","value":"server"}]
@@ -306,14 +304,23 @@ async fn protobuf_bodies_plain_and_gzipped_show_as_their_trees() {
         let s = server(|_| {}).await;
         let mut panel = Panel::connect(&s).await;
         let mut chat = span(1, 2, Some(1), "chat");
+        // Near misses: an index gap (no message 1), a role the protocol does not name.
         chat.attributes = vec![
             string("gen_ai.prompt.0.role", "user"),
             string("gen_ai.prompt.0.content", "Hi"),
+            string("gen_ai.prompt.2.role", "critic"),
+            string("gen_ai.prompt.2.content", "Be nicer."),
             string("gen_ai.completion.0.role", "assistant"),
             string("gen_ai.completion.0.content", "Hello!"),
             kv("gen_ai.usage.prompt_tokens", any_value::Value::IntValue(3)),
         ];
-        let req = request("py", vec![chat, span(1, 1, None, "run")]);
+        // A message attribute that is not JSON: shown whole, with why, not lost.
+        let mut broken = span(1, 3, Some(1), "broken chat");
+        broken.attributes = vec![string(
+            "gen_ai.input.messages",
+            r#"[{"role":"user","content":"cut off"#,
+        )];
+        let req = request("py", vec![chat, broken, span(1, 1, None, "run")]);
         let a = post(s.addr, &[PROTOBUF], &req.encode_to_vec()).await;
         assert_eq!(a.response().partial_success, None);
         let tree = panel.at(s.hub.head()).await;
@@ -324,9 +331,11 @@ async fn protobuf_bodies_plain_and_gzipped_show_as_their_trees() {
                 r#"trace {t1}/0000000000000001 "run" [py] ok @1700000000000001..Some(1700000001000000)
   span {t1}/0000000000000001/2a items Some("attributes") by py+[] running @1700000000000001..None = []
     trace {t1}/0000000000000002 "chat" [py] ok @1700000000000002..Some(1700000001000000)
-      span {t1}/0000000000000002/1i000000 text Some("input · user") by py+[] ok @1700000000000002..Some(1700000000000002) = "Hi"
+      span {t1}/0000000000000002/1m messages Some("conversation") by py+[] ok @1700000000000002..Some(1700000001000000) = [{{"role":"user","content":"Hi"}},{{"role":"critic","content":"Be nicer."}},{{"role":"assistant","content":"Hello!"}}]
       span {t1}/0000000000000002/2a items Some("attributes") by py+[] running @1700000000000002..None = [{{"name":"input tokens","value":3}}]
-      span {t1}/0000000000000002/3o000000 text Some("output · assistant") by py+[] ok @1700000001000000..Some(1700000001000000) = "Hello!"
+    trace {t1}/0000000000000003 "broken chat" [py] ok @1700000000000003..Some(1700000001000000)
+      span {t1}/0000000000000003/1i000000 text Some("gen_ai.input.messages (not read as messages: unterminated string at line 1 column 35)") by py+[] ok @1700000000000003..Some(1700000000000003) = "[{{\"role\":\"user\",\"content\":\"cut off"
+      span {t1}/0000000000000003/2a items Some("attributes") by py+[] running @1700000000000003..None = []
 "#
             )
         );
@@ -660,10 +669,8 @@ fn normalize_makes_runs_comparable() {
 const PYTHON_TREE: &str = r#"trace otel/S0 "answer question" [genai-program@test-host:PID] ok @t..Some(t)
   span otel/S0/2a items Some("attributes") by genai-program@test-host:PID+[] running @t..None = [{"name":"question","value":"Weather in Paris?"},{"name":"otel.scope.name","value":"genai_program"}]
     trace otel/S1 "chat gpt-4o" [genai-program@test-host:PID] ok @t..Some(t)
-      span otel/S1/1i000000 text Some("input · system") by genai-program@test-host:PID+[] ok @t..Some(t) = "Answer with tools."
-      span otel/S1/1i000001 text Some("input · user") by genai-program@test-host:PID+[] ok @t..Some(t) = "Weather in Paris?"
+      span otel/S1/1m messages Some("conversation") by genai-program@test-host:PID+[] ok @t..Some(t) = [{"role":"system","content":"Answer with tools."},{"role":"user","content":"Weather in Paris?"},{"role":"assistant","content":"","tool_calls":[{"id":"call_1","name":"get_weather","arguments":{"city": "Paris"}}]}]
       span otel/S1/2a items Some("attributes") by genai-program@test-host:PID+[] running @t..None = [{"name":"operation","value":"chat"},{"name":"provider","value":"openai"},{"name":"model","value":"gpt-4o-2024-08-06"},{"name":"requested model","value":"gpt-4o"},{"name":"input tokens","value":31},{"name":"output tokens","value":9},{"name":"finish reasons","value":["tool_calls"]},{"name":"span.kind","value":"client"},{"name":"otel.scope.name","value":"genai_program"}]
-      span otel/S1/3o000000 json Some("output · assistant (tool_calls) · tool call get_weather (call_1)") by genai-program@test-host:PID+[] running @t..None = {"city": "Paris"}
     trace otel/S2 "execute_tool get_weather" [genai-program@test-host:PID] ok @t..Some(t)
       span otel/S2/1i000000 json Some("tool call arguments") by genai-program@test-host:PID+[] running @t..None = {"city": "Paris"}
       span otel/S2/2a items Some("attributes") by genai-program@test-host:PID+[] running @t..None = [{"name":"operation","value":"execute_tool"},{"name":"tool","value":"get_weather"},{"name":"tool call id","value":"call_1"},{"name":"otel.scope.name","value":"genai_program"}]
@@ -673,12 +680,12 @@ const PYTHON_TREE: &str = r#"trace otel/S0 "answer question" [genai-program@test
       span otel/S3/2a items Some("attributes") by genai-program@test-host:PID+[] running @t..None = [{"name":"operation","value":"execute_tool"},{"name":"tool","value":"get_forecast"},{"name":"tool call id","value":"call_2"},{"name":"otel.scope.name","value":"genai_program"}]
       span otel/S3/4e000000 error Some("exception") by genai-program@test-host:PID+[] running @t..None = {"message":"TimeoutError: forecast service timed out","details":{"type":"TimeoutError","stacktrace":"Traceback (most recent call last):…
     trace otel/S4 "chat gpt-4o" [genai-program@test-host:PID] ok @t..Some(t)
-      span otel/S4/1i000000 text Some("input · system") by genai-program@test-host:PID+[] ok @t..Some(t) = "Answer with tools."
-      span otel/S4/1i000001 text Some("input · user") by genai-program@test-host:PID+[] ok @t..Some(t) = "Weather in Paris?"
-      span otel/S4/1i000002 json Some("input · assistant (tool_calls) · tool call get_weather (call_1)") by genai-program@test-host:PID+[] running @t..None = {"city": "Paris"}
-      span otel/S4/1i000003 json Some("input · tool · tool result (call_1)") by genai-program@test-host:PID+[] running @t..None = {"temp_c": 21}
+      span otel/S4/1m messages Some("conversation") by genai-program@test-host:PID+[] ok @t..Some(t) = [{"role":"system","content":"Answer with tools."},{"role":"user","content":"Weather in Paris?"},{"role":"assistant","content":"","tool_calls":[{"id":"call_1","name":"get_weather","arguments":{"city": "Paris"}}]},{"role":"tool","content":[{"temp_c": 21}],"tool_call_id":"call_1"},{"role":"assistant","content":"It is 21 °C in Paris."}]
       span otel/S4/2a items Some("attributes") by genai-program@test-host:PID+[] running @t..None = [{"name":"operation","value":"chat"},{"name":"provider","value":"openai"},{"name":"model","value":"gpt-4o-2024-08-06"},{"name":"requested model","value":"gpt-4o"},{"name":"input tokens","value":52},{"name":"output tokens","value":11},{"name":"finish reasons","value":["stop"]},{"name":"span.kind","value":"client"},{"name":"otel.scope.name","value":"genai_program"}]
-      span otel/S4/3o000000 text Some("output · assistant (stop)") by genai-program@test-host:PID+[] ok @t..Some(t) = "It is 21 °C in Paris."
+    trace otel/S5 "chat legacy" [genai-program@test-host:PID] ok @t..Some(t)
+      span otel/S5/1m messages Some("conversation") by genai-program@test-host:PID+[] ok @t..Some(t) = [{"role":"user","content":"Summarize the forecast."},{"role":"critic","content":"Keep it short."},{"role":"assistant","content":"Mild, then rain."}]
+      span otel/S5/2a items Some("attributes") by genai-program@test-host:PID+[] running @t..None = [{"name":"span.kind","value":"client"},{"name":"otel.scope.name","value":"genai_program"}]
+      span otel/S5/3o000000 text Some("gen_ai.output.messages (not read as messages: expected a value, found the end of the text at line 1 column 34)") by genai-program@test-host:PID+[] ok @t..Some(t) = "[{\"role\": \"assistant\", \"parts\": ["
 "#;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -7,7 +7,8 @@
 //!   its parent's attributes span (`otel/T/P/2a`), so a span's children are child traces
 //!   inside it at any depth. A span that arrives before its parent waits for it (the model
 //!   keeps it until the parent's attributes span exists).
-//! - in it: the conversation's input parts (`1i…`, at the start), an `items` span of the
+//! - in it: other input parts (`1i…`, at the start), the conversation (`1m`, a `messages`
+//!   span created at the start, ended, with the output messages, at the end), an `items` span of the
 //!   attributes (`2a`, at the start; it holds the children), the output parts (`3o…`, at the
 //!   end), the span events (`4e…`, at their time) and, for an error status without an
 //!   `exception` event, an error span (`5x`, at the end);
@@ -239,6 +240,28 @@ fn map_span(out: &mut Out<'_>, s: &Span, scope: &str, now_us: u64) -> Result<(),
     for (n, p) in g.input.into_iter().enumerate() {
         out.part(&base, format!("{base}/1i{n:06}"), start, &p.title, p.body);
     }
+    // The conversation: one `messages` span, the input at the start, the output at the end.
+    let conversation = format!("{base}/1m");
+    let talks = !g.input_messages.is_empty() || !g.output_messages.is_empty();
+    let mut output_messages = g.output_messages;
+    if talks {
+        let mut messages = g.input_messages;
+        // A span that ends here, and that no pending twin announced: one create holds all.
+        if ended && span_type.is_none() {
+            messages.append(&mut output_messages);
+        }
+        out.push(
+            conversation.clone(),
+            start,
+            Op::SpanCreate {
+                trace: base.clone(),
+                span: conversation.clone(),
+                kind: SpanKind::Messages,
+                title: Some("conversation".into()),
+                content: Content::Messages(messages),
+            },
+        );
+    }
     let mut items = g.summary;
     for (kv, consumed) in s.attributes.iter().zip(&g.consumed) {
         if *consumed || kv.key == LOGFIRE_SPAN_TYPE || kv.key == LOGFIRE_PENDING_PARENT {
@@ -294,6 +317,26 @@ fn map_span(out: &mut Out<'_>, s: &Span, scope: &str, now_us: u64) -> Result<(),
             Op::ItemsSet {
                 span: host.clone(),
                 items,
+            },
+        );
+    }
+    if talks {
+        if !output_messages.is_empty() {
+            out.push(
+                format!("{conversation}/o"),
+                end,
+                Op::MessagesAdd {
+                    span: conversation.clone(),
+                    messages: output_messages,
+                },
+            );
+        }
+        out.push(
+            format!("{conversation}/e"),
+            end,
+            Op::SpanEnd {
+                span: conversation,
+                status: Status::Ok,
             },
         );
     }
@@ -400,7 +443,36 @@ fn exception_content(attrs: &[KeyValue]) -> ErrorContent {
 fn event_span(out: &mut Out<'_>, trace: &str, key: String, ts: u64, e: &span::Event) {
     let g = genai::read(&e.attributes);
     let parts: Vec<Part> = g.input.into_iter().chain(g.output).collect();
-    if !parts.is_empty() {
+    let mut messages = g.input_messages;
+    messages.extend(g.output_messages);
+    if !parts.is_empty() || !messages.is_empty() {
+        if !messages.is_empty() {
+            let title = if e.name.is_empty() {
+                "conversation"
+            } else {
+                clip(&e.name, MAX_LABEL)
+            };
+            let span = format!("{key}m");
+            out.push(
+                span.clone(),
+                ts,
+                Op::SpanCreate {
+                    trace: trace.to_owned(),
+                    span: span.clone(),
+                    kind: SpanKind::Messages,
+                    title: Some(title.to_owned()),
+                    content: Content::Messages(messages),
+                },
+            );
+            out.push(
+                format!("{span}/e"),
+                ts,
+                Op::SpanEnd {
+                    span,
+                    status: Status::Ok,
+                },
+            );
+        }
         for (m, p) in parts.into_iter().enumerate() {
             out.part(trace, format!("{key}p{m:04}"), ts, &p.title, p.body);
         }
@@ -638,7 +710,7 @@ mod tests {
     }
 
     #[test]
-    fn a_chat_span_shows_its_conversation_around_its_attributes() {
+    fn a_chat_span_shows_its_conversation_beside_its_attributes() {
         let mut chat = span(1, None, "chat gpt-4o", 10, 20);
         chat.attributes = vec![
             kv("gen_ai.request.model", "gpt-4o"),
@@ -651,21 +723,70 @@ mod tests {
                 r#"[{"role":"assistant","parts":[{"type":"text","content":"Hello!"}],"finish_reason":"stop"}]"#,
             ),
         ];
-        let d = dump(&request(vec![("svc", vec![chat])]));
-        let lines: Vec<&str> = d.lines().collect();
-        assert_eq!(lines.len(), 4, "{d}");
+        let req = request(vec![("svc", vec![chat])]);
+        // One create holds the whole conversation, one end completes it.
+        let ops: Vec<&str> = map_request(&req, 0)
+            .events
+            .iter()
+            .map(|e| e.op.name())
+            .collect();
+        assert_eq!(
+            ops,
+            [
+                "trace_start",
+                "span_create",
+                "span_create",
+                "span_end",
+                "trace_end"
+            ]
+        );
+        assert_eq!(
+            dump(&req),
+            format!(
+                r#"trace {ROOT} "chat gpt-4o" [svc@box:42] ok @10..Some(20)
+  span {ROOT}/1m messages Some("conversation") by svc@box:42+[] ok @10..Some(20) = [{{"role":"user","content":"Hi"}},{{"role":"assistant","content":"Hello!"}}]
+  span {ROOT}/2a items Some("attributes") by svc@box:42+[] running @10..None = [{{"name":"model","value":"gpt-4o"}},{{"name":"finish reasons","value":["stop"]}},{{"name":"otel.scope.name","value":"lib"}}]
+"#
+            )
+        );
+    }
+
+    #[test]
+    fn a_pending_chat_shows_its_prompt_streaming_then_its_answer() {
+        let prompt = kv(
+            "gen_ai.input.messages",
+            r#"[{"role":"user","content":"Hi"}]"#,
+        );
+        let mut pending = span(9, Some(1), "chat", 100, 100);
+        pending.attributes = vec![
+            kv("logfire.span_type", "pending_span"),
+            kv("logfire.pending_parent_id", "0000000000000000"),
+            prompt.clone(),
+        ];
+        let mut model = Model::default();
+        let m = map_request(&request(vec![("svc", vec![pending])]), 0);
+        assert!(apply(&mut model, m.events).is_empty());
+        let d = model.dump();
         assert!(
-            lines[1].contains(
-                r#"/1i000000 text Some("input · user") by svc@box:42+[] ok @10..Some(10) = "Hi""#
+            d.contains(r#"/1m messages Some("conversation") by svc@box:42+[] running @100..None = [{"role":"user","content":"Hi"}]"#),
+            "{d}"
+        );
+        let mut done = span(1, None, "chat", 100, 500);
+        done.attributes = vec![
+            kv("logfire.span_type", "span"),
+            prompt,
+            kv(
+                "gen_ai.output.messages",
+                r#"[{"role":"assistant","content":"Hello"}]"#,
             ),
-            "{d}"
-        );
+        ];
+        let m = map_request(&request(vec![("svc", vec![done])]), 0);
+        assert!(apply(&mut model, m.events).is_empty());
+        let d = model.dump();
         assert!(
-            lines[2].contains(r#"/2a items Some("attributes")"#)
-                && lines[2].contains(r#"{"name":"model","value":"gpt-4o"}"#),
+            d.contains(r#"/1m messages Some("conversation") by svc@box:42+[] ok @100..Some(500) = [{"role":"user","content":"Hi"},{"role":"assistant","content":"Hello"}]"#),
             "{d}"
         );
-        assert!(lines[3].contains(r#"/3o000000 text Some("output · assistant (stop)") by svc@box:42+[] ok @20..Some(20) = "Hello!""#), "{d}");
     }
 
     #[test]
