@@ -73,8 +73,9 @@ fn number_field(out: &mut String, name: &str, n: u64) {
     number(out, n);
 }
 
-/// About how many bytes an event takes, to size a frame once.
-fn size_hint(e: &Event) -> usize {
+/// About how many bytes an event takes (at least its JSON's length, for the events a
+/// producer or the OTLP mapping makes), to size a frame once.
+pub fn size_hint(e: &Event) -> usize {
     let content = match &e.op {
         Op::SpanCreate { content, .. } => content.heap_bytes(),
         Op::ContentReplace { content, .. } => content.get().len(),

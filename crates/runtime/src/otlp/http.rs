@@ -247,6 +247,16 @@ async fn store_shared(hub: &Hub, mapped: Mapped) -> Result<Outcome, Refused> {
     Ok(outcome(&span_of, &refused, &accepted))
 }
 
+/// Whether the mapped events may fill more than one of the hub's chunks
+/// ([`crate::hub::CHUNK_BYTES`] of JSON; the size is estimated from above).
+pub fn fills_chunks(mapped: &Mapped) -> bool {
+    let mut bytes = 0;
+    mapped.events.iter().any(|e| {
+        bytes += user_trace_protocol::writer::size_hint(e);
+        bytes > crate::hub::CHUNK_BYTES
+    })
+}
+
 fn refused_by_hub(r: Refused) -> Failure {
     let message = match r {
         Refused::Stopping => ingest::STOPPING.to_owned(),
@@ -267,12 +277,30 @@ async fn handle(
     let large = body.len() >= LARGE_BODY || headers.contains_key(header::CONTENT_ENCODING);
     if !large {
         let mapped = prepare(&headers, format, &body, limit)?;
-        return if hub.is_shared() {
-            store_shared(hub, mapped).await
-        } else {
-            store_local_async(hub, mapped).await
+        if hub.is_shared() {
+            return store_shared(hub, mapped).await.map_err(refused_by_hub);
         }
-        .map_err(refused_by_hub);
+        if !fills_chunks(&mapped) {
+            return store_local_async(hub, mapped).await.map_err(refused_by_hub);
+        }
+        // A small body can map to more events than one of the hub's chunks (a span is three
+        // events or more, in JSON with their ids): the hub waits for the store's writer
+        // between chunks, which must not hold an async worker (nor the panels and producers
+        // served on it). On a blocking thread, as the native path does for large messages;
+        // the wait for the commit stays on this task.
+        let (events, span_of, refused) = batch(mapped);
+        let h = hub.clone();
+        let submitted = tokio::task::spawn_blocking(move || h.submit(events))
+            .await
+            .map_err(|e| {
+                Failure::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    format!("the request could not be handled: {e}"),
+                )
+            })?
+            .map_err(refused_by_hub)?;
+        let accepted = hub.confirm(submitted).await.map_err(refused_by_hub)?;
+        return Ok(outcome(&span_of, &refused, &accepted));
     }
     let Ok(_permit) = hub.large_messages.acquire().await else {
         return Err(refused_by_hub(Refused::Stopping));
@@ -573,5 +601,75 @@ mod tests {
             },
         );
         assert_eq!(none, Outcome::default());
+    }
+
+    /// A protobuf body of `n` spans, each with a chat's six attributes (the fan-out bench's
+    /// shape).
+    fn chat_spans(n: usize) -> Vec<u8> {
+        use opentelemetry_proto::tonic::common::v1::{any_value::Value, AnyValue, KeyValue};
+        use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
+        let kv = |k: &str, v: Value| KeyValue {
+            key: k.into(),
+            value: Some(AnyValue { value: Some(v) }),
+            key_strindex: 0,
+        };
+        let spans = (0..n as u64)
+            .map(|i| Span {
+                trace_id: vec![7; 16],
+                span_id: (i + 1).to_be_bytes().to_vec(),
+                name: "chat gpt-4o".into(),
+                start_time_unix_nano: 1_700_000_000_000_000_000 + i,
+                end_time_unix_nano: 1_700_000_000_000_000_100 + i,
+                attributes: vec![
+                    kv("gen_ai.request.model", Value::StringValue("gpt-4o".into())),
+                    kv("gen_ai.system", Value::StringValue("openai".into())),
+                    kv("gen_ai.usage.input_tokens", Value::IntValue(812)),
+                    kv("gen_ai.usage.output_tokens", Value::IntValue(97)),
+                    kv("gen_ai.request.temperature", Value::DoubleValue(0.2)),
+                    kv(
+                        "url.path",
+                        Value::StringValue("/v1/chat/completions".into()),
+                    ),
+                ],
+                ..Span::default()
+            })
+            .collect();
+        ExportTraceServiceRequest {
+            resource_spans: vec![ResourceSpans {
+                scope_spans: vec![ScopeSpans {
+                    spans,
+                    ..ScopeSpans::default()
+                }],
+                ..ResourceSpans::default()
+            }],
+        }
+        .encode_to_vec()
+    }
+
+    #[test]
+    fn a_small_body_whose_events_fill_chunks_is_stored_off_the_async_workers() {
+        let prepared = |n| {
+            let body = chat_spans(n);
+            let mapped =
+                prepare(&HeaderMap::new(), Format::Protobuf, &body, 16 << 20).expect("maps");
+            (body.len(), mapped)
+        };
+        // 512 spans, an SDK's batch: a body well under the large-body size, but its events'
+        // JSON is more than one chunk.
+        let (body, mapped) = prepared(512);
+        assert!(body < LARGE_BODY, "{body}");
+        let json: usize = mapped.events.iter().map(|e| e.to_json().len()).sum();
+        assert!(json > crate::hub::CHUNK_BYTES, "{json}");
+        assert!(fills_chunks(&mapped));
+        // The estimate is from above: never under the JSON's length.
+        let hint: usize = mapped
+            .events
+            .iter()
+            .map(user_trace_protocol::writer::size_hint)
+            .sum();
+        assert!(hint >= json, "{hint} < {json}");
+        // A near miss: 64 spans stay on the request's task.
+        let (_, mapped) = prepared(64);
+        assert!(!fills_chunks(&mapped));
     }
 }
