@@ -15,6 +15,7 @@ pub mod depth;
 pub mod dom;
 pub mod endpoints;
 pub mod filter;
+pub mod find;
 pub mod format;
 pub mod js;
 pub mod json_partial;

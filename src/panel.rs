@@ -10,6 +10,8 @@ use crate::dom;
 use crate::filter::Filter;
 use crate::links::Activation;
 use crate::store::Store;
+use crate::views::find_bar::find_bar;
+use crate::views::reveal::RevealCx;
 use crate::views::status_bar::status_bar;
 use crate::views::toolbar::toolbar;
 use crate::views::tree::tree;
@@ -109,6 +111,12 @@ pub(crate) fn fill(section: &Element, url: Option<String>, store: Store) {
     let fold = RwSignal::new((0u64, true));
     crate::links::install(section, store, follow);
     toolbar(section, store, filter, follow, fold);
+    let reveal = RevealCx {
+        store,
+        filter,
+        follow,
+    };
+    find_bar(section, reveal);
     status_bar(section, store, status, retry);
     tree(section, store, filter, follow, fold);
 }

@@ -409,6 +409,18 @@ impl Store {
         self.with(|m| m.trace(id).is_some()).then_some(id)
     }
 
+    /// The nested trace the tree is rooted at, without subscribing the caller.
+    pub fn rooted_untracked(&self) -> Option<TraceId> {
+        self.in_state(|s| s.rooted.last().copied()).flatten()
+    }
+
+    /// Expands trace `id` for a reveal (`views::reveal`): as if the reader had, and its view
+    /// is told.
+    pub fn reveal_trace(&self, id: TraceId) {
+        self.set_trace_expanded(id, true);
+        self.trace_trigger(id).notify();
+    }
+
     /// Roots the tree at trace `id`, or with `None` goes back to the root before (all traces
     /// after the first one opened; `show_all` goes there at once).
     pub fn open_as_root(&self, id: Option<TraceId>) {

@@ -68,6 +68,7 @@ pub fn items_span(cx: Ctx, id: SpanId) -> Element {
 fn item_row(store: Store, id: SpanId, index: usize, seen: &Seen) -> Element {
     let tr = dom::el("div", "utp-item");
     dom::set(&tr, "role", "row");
+    dom::set(&tr, "data-item", &index.to_string());
     let item = store.with(|m| match m.span(id).map(|s| &s.content) {
         Some(Content::Items(items)) => items.get(index).map(|i| (i.name.clone(), i.value.shared())),
         _ => None,

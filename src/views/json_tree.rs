@@ -186,6 +186,8 @@ fn open_here(from: &Element, n: &Value) {
 
 /// The key and the two copy buttons of a member's row.
 fn key_and_actions(row: &Element, n: &Value, value: (&str, &str)) {
+    // Found by a reveal (views::reveal).
+    dom::set(row, "data-path", &n.path);
     if let Some(k) = &n.key {
         label(row, "span", "utp-json-key", &key_text(k), "");
         dom::add_text(row, "span", "utp-json-colon", ": ");
@@ -442,11 +444,17 @@ fn json_page(paging: Rc<Paging>, pages: std::ops::Range<usize>) -> Element {
             paging.below,
         );
     });
-    expandable(
+    let node = expandable(
         "utp-json-row utp-clickable utp-json-page",
         false,
         flat,
         &head,
         fill,
-    )
+    );
+    // The members it holds, for a reveal (views::reveal).
+    if let Some(row) = node.first_element_child() {
+        dom::set(&row, "data-first", &first.to_string());
+        dom::set(&row, "data-last", &last.to_string());
+    }
+    node
 }

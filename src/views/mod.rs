@@ -5,6 +5,7 @@
 pub mod clipboard;
 pub mod deep;
 pub mod error_span;
+pub mod find_bar;
 pub mod generic_span;
 pub mod item_history;
 pub mod items_span;
@@ -15,6 +16,7 @@ pub mod label;
 pub mod long_text;
 pub mod markdown_span;
 pub mod messages;
+pub mod reveal;
 pub mod span;
 pub mod status_bar;
 pub mod stream_stats;

@@ -176,6 +176,8 @@ pub fn span_view(cx: Ctx, id: SpanId) -> Element {
     dom::set(&root, "data-span-kind", kind.as_str());
     // How a reader's activation and a host's reveal find the span (`crate::links`).
     dom::set(&root, "data-utp-span", &id.as_u64().to_string());
+    // Found by a reveal (views::reveal).
+    dom::set(&root, "data-span", &id.as_u64().to_string());
     let head = dom::add(&root, "div", "utp-span-header");
     // Kept current by their own effects; moved back to the header's end when it is rewritten.
     let meta = dom::el("span", "utp-meta");

@@ -195,6 +195,11 @@ pub fn toolbar(
             *e = expand;
         })
     };
+    button(&bar, "Find", "Find in traces (Ctrl+F or /)", |e| {
+        if let Some(b) = dom::target(&e) {
+            crate::views::find_bar::open_in(&b);
+        }
+    });
     button(&bar, "Collapse", "Collapse all traces", move |_| {
         fold_all(false)
     });

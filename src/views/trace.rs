@@ -96,6 +96,18 @@ pub fn trace_view(cx: Ctx, id: TraceId) -> Element {
             expanded.set(true);
         }
     });
+    // Found by a reveal (views::reveal).
+    dom::set(&root, "data-trace", &id.as_u64().to_string());
+    // A reveal expands the traces on its way (as the reader would, through the store).
+    {
+        let trigger = trigger.clone();
+        dom::effect(move || {
+            trigger.track();
+            if !expanded.get_untracked() && store.trace_expanded(id) == Some(true) {
+                expanded.set(true);
+            }
+        });
+    }
     let row = dom::add(&root, "div", "utp-trace-header utp-clickable");
     dom::set(&row, "role", "treeitem");
     // Not a Tab stop of its own: the tree is one (src/views/tree.rs).

@@ -424,6 +424,7 @@ impl Model {
             source: source.map(Into::into),
         };
         self.bytes += span.bytes() + key.len();
+        self.errors += usize::from(crate::search::is_error(&span));
         let id = SpanId(self.spans.insert(span));
         self.span_keys.insert(key.clone(), id);
         match trace {
@@ -677,9 +678,12 @@ impl Model {
             let freed = finish_stream(span);
             self.bytes = self.bytes.saturating_sub(freed);
             let (_, span) = self.span_mut(key)?;
+            let was = crate::search::is_error(span);
             span.status = status.into();
             span.end_ts = Some(ts);
             span.interrupted = None;
+            let now = crate::search::is_error(span);
+            self.errors = self.errors + usize::from(now) - usize::from(was);
             out.changes.push(Change::Span(id));
         }
         Ok(())
@@ -871,6 +875,9 @@ impl Model {
             if t.status.is_running() {
                 t.status = status.into();
                 t.end_ts = Some(ts);
+                if matches!(t.status, RunStatus::Error(_)) {
+                    self.errors += 1;
+                }
                 out.changes.push(Change::Trace(id));
                 if t.parent == Parent::Root {
                     // A root that ends moves to the index evicted first.

@@ -26,6 +26,7 @@ pub mod json_stream;
 mod model;
 mod node;
 mod options;
+pub mod search;
 mod seen;
 mod slab;
 mod snapshot;

@@ -4,7 +4,7 @@ use std::collections::{btree_map, BTreeMap, HashMap};
 use std::iter::Peekable;
 use std::sync::Arc;
 
-use crate::node::{Parent, Span, SpanId, Trace, TraceId};
+use crate::node::{Parent, RunStatus, Span, SpanId, Trace, TraceId};
 use crate::options::Options;
 use crate::seen::Seen;
 use crate::slab::Slab;
@@ -83,6 +83,8 @@ pub struct Model {
     pub(crate) last_seq: Option<u64>,
     pub(crate) bytes: usize,
     pub(crate) evicted_total: u64,
+    /// Traces and spans that ended with an error, and `error` spans (see [`Model::errors`]).
+    pub(crate) errors: usize,
     /// Index entries and nodes looked at to choose victims (see [`Model::eviction_visits`]).
     eviction_visits: u64,
     /// Choose victims by scanning, as the model did before it kept order indexes: the
@@ -115,6 +117,7 @@ impl Model {
             last_seq: None,
             bytes: 0,
             evicted_total: 0,
+            errors: 0,
             eviction_visits: 0,
             #[cfg(not(target_arch = "wasm32"))]
             evict_by_scan: false,
@@ -287,6 +290,18 @@ impl Model {
         self.orphan_traces.clear();
         self.orphan_spans.clear();
         self.bytes = 0;
+        self.errors = 0;
+    }
+
+    /// How many traces and spans ended with an error, plus `error` spans, kept current by
+    /// every event and eviction (`search::Search::errors` lists them in order).
+    pub fn errors(&self) -> usize {
+        self.errors
+    }
+
+    /// Whether a trace or span removed counted as an error.
+    fn forget_error(&mut self, error: bool) {
+        self.errors -= usize::from(error && self.errors > 0);
     }
 
     /// Removes a trace and everything inside it; returns the bytes freed. The caller takes
@@ -300,8 +315,10 @@ impl Model {
             };
             freed += trace.bytes() + trace.key.len() + indexed(&trace.parent);
             self.trace_keys.remove(&trace.key);
+            self.forget_error(matches!(trace.status, RunStatus::Error(_)));
             for sid in trace.spans {
                 if let Some(span) = self.spans.remove(sid.0) {
+                    self.forget_error(crate::search::is_error(&span));
                     freed += span.bytes() + span.key.len();
                     self.span_keys.remove(&span.key);
                     stack.extend(span.children);
@@ -347,6 +364,7 @@ impl Model {
                     self.unlink_waiting_span(id);
                     match self.spans.remove(id.0) {
                         Some(span) => {
+                            self.forget_error(crate::search::is_error(&span));
                             let mut freed = span.bytes() + span.key.len() + indexed(&span.trace);
                             self.span_keys.remove(&span.key);
                             for child in span.children {

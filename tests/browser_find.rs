@@ -1,0 +1,334 @@
+//! Browser tests of find (the model searched, not the DOM; matches revealed and highlighted),
+//! in headless Chromium through the real DOM.
+
+#![cfg(target_arch = "wasm32")]
+
+use leptos::prelude::*;
+use user_trace_panel::store::{Pending, Store};
+use user_trace_panel::UserTracePanel;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_test::*;
+
+use user_trace_model::protocol::{decode_event, Event};
+
+mod common;
+use common::{document, frame, settle};
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+struct Mounted {
+    el: web_sys::HtmlElement,
+    store: Store,
+    _handle: leptos::mount::UnmountHandle<leptos::tachys::view::any_view::AnyViewState>,
+}
+
+fn mount_panel(height_px: u32) -> Mounted {
+    // With its stylesheet, in a host of a fixed height, as an editor embeds it.
+    user_trace_panel::styles::ensure();
+    let el: web_sys::HtmlElement = document()
+        .create_element("div")
+        .unwrap()
+        .dyn_into()
+        .unwrap();
+    el.set_attribute("style", &format!("height:{height_px}px;width:800px"))
+        .unwrap();
+    document().body().unwrap().append_child(&el).unwrap();
+    let slot = std::rc::Rc::new(std::cell::Cell::new(None));
+    let out = slot.clone();
+    let handle = leptos::mount::mount_to(el.clone(), move || {
+        let store = Store::new(Default::default());
+        out.set(Some(store));
+        view! { <UserTracePanel store /> }.into_any()
+    });
+    Mounted {
+        el,
+        store: slot.take().unwrap(),
+        _handle: handle,
+    }
+}
+
+fn events(lines: &[String]) -> Vec<Event> {
+    lines
+        .iter()
+        .enumerate()
+        .map(|(i, l)| decode_event(i, l).unwrap_or_else(|e| panic!("test event {l}: {e}")))
+        .collect()
+}
+
+impl Mounted {
+    async fn push(&self, lines: &[String]) {
+        self.store.enqueue(Pending::Events(events(lines)));
+        frame().await;
+    }
+    fn find(&self, selector: &str) -> Option<web_sys::HtmlElement> {
+        self.el
+            .query_selector(selector)
+            .unwrap()
+            .map(|e| e.dyn_into().unwrap())
+    }
+    fn element(&self, selector: &str) -> web_sys::HtmlElement {
+        self.find(selector)
+            .unwrap_or_else(|| panic!("no element matches {selector}"))
+    }
+    fn text(&self, selector: &str) -> String {
+        self.element(selector).text_content().unwrap_or_default()
+    }
+    fn input(&self) -> web_sys::HtmlInputElement {
+        self.element(".utp-find-input").dyn_into().unwrap()
+    }
+    /// Types into the find field as a user does.
+    fn type_find(&self, text: &str) {
+        let input = self.input();
+        input.set_value(text);
+        input
+            .dispatch_event(&web_sys::Event::new("input").unwrap())
+            .unwrap();
+    }
+    /// The counter, once the search is over (or what it says after `frames` frames).
+    async fn count_when_done(&self) -> String {
+        for _ in 0..400 {
+            let c = self.text(".utp-find-count");
+            if !c.ends_with('…') {
+                // The reveal goes on over a few frames.
+                settle().await;
+                settle().await;
+                return self.text(".utp-find-count");
+            }
+            frame().await;
+        }
+        panic!("the search never ended: {}", self.text(".utp-find-count"));
+    }
+    /// The highlighted place.
+    fn found(&self) -> web_sys::HtmlElement {
+        self.element(".utp-found")
+    }
+    /// Whether `el` is inside the tree's visible area.
+    fn visible(&self, el: &web_sys::Element) -> bool {
+        let tree = self.element(".utp-tree").get_bounding_client_rect();
+        let r = el.get_bounding_client_rect();
+        r.height() > 0.0 && r.bottom() > tree.top() && r.top() < tree.bottom()
+    }
+}
+
+fn key(target: &web_sys::EventTarget, key: &str, ctrl: bool, shift: bool) {
+    let init = web_sys::KeyboardEventInit::new();
+    init.set_key(key);
+    init.set_ctrl_key(ctrl);
+    init.set_shift_key(shift);
+    init.set_bubbles(true);
+    init.set_cancelable(true);
+    let e = web_sys::KeyboardEvent::new_with_keyboard_event_init_dict("keydown", &init).unwrap();
+    target.dispatch_event(&e).unwrap();
+}
+
+fn trace(id: &str, name: &str) -> String {
+    format!(
+        r#"{{"id":"{id}","process":"p","ts":1,"op":"trace_start","trace":"{id}","name":"{name}"}}"#
+    )
+}
+
+fn span(trace: &str, id: &str, ts: u64, kind: &str, title: &str, content: &str) -> String {
+    format!(
+        r#"{{"id":"{id}","process":"p","ts":{ts},"op":"span_create","trace":"{trace}","span":"{id}","kind":"{kind}","title":"{title}","content":{content}}}"#
+    )
+}
+
+#[wasm_bindgen_test]
+async fn ctrl_f_finds_inside_collapsed_json_and_enter_goes_next_and_back() {
+    let p = mount_panel(500);
+    let list: Vec<String> = (0..250)
+        .map(|i| {
+            let name = if i == 205 { "needle" } else { "hay" };
+            format!(r#"{{"name":"{name} {i}"}}"#)
+        })
+        .collect();
+    let json = format!(
+        r#"{{"a":{{"b":[1,2,{{"needle":"x"}}]}},"list":[{}]}}"#,
+        list.join(",")
+    );
+    p.push(&[
+        trace("t", "Run"),
+        span("t", "j", 2, "json", "data", &json),
+        span("t", "s", 3, "text", "notes", r#""more NEEDLE text""#),
+    ])
+    .await;
+    settle().await;
+    assert!(p.element(".utp-find").has_attribute("hidden"));
+    // Ctrl+F inside the panel opens the bar and puts the cursor in it.
+    key(&p.element(".utp-tree"), "f", true, false);
+    assert!(!p.element(".utp-find").has_attribute("hidden"));
+    assert_eq!(
+        document().active_element().unwrap(),
+        p.input().clone().into()
+    );
+    p.type_find("needle");
+    assert_eq!(p.count_when_done().await, "1 of 3");
+    // A key inside a collapsed object: its containers opened, its row highlighted.
+    let found = p.found();
+    assert_eq!(
+        found.get_attribute("data-path").as_deref(),
+        Some("$.a.b[2].needle")
+    );
+    assert!(p.visible(&found));
+    // Enter: the next one, on a page of a large array that was collapsed.
+    key(&p.input(), "Enter", false, false);
+    settle().await;
+    assert_eq!(p.text(".utp-find-count"), "2 of 3");
+    let found = p.found();
+    assert_eq!(
+        found.get_attribute("data-path").as_deref(),
+        Some("$.list[205].name")
+    );
+    assert!(found.text_content().unwrap().contains("needle 205"));
+    assert!(p.visible(&found));
+    key(&p.input(), "Enter", false, false);
+    settle().await;
+    assert_eq!(p.text(".utp-find-count"), "3 of 3");
+    assert!(p
+        .found()
+        .text_content()
+        .unwrap()
+        .contains("more NEEDLE text"));
+    // Round the end, and back with Shift+Enter.
+    key(&p.input(), "Enter", false, false);
+    settle().await;
+    assert_eq!(p.text(".utp-find-count"), "1 of 3");
+    key(&p.input(), "Enter", false, true);
+    settle().await;
+    assert_eq!(p.text(".utp-find-count"), "3 of 3");
+    assert_eq!(p.count_highlighted(), 1, "one place highlighted at a time");
+}
+
+impl Mounted {
+    fn count_highlighted(&self) -> u32 {
+        self.el.query_selector_all(".utp-found").unwrap().length()
+    }
+}
+
+#[wasm_bindgen_test]
+async fn case_and_regex_toggles_change_what_is_found() {
+    let p = mount_panel(400);
+    p.push(&[
+        trace("t", "Needle run"),
+        span("t", "a", 2, "text", "one", r#""a needle""#),
+        span("t", "b", 3, "text", "two", r#""neeeedle id-42""#),
+    ])
+    .await;
+    settle().await;
+    // `/` opens it too.
+    key(&p.element(".utp-tree"), "/", false, false);
+    assert!(!p.element(".utp-find").has_attribute("hidden"));
+    p.type_find("needle");
+    assert_eq!(p.count_when_done().await, "1 of 2");
+    let case = p.element("[aria-label='Match case']");
+    case.click();
+    assert_eq!(case.get_attribute("aria-pressed").as_deref(), Some("true"));
+    assert_eq!(p.count_when_done().await, "1 of 1");
+    case.click();
+    let regex = p.element("[aria-label='Regular expression']");
+    regex.click();
+    p.type_find(r"ne+dle");
+    assert_eq!(p.count_when_done().await, "1 of 3");
+    p.type_find(r"id-\d+$");
+    assert_eq!(p.count_when_done().await, "1 of 1");
+    // A pattern that is not one says why, and marks the field.
+    p.type_find("(unclosed");
+    frame().await;
+    assert!(
+        p.text(".utp-find-count")
+            .starts_with("Not a regular expression"),
+        "{}",
+        p.text(".utp-find-count")
+    );
+    assert_eq!(
+        p.input().get_attribute("aria-invalid").as_deref(),
+        Some("true")
+    );
+    // Escape closes the bar and gives focus back to the tree.
+    key(&p.input(), "Escape", false, false);
+    assert!(p.element(".utp-find").has_attribute("hidden"));
+    assert_eq!(p.count_highlighted(), 0);
+}
+
+#[wasm_bindgen_test]
+async fn a_match_in_a_collapsed_trace_is_revealed() {
+    let p = mount_panel(400);
+    p.push(&[
+        trace("t1", "First"),
+        span("t1", "a", 2, "text", "plain", r#""x""#),
+        trace("t2", "Second"),
+        span(
+            "t2",
+            "b",
+            3,
+            "items",
+            "table",
+            r#"[{"name":"k","value":"the needle"}]"#,
+        ),
+    ])
+    .await;
+    settle().await;
+    p.element("button[title='Collapse all traces']").click();
+    settle().await;
+    assert!(p.find(".utp-items").is_none(), "collapsed: no items shown");
+    key(&p.element(".utp-tree"), "f", true, false);
+    p.type_find("the needle");
+    assert_eq!(p.count_when_done().await, "1 of 1");
+    let found = p.found();
+    assert_eq!(found.get_attribute("data-item").as_deref(), Some("0"));
+    let header = found
+        .closest(".utp-trace")
+        .unwrap()
+        .unwrap()
+        .query_selector(":scope > .utp-trace-header")
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        header.get_attribute("aria-expanded").as_deref(),
+        Some("true")
+    );
+}
+
+#[wasm_bindgen_test]
+async fn a_span_virtualized_away_is_found_in_slices_and_typing_cancels_the_search() {
+    let p = mount_panel(500);
+    let mut lines = vec![trace("t", "Big")];
+    // A JSON span of about 3 MB besides: the search takes many slices.
+    let rows: Vec<String> = (0..30_000)
+        .map(|i| format!(r#"{{"id":{i},"text":"row number {i} of the big document"}}"#))
+        .collect();
+    lines.push(span(
+        "t",
+        "big",
+        2,
+        "json",
+        "big",
+        &format!("[{}]", rows.join(",")),
+    ));
+    for i in 0..100_000u64 {
+        let text = if i == 30_000 { "the needle" } else { "row" };
+        lines.push(span(
+            "t",
+            &format!("s{i}"),
+            10 + i,
+            "text",
+            "",
+            &format!(r#""{text} {i}""#),
+        ));
+    }
+    p.push(&lines).await;
+    settle().await;
+    key(&p.element(".utp-tree"), "f", true, false);
+    p.type_find("row");
+    frame().await;
+    // Still searching a frame later: the page was not held until the search ended.
+    let c = p.text(".utp-find-count");
+    assert!(c.ends_with('…'), "{c}");
+    // Typing drops that search: only the new query's matches count.
+    p.type_find("needle");
+    assert_eq!(p.count_when_done().await, "1 of 1");
+    let found = p.found();
+    let span = found.closest("[data-span]").unwrap().unwrap();
+    assert!(span.text_content().unwrap().contains("the needle 30000"));
+    assert!(p.visible(&found), "scrolled into view");
+}
