@@ -10,6 +10,7 @@ use crate::dom;
 use crate::filter::Filter;
 use crate::links::Activation;
 use crate::store::Store;
+use crate::views::errors::errors_nav;
 use crate::views::find_bar::find_bar;
 use crate::views::reveal::RevealCx;
 use crate::views::status_bar::status_bar;
@@ -118,5 +119,6 @@ pub(crate) fn fill(section: &Element, url: Option<String>, store: Store) {
     };
     find_bar(section, reveal);
     status_bar(section, store, status, retry);
+    errors_nav(section, reveal);
     tree(section, store, filter, follow, fold);
 }

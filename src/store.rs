@@ -80,6 +80,8 @@ struct State {
     /// The nested traces the reader opened as the tree's root, the current one last (see
     /// `crate::depth`); empty: all traces.
     rooted: Vec<TraceId>,
+    /// Traces (`as_u64`) with an error somewhere below them (`views::errors`).
+    errors_above: HashSet<u64>,
     session: Option<String>,
     /// The host's links to its program (`crate::links`).
     links: crate::links::Links,
@@ -412,6 +414,25 @@ impl Store {
     /// The nested trace the tree is rooted at, without subscribing the caller.
     pub fn rooted_untracked(&self) -> Option<TraceId> {
         self.in_state(|s| s.rooted.last().copied()).flatten()
+    }
+
+    /// Whether trace `id` has an error below it (its header is marked).
+    pub fn errors_above(&self, id: TraceId) -> bool {
+        self.in_state(|s| s.errors_above.contains(&id.as_u64()))
+            .unwrap_or(false)
+    }
+
+    /// The traces with an error below them; the views of those that changed are told.
+    pub fn set_errors_above(&self, now: HashSet<u64>) {
+        let changed: Vec<u64> = self
+            .in_state(|s| {
+                let old = std::mem::replace(&mut s.errors_above, now);
+                old.symmetric_difference(&s.errors_above).copied().collect()
+            })
+            .unwrap_or_default();
+        for t in changed {
+            self.trace_trigger(TraceId::from_u64(t)).notify();
+        }
     }
 
     /// Expands trace `id` for a reveal (`views::reveal`): as if the reader had, and its view

@@ -1,5 +1,6 @@
-//! Browser tests of find (the model searched, not the DOM; matches revealed and highlighted),
-//! in headless Chromium through the real DOM.
+//! Browser tests of finding and going places: find (the model searched, not the DOM; matches
+//! revealed and highlighted), errors first, tailing, copying; in headless Chromium through
+//! the real DOM.
 
 #![cfg(target_arch = "wasm32")]
 
@@ -331,4 +332,133 @@ async fn a_span_virtualized_away_is_found_in_slices_and_typing_cancels_the_searc
     let span = found.closest("[data-span]").unwrap().unwrap();
     assert!(span.text_content().unwrap().contains("the needle 30000"));
     assert!(p.visible(&found), "scrolled into view");
+}
+
+fn child(id: &str, name: &str, parent: &str, ts: u64) -> String {
+    format!(
+        r#"{{"id":"{id}","process":"p","ts":{ts},"op":"trace_start","trace":"{id}","name":"{name}","parent_span":"{parent}"}}"#
+    )
+}
+
+fn end_trace(id: &str, error: Option<&str>) -> String {
+    let status = match error {
+        Some(m) => format!(r#""error","message":"{m}""#),
+        None => r#""ok""#.to_owned(),
+    };
+    format!(
+        r#"{{"id":"end-{id}","process":"p","ts":99999,"op":"trace_end","trace":"{id}","status":{status}}}"#
+    )
+}
+
+#[wasm_bindgen_test]
+async fn errors_are_counted_marked_above_and_visited_with_e() {
+    let p = mount_panel(400);
+    // Roots sort by start, then id: a1 (the error below it) comes first.
+    let mut lines = vec![
+        trace("a1", "Outer"),
+        span("a1", "s", 2, "text", "step", r#""ok""#),
+        child("c", "Inner", "s", 3),
+        span(
+            "c",
+            "boom",
+            4,
+            "error",
+            "failure",
+            r#"{"message":"it broke"}"#,
+        ),
+    ];
+    for i in 0..200 {
+        lines.push(trace(&format!("r{i}"), &format!("ok {i}")));
+        lines.push(end_trace(&format!("r{i}"), None));
+    }
+    lines.push(trace("last", "Last"));
+    lines.push(end_trace("last", Some("gave up")));
+    p.push(&lines).await;
+    settle().await;
+    let count = p.element(".utp-errors");
+    assert_eq!(count.text_content().unwrap(), "⚠ 2 errors");
+    assert!(!count.class_list().contains("utp-hidden"));
+    // The traces above the error span are marked; a trace with no error below is not.
+    p.element("button[title='Collapse all traces']").click();
+    settle().await;
+    let marked = |id: &str| {
+        p.find(&format!(
+            "[data-trace='{id}'] > .utp-trace-header .utp-error-below"
+        ))
+        .is_some()
+    };
+    let id = |key: &str| {
+        p.store
+            .with(|m| m.trace_by_key(key).unwrap().as_u64())
+            .to_string()
+    };
+    // E goes to the first error, inside a collapsed trace, and again to the next.
+    key(&p.element(".utp-tree"), "e", false, false);
+    settle().await;
+    let found = p.found();
+    assert!(found.closest("[data-span-kind='error']").unwrap().is_some());
+    assert!(p.visible(&found));
+    assert!(marked(&id("a1")), "the outer trace is marked");
+    assert!(marked(&id("c")), "the inner trace is marked");
+    assert!(!marked(&id("r0")), "a trace without errors is not");
+    key(&p.element(".utp-tree"), "e", false, false);
+    settle().await;
+    let found = p.found();
+    assert!(found.class_list().contains("utp-trace-header"));
+    assert!(found.text_content().unwrap().contains("gave up"));
+    assert!(p.visible(&found));
+    // Shift+E: back to the first; the button goes on to the next.
+    key(&p.element(".utp-tree"), "E", false, true);
+    settle().await;
+    assert!(p
+        .found()
+        .closest("[data-span-kind='error']")
+        .unwrap()
+        .is_some());
+    count.click();
+    settle().await;
+    assert!(p.found().text_content().unwrap().contains("gave up"));
+}
+
+#[wasm_bindgen_test]
+async fn the_first_error_can_be_shown_as_soon_as_it_arrives() {
+    let p = mount_panel(400);
+    let mut lines = Vec::new();
+    for i in 0..300 {
+        lines.push(trace(&format!("r{i}"), &format!("run {i}")));
+        lines.push(span(
+            &format!("r{i}"),
+            &format!("s{i}"),
+            10 + i,
+            "text",
+            "",
+            r#""fine""#,
+        ));
+    }
+    p.push(&lines).await;
+    settle().await;
+    assert!(p.element(".utp-errors").class_list().contains("utp-hidden"));
+    let option: web_sys::HtmlInputElement = p.element(".utp-first-error input").dyn_into().unwrap();
+    option.click();
+    assert!(option.checked());
+    // An error far above the newest rows (follow mode shows the bottom).
+    p.push(&[span(
+        "r3",
+        "bad",
+        5000,
+        "error",
+        "oops",
+        r#"{"message":"first failure"}"#,
+    )])
+    .await;
+    settle().await;
+    settle().await;
+    let found = p.found();
+    assert!(
+        found.text_content().unwrap().contains("oops"),
+        "{:?}",
+        found.text_content()
+    );
+    assert!(p.visible(&found));
+    assert_eq!(p.text(".utp-errors"), "⚠ 1 error");
 }

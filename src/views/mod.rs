@@ -5,6 +5,7 @@
 pub mod clipboard;
 pub mod deep;
 pub mod error_span;
+pub mod errors;
 pub mod find_bar;
 pub mod generic_span;
 pub mod item_history;

@@ -24,6 +24,8 @@ struct Header {
     spans: usize,
     /// The trace's nesting level, shown where indentation no longer does.
     level: Option<usize>,
+    /// Whether an error is somewhere below it (`views::errors`).
+    error_below: bool,
 }
 
 /// Writes the header's parts after its caret; `needle`: what the filter looks for.
@@ -39,6 +41,12 @@ fn header_view(row: &Element, caret: &Element, h: &Header, needle: &str) {
     if let Some(level) = h.level {
         let l = dom::add_text(row, "span", "utp-level", &format!("L{level}"));
         dom::set(&l, "title", &format!("nesting level {level}"));
+    }
+    if h.error_below {
+        let mark = dom::add_text(row, "span", "utp-error-below", "⚠");
+        dom::set(&mark, "title", "An error below");
+        dom::set(&mark, "role", "img");
+        dom::set(&mark, "aria-label", "An error below");
     }
     // One line at most in the header (cut with an ellipsis): whole in the tooltip.
     let name = label(row, "span", "utp-label", &h.name, needle);
@@ -145,7 +153,12 @@ pub fn trace_view(cx: Ctx, id: TraceId) -> Element {
                     end: t.end_ts,
                     spans: t.spans.len(),
                     level: flat.then(|| m.depth(id)),
+                    error_below: false,
                 })
+            });
+            let now = now.map(|h| Header {
+                error_below: store.errors_above(id),
+                ..h
             });
             if now != shown || found {
                 needle = now_needle;
