@@ -14,6 +14,7 @@ use crate::views::errors::errors_nav;
 use crate::views::find_bar::find_bar;
 use crate::views::reveal::RevealCx;
 use crate::views::status_bar::status_bar;
+use crate::views::tail::follow_state;
 use crate::views::toolbar::toolbar;
 use crate::views::tree::tree;
 
@@ -120,5 +121,6 @@ pub(crate) fn fill(section: &Element, url: Option<String>, store: Store) {
     find_bar(section, reveal);
     status_bar(section, store, status, retry);
     errors_nav(section, reveal);
+    follow_state(section, store, follow);
     tree(section, store, filter, follow, fold);
 }

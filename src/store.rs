@@ -98,6 +98,8 @@ pub struct Store {
     pub paused: RwSignal<bool>,
     pub notices: RwSignal<VecDeque<Notice>>,
     pub counters: RwSignal<Counters>,
+    /// The span (`SpanId::as_u64`) following stays inside (`views::tail`), if any.
+    pub pinned: RwSignal<Option<u64>>,
 }
 
 impl Store {
@@ -113,6 +115,7 @@ impl Store {
             paused,
             notices: RwSignal::new(VecDeque::new()),
             counters: RwSignal::new(Counters::default()),
+            pinned: RwSignal::new(None),
         };
         // Resuming shows everything that changed while paused.
         crate::dom::effect(move || {

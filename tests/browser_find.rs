@@ -462,3 +462,125 @@ async fn the_first_error_can_be_shown_as_soon_as_it_arrives() {
     assert!(p.visible(&found));
     assert_eq!(p.text(".utp-errors"), "⚠ 1 error");
 }
+
+/// Scrolls the tree as a reader does (the panel hears the `scroll` event).
+async fn scroll_tree(p: &Mounted, top: i32) {
+    let tree = p.element(".utp-tree");
+    tree.set_scroll_top(top);
+    tree.dispatch_event(&web_sys::Event::new("scroll").unwrap())
+        .unwrap();
+    settle().await;
+}
+
+#[wasm_bindgen_test]
+async fn while_not_following_a_pill_counts_what_is_new_and_the_state_is_always_shown() {
+    let p = mount_panel(400);
+    let lines: Vec<String> = (0..100)
+        .map(|i| trace(&format!("t{i:03}"), &format!("run {i}")))
+        .collect();
+    p.push(&lines).await;
+    settle().await;
+    let state = p.element(".utp-follow-state");
+    assert_eq!(state.text_content().unwrap(), "● Following");
+    assert_eq!(state.get_attribute("aria-pressed").as_deref(), Some("true"));
+    assert!(p.find(".utp-jump").is_none());
+    // The reader scrolls up: following stops, and says so.
+    scroll_tree(&p, 0).await;
+    assert_eq!(state.text_content().unwrap(), "○ Not following");
+    assert_eq!(p.text(".utp-jump"), "↓ Jump to newest");
+    // What arrives is counted, and the reader stays where they are.
+    p.push(&[
+        trace("u1", "new one"),
+        trace("u2", "new two"),
+        span("u1", "x1", 5, "text", "", r#""a""#),
+    ])
+    .await;
+    settle().await;
+    assert_eq!(p.text(".utp-jump"), "↓ 3 new");
+    assert_eq!(
+        p.element(".utp-jump")
+            .get_attribute("aria-label")
+            .as_deref(),
+        Some("3 new traces and spans: follow the newest")
+    );
+    assert_eq!(
+        p.element(".utp-tree").scroll_top(),
+        0,
+        "the reader was not moved"
+    );
+    // The pill follows again.
+    p.element(".utp-jump").click();
+    settle().await;
+    settle().await;
+    assert_eq!(state.text_content().unwrap(), "● Following");
+    assert!(p.find(".utp-jump").is_none());
+    let tree = p.element(".utp-tree");
+    assert!(tree.scroll_height() - tree.scroll_top() - tree.client_height() <= 2);
+    // The state is a toggle too (keyboard: it is a button).
+    state.click();
+    frame().await;
+    assert_eq!(state.text_content().unwrap(), "○ Not following");
+}
+
+#[wasm_bindgen_test]
+async fn a_pinned_span_keeps_following_inside_it() {
+    let p = mount_panel(400);
+    p.push(&[
+        trace("t", "Chat"),
+        span("t", "answer", 2, "text", "answer", r#""The answer begins""#),
+    ])
+    .await;
+    settle().await;
+    let pin = p.element("[data-span-kind='text'] .utp-pin");
+    assert_eq!(pin.get_attribute("aria-pressed").as_deref(), Some("false"));
+    pin.click();
+    settle().await;
+    assert_eq!(
+        p.element("[data-span-kind='text'] .utp-pin")
+            .get_attribute("aria-pressed")
+            .as_deref(),
+        Some("true")
+    );
+    assert_eq!(p.text(".utp-follow-state"), "● Following the pinned span");
+    // Other spans arrive below it while it streams on.
+    let mut lines: Vec<String> = (0..60)
+        .map(|i| {
+            span(
+                "t",
+                &format!("o{i}"),
+                10 + i,
+                "text",
+                "other",
+                r#""other work""#,
+            )
+        })
+        .collect();
+    for i in 0..40 {
+        lines.push(format!(
+            r#"{{"id":"a{i}","process":"p","ts":{},"op":"text_append","span":"answer","text":" line {i}\n"}}"#,
+            100 + i
+        ));
+    }
+    p.push(&lines).await;
+    settle().await;
+    settle().await;
+    let tree = p.element(".utp-tree");
+    let answer = p.element("[data-span-kind='text']");
+    let bottom = answer.get_bounding_client_rect().bottom();
+    let tree_rect = tree.get_bounding_client_rect();
+    assert!(
+        (bottom - tree_rect.bottom()).abs() <= 2.0,
+        "the pinned span's end is at the tree's bottom: {bottom} vs {}",
+        tree_rect.bottom()
+    );
+    assert!(
+        tree.scroll_height() - tree.scroll_top() - tree.client_height() > 200,
+        "not the tree's end"
+    );
+    // Unpinned: following goes to the end of the tree again.
+    p.element(".utp-unpin").click();
+    settle().await;
+    settle().await;
+    assert_eq!(p.text(".utp-follow-state"), "● Following");
+    assert!(tree.scroll_height() - tree.scroll_top() - tree.client_height() <= 2);
+}

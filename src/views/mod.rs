@@ -21,6 +21,7 @@ pub mod reveal;
 pub mod span;
 pub mod status_bar;
 pub mod stream_stats;
+pub mod tail;
 pub mod text_span;
 pub mod toolbar;
 pub mod toolbar_menu;

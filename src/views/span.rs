@@ -3,11 +3,12 @@
 
 use std::rc::Rc;
 
-use leptos::prelude::Track;
+use leptos::prelude::{Get, Track};
 use user_trace_model::protocol::SpanKind;
 use user_trace_model::{Parent, RunStatus, SpanId, TraceId};
 use web_sys::Element;
 
+use crate::store::Store;
 use crate::views::deep::way_in;
 use crate::views::error_span::error_span;
 use crate::views::generic_span::generic_span;
@@ -17,6 +18,7 @@ use crate::views::label::{self, label};
 use crate::views::markdown_span::markdown_span;
 use crate::views::messages::messages_span;
 use crate::views::stream_stats::stream_stats;
+use crate::views::tail;
 use crate::views::text_span::text_span;
 use crate::views::trace::trace_view;
 use crate::views::waterfall::{waterfall, Timed};
@@ -106,9 +108,11 @@ struct Header {
     trace_running: bool,
     /// Its writer went away without ending it (a runtime's `span_interrupted`).
     interrupted: bool,
+    /// Whether following stays inside it (`views::tail`).
+    pinned: bool,
 }
 
-fn header_view(row: &Element, h: &Header, needle: &str) {
+fn header_view(row: &Element, h: &Header, needle: &str, pin: Option<(Store, SpanId)>) {
     row.set_text_content(None);
     let status = match &h.status {
         RunStatus::Running if h.interrupted => ("utp-interrupted", "interrupted".to_owned()),
@@ -141,6 +145,10 @@ fn header_view(row: &Element, h: &Header, needle: &str) {
             "Its producer disconnected without ending it and has not come back",
         );
     }
+    // A span still streaming can be pinned: following then stays inside it.
+    if let (true, true, Some((store, id))) = (h.status.is_running(), h.streamed || h.pinned, pin) {
+        tail::pin_button(row, store, id);
+    }
     if status.0 == "utp-unfinished" {
         dom::set(
             &state,
@@ -168,6 +176,7 @@ pub fn span_view(cx: Ctx, id: SpanId) -> Element {
                     _ => true,
                 },
                 interrupted: s.interrupted.is_some(),
+                pinned: false,
             })
         })
     };
@@ -200,11 +209,12 @@ pub fn span_view(cx: Ctx, id: SpanId) -> Element {
             }
             let now_needle = label::needle(filter);
             let found = now_needle != needle;
-            let now = read();
+            let pinned = store.pinned.get() == Some(id.as_u64());
+            let now = read().map(|h| Header { pinned, ..h });
             if now != shown || found {
                 needle = now_needle;
                 match &now {
-                    Some(h) => header_view(&head, h, &needle),
+                    Some(h) => header_view(&head, h, &needle, Some((store, id))),
                     None => head.set_text_content(None),
                 }
                 let _ = head.append_child(&meta);

@@ -15,6 +15,7 @@ use crate::store::Store;
 use crate::views::deep::focus_bar;
 use crate::views::label::label;
 use crate::views::span::span_view;
+use crate::views::tail;
 use crate::views::trace::trace_view;
 use crate::views::virtual_list::{virtual_list, Viewport};
 use crate::views::{Ctx, Fold};
@@ -216,16 +217,16 @@ const PIN_STILL: u32 = 3;
 /// it would move the view with the rows above as they measure (a scroll the tree would take
 /// for the reader leaving the bottom). Any other scroll away from the bottom ends follow mode,
 /// and with it the pin.
-fn pin_to_bottom(el: &Element, follow: RwSignal<bool>, pinned: &Rc<Pin>) {
+fn pin_to_bottom(el: &Element, follow: RwSignal<bool>, pinned: &Rc<Pin>, store: Store) {
     dom::toggle_class(el, "utp-pinned", true);
-    el.set_scroll_top(el.scroll_height());
+    el.set_scroll_top(tail::follow_top(el, store));
     pinned.top.set(el.scroll_top());
     if pinned.frames.replace(PIN_FRAMES) == 0 {
-        pin(el.clone(), follow, pinned.clone(), 0, -1);
+        pin(el.clone(), follow, pinned.clone(), 0, -1, store);
     }
 }
 
-fn pin(el: Element, follow: RwSignal<bool>, pinned: Rc<Pin>, still: u32, last: i32) {
+fn pin(el: Element, follow: RwSignal<bool>, pinned: Rc<Pin>, still: u32, last: i32, store: Store) {
     request_animation_frame(move || {
         let left = pinned.frames.get();
         if left == 0 || !follow.try_get_untracked().unwrap_or(false) {
@@ -234,9 +235,10 @@ fn pin(el: Element, follow: RwSignal<bool>, pinned: Rc<Pin>, still: u32, last: i
             return;
         }
         let height = el.scroll_height();
-        let at_bottom = height - el.scroll_top() - el.client_height() <= 1;
+        // The end of the tree, or of the span pinned (views::tail).
+        let at_bottom = tail::at_follow_end(&el, store, 1);
         if !at_bottom {
-            el.set_scroll_top(height);
+            el.set_scroll_top(tail::follow_top(&el, store));
             pinned.top.set(el.scroll_top());
         }
         let still = if at_bottom && height == last {
@@ -250,7 +252,7 @@ fn pin(el: Element, follow: RwSignal<bool>, pinned: Rc<Pin>, still: u32, last: i
             return;
         }
         pinned.frames.set(left - 1);
-        pin(el, follow, pinned, still, height);
+        pin(el, follow, pinned, still, height, store);
     });
 }
 
@@ -313,13 +315,15 @@ pub fn tree(
     dom::effect(move || {
         store.counters.track();
         if follow.get_untracked() {
-            pin_to_bottom(&el, follow, &pins);
+            pin_to_bottom(&el, follow, &pins, store);
         }
     });
     let (el, pins) = (scroller.clone(), pinned.clone());
     dom::effect(move || {
+        // Pinning or unpinning a span moves the end that following goes to.
+        store.pinned.track();
         if follow.get() {
-            pin_to_bottom(&el, follow, &pins);
+            pin_to_bottom(&el, follow, &pins, store);
         }
     });
     // Rows mounting near the bottom (when the observer says so, which can be frames later
@@ -327,12 +331,12 @@ pub fn tree(
     let pins = pinned.clone();
     viewport.after_change(Rc::new(move |el| {
         if follow.try_get_untracked().unwrap_or(false) {
-            pin_to_bottom(el, follow, &pins);
+            pin_to_bottom(el, follow, &pins, store);
         }
     }));
     dom::on(&scroller, "scroll", move |e| {
         let Some(el) = dom::target(&e) else { return };
-        let at_bottom = el.scroll_height() - el.scroll_top() - el.client_height() < 48;
+        let at_bottom = tail::at_follow_end(&el, store, 47);
         if !at_bottom && pinned.frames.get() > 0 && el.scroll_top() >= pinned.top.get() - 1 {
             // The pin's own scroll, reported after rows below it grew: the reader did not
             // leave the bottom (anyone scrolling up does, and ends follow mode).
@@ -403,14 +407,5 @@ pub fn tree(
         );
         box_
     });
-    dom::show(
-        parent,
-        move || !follow.get(),
-        move || {
-            let b = dom::el("button", "utp-jump");
-            b.set_text_content(Some("↓ Jump to newest"));
-            dom::on(&b, "click", move |_| follow.set(true));
-            b
-        },
-    );
+    tail::new_pill(parent, store, follow);
 }
