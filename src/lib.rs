@@ -11,6 +11,7 @@ pub mod badges;
 pub mod bidi;
 pub mod clock;
 pub mod connection;
+pub mod copy;
 pub mod depth;
 pub mod dom;
 pub mod endpoints;

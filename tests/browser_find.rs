@@ -584,3 +584,174 @@ async fn a_pinned_span_keeps_following_inside_it() {
     assert_eq!(p.text(".utp-follow-state"), "● Following");
     assert!(tree.scroll_height() - tree.scroll_top() - tree.client_height() <= 2);
 }
+
+/// Puts a hook in place of the clipboard's `writeText`: it records the text (or refuses it, as
+/// a browser does without permission), so that a test sees exactly what a copy hands over.
+fn hook_clipboard(refuse: bool) {
+    let script = format!(
+        r#"window.__copied = [];
+        Object.defineProperty(navigator, 'clipboard', {{ configurable: true, value: {{
+          writeText: (t) => {{ window.__copied.push(t); return {refuse}
+            ? Promise.reject(new DOMException('Write permission denied.', 'NotAllowedError'))
+            : Promise.resolve(); }} }} }});"#
+    );
+    js_sys::eval(&script).unwrap();
+}
+
+fn copied() -> Vec<String> {
+    let list = js_sys::eval("window.__copied").unwrap();
+    js_sys::Array::from(&list)
+        .iter()
+        .map(|v| v.as_string().unwrap())
+        .collect()
+}
+
+fn reach(el: &web_sys::Element) {
+    el.dispatch_event(&web_sys::Event::new("pointerenter").unwrap())
+        .unwrap();
+}
+
+#[wasm_bindgen_test]
+async fn copies_a_json_value_exactly_its_path_a_span_and_a_trace_that_imports_back() {
+    hook_clipboard(false);
+    let p = mount_panel(500);
+    p.push(&[
+        trace("t", "Run <script>alert(1)</script>"),
+        span(
+            "t",
+            "j",
+            2,
+            "json",
+            "data",
+            r#"{"results":[{"title":"a"},{"title":"b"},{"title":"x\u00e9 1.50"}],"odd key":1.50}"#,
+        ),
+    ])
+    .await;
+    settle().await;
+    // Open results and its third member: copy the value as sent and the path.
+    p.element("[data-path='$.results']").click();
+    p.element("[data-path='$.results[2]']").click();
+    let row = p.element("[data-path='$.results[2].title']");
+    row.query_selector("[aria-label='Copy value']")
+        .unwrap()
+        .unwrap()
+        .dyn_into::<web_sys::HtmlElement>()
+        .unwrap()
+        .click();
+    row.query_selector("[aria-label='Copy path']")
+        .unwrap()
+        .unwrap()
+        .dyn_into::<web_sys::HtmlElement>()
+        .unwrap()
+        .click();
+    p.element("[data-path='$[\"odd key\"]'] [aria-label='Copy value']")
+        .click();
+    p.element("[data-path='$[\"odd key\"]'] [aria-label='Copy path']")
+        .click();
+    // A span, and the trace (its copy buttons appear when reached).
+    reach(&p.element("[data-span]"));
+    p.element(".utp-span-header [aria-label='Copy span as JSON']")
+        .click();
+    reach(&p.element(".utp-trace-header"));
+    let trace_copy = p.element(".utp-trace-header [aria-label='Copy trace as JSON Lines']");
+    trace_copy.click();
+    settle().await;
+    assert_eq!(
+        trace_copy.text_content().unwrap(),
+        "copied",
+        "a visible confirmation"
+    );
+    let got = copied();
+    assert_eq!(got[0], r#""x\u00e9 1.50""#, "the value exactly as sent");
+    assert_eq!(got[1], "$.results[2].title");
+    assert_eq!(got[2], "1.50");
+    assert_eq!(got[3], r#"$["odd key"]"#);
+    assert!(
+        got[4].starts_with(r#"{"span":"j","trace":"t","kind":"json","title":"data""#),
+        "{}",
+        got[4]
+    );
+    assert!(got[4].ends_with(r#""content":{"results":[{"title":"a"},{"title":"b"},{"title":"x\u00e9 1.50"}],"odd key":1.50}}"#));
+    // The trace's lines import back into another panel as the same tree.
+    let q = mount_panel(300);
+    user_trace_panel::views::toolbar::import_text(q.store, &got[5]);
+    settle().await;
+    assert_eq!(q.text(".utp-label"), "Run <script>alert(1)</script>");
+    assert_eq!(
+        q.store.with(|m| m.dump()),
+        p.store.with(|m| m.dump()),
+        "the same tree"
+    );
+    assert!(q.find("script").is_none(), "content is text, never HTML");
+}
+
+#[wasm_bindgen_test]
+async fn a_refused_clipboard_says_so_clearly() {
+    hook_clipboard(true);
+    let p = mount_panel(300);
+    p.push(&[
+        trace("t", "Run"),
+        span("t", "j", 2, "json", "data", r#"{"a":1}"#),
+    ])
+    .await;
+    settle().await;
+    let b = p.element("[data-path='$.a'] [aria-label='Copy value']");
+    b.click();
+    settle().await;
+    assert_eq!(b.text_content().unwrap(), "copy failed");
+    let said = b.get_attribute("title").unwrap();
+    assert!(said.contains("refused the clipboard"), "{said}");
+    assert!(said.contains("Write permission denied."), "{said}");
+    assert_eq!(b.get_attribute("aria-label"), Some(said));
+}
+
+#[wasm_bindgen_test]
+async fn a_string_holding_json_opens_as_a_tree_and_markdown_shows_its_source() {
+    let p = mount_panel(400);
+    p.push(&[
+        trace("t", "Run"),
+        span(
+            "t",
+            "j",
+            2,
+            "json",
+            "data",
+            r#"{"args":"{\"city\":\"Paris\",\"days\":[1,2]}","plain":"{not json","bad":"{\"a\":}"}"#,
+        ),
+        span("t", "m", 3, "markdown", "notes", r##""# Title\n\n<b>raw</b> **bold**""##),
+    ])
+    .await;
+    settle().await;
+    assert!(p.find("[data-path='$.plain'] .utp-json-as-tree").is_none());
+    let open = p.element("[data-path='$.args'] .utp-json-as-tree");
+    assert_eq!(
+        open.get_attribute("aria-expanded").as_deref(),
+        Some("false")
+    );
+    open.click();
+    assert_eq!(open.get_attribute("aria-expanded").as_deref(), Some("true"));
+    let inner = p.element(".utp-json-inner");
+    assert!(inner.text_content().unwrap().contains("Paris"));
+    assert!(inner
+        .query_selector("[data-path='$.days']")
+        .unwrap()
+        .is_some());
+    open.click();
+    assert!(p.find(".utp-json-inner").is_none(), "closed again");
+    p.element("[data-path='$.bad'] .utp-json-as-tree").click();
+    assert!(p.text(".utp-json-inner").starts_with("Not JSON"));
+    // Markdown: rendered, then its source as sent, then rendered again.
+    assert_eq!(p.text(".utp-markdown h3"), "Title");
+    let toggle = p.element(".utp-md-toggle");
+    toggle.click();
+    frame().await;
+    assert_eq!(
+        toggle.get_attribute("aria-pressed").as_deref(),
+        Some("true")
+    );
+    assert_eq!(p.text(".utp-md-raw"), "# Title\n\n<b>raw</b> **bold**");
+    assert!(p.find(".utp-markdown b").is_none(), "raw HTML stays text");
+    toggle.click();
+    frame().await;
+    assert_eq!(p.text(".utp-markdown strong"), "bold");
+}

@@ -10,17 +10,84 @@ use crate::dom;
 /// How long a copy button says "copied" (or "failed") before it says "copy" again.
 const FEEDBACK: std::time::Duration = std::time::Duration::from_millis(1200);
 
-/// Copies `text`; the button then says whether it worked, for a moment.
+/// How long a refusal stays on the button (long enough to read why).
+const REFUSED: std::time::Duration = std::time::Duration::from_millis(6000);
+
+/// Copies `text`; the button then says whether it worked, for a moment, and if the browser
+/// refused the clipboard, why (in its tooltip and, for a screen reader, its name).
 pub fn copy(text: &str, button: Element) {
     let Some(window) = web_sys::window() else {
         return;
     };
     let promise = window.navigator().clipboard().write_text(text);
     leptos::task::spawn_local(async move {
-        let ok = wasm_bindgen_futures::JsFuture::from(promise).await.is_ok();
-        button.set_text_content(Some(if ok { "copied" } else { "failed" }));
-        set_timeout(move || button.set_text_content(Some("copy")), FEEDBACK);
+        let result = wasm_bindgen_futures::JsFuture::from(promise).await;
+        let (label, title) = (
+            button.get_attribute("aria-label"),
+            button.get_attribute("title"),
+        );
+        let wait = match result {
+            Ok(_) => {
+                button.set_text_content(Some("copied"));
+                FEEDBACK
+            }
+            Err(e) => {
+                let why = js_sys::Reflect::get(&e, &"message".into())
+                    .ok()
+                    .and_then(|m| m.as_string())
+                    .filter(|m| !m.is_empty())
+                    .unwrap_or_else(|| "no reason given".to_owned());
+                let said = format!(
+                    "Not copied: the browser refused the clipboard ({why}). Select the text and copy it instead."
+                );
+                button.set_text_content(Some("copy failed"));
+                dom::set(&button, "title", &said);
+                dom::set(&button, "aria-label", &said);
+                REFUSED
+            }
+        };
+        set_timeout(
+            move || {
+                button.set_text_content(Some("copy"));
+                for (name, was) in [("aria-label", label), ("title", title)] {
+                    if let Some(was) = was {
+                        dom::set(&button, name, &was);
+                    }
+                }
+            },
+            wait,
+        );
     });
+}
+
+/// Adds a copy button to `el` (or to its first descendant that `into` selects) once the
+/// pointer or the keyboard reaches `el`, and again if a re-render dropped it: rows mount many
+/// headers and few are ever copied (a button in every row costs mounting time).
+pub fn copy_when_reached(
+    el: &Element,
+    into: &'static str,
+    label: &'static str,
+    text: Rc<dyn Fn() -> String>,
+) {
+    for event in ["pointerenter", "focusin"] {
+        let text = text.clone();
+        dom::on(el, event, move |e| {
+            let Some(el) = dom::target(&e) else { return };
+            let at = match into {
+                "" => Some(el),
+                selector => el.query_selector(selector).ok().flatten(),
+            };
+            let Some(at) = at else { return };
+            if at
+                .query_selector(":scope > .utp-copy")
+                .ok()
+                .flatten()
+                .is_none()
+            {
+                copy_button(&at, label, text.clone());
+            }
+        });
+    }
 }
 
 /// Appends a small "copy" button that copies what `text` makes when clicked. It holds no

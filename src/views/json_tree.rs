@@ -284,6 +284,9 @@ fn json_node(n: Value, open: bool, outline: Option<Arc<OnceLock<Outline>>>) -> E
             _ => scalar_text(raw),
         };
         key_and_actions(&row, &n, (class_of(kind), &shown));
+        if kind == JsonKind::String && crate::copy::looks_like_json_string(raw) {
+            return json_in_string_node(row, &n);
+        }
         return row;
     }
     if depth::json_is_way_in(n.depth) {
@@ -302,6 +305,49 @@ fn json_node(n: Value, open: bool, outline: Option<Arc<OnceLock<Outline>>>) -> E
     });
     let flat = !depth::indents(below.1);
     expandable("utp-json-row utp-clickable", open, flat, &head, fill)
+}
+
+/// A string row whose text looks like JSON, with a button that shows that JSON as a tree
+/// below the row (checked when pressed; invalid JSON says why).
+fn json_in_string_node(row: Element, n: &Value) -> Element {
+    let node = dom::el("div", "utp-json-node");
+    let _ = node.append_child(&row);
+    let actions = row
+        .query_selector(".utp-json-actions")
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| row.clone());
+    let b = dom::add_text(&actions, "button", "utp-json-as-tree", "{…}");
+    dom::set(&b, "type", "button");
+    dom::set(&b, "aria-label", "View the string as JSON");
+    dom::set(&b, "title", "View the string as JSON");
+    dom::set(&b, "aria-expanded", "false");
+    let (text, start, end) = (n.text.clone(), n.start, n.end);
+    dom::on(&b, "click", move |e| {
+        e.stop_propagation();
+        let Some(b) = dom::target(&e) else { return };
+        let Some(node) = b.closest(".utp-json-node").ok().flatten() else {
+            return;
+        };
+        if let Ok(Some(shown)) = node.query_selector(":scope > .utp-json-inner") {
+            shown.remove();
+            dom::set(&b, "aria-expanded", "false");
+            return;
+        }
+        let inner = dom::add(&node, "div", "utp-json-inner");
+        let decoded = json_string::decode(text.get(start..end).unwrap_or("").trim());
+        match crate::copy::json_in_string(&decoded) {
+            Some(Ok(json)) => {
+                let _ = inner.append_child(&json_tree(json.shared(), None, true));
+            }
+            Some(Err(why)) => {
+                dom::add_text(&inner, "div", "utp-err", &format!("Not JSON: {why}"));
+            }
+            None => {}
+        }
+        dom::set(&b, "aria-expanded", "true");
+    });
+    node
 }
 
 /// A container past the view's nesting cap: a collapsed row that opens it as a new view.

@@ -1,7 +1,7 @@
 //! A markdown span, rendered from parsed blocks into DOM nodes with text content only: raw
 //! HTML in the source is shown as text and never interpreted.
 
-use leptos::prelude::Track;
+use leptos::prelude::*;
 use user_trace_model::SpanId;
 use web_sys::{Element, Node};
 
@@ -71,18 +71,33 @@ fn block(parent: &Node, block: Block) {
     inlines(&dom::add(parent, tag, ""), spans);
 }
 
-/// The rendered markdown of a span (re-rendered at most once per animation frame).
+/// The rendered markdown of a span (re-rendered at most once per animation frame), or its
+/// source as sent: a toggle switches between them.
 pub fn markdown_span(store: Store, id: SpanId) -> Element {
-    let root = dom::el("div", "utp-markdown");
+    let outer = dom::el("div", "utp-markdown-span");
+    let raw = RwSignal::new(false);
+    let toggle = dom::add_text(&outer, "button", "utp-md-toggle", "source");
+    dom::set(&toggle, "type", "button");
+    dom::set(&toggle, "aria-label", "Show the markdown source");
+    dom::set(&toggle, "title", "Show the markdown source");
+    dom::on(&toggle, "click", move |_| raw.update(|r| *r = !*r));
+    let root = dom::add(&outer, "div", "utp-markdown");
     let trigger = store.span_trigger(id);
     let node = root.clone();
     dom::effect(move || {
         trigger.track();
+        let raw = raw.get();
+        dom::set(&toggle, "aria-pressed", if raw { "true" } else { "false" });
         let text = store.with(|m| m.span(id).and_then(|s| s.text()).unwrap_or("").to_owned());
         node.set_text_content(None);
+        if raw {
+            // The source as text, line breaks kept; never interpreted.
+            dom::add_text(&node, "pre", "utp-md-raw", &text);
+            return;
+        }
         for b in markdown::parse(&text) {
             block(&node, b);
         }
     });
-    root
+    outer
 }

@@ -9,6 +9,7 @@ use user_trace_model::{Parent, RunStatus, SpanId, TraceId};
 use web_sys::Element;
 
 use crate::store::Store;
+use crate::views::clipboard::copy_when_reached;
 use crate::views::deep::way_in;
 use crate::views::error_span::error_span;
 use crate::views::generic_span::generic_span;
@@ -24,7 +25,7 @@ use crate::views::trace::trace_view;
 use crate::views::waterfall::{waterfall, Timed};
 use crate::views::who::writers_note;
 use crate::views::Ctx;
-use crate::{badges, label_text, process_colour};
+use crate::{badges, copy, label_text, process_colour};
 use crate::{depth, dom};
 
 /// The short name of a process (`agent@host:42` -> `agent`), for badges.
@@ -192,6 +193,12 @@ pub fn span_view(cx: Ctx, id: SpanId) -> Element {
     let meta = dom::el("span", "utp-meta");
     stream_stats(&meta, store, id);
     waterfall(&meta, store, Timed::Span(id));
+    copy_when_reached(
+        &root,
+        ":scope > .utp-span-header",
+        "Copy span as JSON",
+        Rc::new(move || store.with(|m| copy::span_json(m, id)).unwrap_or_default()),
+    );
     let mut shown = None;
     {
         let trigger = trigger.clone();

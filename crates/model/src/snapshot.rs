@@ -25,12 +25,32 @@ impl Model {
         stack.extend(traces.into_iter().rev().map(Step::Trace));
         let roots: Vec<TraceId> = self.roots().iter().copied().collect();
         stack.extend(roots.into_iter().rev().map(Step::Trace));
-        while let Some(step) = stack.pop() {
-            match step {
-                Step::Trace(t) => out.trace(t, &mut stack),
-                Step::Span(s) => out.span(s, &mut stack),
-                Step::TraceEnd(t) => out.trace_end(t),
-                Step::SpanEnd(s) => out.span_end(s),
+        out.walk(stack);
+        out.events
+    }
+
+    /// Events that rebuild trace `id` and everything nested in it, as a root trace (a nested
+    /// trace copied alone does not wait for its parent span when imported): what the panel's
+    /// "copy trace" puts on the clipboard as JSON Lines. Ids are `copy:<trace id>:<n>`, so that
+    /// copies of different traces imported into one panel are not taken for duplicates.
+    pub fn trace_events(&self, id: TraceId) -> Vec<Event> {
+        let Some(key) = self.trace(id).map(|t| t.key.clone()) else {
+            return Vec::new();
+        };
+        let mut out = Snapshot {
+            model: self,
+            events: Vec::new(),
+        };
+        out.walk(vec![Step::Trace(id)]);
+        for (n, e) in out.events.iter_mut().enumerate() {
+            e.id = format!("copy:{key}:{n}");
+            if let Op::TraceStart {
+                trace, parent_span, ..
+            } = &mut e.op
+            {
+                if **trace == *key {
+                    *parent_span = None;
+                }
             }
         }
         out.events
@@ -61,6 +81,17 @@ fn status(s: &RunStatus) -> Option<Status> {
 }
 
 impl Snapshot<'_> {
+    fn walk(&mut self, mut stack: Vec<Step>) {
+        while let Some(step) = stack.pop() {
+            match step {
+                Step::Trace(t) => self.trace(t, &mut stack),
+                Step::Span(s) => self.span(s, &mut stack),
+                Step::TraceEnd(t) => self.trace_end(t),
+                Step::SpanEnd(s) => self.span_end(s),
+            }
+        }
+    }
+
     fn push(&mut self, process: &str, ts: u64, op: Op) {
         let id = format!("snapshot:{}", self.events.len());
         self.events.push(Event {
