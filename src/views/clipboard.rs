@@ -11,7 +11,7 @@ use crate::dom;
 const FEEDBACK: std::time::Duration = std::time::Duration::from_millis(1200);
 
 /// How long a refusal stays on the button (long enough to read why).
-const REFUSED: std::time::Duration = std::time::Duration::from_millis(6000);
+const REFUSED: std::time::Duration = std::time::Duration::from_millis(4000);
 
 /// Copies `text`; the button then says whether it worked, for a moment, and if the browser
 /// refused the clipboard, why (in its tooltip and, for a screen reader, its name).
