@@ -72,6 +72,26 @@ pub fn on(target: &Element, event: &str, f: impl FnMut(web_sys::Event) + 'static
     listen(target, event, Box::new(f));
 }
 
+/// A boolean property of a JavaScript object (`ctrlKey` of a key event, `checked` of a
+/// checkbox), read by name: each typed accessor adds its own import to the JavaScript glue.
+pub fn flag(o: &wasm_bindgen::JsValue, name: &str) -> bool {
+    js_sys::Reflect::get(o, &name.into())
+        .ok()
+        .and_then(|v| v.as_bool())
+        .unwrap_or(false)
+}
+
+/// The elements that `selector` finds in `el` (`:scope > ...` for its children), in order.
+pub fn select_all(el: &Element, selector: &str) -> Vec<Element> {
+    let Ok(list) = el.query_selector_all(selector) else {
+        return Vec::new();
+    };
+    (0..list.length())
+        .filter_map(|i| list.item(i))
+        .filter_map(|n| n.dyn_into::<Element>().ok())
+        .collect()
+}
+
 /// The element a listener is on (the event's current target).
 pub fn target(e: &web_sys::Event) -> Option<Element> {
     e.current_target().and_then(|t| t.dyn_into().ok())

@@ -1,11 +1,12 @@
 //! Find's query: what the reader typed, with its case and regular-expression toggles, made
 //! into the predicate the model's search walks with (`user_trace_model::search`). Pure logic,
-//! tested natively.
+//! tested natively, except regular expressions.
 //!
-//! Regular expressions use `regex-lite`: `regex` would add its Unicode tables and several
-//! engines to the panel's wasm (B6, docs/ARCHITECTURE.md). Its case folding is ASCII only, so
-//! a case-insensitive regular expression matches `É` only as `É`; a plain (not regex) query
-//! folds every case, as the filter does ([`crate::filter::lower`]).
+//! Regular expressions are the browser's own (`RegExp`, with the `u` flag, and `i` unless the
+//! case must match: Unicode classes and case folding): a Rust engine in the wasm cost B6 its
+//! budget (`regex-lite` took the panel from under 200 KB of gzip to over it; `regex` is
+//! several times larger). A native build, which has no browser, refuses them. A plain (not
+//! regex) query folds case as the filter does ([`crate::filter::lower`]).
 
 use crate::filter::lower;
 
@@ -28,12 +29,9 @@ pub enum Matcher {
         needle: String,
         case_sensitive: bool,
     },
-    Regex(regex_lite::Regex),
+    #[cfg(target_arch = "wasm32")]
+    Regex(js_sys::RegExp),
 }
-
-/// How long a compiled regular expression may be: a pattern that would make a larger one is
-/// refused (it would be slow on large texts).
-const REGEX_SIZE_LIMIT: usize = 1 << 20;
 
 impl Query {
     /// The matcher for this query, or why the regular expression is not one.
@@ -42,12 +40,7 @@ impl Query {
             return Ok(Matcher::Empty);
         }
         if self.regex {
-            return regex_lite::RegexBuilder::new(&self.text)
-                .case_insensitive(!self.case_sensitive)
-                .size_limit(REGEX_SIZE_LIMIT)
-                .build()
-                .map(Matcher::Regex)
-                .map_err(|e| first_line(&e.to_string()));
+            return regex(&self.text, self.case_sensitive);
         }
         Ok(Matcher::Plain {
             needle: if self.case_sensitive {
@@ -60,14 +53,34 @@ impl Query {
     }
 }
 
-/// The line of an error message that says what is wrong (regex-lite's messages point at the
-/// pattern over several lines).
-fn first_line(message: &str) -> String {
-    let last = message.lines().rfind(|l| l.starts_with("error:"));
-    last.unwrap_or(message)
-        .trim_start_matches("error:")
-        .trim()
-        .to_owned()
+/// The browser's regular expression for `pattern`, or why it is not one (a `SyntaxError`'s
+/// message: "Invalid regular expression: /(a/u: Unterminated group").
+#[cfg(target_arch = "wasm32")]
+fn regex(pattern: &str, case_sensitive: bool) -> Result<Matcher, String> {
+    use wasm_bindgen::JsCast;
+    let flags = if case_sensitive { "u" } else { "iu" };
+    // `new RegExp` throws on a bad pattern: constructed through `Reflect`, which catches.
+    let made = js_sys::Reflect::get(&js_sys::global(), &"RegExp".into())
+        .and_then(|c| c.dyn_into::<js_sys::Function>())
+        .and_then(|c| {
+            let args = js_sys::Array::of2(&pattern.into(), &flags.into());
+            js_sys::Reflect::construct(&c, &args)
+        });
+    match made {
+        Ok(r) => r
+            .dyn_into::<js_sys::RegExp>()
+            .map(Matcher::Regex)
+            .map_err(|_| "not a regular expression".to_owned()),
+        Err(e) => Err(js_sys::Reflect::get(&e, &"message".into())
+            .ok()
+            .and_then(|m| m.as_string())
+            .unwrap_or_else(|| "not a regular expression".to_owned())),
+    }
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn regex(_: &str, _: bool) -> Result<Matcher, String> {
+    Err("regular expressions are the browser's: none here".to_owned())
 }
 
 impl Matcher {
@@ -87,7 +100,8 @@ impl Matcher {
             Matcher::Plain { needle, .. } => {
                 hay.contains(needle.as_str()) || lower(hay).contains(needle.as_str())
             }
-            Matcher::Regex(r) => r.is_match(hay),
+            #[cfg(target_arch = "wasm32")]
+            Matcher::Regex(r) => r.test(hay),
         }
     }
 }
@@ -128,28 +142,19 @@ mod tests {
     }
 
     #[test]
-    fn regular_expressions_with_and_without_case() {
-        let m = query(r"id-\d+$", false, true).matcher().unwrap();
-        assert!(m.is_match("ID-42"));
-        assert!(!m.is_match("id-42x"));
-        let m = query(r"id-\d+", true, true).matcher().unwrap();
-        assert!(!m.is_match("ID-42"));
-        assert!(m.is_match("id-7"));
-    }
-
-    #[test]
-    fn a_bad_pattern_says_why_in_one_line() {
-        let Err(e) = query("(unclosed", false, true).matcher() else {
-            panic!("accepted a bad pattern");
+    fn a_native_build_refuses_regular_expressions_and_says_so() {
+        // The browser matches them (tests/browser_find.rs checks patterns, case and errors).
+        let Err(e) = query("ne+dle", false, true).matcher() else {
+            panic!("a native build has no regex engine");
         };
-        assert!(!e.is_empty() && !e.contains('\n'), "{e}");
+        assert!(e.contains("browser"), "{e}");
         // Near miss: the same text as plain text is fine.
         assert!(query("(unclosed", false, false).matcher().is_ok());
     }
 
     #[test]
     fn nothing_typed_matches_nothing() {
-        let m = query("", false, true).matcher().unwrap();
+        let m = query("", false, false).matcher().unwrap();
         assert!(m.is_empty());
         assert!(!m.is_match("anything"));
     }

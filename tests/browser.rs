@@ -304,7 +304,10 @@ async fn a_copy_button_says_what_happened_then_resets() {
     button.click();
     // Headless Chromium may refuse the clipboard: either outcome must be shown.
     wait_for("copy feedback", || {
-        matches!(button.text_content().as_deref(), Some("copied" | "copy failed"))
+        matches!(
+            button.text_content().as_deref(),
+            Some("copied" | "copy failed")
+        )
     })
     .await;
     wait_for("the button to reset", || {

@@ -99,7 +99,7 @@ pub fn errors_nav(section: &Element, cx: RevealCx) {
         let on = e
             .target()
             .and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok())
-            .is_some_and(|i| i.checked());
+            .is_some_and(|i| dom::flag(&i, "checked"));
         first_on_arrival.set(on);
     });
     // After each applied frame: the count, and the marks above errors when it moved.
@@ -138,17 +138,24 @@ pub fn errors_nav(section: &Element, cx: RevealCx) {
         let Some(k) = e.dyn_ref::<web_sys::KeyboardEvent>() else {
             return;
         };
-        if !k.key().eq_ignore_ascii_case("e") || k.ctrl_key() || k.meta_key() || k.alt_key() {
+        let modified = ["ctrlKey", "metaKey", "altKey"]
+            .iter()
+            .any(|m| dom::flag(k, m));
+        if !k.key().eq_ignore_ascii_case("e") || modified {
             return;
         }
         let Some(t) = e.target().and_then(|t| t.dyn_into::<Element>().ok()) else {
             return;
         };
-        if matches!(t.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT") {
+        if t.closest(crate::views::find_bar::FIELDS)
+            .ok()
+            .flatten()
+            .is_some()
+        {
             return;
         }
         e.prevent_default();
-        go(&t, if k.shift_key() { -1 } else { 1 });
+        go(&t, if dom::flag(k, "shiftKey") { -1 } else { 1 });
     });
 }
 

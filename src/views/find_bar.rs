@@ -89,7 +89,7 @@ pub fn find_bar(section: &Element, cx: RevealCx) {
         match k.key().as_str() {
             "Enter" => {
                 e.prevent_default();
-                go(h, cx, if k.shift_key() { -1 } else { 1 });
+                go(h, cx, if dom::flag(k, "shiftKey") { -1 } else { 1 });
             }
             "Escape" => {
                 e.prevent_default();
@@ -112,8 +112,9 @@ pub fn find_bar(section: &Element, cx: RevealCx) {
         let Some(k) = e.dyn_ref::<web_sys::KeyboardEvent>() else {
             return;
         };
-        let find = (k.ctrl_key() || k.meta_key()) && k.key().eq_ignore_ascii_case("f");
-        let slash = k.key() == "/" && !k.ctrl_key() && !k.meta_key() && !typing(&e);
+        let command = dom::flag(k, "ctrlKey") || dom::flag(k, "metaKey");
+        let find = command && k.key().eq_ignore_ascii_case("f");
+        let slash = k.key() == "/" && !command && !typing(&e);
         if find || slash {
             e.prevent_default();
             open(h);
@@ -121,13 +122,15 @@ pub fn find_bar(section: &Element, cx: RevealCx) {
     });
 }
 
+/// What a reader types into.
+pub const FIELDS: &str = "input, textarea, select, [contenteditable]";
+
 /// Whether a key event is typing into a field (where `/` is a character, not a command).
 fn typing(e: &web_sys::Event) -> bool {
-    let Some(t) = e.target().and_then(|t| t.dyn_into::<Element>().ok()) else {
-        return false;
-    };
-    matches!(t.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT")
-        || t.has_attribute("contenteditable")
+    e.target()
+        .and_then(|t| t.dyn_into::<Element>().ok())
+        .and_then(|t| t.closest(FIELDS).ok().flatten())
+        .is_some()
 }
 
 /// Shows the bar and puts the cursor in its field (the text selected, to type over).
@@ -138,7 +141,6 @@ fn open(h: Handle) {
     let _ = bar.remove_attribute("hidden");
     if let Some(input) = field(&bar) {
         let _ = input.focus();
-        input.select();
     }
 }
 
@@ -153,7 +155,6 @@ pub fn open_in(inside: &Element) {
     let _ = bar.remove_attribute("hidden");
     if let Some(input) = field(&bar) {
         let _ = input.focus();
-        input.select();
     }
 }
 
@@ -203,7 +204,10 @@ fn query_of(bar: &Element) -> Query {
             .is_some_and(|b| b.get_attribute("aria-pressed").as_deref() == Some("true"))
     };
     Query {
-        text: field(bar).map(|i| i.value()).unwrap_or_default(),
+        text: field(bar)
+            .and_then(|i| js_sys::Reflect::get(&i, &"value".into()).ok())
+            .and_then(|v| v.as_string())
+            .unwrap_or_default(),
         case_sensitive: pressed("Match case"),
         regex: pressed("Regular expression"),
     }

@@ -157,7 +157,7 @@ struct Job {
 
 fn step(job: Job, frame: u32, settled: u32) {
     request_animation_frame(move || {
-        if !job.scroller.is_connected() {
+        if !dom::document().contains(Some(&job.scroller)) {
             return;
         }
         // The deepest hop already in the DOM, looked up from the top each frame (lists
@@ -225,21 +225,13 @@ fn list_of(el: &Element, hop: Hop) -> Option<Element> {
 /// Scrolls to the block of `list` that holds row `index` (or its group, while the group is
 /// one empty element): the observer then mounts it.
 fn bring_near(scroller: &Element, list: &Element, index: usize) {
-    let groups = direct_children(list, "utp-group");
+    let groups = dom::select_all(list, ":scope > .utp-group");
     let Some(group) = groups.get(index / (BLOCK * GROUP)) else {
         return;
     };
-    let blocks = direct_children(group, "utp-block");
+    let blocks = dom::select_all(group, ":scope > .utp-block");
     let near = blocks.get((index / BLOCK) % GROUP).unwrap_or(group);
     center(scroller, near);
-}
-
-fn direct_children(el: &Element, class: &str) -> Vec<Element> {
-    let list = el.children();
-    (0..list.length())
-        .filter_map(|i| list.item(i))
-        .filter(|c| c.class_list().contains(class))
-        .collect()
 }
 
 /// What to highlight in the element of the last hop: a trace's header, a span's header or
@@ -288,17 +280,8 @@ fn open_json(span: &Element, steps: &[Step]) -> Option<Element> {
 /// The row among `group`'s children (a row, or a node whose first child is its row) that
 /// `pick` chooses.
 fn child_row(group: &Element, pick: impl Fn(&Element) -> bool) -> Option<Element> {
-    let list = group.children();
-    (0..list.length())
-        .filter_map(|i| list.item(i))
-        .find_map(|c| {
-            let row = if c.class_list().contains("utp-json-node") {
-                c.first_element_child()?
-            } else {
-                c
-            };
-            pick(&row).then_some(row)
-        })
+    let rows = ":scope > .utp-json-row, :scope > .utp-json-node > .utp-json-row";
+    dom::select_all(group, rows).into_iter().find(|r| pick(r))
 }
 
 /// Expands a collapsed JSON row (as a click does; its children are built at once).
@@ -320,16 +303,12 @@ fn highlight(scroller: &Element, el: &Element) {
     dom::toggle_class(el, FOUND, true);
 }
 
-/// Scrolls `scroller` so that `el` is in the middle of it (or its top, if taller), sideways
-/// too if it is out of view.
+/// Scrolls `scroller` so that `el` is in the middle of it (or its top, if taller). Only
+/// vertically: rows wrap rather than widen the tree.
 fn center(scroller: &Element, el: &Element) {
     let s = scroller.get_bounding_client_rect();
     let r = el.get_bounding_client_rect();
     let room = (s.height() - r.height()).max(0.0) / 2.0;
     let by = r.top() - s.top() - room;
     scroller.set_scroll_top(scroller.scroll_top() + by.round() as i32);
-    if r.left() < s.left() || r.right() > s.right() {
-        let by = r.left() - s.left() - 16.0;
-        scroller.set_scroll_left(scroller.scroll_left() + by.round() as i32);
-    }
 }
