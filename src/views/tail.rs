@@ -122,7 +122,8 @@ pub fn follow_state(section: &Element, store: Store, follow: RwSignal<bool>) {
 
 /// Appends to a running span's header the button that pins it (or unpins it).
 pub fn pin_button(row: &Element, store: Store, id: SpanId) {
-    let b = dom::add_text(row, "button", "utp-pin", "📌");
+    // Words, not an emoji: a system without an emoji font shows a box.
+    let b = dom::add_text(row, "button", "utp-pin", "pin");
     dom::set(&b, "type", "button");
     let pinned = store.pinned.get_untracked() == Some(id.as_u64());
     dom::set(&b, "aria-pressed", if pinned { "true" } else { "false" });
