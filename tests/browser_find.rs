@@ -198,6 +198,15 @@ async fn ctrl_f_finds_inside_collapsed_json_and_enter_goes_next_and_back() {
     settle().await;
     assert_eq!(p.text(".utp-find-count"), "3 of 3");
     assert_eq!(p.count_highlighted(), 1, "one place highlighted at a time");
+    assert_eq!(
+        p.found().get_attribute("aria-current").as_deref(),
+        Some("true")
+    );
+    assert_eq!(
+        p.el.query_selector_all("[aria-current]").unwrap().length(),
+        1,
+        "one current place for a screen reader"
+    );
 }
 
 impl Mounted {

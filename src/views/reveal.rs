@@ -293,14 +293,17 @@ fn expand(row: &Element) {
     }
 }
 
-/// Marks `el` as the place found (and no other element of the tree).
+/// Marks `el` as the place found (and no other element of the tree), for the eye and, as
+/// the current place (`aria-current`), for a screen reader.
 fn highlight(scroller: &Element, el: &Element) {
     if let Ok(Some(old)) = scroller.query_selector(&format!(".{FOUND}")) {
         if old != *el {
             dom::toggle_class(&old, FOUND, false);
+            let _ = old.remove_attribute("aria-current");
         }
     }
     dom::toggle_class(el, FOUND, true);
+    dom::set(el, "aria-current", "true");
 }
 
 /// Scrolls `scroller` so that `el` is in the middle of it (or its top, if taller). Only
