@@ -11,7 +11,8 @@ pub const CSS: &str = match std::str::from_utf8(&COMPACT) {
 };
 
 const RAW: &[u8] = include_bytes!("../style/panel.css");
-const COMPACT: [u8; compact(RAW, None)] = {
+// A static, not a const: a const this large would be copied wherever it is used.
+static COMPACT: [u8; compact(RAW, None)] = {
     let mut out = [0; compact(RAW, None)];
     compact(RAW, Some(&mut out));
     out

@@ -147,6 +147,7 @@ fn errors_are_listed_in_order() {
             message: "boom".into(),
             details: None,
         }),
+        source: None,
     });
     let rest = [
         p.event(Op::SpanEnd {

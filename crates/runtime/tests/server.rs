@@ -472,12 +472,14 @@ async fn the_hello_advertises_the_limits_the_server_enforces() {
             trace: "t".into(),
             name: "n".into(),
             parent_span: None,
+            source: None,
         });
         at_edge.id = "i".repeat(label);
         let mut over = prod.event(Op::TraceStart {
             trace: "u".into(),
             name: "n".into(),
             parent_span: None,
+            source: None,
         });
         over.id = "i".repeat(label + 1);
         let text = user_trace_protocol::ProducerMessage::Events {
@@ -505,6 +507,7 @@ async fn the_hello_advertises_the_limits_the_server_enforces() {
                 trace: "v".into(),
                 name: String::new(),
                 parent_span: None,
+                source: None,
             });
             let empty = user_trace_protocol::ProducerMessage::Events {
                 events: vec![base.clone()],

@@ -371,6 +371,7 @@ async fn a_runtime_of_another_version_is_refused_with_close_4000() {
         }
     })
     .await
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn traces_and_spans_carry_the_hosts_source() {

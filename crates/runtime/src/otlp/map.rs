@@ -259,6 +259,7 @@ fn map_span(out: &mut Out<'_>, s: &Span, scope: &str, now_us: u64) -> Result<(),
                 kind: SpanKind::Messages,
                 title: Some("conversation".into()),
                 content: Content::Messages(messages),
+                source: None,
             },
         );
     }
@@ -462,6 +463,7 @@ fn event_span(out: &mut Out<'_>, trace: &str, key: String, ts: u64, e: &span::Ev
                     kind: SpanKind::Messages,
                     title: Some(title.to_owned()),
                     content: Content::Messages(messages),
+                    source: None,
                 },
             );
             out.push(
