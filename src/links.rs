@@ -4,12 +4,11 @@
 //! can reveal the newest span of a source (its traces expanded, scrolled to, highlighted), and
 //! learns the set of sources with errors as it changes (for badges on its nodes).
 //!
-//! `reveal` here is this feature's own (expand the ancestors, scroll, highlight); find (item 1)
-//! has one of its own too, to be unified.
+//! `reveal(source)` finds the newest span (else trace) of the source in the model and hands it
+//! to the panel's one reveal (`views::reveal`), the one find and "next error" use.
 
 use std::collections::{BTreeSet, HashMap};
 use std::rc::Rc;
-use std::time::Duration;
 
 use leptos::prelude::*;
 use user_trace_model::protocol::SpanKind;
@@ -19,6 +18,8 @@ use web_sys::Element;
 
 use crate::dom;
 use crate::store::Store;
+use crate::views::reveal::{reveal, RevealCx};
+use user_trace_model::search::Place;
 
 /// What the reader activated: its trace, its span (none: the trace's header) and the nearest
 /// `source` (the span's, else its trace's, else the enclosing span's, and so on up).
@@ -45,17 +46,10 @@ pub struct Links {
     error_sources: BTreeSet<String>,
     /// Per trace, the start of the newest span looked at for errors (see `failed_sources`).
     marks: HashMap<u64, u64>,
-    /// Notified when `reveal` asked traces to open: mounted trace views open if asked.
-    opened: ArcTrigger,
-    /// The panel's element and its follow mode (a reveal stops following).
+    /// The panel's element and what a reveal needs (its store, filter and follow mode).
     root: Option<Element>,
-    follow: Option<RwSignal<bool>>,
+    reveal: Option<RevealCx>,
 }
-
-/// How long a revealed item stays highlighted.
-const HIGHLIGHT: Duration = Duration::from_millis(2_000);
-/// Frames a reveal waits for its rows to mount (virtualized lists mount near the viewport).
-const REVEAL_FRAMES: u32 = 60;
 
 /// The nearest source from span `span` (or trace `trace`) up.
 fn nearest_source(
@@ -207,152 +201,26 @@ impl Store {
         }
     }
 
-    /// Subscribes a trace view to reveals (it opens when `trace_expanded` says so).
-    pub fn track_reveals(&self) {
-        if let Some(t) = self.links(|l| l.opened.clone()) {
-            t.track();
-        }
-    }
-
     /// Shows the newest span of `source` (else its newest trace): the traces it is in are
-    /// expanded, following stops, and it is scrolled to, highlighted and focused once mounted.
+    /// expanded, following stops, and it is scrolled to and highlighted (`views::reveal`).
     /// False when nothing carries that source.
     pub fn reveal(&self, source: &str) -> bool {
         let Some(found) = self.with(|m| m.newest_with_source(source)) else {
             return false;
         };
-        // The traces to open: the span's and every one above it (a trace itself is shown by
-        // its header: only those above it).
-        let opened = self.with(|m| {
-            let (mut trace, mut list) = match found {
-                Sourced::Span(s) => match m.span(s).map(|s| &s.trace) {
-                    Some(Parent::Node(t)) => (Some(*t), Vec::new()),
-                    _ => (None, Vec::new()),
-                },
-                Sourced::Trace(t) => (parent_trace(m, t), Vec::new()),
-            };
-            while let Some(t) = trace {
-                if list.len() > 10_000 {
-                    break;
-                }
-                list.push(t);
-                trace = parent_trace(m, t);
-            }
-            list
-        });
-        for t in &opened {
-            self.set_trace_expanded(*t, true);
-        }
-        let (trigger, root, follow) = self
-            .links(|l| (l.opened.clone(), l.root.clone(), l.follow))
-            .unwrap_or_default();
-        if let Some(f) = follow {
-            f.set(false);
-        }
-        trigger.notify();
-        // Where its root trace is among the roots: a reveal scrolls there first when the
-        // virtualized list has not mounted it.
-        let (root_trace, fraction) = self.with(|m| {
-            let top = opened.last().copied().or(match found {
-                Sourced::Trace(t) => Some(t),
-                Sourced::Span(_) => None,
-            });
-            let roots = m.roots();
-            let at = top.and_then(|t| roots.iter().position(|r| *r == t));
-            (
-                top,
-                at.map_or(0.0, |i| i as f64 / roots.len().max(1) as f64),
-            )
-        });
-        let selector = match found {
-            Sourced::Span(s) => format!("[data-utp-span=\"{}\"] > .utp-span-header", s.as_u64()),
-            Sourced::Trace(t) => {
-                format!("[data-utp-trace=\"{}\"] > .utp-trace-header", t.as_u64())
-            }
+        let place = match found {
+            Sourced::Span(s) => Place::SpanTitle(s),
+            Sourced::Trace(t) => Place::Trace(t),
         };
-        if let Some(root) = root {
-            let way = Way {
-                target: selector,
-                root_trace: root_trace.map(|t| format!("[data-utp-trace=\"{}\"]", t.as_u64())),
-                fraction,
-            };
-            show_when_mounted(root, Rc::new(way), REVEAL_FRAMES);
+        let (root, cx) = self
+            .links(|l| (l.root.clone(), l.reveal))
+            .unwrap_or_default();
+        let tree = root.and_then(|r| r.query_selector(".utp-tree").ok().flatten());
+        if let (Some(tree), Some(cx)) = (tree, cx) {
+            reveal(cx, &tree, place);
         }
         true
     }
-}
-
-fn parent_trace(m: &Model, t: TraceId) -> Option<TraceId> {
-    let Parent::Node(s) = m.trace(t)?.parent else {
-        return None;
-    };
-    match m.span(s)?.trace {
-        Parent::Node(t) => Some(t),
-        _ => None,
-    }
-}
-
-/// How a reveal finds its item: its selector, its root trace's, and where that root is among
-/// the roots (0..1), for when the virtualized list has not mounted it.
-struct Way {
-    target: String,
-    root_trace: Option<String>,
-    fraction: f64,
-}
-
-/// Scrolls to, highlights and focuses the item `way` finds in `root` once it is mounted,
-/// trying for `frames` more frames: meanwhile it scrolls to its root trace (mounting what is
-/// near it), or where that trace should be when it is not mounted yet.
-fn show_when_mounted(root: Element, way: Rc<Way>, frames: u32) {
-    request_animation_frame(move || {
-        let find = |selector: &str| {
-            root.query_selector(selector)
-                .ok()
-                .flatten()
-                .and_then(|e| e.dyn_into::<web_sys::HtmlElement>().ok())
-        };
-        if let Some(el) = find(&way.target) {
-            scroll_to_center(&root, &el);
-            dom::toggle_class(&el, "utp-revealed", true);
-            if !el.has_attribute("tabindex") {
-                dom::set(&el, "tabindex", "-1");
-            }
-            let _ = el.focus();
-            set_timeout(
-                move || dom::toggle_class(&el, "utp-revealed", false),
-                HIGHLIGHT,
-            );
-            return;
-        }
-        if frames == 0 {
-            return;
-        }
-        match way.root_trace.as_deref().and_then(find) {
-            Some(trace) => scroll_to_center(&root, &trace),
-            None => {
-                if let Some(tree) = find(".utp-tree") {
-                    let top = f64::from(tree.scroll_height()) * way.fraction;
-                    tree.set_scroll_top(top as i32);
-                }
-            }
-        }
-        show_when_mounted(root, way, frames - 1);
-    });
-}
-
-/// Scrolls the tree in `root` so that `el` is in its middle. By hand, from the two boxes: the
-/// panel's JavaScript glue already has what this needs (`scrollIntoView` would be one more
-/// import in it, which B6 measures).
-fn scroll_to_center(root: &Element, el: &Element) {
-    let Some(tree) = root.query_selector(".utp-tree").ok().flatten() else {
-        return;
-    };
-    let (at, view) = (
-        el.get_bounding_client_rect(),
-        tree.get_bounding_client_rect(),
-    );
-    let off = at.top() - view.top() - (view.height() - at.height()) / 2.0;
-    tree.set_scroll_top(tree.scroll_top() + off as i32);
 }
 
 /// The span or trace (by its view's data attribute) a header belongs to.
@@ -365,18 +233,19 @@ fn node_of(header: &Element) -> (Option<SpanId>, Option<TraceId>) {
             .and_then(|v| v.parse::<u64>().ok())
     };
     (
-        number("data-utp-span").map(SpanId::from_u64),
-        number("data-utp-trace").map(TraceId::from_u64),
+        number("data-span").map(SpanId::from_u64),
+        number("data-trace").map(TraceId::from_u64),
     )
 }
 
 /// Listens on the panel's `section` for the reader activating items, and keeps what `reveal`
 /// needs. Clicks on a header's own buttons (copy, "+N") are theirs.
-pub fn install(section: &Element, store: Store, follow: RwSignal<bool>) {
+pub fn install(section: &Element, cx: RevealCx) {
+    let store = cx.store;
     let root = section.clone();
     store.links(move |l| {
         l.root = Some(root);
-        l.follow = Some(follow);
+        l.reveal = Some(cx);
     });
     dom::on(section, "click", move |e| {
         let Some(t) = e.target().and_then(|t| t.dyn_into::<Element>().ok()) else {
@@ -415,9 +284,9 @@ pub fn install(section: &Element, store: Store, follow: RwSignal<bool>) {
         {
             return;
         }
-        if let Some(span) = t.closest("[data-utp-span]").ok().flatten() {
+        if let Some(span) = t.closest("[data-span]").ok().flatten() {
             let id = span
-                .get_attribute("data-utp-span")
+                .get_attribute("data-span")
                 .and_then(|v| v.parse::<u64>().ok());
             store.activate(id.map(SpanId::from_u64), None);
         }

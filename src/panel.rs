@@ -111,13 +111,13 @@ pub(crate) fn fill(section: &Element, url: Option<String>, store: Store) {
     let filter = RwSignal::new(Filter::default());
     let follow = RwSignal::new(true);
     let fold = RwSignal::new((0u64, true));
-    crate::links::install(section, store, follow);
-    toolbar(section, store, filter, follow, fold);
     let reveal = RevealCx {
         store,
         filter,
         follow,
     };
+    crate::links::install(section, reveal);
+    toolbar(section, store, filter, follow, fold);
     find_bar(section, reveal);
     status_bar(section, store, status, retry);
     errors_nav(section, reveal);

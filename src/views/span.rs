@@ -184,9 +184,7 @@ pub fn span_view(cx: Ctx, id: SpanId) -> Element {
     let kind = read().map(|h| h.kind).unwrap_or(SpanKind::Text);
     let root = dom::el("div", "utp-span");
     dom::set(&root, "data-span-kind", kind.as_str());
-    // How a reader's activation and a host's reveal find the span (`crate::links`).
-    dom::set(&root, "data-utp-span", &id.as_u64().to_string());
-    // Found by a reveal (views::reveal).
+    // Found by a reveal (views::reveal) and by an activation (crate::links).
     dom::set(&root, "data-span", &id.as_u64().to_string());
     let head = dom::add(&root, "div", "utp-span-header");
     // Kept current by their own effects; moved back to the header's end when it is rewritten.

@@ -96,16 +96,7 @@ pub fn trace_view(cx: Ctx, id: TraceId) -> Element {
             "utp-trace"
         },
     );
-    // How a reader's activation and a host's reveal find the trace (`crate::links`).
-    dom::set(&root, "data-utp-trace", &id.as_u64().to_string());
-    // A host's reveal opens the traces it goes through (`Store::reveal`).
-    dom::effect(move || {
-        store.track_reveals();
-        if store.trace_expanded(id) == Some(true) && !expanded.get_untracked() {
-            expanded.set(true);
-        }
-    });
-    // Found by a reveal (views::reveal).
+    // Found by a reveal (views::reveal) and by an activation (crate::links).
     dom::set(&root, "data-trace", &id.as_u64().to_string());
     // A reveal expands the traces on its way (as the reader would, through the store).
     {

@@ -71,7 +71,7 @@ const EDITOR_LINKS: &str = r##"
   if (node("graph/llm").getAttribute("aria-current") !== "true") throw new Error("the node was not selected");
   node("graph/plan").click();
   await until("the revealed span", () => {
-    const r = document.querySelector(".utp-revealed");
+    const r = document.querySelector(".utp-found");
     return r && r.textContent.includes("plan");
   });
   done("ok");
