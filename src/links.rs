@@ -10,7 +10,6 @@
 use std::collections::{BTreeSet, HashMap};
 use std::rc::Rc;
 
-use leptos::prelude::*;
 use user_trace_model::protocol::SpanKind;
 use user_trace_model::{Change, Model, Parent, RunStatus, Sourced, SpanId, TraceId};
 use wasm_bindgen::JsCast;
