@@ -556,3 +556,33 @@ fn a_second_end_never_overwrites_the_first() {
     assert_eq!(t.status, RunStatus::Error("first".into()));
     assert_eq!(t.end_ts, Some(first_ts));
 }
+
+/// Several processes may announce the same nested trace: one naming the same parent span joins
+/// it, whether that span is known yet or not; one naming another parent (or none) is refused.
+#[test]
+fn a_second_trace_start_joins_only_with_the_same_parent() {
+    for parent_known in [true, false] {
+        let mut m = Model::default();
+        let (mut a, mut b, mut c) = (Producer::new("a"), Producer::new("b"), Producer::new("c"));
+        apply_ok(&mut m, [a.trace("root", "R")]);
+        if parent_known {
+            apply_ok(&mut m, [a.text("root", "s", "")]);
+        }
+        apply_ok(&mut m, [a.child_trace("child", "C", "s")]);
+        let joined = apply_all(&mut m, [b.child_trace("child", "C", "s")]);
+        assert!(joined.rejected.is_empty(), "known={parent_known}: {joined:?}");
+        for near_miss in [c.child_trace("child", "C", "s2"), c.child_trace("child", "C", "")] {
+            let out = apply_all(&mut m, [near_miss]);
+            assert_eq!(out.rejected.len(), 1, "known={parent_known}: {out:?}");
+            assert!(out.rejected[0].reason.contains("another parent"), "{out:?}");
+        }
+        let out = apply_all(&mut m, [c.trace("child", "C")]);
+        assert_eq!(out.rejected.len(), 1, "as a root: refused");
+        if !parent_known {
+            apply_ok(&mut m, [a.text("root", "s", "")]);
+        }
+        let child = m.trace_by_key("child").expect("the child trace");
+        let procs: Vec<&str> = m.trace(child).unwrap().processes.iter().map(|p| &**p).collect();
+        assert_eq!(procs, ["a", "b"], "known={parent_known}");
+    }
+}
