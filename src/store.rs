@@ -131,22 +131,9 @@ impl Store {
 
     /// Reads the model.
     pub fn with<R>(&self, f: impl FnOnce(&Model) -> R) -> R {
-        let data = self.data();
+        let data = self.data.get_value();
         let out = f(&data.model.borrow());
         out
-    }
-
-    /// The store's data, looked up once out of line: `with` and `in_state` are instantiated for
-    /// every closure that reads the model (about fifty), and each copy of the lookup cost wasm
-    /// bytes (B6).
-    #[inline(never)]
-    fn data(&self) -> Rc<Data> {
-        self.data.get_value()
-    }
-
-    #[inline(never)]
-    fn try_data(&self) -> Option<Rc<Data>> {
-        self.data.try_get_value()
     }
 
     /// Reads or changes the host's links to its program (`crate::links`), if the store still
@@ -157,7 +144,7 @@ impl Store {
 
     /// Reads or changes the state, if the store still exists.
     fn in_state<R>(&self, f: impl FnOnce(&mut State) -> R) -> Option<R> {
-        let data = self.try_data()?;
+        let data = self.data.try_get_value()?;
         let out = f(&mut data.state.borrow_mut());
         Some(out)
     }
