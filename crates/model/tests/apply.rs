@@ -570,8 +570,14 @@ fn a_second_trace_start_joins_only_with_the_same_parent() {
         }
         apply_ok(&mut m, [a.child_trace("child", "C", "s")]);
         let joined = apply_all(&mut m, [b.child_trace("child", "C", "s")]);
-        assert!(joined.rejected.is_empty(), "known={parent_known}: {joined:?}");
-        for near_miss in [c.child_trace("child", "C", "s2"), c.child_trace("child", "C", "")] {
+        assert!(
+            joined.rejected.is_empty(),
+            "known={parent_known}: {joined:?}"
+        );
+        for near_miss in [
+            c.child_trace("child", "C", "s2"),
+            c.child_trace("child", "C", ""),
+        ] {
             let out = apply_all(&mut m, [near_miss]);
             assert_eq!(out.rejected.len(), 1, "known={parent_known}: {out:?}");
             assert!(out.rejected[0].reason.contains("another parent"), "{out:?}");
@@ -582,7 +588,13 @@ fn a_second_trace_start_joins_only_with_the_same_parent() {
             apply_ok(&mut m, [a.text("root", "s", "")]);
         }
         let child = m.trace_by_key("child").expect("the child trace");
-        let procs: Vec<&str> = m.trace(child).unwrap().processes.iter().map(|p| &**p).collect();
+        let procs: Vec<&str> = m
+            .trace(child)
+            .unwrap()
+            .processes
+            .iter()
+            .map(|p| &**p)
+            .collect();
         assert_eq!(procs, ["a", "b"], "known={parent_known}");
     }
 }
