@@ -13,6 +13,15 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{Element, Node};
 
+/// An ARIA state's text (`aria-expanded`, `aria-pressed`, `aria-checked`).
+pub fn aria_bool(on: bool) -> &'static str {
+    if on {
+        "true"
+    } else {
+        "false"
+    }
+}
+
 pub fn document() -> web_sys::Document {
     thread_local! {
         static DOCUMENT: Option<web_sys::Document> = web_sys::window().and_then(|w| w.document());

@@ -352,7 +352,6 @@ impl Store {
         });
     }
 
-    /// Drops everything shown (the toolbar's Clear, or a host's `clear()`).
     /// Whether the user left trace `id` expanded (`None`: never toggled by hand).
     pub fn trace_expanded(&self, id: TraceId) -> Option<bool> {
         let id = id.as_u64();
@@ -471,6 +470,7 @@ impl Store {
         });
     }
 
+    /// Drops everything shown (the toolbar's Clear, or a host's `clear()`).
     pub fn clear(&self) {
         self.data.get_value().model.borrow_mut().clear();
         self.notify(vec![Change::Cleared]);

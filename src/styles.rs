@@ -58,9 +58,7 @@ const ID: &str = "utp-styles";
 
 /// Adds the stylesheet to the document's head once; later calls do nothing.
 pub fn ensure() {
-    let Some(document) = web_sys::window().and_then(|w| w.document()) else {
-        return;
-    };
+    let document = crate::dom::document();
     if document.get_element_by_id(ID).is_some() {
         return;
     }

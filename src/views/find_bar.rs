@@ -47,7 +47,7 @@ fn toggle(bar: &Element, text: &str, name: &str, h: Handle, cx: RevealCx) -> Ele
     dom::on(&b, "click", move |e| {
         if let Some(b) = dom::target(&e) {
             let on = b.get_attribute("aria-pressed").as_deref() != Some("true");
-            dom::set(&b, "aria-pressed", if on { "true" } else { "false" });
+            dom::set(&b, "aria-pressed", dom::aria_bool(on));
         }
         restart(h, cx);
     });
@@ -333,7 +333,7 @@ fn render(h: Handle) {
         };
         let input = field(&s.bar);
         if let Some(i) = &input {
-            let invalid = if s.error.is_some() { "true" } else { "false" };
+            let invalid = dom::aria_bool(s.error.is_some());
             dom::set(i, "aria-invalid", invalid);
         }
         let text = match (&s.error, &s.search) {

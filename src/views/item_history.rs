@@ -91,11 +91,7 @@ pub fn item_history(
             return;
         };
         let open = button.get_attribute("aria-expanded").as_deref() != Some("true");
-        dom::set(
-            &button,
-            "aria-expanded",
-            if open { "true" } else { "false" },
-        );
+        dom::set(&button, "aria-expanded", dom::aria_bool(open));
         if let Some(list) = button.next_element_sibling() {
             dom::toggle_class(&list, "utp-hidden", !open);
         }

@@ -406,7 +406,7 @@ impl View {
                 return;
             };
             let open = row.get_attribute("aria-expanded").as_deref() != Some("true");
-            dom::set(&row, "aria-expanded", if open { "true" } else { "false" });
+            dom::set(&row, "aria-expanded", dom::aria_bool(open));
             dom::toggle_class(&caret, "utp-open", open);
             if open {
                 let _ = children.remove_attribute("hidden");

@@ -249,7 +249,7 @@ fn set_open(
     open: bool,
     fill: &dyn Fn(&Element),
 ) {
-    dom::set(row, "aria-expanded", if open { "true" } else { "false" });
+    dom::set(row, "aria-expanded", dom::aria_bool(open));
     dom::toggle_class(caret, "utp-open", open);
     if open {
         fill(children);

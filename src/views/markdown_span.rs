@@ -87,7 +87,7 @@ pub fn markdown_span(store: Store, id: SpanId) -> Element {
     dom::effect(move || {
         trigger.track();
         let raw = raw.get();
-        dom::set(&toggle, "aria-pressed", if raw { "true" } else { "false" });
+        dom::set(&toggle, "aria-pressed", dom::aria_bool(raw));
         let text = store.with(|m| m.span(id).and_then(|s| s.text()).unwrap_or("").to_owned());
         node.set_text_content(None);
         if raw {

@@ -86,11 +86,7 @@ fn show_more(e: web_sys::Event) {
         return;
     };
     let open = button.get_attribute("aria-expanded").as_deref() != Some("true");
-    dom::set(
-        &button,
-        "aria-expanded",
-        if open { "true" } else { "false" },
-    );
+    dom::set(&button, "aria-expanded", dom::aria_bool(open));
     if let Some(list) = button.next_element_sibling() {
         dom::toggle_class(&list, "utp-hidden", !open);
     }

@@ -84,7 +84,7 @@ pub fn status_bar(parent: &Element, store: Store, status: RwSignal<Status>, retr
                     String::new()
                 };
                 node.set_text_content(Some(&format!("{}{more}", n.text)));
-                let open = if expanded.get() { "true" } else { "false" };
+                let open = dom::aria_bool(expanded.get());
                 dom::set(&node, "aria-expanded", open);
             });
             notice

@@ -106,7 +106,7 @@ pub fn follow_state(section: &Element, store: Store, follow: RwSignal<bool>) {
             (false, _) => "○ Not following",
         };
         state.set_text_content(Some(text));
-        dom::set(&state, "aria-pressed", if on { "true" } else { "false" });
+        dom::set(&state, "aria-pressed", dom::aria_bool(on));
         dom::set(
             &state,
             "title",
@@ -126,7 +126,7 @@ pub fn pin_button(row: &Element, store: Store, id: SpanId) {
     let b = dom::add_text(row, "button", "utp-pin", "pin");
     dom::set(&b, "type", "button");
     let pinned = store.pinned.get_untracked() == Some(id.as_u64());
-    dom::set(&b, "aria-pressed", if pinned { "true" } else { "false" });
+    dom::set(&b, "aria-pressed", dom::aria_bool(pinned));
     let name = if pinned {
         "Unpin: follow the end of the tree"
     } else {

@@ -17,9 +17,7 @@ fn export(store: Store) {
         user_trace_model::protocol::writer::event(&mut text, &e);
         text.push('\n');
     }
-    let Some(document) = web_sys::window().and_then(|w| w.document()) else {
-        return;
-    };
+    let document = crate::dom::document();
     let parts = js_sys::Array::of1(&wasm_bindgen::JsValue::from_str(&text));
     let options = web_sys::BlobPropertyBag::new();
     options.set_type("application/x-ndjson");
@@ -208,7 +206,7 @@ pub fn toolbar(
         follow.update(|f| *f = !*f)
     });
     dom::effect(move || {
-        let on = if follow.get() { "true" } else { "false" };
+        let on = dom::aria_bool(follow.get());
         dom::set(&follow_button, "aria-pressed", on);
     });
     let pause = button(
@@ -219,11 +217,7 @@ pub fn toolbar(
     );
     dom::effect(move || {
         let paused = store.paused.get();
-        dom::set(
-            &pause,
-            "aria-pressed",
-            if paused { "true" } else { "false" },
-        );
+        dom::set(&pause, "aria-pressed", dom::aria_bool(paused));
         pause.set_text_content(Some(if paused { "Resume" } else { "Pause" }));
     });
     button(&bar, "Clear", "Clear the panel", move |_| store.clear());

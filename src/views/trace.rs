@@ -127,7 +127,7 @@ pub fn trace_view(cx: Ctx, id: TraceId) -> Element {
         let (row, caret) = (row.clone(), caret.clone());
         dom::effect(move || {
             let open = expanded.get();
-            dom::set(&row, "aria-expanded", if open { "true" } else { "false" });
+            dom::set(&row, "aria-expanded", dom::aria_bool(open));
             dom::toggle_class(&caret, "utp-open", open);
         });
     }
