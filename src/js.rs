@@ -193,10 +193,12 @@ extern "C" {
     fn define_custom_element(name: &str, mount: &js_sys::Function) -> bool;
 }
 
-/// Registers the custom element `<user-trace-panel src="ws://..." theme="dark">`: it mounts a
-/// panel when added to the page, disposes it when removed, and reconnects when `src` changes.
-/// It also has `push(events)`, `clear()` and `reveal(source)`, and sends `user-trace-activate`
-/// and `user-trace-error-sources` events. Calling this again does nothing.
+/// Registers the custom element `<user-trace-panel>` (see the README).
+// It mounts a panel when added to the page (`src="ws://..."`, `theme="dark"`), disposes it when
+// removed, and reconnects when `src` changes. It also has `push(events)`, `clear()` and
+// `reveal(source)`, and sends `user-trace-activate` and `user-trace-error-sources` events.
+// Calling this again does nothing. (Details in `//`: wasm-bindgen copies `///` into the glue,
+// which B6 measures; npm/index.d.ts documents all of it for editors.)
 #[wasm_bindgen(js_name = defineElement)]
 pub fn define_element() {
     let mount_fn = Closure::<dyn Fn(web_sys::HtmlElement, JsValue) -> PanelHandle>::new(mount);
