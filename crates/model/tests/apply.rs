@@ -598,3 +598,107 @@ fn a_second_trace_start_joins_only_with_the_same_parent() {
         assert_eq!(procs, ["a", "b"], "known={parent_known}");
     }
 }
+
+/// Every size limit at its edge: exactly the limit is kept, one more is refused with a reason
+/// (text, an error's message, JSON, an item's value, items and messages by count, ids).
+#[test]
+fn every_limit_holds_exactly_at_its_edge() {
+    let limits = Limits {
+        max_text_bytes: 10,
+        max_json_bytes: 8,
+        max_items: 2,
+        max_label_bytes: 16,
+    };
+    let mut m = Model::new(Options {
+        limits,
+        ..Options::default()
+    });
+    let mut n = 0;
+    let mut event = |body: String| {
+        n += 1;
+        let text = format!(r#"{{"id":"e{n}","process":"p","ts":{n},{body}}}"#);
+        user_trace_model::protocol::decode_event(0, &text).expect("a valid event")
+    };
+    let create = |span: &str, kind: &str, content: &str| {
+        format!(
+            r#""op":"span_create","trace":"t","span":"{span}","kind":"{kind}","content":{content}"#
+        )
+    };
+    apply_ok(
+        &mut m,
+        [event(r#""op":"trace_start","trace":"t","name":"T""#.into())],
+    );
+    let msg = r#"{"role":"user","content":"x"}"#;
+    let cases = [
+        // (at the limit, one over, why the second is refused)
+        (
+            create("a", "text", r#""0123456789""#),
+            create("b", "text", r#""0123456789X""#),
+            "text of 11 bytes",
+        ),
+        (
+            create("c", "error", r#"{"message":"0123456789"}"#),
+            create("d", "error", r#"{"message":"0123456789X"}"#),
+            "over the limit of 10",
+        ),
+        (
+            create("e", "json", r#""123456""#),
+            create("f", "json", r#""1234567""#),
+            "JSON of 9 bytes",
+        ),
+        (
+            create("g", "items", r#"[{"name":"v","value":"123456"}]"#),
+            create("h", "items", r#"[{"name":"v","value":"1234567"}]"#),
+            "value of item `v`",
+        ),
+        (
+            create(
+                "i",
+                "items",
+                r#"[{"name":"a","value":1},{"name":"b","value":2}]"#,
+            ),
+            create(
+                "j",
+                "items",
+                r#"[{"name":"a","value":1},{"name":"b","value":2},{"name":"c","value":3}]"#,
+            ),
+            "3 items",
+        ),
+        (
+            create("k", "messages", &format!("[{msg},{msg}]")),
+            create("l", "messages", &format!("[{msg},{msg},{msg}]")),
+            "over the limit of 2",
+        ),
+        (
+            r#""op":"trace_start","trace":"0123456789abcdef","name":"T""#.into(),
+            r#""op":"trace_start","trace":"0123456789abcdefX","name":"T""#.into(),
+            "trace id is 17 bytes",
+        ),
+    ];
+    for (at, over, why) in cases {
+        let out = apply_all(&mut m, [event(at.clone())]);
+        assert!(out.rejected.is_empty(), "{at}: {:?}", out.rejected);
+        let out = apply_all(&mut m, [event(over.clone())]);
+        assert_eq!(out.rejected.len(), 1, "{over} was kept");
+        assert!(
+            out.rejected[0].reason.contains(why),
+            "{over}: {}",
+            out.rejected[0].reason
+        );
+    }
+    // Items added past the count: refused, and the span keeps its two.
+    let out = apply_all(
+        &mut m,
+        [event(
+            r#""op":"items_add","span":"i","items":[{"name":"c","value":3}]"#.into(),
+        )],
+    );
+    assert_eq!(out.rejected.len(), 1, "a third item");
+    // An event id at the label limit, and one over.
+    let mut at = event(r#""op":"trace_start","trace":"u","name":"U""#.into());
+    at.id = "i".repeat(16);
+    assert!(apply_all(&mut m, [at]).rejected.is_empty());
+    let mut over = event(r#""op":"trace_start","trace":"w","name":"W""#.into());
+    over.id = "i".repeat(17);
+    assert_eq!(apply_all(&mut m, [over]).rejected.len(), 1);
+}
