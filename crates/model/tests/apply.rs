@@ -702,3 +702,33 @@ fn every_limit_holds_exactly_at_its_edge() {
     over.id = "i".repeat(17);
     assert_eq!(apply_all(&mut m, [over]).rejected.len(), 1);
 }
+
+/// The duplicate window's edges: a refused event whose id turned the window over (it went to
+/// the older half as it was recorded) is still forgotten; a snapshot starts the window anew.
+#[test]
+fn the_duplicate_window_forgets_refused_ids_at_its_turnover_and_after_a_snapshot() {
+    let mut m = Model::new(Options {
+        dedup_window: 4,
+        ..Options::default()
+    });
+    let mut p = Producer::new("a");
+    apply_ok(
+        &mut m,
+        [p.trace("t", "T"), p.text("t", "s", ""), p.append("s", "1")],
+    );
+    // The fourth id fills the window: recorded, the halves turn over, then it is refused.
+    let early = p.append("x", "late");
+    assert_eq!(apply_all(&mut m, [early.clone()]).rejected.len(), 1);
+    apply_ok(&mut m, [p.text("t", "x", "on ")]);
+    let out = apply_all(&mut m, [early]);
+    assert!(out.rejected.is_empty() && out.duplicates == 0, "{out:?}");
+
+    // After a snapshot, an id from before it is new again (the snapshot replaced everything).
+    let mut m = Model::default();
+    let start = p.trace("u", "U");
+    apply_ok(&mut m, [start.clone()]);
+    m.apply_snapshot(9, vec![], &mut user_trace_model::Outcome::default());
+    let out = apply_all(&mut m, [start]);
+    assert_eq!(out.duplicates, 0, "{out:?}");
+    assert!(m.trace_by_key("u").is_some());
+}
