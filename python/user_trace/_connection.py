@@ -282,7 +282,8 @@ class Connection:
         if hello.get("protocol") != PROTOCOL_VERSION:
             why = f"the runtime speaks protocol {hello.get('protocol')}, this package speaks {PROTOCOL_VERSION}"
             # PROTOCOL.md: a client refuses another version with close code 4000.
-            await ws.close(CLOSE_OTHER_VERSION, why[:120])
+            # A close reason is at most 123 bytes of UTF-8; the version came from the peer.
+            await ws.close(CLOSE_OTHER_VERSION, why.encode()[:120].decode("utf-8", "ignore"))
             raise _OpenError(why)
         return ws
 
