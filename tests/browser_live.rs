@@ -13,7 +13,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 
 mod common;
-use common::{document, frame, settle, sleep};
+use common::{document, frame, mount, settle, sleep, Mounted};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -29,62 +29,11 @@ fn events(lines: &[String]) -> Vec<Event> {
         .collect()
 }
 
-struct Mounted {
-    el: web_sys::HtmlElement,
-    store: Store,
-    _handle: leptos::mount::UnmountHandle<leptos::tachys::view::any_view::AnyViewState>,
-}
-
-/// A panel with its stylesheet, `width` × `height` px, `theme` (or the system's).
-fn mount(width: u32, height: u32, theme: Option<&'static str>) -> Mounted {
-    user_trace_panel::styles::ensure();
-    let el: web_sys::HtmlElement = document()
-        .create_element("div")
-        .unwrap()
-        .dyn_into()
-        .unwrap();
-    document().body().unwrap().append_child(&el).unwrap();
-    el.set_attribute("style", &format!("width:{width}px;height:{height}px"))
-        .unwrap();
-    let slot = std::rc::Rc::new(std::cell::Cell::new(None));
-    let out = slot.clone();
-    let handle = leptos::mount::mount_to(el.clone(), move || {
-        let store = Store::new(Default::default());
-        out.set(Some(store));
-        match theme {
-            Some(t) => view! { <UserTracePanel store theme=t.to_owned() /> }.into_any(),
-            None => view! { <UserTracePanel store /> }.into_any(),
-        }
-    });
-    Mounted {
-        el,
-        store: slot.take().unwrap(),
-        _handle: handle,
-    }
-}
-
 impl Mounted {
     async fn push(&self, lines: &[String]) {
         self.store.enqueue(Pending::Events(events(lines)));
         frame().await;
         settle().await;
-    }
-    fn all(&self, selector: &str) -> Vec<web_sys::HtmlElement> {
-        let list = self.el.query_selector_all(selector).unwrap();
-        (0..list.length())
-            .map(|i| list.item(i).unwrap().dyn_into().unwrap())
-            .collect()
-    }
-    fn one(&self, selector: &str) -> web_sys::HtmlElement {
-        self.el
-            .query_selector(selector)
-            .unwrap()
-            .unwrap_or_else(|| panic!("no element matches {selector}"))
-            .dyn_into()
-            .unwrap()
-    }
-    fn text(&self, selector: &str) -> String {
-        self.one(selector).text_content().unwrap_or_default()
     }
     fn remove(self) {
         self.el.remove();

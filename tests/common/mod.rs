@@ -2,6 +2,11 @@
 
 #![allow(dead_code)] // each test file uses what it needs
 
+use leptos::prelude::*;
+use user_trace_panel::store::Store;
+use user_trace_panel::UserTracePanel;
+use wasm_bindgen::JsCast;
+
 pub fn document() -> web_sys::Document {
     web_sys::window().unwrap().document().unwrap()
 }
@@ -32,5 +37,62 @@ pub async fn frame() {
 pub async fn settle() {
     for _ in 0..6 {
         frame().await;
+    }
+}
+
+/// A panel mounted into the page with its stylesheet, for the view tests.
+pub struct Mounted {
+    pub el: web_sys::HtmlElement,
+    pub store: Store,
+    pub _handle: leptos::mount::UnmountHandle<leptos::tachys::view::any_view::AnyViewState>,
+}
+
+/// A panel with its stylesheet, `width` × `height` px, `theme` (or the system's).
+pub fn mount(width: u32, height: u32, theme: Option<&'static str>) -> Mounted {
+    user_trace_panel::styles::ensure();
+    let el: web_sys::HtmlElement = document()
+        .create_element("div")
+        .unwrap()
+        .dyn_into()
+        .unwrap();
+    document().body().unwrap().append_child(&el).unwrap();
+    el.set_attribute("style", &format!("width:{width}px;height:{height}px"))
+        .unwrap();
+    let slot = std::rc::Rc::new(std::cell::Cell::new(None));
+    let out = slot.clone();
+    let handle = leptos::mount::mount_to(el.clone(), move || {
+        let store = Store::new(Default::default());
+        out.set(Some(store));
+        match theme {
+            Some(t) => view! { <UserTracePanel store theme=t.to_owned() /> }.into_any(),
+            None => view! { <UserTracePanel store /> }.into_any(),
+        }
+    });
+    Mounted {
+        el,
+        store: slot.take().unwrap(),
+        _handle: handle,
+    }
+}
+
+impl Mounted {
+    pub fn all(&self, selector: &str) -> Vec<web_sys::HtmlElement> {
+        let list = self.el.query_selector_all(selector).unwrap();
+        (0..list.length())
+            .map(|i| list.item(i).unwrap().dyn_into().unwrap())
+            .collect()
+    }
+
+    pub fn one(&self, selector: &str) -> web_sys::HtmlElement {
+        self.el
+            .query_selector(selector)
+            .unwrap()
+            .unwrap_or_else(|| panic!("no element matches {selector}"))
+            .dyn_into()
+            .unwrap()
+    }
+
+    pub fn text(&self, selector: &str) -> String {
+        self.one(selector).text_content().unwrap_or_default()
     }
 }
