@@ -69,11 +69,20 @@ impl Interrupts {
                 continue;
             }
             last = Some(&e.process);
-            let entry = presence.entry(e.process.as_str().into()).or_default();
-            entry.generation += 1;
-            if let Some(c) = carried.as_mut() {
-                if c.insert(e.process.as_str().into()) {
-                    entry.connections += 1;
+            match carried.as_mut() {
+                Some(c) => {
+                    let entry = presence.entry(e.process.as_str().into()).or_default();
+                    entry.generation += 1;
+                    if c.insert(e.process.as_str().into()) {
+                        entry.connections += 1;
+                    }
+                }
+                // A POST carries no connection: it only voids a report waiting for its process,
+                // and leaves no entry behind (a new process name per request must not grow it).
+                None => {
+                    if let Some(entry) = presence.get_mut(e.process.as_str()) {
+                        entry.generation += 1;
+                    }
                 }
             }
         }
@@ -95,13 +104,15 @@ impl Interrupts {
                 if let Some(entry) = presence.get_mut(&p) {
                     entry.connections = entry.connections.saturating_sub(1);
                     if entry.connections == 0 {
-                        gone.push((p, entry.generation));
+                        if this.grace.is_zero() {
+                            // Never reported: nothing more to remember of it.
+                            presence.remove(&p);
+                        } else {
+                            gone.push((p, entry.generation));
+                        }
                     }
                 }
             }
-        }
-        if this.grace.is_zero() {
-            return;
         }
         for (process, generation) in gone {
             let hub = hub.clone();
@@ -164,5 +175,38 @@ async fn report(hub: &Arc<Hub>, process: &str) {
     };
     if result.is_err() {
         tracing::warn!(process, "the report of interrupted spans was not stored");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use user_trace_protocol::decode_event;
+
+    fn batch(processes: std::ops::Range<u32>) -> Vec<EventResult> {
+        processes
+            .map(|i| {
+                let text = format!(
+                    r#"{{"id":"e","process":"p{i}","ts":1,"op":"trace_start","trace":"t{i}","name":"n"}}"#
+                );
+                decode_event(0, &text)
+            })
+            .collect()
+    }
+
+    /// Memory stays bounded: POSTs from a thousand process names leave nothing behind, and a
+    /// connection's processes are forgotten when it closes if reports are off.
+    #[test]
+    fn presence_keeps_only_processes_with_a_connection() {
+        let interrupts = Interrupts::new(Duration::ZERO);
+        interrupts.heard(None, &batch(0..1000));
+        assert!(interrupts.lock().is_empty());
+        let carried = Carried::default();
+        interrupts.heard(Some(&carried), &batch(0..3));
+        assert_eq!(interrupts.lock().len(), 3);
+        assert!(interrupts.present("p1"));
+        // A POST for a process on a connection keeps it present.
+        interrupts.heard(None, &batch(1..2));
+        assert!(interrupts.present("p1"));
     }
 }
