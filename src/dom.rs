@@ -106,6 +106,19 @@ pub fn target(e: &web_sys::Event) -> Option<Element> {
     e.current_target().and_then(|t| t.dyn_into().ok())
 }
 
+/// [`on`] for a listener that never cancels the event: the browser scrolls (a wheel, a touch)
+/// without waiting for it.
+pub fn on_passive(target: &Element, event: &str, f: impl FnMut(web_sys::Event) + 'static) {
+    let f = Closure::wrap(Box::new(f) as Box<dyn FnMut(web_sys::Event)>).into_js_value();
+    let options = web_sys::AddEventListenerOptions::new();
+    options.set_passive(true);
+    let _ = target.add_event_listener_with_callback_and_add_event_listener_options(
+        event,
+        f.unchecked_ref(),
+        &options,
+    );
+}
+
 fn listen(target: &Element, event: &str, f: Box<dyn FnMut(web_sys::Event)>) {
     let f = Closure::wrap(f).into_js_value();
     let _ = target.add_event_listener_with_callback(event, f.unchecked_ref());
@@ -120,6 +133,36 @@ pub fn effect(f: impl FnMut() + 'static) {
 fn run_effect(mut f: Box<dyn FnMut()>) {
     // Dropping a render effect stops it: the owner's arena keeps it as long as the view.
     StoredValue::new_local(RenderEffect::new(move |_| f()));
+}
+
+/// Keeps a part of a view current without rebuilding it needlessly: `read` runs now and
+/// whenever a signal it reads changes; `build` runs with its value the first time and then only
+/// when the value differs from the one it last built, so that what the reader expanded inside
+/// stays expanded. Compare shared text with [`Same`] (by identity), not byte by byte.
+pub fn rebuild_on_change<T: PartialEq + 'static>(
+    mut read: impl FnMut() -> T + 'static,
+    mut build: impl FnMut(&T) + 'static,
+) {
+    let mut shown: Option<T> = None;
+    effect(move || {
+        let now = read();
+        if shown.as_ref() != Some(&now) {
+            build(&now);
+            shown = Some(now);
+        }
+    });
+}
+
+/// A shared value compared by identity: the model replaces a span's text or JSON with a new
+/// allocation, never in place, so the same pointer is the same value, and a 10 MB document is
+/// never compared byte by byte.
+#[derive(Clone)]
+pub struct Same<T: ?Sized>(pub std::sync::Arc<T>);
+
+impl<T: ?Sized> PartialEq for Same<T> {
+    fn eq(&self, other: &Self) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0)
+    }
 }
 
 /// An element with its own reactive owner: removing it disposes of everything its view made.

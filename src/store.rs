@@ -64,6 +64,8 @@ struct State {
     /// the wasm its own copy of the hash table's code).
     trace_triggers: HashMap<u64, ArcTrigger>,
     span_triggers: HashMap<u64, ArcTrigger>,
+    /// Notified for every change to a span but appended text (see `span_shape_trigger`).
+    span_shape_triggers: HashMap<u64, ArcTrigger>,
     queue: Vec<Pending>,
     scheduled: bool,
     /// Changes applied while paused, shown when resumed.
@@ -171,6 +173,20 @@ impl Store {
     pub fn span_trigger(&self, id: SpanId) -> ArcTrigger {
         self.in_state(|s| s.span_triggers.entry(id.as_u64()).or_default().clone())
             .unwrap_or_default()
+    }
+
+    /// The trigger of a span's header and child traces: notified for every change to the span
+    /// but appended text, so that a token stream costs them nothing (the model reports an
+    /// append that changes the header, a new writer or an interrupted span resumed, as
+    /// `Change::Span` too).
+    pub fn span_shape_trigger(&self, id: SpanId) -> ArcTrigger {
+        self.in_state(|s| {
+            s.span_shape_triggers
+                .entry(id.as_u64())
+                .or_default()
+                .clone()
+        })
+        .unwrap_or_default()
     }
 
     pub fn notice(&self, level: Level, text: impl Into<String>) {
@@ -297,6 +313,7 @@ impl Store {
             })
             .unwrap_or_default();
         let mut spans = Vec::new();
+        let mut shapes = Vec::new();
         for c in changes {
             match c {
                 Change::Roots | Change::Orphans => roots = true,
@@ -306,16 +323,19 @@ impl Store {
                     self.in_state(|s| {
                         s.trace_triggers.clear();
                         s.span_triggers.clear();
+                        s.span_shape_triggers.clear();
                     });
                     traces.clear();
                     spans.clear();
+                    shapes.clear();
                 }
                 Change::TraceSpans(t) | Change::Trace(t) => traces.push(t),
                 Change::Nested(_) => {}
-                Change::SpanChildren(s)
-                | Change::Span(s)
-                | Change::TextAppended { span: s, .. }
-                | Change::Content(s) => spans.push(s),
+                Change::Span(s) | Change::Content(s) | Change::SpanChildren(s) => {
+                    spans.push(s);
+                    shapes.push(s);
+                }
+                Change::TextAppended { span: s, .. } => spans.push(s),
             }
         }
         // A trigger notified twice updates its view once; dropping repeats in a row (a token
@@ -323,6 +343,7 @@ impl Store {
         // type cost the wasm a copy of the standard library's sort.
         traces.dedup();
         spans.dedup();
+        shapes.dedup();
         // Notifying only marks views to update later: nothing borrows the state meanwhile.
         self.in_state(|state| {
             for t in &traces {
@@ -332,6 +353,11 @@ impl Store {
             }
             for s in &spans {
                 if let Some(trigger) = state.span_triggers.get(&s.as_u64()) {
+                    trigger.notify();
+                }
+            }
+            for s in &shapes {
+                if let Some(trigger) = state.span_shape_triggers.get(&s.as_u64()) {
                     trigger.notify();
                 }
             }
@@ -347,6 +373,8 @@ impl Store {
                 s.trace_triggers
                     .retain(|&id, _| m.trace(TraceId::from_u64(id)).is_some());
                 s.span_triggers
+                    .retain(|&id, _| m.span(SpanId::from_u64(id)).is_some());
+                s.span_shape_triggers
                     .retain(|&id, _| m.span(SpanId::from_u64(id)).is_some());
             })
         });

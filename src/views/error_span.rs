@@ -1,7 +1,5 @@
 //! An error span: its message, and its details as a JSON tree.
 
-use std::sync::Arc;
-
 use leptos::prelude::Track;
 use user_trace_model::protocol::Content;
 use user_trace_model::SpanId;
@@ -19,23 +17,24 @@ pub fn error_span(store: Store, id: SpanId) -> Element {
     let trigger = store.span_trigger(id);
     let node = root.clone();
     // Rebuilt only when the error changes, so that details the reader expanded stay expanded.
-    let mut shown: Option<(String, Option<Arc<str>>)> = None;
-    dom::effect(move || {
-        trigger.track();
-        let (message, details) = store.with(|m| match m.span(id).map(|s| &s.content) {
-            Some(Content::Error(e)) => (e.message.clone(), e.details.as_ref().map(|d| d.shared())),
-            _ => (String::new(), None),
-        });
-        let now = Some((message.clone(), details.clone()));
-        if now == shown {
-            return;
-        }
-        shown = now;
-        node.set_text_content(None);
-        long_text(&node, "div", "utp-error-message", &message);
-        if let Some(d) = details {
-            let _ = node.append_child(&json_tree(d, None, true));
-        }
-    });
+    dom::rebuild_on_change(
+        move || {
+            trigger.track();
+            store.with(|m| match m.span(id).map(|s| &s.content) {
+                Some(Content::Error(e)) => (
+                    e.message.clone(),
+                    e.details.as_ref().map(|d| dom::Same(d.shared())),
+                ),
+                _ => (String::new(), None),
+            })
+        },
+        move |(message, details)| {
+            node.set_text_content(None);
+            long_text(&node, "div", "utp-error-message", message);
+            if let Some(d) = details {
+                let _ = node.append_child(&json_tree(d.0.clone(), None, true));
+            }
+        },
+    );
     root
 }

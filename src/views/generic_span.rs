@@ -1,7 +1,5 @@
 //! A span of a kind this panel does not know (from a newer producer): its JSON, as a tree.
 
-use std::sync::Arc;
-
 use leptos::prelude::Track;
 use user_trace_model::protocol::Content;
 use user_trace_model::SpanId;
@@ -17,31 +15,30 @@ pub fn generic_span(store: Store, id: SpanId) -> Element {
     let root = dom::el("div", "utp-generic");
     let trigger = store.span_trigger(id);
     let node = root.clone();
-    // Rebuilt only when the content changes, so that what the reader expanded stays expanded.
-    let mut shown: Option<(String, Option<Arc<str>>)> = None;
-    dom::effect(move || {
-        trigger.track();
-        let (kind, json) = store.with(|m| match m.span(id).map(|s| (&s.kind, &s.content)) {
-            Some((kind, Content::Json(j))) => (kind.as_str().to_owned(), Some(j.shared())),
-            Some((kind, other)) => (
-                kind.as_str().to_owned(),
-                Some(user_trace_model::protocol::writer::content_json(other).shared()),
-            ),
-            None => (String::new(), None),
-        });
-        let now = Some((kind.clone(), json.clone()));
-        if now == shown {
-            return;
-        }
-        shown = now;
-        node.set_text_content(None);
-        let note = dom::add(&node, "div", "utp-muted");
-        dom::text(&note, "a `");
-        label(&note, "span", "", &kind, "");
-        dom::text(&note, "` span (shown as its JSON)");
-        if let Some(j) = json {
-            let _ = node.append_child(&json_tree(j, None, true));
-        }
-    });
+    // Rebuilt only when the content changes (compared as text: a known content under an
+    // unknown kind is written anew each time), so that what the reader expanded stays expanded.
+    dom::rebuild_on_change(
+        move || {
+            trigger.track();
+            store.with(|m| match m.span(id).map(|s| (&s.kind, &s.content)) {
+                Some((kind, Content::Json(j))) => (kind.as_str().to_owned(), Some(j.shared())),
+                Some((kind, other)) => (
+                    kind.as_str().to_owned(),
+                    Some(user_trace_model::protocol::writer::content_json(other).shared()),
+                ),
+                None => (String::new(), None),
+            })
+        },
+        move |(kind, json)| {
+            node.set_text_content(None);
+            let note = dom::add(&node, "div", "utp-muted");
+            dom::text(&note, "a `");
+            label(&note, "span", "", kind, "");
+            dom::text(&note, "` span (shown as its JSON)");
+            if let Some(j) = json {
+                let _ = node.append_child(&json_tree(j.clone(), None, true));
+            }
+        },
+    );
     root
 }

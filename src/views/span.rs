@@ -158,7 +158,8 @@ fn header_view(row: &Element, h: &Header, needle: &str, pin: Option<(Store, Span
 /// One span and what nests in it.
 pub fn span_view(cx: Ctx, id: SpanId) -> Element {
     let store = cx.store;
-    let trigger = store.span_trigger(id);
+    // Not the span's trigger: nothing here changes with appended text.
+    let shape = store.span_shape_trigger(id);
     let read = move || {
         store.with(|m| {
             m.span(id).map(|s| Header {
@@ -193,35 +194,34 @@ pub fn span_view(cx: Ctx, id: SpanId) -> Element {
         "Copy span as JSON",
         Rc::new(move || store.with(|m| copy::span_json(m, id)).unwrap_or_default()),
     );
-    let mut shown = None;
     {
-        let trigger = trigger.clone();
+        let shape = shape.clone();
         let filter = cx.filter;
-        let mut needle = String::new();
-        dom::effect(move || {
-            trigger.track();
-            // The trace's end changes how a running span reads.
-            let trace = store.with(|m| match m.span(id).map(|s| &s.trace) {
-                Some(Parent::Node(t)) => Some(*t),
-                _ => None,
-            });
-            if let Some(t) = trace {
-                store.trace_trigger(t).track();
-            }
-            let now_needle = label::needle(filter);
-            let found = now_needle != needle;
-            let pinned = store.pinned.get() == Some(id.as_u64());
-            let now = read().map(|h| Header { pinned, ..h });
-            if now != shown || found {
-                needle = now_needle;
-                match &now {
-                    Some(h) => header_view(&head, h, &needle, Some((store, id))),
+        // Read and compared when the header may have changed, not per streamed token (the
+        // shape trigger); rebuilt when it or the filter's needle changed.
+        dom::rebuild_on_change(
+            move || {
+                shape.track();
+                // The trace's end changes how a running span reads.
+                let trace = store.with(|m| match m.span(id).map(|s| &s.trace) {
+                    Some(Parent::Node(t)) => Some(*t),
+                    _ => None,
+                });
+                if let Some(t) = trace {
+                    store.trace_trigger(t).track();
+                }
+                let pinned = store.pinned.get() == Some(id.as_u64());
+                let now = read().map(|h| Header { pinned, ..h });
+                (now, label::needle(filter))
+            },
+            move |(now, needle)| {
+                match now {
+                    Some(h) => header_view(&head, h, needle, Some((store, id))),
                     None => head.set_text_content(None),
                 }
                 let _ = head.append_child(&meta);
-                shown = now;
-            }
-        });
+            },
+        );
     }
     let content = dom::add(&root, "div", "utp-span-content");
     let view = match kind {
@@ -244,7 +244,7 @@ pub fn span_view(cx: Ctx, id: SpanId) -> Element {
     dom::keyed(
         &root,
         move || {
-            trigger.track();
+            shape.track();
             store.with(|m| {
                 m.span(id).map_or_else(Vec::new, |s| {
                     s.children.iter().map(|t| t.as_u64()).collect()

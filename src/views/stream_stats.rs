@@ -1,7 +1,8 @@
 //! Stream stats (issue 17, item 5): on a streamed span (text, markdown, a conversation, JSON in
 //! pieces), a live marker while it is open, its time to first token and tokens per second
 //! (`crate::timing`); its elapsed time and duration are the waterfall's (`views::waterfall`).
-//! A frame of tokens rewrites the words only when they changed.
+//! The words move with the shared clock (`crate::clock`, a few times a second) while the span is
+//! live, and with its header's changes (its end): a frame of tokens costs them nothing.
 
 use leptos::prelude::Track;
 use user_trace_model::{Parent, SpanId};
@@ -27,10 +28,12 @@ pub fn stream_stats(parent: &Element, store: Store, id: SpanId) {
     dom::set(&dot, "title", "still streaming");
     let words = dom::add(&root, "span", "utp-stats-text");
     dom::set(&words, "title", "time to first token · tokens per second");
-    let trigger = store.span_trigger(id);
+    // Not the span's trigger: its appends change the figures every frame, which no one reads
+    // that fast; the clock moves them while the span is live.
+    let shape = store.span_shape_trigger(id);
     let mut shown: Option<Shown> = None;
     dom::effect(move || {
-        trigger.track();
+        shape.track();
         // The trace's end ends the live marker.
         let trace = store.with(|m| match m.span(id).map(|s| &s.trace) {
             Some(Parent::Node(t)) => Some(*t),
@@ -53,6 +56,9 @@ pub fn stream_stats(parent: &Element, store: Store, id: SpanId) {
                 text: timing::stats_text(timing::stream_stats(s.appends, s.start_ts)),
             })
         });
+        if now.as_ref().is_some_and(|s| s.live) {
+            crate::clock::now_tracked();
+        }
         if now == shown {
             return;
         }

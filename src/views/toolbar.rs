@@ -138,30 +138,29 @@ pub fn toolbar(
     let (shown_input, shown_select) = (input.clone(), select.clone());
     let all = dom::add_text(&select, "option", "", "All processes");
     dom::set(&all, "value", "");
-    let mut shown: Vec<String> = Vec::new();
-    dom::effect(move || {
-        store.track_roots();
-        let now = store.with(filter::processes);
-        if now == shown {
-            return;
-        }
-        while let Some(o) = all.next_sibling() {
-            let _ = select.remove_child(&o);
-        }
-        for p in &now {
-            // An option holds text only: markers as text.
-            let o = dom::add_text(&select, "option", "", &label_text::plain(p));
-            dom::set(&o, "dir", "auto");
-            dom::set(&o, "value", p);
-            dom::set(&o, "style", &crate::process_colour::style(p));
-        }
-        // Removing the chosen option reset the select: choose it again.
-        let chosen = filter
-            .with_untracked(|f| f.process.clone())
-            .unwrap_or_default();
-        let _ = js_sys::Reflect::set(&select, &"value".into(), &chosen.into());
-        shown = now;
-    });
+    dom::rebuild_on_change(
+        move || {
+            store.track_roots();
+            store.with(filter::processes)
+        },
+        move |now: &Vec<String>| {
+            while let Some(o) = all.next_sibling() {
+                let _ = select.remove_child(&o);
+            }
+            for p in now {
+                // An option holds text only: markers as text.
+                let o = dom::add_text(&select, "option", "", &label_text::plain(p));
+                dom::set(&o, "dir", "auto");
+                dom::set(&o, "value", p);
+                dom::set(&o, "style", &crate::process_colour::style(p));
+            }
+            // Removing the chosen option reset the select: choose it again.
+            let chosen = filter
+                .with_untracked(|f| f.process.clone())
+                .unwrap_or_default();
+            let _ = js_sys::Reflect::set(&select, &"value".into(), &chosen.into());
+        },
+    );
     // The filter can be cleared from elsewhere (the tree's "Clear the filter"): the inputs show
     // what it is.
     dom::effect(move || {

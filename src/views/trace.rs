@@ -134,39 +134,37 @@ pub fn trace_view(cx: Ctx, id: TraceId) -> Element {
     // A child trace's place in its parent's trace, kept current by its own effect.
     let meta = dom::el("span", "utp-meta");
     waterfall(&meta, store, Timed::Trace(id));
-    let mut shown = None;
     {
         let trigger = trigger.clone();
-        let mut needle = String::new();
-        dom::effect(move || {
-            trigger.track();
-            let now_needle = label::needle(filter);
-            let found = now_needle != needle;
-            let now = store.with(|m| {
-                m.trace(id).map(|t| Header {
-                    name: t.name.clone(),
-                    processes: t.processes.iter().map(|p| p.to_string()).collect(),
-                    status: t.status.clone(),
-                    start: t.start_ts,
-                    end: t.end_ts,
-                    spans: t.spans.len(),
-                    level: flat.then(|| m.depth(id)),
-                    error_below: false,
-                })
-            });
-            let now = now.map(|h| Header {
-                error_below: store.errors_above(id),
-                ..h
-            });
-            if now != shown || found {
-                needle = now_needle;
-                if let Some(h) = &now {
-                    header_view(&row, &caret, h, &needle);
+        // Rebuilt when the header or the filter's needle (what it highlights) changes.
+        dom::rebuild_on_change(
+            move || {
+                trigger.track();
+                let header = store.with(|m| {
+                    m.trace(id).map(|t| Header {
+                        name: t.name.clone(),
+                        processes: t.processes.iter().map(|p| p.to_string()).collect(),
+                        status: t.status.clone(),
+                        start: t.start_ts,
+                        end: t.end_ts,
+                        spans: t.spans.len(),
+                        level: flat.then(|| m.depth(id)),
+                        error_below: false,
+                    })
+                });
+                let header = header.map(|h| Header {
+                    error_below: store.errors_above(id),
+                    ..h
+                });
+                (header, label::needle(filter))
+            },
+            move |(header, needle)| {
+                if let Some(h) = header {
+                    header_view(&row, &caret, h, needle);
                     let _ = row.append_child(&meta);
                 }
-                shown = now;
-            }
-        });
+            },
+        );
     }
     // A memo: the virtualized list and each of its mounted blocks read it; one copy per change.
     let spans = Memo::new(move |_| {

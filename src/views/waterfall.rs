@@ -66,8 +66,10 @@ pub fn waterfall(parent: &Element, store: Store, what: Timed) {
     dom::set(&track, "aria-hidden", "true");
     let fill = dom::add(&track, "span", "utp-wf-bar");
     let words = dom::add(&root, "span", "utp-wf-text");
+    // A span's times change with its header, not with its appends (the clock grows an open
+    // bar a few times a second): a token costs the bar nothing.
     let trigger = match what {
-        Timed::Span(id) => store.span_trigger(id),
+        Timed::Span(id) => store.span_shape_trigger(id),
         Timed::Trace(id) => store.trace_trigger(id),
     };
     let mut shown: Option<(Bar, String, bool)> = None;

@@ -819,6 +819,8 @@ impl Model {
     ) -> Result {
         let max = self.options.limits.max_json_bytes;
         let (id, span) = self.span_mut(key)?;
+        // The header shows a streamed span's stats from its first piece on.
+        let first_piece = span.stream.is_none();
         if span.kind != SpanKind::Json {
             return Err(format!(
                 "cannot stream JSON into span `{key}` of kind `{}`",
@@ -859,7 +861,7 @@ impl Model {
         let new_writer = Self::note_writer(span, process);
         self.bytes = (self.bytes + grown).saturating_sub(freed);
         out.changes.push(Change::TextAppended { span: id, from });
-        if new_writer {
+        if new_writer || first_piece {
             out.changes.push(Change::Span(id));
         }
         Ok(())

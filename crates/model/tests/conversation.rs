@@ -486,3 +486,27 @@ fn memory_accounting_follows_streams_and_conversations() {
     let done = m.bytes() - start;
     assert!((2_000_000..5_000_000).contains(&done), "{done}");
 }
+
+/// The first piece of a streamed document changes the span's header (it shows stream stats
+/// from then on): reported as `Change::Span`, which the panel's header listens to; later pieces
+/// change only the content.
+#[test]
+fn the_first_json_piece_changes_the_header_and_later_ones_only_the_content() {
+    let mut m = Model::new(Options::default());
+    let mut p = Producer::new("llm");
+    apply_ok(
+        &mut m,
+        [p.trace("t", "tool call"), empty_json(&mut p, "args")],
+    );
+    let id = m.span_by_key("args").unwrap();
+    let first = apply_ok(&mut m, [json_append(&mut p, "args", "{\"a\":", false)]);
+    assert_eq!(
+        first.changes,
+        vec![Change::TextAppended { span: id, from: 0 }, Change::Span(id)]
+    );
+    let next = apply_ok(&mut m, [json_append(&mut p, "args", " 1", false)]);
+    assert_eq!(
+        next.changes,
+        vec![Change::TextAppended { span: id, from: 5 }]
+    );
+}
