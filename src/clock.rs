@@ -5,7 +5,7 @@
 use std::cell::Cell;
 use std::time::Duration;
 
-use leptos::prelude::{set_timeout, ArcTrigger, Notify, Track};
+use crate::reactive::{set_timeout, ArcTrigger, Notify, Track};
 
 /// How often running times move: often enough to look alive, far less than once per frame.
 const TICK: Duration = Duration::from_millis(250);

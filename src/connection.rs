@@ -5,7 +5,7 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use leptos::prelude::*;
+use crate::reactive::*;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 use web_sys::{CloseEvent, MessageEvent, WebSocket};
@@ -250,11 +250,10 @@ impl Connection {
             attempt: attempt + 1,
         });
         let this = self.clone();
-        s.retry_timer = set_timeout_with_handle(
+        s.retry_timer = set_timeout(
             move || this.connect(),
             std::time::Duration::from_millis(u64::from(in_ms)),
-        )
-        .ok();
+        );
     }
 
     /// Reconnects now (the retry button, or a gap to resume from).

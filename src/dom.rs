@@ -7,8 +7,8 @@
 //! function here is non-generic or a thin shim over one that is, so a new view costs its own
 //! code only. Text is only ever set as text (`textContent`, `Text` nodes), never parsed as HTML.
 
-use leptos::prelude::*;
-use leptos::reactive::effect::RenderEffect;
+use crate::reactive::RenderEffect;
+use crate::reactive::*;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::{Element, Node};

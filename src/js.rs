@@ -2,7 +2,7 @@
 //! `clear()` and `dispose()`. A host that has its own connection to the runtime pushes events
 //! without a WebSocket. `defineElement()` registers `<user-trace-panel src="ws://...">`.
 
-use leptos::prelude::*;
+use crate::reactive::*;
 use wasm_bindgen::prelude::*;
 
 use crate::links::Activation;

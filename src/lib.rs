@@ -10,6 +10,8 @@ pub mod backoff;
 pub mod badges;
 pub mod bidi;
 pub mod clock;
+#[cfg(feature = "component")]
+mod component;
 pub mod connection;
 pub mod copy;
 pub mod depth;
@@ -26,6 +28,7 @@ pub mod links;
 pub mod markdown;
 mod panel;
 pub mod process_colour;
+pub mod reactive;
 pub mod store;
 pub mod styles;
 pub mod text_chunks;
@@ -33,5 +36,6 @@ pub mod timing;
 pub mod views;
 pub mod windowing;
 
-pub use panel::UserTracePanel;
+#[cfg(feature = "component")]
+pub use component::UserTracePanel;
 pub use store::{Pending, Store};

@@ -6,7 +6,7 @@ use std::cell::RefCell;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::rc::Rc;
 
-use leptos::prelude::*;
+use crate::reactive::*;
 use user_trace_model::protocol::message::EventResult;
 use user_trace_model::protocol::{Event, ServerMessage};
 use user_trace_model::{Change, LevelsBelow, Model, Options, Outcome, SpanId, TraceId};

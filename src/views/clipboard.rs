@@ -2,7 +2,7 @@
 
 use std::rc::Rc;
 
-use leptos::prelude::*;
+use crate::reactive::*;
 use web_sys::{Element, Node};
 
 use crate::dom;
@@ -20,7 +20,7 @@ pub fn copy(text: &str, button: Element) {
         return;
     };
     let promise = window.navigator().clipboard().write_text(text);
-    leptos::task::spawn_local(async move {
+    crate::reactive::spawn_local(async move {
         let result = wasm_bindgen_futures::JsFuture::from(promise).await;
         let (label, title) = (
             button.get_attribute("aria-label"),

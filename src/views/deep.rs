@@ -1,7 +1,7 @@
 //! Traces nested deeper than one view shows (see [`crate::depth`]): the row that opens one as
 //! the tree's root, and the bar that says where the tree is rooted and leads back.
 
-use leptos::prelude::*;
+use crate::reactive::*;
 use user_trace_model::TraceId;
 use web_sys::Element;
 

@@ -1,6 +1,6 @@
 //! An error span: its message, and its details as a JSON tree.
 
-use leptos::prelude::Track;
+use crate::reactive::Track;
 use user_trace_model::protocol::Content;
 use user_trace_model::SpanId;
 use web_sys::Element;

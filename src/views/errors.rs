@@ -6,7 +6,7 @@
 
 use std::collections::HashSet;
 
-use leptos::prelude::*;
+use crate::reactive::*;
 use user_trace_model::search::{Place, Search};
 use user_trace_model::{Model, Parent};
 use wasm_bindgen::JsCast;

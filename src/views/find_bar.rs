@@ -8,7 +8,7 @@
 use std::rc::Rc;
 use std::time::Duration;
 
-use leptos::prelude::*;
+use crate::reactive::*;
 use user_trace_model::search::Search;
 use wasm_bindgen::JsCast;
 use web_sys::Element;

@@ -1,6 +1,6 @@
 //! A span of a kind this panel does not know (from a newer producer): its JSON, as a tree.
 
-use leptos::prelude::Track;
+use crate::reactive::Track;
 use user_trace_model::protocol::Content;
 use user_trace_model::SpanId;
 use web_sys::Element;

@@ -4,7 +4,7 @@
 
 use std::rc::Rc;
 
-use leptos::prelude::*;
+use crate::reactive::*;
 use user_trace_model::json::{self, JsonKind};
 use user_trace_model::protocol::Content;
 use user_trace_model::SpanId;

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use leptos::prelude::Track;
+use crate::reactive::Track;
 use user_trace_model::protocol::Content;
 use user_trace_model::SpanId;
 use web_sys::Element;
@@ -23,7 +23,7 @@ pub fn json_span(store: Store, id: SpanId) -> Element {
     // the document is complete, so that what the reader expanded stays expanded.
     let mut streaming: Option<dom::Mounted> = None;
     // The streamed view's effects belong to the span's view, not to this effect's last run.
-    let owner = leptos::prelude::Owner::current().unwrap_or_default();
+    let owner = crate::reactive::Owner::current().unwrap_or_default();
     let node = root.clone();
     dom::effect(move || {
         trigger.track();

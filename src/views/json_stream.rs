@@ -51,7 +51,7 @@ pub fn json_stream(store: Store, id: SpanId) -> Element {
         failed: false,
     };
     dom::effect(move || {
-        use leptos::prelude::Track;
+        use crate::reactive::Track;
         trigger.track();
         store.read(&mut |m| {
             if let Some((stream, text)) = m.span(id).and_then(|s| s.streamed_json()) {

@@ -11,8 +11,8 @@ use crate::filter;
 use crate::label_text::{self, Piece};
 
 /// What the filter looks for, to highlight (one function: each generic `with` is its own code).
-pub fn needle(filter: leptos::prelude::RwSignal<crate::filter::Filter>) -> String {
-    use leptos::prelude::With;
+pub fn needle(filter: crate::reactive::RwSignal<crate::filter::Filter>) -> String {
+    use crate::reactive::With;
     filter.with(|f| f.text.trim().to_owned())
 }
 

@@ -1,7 +1,7 @@
 //! A markdown span, rendered from parsed blocks into DOM nodes with text content only: raw
 //! HTML in the source is shown as text and never interpreted.
 
-use leptos::prelude::*;
+use crate::reactive::*;
 use user_trace_model::SpanId;
 use web_sys::{Element, Node};
 

@@ -8,7 +8,7 @@
 
 use std::rc::Rc;
 
-use leptos::prelude::*;
+use crate::reactive::*;
 use user_trace_model::protocol::{Content, Message, MessageContent, Part};
 use user_trace_model::{Model, SpanId};
 use web_sys::Element;

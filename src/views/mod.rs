@@ -36,7 +36,7 @@ use virtual_list::Viewport;
 
 /// A collapse-all or expand-all command: `(generation, expand)`. Views apply it when the
 /// generation changes, so that a repeated command applies again.
-pub type Fold = leptos::prelude::RwSignal<(u64, bool)>;
+pub type Fold = crate::reactive::RwSignal<(u64, bool)>;
 
 /// What every trace and span view is given.
 #[derive(Clone, Copy)]
@@ -46,7 +46,7 @@ pub struct Ctx {
     /// Collapse-all / expand-all commands.
     pub fold: Fold,
     /// What the reader filters by (names and titles highlight what it finds).
-    pub filter: leptos::prelude::RwSignal<crate::filter::Filter>,
+    pub filter: crate::reactive::RwSignal<crate::filter::Filter>,
     /// The scroller that lists virtualize against (none: every row is mounted).
     pub viewport: Option<Viewport>,
     /// How many levels of traces this view is below the tree's root level (see

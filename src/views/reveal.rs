@@ -11,7 +11,7 @@
 //! reach (a trace past the depth cap, a list the filter hides) leaves the deepest node it
 //! reached highlighted.
 
-use leptos::prelude::*;
+use crate::reactive::*;
 use user_trace_model::search::{Place, Step};
 use user_trace_model::{Model, Parent, SpanId, TraceId};
 use wasm_bindgen::JsCast;

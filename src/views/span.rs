@@ -3,7 +3,7 @@
 
 use std::rc::Rc;
 
-use leptos::prelude::{Get, Track};
+use crate::reactive::{Get, Track};
 use user_trace_model::protocol::SpanKind;
 use user_trace_model::{Parent, RunStatus, SpanId, TraceId};
 use web_sys::Element;

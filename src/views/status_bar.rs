@@ -1,6 +1,6 @@
 //! The status area: the connection's state, and notices (skipped messages, evictions).
 
-use leptos::prelude::*;
+use crate::reactive::*;
 use web_sys::Element;
 
 use crate::connection::Status;

@@ -4,7 +4,7 @@
 //! The words move with the shared clock (`crate::clock`, a few times a second) while the span is
 //! live, and with its header's changes (its end): a frame of tokens costs them nothing.
 
-use leptos::prelude::Track;
+use crate::reactive::Track;
 use user_trace_model::{Parent, SpanId};
 use web_sys::Element;
 

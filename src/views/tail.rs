@@ -6,7 +6,7 @@
 //! The pinned span is the store's (`Store::pinned`); the tree's follow mode asks [`follow_top`]
 //! where "the end" is.
 
-use leptos::prelude::*;
+use crate::reactive::*;
 use user_trace_model::{Model, SpanId};
 use web_sys::Element;
 

@@ -6,7 +6,7 @@
 use std::cell::Cell;
 use std::rc::Rc;
 
-use leptos::prelude::Track;
+use crate::reactive::Track;
 use user_trace_model::SpanId;
 use wasm_bindgen::JsCast;
 use web_sys::Element;
@@ -93,14 +93,14 @@ pub fn text_span(store: Store, id: SpanId) -> Element {
                 // made is not in the page yet (it cannot scroll): it goes to its end once it is.
                 if from == 0 {
                     let pre = node.clone();
-                    leptos::prelude::request_animation_frame(move || pre.set_scroll_top(i32::MAX));
+                    crate::reactive::request_animation_frame(move || pre.set_scroll_top(i32::MAX));
                 }
                 node.set_scroll_top(i32::MAX);
             }
         });
     });
     let observed = pre.clone();
-    leptos::prelude::on_cleanup(move || RESIZE.with(|r| r.unobserve(&observed)));
+    crate::reactive::on_cleanup(move || RESIZE.with(|r| r.unobserve(&observed)));
     // The copy button exists once the pointer or the keyboard reaches the text: a button in
     // every mounted row was a sixth of the cost of mounting a block of rows.
     let reached = Rc::new(Cell::new(false));
@@ -130,7 +130,7 @@ pub fn text_span(store: Store, id: SpanId) -> Element {
 pub(crate) fn recut_on_resize(el: &Element) {
     RESIZE.with(|r| r.observe(el));
     let observed = el.clone();
-    leptos::prelude::on_cleanup(move || RESIZE.with(|r| r.unobserve(&observed)));
+    crate::reactive::on_cleanup(move || RESIZE.with(|r| r.unobserve(&observed)));
 }
 
 /// Appends `text` to the last block of `pre`, or to new blocks where

@@ -1,6 +1,6 @@
 //! The toolbar: filter, fold, follow, pause, clear, export and import.
 
-use leptos::prelude::*;
+use crate::reactive::*;
 use wasm_bindgen::JsCast;
 use web_sys::Element;
 
@@ -71,7 +71,7 @@ fn import(store: Store, input: &web_sys::HtmlInputElement) {
         return;
     };
     let promise = file.text();
-    leptos::task::spawn_local(async move {
+    crate::reactive::spawn_local(async move {
         match wasm_bindgen_futures::JsFuture::from(promise).await {
             Ok(v) => import_text(store, &v.as_string().unwrap_or_default()),
             Err(_) => store.notice(Level::Error, "the file could not be read"),

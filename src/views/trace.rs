@@ -3,7 +3,7 @@
 
 use std::rc::Rc;
 
-use leptos::prelude::*;
+use crate::reactive::*;
 use user_trace_model::{RunStatus, SpanId, TraceId};
 use web_sys::Element;
 

@@ -4,7 +4,7 @@
 use std::cell::Cell;
 use std::rc::Rc;
 
-use leptos::prelude::*;
+use crate::reactive::*;
 use user_trace_model::{SpanId, TraceId};
 use wasm_bindgen::JsCast;
 use web_sys::Element;

@@ -2,7 +2,7 @@
 //! duration, as a compact bar and as words (`+1.2 s · 3.4 s`); while it runs, the bar grows
 //! with the clock (`crate::clock`, a few times a second), not with its tokens.
 
-use leptos::prelude::Track;
+use crate::reactive::Track;
 use user_trace_model::{Model, Parent, SpanId, TraceId};
 use web_sys::Element;
 

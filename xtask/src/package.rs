@@ -82,7 +82,7 @@ pub fn build(release: bool, out: &Path) -> Result {
         ));
     }
     cargo(&format!(
-        "build {flag}-p user-trace-panel --lib --target wasm32-unknown-unknown"
+        "build {flag}-p user-trace-panel --lib --no-default-features --target wasm32-unknown-unknown"
     ))
     .run(&format!("build the panel for the npm package ({profile})"))?;
     let wasm = target_dir().join(format!(

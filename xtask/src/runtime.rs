@@ -84,7 +84,7 @@ pub fn js_package(release: bool, out: &str) -> Result<PathBuf> {
         ("", "debug")
     };
     cargo(&format!(
-        "build {flag}-p user-trace-panel --lib --target wasm32-unknown-unknown"
+        "build {flag}-p user-trace-panel --lib --no-default-features --target wasm32-unknown-unknown"
     ))
     .run(&format!("build the panel's JavaScript package ({profile})"))?;
     let pkg = root().join("target").join(out);

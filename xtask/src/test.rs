@@ -36,6 +36,10 @@ pub fn run(args: &[String]) -> Result {
         "clippy -p user-trace-panel --all-targets --target {WASM} -- -D warnings"
     ))
     .run("clippy, wasm32: the panel and its browser tests")?;
+    cargo(&format!(
+        "clippy -p user-trace-panel --lib --no-default-features --target {WASM} -- -D warnings"
+    ))
+    .run("clippy, wasm32: the panel as JavaScript hosts get it (without the Leptos component)")?;
     cargo("test --workspace").run("native tests of every crate")?;
     // A real OpenTelemetry program (Python SDK, OTLP/HTTP) into a runtime (xtask/src/otel.rs).
     crate::otel::test()?;

@@ -1,0 +1,59 @@
+//! The reactive primitives the panel is built on: Leptos' reactive graph (`reactive_graph`, the
+//! crate under `leptos::prelude`'s signals), used on its own.
+//!
+//! Why not `leptos::prelude`: the views are plain functions over the DOM (see [`crate::dom`]),
+//! so the panel needs signals, effects and owners, not Leptos' renderer or server functions.
+//! Through `leptos`, every build also carried `server_fn`'s browser streams, whose
+//! `#[wasm_bindgen]` classes are exported and so never dropped (code in the wasm, classes in
+//! the JavaScript glue). A JavaScript host's package is built without the `component`
+//! feature, so without `leptos`; the Rust component ([`crate::UserTracePanel`]) is the only
+//! part that needs it.
+
+use std::time::Duration;
+
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+pub use reactive_graph::callback::{Callable, Callback};
+pub use reactive_graph::computed::Memo;
+pub use reactive_graph::effect::RenderEffect;
+pub use reactive_graph::graph::untrack;
+pub use reactive_graph::owner::{on_cleanup, LocalStorage, Owner, StoredValue};
+pub use reactive_graph::prelude::*;
+pub use reactive_graph::signal::{ArcTrigger, RwSignal, Trigger};
+
+/// Runs `f` once, before the browser's next repaint.
+pub fn request_animation_frame(f: impl FnOnce() + 'static) {
+    let f = Closure::once_into_js(f);
+    if let Some(w) = web_sys::window() {
+        let _ = w.request_animation_frame(f.unchecked_ref());
+    }
+}
+
+/// A timer [`set_timeout`] started, to stop before it fires.
+#[derive(Clone, Copy, Debug)]
+pub struct TimeoutHandle(i32);
+
+impl TimeoutHandle {
+    /// Stops the timer (nothing if it already fired).
+    pub fn clear(self) {
+        if let Some(w) = web_sys::window() {
+            w.clear_timeout_with_handle(self.0);
+        }
+    }
+}
+
+/// Runs `f` once, after `after`.
+pub fn set_timeout(f: impl FnOnce() + 'static, after: Duration) -> Option<TimeoutHandle> {
+    let f = Closure::once_into_js(f);
+    let ms = i32::try_from(after.as_millis()).unwrap_or(i32::MAX);
+    web_sys::window()?
+        .set_timeout_with_callback_and_timeout_and_arguments_0(f.unchecked_ref(), ms)
+        .ok()
+        .map(TimeoutHandle)
+}
+
+/// Runs a future on the page's task queue (the executor `js::mount` and the component set up).
+pub fn spawn_local(f: impl std::future::Future<Output = ()> + 'static) {
+    any_spawner::Executor::spawn_local(f);
+}
