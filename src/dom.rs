@@ -106,19 +106,6 @@ pub fn target(e: &web_sys::Event) -> Option<Element> {
     e.current_target().and_then(|t| t.dyn_into().ok())
 }
 
-/// [`on`] for a listener that never cancels the event: the browser scrolls (a wheel, a touch)
-/// without waiting for it.
-pub fn on_passive(target: &Element, event: &str, f: impl FnMut(web_sys::Event) + 'static) {
-    let f = Closure::wrap(Box::new(f) as Box<dyn FnMut(web_sys::Event)>).into_js_value();
-    let options = web_sys::AddEventListenerOptions::new();
-    options.set_passive(true);
-    let _ = target.add_event_listener_with_callback_and_add_event_listener_options(
-        event,
-        f.unchecked_ref(),
-        &options,
-    );
-}
-
 fn listen(target: &Element, event: &str, f: Box<dyn FnMut(web_sys::Event)>) {
     let f = Closure::wrap(f).into_js_value();
     let _ = target.add_event_listener_with_callback(event, f.unchecked_ref());

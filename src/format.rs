@@ -39,9 +39,23 @@ pub fn clock(micros: u64) -> String {
     )
 }
 
+/// A count with its noun: `1 span`, `2 spans`, `0 spans` (`one` and `many` are the noun's
+/// forms).
+pub fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_count_of_one_is_singular_and_every_other_plural() {
+        assert_eq!(count(1, "span", "spans"), "1 span");
+        assert_eq!(count(0, "span", "spans"), "0 spans");
+        assert_eq!(count(2, "span", "spans"), "2 spans");
+        assert_eq!(count(11, "event", "events"), "11 events");
+    }
 
     #[test]
     fn long_values_are_cut_on_a_character_boundary() {

@@ -213,6 +213,10 @@ async fn streamed_tokens_are_appended_without_re_rendering() {
     p.push(&[T, r#"{"id":"s","process":"p","ts":3,"op":"span_create","trace":"t","span":"s","kind":"text","content":"A"}"#]).await;
     let pre = p.el.query_selector(".utp-text").unwrap().unwrap();
     let first = pre.first_child().expect("a block of text");
+    // A trace of one span says so in the singular.
+    assert_eq!(p.text(".utp-count"), "1 span");
+    // The header is not rebuilt by tokens (its title stays the same element).
+    let title = p.element(".utp-span-title");
     let mut want = String::from("A");
     for round in 0..20 {
         let lines: Vec<String> = (0..50)
@@ -228,6 +232,10 @@ async fn streamed_tokens_are_appended_without_re_rendering() {
     assert!(
         pre.first_child().unwrap().is_same_node(Some(&first)),
         "the first block was kept, not replaced"
+    );
+    assert!(
+        title.is_connected(),
+        "the span's header was kept while its text streamed"
     );
 }
 

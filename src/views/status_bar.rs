@@ -50,12 +50,15 @@ pub fn status_bar(parent: &Element, store: Store, status: RwSignal<Status>, retr
     let counters = dom::add(&bar, "span", "utp-counters");
     dom::effect(move || {
         let c = store.counters.get();
-        let mut s = format!("{} events", c.applied);
+        let mut s = crate::format::count(c.applied, "event", "events");
         if c.rejected > 0 {
             s.push_str(&format!(" · {} skipped", c.rejected));
         }
         if c.evicted > 0 {
-            s.push_str(&format!(" · {} traces evicted", c.evicted));
+            s.push_str(&format!(
+                " · {} evicted",
+                crate::format::count(c.evicted, "trace", "traces")
+            ));
         }
         counters.set_text_content(Some(&s));
     });

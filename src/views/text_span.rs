@@ -32,26 +32,12 @@ pub fn text_span(store: Store, id: SpanId) -> Element {
     // Whether a long text is scrolled to its end: it then stays there as tokens arrive, unless
     // the reader scrolls up.
     let at_end = Rc::new(Cell::new(true));
-    // Whether the reader may have moved the text since it was last seen at its end (a wheel, a
-    // touch, the scrollbar, a key, a reveal focusing it). Only then does a scroll read the
-    // layout: the scrolls to the end that follow a stream, one a frame, read nothing (each
-    // read was a forced layout, the largest part of B1's frame work).
-    let reader = Rc::new(Cell::new(false));
-    for event in ["wheel", "touchstart", "pointerdown", "keydown", "focusin"] {
-        let reader = reader.clone();
-        dom::on_passive(&pre, event, move |_| reader.set(true));
-    }
     {
-        let (at_end, reader) = (at_end.clone(), reader.clone());
+        let at_end = at_end.clone();
         dom::on(&pre, "scroll", move |e| {
-            if !reader.get() {
-                return;
-            }
             if let Some(pre) = dom::target(&e) {
                 let end = pre.scroll_top() + pre.client_height() >= pre.scroll_height() - 4;
                 at_end.set(end);
-                // Back at the end: the reader follows the stream again.
-                reader.set(!end);
             }
         });
     }

@@ -60,7 +60,12 @@ fn header_view(row: &Element, caret: &Element, h: &Header, needle: &str) {
         let d = format::duration(e.saturating_sub(h.start));
         dom::add_text(row, "span", "utp-duration", &d);
     }
-    dom::add_text(row, "span", "utp-count", &format!("{} spans", h.spans));
+    dom::add_text(
+        row,
+        "span",
+        "utp-count",
+        &format::count(h.spans as u64, "span", "spans"),
+    );
 }
 
 /// One trace and its spans.
