@@ -732,3 +732,150 @@ fn the_duplicate_window_forgets_refused_ids_at_its_turnover_and_after_a_snapshot
     assert_eq!(out.duplicates, 0, "{out:?}");
     assert!(m.trace_by_key("u").is_some());
 }
+
+/// Cycles through a longer chain: the walk goes up through spans and traces that exist before
+/// it reaches the one that waits (each step of the walk is needed to see the cycle).
+#[test]
+fn cycles_through_a_chain_of_existing_traces_and_spans_are_refused() {
+    let mut m = Model::default();
+    let mut p = Producer::new("a");
+    // s1 waits for trace t; u hangs below s1, and s2 is in u. Trace t under s2 would be its
+    // own ancestor: t -> s2 -> u -> s1 -> t.
+    apply_ok(
+        &mut m,
+        [
+            p.text("t", "s1", ""),
+            p.child_trace("u", "U", "s1"),
+            p.text("u", "s2", ""),
+        ],
+    );
+    let out = apply_all(&mut m, [p.child_trace("t", "T", "s2")]);
+    assert_eq!(out.rejected.len(), 1, "{:?}", out.rejected);
+    assert!(out.rejected[0].reason.contains("nested inside itself"));
+    // Trace w waits for span v; x is in w, y hangs below x. Span v in y would be its own
+    // ancestor: v -> y -> x -> w -> v.
+    apply_ok(
+        &mut m,
+        [
+            p.child_trace("w", "W", "v"),
+            p.text("w", "x", ""),
+            p.child_trace("y", "Y", "x"),
+        ],
+    );
+    let out = apply_all(&mut m, [p.text("y", "v", "")]);
+    assert_eq!(out.rejected.len(), 1, "{:?}", out.rejected);
+    assert!(out.rejected[0].reason.contains("nested inside itself"));
+}
+
+/// A span waiting for a trace is not a cycle by itself: the trace arriving under some other
+/// span is taken, and the waiting span joins it.
+#[test]
+fn a_trace_that_a_span_waits_for_may_arrive_under_another_span() {
+    let mut m = Model::default();
+    let mut p = Producer::new("a");
+    apply_ok(
+        &mut m,
+        [
+            p.trace("root", "Root"),
+            p.text("root", "parent", ""),
+            p.text("t", "waiting", ""),
+        ],
+    );
+    apply_ok(&mut m, [p.child_trace("t", "T", "parent")]);
+    let t = m.trace_by_key("t").unwrap();
+    let waiting = m.span_by_key("waiting").unwrap();
+    assert_eq!(m.span(waiting).unwrap().trace, Parent::Node(t));
+}
+
+/// A batch that starts exactly at the next number is applied; one after it is a gap; after a
+/// reset any number is taken; an id remembered without an event is a duplicate.
+#[test]
+fn a_batch_at_the_next_number_applies_and_reset_and_remember_do_what_they_say() {
+    let mut m = Model::default();
+    let mut p = Producer::new("a");
+    let e = [p.trace("t", "T"), p.text("t", "s", ""), p.append("s", "x")];
+    let mut out = user_trace_model::Outcome::default();
+    m.apply_batch(1, batch(e[..2].to_vec()), &mut out);
+    m.apply_batch(3, batch(e[2..].to_vec()), &mut out);
+    assert_eq!(out.gap, None, "3 follows 2");
+    assert_eq!(m.last_seq(), Some(3));
+    let append = p.append("s", "y");
+    m.apply_batch(10, batch(vec![append.clone()]), &mut out);
+    assert!(out.gap.is_some(), "10 does not follow 3");
+    m.reset_sequence();
+    out.clear();
+    m.apply_batch(10, batch(vec![append]), &mut out);
+    assert_eq!(
+        out.gap, None,
+        "after a reset, the next batch is taken as it comes"
+    );
+    assert_eq!(m.last_seq(), Some(10));
+    assert_eq!(
+        m.span(m.span_by_key("s").unwrap()).unwrap().text(),
+        Some("xy")
+    );
+    // An id folded into a snapshot is still recognized when resent.
+    let resent = p.append("s", "z");
+    m.remember("a", &resent.id);
+    let out = apply_all(&mut m, [resent]);
+    assert_eq!(out.duplicates, 1);
+    assert_eq!(
+        m.span(m.span_by_key("s").unwrap()).unwrap().text(),
+        Some("xy")
+    );
+}
+
+/// The memory cap at its edge: a model exactly at its cap keeps everything and reports no
+/// eviction; one byte less evicts. Attaching a child trace and a second process count bytes.
+#[test]
+fn the_memory_cap_evicts_only_past_it_and_attachments_are_counted() {
+    let build = |p: &mut Producer| {
+        vec![
+            p.trace("old", "Old"),
+            p.end_trace("old", Status::Ok),
+            p.trace("t", "T"),
+            p.text("t", "s", "hello"),
+        ]
+    };
+    let mut m = Model::default();
+    let mut p = Producer::new("a");
+    apply_ok(&mut m, build(&mut p));
+    let before = m.bytes();
+    // A child trace attached to s, and a second process joining t: each adds bytes.
+    apply_ok(&mut m, [p.child_trace("c", "C", "s")]);
+    let with_child = m.bytes();
+    assert!(with_child > before, "{with_child} > {before}");
+    let mut q = Producer::new("b");
+    apply_ok(&mut m, [q.text("t", "s2", "")]);
+    assert!(m.bytes() > with_child, "a second process counts");
+    // The cap at its edge.
+    let exact = {
+        let mut m = Model::default();
+        apply_ok(&mut m, build(&mut Producer::new("a")));
+        m.bytes()
+    };
+    let mut at_cap = Model::new(Options {
+        max_bytes: exact,
+        ..Options::default()
+    });
+    let out = apply_ok(&mut at_cap, build(&mut Producer::new("a")));
+    assert_eq!(out.evicted, 0, "exactly at the cap: nothing evicted");
+    assert!(!out.changes.contains(&Change::Orphans));
+    let mut over = Model::new(Options {
+        max_bytes: exact - 1,
+        ..Options::default()
+    });
+    let out = apply_ok(&mut over, build(&mut Producer::new("a")));
+    assert_eq!(out.evicted, 1, "one byte less: the finished trace goes");
+    // Over the cap with nothing left to evict (the duplicate window alone is over a 1-byte
+    // cap): nothing is reported as evicted or changed.
+    let mut tiny = Model::new(Options {
+        max_bytes: 1,
+        ..Options::default()
+    });
+    let mut p = Producer::new("a");
+    apply_all(&mut tiny, [p.trace("gone", "Gone")]);
+    let out = apply_all(&mut tiny, [p.append("nowhere", "x")]);
+    assert_eq!(out.evicted, 0);
+    assert!(out.changes.is_empty(), "{:?}", out.changes);
+}
