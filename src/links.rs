@@ -17,7 +17,8 @@ use web_sys::Element;
 
 use crate::dom;
 use crate::store::Store;
-use crate::views::reveal::{reveal, RevealCx};
+use crate::views::reveal::reveal;
+use crate::views::PanelCx;
 use user_trace_model::search::Place;
 
 /// What the reader activated: its trace, its span (none: the trace's header) and the nearest
@@ -47,7 +48,7 @@ pub struct Links {
     marks: HashMap<u64, u64>,
     /// The panel's element and what a reveal needs (its store, filter and follow mode).
     root: Option<Element>,
-    reveal: Option<RevealCx>,
+    reveal: Option<PanelCx>,
 }
 
 /// The nearest source from span `span` (or trace `trace`) up.
@@ -239,7 +240,7 @@ fn node_of(header: &Element) -> (Option<SpanId>, Option<TraceId>) {
 
 /// Listens on the panel's `section` for the reader activating items, and keeps what `reveal`
 /// needs. Clicks on a header's own buttons (copy, "+N") are theirs.
-pub fn install(section: &Element, cx: RevealCx) {
+pub fn install(section: &Element, cx: PanelCx) {
     let store = cx.store;
     let root = section.clone();
     store.links(move |l| {

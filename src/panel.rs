@@ -12,11 +12,11 @@ use crate::filter::Filter;
 use crate::store::Store;
 use crate::views::errors::errors_nav;
 use crate::views::find_bar::find_bar;
-use crate::views::reveal::RevealCx;
 use crate::views::status_bar::status_bar;
 use crate::views::tail::follow_state;
 use crate::views::toolbar::toolbar;
 use crate::views::tree::tree;
+use crate::views::{FoldCommand, PanelCx};
 
 /// A panel's element, empty (`theme`: `"light"`, `"dark"` or empty for the system's).
 pub(crate) fn section(theme: &str) -> Element {
@@ -48,19 +48,17 @@ pub(crate) fn fill(section: &Element, url: Option<String>, store: Store) {
             }
         })
     });
-    let filter = RwSignal::new(Filter::default());
-    let follow = RwSignal::new(true);
-    let fold = RwSignal::new((0u64, true));
-    let reveal = RevealCx {
+    let cx = PanelCx {
         store,
-        filter,
-        follow,
+        filter: RwSignal::new(Filter::default()),
+        follow: RwSignal::new(true),
+        fold: RwSignal::new(FoldCommand::default()),
     };
-    crate::links::install(section, reveal);
-    toolbar(section, store, filter, follow, fold);
-    find_bar(section, reveal);
+    crate::links::install(section, cx);
+    toolbar(section, cx);
+    find_bar(section, cx);
     status_bar(section, store, status, retry);
-    errors_nav(section, reveal);
-    follow_state(section, store, follow);
-    tree(section, store, filter, follow, fold);
+    errors_nav(section, cx);
+    follow_state(section, store, cx.follow);
+    tree(section, cx);
 }

@@ -13,7 +13,8 @@ use wasm_bindgen::JsCast;
 use web_sys::Element;
 
 use crate::dom;
-use crate::views::reveal::{reveal, RevealCx};
+use crate::views::reveal::reveal;
+use crate::views::PanelCx;
 
 /// The traces above each error (not an erring trace itself: its header says so already).
 pub fn traces_above(m: &Model, errors: &[Place]) -> HashSet<u64> {
@@ -55,7 +56,7 @@ pub fn next_index(len: usize, current: Option<usize>, by: isize) -> Option<usize
 
 /// Appends the error count, the way to the next error and the option to `section`'s status
 /// bar, and the `E` keys to the panel.
-pub fn errors_nav(section: &Element, cx: RevealCx) {
+pub fn errors_nav(section: &Element, cx: PanelCx) {
     let Ok(Some(bar)) = section.query_selector(".utp-statusbar") else {
         return;
     };

@@ -15,7 +15,8 @@ use web_sys::Element;
 
 use crate::dom;
 use crate::find::{Matcher, Query};
-use crate::views::reveal::{reveal, RevealCx, FOUND};
+use crate::views::reveal::{reveal, FOUND};
+use crate::views::PanelCx;
 
 /// Milliseconds of searching per slice; the rest of the frame is the page's.
 const SLICE_MS: f64 = 4.0;
@@ -38,7 +39,7 @@ struct State {
 type Handle = StoredValue<State, LocalStorage>;
 
 /// A toggle of the bar: its symbol, name and tooltip.
-fn toggle(bar: &Element, text: &str, name: &str, h: Handle, cx: RevealCx) -> Element {
+fn toggle(bar: &Element, text: &str, name: &str, h: Handle, cx: PanelCx) -> Element {
     let b = dom::add_text(bar, "button", "utp-find-toggle", text);
     dom::set(&b, "type", "button");
     dom::set(&b, "aria-label", name);
@@ -63,7 +64,7 @@ fn button(bar: &Element, text: &str, name: &str, f: impl FnMut(web_sys::Event) +
 }
 
 /// Appends the (hidden) find bar to the panel's `section`, and the keys that open it.
-pub fn find_bar(section: &Element, cx: RevealCx) {
+pub fn find_bar(section: &Element, cx: PanelCx) {
     let bar = dom::add(section, "div", "utp-find");
     dom::set(&bar, "role", "search");
     dom::set(&bar, "aria-label", "Find in traces");
@@ -214,7 +215,7 @@ fn query_of(bar: &Element) -> Query {
 }
 
 /// The query changed: drops the search in progress and starts a new one.
-fn restart(h: Handle, cx: RevealCx) {
+fn restart(h: Handle, cx: PanelCx) {
     let Some(bar) = h.try_with_value(|s| s.bar.clone()) else {
         return;
     };
@@ -252,7 +253,7 @@ fn restart(h: Handle, cx: RevealCx) {
 
 /// Runs the search for a few milliseconds after the page's next turn, and again until it is
 /// over, unless the query changed meanwhile.
-fn slice(h: Handle, cx: RevealCx, generation: u32) {
+fn slice(h: Handle, cx: PanelCx, generation: u32) {
     set_timeout(
         move || {
             let start = js_sys::Date::now();
@@ -294,7 +295,7 @@ fn slice(h: Handle, cx: RevealCx, generation: u32) {
 }
 
 /// Moves to the next (`1`) or previous (`-1`) match, round the ends.
-fn go(h: Handle, cx: RevealCx, by: isize) {
+fn go(h: Handle, cx: PanelCx, by: isize) {
     let place = h
         .try_update_value(|s| {
             let found = s.search.as_ref()?.found();
@@ -317,7 +318,7 @@ fn go(h: Handle, cx: RevealCx, by: isize) {
     render(h);
 }
 
-fn show_place(h: Handle, cx: RevealCx, place: user_trace_model::search::Place) {
+fn show_place(h: Handle, cx: PanelCx, place: user_trace_model::search::Place) {
     let tree = h.try_with_value(|s| tree_of(&s.bar)).flatten();
     if let Some(tree) = tree {
         reveal(cx, &tree, place);

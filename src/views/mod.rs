@@ -34,9 +34,42 @@ pub mod who;
 use crate::store::Store;
 use virtual_list::Viewport;
 
-/// A collapse-all or expand-all command: `(generation, expand)`. Views apply it when the
-/// generation changes, so that a repeated command applies again.
-pub type Fold = crate::reactive::RwSignal<(u64, bool)>;
+/// The last collapse-all or expand-all command. Views apply it when its generation changes,
+/// so that a repeated command applies again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FoldCommand {
+    /// Counts the commands given.
+    pub generation: u64,
+    /// Expand all (true) or collapse all (false).
+    pub expand: bool,
+}
+
+impl Default for FoldCommand {
+    /// Before any command: traces show expanded.
+    fn default() -> Self {
+        FoldCommand {
+            generation: 0,
+            expand: true,
+        }
+    }
+}
+
+/// Collapse-all / expand-all commands.
+pub type Fold = crate::reactive::RwSignal<FoldCommand>;
+
+/// What the panel's parts share: the toolbar, the find bar, the error navigation, the tree and
+/// whatever reveals a place (find, "next error", a host's `reveal(source)`).
+#[derive(Clone, Copy)]
+pub struct PanelCx {
+    /// The store to read from.
+    pub store: Store,
+    /// What the reader filters by (the tree lists the roots it keeps).
+    pub filter: crate::reactive::RwSignal<crate::filter::Filter>,
+    /// Whether the tree follows the newest activity.
+    pub follow: crate::reactive::RwSignal<bool>,
+    /// Collapse-all / expand-all commands.
+    pub fold: Fold,
+}
 
 /// What every trace and span view is given.
 #[derive(Clone, Copy)]

@@ -19,7 +19,7 @@ use web_sys::Element;
 
 use crate::dom;
 use crate::filter::Filter;
-use crate::store::Store;
+use crate::views::PanelCx;
 use crate::windowing::{BLOCK, GROUP};
 
 /// Frames a reveal may take (each mounts one level of virtualized list, or waits for one).
@@ -27,15 +27,6 @@ const MAX_FRAMES: u32 = 90;
 
 /// The class of the highlighted place (one at a time in a tree).
 pub const FOUND: &str = "utp-found";
-
-/// What a reveal needs besides the place: the store, the tree's filter (the roots' list is
-/// the filtered one) and follow mode (turned off: the reader is going somewhere else).
-#[derive(Clone, Copy)]
-pub struct RevealCx {
-    pub store: Store,
-    pub filter: RwSignal<Filter>,
-    pub follow: RwSignal<bool>,
-}
 
 /// One node on the way to a place.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -105,11 +96,12 @@ fn chain(m: &Model, place: &Place, filter: &Filter) -> Vec<(Hop, Option<usize>)>
 
 /// Brings `place` on screen in the tree `scroller` and highlights it (see the module's docs).
 /// Returns at once; the reveal goes on over the next frames.
-pub fn reveal(cx: RevealCx, scroller: &Element, place: Place) {
-    let RevealCx {
+pub fn reveal(cx: PanelCx, scroller: &Element, place: Place) {
+    let PanelCx {
         store,
         filter,
         follow,
+        ..
     } = cx;
     if follow.get_untracked() {
         follow.set(false);

@@ -5,10 +5,10 @@ use wasm_bindgen::JsCast;
 use web_sys::Element;
 
 use crate::dom;
-use crate::filter::{self, Filter};
+use crate::filter;
 use crate::label_text;
 use crate::store::{Level, Pending, Store};
-use crate::views::Fold;
+use crate::views::PanelCx;
 
 /// Saves what the panel holds as a JSON Lines file of events.
 fn export(store: Store) {
@@ -110,13 +110,13 @@ fn value_of_element(el: &Element) -> String {
 
 /// Appends the toolbar to `parent`: it sets the tree's `filter`, toggles `follow`, issues
 /// `fold` commands, and pauses, clears, exports and imports through `store`.
-pub fn toolbar(
-    parent: &Element,
-    store: Store,
-    filter: RwSignal<Filter>,
-    follow: RwSignal<bool>,
-    fold: Fold,
-) {
+pub fn toolbar(parent: &Element, cx: PanelCx) {
+    let PanelCx {
+        store,
+        filter,
+        follow,
+        fold,
+    } = cx;
     let bar = dom::add(parent, "div", "utp-toolbar");
     dom::set(&bar, "role", "toolbar");
     dom::set(&bar, "aria-label", "Trace tools");
@@ -187,9 +187,9 @@ pub fn toolbar(
     });
     let fold_all = move |expand: bool| {
         store.forget_folds();
-        fold.update(|(generation, e)| {
-            *generation += 1;
-            *e = expand;
+        fold.update(|f| {
+            f.generation += 1;
+            f.expand = expand;
         })
     };
     button(&bar, "Find", "Find in traces (Ctrl+F or /)", |e| {

@@ -83,14 +83,14 @@ pub fn trace_view(cx: Ctx, id: TraceId) -> Element {
     let expanded = RwSignal::new(
         store
             .trace_expanded(id)
-            .unwrap_or_else(|| fold.get_untracked().1),
+            .unwrap_or_else(|| fold.get_untracked().expand),
     );
     // Apply collapse-all / expand-all when issued after this view was made.
-    let issued = fold.get_untracked().0;
+    let issued = fold.get_untracked().generation;
     dom::effect(move || {
-        let (generation, expand) = fold.get();
-        if generation != issued {
-            expanded.set(expand);
+        let command = fold.get();
+        if command.generation != issued {
+            expanded.set(command.expand);
         }
     });
     let root = dom::el(

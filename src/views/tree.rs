@@ -5,7 +5,7 @@ use std::cell::Cell;
 use std::rc::Rc;
 
 use crate::reactive::*;
-use user_trace_model::{SpanId, TraceId};
+use user_trace_model::{Model, SpanId, TraceId};
 use wasm_bindgen::JsCast;
 use web_sys::Element;
 
@@ -18,7 +18,7 @@ use crate::views::span::span_view;
 use crate::views::tail;
 use crate::views::trace::trace_view;
 use crate::views::virtual_list::{virtual_list, Viewport};
-use crate::views::{Ctx, Fold};
+use crate::views::{Ctx, PanelCx};
 
 /// The tree's keys (the WAI-ARIA tree pattern): arrows move focus among the items, Right
 /// expands and Left collapses, Home and End go to the first and last item, Enter and Space
@@ -258,13 +258,13 @@ fn pin(el: Element, follow: RwSignal<bool>, pinned: Rc<Pin>, still: u32, last: i
 
 /// Appends to `parent` all root traces and the orphans waiting for their parent (in a
 /// scroller), and the button that returns to the newest activity.
-pub fn tree(
-    parent: &Element,
-    store: Store,
-    filter: RwSignal<Filter>,
-    follow: RwSignal<bool>,
-    fold: Fold,
-) {
+pub fn tree(parent: &Element, cx: PanelCx) {
+    let PanelCx {
+        store,
+        filter,
+        follow,
+        fold,
+    } = cx;
     focus_bar(parent, store);
     let scroller = dom::add(parent, "div", "utp-tree");
     dom::set(&scroller, "role", "tree");
@@ -356,7 +356,7 @@ pub fn tree(
     });
     let empty = move || {
         store.track_roots();
-        store.with(|m| m.roots().is_empty() && m.orphans().0.is_empty() && m.orphans().1.is_empty())
+        store.with(|m| m.roots().is_empty() && !m.has_orphans())
     };
     dom::show(&scroller, empty, || {
         let e = dom::el("div", "utp-empty");
@@ -379,7 +379,7 @@ pub fn tree(
     );
     let has_orphans = move || {
         store.track_roots();
-        store.with(|m| !m.orphans().0.is_empty() || !m.orphans().1.is_empty())
+        store.with(Model::has_orphans)
     };
     dom::show(&scroller, has_orphans, move || {
         let box_ = dom::el("div", "utp-orphans");
@@ -393,7 +393,13 @@ pub fn tree(
             &box_,
             move || {
                 store.track_roots();
-                store.with(|m| m.orphans().0.into_iter().map(TraceId::as_u64).collect())
+                store.with(|m| {
+                    m.orphans()
+                        .traces
+                        .into_iter()
+                        .map(TraceId::as_u64)
+                        .collect()
+                })
             },
             move |t| trace_view(cx, TraceId::from_u64(t)),
         );
@@ -401,7 +407,7 @@ pub fn tree(
             &box_,
             move || {
                 store.track_roots();
-                store.with(|m| m.orphans().1.into_iter().map(SpanId::as_u64).collect())
+                store.with(|m| m.orphans().spans.into_iter().map(SpanId::as_u64).collect())
             },
             move |s| span_view(cx, SpanId::from_u64(s)),
         );

@@ -14,7 +14,7 @@ impl Model {
         let mut out = String::new();
         let roots: Vec<TraceId> = self.roots().iter().copied().collect();
         self.dump_nodes(&mut out, roots.into_iter().map(|t| (Node::Trace(t), 0)));
-        let (traces, spans) = self.orphans();
+        let crate::model::Orphans { traces, spans } = self.orphans();
         if !traces.is_empty() || !spans.is_empty() {
             out.push_str("waiting:\n");
         }

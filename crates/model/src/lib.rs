@@ -34,7 +34,7 @@ mod snapshot;
 pub use below::LevelsBelow;
 pub use change::{Change, Gap, Outcome, Rejection};
 pub use json_stream::JsonStream;
-pub use model::{Model, RootIter, RootList, Sourced};
+pub use model::{Model, Orphans, RootIter, RootList, Sourced};
 pub use node::{
     Appends, ItemHistories, ItemHistory, Parent, RunStatus, Span, SpanId, Trace, TraceId,
     ITEM_HISTORY,

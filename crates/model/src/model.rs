@@ -57,6 +57,13 @@ pub enum Sourced {
     Trace(TraceId),
 }
 
+/// The traces and spans waiting for their parent ([`Model::orphans`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Orphans {
+    pub traces: Vec<TraceId>,
+    pub spans: Vec<SpanId>,
+}
+
 /// The trace tree. See the crate docs for what it guarantees.
 pub struct Model {
     pub(crate) options: Options,
@@ -189,11 +196,16 @@ impl Model {
     }
 
     /// Traces and spans whose parent has not arrived (yet), ordered by start time, then id.
-    pub fn orphans(&self) -> (Vec<TraceId>, Vec<SpanId>) {
-        (
-            self.orphan_traces.values().copied().collect(),
-            self.orphan_spans.values().map(|&e| entry_span(e)).collect(),
-        )
+    pub fn orphans(&self) -> Orphans {
+        Orphans {
+            traces: self.orphan_traces.values().copied().collect(),
+            spans: self.orphan_spans.values().map(|&e| entry_span(e)).collect(),
+        }
+    }
+
+    /// Whether any trace or span waits for its parent (without listing them).
+    pub fn has_orphans(&self) -> bool {
+        !self.orphan_traces.is_empty() || !self.orphan_spans.is_empty()
     }
 
     pub fn trace_count(&self) -> usize {

@@ -103,7 +103,10 @@ pub struct Search {
 impl Search {
     /// A search of every trace `m` holds (roots in order, then what waits for a parent).
     pub fn new(m: &Model) -> Self {
-        let (orphan_traces, orphan_spans) = m.orphans();
+        let crate::model::Orphans {
+            traces: orphan_traces,
+            spans: orphan_spans,
+        } = m.orphans();
         let mut tasks: Vec<Task> = Vec::new();
         tasks.extend(orphan_spans.into_iter().rev().map(Task::Span));
         tasks.extend(orphan_traces.into_iter().rev().map(Task::Trace));

@@ -17,7 +17,7 @@ impl Model {
             model: self,
             events: Vec::with_capacity(self.trace_count() * 2 + self.span_count() * 2),
         };
-        let (traces, spans) = self.orphans();
+        let crate::model::Orphans { traces, spans } = self.orphans();
         // Depth first, in the order a recursive walk would take, on a stack of our own: the
         // data chooses how deep traces nest, so the call stack must not.
         let mut stack: Vec<Step> = Vec::new();

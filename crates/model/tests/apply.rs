@@ -4,7 +4,9 @@ mod common;
 
 use common::*;
 use user_trace_model::protocol::{decode_server, Content, Op, RawJson, ServerMessage, Status};
-use user_trace_model::{Change, Limits, Model, Options, Parent, RunStatus, SpanId, TraceId};
+use user_trace_model::{
+    Change, Limits, Model, Options, Orphans, Parent, RunStatus, SpanId, TraceId,
+};
 
 #[test]
 fn trace_and_text_span_stream_tokens() {
@@ -186,7 +188,10 @@ fn orphans_wait_for_their_parent_and_attach_when_it_arrives() {
         ],
     );
     assert!(out.changes.contains(&Change::Orphans));
-    let (wt, ws) = m.orphans();
+    let Orphans {
+        traces: wt,
+        spans: ws,
+    } = m.orphans();
     assert_eq!((wt.len(), ws.len()), (1, 1));
     assert!(m.dump().contains("waiting:"));
     let out = apply_ok(
@@ -194,7 +199,10 @@ fn orphans_wait_for_their_parent_and_attach_when_it_arrives() {
         [a.trace("t", "Shared"), a.text("t", "sa", "from a")],
     );
     assert!(out.changes.contains(&Change::Orphans));
-    let (wt, ws) = m.orphans();
+    let Orphans {
+        traces: wt,
+        spans: ws,
+    } = m.orphans();
     assert!(wt.is_empty() && ws.is_empty(), "everything attached");
     let t = m.trace(m.trace_by_key("t").unwrap()).unwrap();
     assert_eq!(t.spans.len(), 2);

@@ -78,7 +78,10 @@ fn a_nested_trace_copied_alone_imports_as_a_root() {
     let copied = jsonl(&m.trace_events(c));
     let back = import(&copied);
     assert_eq!(back.roots().len(), 1, "{}", back.dump());
-    let (waiting_traces, waiting_spans) = back.orphans();
+    let user_trace_model::Orphans {
+        traces: waiting_traces,
+        spans: waiting_spans,
+    } = back.orphans();
     assert!(waiting_traces.is_empty() && waiting_spans.is_empty());
     let root = back.trace(*back.roots().first().unwrap()).unwrap();
     assert_eq!(root.name, "tool call");

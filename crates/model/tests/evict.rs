@@ -7,7 +7,7 @@ mod common;
 use common::*;
 use proptest::prelude::*;
 use user_trace_model::protocol::{Event, Status};
-use user_trace_model::{fuzz, Model, Options, Outcome};
+use user_trace_model::{fuzz, Model, Options, Orphans, Outcome};
 
 fn capped(max_bytes: usize) -> Model {
     Model::new(Options {
@@ -103,7 +103,10 @@ fn orphans_go_oldest_waiting_trace_first_then_oldest_waiting_span() {
     apply_ok(&mut m, events);
     let all = ["a", "b", "s1", "s2", "s3", "s4", "s5", "s6"];
     assert_eq!(keys(&m, &all), ["a", "b", "s1", "s2"]);
-    let (wt, ws) = m.orphans();
+    let Orphans {
+        traces: wt,
+        spans: ws,
+    } = m.orphans();
     assert_eq!((wt.len(), ws.len()), (2, 2));
     let mut gone = Vec::new();
     for n in 3..=6 {
@@ -117,7 +120,10 @@ fn orphans_go_oldest_waiting_trace_first_then_oldest_waiting_span() {
     assert_eq!(gone, ["a", "b", "s1", "s2"]);
     // The survivors still attach when their trace arrives.
     apply_ok(&mut m, [p.trace("missing", "M")]);
-    let (wt, ws) = m.orphans();
+    let Orphans {
+        traces: wt,
+        spans: ws,
+    } = m.orphans();
     assert!(wt.is_empty() && ws.is_empty());
     fuzz::check(&m);
 }
@@ -178,7 +184,7 @@ fn choosing_an_orphan_victim_does_not_look_at_every_orphan() {
         // The survivors are the newest.
         assert!(m.trace_by_key(&key(MORE - 1)).is_none());
         assert!(m.trace_by_key(&key(MORE)).is_some());
-        assert_eq!(m.orphans().0.len() as u64, ORPHANS);
+        assert_eq!(m.orphans().traces.len() as u64, ORPHANS);
         let visits = m.eviction_visits();
         (visits, m.dump())
     };
@@ -206,7 +212,7 @@ fn survivors_attach_when_their_parent_arrives_after_evictions() {
         let big = "x".repeat(per * 600);
         let out = apply_ok(&mut m, [p.text("zz", "big", &big)]);
         assert!(out.evicted > 500, "{}", out.evicted);
-        let survivors = m.orphans().0.len();
+        let survivors = m.orphans().traces.len();
         assert_eq!(survivors as u64, 990 - out.evicted);
         // Its trace arrives as a root, and is the first to go, with the large span.
         let out = apply_ok(&mut m, [p.trace("zz", "Z")]);
@@ -214,7 +220,10 @@ fn survivors_attach_when_their_parent_arrives_after_evictions() {
         assert!(m.trace_by_key("zz").is_none());
         // Now the waited-for span arrives.
         apply_ok(&mut m, [p.trace("r", "R"), p.text("r", "never", "")]);
-        let (wt, ws) = m.orphans();
+        let Orphans {
+            traces: wt,
+            spans: ws,
+        } = m.orphans();
         assert!(wt.is_empty() && ws.is_empty());
         let span = m.span(m.span_by_key("never").unwrap()).unwrap();
         let children: Vec<_> = span
@@ -286,7 +295,10 @@ fn assert_ordered(m: &Model) {
         .collect();
     assert_eq!(roots.len(), m.roots().len());
     assert!(roots.windows(2).all(|w| w[0] < w[1]), "{roots:?}");
-    let (wt, ws) = m.orphans();
+    let Orphans {
+        traces: wt,
+        spans: ws,
+    } = m.orphans();
     let wt: Vec<_> = wt
         .iter()
         .map(|&t| m.trace(t).map(|t| (t.start_ts, t.key.to_string())).unwrap())

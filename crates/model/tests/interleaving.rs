@@ -6,7 +6,7 @@ mod common;
 use common::Producer;
 use proptest::prelude::*;
 use user_trace_model::protocol::{Event, Status};
-use user_trace_model::{Model, Outcome};
+use user_trace_model::{Model, Orphans, Outcome};
 
 /// One process's stream: it writes spans into shared traces (started by process 0), may nest
 /// child traces in its own spans, appends to and ends its own spans.
@@ -108,7 +108,7 @@ proptest! {
         prop_assert!(out_a.rejected.is_empty(), "{:?}", out_a.rejected);
         prop_assert!(out_b.rejected.is_empty(), "{:?}", out_b.rejected);
         prop_assert_eq!(a.dump(), b.dump());
-        let (wt, ws) = a.orphans();
+        let Orphans { traces: wt, spans: ws } = a.orphans();
         prop_assert!(wt.is_empty() && ws.is_empty(), "everything attached in the end");
     }
 
