@@ -28,15 +28,29 @@ const FALLBACK_ROW_PX: f64 = 48.0;
 type OnChange = Rc<dyn Fn(bool, f64)>;
 type After = Rc<dyn Fn(&Element)>;
 /// The observer and the callback it calls, which must live as long as it.
-type Observer = (
-    web_sys::IntersectionObserver,
-    Closure<dyn FnMut(js_sys::Array)>,
-);
+struct Observer {
+    observer: web_sys::IntersectionObserver,
+    _callback: Closure<dyn FnMut(js_sys::Array)>,
+}
+
+/// An element watched for coming near the viewport or leaving it, and what it is told.
+struct Watch {
+    el: Element,
+    on_change: OnChange,
+}
+
+/// What stands in for a group or a block while it is far from the viewport (not mounted):
+/// how tall it was and how many rows it had then.
+#[derive(Clone, Copy, PartialEq)]
+struct Placeholder {
+    height: f64,
+    rows: usize,
+}
 
 struct Watched {
     root: Element,
     observer: Option<Observer>,
-    blocks: HashMap<u32, (Element, OnChange)>,
+    blocks: HashMap<u32, Watch>,
     next: u32,
     /// Called with the root after blocks came near or went (rows mount, heights change).
     after: Option<After>,
@@ -71,8 +85,8 @@ impl Viewport {
                 .filter_map(|e| e.dyn_into::<web_sys::IntersectionObserverEntry>().ok())
                 .filter_map(|e| {
                     let id: u32 = e.target().get_attribute("data-utp-block")?.parse().ok()?;
-                    let f =
-                        watched.try_with_value(|w| w.blocks.get(&id).map(|(_, f)| f.clone()))??;
+                    let f = watched
+                        .try_with_value(|w| w.blocks.get(&id).map(|b| b.on_change.clone()))??;
                     Some((f, e.is_intersecting(), e.bounding_client_rect().height()))
                 })
                 .collect();
@@ -93,7 +107,10 @@ impl Viewport {
             &init,
         )
         .ok()?;
-        Some((observer, callback))
+        Some(Observer {
+            observer,
+            _callback: callback,
+        })
     }
 
     /// Calls `f` with the scroller whenever blocks came near it or went (the tree stays at its
@@ -115,10 +132,16 @@ impl Viewport {
             let id = w.next;
             w.next += 1;
             dom::set(el, "data-utp-block", &id.to_string());
-            if let Some((o, _)) = &w.observer {
-                o.observe(el);
+            if let Some(o) = &w.observer {
+                o.observer.observe(el);
             }
-            w.blocks.insert(id, (el.clone(), on_change));
+            w.blocks.insert(
+                id,
+                Watch {
+                    el: el.clone(),
+                    on_change,
+                },
+            );
             id
         });
         let viewport = *self;
@@ -131,8 +154,8 @@ impl Viewport {
 
     fn unobserve(&self, id: u32) {
         self.watched.try_update_value(|w| {
-            if let (Some((el, _)), Some((o, _))) = (w.blocks.remove(&id), &w.observer) {
-                o.unobserve(&el);
+            if let (Some(b), Some(o)) = (w.blocks.remove(&id), &w.observer) {
+                o.observer.unobserve(&b.el);
             }
         });
     }
@@ -140,8 +163,8 @@ impl Viewport {
     /// Stops observing; called when the tree unmounts.
     pub fn disconnect(&self) {
         self.watched.try_update_value(|w| {
-            if let Some((o, _)) = w.observer.take() {
-                o.disconnect();
+            if let Some(o) = w.observer.take() {
+                o.observer.disconnect();
             }
             w.blocks.clear();
         });
@@ -207,10 +230,14 @@ fn group(list: &Rc<List>, blocks: Memo<usize>, index: usize) -> Element {
     let el = dom::el("div", "utp-group");
     let items = list.items;
     let rows_now = move || items.with_untracked(|v| group_rows(index, v.len()).len());
-    // `None` while near; while far, how tall it was and how many rows it had then.
+    // `None` while near.
     let far = RwSignal::new(
-        (list.viewport.is_some() && !group_initially_near(index, blocks.get_untracked()))
-            .then(|| (list.estimate.borrow().height_of(rows_now()), rows_now())),
+        (list.viewport.is_some() && !group_initially_near(index, blocks.get_untracked())).then(
+            || Placeholder {
+                height: list.estimate.borrow().height_of(rows_now()),
+                rows: rows_now(),
+            },
+        ),
     );
     if let Some(viewport) = list.viewport {
         let list = list.clone();
@@ -222,8 +249,8 @@ fn group(list: &Rc<List>, blocks: Memo<usize>, index: usize) -> Element {
                     far.set(None);
                 } else if !is_near && !is_far {
                     let rows = rows_now();
-                    let h = list.estimate.borrow().measured_or_expected(rows, height);
-                    far.set(Some((h, rows)));
+                    let height = list.estimate.borrow().measured_or_expected(rows, height);
+                    far.set(Some(Placeholder { height, rows }));
                 }
             }),
         );
@@ -235,13 +262,13 @@ fn group(list: &Rc<List>, blocks: Memo<usize>, index: usize) -> Element {
     dom::effect(move || {
         let n = blocks.get();
         match far.get() {
-            Some((h, rows)) => {
+            Some(Placeholder { height, rows }) => {
                 for b in mounted.drain(..) {
                     b.remove();
                 }
                 // A far group still grows with rows added to it since it was measured.
                 let added = rows_now().saturating_sub(rows);
-                let h = h + list.estimate.borrow().height_of(added);
+                let h = height + list.estimate.borrow().height_of(added);
                 dom::set(&node, "style", &format!("height:{}px", h.round() as u64));
             }
             None => {
@@ -271,13 +298,15 @@ fn block(list: &Rc<List>, index: usize) -> Element {
     let items = list.items;
     let rows_now = move || items.with_untracked(|v| block_rows(index, v.len()).len());
     let count = items.with_untracked(|v| block_count(v.len()));
-    // `None` while mounted; while not, the placeholder's height and the rows it stands for
-    // (the type of a group's `far`: each signal type costs the wasm its own code).
+    // `None` while mounted (the type of a group's `far`: each signal type costs the wasm its
+    // own code).
     let placeholder = RwSignal::new(
         (list.viewport.is_some() && !initially_mounted(index, count)).then(|| {
             let known = list.heights.borrow().get(&index).copied();
-            let h = known.unwrap_or_else(|| list.estimate.borrow().height_of(rows_now()));
-            (h, rows_now())
+            Placeholder {
+                height: known.unwrap_or_else(|| list.estimate.borrow().height_of(rows_now())),
+                rows: rows_now(),
+            }
         }),
     );
     if let Some(viewport) = list.viewport {
@@ -294,8 +323,8 @@ fn block(list: &Rc<List>, index: usize) -> Element {
                     if height > 0.0 {
                         list.heights.borrow_mut().insert(index, height);
                     }
-                    let h = list.estimate.borrow().measured_or_expected(rows, height);
-                    placeholder.set(Some((h, rows)));
+                    let height = list.estimate.borrow().measured_or_expected(rows, height);
+                    placeholder.set(Some(Placeholder { height, rows }));
                 }
             }),
         );
@@ -305,12 +334,16 @@ fn block(list: &Rc<List>, index: usize) -> Element {
     let node = el.clone();
     let row = list.row.clone();
     dom::effect(move || match placeholder.get() {
-        Some((h, _)) => {
+        Some(Placeholder { height, .. }) => {
             if let Some(o) = rows.take() {
                 o.cleanup();
                 node.set_text_content(None);
             }
-            dom::set(&node, "style", &format!("height:{}px", h.round() as u64));
+            dom::set(
+                &node,
+                "style",
+                &format!("height:{}px", height.round() as u64),
+            );
         }
         None => {
             let _ = node.remove_attribute("style");
