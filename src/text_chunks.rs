@@ -79,22 +79,80 @@ pub fn first_on_last_line(len: u32, top: impl Fn(u32) -> Option<f64>) -> Option<
     Some(lo)
 }
 
-/// The blocks that `pieces`, appended in order, make (what the view does, for tests).
-pub fn blocks<'a>(pieces: impl IntoIterator<Item = &'a str>) -> Vec<String> {
-    let mut out = vec![String::new()];
-    for mut piece in pieces {
-        while !piece.is_empty() {
-            let last = out.len() - 1;
-            let n = cut(out[last].len(), piece);
-            out[last].push_str(&piece[..n]);
-            piece = &piece[n..];
-            if !piece.is_empty() {
-                out.push(String::new());
-            }
+/// Where [`append`] puts text: a list of blocks, the last of which takes what is appended.
+/// The view's blocks are DOM Text nodes (`views::text_span`); the tests' are strings.
+pub trait Blocks {
+    /// A block, as the list knows it.
+    type Block;
+    /// Its length in the units [`cut`] counts.
+    fn len(&self, block: &Self::Block) -> usize;
+    /// Appends `text` to `block`.
+    fn push(&mut self, block: &Self::Block, text: &str);
+    /// A new last block holding `text`.
+    fn start(&mut self, text: &str) -> Self::Block;
+    /// Ends `block`: the block to go on appending to, if the block's last line moved on to a
+    /// new one (the view keeps whole lines in a block), else `None`.
+    fn close(&mut self, block: &Self::Block) -> Option<Self::Block>;
+}
+
+/// Appends `text` after the last block `last` (if any) of `blocks`, starting a new block
+/// where [`cut`] says.
+pub fn append<B: Blocks>(blocks: &mut B, mut last: Option<B::Block>, mut text: &str) {
+    while !text.is_empty() {
+        let current = last.as_ref().map_or(0, |b| blocks.len(b));
+        let n = cut(current, text);
+        if n == 0 {
+            // The rest starts a new block (a fresh block always takes some). A line moved on
+            // from the full block is that block, unless it is all there was.
+            last = last
+                .and_then(|b| blocks.close(&b))
+                .filter(|b| blocks.len(b) != current);
+            continue;
+        }
+        let (now, rest) = text.split_at(n);
+        match &last {
+            Some(b) => blocks.push(b, now),
+            None => last = Some(blocks.start(now)),
+        }
+        text = rest;
+        if !text.is_empty() {
+            last = last.and_then(|b| blocks.close(&b));
         }
     }
-    out.retain(|b| !b.is_empty());
-    out
+}
+
+/// Blocks as strings, for the tests: the same [`append`] as the view's, with no layout (a
+/// block never gives a line on).
+#[cfg(test)]
+struct Strings(Vec<String>);
+
+#[cfg(test)]
+impl Blocks for Strings {
+    type Block = usize;
+    fn len(&self, block: &usize) -> usize {
+        self.0[*block].len()
+    }
+    fn push(&mut self, block: &usize, text: &str) {
+        self.0[*block].push_str(text);
+    }
+    fn start(&mut self, text: &str) -> usize {
+        self.0.push(text.to_owned());
+        self.0.len() - 1
+    }
+    fn close(&mut self, _: &usize) -> Option<usize> {
+        None
+    }
+}
+
+/// The blocks that `pieces`, appended in order, make.
+#[cfg(test)]
+fn blocks<'a>(pieces: impl IntoIterator<Item = &'a str>) -> Vec<String> {
+    let mut out = Strings(Vec::new());
+    for piece in pieces {
+        let last = out.0.len().checked_sub(1);
+        append(&mut out, last, piece);
+    }
+    out.0
 }
 
 #[cfg(test)]

@@ -13,7 +13,7 @@ use web_sys::Element;
 
 use crate::dom;
 use crate::store::Store;
-use crate::text_chunks::{cut, ends_line, first_on_last_line};
+use crate::text_chunks::{self, ends_line, first_on_last_line};
 use crate::views::clipboard::copy_button;
 
 /// Bytes from which a text scrolls inside its span (about 40 lines of a narrow panel).
@@ -123,37 +123,32 @@ pub(crate) fn recut_on_resize(el: &Element) {
 /// [`crate::text_chunks::cut`] says (each block is a `span.utp-chunk` holding one Text node).
 /// A block that does not end a line gives its last line to the next block, so that blocks
 /// hold whole lines ([`close`]).
-pub(crate) fn append(pre: &Element, mut text: &str) {
-    let mut last = pre
+pub(crate) fn append(pre: &Element, text: &str) {
+    let last = pre
         .last_element_child()
         .and_then(|c| c.first_child())
         .and_then(|n| n.dyn_into::<web_sys::Text>().ok());
-    while !text.is_empty() {
+    text_chunks::append(&mut Dom(pre), last, text);
+}
+
+/// The blocks of a `pre`: `span.utp-chunk` elements holding one Text node each.
+struct Dom<'a>(&'a Element);
+
+impl text_chunks::Blocks for Dom<'_> {
+    type Block = web_sys::Text;
+    fn len(&self, block: &web_sys::Text) -> usize {
         // UTF-16 units stand in for bytes: only the block's rough size matters.
-        let current = last.as_ref().map_or(0, |t| t.length() as usize);
-        let n = cut(current, text);
-        if n == 0 {
-            // The rest starts a new block (a fresh block always takes some). A line moved on
-            // from the full block is that block, unless it is all there was.
-            last = last
-                .and_then(|l| close(pre, &l))
-                .filter(|t| t.length() as usize != current);
-            continue;
-        }
-        let (now, rest) = text.split_at(n);
-        match &last {
-            Some(node) => {
-                let _ = node.append_data(now);
-            }
-            None => {
-                let block = dom::add(pre, "span", "utp-chunk");
-                last = Some(dom::text(&block, now));
-            }
-        }
-        text = rest;
-        if !text.is_empty() {
-            last = last.and_then(|l| close(pre, &l));
-        }
+        block.length() as usize
+    }
+    fn push(&mut self, block: &web_sys::Text, text: &str) {
+        let _ = block.append_data(text);
+    }
+    fn start(&mut self, text: &str) -> web_sys::Text {
+        let block = dom::add(self.0, "span", "utp-chunk");
+        dom::text(&block, text)
+    }
+    fn close(&mut self, block: &web_sys::Text) -> Option<web_sys::Text> {
+        close(self.0, block)
     }
 }
 
