@@ -13,6 +13,31 @@ use crate::node::{insert_sorted, Parent, RunStatus, Span, SpanId, Trace, TraceId
 
 type Result<T = ()> = std::result::Result<T, String>;
 
+/// Who wrote an event, and when.
+#[derive(Clone, Copy)]
+struct Origin<'a> {
+    process: &'a str,
+    ts: u64,
+}
+
+/// A `trace_start`'s fields.
+struct NewTrace {
+    key: String,
+    name: String,
+    parent_span: Option<String>,
+    source: Option<String>,
+}
+
+/// A `span_create`'s fields.
+struct NewSpan {
+    trace: String,
+    key: String,
+    kind: SpanKind,
+    title: Option<String>,
+    content: Content,
+    source: Option<String>,
+}
+
 impl Model {
     /// Applies a numbered batch: events `first_seq`, `first_seq + 1`, ... Already applied
     /// numbers are skipped as duplicates. A batch starting after the next expected number is a
@@ -143,7 +168,15 @@ impl Model {
                 name,
                 parent_span,
                 source,
-            } => self.trace_start(trace, name, parent_span, source, process, ts, out),
+            } => {
+                let new = NewTrace {
+                    key: trace,
+                    name,
+                    parent_span,
+                    source,
+                };
+                self.trace_start(new, Origin { process, ts }, out)
+            }
             Op::SpanCreate {
                 trace,
                 span,
@@ -151,7 +184,17 @@ impl Model {
                 title,
                 content,
                 source,
-            } => self.span_create(trace, span, kind, title, content, source, process, ts, out),
+            } => {
+                let new = NewSpan {
+                    trace,
+                    key: span,
+                    kind,
+                    title,
+                    content,
+                    source,
+                };
+                self.span_create(new, Origin { process, ts }, out)
+            }
             Op::TextAppend { span, text } => self.text_append(&span, &text, process, ts, out),
             Op::ContentReplace { span, content } => {
                 self.content_replace(&span, content, process, out)
@@ -174,17 +217,14 @@ impl Model {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn trace_start(
-        &mut self,
-        key: String,
-        name: String,
-        parent_span: Option<String>,
-        source: Option<String>,
-        process: &str,
-        ts: u64,
-        out: &mut Outcome,
-    ) -> Result {
+    fn trace_start(&mut self, new: NewTrace, at: Origin<'_>, out: &mut Outcome) -> Result {
+        let NewTrace {
+            key,
+            name,
+            parent_span,
+            source,
+        } = new;
+        let Origin { process, ts } = at;
         self.check_label("trace id", &key)?;
         self.check_label("trace name", &name)?;
         if let Some(s) = &source {
@@ -362,19 +402,16 @@ impl Model {
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn span_create(
-        &mut self,
-        trace_key: String,
-        key: String,
-        kind: SpanKind,
-        title: Option<String>,
-        content: Content,
-        source: Option<String>,
-        process: &str,
-        ts: u64,
-        out: &mut Outcome,
-    ) -> Result {
+    fn span_create(&mut self, new: NewSpan, at: Origin<'_>, out: &mut Outcome) -> Result {
+        let NewSpan {
+            trace: trace_key,
+            key,
+            kind,
+            title,
+            content,
+            source,
+        } = new;
+        let Origin { process, ts } = at;
         self.check_label("span id", &key)?;
         if let Some(s) = &source {
             self.check_label("span source", s)?;
