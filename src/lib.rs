@@ -6,36 +6,37 @@
 //! [`connection`] feeds the store from a runtime; [`js`] lets JavaScript hosts mount the panel
 //! and push events. See `docs/ARCHITECTURE.md`.
 
-pub mod backoff;
-pub mod badges;
+mod backoff;
+mod badges;
 pub mod bidi;
-pub mod clock;
+mod clock;
 #[cfg(feature = "component")]
 mod component;
 pub mod connection;
-pub mod copy;
-pub mod depth;
-pub mod dom;
-pub mod endpoints;
-pub mod filter;
-pub mod find;
-pub mod format;
+mod copy;
+mod depth;
+mod dom;
+mod endpoints;
+mod filter;
+mod find;
+mod format;
 pub mod js;
-pub mod json_partial;
-pub mod json_string;
-pub mod label_text;
+mod json_partial;
+mod json_string;
+mod label_text;
 pub mod links;
-pub mod markdown;
+mod markdown;
 mod panel;
-pub mod process_colour;
-pub mod reactive;
+mod process_colour;
+mod reactive;
 pub mod store;
 pub mod styles;
-pub mod text_chunks;
-pub mod timing;
-pub mod views;
-pub mod windowing;
+mod text_chunks;
+mod timing;
+mod views;
+mod windowing;
 
 #[cfg(feature = "component")]
 pub use component::UserTracePanel;
 pub use store::{Pending, Store};
+pub use views::toolbar::import_text;

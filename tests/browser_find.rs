@@ -687,7 +687,7 @@ async fn copies_a_json_value_exactly_its_path_a_span_and_a_trace_that_imports_ba
     assert!(got[4].ends_with(r#""content":{"results":[{"title":"a"},{"title":"b"},{"title":"x\u00e9 1.50"}],"odd key":1.50}}"#));
     // The trace's lines import back into another panel as the same tree.
     let q = mount_panel(300);
-    user_trace_panel::views::toolbar::import_text(q.store, &got[5]);
+    user_trace_panel::import_text(q.store, &got[5]);
     settle().await;
     assert_eq!(q.text(".utp-label"), "Run <script>alert(1)</script>");
     assert_eq!(
