@@ -203,11 +203,25 @@ fn lines_inline(lines: &[&str]) -> Vec<Inline> {
 }
 
 /// Parses a document into blocks.
+#[cfg(test)]
 pub fn parse(text: &str) -> Vec<Block> {
+    parse_with_starts(text).0
+}
+
+/// Parses a document into blocks, with the byte offset in `text` where each block starts.
+pub fn parse_with_starts(text: &str) -> (Vec<Block>, Vec<usize>) {
     let mut blocks = Vec::new();
+    let mut starts = Vec::new();
     let mut open = Open::None;
+    // Where the open block started.
+    let mut open_start = 0;
+    // Each block pushed gets the start of what made it.
+    let note = |blocks: &Vec<Block>, starts: &mut Vec<usize>, at: usize| {
+        starts.resize(blocks.len(), at);
+    };
     let mut lines = text.lines();
     while let Some(line) = lines.next() {
+        let line_start = line.as_ptr() as usize - text.as_ptr() as usize;
         let blank = line.trim().is_empty();
         // Lines that continue what is open.
         match &mut open {
@@ -215,6 +229,7 @@ pub fn parse(text: &str) -> Vec<Block> {
                 if let Some(level) = setext(line) {
                     let text = std::mem::take(para).join("\n");
                     blocks.push(Block::Heading(level, inline(&text)));
+                    note(&blocks, &mut starts, open_start);
                     open = Open::None;
                     continue;
                 }
@@ -268,9 +283,11 @@ pub fn parse(text: &str) -> Vec<Block> {
             _ => {}
         }
         close(std::mem::replace(&mut open, Open::None), &mut blocks);
+        note(&blocks, &mut starts, open_start);
         if blank {
             continue;
         }
+        open_start = line_start;
         if let Some((c, len, info)) = fence(line) {
             let mut code = Vec::new();
             for l in lines.by_ref() {
@@ -285,10 +302,13 @@ pub fn parse(text: &str) -> Vec<Block> {
                 lang: info.split_whitespace().next().unwrap_or("").to_owned(),
                 text: code.join("\n"),
             });
+            note(&blocks, &mut starts, line_start);
         } else if let Some((level, text)) = atx(line) {
             blocks.push(Block::Heading(level, inline(text)));
+            note(&blocks, &mut starts, line_start);
         } else if is_rule(line) {
             blocks.push(Block::Rule);
+            note(&blocks, &mut starts, line_start);
         } else if let Some(rest) = quote_line(line) {
             let first = match rest.trim_start() {
                 t if t.trim().is_empty() => Vec::new(),
@@ -307,7 +327,22 @@ pub fn parse(text: &str) -> Vec<Block> {
         }
     }
     close(open, &mut blocks);
-    blocks
+    note(&blocks, &mut starts, open_start);
+    (blocks, starts)
+}
+
+/// How much of a streamed document's rendering is final: `(blocks, offset)`, the number of
+/// its first blocks that text appended later cannot change, and where the text after them
+/// starts. Everything before the last block is final, unless that block starts on the last
+/// line, which is still arriving (`#` is a heading, `#x` a paragraph's next line): then the
+/// block before it is not final either. Parsing `text[offset..]` on its own gives the rest.
+pub fn settled(text: &str, starts: &[usize]) -> (usize, usize) {
+    let last_line = text.rfind('\n').map_or(0, |i| i + 1);
+    let mut n = starts.len().saturating_sub(1);
+    if n > 0 && starts[n] >= last_line && !text.ends_with('\n') {
+        n -= 1;
+    }
+    (n, starts.get(n).copied().unwrap_or(0))
 }
 
 /// A link destination is kept only with a scheme that cannot run code in the page.
@@ -862,5 +897,45 @@ mod tests {
         assert_eq!(md(&ticks), format!("<p>{ticks}</p>"), "no two runs alike");
         let pairs = "`a".repeat(50_000);
         assert!(md(&pairs).starts_with("<p><code>a</code>a<code>"));
+    }
+}
+
+#[cfg(test)]
+mod settled_tests {
+    use super::*;
+
+    /// Documents with every kind of block, and the ways one block turns into another as text
+    /// arrives (a setext underline, `#` before its space, a list continued after a blank line,
+    /// a fence not yet closed, a quote's lazy line).
+    const DOCS: &[&str] = &[
+        "# Title\n\nA paragraph\nover two lines.\n\n- one\n- two\n\n- three after a blank\n\nEnd.\n",
+        "Setext\n======\n\nand another\n---\n\n1. first\n2. second\n\n3. third\nlazy\n\n> quote\nlazy line\n\n> second\n",
+        "Text\n```rust\nfn main() {}\n\nstill code\n```\nafter\n\n***\n\n#not a heading\n# a heading\n",
+        "para\n#x\n\n~~~\nunclosed fence\n\n- a\n\n  b\n* other marker\n\n3) three\n4) four\n",
+    ];
+
+    /// At every point of every document, the blocks called settled are what the whole
+    /// document has there, and the rest parses alone as it does in place.
+    #[test]
+    fn settled_blocks_never_change_and_the_rest_parses_alone() {
+        for doc in DOCS {
+            let whole = parse(doc);
+            for cut in (0..=doc.len()).filter(|&i| doc.is_char_boundary(i)) {
+                let prefix = &doc[..cut];
+                let (blocks, starts) = parse_with_starts(prefix);
+                assert_eq!(blocks.len(), starts.len());
+                let (kept, offset) = settled(prefix, &starts);
+                assert_eq!(
+                    blocks[..kept],
+                    whole[..kept],
+                    "settled blocks changed later; cut at {cut} of {doc:?}"
+                );
+                assert_eq!(
+                    parse(&prefix[offset..]),
+                    blocks[kept..],
+                    "the rest parsed alone differs; cut at {cut} of {doc:?}"
+                );
+            }
+        }
     }
 }

@@ -2261,3 +2261,54 @@ async fn a_panel_given_several_runtimes_moves_to_the_next_when_one_fails() {
     );
     conn.dispose();
 }
+
+/// A markdown answer streamed token by token: the paragraphs that are complete stay the same
+/// elements (a selection in them survives the stream), the last one grows, a setext underline
+/// and a `#` arriving late still change what they should, and the end result is what the
+/// whole text renders as at once; a replaced content renders anew.
+#[wasm_bindgen_test]
+async fn streamed_markdown_keeps_its_settled_blocks_and_ends_as_rendered_whole() {
+    let p = mount_panel();
+    p.push(&[T, r#"{"id":"s","process":"p","ts":3,"op":"span_create","trace":"t","span":"m","kind":"markdown","content":""}"#]).await;
+    let text = "First paragraph.\n\nSecond\n---\n\npara\n#x continues it\n\n- a\n- b\n\nLast words";
+    let mut first: Option<web_sys::Element> = None;
+    for (i, c) in text.char_indices() {
+        let token = serde_json::to_string(&c.to_string()).unwrap();
+        let line = format!(
+            r#"{{"id":"a{i}","process":"p","ts":4,"op":"text_append","span":"m","text":{token}}}"#
+        );
+        p.push(&[&line]).await;
+        if i == 40 {
+            first = p.el.query_selector(".utp-markdown p").unwrap();
+        }
+    }
+    let first = first.expect("the first paragraph was rendered while streaming");
+    assert!(
+        first.is_connected(),
+        "a settled paragraph stays the same element"
+    );
+    assert_eq!(first.text_content().unwrap(), "First paragraph.");
+    let streamed = p.element(".utp-markdown").inner_html();
+    // The same text at once, in a second span.
+    let whole = serde_json::to_string(text).unwrap();
+    p.push(&[&format!(
+        r#"{{"id":"w","process":"p","ts":5,"op":"span_create","trace":"t","span":"w","kind":"markdown","content":{whole}}}"#
+    )])
+    .await;
+    let all = p.el.query_selector_all(".utp-markdown").unwrap();
+    let at_once = all
+        .item(1)
+        .unwrap()
+        .dyn_into::<web_sys::Element>()
+        .unwrap()
+        .inner_html();
+    assert_eq!(streamed, at_once);
+    assert!(streamed.contains("<h4>Second</h4>"), "{streamed}");
+    assert!(streamed.contains("#x continues it"), "{streamed}");
+    // Replaced by other content: rendered anew, nothing of the old kept.
+    p.push(&[
+        r##"{"id":"r","process":"p","ts":6,"op":"content_replace","span":"m","content":"# New"}"##,
+    ])
+    .await;
+    assert_eq!(p.element(".utp-markdown").inner_html(), "<h3>New</h3>");
+}

@@ -71,8 +71,20 @@ fn block(parent: &Node, block: Block) {
     inlines(&dom::add(parent, tag, ""), spans);
 }
 
-/// The rendered markdown of a span (re-rendered at most once per animation frame), or its
-/// source as sent: a toggle switches between them.
+/// What a markdown span shows now: enough to render only what changed.
+#[derive(Default)]
+struct Shown {
+    /// The content revision and mode it was rendered from (`None`: nothing yet).
+    from: Option<(u32, bool)>,
+    /// Its first elements that text arriving later cannot change (`markdown::settled`).
+    kept: u32,
+    /// Where the text after those starts.
+    offset: usize,
+}
+
+/// The rendered markdown of a span, or its source as sent: a toggle switches between them.
+/// While it streams, a frame parses and renders only the blocks that can still change (the
+/// last one, or two), not the whole text.
 pub fn markdown_span(store: Store, id: SpanId) -> Element {
     let outer = dom::el("div", "utp-markdown-span");
     let raw = RwSignal::new(false);
@@ -84,20 +96,45 @@ pub fn markdown_span(store: Store, id: SpanId) -> Element {
     let root = dom::add(&outer, "div", "utp-markdown");
     let trigger = store.span_trigger(id);
     let node = root.clone();
+    let mut shown = Shown::default();
     dom::effect(move || {
         trigger.track();
         let raw = raw.get();
         dom::set(&toggle, "aria-pressed", dom::aria_bool(raw));
-        let text = store.with(|m| m.span(id).and_then(|s| s.text()).unwrap_or("").to_owned());
-        node.set_text_content(None);
-        if raw {
-            // The source as text, line breaks kept; never interpreted.
-            dom::add_text(&node, "pre", "utp-md-raw", &text);
-            return;
-        }
-        for b in markdown::parse(&text) {
-            block(&node, b);
-        }
+        store.with(|m| {
+            let Some(span) = m.span(id) else { return };
+            let text = span.text().unwrap_or("");
+            let from = Some((span.revision, raw));
+            // Replaced content, the other mode, or text that is not what it grew from: start
+            // over.
+            if shown.from != from || !text.is_char_boundary(shown.offset) {
+                node.set_text_content(None);
+                shown = Shown {
+                    from,
+                    ..Shown::default()
+                };
+            }
+            if raw {
+                // The source as text, line breaks kept; never interpreted.
+                node.set_text_content(None);
+                dom::add_text(&node, "pre", "utp-md-raw", text);
+                return;
+            }
+            while node.child_element_count() > shown.kept {
+                if let Some(last) = node.last_element_child() {
+                    last.remove();
+                }
+            }
+            let rest = text.get(shown.offset..).unwrap_or_default();
+            let (blocks, starts) = markdown::parse_with_starts(rest);
+            let (settled, at) = markdown::settled(rest, &starts);
+            // Each block is one element.
+            for b in blocks {
+                block(&node, b);
+            }
+            shown.kept += settled as u32;
+            shown.offset += at;
+        });
     });
     outer
 }
