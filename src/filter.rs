@@ -271,4 +271,75 @@ mod tests {
         assert!(f("", Some("c")).matches(&m, u));
         assert_eq!(processes(&m), vec!["a", "c"]);
     }
+    /// A model of one root trace `t` holding the spans given as JSON `span_create` bodies.
+    fn model_with(spans: &[&str]) -> (Model, TraceId) {
+        let mut m = Model::default();
+        let mut out = Outcome::default();
+        let mut lines = vec![
+            r#"{"id":"0","process":"p","ts":1,"op":"trace_start","trace":"t","name":"run"}"#
+                .to_owned(),
+        ];
+        for (i, body) in spans.iter().enumerate() {
+            lines.push(format!(
+                r#"{{"id":"s{i}","process":"p","ts":2,"op":"span_create","trace":"t","span":"s{i}",{body}}}"#
+            ));
+        }
+        for (i, l) in lines.iter().enumerate() {
+            let e = user_trace_model::protocol::decode_event(i, l).expect("a test event");
+            m.apply(e, &mut out);
+        }
+        assert!(out.rejected.is_empty(), "{:?}", out.rejected);
+        let t = m.trace_by_key("t").expect("trace t");
+        (m, t)
+    }
+
+    fn text(q: &str) -> Filter {
+        Filter {
+            text: q.into(),
+            process: None,
+        }
+    }
+
+    #[test]
+    fn an_empty_filter_is_blank_text_and_no_process() {
+        assert!(Filter::default().is_empty());
+        assert!(text("  ").is_empty(), "blank text is no text");
+        assert!(!text("x").is_empty());
+        let by_process = Filter {
+            text: " ".into(),
+            process: Some("p".into()),
+        };
+        assert!(!by_process.is_empty(), "a process alone filters");
+    }
+
+    #[test]
+    fn an_item_matches_by_its_name_or_by_its_value() {
+        let (m, t) = model_with(&[
+            r#""kind":"items","content":[{"name":"city","value":"Lisbon"},{"name":"units","value":3}]"#,
+        ]);
+        assert!(text("CITY").matches(&m, t), "by a name");
+        assert!(text("lisbon").matches(&m, t), "by a value");
+        assert!(!text("porto").matches(&m, t));
+    }
+
+    #[test]
+    fn a_message_matches_by_its_text_parts_name_and_tool_calls() {
+        let (m, t) = model_with(&[r#""kind":"messages","content":[
+                {"role":"user","content":"plain words"},
+                {"role":"assistant","content":[{"type":"text","text":"part text"},{"type":"image","url":"pic.png"}]},
+                {"role":"tool","name":"weather-tool","content":"x"},
+                {"role":"assistant","content":"","tool_calls":[{"id":"1","name":"lookup_city","arguments":{"q":"argument value"}}]}
+            ]"#]);
+        for q in [
+            "PLAIN WORDS",
+            "part text",
+            "pic.png",
+            "weather-tool",
+            "lookup_city",
+            "argument value",
+        ] {
+            assert!(text(q).matches(&m, t), "{q:?}");
+        }
+        assert!(!text("not there").matches(&m, t), "a near miss");
+    }
 }
