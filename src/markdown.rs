@@ -939,3 +939,184 @@ mod settled_tests {
         }
     }
 }
+
+#[cfg(test)]
+mod edge_tests {
+    use super::*;
+
+    /// Tabs go to the next multiple of 4, whatever came before them on the line.
+    #[test]
+    fn indentation_counts_tabs_to_the_next_stop() {
+        assert_eq!(indent("x"), (0, "x"));
+        assert_eq!(indent("   x"), (3, "x"));
+        assert_eq!(indent("\tx"), (4, "x"));
+        assert_eq!(indent("  \tx"), (4, "x"), "a tab after 2 spaces");
+        assert_eq!(indent(" \t x"), (5, "x"));
+        assert_eq!(indent("\t\tx"), (8, "x"));
+        assert_eq!(indent("    "), (4, ""));
+    }
+
+    fn text(t: &str) -> Vec<Inline> {
+        vec![Inline::Text(t.into())]
+    }
+
+    /// What may interrupt a paragraph, and what may not, each at its edge.
+    #[test]
+    fn blocks_that_interrupt_a_paragraph_and_those_that_do_not() {
+        assert_eq!(parse("   # h"), vec![Block::Heading(1, text("h"))]);
+        assert_eq!(
+            parse("    # h"),
+            vec![Block::Paragraph(text("# h"))],
+            "4 spaces: not a heading"
+        );
+        assert_eq!(
+            parse("para\n# h"),
+            vec![Block::Paragraph(text("para")), Block::Heading(1, text("h"))]
+        );
+        assert_eq!(
+            parse("para\n```\ncode\n```"),
+            vec![
+                Block::Paragraph(text("para")),
+                Block::Code {
+                    lang: String::new(),
+                    text: "code".into()
+                }
+            ]
+        );
+        assert_eq!(
+            parse("para\n> q"),
+            vec![
+                Block::Paragraph(text("para")),
+                Block::Quote(vec![text("q")])
+            ]
+        );
+        assert_eq!(
+            parse("para\n- item"),
+            vec![
+                Block::Paragraph(text("para")),
+                Block::List {
+                    start: None,
+                    items: vec![text("item")]
+                }
+            ]
+        );
+        assert_eq!(
+            parse("para\n2. two"),
+            vec![Block::Paragraph(text("para\n2. two"))],
+            "a list from 2 does not interrupt"
+        );
+    }
+
+    /// A blank line ends a list item's lazy lines; an empty first quote line is no paragraph.
+    #[test]
+    fn blank_lines_in_lists_and_quotes() {
+        assert_eq!(
+            parse("- a\n\nb"),
+            vec![
+                Block::List {
+                    start: None,
+                    items: vec![text("a")]
+                },
+                Block::Paragraph(text("b"))
+            ]
+        );
+        assert_eq!(parse(">\n> text"), vec![Block::Quote(vec![text("text")])]);
+    }
+
+    /// `settled` keeps all it can: every block but the last of a document that ends a line,
+    /// and the block before a last one that starts on the line still arriving.
+    #[test]
+    fn settled_keeps_all_but_what_can_still_change() {
+        let check = |doc: &str, want: usize| {
+            let (blocks, starts) = parse_with_starts(doc);
+            assert_eq!(settled(doc, &starts).0, want, "{doc:?}: {blocks:?}");
+        };
+        check("# a\n\npara\n\n- x\n", 2);
+        check("# h\nx\nmore", 1);
+        check("# h\n\n#", 0);
+        check("", 0);
+    }
+
+    /// Punctuation by CommonMark's rule, at its edges: ASCII punctuation, and beyond ASCII
+    /// what is neither a letter, a digit nor a space.
+    #[test]
+    fn punctuation_beyond_ascii_is_neither_letter_digit_nor_space() {
+        assert!(is_punct('!') && is_punct('"'));
+        assert!(!is_punct('a') && !is_punct(' ') && !is_punct('7'));
+        assert!(is_punct('—'), "an em dash");
+        assert!(!is_punct('é'), "a letter beyond ASCII");
+        assert!(!is_punct('\u{3000}'), "a space beyond ASCII");
+    }
+
+    /// A `*` before punctuation opens emphasis only after a space, punctuation or the line's
+    /// start (CommonMark's left-flanking rule).
+    #[test]
+    fn emphasis_before_punctuation_opens_only_after_a_space_or_punctuation() {
+        assert_eq!(
+            inline("*\"q\"*"),
+            vec![Inline::Emphasis(text("\"q\""))],
+            "at the line's start"
+        );
+        assert_eq!(
+            inline("say *\"q\"*"),
+            vec![Inline::Text("say ".into()), Inline::Emphasis(text("\"q\""))]
+        );
+        assert_eq!(inline("a*\"q\"*"), text("a*\"q\"*"), "after a letter: text");
+    }
+
+    /// Inside emphasis, an escaped `*` and a backtick run without its closer are text: they
+    /// neither close the emphasis nor stop it.
+    #[test]
+    fn escapes_and_lone_backticks_inside_emphasis_are_text() {
+        assert_eq!(inline("*a \\* b*"), vec![Inline::Emphasis(text("a * b"))]);
+        assert_eq!(inline("*a ` b*"), vec![Inline::Emphasis(text("a ` b"))]);
+        assert_eq!(
+            inline("*a `*` b*"),
+            vec![Inline::Emphasis(vec![
+                Inline::Text("a ".into()),
+                Inline::Code("*".into()),
+                Inline::Text(" b".into())
+            ])],
+            "a code span's `*` does not close"
+        );
+    }
+
+    /// A code span loses one space at each end only when it has one at both ends.
+    #[test]
+    fn a_code_span_is_stripped_only_when_spaced_at_both_ends() {
+        assert_eq!(inline("` a `"), vec![Inline::Code("a".into())]);
+        assert_eq!(inline("` a`"), vec![Inline::Code(" a".into())]);
+        assert_eq!(inline("`a `"), vec![Inline::Code("a ".into())]);
+    }
+
+    /// List markers at their edges: up to 3 spaces of indentation (a tab is 4), one to nine
+    /// digits, `.` or `)`, then a space, a tab or the end of the line.
+    #[test]
+    fn list_markers_at_their_edges() {
+        assert_eq!(list_item("   - x"), Some((None, '-', "x")));
+        assert_eq!(list_item("    - x"), None, "4 spaces: not a list item");
+        assert_eq!(list_item("\t- x"), None, "a tab is 4 spaces");
+        assert_eq!(list_item("12. twelve"), Some((Some(12), '.', "twelve")));
+        assert_eq!(list_item("7)\tseven"), Some((Some(7), ')', "seven")));
+        assert_eq!(list_item("1."), Some((Some(1), '.', "")), "an empty item");
+        assert_eq!(list_item("-"), Some((None, '-', "")));
+        assert_eq!(list_item("1.x"), None, "no space after the marker");
+        assert_eq!(
+            list_item("123456789. x"),
+            Some((Some(123_456_789), '.', "x"))
+        );
+        assert_eq!(list_item("1234567890. x"), None, "ten digits");
+        assert_eq!(list_item("x. y"), None);
+        // As the parser uses them: a list that starts at 12 keeps its number.
+        assert_eq!(
+            parse("12. twelve\n13. thirteen"),
+            vec![Block::List {
+                start: Some(12),
+                items: vec![
+                    vec![Inline::Text("twelve".into())],
+                    vec![Inline::Text("thirteen".into())]
+                ],
+            }]
+        );
+    }
+}
