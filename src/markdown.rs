@@ -1089,6 +1089,66 @@ mod edge_tests {
         assert_eq!(inline("`a `"), vec![Inline::Code("a ".into())]);
     }
 
+    fn link(text: &str, href: &str) -> Inline {
+        Inline::Link {
+            text: text.into(),
+            href: href.into(),
+        }
+    }
+
+    /// A link's text may hold balanced brackets and escaped ones; its title must be quoted
+    /// with matching quotes; an autolink holds no space, control or `<`.
+    #[test]
+    fn links_at_their_edges() {
+        let url = "https://example.com";
+        assert_eq!(
+            inline("[a [b] c](https://example.com)"),
+            vec![link("a [b] c", url)]
+        );
+        assert_eq!(
+            inline("[a \\] c](https://example.com)"),
+            vec![link("a \\] c", url)],
+            "an escaped bracket does not end the text"
+        );
+        assert_eq!(
+            inline("[a [b c](https://example.com)"),
+            vec![Inline::Text("[a ".into()), link("b c", url)],
+            "an unbalanced bracket: the inner one is the link"
+        );
+        assert_eq!(
+            inline("[é ü](https://example.com)"),
+            vec![link("é ü", url)],
+            "text beyond ASCII"
+        );
+        assert_eq!(
+            inline("[t](https://example.com \"title\")"),
+            vec![link("t", url)]
+        );
+        assert_eq!(
+            inline("[t](https://example.com 'title')"),
+            vec![link("t", url)]
+        );
+        for bad in [
+            "[t](https://example.com \"title')",
+            "[t](https://example.com 'title\")",
+            "[t](https://example.com title)",
+            "[t](https://example.com \")",
+        ] {
+            assert_eq!(inline(bad), text(bad), "{bad:?}");
+        }
+        assert_eq!(inline("<https://example.com>"), vec![link(url, url)]);
+        for bad in [
+            "<https://exa mple.com>",
+            "<https://exa\u{7}mple.com>",
+            "<https://a<b>",
+        ] {
+            assert!(
+                !inline(bad).iter().any(|i| matches!(i, Inline::Link { .. })),
+                "{bad:?}"
+            );
+        }
+    }
+
     /// List markers at their edges: up to 3 spaces of indentation (a tab is 4), one to nine
     /// digits, `.` or `)`, then a space, a tab or the end of the line.
     #[test]
