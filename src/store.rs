@@ -169,7 +169,8 @@ impl Store {
             .unwrap_or_default()
     }
 
-    /// The trigger of a span's view (its header, content and child traces).
+    /// The trigger of a span's content: notified for every change to the span, appended text
+    /// included (its header and child traces listen to `span_shape_trigger`).
     pub fn span_trigger(&self, id: SpanId) -> ArcTrigger {
         self.in_state(|s| s.span_triggers.entry(id.as_u64()).or_default().clone())
             .unwrap_or_default()
