@@ -4,48 +4,20 @@
 
 #![cfg(target_arch = "wasm32")]
 
-use leptos::prelude::*;
-use user_trace_panel::store::{Pending, Store};
-use user_trace_panel::UserTracePanel;
+use user_trace_panel::store::Pending;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 
 use user_trace_model::protocol::{decode_event, Event};
 
 mod common;
-use common::{document, frame, settle};
+use common::{document, frame, settle, Mounted};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
-struct Mounted {
-    el: web_sys::HtmlElement,
-    store: Store,
-    _handle: leptos::mount::UnmountHandle<leptos::tachys::view::any_view::AnyViewState>,
-}
-
+/// A panel of `height_px` (800 px wide), as an editor embeds it.
 fn mount_panel(height_px: u32) -> Mounted {
-    // With its stylesheet, in a host of a fixed height, as an editor embeds it.
-    user_trace_panel::styles::ensure();
-    let el: web_sys::HtmlElement = document()
-        .create_element("div")
-        .unwrap()
-        .dyn_into()
-        .unwrap();
-    el.set_attribute("style", &format!("height:{height_px}px;width:800px"))
-        .unwrap();
-    document().body().unwrap().append_child(&el).unwrap();
-    let slot = std::rc::Rc::new(std::cell::Cell::new(None));
-    let out = slot.clone();
-    let handle = leptos::mount::mount_to(el.clone(), move || {
-        let store = Store::new(Default::default());
-        out.set(Some(store));
-        view! { <UserTracePanel store /> }.into_any()
-    });
-    Mounted {
-        el,
-        store: slot.take().unwrap(),
-        _handle: handle,
-    }
+    common::mount(800, height_px, None)
 }
 
 fn events(lines: &[String]) -> Vec<Event> {
@@ -70,9 +42,6 @@ impl Mounted {
     fn element(&self, selector: &str) -> web_sys::HtmlElement {
         self.find(selector)
             .unwrap_or_else(|| panic!("no element matches {selector}"))
-    }
-    fn text(&self, selector: &str) -> String {
-        self.element(selector).text_content().unwrap_or_default()
     }
     fn input(&self) -> web_sys::HtmlInputElement {
         self.element(".utp-find-input").dyn_into().unwrap()

@@ -7,45 +7,13 @@
 #![cfg(target_arch = "wasm32")]
 
 use leptos::prelude::*;
-use user_trace_panel::store::Store;
-use user_trace_panel::UserTracePanel;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 
 mod common;
-use common::{document, sleep};
+use common::{mount, sleep, Mounted};
 
 wasm_bindgen_test_configure!(run_in_browser);
-
-struct Mounted {
-    el: web_sys::HtmlElement,
-    store: Store,
-    _handle: leptos::mount::UnmountHandle<leptos::tachys::view::any_view::AnyViewState>,
-}
-
-fn mount(width: u32, height: u32) -> Mounted {
-    user_trace_panel::styles::ensure();
-    let el: web_sys::HtmlElement = document()
-        .create_element("div")
-        .unwrap()
-        .dyn_into()
-        .unwrap();
-    document().body().unwrap().append_child(&el).unwrap();
-    el.set_attribute("style", &format!("width:{width}px;height:{height}px"))
-        .unwrap();
-    let slot = std::rc::Rc::new(std::cell::Cell::new(None));
-    let out = slot.clone();
-    let handle = leptos::mount::mount_to(el.clone(), move || {
-        let store = Store::new(Default::default());
-        out.set(Some(store));
-        view! { <UserTracePanel store /> }.into_any()
-    });
-    Mounted {
-        el,
-        store: slot.take().unwrap(),
-        _handle: handle,
-    }
-}
 
 /// Posts an OTLP/JSON export request to the runtime, as an exporter does (cross-origin: the
 /// runtime answers the CORS preflight for allowed origins); the status and body.
@@ -140,7 +108,7 @@ async fn an_otel_chat_span_shows_its_conversation_usage_and_error() {
         "no span refused: {answer}"
     );
 
-    let p = mount(1000, 900);
+    let p = mount(1000, 900, None);
     let conn_status = RwSignal::new(user_trace_panel::connection::Status::Offline);
     let _conn = user_trace_panel::connection::Connection::open(
         format!("ws://{addr}/v1/panel"),
