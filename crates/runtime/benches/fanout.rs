@@ -1288,6 +1288,10 @@ fn sqlite_alone(
     t.elapsed().as_secs_f64() * 1e9 / rows.len().max(1) as f64
 }
 
+#[global_allocator]
+static ALLOCATOR: user_trace_runtime::allocator::Allocator =
+    user_trace_runtime::allocator::ALLOCATOR;
+
 fn main() {
     // As the runtime's own main does.
     user_trace_runtime::allocator::tune();

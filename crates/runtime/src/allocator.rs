@@ -1,19 +1,52 @@
-//! The process's allocator settings.
+//! The process's allocator: mimalloc, declared as the global allocator by the runtime's binary
+//! and by the fan-out benchmark (a library does not choose its embedder's allocator).
+//!
+//! Why: ingest allocates and frees many small strings per event (ids, names, items, JSON) on
+//! several threads. With glibc's malloc, freeing them was 40 % of the OTLP ingest's samples
+//! (`_int_free`, `unlink_chunk`). With mimalloc's per-thread free lists the OTLP ingest went
+//! from 80 k to about 100 k spans/s on the SQLite store, and the native ingest's `handle_text`
+//! from 1,300 to 800 ns per event (BENCHMARKS.md, the binaries run back to back). The price is
+//! resident memory under huge events: pages freed by one thread and cached by another (RELIABILITY.md).
 
-/// Turns glibc's fastbins off and fixes its mmap threshold (below). Ingesting a producer's batch allocates many small strings and
-/// frees them around one large vector of events; freeing that vector makes glibc consolidate
-/// its fastbins every time. Without fastbins `handle_text` took 899 ns per event instead of
-/// 1,345 in the fan-out benchmark (small allocations still come from glibc's per-thread
-/// caches). Elsewhere this does nothing. Call it first thing in `main`.
-pub fn tune() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only changes allocator parameters; M_MXFAST = 0 is a documented value.
-    unsafe {
-        libc::mallopt(libc::M_MXFAST, 0);
-        // Allocations of a MiB or more (large events, frames, snapshots) are mapped and
-        // unmapped on their own, so that freeing one gives it back to the system. glibc
-        // otherwise raises this threshold to the largest block freed (up to 32 MiB) and
-        // keeps such blocks in its heap: resident memory then stays at its peak.
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
+/// The allocator type, for `#[global_allocator] static A: Allocator = ALLOCATOR;`.
+pub type Allocator = mimalloc::MiMalloc;
+
+/// Its value.
+pub const ALLOCATOR: Allocator = mimalloc::MiMalloc;
+
+/// The mimalloc release whose option numbers are below (3.3.2).
+const KNOWN_VERSION: i32 = 30302;
+/// `mi_option_arena_max_object_size` in 3.3.2's `mi_option_t`; the sys crate names no constant.
+const ARENA_MAX_OBJECT_SIZE: libmimalloc_sys::mi_option_t = 45;
+/// Its environment variable, which mimalloc reads itself: an operator's setting wins.
+const ARENA_MAX_OBJECT_SIZE_ENV: &str = "MIMALLOC_ARENA_MAX_OBJECT_SIZE";
+
+/// Blocks of a MiB or more (large events, frames, snapshots) are mapped and unmapped on their
+/// own, so that freeing one gives it back to the system at once; mimalloc otherwise keeps them
+/// in its arenas (a steady 183 MiB instead of 123 after 12 MB events). Call first thing in
+/// `main`. Returns whether the setting was applied: not with another mimalloc release, whose
+/// option numbers may differ, nor when the environment sets it.
+pub fn tune() -> bool {
+    if std::env::var_os(ARENA_MAX_OBJECT_SIZE_ENV).is_some() || version() != KNOWN_VERSION {
+        return false;
+    }
+    // SAFETY: sets one option, in KiB, to a documented value; mimalloc reads it at each
+    // large allocation.
+    unsafe { libmimalloc_sys::mi_option_set(ARENA_MAX_OBJECT_SIZE, 1024) };
+    true
+}
+
+/// The linked mimalloc's version (30302 for 3.3.2).
+pub fn version() -> i32 {
+    // SAFETY: a plain query.
+    unsafe { libmimalloc_sys::mi_version() }
+}
+
+#[cfg(test)]
+mod tests {
+    /// A mimalloc update must be looked at: the option number in `tune` is its release's.
+    #[test]
+    fn the_linked_mimalloc_is_the_release_the_option_numbers_are_from() {
+        assert_eq!(super::version(), super::KNOWN_VERSION);
     }
 }

@@ -1,9 +1,13 @@
 use clap::Parser;
 use user_trace_runtime::Config;
 
+#[global_allocator]
+static ALLOCATOR: user_trace_runtime::allocator::Allocator =
+    user_trace_runtime::allocator::ALLOCATOR;
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    user_trace_runtime::allocator::tune();
+    let tuned = user_trace_runtime::allocator::tune();
     let config = Config::parse();
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
@@ -12,6 +16,12 @@ async fn main() -> std::process::ExitCode {
         logs.json().init();
     } else {
         logs.init();
+    }
+    if !tuned {
+        tracing::info!(
+            "mimalloc {}: large blocks stay in its arenas (MIMALLOC_ARENA_MAX_OBJECT_SIZE is set, or this is not the release allocator.rs is written for)",
+            user_trace_runtime::allocator::version()
+        );
     }
     if config.recover {
         return recover(&config);

@@ -637,11 +637,13 @@ async fn huge_events_and_panels_that_never_read_stay_within_the_memory_budget() 
         );
         // The budget: the state cap (32) and the window (16), one 12 MB event in its copies
         // while it is taken in (message, event, stored text: ~48), and the permits' frames
-        // (snapshots and large frames, two each, 12 to 32 MB): ~160 MiB. Before the window was
-        // bounded in bytes and panels read from it, this took 535 MB.
+        // (snapshots and large frames, two each, 12 to 32 MB): ~160 MiB; and what the allocator
+        // keeps of freed pages (mimalloc, `allocator.rs`: ~60 MiB here; glibc peaked at 101 MiB
+        // in all, mimalloc at 156 to 182): 224 MiB. Before the window was bounded in bytes and
+        // panels read from it, this took 535 MB.
         assert!(
-            peak < 160 * MIB,
-            "resident memory {} MiB over the 160 MiB budget",
+            peak < 224 * MIB,
+            "resident memory {} MiB over the 224 MiB budget",
             peak / MIB
         );
         // The runtime still serves a panel that reads.
