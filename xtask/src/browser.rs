@@ -122,47 +122,41 @@ pub fn http(method: &str, addr: &str, path: &str, body: &str) -> Result<(u16, St
     Ok((status, body))
 }
 
-/// Quotes `s` as a JSON string.
+/// Quotes `s` as a JSON string, with the protocol's own writer.
 pub fn json_string(s: &str) -> String {
-    let mut out = String::from("\"");
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
+    let mut out = String::with_capacity(s.len() + 2);
+    user_trace_protocol::writer::string(&mut out, s);
     out
 }
 
-/// The string value of `"key":"..."` in a JSON text (the first one), unescaped.
+/// The first string member named `key` in a JSON text, at any depth (WebDriver nests
+/// `sessionId` inside `value`), read with the protocol's own reader. `None` when the text is
+/// not JSON or holds no such string.
 pub fn string_field(json: &str, key: &str) -> Option<String> {
-    let start = json.find(&format!("\"{key}\""))? + key.len() + 2;
-    let rest = json[start..].trim_start().strip_prefix(':')?.trim_start();
-    let mut chars = rest.strip_prefix('"')?.chars();
-    let mut out = String::new();
-    while let Some(c) = chars.next() {
-        match c {
-            '"' => return Some(out),
-            '\\' => match chars.next()? {
-                'n' => out.push('\n'),
-                't' => out.push('\t'),
-                'r' => out.push('\r'),
-                'u' => {
-                    let hex: String = chars.by_ref().take(4).collect();
-                    out.push(char::from_u32(u32::from_str_radix(&hex, 16).ok()?).unwrap_or('?'));
+    use user_trace_protocol::reader::{ReadError, Reader};
+    fn find(
+        r: &mut Reader,
+        key: &str,
+        found: &mut Option<String>,
+    ) -> std::result::Result<(), ReadError> {
+        match r.peek() {
+            _ if found.is_some() => r.skip(),
+            Some(b'{') => r.object(|r, k| {
+                if found.is_none() && k == key && r.peek() == Some(b'"') {
+                    *found = Some(r.owned_string()?);
+                    Ok(())
+                } else {
+                    find(r, key, found)
                 }
-                c => out.push(c),
-            },
-            c => out.push(c),
+            }),
+            Some(b'[') => r.array(|r| find(r, key, found)),
+            _ => r.skip(),
         }
     }
-    None
+    let mut found = None;
+    let mut r = Reader::new(json);
+    find(&mut r, key, &mut found).ok()?;
+    found
 }
 
 /// A browser the checks run in.
@@ -322,5 +316,43 @@ impl Drop for Browser {
         );
         let _ = self.driver.kill();
         let _ = self.driver.wait();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{json_string, string_field};
+
+    #[test]
+    fn string_field_finds_the_first_string_member_at_any_depth() {
+        // WebDriver's new-session answer nests the id in `value`.
+        let answer = r#"{"value":{"capabilities":{"sessionId":7},"sessionId":"a\"b\u00e9"}}"#;
+        assert_eq!(string_field(answer, "sessionId").as_deref(), Some("a\"bé"));
+        // A key that appears as a string value first is not a member.
+        assert_eq!(
+            string_field(r#"{"x":"value","value":"yes"}"#, "value").as_deref(),
+            Some("yes")
+        );
+        assert_eq!(
+            string_field(r#"[{"a":1},{"value":"in an array"}]"#, "value").as_deref(),
+            Some("in an array")
+        );
+    }
+
+    #[test]
+    fn string_field_is_none_without_a_string_or_on_broken_json() {
+        assert_eq!(string_field(r#"{"value":null}"#, "value"), None);
+        assert_eq!(string_field(r#"{"valu":"x"}"#, "value"), None);
+        assert_eq!(string_field(r#"{"value":"cut"#, "value"), None);
+        assert_eq!(string_field("not json", "value"), None);
+    }
+
+    #[test]
+    fn json_string_quotes_what_json_needs_quoted() {
+        assert_eq!(json_string("a\"b\\c\nd\u{1}é"), r#""a\"b\\c\nd\u0001é""#);
+        assert_eq!(
+            string_field(&format!(r#"{{"k":{}}}"#, json_string("x\"\ty")), "k").as_deref(),
+            Some("x\"\ty")
+        );
     }
 }

@@ -3,7 +3,9 @@
 use std::fmt;
 use std::sync::Arc;
 
+#[cfg(feature = "serde")]
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+#[cfg(feature = "serde")]
 use serde_json::value::RawValue;
 
 use crate::conversation::{read_messages, Message};
@@ -41,6 +43,7 @@ impl RawJson {
         Ok(Self::plain(Arc::from(text.trim())))
     }
     /// Serializes any value (used by producers and tests).
+    #[cfg(feature = "serde")]
     pub fn from_value<T: Serialize + ?Sized>(value: &T) -> Self {
         // Serializing into a String cannot fail for the types we pass (no non-string map keys).
         let text = serde_json::to_string(value).unwrap_or_else(|_| "null".to_owned());
@@ -68,6 +71,7 @@ impl RawJson {
     pub fn outline(&self) -> Option<Arc<Outline>> {
         self.outline.clone()
     }
+    #[cfg(feature = "serde")]
     pub(crate) fn from_raw(raw: Box<RawValue>) -> Self {
         let text: Box<str> = raw.into();
         Self::plain(Arc::from(text))
@@ -98,6 +102,7 @@ impl fmt::Debug for RawJson {
     }
 }
 
+#[cfg(feature = "serde")]
 impl Serialize for RawJson {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         // Borrowing the text as a RawValue re-validates it (a fast scan, no allocation); it was
@@ -107,6 +112,7 @@ impl Serialize for RawJson {
     }
 }
 
+#[cfg(feature = "serde")]
 impl<'de> Deserialize<'de> for RawJson {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         Box::<RawValue>::deserialize(d).map(Self::from_raw)
@@ -172,7 +178,7 @@ impl SpanKind {
     }
 }
 
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(feature = "schema")]
 impl schemars::JsonSchema for SpanKind {
     fn schema_name() -> std::borrow::Cow<'static, str> {
         "SpanKind".into()
@@ -186,12 +192,14 @@ impl schemars::JsonSchema for SpanKind {
     }
 }
 
+#[cfg(feature = "serde")]
 impl Serialize for SpanKind {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.as_str())
     }
 }
 
+#[cfg(feature = "serde")]
 impl<'de> Deserialize<'de> for SpanKind {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let name = std::borrow::Cow::<str>::deserialize(d)?;
@@ -200,35 +208,38 @@ impl<'de> Deserialize<'de> for SpanKind {
 }
 
 /// One row of an `items` span.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Item {
     /// The label.
     pub name: String,
     /// Any JSON value; objects and arrays are shown as an inline tree.
-    #[cfg_attr(not(target_arch = "wasm32"), schemars(with = "serde_json::Value"))]
+    #[cfg_attr(feature = "schema", schemars(with = "serde_json::Value"))]
     pub value: RawJson,
 }
 
 /// The content of an `error` span.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ErrorContent {
     /// What went wrong, in one line.
     pub message: String,
     /// Anything else (a stack, a response body), shown as a JSON tree.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(
-        not(target_arch = "wasm32"),
-        schemars(with = "Option<serde_json::Value>")
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
     )]
+    #[cfg_attr(feature = "schema", schemars(with = "Option<serde_json::Value>"))]
     pub details: Option<RawJson>,
 }
 
 /// The content of a span; which variant is given by the span's kind.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(untagged)]
-#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(Serialize))]
+#[cfg_attr(feature = "serde", serde(untagged))]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum Content {
     /// For `text` and `markdown` spans: a JSON string.
     Text(String),
@@ -239,7 +250,7 @@ pub enum Content {
     /// For `messages` spans: an array of messages.
     Messages(Vec<Message>),
     /// For `json` spans and unknown kinds: any JSON value.
-    Json(#[cfg_attr(not(target_arch = "wasm32"), schemars(with = "serde_json::Value"))] RawJson),
+    Json(#[cfg_attr(feature = "schema", schemars(with = "serde_json::Value"))] RawJson),
 }
 
 impl Content {

@@ -5,35 +5,47 @@
 //! where `content` is a string or an array of parts (`{"type":"text","text":...}` or any other
 //! object, shown as JSON). The last message's text grows with `message_append`.
 
+#[cfg(feature = "serde")]
 use serde::{Serialize, Serializer};
 
 use crate::content::RawJson;
 use crate::reader::{array_elements, decode_string, ReadError, Reader};
 
 /// One message of a conversation.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(Serialize))]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Message {
     /// `system`, `user`, `assistant` or `tool`; any other role is shown as it is.
     pub role: String,
     /// Who spoke, when several of a role take part (an agent's name, a tool's name).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub name: Option<String>,
     /// A string, or an array of parts; a message with tool calls only may have none (`""`).
-    #[serde(default)]
+    #[cfg_attr(feature = "serde", serde(default))]
     pub content: MessageContent,
     /// The tools an assistant message calls.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Vec::is_empty")
+    )]
     pub tool_calls: Vec<ToolCall>,
     /// For a `tool` message: the id of the call it is the result of.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub tool_call_id: Option<String>,
 }
 
 /// What a message says: text, or parts.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(untagged)]
-#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(Serialize))]
+#[cfg_attr(feature = "serde", serde(untagged))]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum MessageContent {
     Text(String),
     Parts(Vec<Part>),
@@ -54,6 +66,7 @@ pub enum Part {
     Other(RawJson),
 }
 
+#[cfg(feature = "serde")]
 impl Serialize for Part {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
@@ -74,7 +87,7 @@ impl Serialize for Part {
     }
 }
 
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(feature = "schema")]
 impl schemars::JsonSchema for Part {
     fn schema_name() -> std::borrow::Cow<'static, str> {
         "Part".into()
@@ -97,17 +110,21 @@ impl schemars::JsonSchema for Part {
 }
 
 /// A tool an assistant message calls.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(Serialize))]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct ToolCall {
     /// The call's id, which its result (a `tool` message) names in `tool_call_id`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub id: Option<String>,
     /// The tool's name.
     pub name: String,
     /// The arguments, any JSON (default `null`), shown as a JSON tree.
-    #[serde(default = "RawJson::null")]
-    #[cfg_attr(not(target_arch = "wasm32"), schemars(with = "serde_json::Value"))]
+    #[cfg_attr(feature = "serde", serde(default = "RawJson::null"))]
+    #[cfg_attr(feature = "schema", schemars(with = "serde_json::Value"))]
     pub arguments: RawJson,
 }
 

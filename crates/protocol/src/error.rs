@@ -14,6 +14,7 @@ impl fmt::Display for DecodeError {
 
 impl std::error::Error for DecodeError {}
 
+#[cfg(feature = "serde")]
 impl From<serde_json::Error> for DecodeError {
     fn from(e: serde_json::Error) -> Self {
         DecodeError(format!("malformed message: {e}"))
@@ -22,13 +23,17 @@ impl From<serde_json::Error> for DecodeError {
 
 /// One event of a batch that is invalid; the other events of the batch are unaffected.
 /// Also sent back to a producer in an `ack` for each refused event.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct EventError {
     /// Position of the event in its batch.
     pub index: usize,
     /// The event's id, when it could be read.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub id: Option<String>,
     /// Why it was refused.
     pub reason: String,

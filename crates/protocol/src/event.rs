@@ -1,5 +1,6 @@
 //! Events: the unit producers send and panels apply.
 
+#[cfg(feature = "serde")]
 use serde::{Deserialize, Deserializer, Serialize};
 
 use crate::content::{Content, Item, RawJson, SpanKind};
@@ -8,8 +9,9 @@ use crate::conversation::Message;
 /// One change to the trace tree, as a producer sent it.
 ///
 /// On the wire an event is one flat JSON object: `{"id", "process", "ts", "op", ...op fields}`.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(Serialize))]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Event {
     /// Chosen by the producer, unique among its process's events (e.g. a counter). The pair
     /// `(process, id)` names the event: a second event with the same pair is a duplicate and
@@ -21,42 +23,55 @@ pub struct Event {
     /// When the producer made the event: microseconds since the Unix epoch.
     pub ts: u64,
     /// What the event does.
-    #[serde(flatten)]
+    #[cfg_attr(feature = "serde", serde(flatten))]
     pub op: Op,
 }
 
 /// What an event does. Ids of traces and spans are chosen by producers and are unique across
 /// processes; several processes may write into the same trace.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "op", rename_all = "snake_case")]
-#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(Serialize))]
+#[cfg_attr(feature = "serde", serde(tag = "op", rename_all = "snake_case"))]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum Op {
     /// Starts a trace. Without `parent_span` it is a root trace; with it, it nests inside that span.
     TraceStart {
         trace: String,
         name: String,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "serde",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         parent_span: Option<String>,
         /// What made it in the host's program (a node of a visual editor): an opaque string
         /// a panel hands back to its host when the reader activates the trace (1.2).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "serde",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         source: Option<String>,
     },
     /// Creates a span in a trace. Without `content`, a span starts empty (`""`, `null`, `[]`
     /// by kind).
     #[cfg_attr(
-        not(target_arch = "wasm32"),
+        feature = "schema",
         schemars(transform = optional_field("content"))
     )]
     SpanCreate {
         trace: String,
         span: String,
         kind: SpanKind,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "serde",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         title: Option<String>,
         content: Content,
         /// What made it in the host's program, as for a trace (1.2).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "serde",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         source: Option<String>,
     },
     /// Appends text to a `text` or `markdown` span (the streaming case).
@@ -64,7 +79,7 @@ pub enum Op {
     /// Replaces a span's content; it is read according to the span's kind.
     ContentReplace {
         span: String,
-        #[cfg_attr(not(target_arch = "wasm32"), schemars(with = "serde_json::Value"))]
+        #[cfg_attr(feature = "schema", schemars(with = "serde_json::Value"))]
         content: RawJson,
     },
     /// Sets items of an `items` span: an item whose name exists is replaced in place, others are appended.
@@ -74,13 +89,13 @@ pub enum Op {
     /// Ends a span.
     SpanEnd {
         span: String,
-        #[serde(flatten)]
+        #[cfg_attr(feature = "serde", serde(flatten))]
         status: Status,
     },
     /// Ends a trace.
     TraceEnd {
         trace: String,
-        #[serde(flatten)]
+        #[cfg_attr(feature = "serde", serde(flatten))]
         status: Status,
     },
     /// Drops everything: a new run begins.
@@ -97,7 +112,10 @@ pub enum Op {
     JsonAppend {
         span: String,
         text: String,
-        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        #[cfg_attr(
+            feature = "serde",
+            serde(default, skip_serializing_if = "std::ops::Not::not")
+        )]
         done: bool,
     },
     /// Sent by a runtime, not a producer: the process that was writing into an open span
@@ -110,17 +128,18 @@ pub enum Op {
 pub const RUNTIME_PROCESS: &str = "user-trace-runtime";
 
 /// How a span or trace ended: `ok` when `status` is left out.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "status", rename_all = "snake_case")]
-#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
-#[cfg_attr(not(target_arch = "wasm32"), schemars(transform = status_ok_by_default))]
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[cfg_attr(feature = "serde", serde(tag = "status", rename_all = "snake_case"))]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "schema", schemars(transform = status_ok_by_default))]
 pub enum Status {
     Ok,
     Error { message: String },
 }
 
 /// The schema says what the reader does: a field the reader defaults is not required.
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(feature = "schema")]
 fn optional_field(name: &'static str) -> impl Fn(&mut schemars::Schema) {
     move |schema: &mut schemars::Schema| {
         if let Some(serde_json::Value::Array(required)) = schema.get_mut("required") {
@@ -130,7 +149,7 @@ fn optional_field(name: &'static str) -> impl Fn(&mut schemars::Schema) {
 }
 
 /// `{"status": "ok"}` and no `status` at all mean the same: only `error` needs the field.
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(feature = "schema")]
 fn status_ok_by_default(schema: &mut schemars::Schema) {
     let Some(serde_json::Value::Array(branches)) = schema.get_mut("oneOf") else {
         return;
@@ -165,6 +184,7 @@ impl Op {
     }
 }
 
+#[cfg(feature = "serde")]
 impl<'de> Deserialize<'de> for Event {
     /// For native serde users: the event's text is read by the protocol's own reader
     /// ([`crate::decode_event`]), as on the wire.

@@ -5,6 +5,11 @@
 //! documented for implementers in `docs/PROTOCOL.md`; the JSON Schemas under `schema/` are
 //! generated from these types (see `schema::generate`).
 //!
+//! The protocol's own reader and writer ([`reader`], [`writer`]) are the one JSON path on the
+//! wire, in the panel and the runtime alike. serde derives are behind the `serde` feature (for
+//! programs that want the types as serde values: the SDK, tests), and schema generation behind
+//! `schema`; without them the crate depends only on `user-trace-json` and std.
+//!
 //! Decoding is lenient where it can be: one malformed event in a batch is reported on its own
 //! and the rest of the batch still decodes (see [`message::decode_server`]).
 
@@ -15,7 +20,7 @@ pub mod event;
 pub mod message;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod random;
-#[cfg(not(target_arch = "wasm32"))]
+#[cfg(feature = "schema")]
 pub mod schema;
 mod wire;
 pub mod writer;

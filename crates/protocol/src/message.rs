@@ -5,6 +5,7 @@
 
 use std::borrow::Cow;
 
+#[cfg(feature = "serde")]
 use serde::{Deserialize, Serialize};
 
 use crate::error::{DecodeError, EventError};
@@ -13,8 +14,9 @@ use crate::reader::{ReadError, Reader};
 use crate::wire::RawEvent;
 
 /// The first message a server sends on every connection.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Hello {
     /// The protocol version the server speaks; a peer that speaks another refuses it.
     pub protocol: u32,
@@ -25,14 +27,18 @@ pub struct Hello {
     pub server: String,
     /// What the server accepts on this connection, so that a client learns it rather than
     /// guesses (1.2). The panel's reader skips it: a panel sends only its `subscribe`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
     pub limits: Option<Limits>,
 }
 
 /// The limits a server enforces, in its hello (1.2). Over one, a message is refused with an
 /// `error` and a close (1009), an event with a reason in the `ack`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub struct Limits {
     /// Largest message (one WebSocket message or HTTP body) read from this client, in bytes.
     pub max_message_bytes: u64,
@@ -47,9 +53,10 @@ pub struct Limits {
 }
 
 /// Server to panel. `E` is [`Event`] when sending; decoding yields one result per event.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(Serialize))]
+#[cfg_attr(feature = "serde", serde(tag = "type", rename_all = "snake_case"))]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum ServerMessage<E = Event> {
     /// Sent first.
     Hello(Hello),
@@ -63,47 +70,62 @@ pub enum ServerMessage<E = Event> {
 }
 
 /// Panel to server.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[cfg_attr(feature = "serde", serde(tag = "type", rename_all = "snake_case"))]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum PanelMessage {
     /// Starts the stream. With the session of the server's hello and the last sequence number
     /// the panel holds, the server sends only what follows (or a snapshot when that fell out of
     /// its retained window). Without them the panel gets a snapshot of everything.
     Subscribe {
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "serde",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         session: Option<String>,
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "serde",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         last_seq: Option<u64>,
         /// Asks for every later message as a binary frame holding the same UTF-8 JSON. A
         /// browser then hands a frame over as bytes instead of decoding it into a string that
         /// must be copied into wasm again (35–45 ms for a 10 MB snapshot). A server that does
         /// not know the field sends text, which a panel also reads.
-        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        #[cfg_attr(
+            feature = "serde",
+            serde(default, skip_serializing_if = "std::ops::Not::not")
+        )]
         binary: bool,
     },
 }
 
 /// Producer to server (over WebSocket, or one `events` message as the body of an HTTP POST).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, PartialEq)]
+#[cfg_attr(feature = "serde", derive(Serialize))]
+#[cfg_attr(feature = "serde", serde(tag = "type", rename_all = "snake_case"))]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum ProducerMessage<E = Event> {
     /// Events to accept, in the producer's order.
     Events { events: Vec<E> },
 }
 
 /// Server to producer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(Serialize, Deserialize))]
+#[cfg_attr(feature = "serde", serde(tag = "type", rename_all = "snake_case"))]
+#[cfg_attr(feature = "schema", derive(schemars::JsonSchema))]
 pub enum ProducerReply {
     /// Sent first.
     Hello(Hello),
     /// The answer to one `events` message: how many were accepted, and why the others were not.
     Ack {
         accepted: u64,
-        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        #[cfg_attr(
+            feature = "serde",
+            serde(default, skip_serializing_if = "Vec::is_empty")
+        )]
         rejected: Vec<Rejected>,
     },
     /// The batch (the oldest not yet acknowledged) was not accepted, or a problem with the
@@ -115,7 +137,10 @@ pub enum ProducerReply {
         /// client knows at once what to do (halve a batch that is too big) without waiting
         /// for the close frame. Absent: send the batch again (the server is stopping, or its
         /// store could not keep it).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
+        #[cfg_attr(
+            feature = "serde",
+            serde(default, skip_serializing_if = "Option::is_none")
+        )]
         close: Option<u16>,
     },
 }
