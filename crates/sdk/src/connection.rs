@@ -64,7 +64,6 @@ async fn open(url: &str, token: Option<&str>) -> Result<Ws, String> {
     }
 }
 
-/// Checks that the runtime can be reached now.
 /// Whether one of the URLs (comma-separated) can be reached now.
 pub async fn probe(url: &str, token: Option<&str>) -> Result<(), String> {
     let mut last = String::from("no URL given");
@@ -104,7 +103,7 @@ fn split(batch: Vec<Event>, max: usize, progress: &watch::Sender<Stats>) -> Vec<
     let mut part = Vec::new();
     let mut bytes = ENVELOPE;
     for event in batch {
-        let len = event.to_json().len() + 1;
+        let len = event.to_json().len();
         if len.saturating_add(ENVELOPE) > max {
             let reason = format!(
                 "it is {len} bytes, over the message limit of {max} bytes (the runtime's \
@@ -113,11 +112,12 @@ fn split(batch: Vec<Event>, max: usize, progress: &watch::Sender<Stats>) -> Vec<
             refuse(&event, &reason, progress);
             continue;
         }
-        if bytes + len > max && !part.is_empty() {
+        // A message of exactly `max` bytes is within the limit; events are separated by a comma.
+        if !part.is_empty() && bytes + 1 + len > max {
             parts.push(std::mem::take(&mut part));
             bytes = ENVELOPE;
         }
-        bytes += len;
+        bytes += usize::from(!part.is_empty()) + len;
         part.push(event);
     }
     if !part.is_empty() {
@@ -162,6 +162,67 @@ async fn gather(
     batch
 }
 
+/// The wait before the next attempt: 50 ms, doubled after each failure up to a cap, back to
+/// 50 ms after a success.
+struct Backoff {
+    next: Duration,
+    max: Duration,
+}
+
+impl Backoff {
+    const FIRST: Duration = Duration::from_millis(50);
+
+    fn new(max: Duration) -> Self {
+        Self {
+            next: Self::FIRST.min(max),
+            max,
+        }
+    }
+
+    /// The wait to take now; the one after it is twice as long (at most the cap).
+    fn step(&mut self) -> Duration {
+        let now = self.next;
+        self.next = (self.next * 2).min(self.max);
+        now
+    }
+
+    fn reset(&mut self) {
+        self.next = Self::FIRST.min(self.max);
+    }
+}
+
+/// The runtime's URLs (comma-separated), tried in turn: after a failure or a lost
+/// connection, the next one.
+struct Urls {
+    list: Vec<String>,
+    at: usize,
+}
+
+impl Urls {
+    fn new(urls: &str) -> Self {
+        let list: Vec<String> = urls
+            .split(',')
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+            .map(str::to_owned)
+            .collect();
+        Self { list, at: 0 }
+    }
+
+    /// The URL to try now (`None` when none was given).
+    fn current(&self) -> Option<&str> {
+        self.list
+            .get(self.at % self.list.len().max(1))
+            .map(String::as_str)
+    }
+
+    /// Moves to the next URL; true when that starts the list over (every URL was tried).
+    fn advance(&mut self) -> bool {
+        self.at = (self.at + 1) % self.list.len().max(1);
+        self.at == 0
+    }
+}
+
 pub async fn run(
     sink: Sink,
     options: TracerOptions,
@@ -200,10 +261,9 @@ async fn stream(
 ) {
     // Sent but not yet acknowledged, one entry per message, oldest first.
     let mut unacked: VecDeque<Vec<Event>> = VecDeque::new();
-    let mut backoff = Duration::from_millis(50);
+    let mut backoff = Backoff::new(options.max_backoff);
     let mut closed = false;
-    let urls: Vec<&str> = url.split(',').filter(|u| !u.trim().is_empty()).collect();
-    let mut next_url = 0;
+    let mut urls = Urls::new(&url);
     let mut refused_batch = false;
     loop {
         if closed && unacked.is_empty() {
@@ -211,23 +271,27 @@ async fn stream(
         }
         if refused_batch {
             refused_batch = false;
-            tokio::time::sleep(backoff).await;
-            backoff = (backoff * 2).min(options.max_backoff);
+            tokio::time::sleep(backoff.step()).await;
         }
         // Several URLs (comma-separated): the next one after a failure, round the list.
-        let url = urls[next_url % urls.len()].trim();
+        let Some(url) = urls.current() else {
+            // No URL at all (`connect_lazy("")`): nothing can be sent. Each event is refused
+            // and says so, and `flush` returns.
+            while let Some(e) = rx.recv().await {
+                refuse(&e, "no runtime URL was given", &progress);
+            }
+            return;
+        };
         let mut ws = match open(url, options.token.as_deref()).await {
             Ok(ws) => ws,
             Err(_) => {
-                next_url += 1;
-                if next_url % urls.len() == 0 {
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(options.max_backoff);
+                if urls.advance() {
+                    tokio::time::sleep(backoff.step()).await;
                 }
                 continue;
             }
         };
-        backoff = Duration::from_millis(50);
+        backoff.reset();
         progress.send_modify(|s| s.connections += 1);
         // Resend what the previous connection left unacknowledged, in order.
         let mut ok = true;
@@ -317,6 +381,179 @@ async fn stream(
             }
         }
         // The connection ended: with several URLs, try the next one first.
-        next_url += 1;
+        urls.advance();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use user_trace_protocol::{Content, Op, SpanKind};
+
+    /// A text span's create whose text is `len` bytes: its JSON size grows with `len`.
+    fn event(n: usize, len: usize) -> Event {
+        Event {
+            id: format!("e{n}"),
+            process: "p".into(),
+            ts: 1,
+            op: Op::SpanCreate {
+                span: format!("s{n}"),
+                trace: "t".into(),
+                kind: SpanKind::Text,
+                title: None,
+                content: Content::Text("x".repeat(len)),
+                source: None,
+            },
+        }
+    }
+
+    fn ids(parts: &[Vec<Event>]) -> Vec<Vec<&str>> {
+        parts
+            .iter()
+            .map(|p| p.iter().map(|e| e.id.as_str()).collect())
+            .collect()
+    }
+
+    #[test]
+    fn split_fills_each_message_up_to_the_limit_exactly_and_never_over() {
+        let events: Vec<Event> = (0..4).map(|n| event(n, 100)).collect();
+        // What three of them take in one message, byte for byte.
+        let three = message(&events[..3]).len();
+        let (progress, _) = watch::channel(Stats::default());
+        let parts = split(events.clone(), three, &progress);
+        assert_eq!(ids(&parts), [vec!["e0", "e1", "e2"], vec!["e3"]]);
+        for p in &parts {
+            assert!(message(p).len() <= three, "{} > {three}", message(p).len());
+        }
+        // One byte less: two per message.
+        let parts = split(events, three - 1, &progress);
+        assert_eq!(ids(&parts), [vec!["e0", "e1"], vec!["e2", "e3"]]);
+        assert_eq!(progress.borrow().refused, 0);
+    }
+
+    #[test]
+    fn split_refuses_only_an_event_over_the_limit_on_its_own_and_keeps_the_order() {
+        let events = vec![event(0, 10), event(1, 1000), event(2, 10)];
+        let alone = message(&events[1..2]).len();
+        let (progress, _) = watch::channel(Stats::default());
+        // Exactly its size: it is sent, alone.
+        let parts = split(events.clone(), alone, &progress);
+        assert_eq!(ids(&parts), [vec!["e0"], vec!["e1"], vec!["e2"]]);
+        assert_eq!(progress.borrow().refused, 0);
+        // One byte less: it is refused (counted as refused and acknowledged), the rest go.
+        let parts = split(events, alone - 1, &progress);
+        assert_eq!(ids(&parts), [vec!["e0", "e2"]]);
+        let stats = *progress.borrow();
+        assert_eq!((stats.refused, stats.acked), (1, 1));
+        // Nothing left: no empty message.
+        assert!(split(vec![event(3, 1000)], alone - 1, &progress).is_empty());
+        assert_eq!(progress.borrow().refused, 2);
+    }
+
+    #[test]
+    fn a_message_the_runtime_found_too_big_is_halved_and_a_single_event_refused() {
+        let (progress, _) = watch::channel(Stats::default());
+        let mut unacked: VecDeque<Vec<Event>> = VecDeque::new();
+        too_big(&mut unacked, "too big", &progress);
+        assert!(unacked.is_empty());
+
+        unacked.push_back((0..5).map(|n| event(n, 1)).collect());
+        unacked.push_back(vec![event(9, 1)]);
+        too_big(&mut unacked, "too big", &progress);
+        let parts: Vec<Vec<Event>> = unacked.iter().cloned().collect();
+        assert_eq!(
+            ids(&parts),
+            [vec!["e0", "e1"], vec!["e2", "e3", "e4"], vec!["e9"]]
+        );
+        assert_eq!(progress.borrow().refused, 0);
+
+        let mut single: VecDeque<Vec<Event>> =
+            VecDeque::from([vec![event(7, 1)], vec![event(8, 1)]]);
+        too_big(&mut single, "too big", &progress);
+        let parts: Vec<Vec<Event>> = single.iter().cloned().collect();
+        assert_eq!(ids(&parts), [vec!["e8"]]);
+        let stats = *progress.borrow();
+        assert_eq!((stats.refused, stats.acked), (1, 1));
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_its_cap_and_starts_over_after_a_success() {
+        let mut b = Backoff::new(Duration::from_millis(300));
+        let waits: Vec<u128> = (0..5).map(|_| b.step().as_millis()).collect();
+        assert_eq!(waits, [50, 100, 200, 300, 300]);
+        b.reset();
+        assert_eq!(b.step().as_millis(), 50);
+        // A cap below the first step is the cap.
+        assert_eq!(
+            Backoff::new(Duration::from_millis(20)).step().as_millis(),
+            20
+        );
+    }
+
+    #[test]
+    fn urls_are_tried_in_turn_and_a_round_is_reported() {
+        let mut u = Urls::new(" ws://a , ,ws://b,");
+        assert_eq!(u.current(), Some("ws://a"));
+        assert!(!u.advance());
+        assert_eq!(u.current(), Some("ws://b"));
+        assert!(u.advance(), "back to the first: every URL was tried");
+        assert_eq!(u.current(), Some("ws://a"));
+
+        let mut one = Urls::new("ws://only");
+        assert!(one.advance());
+        assert_eq!(one.current(), Some("ws://only"));
+
+        let mut none = Urls::new(" , ");
+        assert_eq!(none.current(), None);
+        assert!(none.advance());
+    }
+
+    #[tokio::test]
+    async fn gather_takes_at_most_a_batch_and_waits_at_most_the_batch_time() {
+        let options = TracerOptions {
+            batch_events: 3,
+            batch_time: Duration::from_secs(30),
+            ..TracerOptions::default()
+        };
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        for n in 1..6 {
+            tx.send(event(n, 1)).expect("sends");
+        }
+        let batch = tokio::time::timeout(
+            Duration::from_secs(10),
+            gather(&mut rx, event(0, 1), &options),
+        )
+        .await
+        .expect("a full batch does not wait for the batch time");
+        assert_eq!(batch.len(), 3);
+
+        let got: Vec<&str> = batch.iter().map(|e| e.id.as_str()).collect();
+        assert_eq!(got, ["e0", "e1", "e2"]);
+
+        // Fewer than a batch: what is there once the batch time is up.
+        let quick = TracerOptions {
+            batch_events: 3,
+            batch_time: Duration::from_millis(20),
+            ..TracerOptions::default()
+        };
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        tx.send(event(1, 1)).expect("sends");
+        let batch = tokio::time::timeout(
+            Duration::from_secs(10),
+            gather(&mut rx, event(0, 1), &quick),
+        )
+        .await
+        .expect("the batch time ends it");
+        assert_eq!(batch.len(), 2);
+        // A closed channel ends it at once, even with a long batch time.
+        tx.send(event(2, 1)).expect("sends");
+        drop(tx);
+        let batch = tokio::time::timeout(
+            Duration::from_secs(10),
+            gather(&mut rx, event(0, 1), &options),
+        )
+        .await
+        .expect("a closed channel ends it");
+        assert_eq!(batch.len(), 2);
     }
 }

@@ -398,3 +398,68 @@ async fn traces_and_spans_carry_the_hosts_source() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_tracers_record_every_event_into_one_file_as_json_lines() {
+    within(async {
+        let path =
+            std::env::temp_dir().join(format!("utp-sdk-record-{}.jsonl", std::process::id()));
+        let _ = std::fs::remove_file(&path);
+        let a = Tracer::record(&path, opts("a")).expect("records");
+        let b = Tracer::record(&path, opts("b")).expect("records");
+        for (tracer, name) in [(&a, "from a"), (&b, "from b")] {
+            let trace = tracer.trace(name);
+            trace.text("note", "a line\nwith a newline");
+            trace.end();
+        }
+        a.flush().await;
+        b.flush().await;
+        let made = a.stats().made + b.stats().made;
+        assert_eq!(a.stats().acked, a.stats().made);
+        assert_eq!(b.stats().acked, b.stats().made);
+        let text = std::fs::read_to_string(&path).expect("reads");
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len() as u64, made, "one line per event:\n{text}");
+        for line in &lines {
+            let event = user_trace_protocol::decode_event(0, line).expect("a whole event per line");
+            assert!(event.process.starts_with("a@") || event.process.starts_with("b@"));
+        }
+        let _ = std::fs::remove_file(&path);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_runtime_that_is_down_is_skipped_for_the_next_url() {
+    within(async {
+        let s = server("127.0.0.1:0", None).await;
+        // Nothing listens on the first URL (a port just freed).
+        let down = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port");
+        let urls = format!("ws://{down}/v1/ingest, ws://{}/v1/ingest", s.addr);
+        let tracer = Tracer::connect_lazy(&urls, opts("fallback"));
+        let trace = tracer.trace("via the second URL");
+        trace.end();
+        tracer.flush().await;
+        let stats = tracer.stats();
+        assert_eq!((stats.acked, stats.refused), (stats.made, 0));
+        assert_eq!(stats.connections, 1);
+        let m = state(&s);
+        assert_eq!(m.roots().len(), 1);
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tracer_without_a_url_refuses_its_events_and_flush_returns() {
+    within(async {
+        let tracer = Tracer::connect_lazy(" , ", opts("nowhere"));
+        tracer.trace("lost").end();
+        tracer.flush().await;
+        let stats = tracer.stats();
+        assert_eq!((stats.acked, stats.refused), (stats.made, stats.made));
+        assert!(stats.made >= 2);
+    })
+    .await;
+}
