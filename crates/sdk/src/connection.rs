@@ -426,8 +426,13 @@ mod tests {
             assert!(message(p).len() <= three, "{} > {three}", message(p).len());
         }
         // One byte less: two per message.
-        let parts = split(events, three - 1, &progress);
+        let parts = split(events.clone(), three - 1, &progress);
         assert_eq!(ids(&parts), [vec!["e0", "e1"], vec!["e2", "e3"]]);
+        // One byte short of all four: every comma counts.
+        let four = message(&events).len();
+        let parts = split(events, four - 1, &progress);
+        assert_eq!(ids(&parts), [vec!["e0", "e1", "e2"], vec!["e3"]]);
+        assert!(parts.iter().all(|p| message(p).len() < four));
         assert_eq!(progress.borrow().refused, 0);
     }
 
