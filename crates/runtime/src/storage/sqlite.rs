@@ -713,4 +713,205 @@ mod tests {
         drop(store);
         let _ = std::fs::remove_dir_all(&dir);
     }
+
+    fn fresh(name: &str, sync: SyncMode) -> (PathBuf, Sqlite) {
+        let dir = std::env::temp_dir().join(format!("utp-sqlite-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let options = Options {
+            dir: dir.clone(),
+            sync,
+            max_disk_bytes: 0,
+        };
+        let store = Sqlite::open(&options, "s").expect("open");
+        (dir, store)
+    }
+
+    fn pragma(store: &Sqlite, name: &str) -> i64 {
+        store
+            .conn
+            .query_row(&format!("PRAGMA {name}"), [], |r| r.get(0))
+            .expect("pragma")
+    }
+
+    #[test]
+    fn each_sync_mode_is_the_one_sqlite_runs_with() {
+        for (mode, want) in [
+            (SyncMode::Off, 0),
+            (SyncMode::Normal, 1),
+            (SyncMode::Full, 2),
+        ] {
+            let (dir, store) = fresh(&format!("sync{want}"), mode);
+            assert_eq!(pragma(&store, "synchronous"), want, "{mode:?}");
+            drop(store);
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+    }
+
+    #[test]
+    fn a_new_store_can_give_freed_pages_back_to_the_disk() {
+        let (dir, store) = fresh("vacuum", SyncMode::Off);
+        // 2: INCREMENTAL, which must be set before the first table.
+        assert_eq!(pragma(&store, "auto_vacuum"), 2);
+        // And the WAL file is cut back to 64 MiB after a checkpoint.
+        assert_eq!(pragma(&store, "journal_size_limit"), 64 << 20);
+        drop(store);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_compaction_keeps_the_newest_events_for_duplicate_detection() {
+        let (dir, mut store) = fresh("tail", SyncMode::Off);
+        let events: Vec<String> = (1..=100)
+            .map(|n| format!(r#"{{"id":"e{n}","process":"p","ts":{n},"op":"clear"}}"#))
+            .collect();
+        let records: Vec<Record<'_>> = events
+            .iter()
+            .zip(1..)
+            .map(|(json, seq)| Record { seq, json })
+            .collect();
+        store.append(&records).expect("append");
+        store.compact(100, &[], 91).expect("compact");
+        let size = |p: PathBuf| std::fs::metadata(p).map_or(0, |m| m.len());
+        assert_eq!(
+            store.disk_bytes(),
+            size(dir.join(FILE)) + size(dir.join(format!("{FILE}-wal")))
+        );
+        let loaded = store.load().expect("load");
+        let kept: Vec<&str> = loaded.recent.iter().map(|e| e.id.as_str()).collect();
+        let want: Vec<String> = (91..=100).map(|n| format!("e{n}")).collect();
+        assert_eq!(kept, want);
+        assert!(loaded.events.is_empty());
+        drop(store);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// The checkpoint thread holds a connection of its own: a store closed or dropped ends
+    /// it, and the last connection's close removes the WAL file.
+    #[test]
+    fn closing_or_dropping_a_store_ends_its_checkpoint_thread() {
+        for close in [true, false] {
+            let (dir, mut store) = fresh(&format!("stop{close}"), SyncMode::Off);
+            store
+                .append(&[Record {
+                    seq: 1,
+                    json: r#"{"id":"e","process":"p","ts":1,"op":"clear"}"#,
+                }])
+                .expect("append");
+            let wal = dir.join(format!("{FILE}-wal"));
+            assert!(wal.exists());
+            if close {
+                store.close();
+                // A clean stop moves the WAL into the database and empties it.
+                assert_eq!(std::fs::metadata(&wal).map_or(0, |m| m.len()), 0);
+                let clean: String = Connection::open(dir.join(FILE))
+                    .and_then(|c| {
+                        c.query_row("SELECT value FROM meta WHERE key = 'clean'", [], |r| {
+                            r.get(0)
+                        })
+                    })
+                    .expect("reads");
+                assert_eq!(clean, "1");
+            }
+            drop(store);
+            let give_up = Instant::now() + Duration::from_secs(10);
+            while wal.exists() {
+                assert!(
+                    Instant::now() < give_up,
+                    "the WAL still open 10 s after the store was {}",
+                    if close { "closed" } else { "dropped" }
+                );
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+    }
+
+    fn clear_event(n: u64, pad: usize) -> String {
+        format!(
+            r#"{{"id":"e{n}","process":"p","ts":{n},"op":"clear","pad":"{}"}}"#,
+            "x".repeat(pad)
+        )
+    }
+
+    #[test]
+    fn a_reopened_store_keeps_its_session_and_counts_its_history() {
+        let (dir, mut store) = fresh("reopen", SyncMode::Off);
+        let events: Vec<String> = (1..=3).map(|n| clear_event(n, n as usize * 10)).collect();
+        let records: Vec<Record<'_>> = events
+            .iter()
+            .zip(1..)
+            .map(|(json, seq)| Record { seq, json })
+            .collect();
+        store.append(&records).expect("append");
+        store.close();
+        drop(store);
+        let options = Options {
+            dir: dir.clone(),
+            sync: SyncMode::Off,
+            max_disk_bytes: 0,
+        };
+        // The new session id is for a new store only: panels resume across restarts.
+        let mut store = Sqlite::open(&options, "another").expect("reopen");
+        let loaded = store.load().expect("load");
+        assert_eq!(loaded.session, "s");
+        assert_eq!(loaded.events.len(), 3);
+        let bytes: usize = events.iter().map(String::len).sum();
+        assert_eq!(loaded.history_bytes, bytes as u64);
+        drop(store);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_newest_event_over_the_kept_tails_bound_is_not_kept() {
+        let (dir, mut store) = fresh("hugetail", SyncMode::Off);
+        let events = [
+            clear_event(1, 10),
+            clear_event(2, 10),
+            clear_event(3, 9 << 20),
+        ];
+        let records: Vec<Record<'_>> = events
+            .iter()
+            .zip(1..)
+            .map(|(json, seq)| Record { seq, json })
+            .collect();
+        store.append(&records).expect("append");
+        store.compact(3, &[], 2).expect("compact");
+        let loaded = store.load().expect("load");
+        assert!(loaded.recent.is_empty(), "{} kept", loaded.recent.len());
+        assert!(loaded.events.is_empty());
+        assert_eq!(loaded.snapshot_seq, 3);
+        drop(store);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// Events are numbered without holes from the snapshot on; a hole is a lost row. A kept
+    /// tail may end at the snapshot's own number.
+    #[test]
+    fn a_hole_after_the_snapshot_is_damage_and_a_tail_ending_at_it_is_not() {
+        let (dir, mut store) = fresh("hole", SyncMode::Off);
+        let events: Vec<String> = (1..=5).map(|n| clear_event(n, 1)).collect();
+        let record = |seq: u64| Record {
+            seq,
+            json: &events[seq as usize - 1],
+        };
+        store
+            .append(&[record(1), record(2), record(3)])
+            .expect("append");
+        // Keeps event 3 only: a tail that ends at the snapshot.
+        store.compact(3, &[], 3).expect("compact");
+        let loaded = store.load().expect("a tail ending at the snapshot loads");
+        assert_eq!(loaded.recent.len(), 1);
+        // Keeps nothing, then event 5 without 4.
+        store.compact(3, &[], 4).expect("compact");
+        store.append(&[record(5)]).expect("append");
+        match store.load() {
+            Err(StorageError::Damaged { what, .. }) => {
+                assert!(what.contains("events 4 to 4 are missing"), "{what}")
+            }
+            Err(e) => panic!("another error: {e}"),
+            Ok(_) => panic!("a hole after the snapshot loaded"),
+        }
+        drop(store);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
