@@ -761,15 +761,8 @@ mod tests {
     #[test]
     fn a_compaction_keeps_the_newest_events_for_duplicate_detection() {
         let (dir, mut store) = fresh("tail", SyncMode::Off);
-        let events: Vec<String> = (1..=100)
-            .map(|n| format!(r#"{{"id":"e{n}","process":"p","ts":{n},"op":"clear"}}"#))
-            .collect();
-        let records: Vec<Record<'_>> = events
-            .iter()
-            .zip(1..)
-            .map(|(json, seq)| Record { seq, json })
-            .collect();
-        store.append(&records).expect("append");
+        let events: Vec<String> = (1..=100).map(|n| clear_event(n, 0)).collect();
+        append_numbered(&mut store, &events);
         store.compact(100, &[], 91).expect("compact");
         let size = |p: PathBuf| std::fs::metadata(p).map_or(0, |m| m.len());
         assert_eq!(
@@ -826,6 +819,16 @@ mod tests {
         }
     }
 
+    /// Appends `events` numbered from 1, in one transaction.
+    fn append_numbered(store: &mut Sqlite, events: &[String]) {
+        let records: Vec<Record<'_>> = events
+            .iter()
+            .zip(1..)
+            .map(|(json, seq)| Record { seq, json })
+            .collect();
+        store.append(&records).expect("append");
+    }
+
     fn clear_event(n: u64, pad: usize) -> String {
         format!(
             r#"{{"id":"e{n}","process":"p","ts":{n},"op":"clear","pad":"{}"}}"#,
@@ -837,12 +840,7 @@ mod tests {
     fn a_reopened_store_keeps_its_session_and_counts_its_history() {
         let (dir, mut store) = fresh("reopen", SyncMode::Off);
         let events: Vec<String> = (1..=3).map(|n| clear_event(n, n as usize * 10)).collect();
-        let records: Vec<Record<'_>> = events
-            .iter()
-            .zip(1..)
-            .map(|(json, seq)| Record { seq, json })
-            .collect();
-        store.append(&records).expect("append");
+        append_numbered(&mut store, &events);
         store.close();
         drop(store);
         let options = Options {
@@ -869,12 +867,7 @@ mod tests {
             clear_event(2, 10),
             clear_event(3, 9 << 20),
         ];
-        let records: Vec<Record<'_>> = events
-            .iter()
-            .zip(1..)
-            .map(|(json, seq)| Record { seq, json })
-            .collect();
-        store.append(&records).expect("append");
+        append_numbered(&mut store, &events);
         store.compact(3, &[], 2).expect("compact");
         let loaded = store.load().expect("load");
         assert!(loaded.recent.is_empty(), "{} kept", loaded.recent.len());
