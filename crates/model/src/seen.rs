@@ -6,11 +6,34 @@
 //! window's memory is flat from then on (about 36 bytes per id of window, for both).
 
 use std::collections::HashSet;
-use std::hash::{BuildHasher, Hash, Hasher, RandomState};
+use std::hash::{BuildHasher, BuildHasherDefault, Hash, Hasher, RandomState};
+
+/// The sets hold hashes already keyed at random: they are their own hash.
+type Hashes = HashSet<u64, BuildHasherDefault<AsIs>>;
+
+#[derive(Default)]
+struct AsIs(u64);
+
+impl Hasher for AsIs {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+
+    // Only u64s are hashed here; any other input still gets a deterministic value.
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(b);
+        }
+    }
+}
 
 pub(crate) struct Seen {
-    current: HashSet<u64>,
-    previous: HashSet<u64>,
+    current: Hashes,
+    previous: Hashes,
     window: usize,
     // Keyed at random so that a producer cannot craft colliding ids to hide others' events.
     hasher: RandomState,
@@ -19,8 +42,8 @@ pub(crate) struct Seen {
 impl Seen {
     pub fn new(window: usize) -> Self {
         Self {
-            current: HashSet::new(),
-            previous: HashSet::new(),
+            current: Hashes::default(),
+            previous: Hashes::default(),
             window: window.max(1),
             hasher: RandomState::new(),
         }

@@ -1,5 +1,10 @@
 //! A generational arena: stable small ids for nodes, and a stale id (of an evicted node whose
 //! slot was reused) never reaches the wrong node.
+//!
+//! The slots live in segments that never move: the first holds [`FIRST`] slots and each next
+//! one as many as all before it, so the arena doubles like a `Vec` without copying what it
+//! holds. A `Vec` copied every node at each doubling (a span is a few hundred bytes), and the
+//! copy into fresh pages was a tenth of the runtime's OTLP ingest (BENCHMARKS.md).
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub(crate) struct Key {
@@ -18,8 +23,33 @@ enum Slot<T> {
     },
 }
 
+/// Slots in the first segment: small, so that a panel with a few nodes holds little.
+const FIRST: usize = 16;
+
+/// The segment holding slot `index`, and the slot's place in it. Segment 0 holds slots
+/// `0..FIRST`; segment `s >= 1` holds `FIRST << (s - 1) .. FIRST << s`.
+fn locate(index: usize) -> (usize, usize) {
+    let q = index / FIRST;
+    if q == 0 {
+        return (0, index);
+    }
+    let segment = (usize::BITS - q.leading_zeros()) as usize;
+    (segment, index - (FIRST << (segment - 1)))
+}
+
+/// How many slots segment `s` holds.
+fn segment_len(s: usize) -> usize {
+    if s == 0 {
+        FIRST
+    } else {
+        FIRST << (s - 1)
+    }
+}
+
 pub(crate) struct Slab<T> {
-    slots: Vec<Slot<T>>,
+    segments: Vec<Vec<Slot<T>>>,
+    /// Slots ever handed out (used or free): the next new slot's index.
+    slots: usize,
     free: Option<u32>,
     len: usize,
 }
@@ -27,7 +57,8 @@ pub(crate) struct Slab<T> {
 impl<T> Default for Slab<T> {
     fn default() -> Self {
         Self {
-            slots: Vec::new(),
+            segments: Vec::new(),
+            slots: 0,
             free: None,
             len: 0,
         }
@@ -38,52 +69,69 @@ impl<T> Slab<T> {
     pub fn insert(&mut self, value: T) -> Key {
         self.len += 1;
         if let Some(index) = self.free {
-            let slot = &mut self.slots[index as usize];
-            if let Slot::Free {
-                generation,
-                next_free,
-            } = *slot
-            {
-                self.free = next_free;
-                let generation = generation.wrapping_add(1);
-                *slot = Slot::Used { generation, value };
-                return Key { index, generation };
+            if let Some(slot) = self.slot_mut(index as usize) {
+                if let Slot::Free {
+                    generation,
+                    next_free,
+                } = *slot
+                {
+                    let generation = generation.wrapping_add(1);
+                    *slot = Slot::Used { generation, value };
+                    self.free = next_free;
+                    return Key { index, generation };
+                }
             }
         }
-        let index = self.slots.len() as u32;
-        self.slots.push(Slot::Used {
+        let index = self.slots;
+        let (segment, _) = locate(index);
+        if segment == self.segments.len() {
+            self.segments.push(Vec::with_capacity(segment_len(segment)));
+        }
+        self.segments[segment].push(Slot::Used {
             generation: 0,
             value,
         });
+        self.slots += 1;
         Key {
-            index,
+            index: index as u32,
             generation: 0,
         }
     }
 
+    fn slot(&self, index: usize) -> Option<&Slot<T>> {
+        let (segment, at) = locate(index);
+        self.segments.get(segment)?.get(at)
+    }
+
+    fn slot_mut(&mut self, index: usize) -> Option<&mut Slot<T>> {
+        let (segment, at) = locate(index);
+        self.segments.get_mut(segment)?.get_mut(at)
+    }
+
     pub fn get(&self, key: Key) -> Option<&T> {
-        match self.slots.get(key.index as usize) {
+        match self.slot(key.index as usize) {
             Some(Slot::Used { generation, value }) if *generation == key.generation => Some(value),
             _ => None,
         }
     }
 
     pub fn get_mut(&mut self, key: Key) -> Option<&mut T> {
-        match self.slots.get_mut(key.index as usize) {
+        match self.slot_mut(key.index as usize) {
             Some(Slot::Used { generation, value }) if *generation == key.generation => Some(value),
             _ => None,
         }
     }
 
     pub fn remove(&mut self, key: Key) -> Option<T> {
-        let slot = self.slots.get_mut(key.index as usize)?;
+        let free = self.free;
+        let slot = self.slot_mut(key.index as usize)?;
         match slot {
             Slot::Used { generation, .. } if *generation == key.generation => {
                 let old = std::mem::replace(
                     slot,
                     Slot::Free {
                         generation: key.generation,
-                        next_free: self.free,
+                        next_free: free,
                     },
                 );
                 self.free = Some(key.index);
@@ -102,8 +150,100 @@ impl<T> Slab<T> {
     }
 
     pub fn clear(&mut self) {
-        self.slots.clear();
+        self.segments.clear();
+        self.slots = 0;
         self.free = None;
         self.len = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn segments_tile_the_indices_without_gaps_or_overlaps() {
+        let mut expected = (0, 0);
+        for index in 0..FIRST * 64 {
+            assert_eq!(locate(index), expected, "slot {index}");
+            expected.1 += 1;
+            if expected.1 == segment_len(expected.0) {
+                expected = (expected.0 + 1, 0);
+            }
+        }
+        // The last index a u32 key can name lands in a segment of its own size.
+        let (s, at) = locate(u32::MAX as usize);
+        assert!(at < segment_len(s));
+    }
+
+    #[test]
+    fn values_stay_reachable_across_many_segments() {
+        let mut slab = Slab::default();
+        let keys: Vec<Key> = (0..5_000u32).map(|n| slab.insert(n)).collect();
+        assert_eq!(slab.len(), 5_000);
+        for (n, k) in keys.iter().enumerate() {
+            assert_eq!(slab.get(*k), Some(&(n as u32)));
+        }
+        // Segments were sized, never grown: no segment beyond its length.
+        for (s, seg) in slab.segments.iter().enumerate() {
+            assert_eq!(seg.capacity(), segment_len(s), "segment {s}");
+        }
+        if let Some(v) = slab.get_mut(keys[4_999]) {
+            *v = 7;
+        }
+        assert_eq!(slab.get(keys[4_999]), Some(&7));
+    }
+
+    #[test]
+    fn a_freed_slot_is_reused_and_its_old_key_is_stale() {
+        let mut slab = Slab::default();
+        let keys: Vec<Key> = (0..40).map(|n| slab.insert(n)).collect();
+        assert_eq!(slab.remove(keys[17]), Some(17));
+        assert_eq!(slab.remove(keys[17]), None, "removed twice");
+        assert_eq!(slab.remove(keys[33]), Some(33));
+        assert_eq!(slab.len(), 38);
+        // The last freed slot first, with a new generation.
+        let a = slab.insert(100);
+        assert_eq!((a.index, a.generation), (33, 1));
+        let b = slab.insert(101);
+        assert_eq!((b.index, b.generation), (17, 1));
+        assert_eq!(slab.get(keys[17]), None);
+        assert_eq!(slab.get(keys[33]), None);
+        assert_eq!(slab.get(b), Some(&101));
+        // Then new slots again.
+        assert_eq!(slab.insert(102).index, 40);
+        assert_eq!(slab.len(), 41);
+    }
+
+    #[test]
+    fn keys_out_of_range_or_of_another_generation_find_nothing() {
+        let mut slab = Slab::default();
+        let k = slab.insert("a");
+        let far = Key {
+            index: 1_000_000,
+            generation: 0,
+        };
+        assert_eq!(slab.get(far), None);
+        assert_eq!(slab.get_mut(far), None);
+        assert_eq!(slab.remove(far), None);
+        let other = Key {
+            index: k.index,
+            generation: 1,
+        };
+        assert_eq!(slab.get(other), None);
+        assert_eq!(slab.remove(other), None);
+        assert_eq!(slab.get(k), Some(&"a"));
+    }
+
+    #[test]
+    fn clear_forgets_everything() {
+        let mut slab = Slab::default();
+        let keys: Vec<Key> = (0..100).map(|n| slab.insert(n)).collect();
+        slab.remove(keys[3]);
+        slab.clear();
+        assert_eq!(slab.len(), 0);
+        assert_eq!(slab.get(keys[0]), None);
+        let k = slab.insert(9);
+        assert_eq!((k.index, k.generation), (0, 0));
     }
 }
