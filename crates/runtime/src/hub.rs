@@ -654,7 +654,7 @@ impl Hub {
     /// be sent once they are committed ([`Hub::confirm`], or [`Hub::accept`] which waits).
     pub fn submit(&self, events: Vec<EventResult>) -> Result<Submitted, Refused> {
         // Serialized before taking the lock: the costly part for large events.
-        let mut prepared: Vec<Prepared> = events
+        let prepared: Vec<Prepared> = events
             .into_iter()
             .enumerate()
             .map(|(index, entry)| {
@@ -676,18 +676,22 @@ impl Hub {
         let mut rejected = Vec::new();
         let mut epoch = None;
         let mut seq = 0;
-        let mut rest = prepared.drain(..).peekable();
-        while rest.peek().is_some() {
-            let mut chunk = Vec::new();
+        let mut rest = prepared.into_iter();
+        while rest.len() > 0 {
+            // A chunk: events until CHUNK_BYTES is reached, at least one.
+            let mut len = 0;
             let mut bytes = 0;
-            while let Some(next) = rest.next_if(|_| chunk.is_empty() || bytes < CHUNK_BYTES) {
+            for next in rest.as_slice() {
+                if len > 0 && bytes >= CHUNK_BYTES {
+                    break;
+                }
                 bytes += next.1.as_ref().map_or(0, |(_, j)| j.len());
-                chunk.push(next);
+                len += 1;
             }
             if epoch.is_some() {
                 self.wait_for_writer();
             }
-            let applied = self.apply_chunk(chunk, epoch)?;
+            let applied = self.apply_chunk(rest.by_ref().take(len), epoch)?;
             accepted += applied.accepted.accepted;
             rejected.extend(applied.accepted.rejected);
             epoch = Some(applied.epoch);
@@ -729,7 +733,11 @@ impl Hub {
     /// Applies one chunk under the lock and queues it for the writer. `epoch`: the one the
     /// batch's first chunk was applied in; a failed write since then refuses the rest (the
     /// batch's first part was dropped with it).
-    fn apply_chunk(&self, chunk: Vec<Prepared>, epoch: Option<u64>) -> Result<Submitted, Refused> {
+    fn apply_chunk(
+        &self,
+        chunk: impl Iterator<Item = Prepared>,
+        epoch: Option<u64>,
+    ) -> Result<Submitted, Refused> {
         let mut accepted = 0;
         let mut rejected = Vec::new();
         let mut out = Outcome::default();
@@ -757,14 +765,14 @@ impl Hub {
                     continue;
                 }
             };
-            let id = event.id.clone();
             cleared |= matches!(event.op, Op::Clear);
             out.clear();
             state.model.apply(event, &mut out);
             if let Some(r) = out.rejected.pop() {
+                // The model hands the refused event's id back.
                 rejected.push(EventError {
                     index,
-                    id: Some(id),
+                    id: r.event_id,
                     reason: r.reason,
                 });
                 continue;
