@@ -907,4 +907,140 @@ mod tests {
         drop(store);
         let _ = std::fs::remove_dir_all(&dir);
     }
+
+    fn options(dir: &Path) -> Options {
+        Options {
+            dir: dir.to_path_buf(),
+            sync: SyncMode::Off,
+            max_disk_bytes: 0,
+        }
+    }
+
+    /// Closes the store cleanly and opens its file without it, to damage it.
+    fn raw(dir: &Path, mut store: Sqlite) -> Connection {
+        store.close();
+        drop(store);
+        Connection::open(dir.join(FILE)).expect("raw open")
+    }
+
+    fn ids(events: &[Event]) -> Vec<String> {
+        events.iter().map(|e| e.id.clone()).collect()
+    }
+
+    #[test]
+    fn recovery_keeps_every_intact_row_and_names_each_lost_one() {
+        let (dir, mut store) = fresh("recover", SyncMode::Off);
+        let snapshot: Vec<String> = (101..=103).map(|n| clear_event(n, 5)).collect();
+        store.compact(0, &snapshot, 0).expect("snapshot");
+        let events: Vec<String> = (1..=8).map(|n| clear_event(n, 5)).collect();
+        append_numbered(&mut store, &events);
+        let conn = raw(&dir, store);
+        let first_idx: i64 = conn
+            .query_row("SELECT min(idx) FROM snapshot", [], |r| r.get(0))
+            .expect("idx");
+        let not_an_event = r#"{"not":"an event"}"#;
+        conn.execute_batch(&format!(
+            "UPDATE snapshot SET json = json || ' ' WHERE idx = {first_idx};
+             UPDATE events SET json = json || ' ' WHERE seq IN (3, 8);
+             UPDATE events SET json = '{not_an_event}', crc = {} WHERE seq = 5;",
+            checksum(not_an_event)
+        ))
+        .expect("damage");
+        drop(conn);
+
+        let r = recover(&options(&dir), "s2").expect("recover");
+        assert_eq!((r.snapshot_kept, r.events_kept), (2, 5));
+        assert_eq!(r.lost_count, 4);
+        assert_eq!(r.lost.len(), 4);
+        let checksum_lost =
+            |table: &str, key: i64| format!("{table} {key}: does not match its checksum");
+        assert_eq!(r.lost[0], checksum_lost("snapshot", first_idx));
+        assert_eq!(r.lost[1], checksum_lost("events", 3));
+        assert!(
+            r.lost[2].starts_with("events 5: ") && r.lost[2] != checksum_lost("events", 5),
+            "{}",
+            r.lost[2]
+        );
+        assert_eq!(r.lost[3], checksum_lost("events", 8));
+        assert!(r.damaged.exists(), "the damaged file is kept aside");
+
+        // The new store: the intact rows, renumbered from 1, under the new session.
+        let mut store = Sqlite::open(&options(&dir), "unused").expect("reopen");
+        let loaded = store.load().expect("load");
+        assert_eq!(loaded.session, "s2");
+        assert_eq!(ids(&loaded.snapshot), ["e102", "e103"]);
+        let seqs: Vec<u64> = loaded.events.iter().map(|s| s.seq).collect();
+        assert_eq!(seqs, [1, 2, 3, 4, 5]);
+        let kept: Vec<&str> = loaded.events.iter().map(|s| s.event.id.as_str()).collect();
+        assert_eq!(kept, ["e1", "e2", "e4", "e6", "e7"]);
+        drop(store);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn recovery_names_the_first_twenty_lost_rows_and_counts_them_all() {
+        let (dir, mut store) = fresh("recover-many", SyncMode::Off);
+        let events: Vec<String> = (1..=26).map(|n| clear_event(n, 1)).collect();
+        append_numbered(&mut store, &events);
+        let conn = raw(&dir, store);
+        conn.execute("UPDATE events SET crc = crc + 1 WHERE seq > 1", [])
+            .expect("damage");
+        drop(conn);
+        let r = recover(&options(&dir), "s2").expect("recover");
+        assert_eq!((r.snapshot_kept, r.events_kept, r.lost_count), (0, 1, 25));
+        assert_eq!(r.lost.len(), 20);
+        assert_eq!(r.lost[19], "events 21: does not match its checksum");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn recovery_reads_past_a_damaged_page_and_loses_only_its_rows() {
+        let (dir, mut store) = fresh("recover-page", SyncMode::Off);
+        let total = 3_000u64;
+        let events: Vec<String> = (1..=total).map(|n| clear_event(n, 300)).collect();
+        append_numbered(&mut store, &events);
+        let conn = raw(&dir, store);
+        let page: u32 = conn
+            .query_row("PRAGMA page_size", [], |r| r.get(0))
+            .expect("page size");
+        let page = u64::from(page);
+        drop(conn);
+        // A page two thirds into the file (the events' leaves fill it) overwritten.
+        let file = dir.join(FILE);
+        let pages = std::fs::metadata(&file).expect("size").len() / page;
+        let mut bytes = std::fs::read(&file).expect("read");
+        let at = (pages * 2 / 3 * page) as usize;
+        bytes[at..at + page as usize].fill(0x5a);
+        std::fs::write(&file, bytes).expect("write");
+
+        let r = recover(&options(&dir), "s2").expect("recover");
+        assert!(r.lost_count > 0, "the damaged page's rows are lost");
+        assert!(
+            r.lost_count < 100,
+            "only about one page's rows: {} lost",
+            r.lost_count
+        );
+        assert_eq!(
+            r.events_kept as u64 + r.lost_count as u64,
+            total,
+            "{:?}",
+            r.lost
+        );
+        let mut store = Sqlite::open(&options(&dir), "unused").expect("reopen");
+        let loaded = store.load().expect("load");
+        let kept: Vec<u64> = loaded
+            .events
+            .iter()
+            .map(|s| s.event.id[1..].parse().expect("id"))
+            .collect();
+        assert!(kept.windows(2).all(|w| w[0] < w[1]), "in order");
+        assert_eq!(kept.first(), Some(&1));
+        assert_eq!(
+            kept.last(),
+            Some(&total),
+            "the rows after the damage are kept"
+        );
+        drop(store);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
