@@ -618,13 +618,18 @@ fn salvage(
     lost: &mut impl FnMut(String),
 ) -> Vec<String> {
     let mut kept = Vec::new();
-    let max: i64 = conn
-        .query_row(&format!("SELECT max({key}) FROM {table}"), [], |r| {
-            r.get::<_, Option<i64>>(0)
-        })
-        .ok()
-        .flatten()
-        .unwrap_or(-1);
+    let max = conn.query_row(&format!("SELECT max({key}) FROM {table}"), [], |r| {
+        r.get::<_, Option<i64>>(0)
+    });
+    let max = match max {
+        Ok(max) => max.unwrap_or(-1),
+        Err(e) => {
+            // Its root page or its rightmost path is damaged: nothing of it can be reached
+            // by key, and that must not read as "nothing lost".
+            lost(format!("{table}: cannot be read: {e}"));
+            return kept;
+        }
+    };
     let mut after: i64 = -1;
     let mut failures = 0;
     while after < max && failures < 10_000 {
@@ -990,6 +995,36 @@ mod tests {
         assert_eq!((r.snapshot_kept, r.events_kept, r.lost_count), (0, 1, 25));
         assert_eq!(r.lost.len(), 20);
         assert_eq!(r.lost[19], "events 21: does not match its checksum");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn recovery_says_so_when_a_whole_table_cannot_be_read() {
+        let (dir, mut store) = fresh("recover-root", SyncMode::Off);
+        let events: Vec<String> = (1..=3).map(|n| clear_event(n, 1)).collect();
+        append_numbered(&mut store, &events);
+        let conn = raw(&dir, store);
+        let (root, page): (u32, u32) = conn
+            .query_row(
+                "SELECT rootpage, (SELECT page_size FROM pragma_page_size) FROM sqlite_master WHERE name = 'events'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .expect("root page");
+        drop(conn);
+        let file = dir.join(FILE);
+        let mut bytes = std::fs::read(&file).expect("read");
+        let at = (root as usize - 1) * page as usize;
+        bytes[at..at + page as usize].fill(0x5a);
+        std::fs::write(&file, bytes).expect("write");
+        let r = recover(&options(&dir), "s2").expect("recover");
+        assert_eq!(r.events_kept, 0);
+        assert_eq!(r.lost_count, 1);
+        assert!(
+            r.lost[0].starts_with("events: cannot be read: "),
+            "{:?}",
+            r.lost
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 
