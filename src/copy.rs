@@ -28,9 +28,9 @@ pub fn span_json(m: &Model, id: SpanId) -> Option<String> {
     }
     out.push_str(",\"process\":");
     writer::string(&mut out, &s.process);
-    if !s.writers.is_empty() {
+    if !s.writers().is_empty() {
         out.push_str(",\"writers\":[");
-        for (i, w) in s.writers.iter().enumerate() {
+        for (i, w) in s.writers().iter().enumerate() {
             if i > 0 {
                 out.push(',');
             }

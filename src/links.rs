@@ -60,7 +60,7 @@ fn nearest_source(
     // A bounded walk up (a cycle is impossible, the bound is a guard).
     for _ in 0..10_000 {
         if let Some(s) = span.and_then(|s| m.span(s)) {
-            if let Some(src) = &s.source {
+            if let Some(src) = s.source() {
                 return Some(src.to_string());
             }
             trace = match s.trace {
@@ -120,7 +120,7 @@ pub fn failed_sources(m: &Model, changes: &[Change], marks: &mut HashMap<u64, u6
         match c {
             Change::Span(s) | Change::Content(s) => {
                 if let Some(s) = m.span(*s).filter(|s| span_failed(s)) {
-                    push(s.source.as_deref());
+                    push(s.source());
                 }
             }
             Change::Trace(t) => {
@@ -140,7 +140,7 @@ pub fn failed_sources(m: &Model, changes: &[Change], marks: &mut HashMap<u64, u6
                     }
                     newest = newest.max(s.start_ts);
                     if span_failed(s) {
-                        push(s.source.as_deref());
+                        push(s.source());
                     }
                 }
                 *mark = newest;

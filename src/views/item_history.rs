@@ -44,7 +44,7 @@ pub fn item_history(
     seen: &Seen,
 ) {
     let history = store.with(|m| {
-        let h = m.span(id)?.item_history.get(index)?;
+        let h = m.span(id)?.item_history(index)?;
         Some((
             h.changes,
             h.previous

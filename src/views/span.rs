@@ -167,13 +167,13 @@ pub fn span_view(cx: Ctx, id: SpanId) -> Element {
                 streamed: s.kind.is_streamed() || s.stream.is_some(),
                 title: s.title.clone(),
                 process: s.process.to_string(),
-                writers: s.writers.iter().map(|w| w.to_string()).collect(),
+                writers: s.writers().iter().map(|w| w.to_string()).collect(),
                 status: s.status.clone(),
                 trace_running: match s.trace {
                     Parent::Node(t) => m.trace(t).is_none_or(|t| t.status.is_running()),
                     _ => true,
                 },
-                interrupted: s.interrupted.is_some(),
+                interrupted: s.interrupted().is_some(),
                 pinned: false,
             })
         })

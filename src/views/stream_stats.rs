@@ -52,7 +52,7 @@ pub fn stream_stats(parent: &Element, store: Store, id: SpanId) {
                 _ => true,
             };
             Some(Shown {
-                live: s.status.is_running() && trace_running && s.interrupted.is_none(),
+                live: s.status.is_running() && trace_running && s.interrupted().is_none(),
                 text: timing::stats_text(timing::stream_stats(s.appends, s.start_ts)),
             })
         });

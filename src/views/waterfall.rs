@@ -36,7 +36,7 @@ fn times(m: &Model, what: Timed) -> Option<Times> {
                 return None;
             };
             // An interrupted span stops where its writer was reported gone.
-            (s.start_ts, s.end_ts.or(s.interrupted), t)
+            (s.start_ts, s.end_ts.or(s.interrupted()), t)
         }
         Timed::Trace(id) => {
             let t = m.trace(id)?;

@@ -9,7 +9,7 @@ use user_trace_protocol::{
 
 use crate::change::{Change, Gap, Outcome, Rejection};
 use crate::model::{span_entry, waiting_span_order, Model, ORDER_ENTRY_BYTES};
-use crate::node::{insert_sorted, Parent, RunStatus, Span, SpanId, Trace, TraceId};
+use crate::node::{insert_sorted, Parent, RunStatus, Span, SpanId, SpanMore, Trace, TraceId};
 
 type Result<T = ()> = std::result::Result<T, String>;
 
@@ -449,16 +449,18 @@ impl Model {
             content,
             children: Vec::new(),
             process: process.into(),
-            writers: Vec::new(),
             status: RunStatus::Running,
             start_ts: ts,
             end_ts: None,
             stream: None,
             revision: 0,
             appends,
-            item_history: Default::default(),
-            interrupted: None,
-            source: source.map(Into::into),
+            more: source.map(|s| {
+                Box::new(SpanMore {
+                    source: Some(s.into()),
+                    ..SpanMore::default()
+                })
+            }),
         };
         self.bytes += span.bytes() + key.len();
         self.errors += usize::from(crate::search::is_error(&span));
@@ -557,7 +559,7 @@ impl Model {
     /// Notes a write into `span` by `process`: true when its header changes (a new writer, or
     /// an interrupted span resumed).
     fn note_writer(span: &mut Span, process: &str) -> bool {
-        if span.interrupted.take().is_some() {
+        if span.resume() {
             Self::add_writer(span, process);
             return true;
         }
@@ -568,10 +570,10 @@ impl Model {
         if *span.process == *process {
             return false;
         }
-        match span.writers.binary_search_by(|p| (**p).cmp(process)) {
+        match span.writers().binary_search_by(|p| (**p).cmp(process)) {
             Ok(_) => false,
             Err(pos) => {
-                span.writers.insert(pos, process.into());
+                span.more_mut().writers.insert(pos, process.into());
                 true
             }
         }
@@ -638,8 +640,11 @@ impl Model {
         span.content = content;
         span.stream = None;
         span.revision = span.revision.wrapping_add(1);
-        let old_history = span.item_history.bytes();
-        span.item_history.clear();
+        let old_history = span.more.as_mut().map_or(0, |m| {
+            let bytes = m.item_history.bytes();
+            m.item_history.clear();
+            bytes
+        });
         let new_writer = Self::note_writer(span, process);
         self.bytes = self.bytes.saturating_sub(old + old_history) + new;
         out.changes.push(Change::Content(id));
@@ -680,7 +685,9 @@ impl Model {
                     let old = std::mem::replace(&mut list[pos], item);
                     // A live table: the value it replaced is kept (bounded) when it differs.
                     if old.value.get() != list[pos].value.get() {
-                        history += span.item_history.note(pos, old.value);
+                        // The field, not `more_mut`: `list` borrows the content meanwhile.
+                        let more = span.more.get_or_insert_with(Default::default);
+                        history += more.item_history.note(pos, old.value);
                     }
                     continue;
                 }
@@ -701,8 +708,8 @@ impl Model {
     /// the report may cross the end on the way).
     fn span_interrupted(&mut self, key: &str, ts: u64, out: &mut Outcome) -> Result {
         let (id, span) = self.span_mut(key)?;
-        if span.status.is_running() && span.interrupted.is_none() {
-            span.interrupted = Some(ts);
+        if span.status.is_running() && span.interrupted().is_none() {
+            span.more_mut().interrupted = Some(ts);
             out.changes.push(Change::Span(id));
         }
         Ok(())
@@ -718,7 +725,7 @@ impl Model {
             let was = crate::search::is_error(span);
             span.status = status.into();
             span.end_ts = Some(ts);
-            span.interrupted = None;
+            span.resume();
             let now = crate::search::is_error(span);
             self.errors = self.errors + usize::from(now) - usize::from(was);
             out.changes.push(Change::Span(id));

@@ -96,7 +96,7 @@ impl Model {
             s.kind.as_str(),
             s.title,
             s.process,
-            s.writers.join(","),
+            s.writers().join(","),
             status(&s.status),
             s.start_ts,
             s.end_ts,

@@ -154,7 +154,7 @@ impl Model {
             .span_keys
             .values()
             .filter_map(|&id| Some((id, self.spans.get(id.0)?)))
-            .filter(|(_, s)| s.source.as_deref() == Some(source))
+            .filter(|(_, s)| s.source() == Some(source))
             .max_by(|(_, a), (_, b)| (a.start_ts, &a.key).cmp(&(b.start_ts, &b.key)))
             .map(|(id, _)| Sourced::Span(id));
         span.or_else(|| {

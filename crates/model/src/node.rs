@@ -117,8 +117,6 @@ pub struct Span {
     pub children: Vec<TraceId>,
     /// The process that created the span.
     pub process: Box<str>,
-    /// Other processes that wrote into it (appends, items), sorted; empty when only its creator did.
-    pub writers: Vec<Box<str>>,
     pub status: RunStatus,
     pub start_ts: u64,
     pub end_ts: Option<u64>,
@@ -130,13 +128,26 @@ pub struct Span {
     pub revision: u32,
     /// Its streamed pieces so far, for its stream stats (time to first token, tokens per second).
     pub appends: Appends,
-    /// An `items` span's values that `items_set` replaced, by item position (a live table).
+    /// What few spans have (see the accessors below): a span without any of it pays 8 bytes
+    /// for it, not 80 (a million small spans in the panel, issue 19).
+    pub(crate) more: Option<Box<SpanMore>>,
+}
+
+/// The rarer parts of a span, allocated on the first one it gets.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct SpanMore {
+    pub writers: Vec<Box<str>>,
     pub item_history: ItemHistories,
-    /// When a runtime said its writer disconnected and did not come back (`span_interrupted`,
-    /// event `ts`); cleared by a later write or its end.
     pub interrupted: Option<u64>,
-    /// The host's name for what made it (`source`, opaque).
     pub source: Option<Box<str>>,
+}
+
+impl SpanMore {
+    /// What the model's byte count holds for it: the changes keep the count in step with
+    /// this (the histories' `note`), so it leaves out what they do not count.
+    fn bytes(&self) -> usize {
+        self.item_history.bytes() + self.source.as_ref().map_or(0, |s| s.len())
+    }
 }
 
 /// Values an item had before: the newest last, at most this many kept.
@@ -249,8 +260,40 @@ impl Span {
             + self.content.heap_bytes()
             + self.children.len() * 8
             + self.stream.as_ref().map_or(0, |s| s.heap_bytes())
-            + self.item_history.bytes()
-            + self.source.as_ref().map_or(0, |s| s.len())
+            + self.more.as_ref().map_or(0, |m| m.bytes())
+    }
+
+    /// Other processes that wrote into it (appends, items), sorted; empty when only its
+    /// creator did.
+    pub fn writers(&self) -> &[Box<str>] {
+        self.more.as_ref().map_or(&[], |m| &m.writers)
+    }
+
+    /// The values that `items_set` replaced in item `index` of an `items` span (a live table).
+    pub fn item_history(&self, index: usize) -> Option<&ItemHistory> {
+        self.more.as_ref()?.item_history.get(index)
+    }
+
+    /// When a runtime said its writer disconnected and did not come back (`span_interrupted`,
+    /// event `ts`); cleared by a later write or its end.
+    pub fn interrupted(&self) -> Option<u64> {
+        self.more.as_ref()?.interrupted
+    }
+
+    /// The host's name for what made it (`source`, opaque).
+    pub fn source(&self) -> Option<&str> {
+        self.more.as_ref()?.source.as_deref()
+    }
+
+    pub(crate) fn more_mut(&mut self) -> &mut SpanMore {
+        self.more.get_or_insert_with(Default::default)
+    }
+
+    /// Clears the interruption; returns whether there was one.
+    pub(crate) fn resume(&mut self) -> bool {
+        self.more
+            .as_mut()
+            .is_some_and(|m| m.interrupted.take().is_some())
     }
 
     /// A streamed JSON span's document: its stream, and its text so far (once the stream is

@@ -183,7 +183,7 @@ impl Snapshot<'_> {
                 kind: s.kind.clone(),
                 title: s.title.clone(),
                 content: s.content.clone(),
-                source: s.source.as_deref().map(Into::into),
+                source: s.source().map(Into::into),
             },
         );
         // A JSON document still streaming (or that ended invalid) is sent as it was: the span
@@ -193,7 +193,7 @@ impl Snapshot<'_> {
             .as_deref()
             .filter(|st| !st.done() || st.error().is_some());
         // Processes that wrote into the span: an event from each that changes nothing else.
-        for writer in &s.writers {
+        for writer in s.writers() {
             let op = match &s.content {
                 _ if stream.is_some() => Op::JsonAppend {
                     span: s.key.to_string(),
@@ -242,7 +242,7 @@ impl Snapshot<'_> {
         let Some(s) = self.model.span(id) else {
             return;
         };
-        if let Some(at) = s.interrupted {
+        if let Some(at) = s.interrupted() {
             self.push(
                 user_trace_protocol::RUNTIME_PROCESS,
                 at,

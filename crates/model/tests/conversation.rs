@@ -442,10 +442,10 @@ fn snapshots_keep_conversations_and_documents_streaming_done_or_invalid() {
         Content::Json(RawJson::from_string("{\"a\": [1, 2, 3]}".into()).unwrap())
     );
     assert_eq!(messages_of(&copy, "c")[1].last_text(), Some("Hello!"));
-    let writers = &copy
+    let writers = copy
         .span(copy.span_by_key("streaming").unwrap())
         .unwrap()
-        .writers;
+        .writers();
     assert_eq!(writers.len(), 1, "the helper still wrote into it");
     let _ = Status::Ok;
 }

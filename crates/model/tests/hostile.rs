@@ -452,7 +452,7 @@ fn ids_colliding_across_processes_are_refused_or_joined_and_snapshots_keep_write
     );
     let same = m.span(m.span_by_key("same").unwrap()).unwrap();
     assert_eq!(same.text(), Some("ab"));
-    assert_eq!(same.writers, ["B".into()]);
+    assert_eq!(same.writers(), ["B".into()]);
     // A snapshot rebuilds the same tree, writers included.
     let mut rebuilt = Model::default();
     let mut out = Outcome::default();

@@ -54,7 +54,7 @@ fn items_keep_their_last_values_bounded() {
     let i = p.items("t", "i", &[("tokens", "1"), ("model", "\"gpt\"")]);
     apply_ok(&mut m, [t, i]);
     let id = m.span_by_key("i").unwrap();
-    assert!(m.span(id).unwrap().item_history.get(0).is_none());
+    assert!(m.span(id).unwrap().item_history(0).is_none());
     for n in 2..=9 {
         let e = set(&mut p, "i", &[("tokens", &n.to_string())]);
         apply_ok(&mut m, [e]);
@@ -63,7 +63,7 @@ fn items_keep_their_last_values_bounded() {
     let same = set(&mut p, "i", &[("tokens", "9"), ("model", "\"gpt\"")]);
     apply_ok(&mut m, [same]);
     let span = m.span(id).unwrap();
-    let h = span.item_history.get(0).unwrap();
+    let h = span.item_history(0).unwrap();
     assert_eq!(h.changes, 8);
     let previous: Vec<&str> = h.previous.iter().map(RawJson::get).collect();
     assert_eq!(previous.len(), ITEM_HISTORY);
@@ -72,14 +72,14 @@ fn items_keep_their_last_values_bounded() {
         ["4", "5", "6", "7", "8"],
         "the last values, oldest first"
     );
-    assert!(span.item_history.get(1).is_none());
+    assert!(span.item_history(1).is_none());
     // items_add appends even a repeated name: no change of the first.
     let add = p.event(Op::ItemsAdd {
         span: "i".into(),
         items: item_list(&[("tokens", "100")]),
     });
     apply_ok(&mut m, [add]);
-    assert_eq!(m.span(id).unwrap().item_history.get(0).unwrap().changes, 8);
+    assert_eq!(m.span(id).unwrap().item_history(0).unwrap().changes, 8);
     // A replaced content starts over, and the bytes it held are given back.
     let before = m.bytes();
     let replace = p.event(Op::ContentReplace {
@@ -87,7 +87,7 @@ fn items_keep_their_last_values_bounded() {
         content: RawJson::from_string(r#"[{"name":"tokens","value":1}]"#.into()).unwrap(),
     });
     apply_ok(&mut m, [replace]);
-    assert!(m.span(id).unwrap().item_history.get(0).is_none());
+    assert!(m.span(id).unwrap().item_history(0).is_none());
     assert!(m.bytes() < before);
 }
 
@@ -106,22 +106,22 @@ fn an_interrupted_span_is_cleared_by_a_write_or_its_end_and_kept_by_snapshots() 
     let at = a.ts;
     apply_ok(&mut m, [a, b]);
     let id = m.span_by_key("s").unwrap();
-    assert_eq!(m.span(id).unwrap().interrupted, Some(at));
+    assert_eq!(m.span(id).unwrap().interrupted(), Some(at));
     // Near miss: an ended span stays as it ended.
     let done = m.span_by_key("done").unwrap();
-    assert_eq!(m.span(done).unwrap().interrupted, None);
+    assert_eq!(m.span(done).unwrap().interrupted(), None);
     // A snapshot keeps the report.
     let mut copy = Model::default();
     apply_ok(&mut copy, m.snapshot_events());
     let cid = copy.span_by_key("s").unwrap();
-    assert_eq!(copy.span(cid).unwrap().interrupted, Some(at));
+    assert_eq!(copy.span(cid).unwrap().interrupted(), Some(at));
     // The producer writes again: cleared; reported again, then ended: cleared.
     apply_ok(&mut m, [p.append("s", "more")]);
-    assert_eq!(m.span(id).unwrap().interrupted, None);
+    assert_eq!(m.span(id).unwrap().interrupted(), None);
     apply_ok(&mut m, [report(&mut runtime, "s")]);
-    assert!(m.span(id).unwrap().interrupted.is_some());
+    assert!(m.span(id).unwrap().interrupted().is_some());
     apply_ok(&mut m, [p.end_span("s")]);
-    assert_eq!(m.span(id).unwrap().interrupted, None);
+    assert_eq!(m.span(id).unwrap().interrupted(), None);
     // An unknown span is refused, like any op on one.
     let out = apply_all(&mut m, [report(&mut runtime, "nope")]);
     assert_eq!(out.rejected.len(), 1);

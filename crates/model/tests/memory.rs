@@ -154,5 +154,7 @@ fn small_spans_cost_a_bounded_number_of_bytes_each() {
         "{} small spans: the model keeps {kept} bytes, {per_span} per span",
         traces * per
     );
-    assert!(per_span < 1024, "{per_span} bytes per span");
+    // 635 before the rarer parts of a span moved out of it (session 11), 541 after; issue 19
+    // asks for 300 in the panel.
+    assert!(per_span < 600, "{per_span} bytes per span");
 }

@@ -601,7 +601,7 @@ impl Hub {
     pub fn open_spans(&self, keep: &dyn Fn(&str, &[Box<str>]) -> bool) -> Vec<String> {
         self.lock()
             .model
-            .open_span_keys(|s| s.interrupted.is_none() && keep(&s.process, &s.writers))
+            .open_span_keys(|s| s.interrupted().is_none() && keep(&s.process, s.writers()))
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {

@@ -1339,7 +1339,7 @@ async fn hostile_ids_colliding_across_processes_have_a_defined_outcome() {
             SpanKind::Text,
             "the first creator keeps the span"
         );
-        assert_eq!(same.writers, ["B".into()]);
+        assert_eq!(same.writers(), ["B".into()]);
         // A fresh panel (a snapshot) shows the same, writers included.
         let fresh = fresh_panel_model(s.addr).await;
         assert_eq!(fresh.dump(), panel.model.dump());

@@ -68,7 +68,7 @@ impl Panel {
 
     fn interrupted(&self, key: &str) -> Option<u64> {
         let id = self.model.span_by_key(key).expect("the span");
-        self.model.span(id).unwrap().interrupted
+        self.model.span(id).unwrap().interrupted()
     }
 }
 
@@ -141,7 +141,7 @@ async fn spans_a_producer_left_open_are_reported_after_the_grace_period() {
             .until(|m| {
                 m.span_by_key("open")
                     .and_then(|id| m.span(id))
-                    .is_some_and(|s| s.interrupted.is_some())
+                    .is_some_and(|s| s.interrupted().is_some())
             })
             .await;
         assert!(
@@ -159,7 +159,7 @@ async fn spans_a_producer_left_open_are_reported_after_the_grace_period() {
             .until(|m| {
                 m.span_by_key("open")
                     .and_then(|id| m.span(id))
-                    .is_some_and(|s| s.interrupted.is_none())
+                    .is_some_and(|s| s.interrupted().is_none())
             })
             .await;
         // A panel that joins later gets the report in its snapshot.
@@ -168,7 +168,7 @@ async fn spans_a_producer_left_open_are_reported_after_the_grace_period() {
         late.until(|m| {
             m.span_by_key("open")
                 .and_then(|id| m.span(id))
-                .is_some_and(|s| s.interrupted.is_some())
+                .is_some_and(|s| s.interrupted().is_some())
         })
         .await;
         s.stop().await;

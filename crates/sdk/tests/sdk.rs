@@ -391,7 +391,7 @@ async fn traces_and_spans_carry_the_hosts_source() {
         let sources: Vec<_> = t
             .spans
             .iter()
-            .map(|id| m.span(*id).unwrap().source.as_deref().map(str::to_owned))
+            .map(|id| m.span(*id).unwrap().source().map(str::to_owned))
             .collect();
         assert_eq!(sources, [Some("graph/node-7".to_owned()), None]);
         s.stop().await;
