@@ -1201,3 +1201,192 @@ impl Drop for Slot {
         };
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A hub on the memory store whose window keeps `retain` events.
+    fn hub(retain: usize) -> Arc<Hub> {
+        let mut c = Config::default_for("127.0.0.1:0".parse().expect("an address"));
+        c.in_memory = true;
+        c.retain_events = retain;
+        Hub::new(c).expect("a hub")
+    }
+
+    /// Accepts `n` trace starts (same length each), numbered on from the hub's head.
+    fn accept(hub: &Hub, n: u64) {
+        let from = hub.head();
+        let events: Vec<EventResult> = (from + 1..=from + n)
+            .map(|k| {
+                Ok(Event {
+                    id: format!("e{k:04}"),
+                    process: "p".into(),
+                    ts: k,
+                    op: Op::TraceStart {
+                        trace: format!("t{k:04}"),
+                        name: "t".into(),
+                        parent_span: None,
+                        source: None,
+                    },
+                })
+            })
+            .collect();
+        let a = hub.accept(events).expect("accepted");
+        assert_eq!(a.accepted as u64, n);
+    }
+
+    fn seqs(read: Read) -> Option<Vec<u64>> {
+        match read {
+            Read::Events(list) => Some(list.iter().map(|p| p.seq).collect()),
+            Read::Behind => None,
+        }
+    }
+
+    fn published(seq: u64, len: usize) -> Arc<Published> {
+        Arc::new(Published {
+            seq,
+            json: "x".repeat(len).into(),
+        })
+    }
+
+    #[test]
+    fn the_window_keeps_its_bounds_exactly_and_always_the_newest() {
+        let mut w = Window::default();
+        for seq in 1..=3 {
+            w.push(published(seq, 10), 3, 30);
+        }
+        assert_eq!((w.events.len(), w.bytes, w.oldest()), (3, 30, Some(1)));
+        // One more than either bound: the oldest goes.
+        w.push(published(4, 10), 3, 1000);
+        assert_eq!((w.events.len(), w.bytes, w.oldest()), (3, 30, Some(2)));
+        w.push(published(5, 10), 1000, 30);
+        assert_eq!((w.events.len(), w.bytes, w.oldest()), (3, 30, Some(3)));
+        // A byte over the bound drops one more.
+        w.push(published(6, 11), 1000, 30);
+        assert_eq!((w.events.len(), w.bytes, w.oldest()), (2, 21, Some(5)));
+        // The newest stays even when it alone is over the bound.
+        w.push(published(7, 100), 1000, 30);
+        assert_eq!((w.events.len(), w.bytes, w.oldest()), (1, 100, Some(7)));
+        assert_eq!(Window::default().oldest(), None);
+    }
+
+    #[test]
+    fn a_panel_reads_after_its_cursor_at_every_edge_of_the_window() {
+        let hub = hub(4);
+        assert_eq!(seqs(hub.read_after(0, 1 << 20)), Some(vec![]), "empty");
+        accept(&hub, 6);
+        // The window holds 3..=6.
+        assert_eq!(
+            seqs(hub.read_after(6, 1 << 20)),
+            Some(vec![]),
+            "at the head"
+        );
+        assert_eq!(seqs(hub.read_after(9, 1 << 20)), Some(vec![]), "past it");
+        assert_eq!(seqs(hub.read_after(5, 1 << 20)), Some(vec![6]));
+        assert_eq!(seqs(hub.read_after(2, 1 << 20)), Some(vec![3, 4, 5, 6]));
+        assert_eq!(seqs(hub.read_after(1, 1 << 20)), None, "just out of it");
+        assert_eq!(seqs(hub.read_after(0, 1 << 20)), None);
+        // The byte bound: at least one event; each counts its length and a separator.
+        let len = match hub.read_after(2, 1 << 20) {
+            Read::Events(list) => list[0].json.len(),
+            Read::Behind => panic!("behind"),
+        };
+        assert_eq!(seqs(hub.read_after(2, 0)), Some(vec![3]));
+        assert_eq!(seqs(hub.read_after(2, 2 * len)), Some(vec![3]));
+        assert_eq!(seqs(hub.read_after(2, 2 * len + 1)), Some(vec![3, 4]));
+        assert_eq!(seqs(hub.read_after(2, 3 * len + 2)), Some(vec![3, 4, 5]));
+        hub.stop();
+    }
+
+    #[test]
+    fn a_panel_resumes_inside_the_window_and_gets_a_snapshot_outside_it() {
+        let hub = hub(4);
+        let session = hub.session.clone();
+        let start = |s: Option<&str>, last: Option<u64>| match hub.subscribe(s, last) {
+            Start::Resume(at) => Ok(at),
+            Start::Snapshot { seq, .. } => Err(seq),
+        };
+        assert_eq!(start(Some(&session), Some(0)), Ok(0), "an empty server");
+        assert_eq!(start(Some(&session), Some(1)), Err(0), "past an empty head");
+        accept(&hub, 6);
+        assert_eq!(start(Some(&session), Some(6)), Ok(6), "at the head");
+        assert_eq!(
+            start(Some(&session), Some(2)),
+            Ok(2),
+            "at the window's edge"
+        );
+        assert_eq!(start(Some(&session), Some(1)), Err(6), "just out of it");
+        assert_eq!(start(Some(&session), Some(7)), Err(6), "past the head");
+        assert_eq!(start(Some("other"), Some(6)), Err(6), "another session");
+        assert_eq!(start(Some(&session), None), Err(6));
+        assert_eq!(start(None, Some(6)), Err(6));
+        assert!(matches!(hub.resync(), Start::Snapshot { seq: 6, .. }));
+        hub.stop();
+    }
+
+    #[test]
+    fn the_model_follows_the_configured_state_cap_and_remembers_more_ids_than_a_panel() {
+        let mut c = Config::default_for("127.0.0.1:0".parse().expect("an address"));
+        c.max_state_mib = 3;
+        let o = model_options(&c);
+        assert_eq!(o.max_bytes, 3 << 20);
+        assert_eq!(o.dedup_window, 1 << 18);
+        assert!(o.dedup_window > Options::default().dedup_window);
+    }
+
+    #[test]
+    fn a_restart_puts_the_stored_events_back_in_the_window_and_numbers_on() {
+        let mut c = Config::default_for("127.0.0.1:0".parse().expect("an address"));
+        c.retain_mib = 1;
+        let events = (5..=7)
+            .map(|seq| {
+                let json = format!(
+                    r#"{{"id":"e{seq}","process":"p","ts":{seq},"op":"trace_start","trace":"t{seq}","name":"t"}}"#
+                );
+                let event = decode_event(0, &json).expect("an event");
+                crate::storage::Stored { seq, json, event }
+            })
+            .collect();
+        let loaded = Loaded {
+            session: "s".into(),
+            snapshot_seq: 4,
+            snapshot: Vec::new(),
+            recent: Vec::new(),
+            events,
+            history_bytes: 300,
+        };
+        let r = rebuild(&c, loaded);
+        assert_eq!(r.next_seq, 8);
+        assert_eq!(r.history_bytes, 300);
+        let kept: Vec<u64> = r.window.events.iter().map(|p| p.seq).collect();
+        assert_eq!(kept, [5, 6, 7], "all of them, well under a MiB");
+        assert_eq!(r.model.roots().len(), 3);
+    }
+
+    #[test]
+    fn after_a_restart_with_an_empty_window_only_a_panel_at_the_head_resumes() {
+        let c = Config::default_for("127.0.0.1:0".parse().expect("an address"));
+        let loaded = Loaded {
+            session: "s".into(),
+            snapshot_seq: 6,
+            snapshot: Vec::new(),
+            recent: Vec::new(),
+            events: Vec::new(),
+            history_bytes: 0,
+        };
+        let hub = Hub::build(c, Box::new(Memory::new("s".into())), loaded, None);
+        assert_eq!(hub.head(), 6);
+        assert!(matches!(
+            hub.subscribe(Some("s"), Some(6)),
+            Start::Resume(6)
+        ));
+        assert!(matches!(
+            hub.subscribe(Some("s"), Some(5)),
+            Start::Snapshot { seq: 6, .. }
+        ));
+        assert!(matches!(hub.read_after(5, 1 << 20), Read::Behind));
+        assert_eq!(seqs(hub.read_after(6, 1 << 20)), Some(vec![]));
+        hub.stop();
+    }
+}
