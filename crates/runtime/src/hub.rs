@@ -1233,7 +1233,7 @@ mod tests {
             })
             .collect();
         let a = hub.accept(events).expect("accepted");
-        assert_eq!(a.accepted as u64, n);
+        assert_eq!(a.accepted, n);
     }
 
     fn seqs(read: Read) -> Option<Vec<u64>> {
