@@ -928,6 +928,15 @@ mod tests {
         Connection::open(dir.join(FILE)).expect("raw open")
     }
 
+    /// Overwrites page `index` (from 0) of the closed store's file with garbage.
+    fn overwrite_page(dir: &Path, index: u64, page: u64) {
+        let file = dir.join(FILE);
+        let mut bytes = std::fs::read(&file).expect("read");
+        let at = (index * page) as usize;
+        bytes[at..at + page as usize].fill(0x5a);
+        std::fs::write(&file, bytes).expect("write");
+    }
+
     fn ids(events: &[Event]) -> Vec<String> {
         events.iter().map(|e| e.id.clone()).collect()
     }
@@ -1012,11 +1021,7 @@ mod tests {
             )
             .expect("root page");
         drop(conn);
-        let file = dir.join(FILE);
-        let mut bytes = std::fs::read(&file).expect("read");
-        let at = (root as usize - 1) * page as usize;
-        bytes[at..at + page as usize].fill(0x5a);
-        std::fs::write(&file, bytes).expect("write");
+        overwrite_page(&dir, u64::from(root) - 1, u64::from(page));
         let r = recover(&options(&dir), "s2").expect("recover");
         assert_eq!(r.events_kept, 0);
         assert_eq!(r.lost_count, 1);
@@ -1041,12 +1046,8 @@ mod tests {
         let page = u64::from(page);
         drop(conn);
         // A page two thirds into the file (the events' leaves fill it) overwritten.
-        let file = dir.join(FILE);
-        let pages = std::fs::metadata(&file).expect("size").len() / page;
-        let mut bytes = std::fs::read(&file).expect("read");
-        let at = (pages * 2 / 3 * page) as usize;
-        bytes[at..at + page as usize].fill(0x5a);
-        std::fs::write(&file, bytes).expect("write");
+        let pages = std::fs::metadata(dir.join(FILE)).expect("size").len() / page;
+        overwrite_page(&dir, pages * 2 / 3, page);
 
         let r = recover(&options(&dir), "s2").expect("recover");
         assert!(r.lost_count > 0, "the damaged page's rows are lost");
