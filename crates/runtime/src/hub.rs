@@ -144,6 +144,8 @@ pub struct Hub {
     to_write: Condvar,
     /// Wakes threads waiting for a commit ([`Hub::accept`], the compactor).
     written: Condvar,
+    /// Wakes a large batch waiting for the writer to take the queue ([`Hub::wait_for_writer`]).
+    room: Condvar,
     writer: Mutex<Option<std::thread::JoinHandle<()>>>,
     /// The committed head; panels and producers' replies wait on it.
     head: watch::Sender<Committed>,
@@ -336,6 +338,7 @@ impl Hub {
             durable,
             to_write: Condvar::new(),
             written: Condvar::new(),
+            room: Condvar::new(),
             writer: Mutex::new(None),
             head,
             panels: AtomicUsize::new(0),
@@ -716,17 +719,18 @@ impl Hub {
         })
     }
 
-    /// Waits until the writer has at most one chunk queued: a large batch goes in chunk by
-    /// chunk, so that another producer's batch, numbered after what is queued, waits for the
-    /// commit of a chunk or two, not of the whole batch. On a blocking thread only (a batch of
-    /// more than one chunk is handled on one).
+    /// Waits until at most one chunk's bytes are queued (the writer takes the whole queue and
+    /// wakes this as it does, so the next chunk is applied while one is written): a large
+    /// batch goes in chunk by chunk, so that another producer's batch, numbered after what is
+    /// queued, waits for the commit of a chunk or two, not of the whole batch. On a blocking
+    /// thread only (a batch of more than one chunk is handled on one).
     fn wait_for_writer(&self) {
         if !self.durable {
             return;
         }
         let mut state = self.lock();
         while state.queue_bytes > CHUNK_BYTES && !state.stopped {
-            state = self.written.wait(state).unwrap_or_else(|p| p.into_inner());
+            state = self.room.wait(state).unwrap_or_else(|p| p.into_inner());
         }
     }
 
@@ -837,6 +841,8 @@ impl Hub {
                 return !state.stopped;
             }
             state.queue_bytes = 0;
+            // The next chunk is applied while this one is written.
+            self.room.notify_all();
             std::mem::take(&mut state.queue)
         };
         // Taken after the queue (only this thread appends, so the order holds): a compaction
@@ -1149,6 +1155,7 @@ impl Hub {
                 }
             }
             self.written.notify_all();
+            self.room.notify_all();
             let mut storage = self.storage.lock().unwrap_or_else(|p| p.into_inner());
             storage.close();
             // Released now, not when the last connection lets go of the hub: a server
@@ -1203,6 +1210,9 @@ impl Drop for Slot {
 }
 
 #[cfg(test)]
+mod writer_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -1236,7 +1246,7 @@ mod tests {
         assert_eq!(a.accepted, n);
     }
 
-    fn seqs(read: Read) -> Option<Vec<u64>> {
+    pub(super) fn seqs(read: Read) -> Option<Vec<u64>> {
         match read {
             Read::Events(list) => Some(list.iter().map(|p| p.seq).collect()),
             Read::Behind => None,
