@@ -146,6 +146,9 @@ impl Connection {
             session: store.session(),
             last_seq: store.last_seq(),
             binary: true,
+            // Each part is applied as it comes: the whole snapshot's text never sits in
+            // wasm memory, which never shrinks.
+            parts: true,
         };
         self.send(&sub.to_json());
     }
@@ -200,8 +203,9 @@ impl Connection {
             Ok(ServerMessage::Error { message }) => {
                 store.notice(Level::Error, format!("runtime: {message}"))
             }
-            // A snapshot replaces the view: shown now rather than at the next frame.
-            Ok(m @ ServerMessage::Snapshot { .. }) => {
+            // A snapshot replaces the view: shown now rather than at the next frame; its parts
+            // are applied as they come, so that none waits decoded beside the next.
+            Ok(m @ (ServerMessage::Snapshot { .. } | ServerMessage::SnapshotPart { .. })) => {
                 store.enqueue(Pending::Server(m));
                 store.flush();
             }

@@ -40,7 +40,8 @@ pub struct Counters {
     pub applied: u64,
     pub rejected: u64,
     pub evicted: u64,
-    /// Sequence gaps; the connection resumes when this changes. Kept by a clear. (Here rather
+    /// Sequence gaps, and snapshot parts out of order; the connection resumes when this
+    /// changes. Kept by a clear. (Here rather
     /// than a signal of its own: each signal type costs the wasm its own code, about 1 KB.)
     pub gaps: u64,
 }
@@ -230,6 +231,7 @@ impl Store {
         }
         let mut out = Outcome::default();
         let mut applied = 0u64;
+        let mut out_of_order = None;
         {
             let data = self.data.get_value();
             let m = &mut *data.model.borrow_mut();
@@ -242,6 +244,18 @@ impl Store {
                     Pending::Server(ServerMessage::Snapshot { seq, events }) => {
                         applied += events.len() as u64;
                         m.apply_snapshot(seq, events, &mut out);
+                    }
+                    Pending::Server(ServerMessage::SnapshotPart {
+                        seq,
+                        part,
+                        last,
+                        events,
+                    }) => {
+                        applied += events.len() as u64;
+                        if let Err(e) = m.apply_snapshot_part(seq, part, last, events, &mut out) {
+                            out_of_order = Some(e);
+                            break;
+                        }
                     }
                     Pending::Server(_) => {}
                     Pending::Events(events) => {
@@ -275,12 +289,19 @@ impl Store {
             );
             self.prune_triggers();
         }
+        // Counted as a gap: the connection subscribes again, and the model, which holds no
+        // sequence number now, gets a whole snapshot.
+        let resume = out.gap.is_some() || out_of_order.is_some();
         self.counters.update(|c| {
             c.applied += applied;
             c.rejected += out.rejected.len() as u64;
             c.evicted += out.evicted;
-            c.gaps += u64::from(out.gap.is_some());
+            c.gaps += u64::from(resume);
         });
+        if let Some(e) = out_of_order {
+            self.notice(Level::Warning, e.to_string());
+            self.in_state(|s| s.queue.clear());
+        }
         if let Some(gap) = out.gap {
             self.notice(
                 Level::Info,

@@ -1078,6 +1078,58 @@ async fn a_malformed_message_is_reported_and_the_stream_goes_on() {
     assert_eq!(p.text(".utp-text"), "still alive");
 }
 
+/// A snapshot part, decoded as the connection decodes it.
+fn part(seq: u64, part: u32, last: bool, lines: &[&str]) -> Pending {
+    let text = format!(
+        r#"{{"type":"snapshot_part","seq":{seq},"part":{part},"last":{last},"events":[{}]}}"#,
+        lines.join(",")
+    );
+    match user_trace_model::protocol::decode_server(&text) {
+        Ok(m) => Pending::Server(m),
+        Err(e) => panic!("{text}: {e}"),
+    }
+}
+
+#[wasm_bindgen_test]
+async fn a_snapshot_in_parts_shows_each_part_and_one_out_of_order_starts_over() {
+    let p = mount_panel();
+    p.push(&[T]).await;
+    let span = |s: &str, text: &str| {
+        format!(
+            r#"{{"id":"snapshot:{s}","process":"p","ts":5,"op":"span_create","trace":"t2","span":"{s}","kind":"text","content":"{text}"}}"#
+        )
+    };
+    let start = r#"{"id":"snapshot:0","process":"p","ts":1,"op":"trace_start","trace":"t2","name":"parted"}"#;
+    // Part 0 replaces what the panel held, and shows at once.
+    p.store
+        .enqueue(part(40, 0, false, &[start, &span("a", "first part")]));
+    frame().await;
+    assert_eq!(p.text(".utp-text"), "first part");
+    assert_eq!(p.store.last_seq(), None, "no number until the last part");
+    p.store
+        .enqueue(part(40, 1, true, &[&span("b", "second part")]));
+    frame().await;
+    assert_eq!(p.count(".utp-text"), 2);
+    assert_eq!(p.store.last_seq(), Some(40));
+    let gaps = p.store.counters.get_untracked().gaps;
+    // A part of another snapshot: reported, nothing of it shown, and the panel subscribes again.
+    p.store
+        .enqueue(part(41, 2, false, &[&span("c", "out of order")]));
+    frame().await;
+    assert!(
+        p.text(".utp-notice").contains("snapshot part 2 of seq 41"),
+        "{}",
+        p.text(".utp-statusbar")
+    );
+    assert_eq!(p.count(".utp-text"), 2);
+    assert_eq!(p.store.counters.get_untracked().gaps, gaps + 1);
+    assert_eq!(
+        p.store.last_seq(),
+        None,
+        "the next subscribe asks for a whole snapshot"
+    );
+}
+
 /// Types into an input as a user does: sets its value and sends the `input` event.
 fn type_into(input: &web_sys::HtmlInputElement, text: &str) {
     input.set_value(text);

@@ -119,6 +119,57 @@ fn many_spans(dir: &Path, spans: u64) -> Result<PathBuf> {
     Ok(file)
 }
 
+/// B8: `traces` ended traces of `per` small spans each, text, JSON and items in turn (the mix
+/// of the model's memory test). Returns the file and the number of events.
+fn many_traces(dir: &Path, traces: u64, per: u64) -> Result<(PathBuf, u64)> {
+    use std::io::Write as _;
+    let file = dir.join(format!("b8-{traces}x{per}.jsonl"));
+    let created = std::fs::File::create(&file).map_err(|e| format!("{}: {e}", file.display()))?;
+    let mut out = std::io::BufWriter::new(created);
+    let mut n = 0u64;
+    let t0 = 1_700_000_000_000_000u64;
+    let mut line = |out: &mut std::io::BufWriter<std::fs::File>, rest: String| {
+        n += 1;
+        writeln!(out, "{}", event(&format!("e{n}"), t0 + n, &rest))
+    };
+    let mut write = || -> std::io::Result<()> {
+        for t in 0..traces {
+            line(
+                &mut out,
+                format!(r#""op":"trace_start","trace":"t{t}","name":"request {t}""#),
+            )?;
+            for s in 0..per {
+                let span = match s % 3 {
+                    0 => format!(
+                        r#""kind":"text","title":"step {s}","content":"token {s} of the answer""#
+                    ),
+                    1 => format!(
+                        r#""kind":"json","title":"result","content":{{"id":{s},"ok":true}}"#
+                    ),
+                    _ => format!(
+                        r#""kind":"items","title":"usage","content":[{{"name":"tokens","value":{s}}}]"#
+                    ),
+                };
+                line(
+                    &mut out,
+                    format!(r#""op":"span_create","trace":"t{t}","span":"t{t}s{s}",{span}"#),
+                )?;
+                line(
+                    &mut out,
+                    format!(r#""op":"span_end","span":"t{t}s{s}","status":"ok""#),
+                )?;
+            }
+            line(
+                &mut out,
+                format!(r#""op":"trace_end","trace":"t{t}","status":"ok""#),
+            )?;
+        }
+        out.flush()
+    };
+    write().map_err(|e| format!("write {}: {e}", file.display()))?;
+    Ok((file, traces * (2 * per + 2)))
+}
+
 /// B4: a 10 MB JSON document, as a JSON Lines file of events (one JSON span) for the panel and
 /// as `b4.json` for the peers.
 fn big_json(dir: &Path) -> Result<(PathBuf, usize)> {
@@ -439,6 +490,11 @@ pub fn run(args: &[String]) -> Result {
         b4(&cx, &mut rows)?;
     }
 
+    // B8: a million spans.
+    if want("B8") {
+        b8(&cx, &mut rows)?;
+    }
+
     // B6: size.
     let b6: &[(&str, &str)] = if want("B6") {
         &[
@@ -724,6 +780,88 @@ fn b3(cx: &Cx, rows: &mut Vec<Row>) -> Result {
         ),
         figure: format!("{per_span:.0} bytes"),
         target: "≤ 1 KB".into(),
+    });
+    Ok(())
+}
+
+/// B8: a million small spans in 10,000 traces, loaded as a snapshot: first paint of the
+/// newest, scrolling, the memory per span.
+fn b8(cx: &Cx, rows: &mut Vec<Row>) -> Result {
+    let (traces, per) = (10_000, 100);
+    let spans = traces * per;
+    let (file, events) = many_traces(&cx.data, traces, per)?;
+    println!("\n==> B8 {spans} spans in {traces} traces, loaded as a snapshot");
+    // The runtime's state cap is raised to hold them all (its default, 512 MiB, is for a
+    // machine it shares).
+    let rt = Runtime::start_with("native", &["--max-state-mib", "4096"])?;
+    let loaded = Instant::now();
+    rt.replay(&file, 0.0)?;
+    println!(
+        "    replayed {events} events in {:.1} s",
+        loaded.elapsed().as_secs_f64()
+    );
+    let empty = empty_panel_memory(cx.browser, &cx.site)?;
+    cx.profiler.start()?;
+    cx.browser.open(&cx.url("panel.html", &rt))?;
+    let f = page(
+        cx.browser,
+        &format!(
+            "const newest = 'request {last}';
+             await bench.until(() => [...document.querySelectorAll('.utp-label')].some((l) => l.textContent === newest), 120000);
+             const paint = performance.now();
+             await bench.until(() => document.querySelector('.utp-counters')?.textContent.startsWith('{events} events'), 300000);
+             const all = performance.now();
+             await new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)));
+             const mem = wasmMemory();
+             const evicted = document.querySelector('.utp-counters')?.textContent.includes('evicted') ? 1 : 0;
+             const scroller = document.querySelector('.utp-tree');
+             scroller.scrollTop = 0;
+             await new Promise((r) => setTimeout(r, 200));
+             bench.start();
+             for (let i = 0; i < 600; i++) {{
+               scroller.scrollTop += 400;
+               await new Promise((r) => requestAnimationFrame(r));
+             }}
+             const s = bench.stop();
+             return `paint=${{paint}};all=${{all}};mem=${{mem}};evicted=${{evicted}};p50=${{s.p50}};p95=${{s.p95}};max=${{s.max}};slowScript=${{s.slowScript}};slowRender=${{s.slowRender}}`;",
+            last = traces - 1,
+        ),
+    )?;
+    cx.profiler.stop("b8")?;
+    rows.push(Row {
+        scenario: "B8",
+        what: format!("{spans} spans in {traces} traces: first paint of the newest, from navigation; all of them applied"),
+        figure: format!("{:.0} ms; {:.0} ms", get(&f, "paint"), get(&f, "all")),
+        target: "≤ 2 s (first paint)".into(),
+    });
+    rows.push(Row {
+        scenario: "B8",
+        what: format!(
+            "scrolling 400 px per frame for 600 frames: frame work p50 / p95 / max; {SLOW}"
+        ),
+        figure: format!(
+            "{:.2} / {:.2} / {:.1} ms; {}",
+            get(&f, "p50"),
+            get(&f, "p95"),
+            get(&f, "max"),
+            slow(&f)
+        ),
+        target: "p95 ≤ 8 ms".into(),
+    });
+    let per_span = (get(&f, "mem") - empty) / spans as f64;
+    let evicted = if get(&f, "evicted") > 0.0 {
+        " (the panel's cap evicted some: fewer spans held)"
+    } else {
+        ""
+    };
+    rows.push(Row {
+        scenario: "B8",
+        what: format!(
+            "wasm memory per small span at {spans} spans (loaded: {:.1} MB){evicted}",
+            get(&f, "mem") / 1e6
+        ),
+        figure: format!("{per_span:.0} bytes"),
+        target: "≤ 300 bytes".into(),
     });
     Ok(())
 }

@@ -18,20 +18,26 @@ pub struct Runtime {
 impl Runtime {
     /// Starts `target/<profile>/user-trace-runtime` (built beforehand).
     pub fn start(profile: &'static str) -> Result<Runtime> {
+        Runtime::start_with(profile, &[])
+    }
+
+    /// [`Runtime::start`] with more flags.
+    pub fn start_with(profile: &'static str, flags: &[&str]) -> Result<Runtime> {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .map_err(|e| format!("no free port: {e}"))?
             .port();
-        Runtime::start_on(profile, format!("127.0.0.1:{port}"))
+        Runtime::start_on(profile, format!("127.0.0.1:{port}"), flags)
     }
 
     /// Starts a fresh runtime on `addr` (one that an earlier runtime, now stopped, had: the
     /// browser tests know it from their build).
-    pub fn start_on(profile: &'static str, addr: String) -> Result<Runtime> {
+    pub fn start_on(profile: &'static str, addr: String, flags: &[&str]) -> Result<Runtime> {
         let bin = target_dir().join(format!("{profile}/user-trace-runtime"));
         let child = Command::new(&bin)
             // Tests and benchmarks start from nothing each time.
             .args(["--listen", &addr, "--allow-origin", "*", "--in-memory"])
+            .args(flags)
             .env("RUST_LOG", "warn")
             .spawn()
             .map_err(|e| format!("could not start {}: {e}", bin.display()))?;

@@ -66,7 +66,7 @@ pub fn run(args: &[String]) -> Result {
     ] {
         if kind != Kind::Chromium {
             drop(runtime);
-            runtime = Runtime::start_on("debug", addr.clone())?;
+            runtime = Runtime::start_on("debug", addr.clone(), &[])?;
         }
         cargo(&format!("test -p user-trace-panel --target {WASM}"))
             .env(

@@ -7,7 +7,7 @@ use user_trace_protocol::{
     SpanKind, Status,
 };
 
-use crate::change::{Change, Gap, Outcome, Rejection};
+use crate::change::{Change, Gap, Outcome, PartOutOfOrder, Rejection};
 use crate::model::{span_entry, waiting_span_order, Model, ORDER_ENTRY_BYTES};
 use crate::node::{insert_sorted, Parent, RunStatus, Span, SpanId, SpanMore, Trace, TraceId};
 
@@ -71,9 +71,41 @@ impl Model {
 
     /// Replaces everything with a snapshot's events, as of sequence number `seq`.
     pub fn apply_snapshot(&mut self, seq: u64, events: Vec<EventResult>, out: &mut Outcome) {
-        self.clear();
-        self.seen.clear();
-        out.changes.push(Change::Cleared);
+        // Part 0 always applies.
+        let _ = self.apply_snapshot_part(seq, 0, true, events, out);
+    }
+
+    /// Applies one part of a snapshot sent in parts: part 0 replaces everything, as
+    /// [`Model::apply_snapshot`] does, and each later part adds to it. Until the `last` part
+    /// the model holds no sequence number: a connection lost in between starts over from a
+    /// snapshot, never resumes from part of one. A part that is not the one due (another
+    /// snapshot's, or one skipped) applies nothing.
+    pub fn apply_snapshot_part(
+        &mut self,
+        seq: u64,
+        part: u32,
+        last: bool,
+        events: Vec<EventResult>,
+        out: &mut Outcome,
+    ) -> std::result::Result<(), PartOutOfOrder> {
+        if part == 0 {
+            self.clear();
+            self.seen.clear();
+            out.changes.push(Change::Cleared);
+        } else if self.snapshot_next != Some((seq, part)) {
+            let expected = self.snapshot_next.take();
+            self.last_seq = None;
+            return Err(PartOutOfOrder {
+                seq,
+                part,
+                expected,
+            });
+        }
+        (self.last_seq, self.snapshot_next) = if last {
+            (Some(seq), None)
+        } else {
+            (None, Some((seq, part.saturating_add(1))))
+        };
         for entry in events {
             match entry {
                 // Snapshot ids are synthetic: they must not shadow live ids in the dedup window.
@@ -85,7 +117,7 @@ impl Model {
                 }),
             }
         }
-        self.last_seq = Some(seq);
+        Ok(())
     }
 
     /// Applies one event that has no sequence number (pushed by a host, or imported).

@@ -76,3 +76,25 @@ impl Outcome {
             && self.evicted == 0
     }
 }
+
+/// A snapshot part that does not follow the one applied before it (another snapshot's, or
+/// one skipped): nothing of it was applied, and the model holds no sequence number, so the
+/// caller subscribes again and gets a whole snapshot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PartOutOfOrder {
+    pub seq: u64,
+    pub part: u32,
+    /// The part that would have followed: `(seq, part)`, or none after a whole snapshot.
+    pub expected: Option<(u64, u32)>,
+}
+
+impl std::fmt::Display for PartOutOfOrder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "snapshot part {} of seq {} ", self.part, self.seq)?;
+        match self.expected {
+            Some((seq, part)) => write!(f, "came where part {part} of seq {seq} was due")?,
+            None => f.write_str("came without the parts before it")?,
+        }
+        f.write_str(": starting over from a snapshot")
+    }
+}

@@ -30,6 +30,14 @@ pub fn decode_and_apply(data: &[u8]) {
                 ServerMessage::Snapshot { seq, events } => {
                     model.apply_snapshot(seq, events, &mut out)
                 }
+                ServerMessage::SnapshotPart {
+                    seq,
+                    part,
+                    last,
+                    events,
+                } => {
+                    let _ = model.apply_snapshot_part(seq, part, last, events, &mut out);
+                }
                 _ => {}
             }
         }

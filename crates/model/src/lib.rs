@@ -32,7 +32,7 @@ mod slab;
 mod snapshot;
 
 pub use below::LevelsBelow;
-pub use change::{Change, Gap, Outcome, Rejection};
+pub use change::{Change, Gap, Outcome, PartOutOfOrder, Rejection};
 pub use json_stream::JsonStream;
 pub use model::{Model, Orphans, RootIter, RootList, Sourced};
 pub use node::{

@@ -88,6 +88,8 @@ pub struct Model {
     pub(crate) orphan_spans: BTreeMap<Order, TraceId>,
     pub(crate) seen: Seen,
     pub(crate) last_seq: Option<u64>,
+    /// The part due next of a snapshot being received in parts: `(seq, part)`.
+    pub(crate) snapshot_next: Option<(u64, u32)>,
     pub(crate) bytes: usize,
     pub(crate) evicted_total: u64,
     /// Traces and spans that ended with an error, and `error` spans (see [`Model::errors`]).
@@ -122,6 +124,7 @@ impl Model {
             orphan_traces: BTreeMap::new(),
             orphan_spans: BTreeMap::new(),
             last_seq: None,
+            snapshot_next: None,
             bytes: 0,
             evicted_total: 0,
             errors: 0,

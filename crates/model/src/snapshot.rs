@@ -11,7 +11,9 @@ use crate::node::{Parent, RunStatus, SpanId, TraceId};
 
 impl Model {
     /// Events that rebuild the current tree (including what waits for a parent) when applied
-    /// to an empty model. Their ids are `snapshot:<n>`.
+    /// to an empty model. Their ids are `snapshot:<n>`. Root traces come newest first: a panel
+    /// that gets the snapshot in parts shows what is newest from the first part on (and a
+    /// panel whose cap the snapshot exceeds keeps the newest).
     pub fn snapshot_events(&self) -> Vec<Event> {
         let mut out = Snapshot {
             model: self,
@@ -24,7 +26,8 @@ impl Model {
         stack.extend(spans.into_iter().rev().map(Step::Span));
         stack.extend(traces.into_iter().rev().map(Step::Trace));
         let roots: Vec<TraceId> = self.roots().iter().copied().collect();
-        stack.extend(roots.into_iter().rev().map(Step::Trace));
+        // The newest on top of the stack: written first.
+        stack.extend(roots.into_iter().map(Step::Trace));
         out.walk(stack);
         out.events
     }

@@ -3,9 +3,10 @@
 mod common;
 
 use common::*;
+use user_trace_model::protocol::writer::snapshot_parts;
 use user_trace_model::protocol::{decode_server, Content, Op, RawJson, ServerMessage, Status};
 use user_trace_model::{
-    Change, Limits, Model, Options, Orphans, Parent, RunStatus, SpanId, TraceId,
+    Change, Limits, Model, Options, Orphans, Parent, PartOutOfOrder, RunStatus, SpanId, TraceId,
 };
 
 #[test]
@@ -465,8 +466,8 @@ fn memory_cap_evicts_the_oldest_finished_traces_first() {
     assert!(out.rejected[0].reason.contains("evicted"));
 }
 
-#[test]
-fn snapshot_rebuilds_the_same_tree() {
+/// A model with nesting, several writers, every common kind, an ended error and an orphan.
+fn varied_model() -> Model {
     let mut m = Model::default();
     let mut a = Producer::new("a");
     let mut b = Producer::new("b");
@@ -493,6 +494,12 @@ fn snapshot_rebuilds_the_same_tree() {
             b.text("other", "orphan", "waiting"),
         ],
     );
+    m
+}
+
+#[test]
+fn snapshot_rebuilds_the_same_tree() {
+    let m = varied_model();
     let events = m.snapshot_events();
     let json = ServerMessage::Snapshot { seq: 9, events }.to_json();
     let ServerMessage::Snapshot { seq, events } = decode_server(&json).unwrap() else {
@@ -504,6 +511,113 @@ fn snapshot_rebuilds_the_same_tree() {
     assert!(out.rejected.is_empty(), "{:?}", out.rejected);
     assert_eq!(rebuilt.dump(), m.dump());
     assert_eq!(rebuilt.last_seq(), Some(9));
+}
+
+/// Decodes one `snapshot_part` message.
+fn part_of(
+    text: &str,
+) -> (
+    u64,
+    u32,
+    bool,
+    Vec<user_trace_model::protocol::message::EventResult>,
+) {
+    match decode_server(text) {
+        Ok(ServerMessage::SnapshotPart {
+            seq,
+            part,
+            last,
+            events,
+        }) => (seq, part, last, events),
+        other => panic!("not a part: {other:?}"),
+    }
+}
+
+#[test]
+fn a_snapshot_in_parts_rebuilds_the_same_tree_and_is_numbered_only_once_whole() {
+    let m = varied_model();
+    let events = m.snapshot_events();
+    // One event per part (a bound of one byte), and the whole snapshot in one part.
+    let parts = snapshot_parts(9, &events, 1);
+    assert_eq!(parts.len(), events.len());
+    assert_eq!(snapshot_parts(9, &events, 1 << 20).len(), 1);
+    assert_eq!(
+        snapshot_parts(9, &[], 1 << 20).len(),
+        1,
+        "an empty state is one part"
+    );
+    let mut rebuilt = varied_model();
+    let mut out = user_trace_model::Outcome::default();
+    for (i, text) in parts.iter().enumerate() {
+        let (seq, part, last, events) = part_of(text);
+        assert_eq!((seq, part as usize, last), (9, i, i + 1 == parts.len()));
+        assert_eq!(
+            rebuilt.apply_snapshot_part(seq, part, last, events, &mut out),
+            Ok(())
+        );
+        // A connection lost before the last part must not resume from a partial state.
+        let numbered = if last { Some(9) } else { None };
+        assert_eq!(rebuilt.last_seq(), numbered, "after part {part}");
+    }
+    assert!(out.rejected.is_empty(), "{:?}", out.rejected);
+    assert_eq!(rebuilt.dump(), m.dump(), "part 0 replaced what was there");
+    assert_eq!(
+        out.changes
+            .iter()
+            .filter(|c| **c == Change::Cleared)
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn a_snapshot_part_out_of_order_applies_nothing_and_asks_for_a_whole_snapshot() {
+    let m = varied_model();
+    let events = m.snapshot_events();
+    let parts = snapshot_parts(9, &events, 1);
+    let later = snapshot_parts(12, &events, 1);
+    let mut out = user_trace_model::Outcome::default();
+    let apply = |model: &mut Model, text: &str, out: &mut user_trace_model::Outcome| {
+        let (seq, part, last, events) = part_of(text);
+        model.apply_snapshot_part(seq, part, last, events, out)
+    };
+    // A later part with nothing before it.
+    let mut fresh = Model::default();
+    let err = apply(&mut fresh, &parts[1], &mut out);
+    assert_eq!(
+        err,
+        Err(PartOutOfOrder {
+            seq: 9,
+            part: 1,
+            expected: None
+        })
+    );
+    assert!(err.is_err_and(|e| e.to_string().contains("starting over")));
+    assert_eq!(fresh.dump(), Model::default().dump());
+    // A part skipped, and a part of another snapshot: nothing of them applies.
+    let mut model = Model::default();
+    assert_eq!(apply(&mut model, &parts[0], &mut out), Ok(()));
+    let before = model.dump();
+    let skipped = apply(&mut model, &parts[2], &mut out);
+    assert_eq!(skipped.map_err(|e| e.expected), Err(Some((9, 1))));
+    assert_eq!(model.dump(), before);
+    assert_eq!(model.last_seq(), None);
+    // After that, even the part that was due is refused: only a part 0 starts over.
+    assert!(apply(&mut model, &parts[1], &mut out).is_err());
+    assert_eq!(apply(&mut model, &later[0], &mut out), Ok(()));
+    let other = apply(&mut model, &parts[1], &mut out);
+    assert_eq!(other.map_err(|e| e.expected), Err(Some((12, 1))));
+    // The last part numbers the model; a whole snapshot after parts starts clean.
+    model.apply_snapshot(
+        5,
+        m.snapshot_events().into_iter().map(Ok).collect(),
+        &mut out,
+    );
+    assert_eq!(model.last_seq(), Some(5));
+    assert!(
+        apply(&mut model, &later[1], &mut out).is_err(),
+        "no parts are due after a whole snapshot"
+    );
 }
 
 #[test]

@@ -65,6 +65,16 @@ pub enum ServerMessage<E = Event> {
     /// Replaces everything the panel holds: the current state, compacted into events, as of
     /// sequence number `seq` (live events continue at `seq + 1`).
     Snapshot { seq: u64, events: Vec<E> },
+    /// One part of a snapshot sent in parts, to a panel that asked for them (`parts` in its
+    /// subscribe; 1.3): part 0 replaces everything the panel holds, each later part adds to
+    /// it, in order; live events continue at `seq + 1` after the part marked `last`. A panel
+    /// applies each part as it comes, so it never holds the whole snapshot's text at once.
+    SnapshotPart {
+        seq: u64,
+        part: u32,
+        last: bool,
+        events: Vec<E>,
+    },
     /// Something the panel should show; the connection may close after it.
     Error { message: String },
 }
@@ -98,6 +108,15 @@ pub enum PanelMessage {
             serde(default, skip_serializing_if = "std::ops::Not::not")
         )]
         binary: bool,
+        /// Asks for a snapshot in parts of about a MiB ([`ServerMessage::SnapshotPart`])
+        /// instead of one message (1.3): the panel applies each as it comes, so the snapshot
+        /// of a large state never sits whole in its memory. A server that does not know the
+        /// field sends one `snapshot`, which a panel also reads.
+        #[cfg_attr(
+            feature = "serde",
+            serde(default, skip_serializing_if = "std::ops::Not::not")
+        )]
+        parts: bool,
     },
 }
 
@@ -163,6 +182,8 @@ struct RawMessage<'a> {
     server: Option<String>,
     first_seq: Option<u64>,
     seq: Option<u64>,
+    part: Option<u64>,
+    last: Option<bool>,
     events: Option<DecodedBatch>,
     message: Option<String>,
 }
@@ -200,6 +221,9 @@ fn decode_envelope(text: &str) -> Result<RawMessage<'_>, DecodeError> {
             "server" => m.server = r.optional_string()?,
             "first_seq" => m.first_seq = optional_u64(r)?,
             "seq" => m.seq = optional_u64(r)?,
+            "part" => m.part = optional_u64(r)?,
+            "last" if r.null() => m.last = None,
+            "last" => m.last = Some(r.bool().map_err(|e| e.in_field("last"))?),
             "events" if r.null() => m.events = None,
             "events" => m.events = Some(read_events(r)?),
             "message" => m.message = r.optional_string()?,
@@ -277,6 +301,13 @@ pub fn decode_server(text: &str) -> Result<ServerMessage<EventResult>, DecodeErr
             seq: field(m.seq, "seq", kind)?,
             events: field(m.events, "events", kind)?,
         },
+        "snapshot_part" => ServerMessage::SnapshotPart {
+            seq: field(m.seq, "seq", kind)?,
+            part: u32::try_from(field(m.part, "part", kind)?)
+                .map_err(|_| DecodeError("`part` is not a part number".into()))?,
+            last: field(m.last, "last", kind)?,
+            events: field(m.events, "events", kind)?,
+        },
         "error" => ServerMessage::Error {
             message: m.message.unwrap_or_default(),
         },
@@ -300,7 +331,8 @@ pub fn decode_producer(text: &str) -> Result<ProducerMessage<EventResult>, Decod
 /// Read with the protocol's own reader, as every other message is: one JSON path per job.
 pub fn decode_panel(text: &str) -> Result<PanelMessage, DecodeError> {
     let mut r = Reader::new(text);
-    let (mut kind, mut session, mut last_seq, mut binary) = (None, None, None, false);
+    let (mut kind, mut session, mut last_seq) = (None, None, None);
+    let (mut binary, mut parts) = (false, false);
     r.object(|r, key| {
         match &*key {
             "type" => kind = Some(r.string()?.into_owned()),
@@ -309,6 +341,8 @@ pub fn decode_panel(text: &str) -> Result<PanelMessage, DecodeError> {
             "last_seq" => last_seq = Some(r.u64().map_err(|e| e.in_field("last_seq"))?),
             "binary" if r.null() => binary = false,
             "binary" => binary = r.bool().map_err(|e| e.in_field("binary"))?,
+            "parts" if r.null() => parts = false,
+            "parts" => parts = r.bool().map_err(|e| e.in_field("parts"))?,
             _ => r.skip()?,
         }
         Ok(())
@@ -320,6 +354,7 @@ pub fn decode_panel(text: &str) -> Result<PanelMessage, DecodeError> {
             session,
             last_seq,
             binary,
+            parts,
         }),
         Some(other) => Err(DecodeError(format!("unknown message type `{other}`"))),
         None => Err(DecodeError(

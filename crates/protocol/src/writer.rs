@@ -344,12 +344,67 @@ impl ServerMessage<Event> {
             ServerMessage::Snapshot { seq, events: list } => {
                 batch("snapshot", Some(("seq", *seq)), list)
             }
+            ServerMessage::SnapshotPart {
+                seq,
+                part,
+                last,
+                events: list,
+            } => {
+                let mut out = snapshot_part_head(*seq, *part, *last);
+                events(&mut out, list);
+                out.push('}');
+                out
+            }
             ServerMessage::Error { message } => {
                 let mut out = String::from("{\"type\":\"error\"");
                 string_field(&mut out, "message", message);
                 out.push('}');
                 out
             }
+        }
+    }
+}
+
+/// A `snapshot_part` message up to its `events` field.
+fn snapshot_part_head(seq: u64, part: u32, last: bool) -> String {
+    let mut out = String::from("{\"type\":\"snapshot_part\"");
+    number_field(&mut out, "seq", seq);
+    number_field(&mut out, "part", u64::from(part));
+    out.push_str(if last {
+        ",\"last\":true"
+    } else {
+        ",\"last\":false"
+    });
+    out
+}
+
+/// A snapshot as of `seq` in `snapshot_part` messages of about `part_bytes` each (at least
+/// one event per part, and one part when there are no events), written without building
+/// the messages first.
+pub fn snapshot_parts(seq: u64, list: &[Event], part_bytes: usize) -> Vec<String> {
+    let mut parts = Vec::new();
+    let mut rest = list;
+    loop {
+        // Events of this part: until their hinted size reaches the bound, at least one.
+        let mut len = 0;
+        let mut bytes = 0;
+        for e in rest {
+            if len > 0 && bytes >= part_bytes {
+                break;
+            }
+            bytes += size_hint(e);
+            len += 1;
+        }
+        let (these, after) = rest.split_at(len);
+        let part = u32::try_from(parts.len()).unwrap_or(u32::MAX);
+        let mut out = snapshot_part_head(seq, part, after.is_empty());
+        out.reserve(bytes + 16);
+        events(&mut out, these);
+        out.push('}');
+        parts.push(out);
+        rest = after;
+        if rest.is_empty() {
+            return parts;
         }
     }
 }
@@ -433,6 +488,7 @@ impl PanelMessage {
             session,
             last_seq,
             binary,
+            parts,
         } = self;
         let mut out = String::from("{\"type\":\"subscribe\"");
         if let Some(s) = session {
@@ -443,6 +499,9 @@ impl PanelMessage {
         }
         if *binary {
             out.push_str(",\"binary\":true");
+        }
+        if *parts {
+            out.push_str(",\"parts\":true");
         }
         out.push('}');
         out

@@ -108,3 +108,50 @@ fn traces_and_spans_may_carry_a_source() {
     .unwrap_err();
     assert!(bad.reason.contains("source"), "{}", bad.reason);
 }
+
+#[test]
+fn a_snapshot_part_needs_its_number_its_place_and_whether_it_is_the_last() {
+    let ok = r#"{"type":"snapshot_part","seq":3,"part":4294967295,"last":false,"events":[]}"#;
+    assert!(matches!(
+        decode_server(ok),
+        Ok(ServerMessage::SnapshotPart {
+            seq: 3,
+            part: u32::MAX,
+            last: false,
+            ..
+        })
+    ));
+    for (text, error) in [
+        (
+            r#"{"type":"snapshot_part","seq":3,"last":true,"events":[]}"#,
+            "`snapshot_part` message needs the field `part`",
+        ),
+        (
+            r#"{"type":"snapshot_part","seq":3,"part":0,"events":[]}"#,
+            "`snapshot_part` message needs the field `last`",
+        ),
+        (
+            r#"{"type":"snapshot_part","part":0,"last":true,"events":[]}"#,
+            "`snapshot_part` message needs the field `seq`",
+        ),
+        (
+            r#"{"type":"snapshot_part","seq":3,"part":0,"last":true}"#,
+            "`snapshot_part` message needs the field `events`",
+        ),
+        (
+            r#"{"type":"snapshot_part","seq":3,"part":4294967296,"last":true,"events":[]}"#,
+            "`part` is not a part number",
+        ),
+    ] {
+        assert_eq!(
+            decode_server(text).map(drop).unwrap_err().to_string(),
+            error,
+            "{text}"
+        );
+    }
+    let e = decode_server(r#"{"type":"snapshot_part","seq":3,"part":0,"last":"yes","events":[]}"#)
+        .map(drop)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("last"), "{e}");
+}

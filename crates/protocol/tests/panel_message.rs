@@ -10,7 +10,8 @@ fn binary_frames_are_asked_for_only_when_wanted() {
         PanelMessage::Subscribe {
             session: None,
             last_seq: None,
-            binary: false
+            binary: false,
+            parts: false
         }
     );
     let text = |binary| {
@@ -18,6 +19,7 @@ fn binary_frames_are_asked_for_only_when_wanted() {
             session: Some("s".into()),
             last_seq: Some(3),
             binary,
+            parts: false,
         })
         .unwrap()
     };
@@ -44,6 +46,7 @@ fn near_miss_subscribes_are_refused_with_a_reason() {
         (r#"{"type":"subscribe","last_seq":-1}"#, "last_seq"),
         (r#"{"type":"subscribe","last_seq":1.5}"#, "last_seq"),
         (r#"{"type":"subscribe","binary":"true"}"#, "binary"),
+        (r#"{"type":"subscribe","parts":1}"#, "parts"),
         (r#"{"type":"subscribe","session":7}"#, "malformed"),
         (
             r#"{"type":"Subscribe"}"#,
@@ -68,7 +71,8 @@ fn near_miss_subscribes_are_refused_with_a_reason() {
         PanelMessage::Subscribe {
             session: Some("s".into()),
             last_seq: None,
-            binary: false
+            binary: false,
+            parts: false
         }
     );
     assert_eq!(
@@ -76,7 +80,35 @@ fn near_miss_subscribes_are_refused_with_a_reason() {
         PanelMessage::Subscribe {
             session: None,
             last_seq: Some(u64::MAX),
-            binary: false
+            binary: false,
+            parts: false
         }
     );
+}
+
+#[test]
+fn a_snapshot_in_parts_is_asked_for_only_when_wanted() {
+    let m = decode_panel(r#"{"type":"subscribe","parts":true}"#).unwrap();
+    assert!(matches!(
+        m,
+        PanelMessage::Subscribe {
+            parts: true,
+            binary: false,
+            ..
+        }
+    ));
+    assert_eq!(m.to_json(), r#"{"type":"subscribe","parts":true}"#);
+    for text in [
+        r#"{"type":"subscribe"}"#,
+        r#"{"type":"subscribe","parts":false}"#,
+        r#"{"type":"subscribe","parts":null}"#,
+    ] {
+        assert!(
+            matches!(
+                decode_panel(text),
+                Ok(PanelMessage::Subscribe { parts: false, .. })
+            ),
+            "{text}"
+        );
+    }
 }

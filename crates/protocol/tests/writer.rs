@@ -1,6 +1,7 @@
 //! The protocol's writer produces, byte for byte, what serde_json produces for the same
 //! messages, and what it writes reads back as the same message.
 
+use user_trace_protocol::writer::snapshot_parts;
 use user_trace_protocol::{
     decode_event, decode_server, Content, ErrorContent, Event, Hello, Item, Message,
     MessageContent, Op, PanelMessage, Part, ProducerMessage, RawJson, ServerMessage, SpanKind,
@@ -204,6 +205,18 @@ fn messages_are_written_as_serde_json_writes_them() {
             seq: 0,
             events: vec![],
         },
+        ServerMessage::SnapshotPart {
+            seq: 0,
+            part: 0,
+            last: true,
+            events: vec![],
+        },
+        ServerMessage::SnapshotPart {
+            seq: 12,
+            part: u32::MAX,
+            last: false,
+            events: all.clone(),
+        },
         ServerMessage::Error {
             message: "bad\nthing".into(),
         },
@@ -221,21 +234,51 @@ fn messages_are_written_as_serde_json_writes_them() {
         all
     );
 
+    // A snapshot cut into parts: the same messages as serde writes, the events in order.
+    for bound in [1, 200, 1 << 20] {
+        let parts = snapshot_parts(12, &all, bound);
+        let mut rest = &all[..];
+        for (i, text) in parts.iter().enumerate() {
+            let Ok(ServerMessage::SnapshotPart { events, .. }) = decode_server(text) else {
+                panic!("{text}")
+            };
+            let (these, after) = rest.split_at(events.len());
+            let expected = ServerMessage::SnapshotPart {
+                seq: 12,
+                part: i as u32,
+                last: i + 1 == parts.len(),
+                events: these.to_vec(),
+            };
+            assert_eq!(*text, serde_json::to_string(&expected).unwrap());
+            assert!(!these.is_empty(), "every part holds an event");
+            rest = after;
+        }
+        assert!(rest.is_empty(), "every event is in a part");
+        if bound == 1 {
+            assert_eq!(parts.len(), all.len());
+        }
+        if bound == 1 << 20 {
+            assert_eq!(parts.len(), 1);
+        }
+    }
+
     let producer = ProducerMessage::Events { events: all };
     assert_eq!(
         producer.to_json(),
         serde_json::to_string(&producer).unwrap()
     );
 
-    for (session, last_seq, binary) in [
-        (None, None, false),
-        (Some("s".to_owned()), Some(9), true),
-        (None, Some(0), true),
+    for (session, last_seq, binary, parts) in [
+        (None, None, false, false),
+        (Some("s".to_owned()), Some(9), true, false),
+        (None, Some(0), true, true),
+        (None, None, false, true),
     ] {
         let m = PanelMessage::Subscribe {
             session,
             last_seq,
             binary,
+            parts,
         };
         assert_eq!(m.to_json(), serde_json::to_string(&m).unwrap());
     }

@@ -42,9 +42,14 @@ pub struct Published {
 pub enum Start {
     /// From the window, after this sequence number (possibly the head: nothing missed).
     Resume(u64),
-    /// A snapshot frame as of `seq`, then from the window after it. The snapshot may hold
-    /// events not yet committed: send it only once [`Hub::committed`] says they are.
-    Snapshot { seq: u64, epoch: u64, frame: String },
+    /// The state as events as of `seq` (serialize them without the hub's lock, whole or in
+    /// parts), then from the window after it. The snapshot may hold events not yet
+    /// committed: send it only once [`Hub::committed`] says they are.
+    Snapshot {
+        seq: u64,
+        epoch: u64,
+        events: Vec<Event>,
+    },
 }
 
 /// What a panel reads from the window.
@@ -1047,10 +1052,7 @@ impl Hub {
             state.epoch,
             state.model.snapshot_events(),
         );
-        drop(state);
-        // Serialized without the lock, so that producers and other panels do not wait for it.
-        let frame = ServerMessage::Snapshot { seq, events }.to_json();
-        Start::Snapshot { seq, epoch, frame }
+        Start::Snapshot { seq, epoch, events }
     }
 
     /// A fresh snapshot, for a panel that fell out of the window.
@@ -1333,6 +1335,37 @@ mod tests {
         assert_eq!(start(None, Some(6)), Err(6));
         assert!(matches!(hub.resync(), Start::Snapshot { seq: 6, .. }));
         hub.stop();
+    }
+
+    #[test]
+    fn every_memory_store_starts_a_session_of_its_own_and_the_disk_cap_is_in_mib() {
+        let (a, b) = (hub(10), hub(10));
+        assert_eq!(a.session.len(), 16);
+        assert!(a.session.bytes().all(|c| c.is_ascii_hexdigit()));
+        assert_ne!(
+            a.session, b.session,
+            "a restart in memory must start panels over"
+        );
+        let mut c = Config::default_for("127.0.0.1:0".parse().expect("an address"));
+        c.max_disk_mib = 3;
+        assert_eq!(sqlite_options(&c).max_disk_bytes, 3 << 20);
+    }
+
+    #[test]
+    fn a_compaction_is_asked_for_after_a_clear_not_for_a_small_history() {
+        use futures_util::FutureExt;
+        let hub = hub(10);
+        accept(&hub, 3);
+        // A permit is stored when it is asked for while no compactor waits.
+        assert!(hub.compact.notified().now_or_never().is_none());
+        let clear = Event {
+            id: "c".into(),
+            process: "p".into(),
+            ts: 9,
+            op: Op::Clear,
+        };
+        assert!(hub.accept(vec![Ok(clear)]).is_ok());
+        assert!(hub.compact.notified().now_or_never().is_some());
     }
 
     #[test]

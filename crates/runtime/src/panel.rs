@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use tokio::time::Instant;
+use user_trace_protocol::writer::snapshot_parts;
 use user_trace_protocol::{decode_panel, PanelMessage, ServerMessage};
 
 use crate::hub::{Hub, Published, Read, Slot, Start};
@@ -21,6 +22,10 @@ pub const MAX_MESSAGE_BYTES: usize = 64 << 10;
 
 /// Frames above this size wait for one of the hub's large-frame permits before they are made.
 const LARGE_FRAME: usize = 1 << 20;
+
+/// About how large each part of a snapshot is for a panel that asked for parts: small enough
+/// for a browser to decode and apply within a frame or two.
+pub const SNAPSHOT_PART_BYTES: usize = 1 << 20;
 
 /// Builds an `events` frame from already serialized events, without re-encoding them.
 pub fn events_frame(events: &[Arc<Published>]) -> String {
@@ -77,6 +82,8 @@ struct Conn {
     socket: WebSocket,
     /// Binary frames of the same UTF-8 JSON, when the panel asked for them.
     binary: bool,
+    /// Snapshots in parts, when the panel asked for them.
+    parts: bool,
     write_timeout: Duration,
 }
 
@@ -146,10 +153,19 @@ async fn subscribe(
     loop {
         match hub.subscribe(session, last_seq) {
             Start::Resume(last) => return Ok(last),
-            Start::Snapshot { seq, epoch, frame } => {
+            Start::Snapshot { seq, epoch, events } => {
+                // Serialized without the hub's lock, so that producers and other panels do
+                // not wait for it.
+                let frames = if conn.parts {
+                    snapshot_parts(seq, &events, SNAPSHOT_PART_BYTES)
+                } else {
+                    vec![ServerMessage::Snapshot { seq, events }.to_json()]
+                };
                 // The model may be ahead of the store: nothing uncommitted reaches a panel.
                 if hub.committed(epoch, seq).await {
-                    conn.send(frame).await?;
+                    for frame in frames {
+                        conn.send(frame).await?;
+                    }
                     return Ok(seq);
                 }
                 if hub.is_stopped() {
@@ -166,6 +182,7 @@ pub async fn serve(hub: Arc<Hub>, socket: WebSocket, _slot: Slot) {
     let mut conn = Conn {
         socket,
         binary: false,
+        parts: false,
         write_timeout: Duration::from_secs(hub.config.write_timeout_secs.max(1)),
     };
     let end = run(&hub, &mut conn).await;
@@ -203,8 +220,10 @@ async fn run(hub: &Hub, conn: &mut Conn) -> End {
                 session,
                 last_seq,
                 binary,
+                parts,
             }) => {
                 conn.binary = binary;
+                conn.parts = parts;
                 (session, last_seq)
             }
             Err(e) => {

@@ -154,6 +154,22 @@ fn apply_frame(model: &mut Model, text: &str, st: &mut PanelStats) -> bool {
             }
             model.apply_snapshot(seq, events, &mut out);
         }
+        ServerMessage::SnapshotPart {
+            seq,
+            part,
+            last,
+            events,
+        } => {
+            if part == 0 {
+                st.snapshots += 1;
+                if model.last_seq().is_some() {
+                    st.resyncs += 1;
+                }
+            }
+            // The server sends a snapshot's parts in order, with nothing between them.
+            let applied = model.apply_snapshot_part(seq, part, last, events, &mut out);
+            assert_eq!(applied, Ok(()), "parts in order");
+        }
         ServerMessage::Error { message } => panic!("the server reported an error: {message}"),
         ServerMessage::Hello(_) => panic!("a second hello"),
     }
@@ -241,6 +257,8 @@ async fn chaos_panel(ctl: Arc<Control>, seed: u64) -> (Model, PanelStats) {
             session: session.clone(),
             last_seq: model.last_seq(),
             binary: false,
+            // Half the panels take snapshots in parts, and are cut in the middle of some.
+            parts: seed % 2 == 1,
         };
         let sub = serde_json::to_string(&sub).unwrap();
         if ws.send(Message::Text(sub.into())).await.is_err() {
@@ -466,6 +484,7 @@ async fn fresh_panel_model(addr: SocketAddr) -> Model {
         session: None,
         last_seq: None,
         binary: false,
+        parts: false,
     })
     .unwrap();
     ws.send(Message::Text(sub.into())).await.unwrap();
@@ -772,6 +791,7 @@ impl Follower {
             session: None,
             last_seq: None,
             binary: false,
+            parts: false,
         })
         .unwrap();
         ws.send(Message::Text(sub.into())).await.unwrap();

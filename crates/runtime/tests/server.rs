@@ -82,6 +82,7 @@ impl Panel {
             session: session.map(Into::into),
             last_seq,
             binary: false,
+            parts: false,
         };
         ws.send(Message::Text(serde_json::to_string(&sub).unwrap().into()))
             .await
@@ -125,7 +126,8 @@ fn server_dump(s: &Running) -> String {
     // The server's own state, through a fresh panel's snapshot.
     let start = s.hub.subscribe(None, None);
     match start {
-        user_trace_runtime::hub::Start::Snapshot { frame, .. } => {
+        user_trace_runtime::hub::Start::Snapshot { seq, events, .. } => {
+            let frame = ServerMessage::Snapshot { seq, events }.to_json();
             let ServerMessage::Snapshot { seq, events } = decode_server(&frame).unwrap() else {
                 unreachable!()
             };
@@ -198,6 +200,7 @@ async fn a_panel_that_asks_for_binary_frames_gets_the_same_json_as_bytes() {
             session: None,
             last_seq: None,
             binary: true,
+            parts: false,
         };
         ws.send(Message::Text(serde_json::to_string(&sub).unwrap().into()))
             .await
@@ -230,6 +233,110 @@ async fn a_panel_that_asks_for_binary_frames_gets_the_same_json_as_bytes() {
             model.apply_batch(first_seq, events, &mut out);
         }
         assert_eq!(model.last_seq(), Some(19));
+        assert_eq!(model.dump(), server_dump(&s));
+        s.stop().await;
+    })
+    .await;
+}
+
+/// A panel that asks for a snapshot in parts, after its hello.
+async fn panel_in_parts(s: &Running) -> Ws {
+    let mut ws = connect(format!("ws://{}/v1/panel", s.addr)).await;
+    let hello = recv_text(&mut ws).await;
+    assert!(matches!(decode_server(&hello), Ok(ServerMessage::Hello(_))));
+    let sub = user_trace_protocol::PanelMessage::Subscribe {
+        session: None,
+        last_seq: None,
+        binary: false,
+        parts: true,
+    };
+    ws.send(Message::Text(sub.to_json().into())).await.unwrap();
+    ws
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panel_that_asks_for_parts_gets_the_snapshot_in_parts_of_about_a_mib() {
+    use user_trace_runtime::panel::SNAPSHOT_PART_BYTES;
+    common::within(120, async {
+        let s = server(|_| {}).await;
+        // An empty server: one part, with nothing in it.
+        let mut ws = panel_in_parts(&s).await;
+        assert_eq!(
+            recv_text(&mut ws).await,
+            r#"{"type":"snapshot_part","seq":0,"part":0,"last":true,"events":[]}"#
+        );
+        drop(ws);
+        // About 3 MiB of state: 30 traces of one text span of 100 KB each.
+        let mut prod = Producer::connect(s.addr, "p").await;
+        for t in 0..30 {
+            let trace = format!("t{t}");
+            let events = vec![
+                prod.event(Op::TraceStart {
+                    trace: trace.clone(),
+                    name: trace.clone(),
+                    parent_span: None,
+                    source: None,
+                }),
+                prod.event(Op::SpanCreate {
+                    trace: trace.clone(),
+                    span: format!("{trace}-s"),
+                    kind: SpanKind::Text,
+                    title: None,
+                    content: Content::Text("x".repeat(100_000)),
+                    source: None,
+                }),
+            ];
+            assert_ack(prod.send(events).await, 2);
+        }
+        let head = s.hub.head();
+        let mut ws = panel_in_parts(&s).await;
+        let mut model = Model::default();
+        let mut out = Outcome::default();
+        let mut parts = 0;
+        loop {
+            let text = recv_text(&mut ws).await;
+            // A part stops at the first event that takes it to the bound.
+            assert!(
+                text.len() < SNAPSHOT_PART_BYTES + 110_000,
+                "{} bytes",
+                text.len()
+            );
+            let Ok(ServerMessage::SnapshotPart {
+                seq,
+                part,
+                last,
+                events,
+            }) = decode_server(&text)
+            else {
+                panic!("not a part: {}", &text[..80.min(text.len())])
+            };
+            assert_eq!((seq, part), (head, parts));
+            assert_eq!(
+                model.apply_snapshot_part(seq, part, last, events, &mut out),
+                Ok(())
+            );
+            parts += 1;
+            if last {
+                break;
+            }
+        }
+        assert!(
+            (3..=4).contains(&parts),
+            "{parts} parts of about a MiB for 3 MB"
+        );
+        assert!(out.rejected.is_empty(), "{:?}", out.rejected);
+        assert_eq!(model.dump(), server_dump(&s));
+        // Live events continue after the last part.
+        stream(&mut prod, "u", 5, 1).await;
+        while model.last_seq() < Some(s.hub.head()) {
+            let live = recv_text(&mut ws).await;
+            let Ok(ServerMessage::Events { first_seq, events }) = decode_server(&live) else {
+                panic!("{live}")
+            };
+            assert!(first_seq <= model.last_seq().unwrap_or(0) + 1, "no gap");
+            model.apply_batch(first_seq, events, &mut out);
+        }
+        assert!(out.gap.is_none());
         assert_eq!(model.dump(), server_dump(&s));
         s.stop().await;
     })

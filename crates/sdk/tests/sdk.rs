@@ -17,9 +17,10 @@ async fn server(listen: &str, data: Option<std::path::PathBuf>) -> Running {
 }
 
 fn state(s: &Running) -> Model {
-    let Start::Snapshot { frame, .. } = s.hub.subscribe(None, None) else {
+    let Start::Snapshot { seq, events, .. } = s.hub.subscribe(None, None) else {
         unreachable!()
     };
+    let frame = ServerMessage::Snapshot { seq, events }.to_json();
     let ServerMessage::Snapshot { seq, events } = decode_server(&frame).unwrap() else {
         unreachable!()
     };

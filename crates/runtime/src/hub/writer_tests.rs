@@ -109,11 +109,14 @@ impl Storage for Shared {
 
 /// A hub on a scripted durable store, its window keeping `retain` events.
 fn hub(retain: usize) -> (Arc<Hub>, Shared) {
+    let store = Shared::default();
+    (hub_on(&store, retain), store)
+}
+
+fn hub_on(store: &Shared, retain: usize) -> Arc<Hub> {
     let mut c = Config::default_for("127.0.0.1:0".parse().expect("an address"));
     c.retain_events = retain;
-    let store = Shared::default();
-    let hub = Hub::with_storage(c, Box::new(store.clone())).expect("a hub");
-    (hub, store)
+    Hub::with_storage(c, Box::new(store.clone())).expect("a hub")
 }
 
 /// A trace start whose JSON is exactly `bytes` long (at least about 90).
@@ -263,9 +266,10 @@ fn a_failed_write_refuses_its_batch_and_those_after_it_and_no_panel_sees_them() 
     // The state is what the store has: numbering goes on from its last event.
     assert_eq!((hub.head(), applied(&hub)), (10, 10));
     assert_eq!(stored_seqs(&store), (1..=10).collect::<Vec<_>>());
-    let Start::Snapshot { seq, frame, .. } = hub.resync() else {
+    let Start::Snapshot { seq, events, .. } = hub.resync() else {
         panic!("a resync is a snapshot");
     };
+    let frame = ServerMessage::Snapshot { seq, events }.to_json();
     assert_eq!(seq, 10);
     assert!(frame.contains("a000010") && !frame.contains("b000001") && !frame.contains("c000001"));
     // The window does not reach back further than it did before the failure (9..=13).
@@ -425,4 +429,16 @@ fn a_stopped_hub_commits_what_is_queued_then_refuses() {
     }
     assert_eq!(stored_seqs(&store), vec![1, 2]);
     assert_eq!(refusal(hub.accept(batch("b", 1, 200))), "stopping");
+}
+
+#[test]
+fn a_hub_started_on_stored_events_is_committed_up_to_them_and_numbers_on() {
+    let (first, store) = hub(100);
+    assert!(first.accept(batch("a", 3, 200)).is_ok());
+    first.stop();
+    let again = hub_on(&store, 100);
+    assert_eq!(again.head(), 3);
+    assert_eq!(*again.watch_head().borrow(), Committed { epoch: 0, seq: 3 });
+    assert!(again.accept(batch("b", 1, 200)).is_ok());
+    assert_eq!(stored_seqs(&store), vec![1, 2, 3, 4]);
 }
