@@ -1078,6 +1078,23 @@ async fn a_malformed_message_is_reported_and_the_stream_goes_on() {
     assert_eq!(p.text(".utp-text"), "still alive");
 }
 
+#[wasm_bindgen_test]
+async fn after_a_clear_new_traces_show_as_themselves_not_as_the_rows_before() {
+    // The first trace after a clear takes the slot the first before it had: its row must not
+    // be taken for the old one's.
+    let p = mount_panel();
+    p.push(&[T, r#"{"id":"s{n}","process":"p","ts":2,"op":"span_create","trace":"t","span":"s","kind":"text","content":"before"}"#]).await;
+    assert_eq!(p.text(".utp-text"), "before");
+    p.push(&[
+        r#"{"id":"c{n}","process":"p","ts":3,"op":"clear"}"#,
+        r#"{"id":"n{n}","process":"p","ts":4,"op":"trace_start","trace":"new","name":"after the clear"}"#,
+        r#"{"id":"m{n}","process":"p","ts":5,"op":"span_create","trace":"new","span":"x","kind":"text","content":"after"}"#,
+    ])
+    .await;
+    assert_eq!(p.text(".utp-trace .utp-label"), "after the clear");
+    assert_eq!(p.text(".utp-text"), "after");
+}
+
 /// A snapshot part, decoded as the connection decodes it.
 fn part(seq: u64, part: u32, last: bool, lines: &[&str]) -> Pending {
     let text = format!(
@@ -1104,11 +1121,14 @@ async fn a_snapshot_in_parts_shows_each_part_and_one_out_of_order_starts_over() 
     p.store
         .enqueue(part(40, 0, false, &[start, &span("a", "first part")]));
     frame().await;
+    settle().await;
+    assert_eq!(p.count(".utp-text"), 1, "{:?}", p.el.text_content());
     assert_eq!(p.text(".utp-text"), "first part");
     assert_eq!(p.store.last_seq(), None, "no number until the last part");
     p.store
         .enqueue(part(40, 1, true, &[&span("b", "second part")]));
     frame().await;
+    settle().await;
     assert_eq!(p.count(".utp-text"), 2);
     assert_eq!(p.store.last_seq(), Some(40));
     let gaps = p.store.counters.get_untracked().gaps;
@@ -1116,6 +1136,7 @@ async fn a_snapshot_in_parts_shows_each_part_and_one_out_of_order_starts_over() 
     p.store
         .enqueue(part(41, 2, false, &[&span("c", "out of order")]));
     frame().await;
+    settle().await;
     assert!(
         p.text(".utp-notice").contains("snapshot part 2 of seq 41"),
         "{}",

@@ -52,6 +52,13 @@ pub(crate) struct Slab<T> {
     slots: usize,
     free: Option<u32>,
     len: usize,
+    /// The generation of a new slot: past every generation handed out before the last
+    /// [`Slab::clear`], so that no id from before it finds a node after it (views key their
+    /// rows by id: a snapshot that replaced everything would otherwise leave a row showing
+    /// another node).
+    base: u32,
+    /// One past the highest generation handed out: the next clear's `base`.
+    next_base: u32,
 }
 
 impl<T> Default for Slab<T> {
@@ -61,6 +68,8 @@ impl<T> Default for Slab<T> {
             slots: 0,
             free: None,
             len: 0,
+            base: 0,
+            next_base: 1,
         }
     }
 }
@@ -78,6 +87,7 @@ impl<T> Slab<T> {
                     let generation = generation.wrapping_add(1);
                     *slot = Slot::Used { generation, value };
                     self.free = next_free;
+                    self.next_base = self.next_base.max(generation.wrapping_add(1));
                     return Key { index, generation };
                 }
             }
@@ -87,14 +97,12 @@ impl<T> Slab<T> {
         if segment == self.segments.len() {
             self.segments.push(Vec::with_capacity(segment_len(segment)));
         }
-        self.segments[segment].push(Slot::Used {
-            generation: 0,
-            value,
-        });
+        let generation = self.base;
+        self.segments[segment].push(Slot::Used { generation, value });
         self.slots += 1;
         Key {
             index: index as u32,
-            generation: 0,
+            generation,
         }
     }
 
@@ -154,6 +162,8 @@ impl<T> Slab<T> {
         self.slots = 0;
         self.free = None;
         self.len = 0;
+        self.base = self.next_base;
+        self.next_base = self.base.wrapping_add(1);
     }
 }
 
@@ -236,14 +246,27 @@ mod tests {
     }
 
     #[test]
-    fn clear_forgets_everything() {
+    fn clear_forgets_everything_and_no_key_from_before_finds_what_comes_after() {
         let mut slab = Slab::default();
-        let keys: Vec<Key> = (0..100).map(|n| slab.insert(n)).collect();
-        slab.remove(keys[3]);
+        let mut keys: Vec<Key> = (0..100).map(|n| slab.insert(n)).collect();
+        // Slot 3 reused three times: generation 3, the highest handed out.
+        for n in 0..3 {
+            slab.remove(keys[3]);
+            keys[3] = slab.insert(200 + n);
+        }
+        assert_eq!(keys[3].generation, 3);
         slab.clear();
         assert_eq!(slab.len(), 0);
         assert_eq!(slab.get(keys[0]), None);
+        let after: Vec<Key> = (0..100).map(|n| slab.insert(1000 + n)).collect();
+        for k in &keys {
+            assert_eq!(slab.get(*k), None, "{k:?} from before the clear");
+        }
+        assert!(after.iter().all(|k| k.generation == 4), "{:?}", after[0]);
+        // And again: each clear moves past everything before it.
+        slab.clear();
         let k = slab.insert(9);
-        assert_eq!((k.index, k.generation), (0, 0));
+        assert_eq!((k.index, k.generation), (0, 5));
+        assert_eq!(slab.get(after[0]), None);
     }
 }
