@@ -48,6 +48,49 @@ pub struct Counters {
 
 const MAX_NOTICES: usize = 50;
 
+/// Which views a batch's changes reach.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Reach {
+    /// Those of what changed.
+    Changed,
+    /// None yet: parts of a snapshot after the first, but the last.
+    Later,
+    /// Every view shown: the last part of a snapshot after the first.
+    All,
+}
+
+/// The snapshot parts a batch held. The first part shows at once; the views follow the others
+/// once, with the last: each part moves the place of every row after the traces it adds (a
+/// million spans are hundreds of parts), and a view told per part paid a layout each time.
+/// What the views do not hear of still reaches what is kept from every change (error
+/// sources, levels below a way in).
+#[derive(Default)]
+struct Parts {
+    first: bool,
+    later: bool,
+    last: bool,
+}
+
+impl Parts {
+    fn note(&mut self, part: u32, last: bool) {
+        match (part, last) {
+            (0, _) => self.first = true,
+            (_, false) => self.later = true,
+            (_, true) => self.last = true,
+        }
+    }
+
+    fn reach(&self) -> Reach {
+        if self.last {
+            Reach::All
+        } else if self.later && !self.first {
+            Reach::Later
+        } else {
+            Reach::Changed
+        }
+    }
+}
+
 /// The model and the rest of the store's state, in one stored value. Leptos' stored values
 /// cost the wasm a copy of their code per stored type and per closure given to them (views
 /// read the model with about fifty: 12 KB of raw code), so the stored value holds only a
@@ -232,6 +275,7 @@ impl Store {
         let mut out = Outcome::default();
         let mut applied = 0u64;
         let mut out_of_order = None;
+        let mut parts = Parts::default();
         {
             let data = self.data.get_value();
             let m = &mut *data.model.borrow_mut();
@@ -256,6 +300,7 @@ impl Store {
                             out_of_order = Some(e);
                             break;
                         }
+                        parts.note(part, last);
                     }
                     Pending::Server(_) => {}
                     Pending::Events(events) => {
@@ -312,11 +357,15 @@ impl Store {
         if self.paused.get_untracked() {
             self.in_state(|s| s.held.extend(out.changes));
         } else {
-            self.notify(out.changes);
+            self.notify_views(out.changes, parts.reach());
         }
     }
 
     fn notify(&self, changes: Vec<Change>) {
+        self.notify_views(changes, Reach::Changed);
+    }
+
+    fn notify_views(&self, changes: Vec<Change>, reach: Reach) {
         self.note_error_sources(&changes);
         let mut roots = false;
         // Way-in rows whose count of levels below moved are notified as their trace.
@@ -366,6 +415,22 @@ impl Store {
         traces.dedup();
         spans.dedup();
         shapes.dedup();
+        match reach {
+            Reach::Changed => {}
+            Reach::Later => return,
+            Reach::All => {
+                // Every view shown reads the model again, and the list of traces.
+                self.in_state(|state| {
+                    let all = state.trace_triggers.values();
+                    let all = all.chain(state.span_triggers.values());
+                    for trigger in all.chain(state.span_shape_triggers.values()) {
+                        trigger.notify();
+                    }
+                });
+                self.roots.notify();
+                return;
+            }
+        }
         // Notifying only marks views to update later: nothing borrows the state meanwhile.
         self.in_state(|state| {
             for t in &traces {
@@ -553,5 +618,33 @@ impl Store {
     /// Every event needed to rebuild what is shown (for export).
     pub fn export_events(&self) -> Vec<Event> {
         self.with(Model::snapshot_events)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reach(parts: &[(u32, bool)]) -> Reach {
+        let mut p = Parts::default();
+        for &(part, last) in parts {
+            p.note(part, last);
+        }
+        p.reach()
+    }
+
+    #[test]
+    fn the_views_hear_of_the_first_part_at_once_and_of_the_others_with_the_last() {
+        assert!(reach(&[]) == Reach::Changed, "no parts: what changed");
+        assert!(
+            reach(&[(0, true)]) == Reach::Changed,
+            "a snapshot in one part"
+        );
+        assert!(reach(&[(0, false)]) == Reach::Changed, "the first paint");
+        assert!(reach(&[(1, false)]) == Reach::Later);
+        assert!(reach(&[(1, false), (2, false)]) == Reach::Later);
+        assert!(reach(&[(0, false), (1, false)]) == Reach::Changed);
+        assert!(reach(&[(3, true)]) == Reach::All);
+        assert!(reach(&[(2, false), (3, true)]) == Reach::All);
     }
 }

@@ -1126,10 +1126,21 @@ async fn a_snapshot_in_parts_shows_each_part_and_one_out_of_order_starts_over() 
     assert_eq!(p.text(".utp-text"), "first part");
     assert_eq!(p.store.last_seq(), None, "no number until the last part");
     p.store
-        .enqueue(part(40, 1, true, &[&span("b", "second part")]));
+        .enqueue(part(40, 1, false, &[&span("b", "second part")]));
     frame().await;
     settle().await;
-    assert_eq!(p.count(".utp-text"), 2);
+    let third = r#"{"id":"snapshot:9","process":"p","ts":0,"op":"trace_start","trace":"t3","name":"older"}"#;
+    p.store.enqueue(part(40, 2, true, &[third]));
+    frame().await;
+    settle().await;
+    // The list of traces follows the parts after the first once, with the last.
+    let labels = texts(&p, ".utp-trace-header .utp-label");
+    assert_eq!(labels, ["older", "parted"], "{labels:?}");
+    assert_eq!(
+        texts(&p, ".utp-text"),
+        ["first part", "second part"],
+        "a trace shown takes its spans from every part"
+    );
     assert_eq!(p.store.last_seq(), Some(40));
     let gaps = p.store.counters.get_untracked().gaps;
     // A part of another snapshot: reported, nothing of it shown, and the panel subscribes again.

@@ -72,7 +72,8 @@ fn content_type(path: &Path) -> &'static str {
 /// One HTTP/1.1 request; returns the status code and body.
 pub fn http(method: &str, addr: &str, path: &str, body: &str) -> Result<(u16, String)> {
     let mut stream = TcpStream::connect(addr).map_err(|e| format!("cannot reach {addr}: {e}"))?;
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(120)));
+    // Past the longest script a benchmark runs (B8's, bounded by its own waits).
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(900)));
     let request = format!(
         "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
         body.len()
@@ -287,6 +288,12 @@ impl Browser {
             "goog/cdp/execute",
             &format!(r#"{{"cmd":{},"params":{params}}}"#, json_string(cmd)),
         )
+    }
+
+    /// How long a script run by [`Browser::run`] may take (WebDriver's default: 30 s).
+    pub fn script_timeout(&self, secs: u64) -> Result {
+        self.command("timeouts", &format!(r#"{{"script":{}}}"#, secs * 1000))
+            .map(drop)
     }
 
     pub fn open(&self, url: &str) -> Result {

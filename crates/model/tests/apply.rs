@@ -538,11 +538,11 @@ fn a_snapshot_in_parts_rebuilds_the_same_tree_and_is_numbered_only_once_whole() 
     let m = varied_model();
     let events = m.snapshot_events();
     // One event per part (a bound of one byte), and the whole snapshot in one part.
-    let parts = snapshot_parts(9, &events, 1);
+    let parts: Vec<String> = snapshot_parts(9, &events, 1).collect();
     assert_eq!(parts.len(), events.len());
-    assert_eq!(snapshot_parts(9, &events, 1 << 20).len(), 1);
+    assert_eq!(snapshot_parts(9, &events, 1 << 20).count(), 1);
     assert_eq!(
-        snapshot_parts(9, &[], 1 << 20).len(),
+        snapshot_parts(9, &[], 1 << 20).count(),
         1,
         "an empty state is one part"
     );
@@ -574,8 +574,8 @@ fn a_snapshot_in_parts_rebuilds_the_same_tree_and_is_numbered_only_once_whole() 
 fn a_snapshot_part_out_of_order_applies_nothing_and_asks_for_a_whole_snapshot() {
     let m = varied_model();
     let events = m.snapshot_events();
-    let parts = snapshot_parts(9, &events, 1);
-    let later = snapshot_parts(12, &events, 1);
+    let parts: Vec<String> = snapshot_parts(9, &events, 1).collect();
+    let later: Vec<String> = snapshot_parts(12, &events, 1).collect();
     let mut out = user_trace_model::Outcome::default();
     let apply = |model: &mut Model, text: &str, out: &mut user_trace_model::Outcome| {
         let (seq, part, last, events) = part_of(text);

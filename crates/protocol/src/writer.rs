@@ -379,33 +379,49 @@ fn snapshot_part_head(seq: u64, part: u32, last: bool) -> String {
 }
 
 /// A snapshot as of `seq` in `snapshot_part` messages of about `part_bytes` each (at least
-/// one event per part, and one part when there are no events), written without building
-/// the messages first.
-pub fn snapshot_parts(seq: u64, list: &[Event], part_bytes: usize) -> Vec<String> {
-    let mut parts = Vec::new();
-    let mut rest = list;
-    loop {
+/// one event per part, and one part when there are no events), each written when it is
+/// asked for: the first can be on its way before the rest is written, and only one is held.
+pub fn snapshot_parts(seq: u64, list: &[Event], part_bytes: usize) -> SnapshotParts<'_> {
+    SnapshotParts {
+        seq,
+        rest: Some(list),
+        part: 0,
+        part_bytes,
+    }
+}
+
+/// The parts [`snapshot_parts`] writes, in order.
+pub struct SnapshotParts<'a> {
+    seq: u64,
+    /// Events not yet written; `None` once the last part was.
+    rest: Option<&'a [Event]>,
+    part: u32,
+    part_bytes: usize,
+}
+
+impl Iterator for SnapshotParts<'_> {
+    type Item = String;
+
+    fn next(&mut self) -> Option<String> {
+        let rest = self.rest?;
         // Events of this part: until their hinted size reaches the bound, at least one.
         let mut len = 0;
         let mut bytes = 0;
         for e in rest {
-            if len > 0 && bytes >= part_bytes {
+            if len > 0 && bytes >= self.part_bytes {
                 break;
             }
             bytes += size_hint(e);
             len += 1;
         }
         let (these, after) = rest.split_at(len);
-        let part = u32::try_from(parts.len()).unwrap_or(u32::MAX);
-        let mut out = snapshot_part_head(seq, part, after.is_empty());
+        let mut out = snapshot_part_head(self.seq, self.part, after.is_empty());
         out.reserve(bytes + 16);
         events(&mut out, these);
         out.push('}');
-        parts.push(out);
-        rest = after;
-        if rest.is_empty() {
-            return parts;
-        }
+        self.rest = (!after.is_empty()).then_some(after);
+        self.part = self.part.saturating_add(1);
+        Some(out)
     }
 }
 

@@ -236,7 +236,7 @@ fn messages_are_written_as_serde_json_writes_them() {
 
     // A snapshot cut into parts: the same messages as serde writes, the events in order.
     for bound in [1, 200, 1 << 20] {
-        let parts = snapshot_parts(12, &all, bound);
+        let parts: Vec<String> = snapshot_parts(12, &all, bound).collect();
         let mut rest = &all[..];
         for (i, text) in parts.iter().enumerate() {
             let Ok(ServerMessage::SnapshotPart { events, .. }) = decode_server(text) else {

@@ -154,17 +154,17 @@ async fn subscribe(
         match hub.subscribe(session, last_seq) {
             Start::Resume(last) => return Ok(last),
             Start::Snapshot { seq, epoch, events } => {
-                // Serialized without the hub's lock, so that producers and other panels do
-                // not wait for it.
-                let frames = if conn.parts {
-                    snapshot_parts(seq, &events, SNAPSHOT_PART_BYTES)
-                } else {
-                    vec![ServerMessage::Snapshot { seq, events }.to_json()]
-                };
                 // The model may be ahead of the store: nothing uncommitted reaches a panel.
+                // Serialized without the hub's lock, so that producers and other panels do
+                // not wait for it; in parts, each as the one before it is sent.
                 if hub.committed(epoch, seq).await {
-                    for frame in frames {
-                        conn.send(frame).await?;
+                    if conn.parts {
+                        for part in snapshot_parts(seq, &events, SNAPSHOT_PART_BYTES) {
+                            conn.send(part).await?;
+                        }
+                    } else {
+                        conn.send(ServerMessage::Snapshot { seq, events }.to_json())
+                            .await?;
                     }
                     return Ok(seq);
                 }
