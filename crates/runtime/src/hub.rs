@@ -1356,6 +1356,44 @@ mod tests {
         use futures_util::FutureExt;
         let hub = hub(10);
         accept(&hub, 3);
+        // History well past the state (empty appends change nothing but are stored), yet
+        // far under the 64 MiB a compaction waits for.
+        let span = Event {
+            id: "s".into(),
+            process: "p".into(),
+            ts: 4,
+            op: Op::SpanCreate {
+                trace: "t0001".into(),
+                span: "s".into(),
+                kind: user_trace_protocol::SpanKind::Text,
+                title: None,
+                content: user_trace_protocol::Content::Text(String::new()),
+                source: None,
+            },
+        };
+        assert!(hub.accept(vec![Ok(span)]).is_ok());
+        let appends: Vec<EventResult> = (0..2_000)
+            .map(|k| {
+                Ok(Event {
+                    id: format!("a{k}"),
+                    process: "p".into(),
+                    ts: 5 + k,
+                    op: Op::TextAppend {
+                        span: "s".into(),
+                        text: String::new(),
+                    },
+                })
+            })
+            .collect();
+        assert!(hub.accept(appends).is_ok());
+        let (history, state) = {
+            let s = hub.lock();
+            (s.history_bytes, s.model.bytes() as u64)
+        };
+        assert!(
+            history > state,
+            "{history} bytes of history, {state} of state"
+        );
         // A permit is stored when it is asked for while no compactor waits.
         assert!(hub.compact.notified().now_or_never().is_none());
         let clear = Event {

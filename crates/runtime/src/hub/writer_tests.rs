@@ -196,8 +196,8 @@ fn stored_seqs(store: &Shared) -> Vec<u64> {
 #[test]
 fn a_large_batch_goes_in_one_chunk_at_a_time_and_another_producer_gets_in_between() {
     let (hub, store) = hub(100_000);
-    // 263 events of 1,000 bytes are the first chunk's worth (just over 256 KiB).
-    let per_chunk = CHUNK_BYTES.div_ceil(1000) as u64;
+    // 263 events of 1,000 bytes are a chunk's worth: 262 are just under 256 KiB.
+    let per_chunk = 263;
     store.with(|s| s.hold = true);
     let big = accept_on_a_thread(&hub, batch("a", 4 * per_chunk, 1000));
     store.wait("the first chunk's write", |s| s.entered.len() == 1);
@@ -227,8 +227,8 @@ fn a_large_batch_goes_in_one_chunk_at_a_time_and_another_producer_gets_in_betwee
 #[test]
 fn exactly_one_chunk_queued_does_not_hold_the_next_back() {
     let (hub, store) = hub(100_000);
-    // 256 events of 1,024 bytes: chunks of exactly CHUNK_BYTES.
-    let per_chunk = (CHUNK_BYTES / 1024) as u64;
+    // 256 events of 1,024 bytes: chunks of exactly 256 KiB.
+    let per_chunk = 256;
     store.with(|s| s.hold = true);
     let big = accept_on_a_thread(&hub, batch("a", 3 * per_chunk, 1024));
     store.wait("the first chunk's write", |s| !s.entered.is_empty());
@@ -275,6 +275,7 @@ fn a_failed_write_refuses_its_batch_and_those_after_it_and_no_panel_sees_them() 
     // The window does not reach back further than it did before the failure (9..=13).
     assert!(matches!(hub.read_after(7, 1 << 20), Read::Behind));
     assert_eq!(seqs(hub.read_after(8, 1 << 20)), Some(vec![9, 10]));
+    assert_eq!(hub.window_bytes(), 400, "the window counts what it holds");
     // For a moment new batches are refused at once, with the reason.
     assert_eq!(
         refusal(hub.accept(batch("d", 1, 200))),
@@ -306,6 +307,7 @@ fn a_store_that_cannot_be_read_back_refuses_everything_and_shows_nothing_uncommi
     assert_eq!((hub.head(), applied(&hub)), (3, 3));
     assert_eq!(seqs(hub.read_after(0, 1 << 20)), Some(vec![1, 2, 3]));
     assert_eq!(hub.lock().window.events.len(), 3);
+    assert_eq!(hub.window_bytes(), 600, "the window counts what it holds");
     // Refused past the pause too, until a restart checks the store.
     std::thread::sleep(FAILED_PAUSE + Duration::from_millis(50));
     store.with(|s| s.fail_load = false);
@@ -340,6 +342,18 @@ fn a_full_store_gets_a_compaction_that_keeps_no_events_and_a_normal_one_keeps_th
     // Only once: the next compaction keeps the recent events again.
     hub.compact_now();
     assert_eq!(store.with(|s| s.compactions[2]), (3, 3, 1));
+}
+
+#[test]
+fn a_compaction_never_runs_beside_another() {
+    let (hub, store) = hub(100);
+    assert!(hub.accept(batch("a", 2, 200)).is_ok());
+    hub.lock().compacting = true;
+    hub.compact_now();
+    assert!(store.with(|s| s.compactions.is_empty()));
+    hub.lock().compacting = false;
+    hub.compact_now();
+    assert_eq!(store.with(|s| s.compactions.len()), 1);
 }
 
 #[test]
@@ -441,4 +455,148 @@ fn a_hub_started_on_stored_events_is_committed_up_to_them_and_numbers_on() {
     assert_eq!(*again.watch_head().borrow(), Committed { epoch: 0, seq: 3 });
     assert!(again.accept(batch("b", 1, 200)).is_ok());
     assert_eq!(stored_seqs(&store), vec![1, 2, 3, 4]);
+}
+
+/// Fails the test if `f` resolves within 100 ms.
+fn still_pending<F: std::future::Future>(
+    rt: &tokio::runtime::Runtime,
+    f: &mut std::pin::Pin<Box<F>>,
+    what: &str,
+) {
+    rt.block_on(async {
+        let waited = tokio::time::timeout(Duration::from_millis(100), f.as_mut()).await;
+        assert!(waited.is_err(), "{what}");
+    });
+}
+
+#[test]
+fn an_async_producer_is_answered_once_the_store_has_its_batch_and_refused_if_it_failed() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .expect("a runtime");
+    let (hub, store) = hub(100);
+    store.with(|s| s.hold = true);
+    let Ok(submitted) = hub.submit(batch("a", 2, 200)) else {
+        panic!("refused")
+    };
+    let mut confirm = Box::pin(hub.confirm(submitted));
+    still_pending(&rt, &mut confirm, "answered before the commit");
+    store.with(|s| s.hold = false);
+    let answer =
+        rt.block_on(async { tokio::time::timeout(Duration::from_secs(20), confirm).await });
+    let answer = answer.expect("an answer within 20 s");
+    assert_eq!(answer.map(|a| a.accepted).ok(), Some(2));
+    // A write that fails: the batch is refused with the store's reason.
+    store.with(|s| {
+        s.hold = true;
+        s.fail_next = Some("gone".into());
+    });
+    let Ok(submitted) = hub.submit(batch("b", 1, 200)) else {
+        panic!("refused")
+    };
+    let mut confirm = Box::pin(hub.confirm(submitted));
+    still_pending(&rt, &mut confirm, "answered before the commit");
+    store.with(|s| s.hold = false);
+    let answer =
+        rt.block_on(async { tokio::time::timeout(Duration::from_secs(20), confirm).await });
+    assert_eq!(refusal(answer.expect("an answer within 20 s")), "gone");
+}
+
+#[test]
+fn a_resent_batch_is_acknowledged_but_neither_numbered_nor_stored_again() {
+    let (hub, store) = hub(100);
+    let sent = batch("a", 3, 200);
+    assert_eq!(hub.accept(sent.clone()).map(|a| a.accepted).ok(), Some(3));
+    // The producer lost the acknowledgement and sends the batch again.
+    assert_eq!(hub.accept(sent).map(|a| a.accepted).ok(), Some(3));
+    assert_eq!((hub.head(), applied(&hub)), (3, 3));
+    assert_eq!(stored_seqs(&store), vec![1, 2, 3]);
+    assert_eq!(seqs(hub.read_after(0, 1 << 20)), Some(vec![1, 2, 3]));
+}
+
+#[test]
+fn a_panel_gets_a_snapshot_only_once_the_store_has_what_it_holds() {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_time()
+        .build()
+        .expect("a runtime");
+    let (hub, store) = hub(100);
+    let snapshot_of = |hub: &Hub| match hub.resync() {
+        Start::Snapshot { seq, epoch, .. } => (epoch, seq),
+        Start::Resume(_) => panic!("a resync is a snapshot"),
+    };
+    for fails in [false, true] {
+        store.with(|s| {
+            s.hold = true;
+            s.fail_next = fails.then(|| "gone".into());
+        });
+        let before = applied(&hub);
+        let pending = accept_on_a_thread(&hub, batch(if fails { "b" } else { "a" }, 2, 200));
+        wait_applied(&hub, before + 2);
+        // The snapshot holds the batch the store has not committed yet.
+        let (epoch, seq) = snapshot_of(&hub);
+        assert_eq!(seq, before + 2);
+        let mut committed = Box::pin(hub.committed(epoch, seq));
+        still_pending(&rt, &mut committed, "sent before the commit");
+        store.with(|s| s.hold = false);
+        let answer =
+            rt.block_on(async { tokio::time::timeout(Duration::from_secs(20), committed).await });
+        assert_eq!(
+            answer.ok(),
+            Some(!fails),
+            "a failed write voids the snapshot"
+        );
+        let _ = pending.answer();
+    }
+}
+
+#[test]
+fn a_history_past_64_mib_and_past_the_state_asks_for_a_compaction() {
+    use futures_util::FutureExt;
+    let (hub, _store) = hub(10);
+    let mut events = batch("a", 1, 200);
+    let span = |k: u64, text: String| Event {
+        id: format!("s{k}"),
+        process: "p".into(),
+        ts: 10 + k,
+        op: Op::SpanCreate {
+            trace: "a000001".into(),
+            span: "s".into(),
+            kind: user_trace_protocol::SpanKind::Text,
+            title: None,
+            content: user_trace_protocol::Content::Text(text),
+            source: None,
+        },
+    };
+    events.push(Ok(span(0, String::new())));
+    assert!(hub.accept(events).is_ok());
+    // The same span's content replaced by 1 MiB again and again: the history grows, the
+    // state does not.
+    let compaction_asked = |hub: &Hub| hub.compact.notified().now_or_never().is_some();
+    let mut k = 1;
+    while hub.lock().history_bytes <= COMPACT_AFTER_BYTES {
+        assert!(
+            !compaction_asked(&hub),
+            "asked at {} bytes",
+            hub.lock().history_bytes
+        );
+        let replace = Event {
+            id: format!("r{k}"),
+            process: "p".into(),
+            ts: 10 + k,
+            op: Op::ContentReplace {
+                span: "s".into(),
+                content: user_trace_protocol::RawJson::from_string(format!(
+                    "\"{}\"",
+                    format!("{}", k % 10).repeat(1 << 19)
+                ))
+                .expect("a JSON string"),
+            },
+        };
+        assert!(hub.accept(vec![Ok(replace)]).is_ok());
+        k += 1;
+    }
+    assert!(hub.lock().model.bytes() < 4 << 20);
+    assert!(compaction_asked(&hub), "not asked past 64 MiB of history");
 }
