@@ -878,6 +878,8 @@ impl Hub {
         }
         drop(state);
         self.written.notify_all();
+        // A failed write emptied the queue: a batch waiting for room learns of it now.
+        self.room.notify_all();
         true
     }
 

@@ -600,3 +600,23 @@ fn a_history_past_64_mib_and_past_the_state_asks_for_a_compaction() {
     assert!(hub.lock().model.bytes() < 4 << 20);
     assert!(compaction_asked(&hub), "not asked past 64 MiB of history");
 }
+
+#[test]
+fn a_large_batch_waiting_for_room_is_refused_when_the_write_before_it_fails() {
+    let (hub, store) = hub(100_000);
+    store.with(|s| {
+        s.hold = true;
+        s.fail_next = Some("gone".into());
+    });
+    // Three chunks: the first held and then failed, the second queued, the third waiting.
+    let big = accept_on_a_thread(&hub, batch("a", 3 * 263, 1000));
+    store.wait("the first chunk's write", |s| s.entered.len() == 1);
+    wait_applied(&hub, 2 * 263);
+    store.with(|s| s.hold = false);
+    assert_eq!(
+        refusal(big.answer()),
+        "gone",
+        "the waiting batch hears of the failure"
+    );
+    assert!(stored_seqs(&store).is_empty());
+}
