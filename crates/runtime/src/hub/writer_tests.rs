@@ -168,17 +168,24 @@ fn applied(hub: &Hub) -> u64 {
     hub.lock().next_seq - 1
 }
 
-/// Waits until the hub has applied up to `seq`, failing after 20 s.
-fn wait_applied(hub: &Hub, seq: u64) {
+/// Waits until `done` holds, failing the test after 20 s.
+fn until(what: &str, done: impl Fn() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(20);
-    while applied(hub) < seq {
-        assert!(
-            Instant::now() < deadline,
-            "timed out: applied {}",
-            applied(hub)
-        );
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
         std::thread::sleep(Duration::from_millis(2));
     }
+}
+
+/// Waits until the hub has applied up to `seq`, failing after 20 s.
+fn wait_applied(hub: &Hub, seq: u64) {
+    until(&format!("event {seq} applied"), || applied(hub) >= seq);
+}
+
+/// Runs `f` with the hub on a thread of its own.
+fn on_a_thread(hub: &Arc<Hub>, f: fn(&Hub)) -> std::thread::JoinHandle<()> {
+    let hub = hub.clone();
+    std::thread::spawn(move || f(&hub))
 }
 
 fn refusal(r: Result<Accepted, Refused>) -> String {
@@ -374,10 +381,7 @@ fn a_compaction_waits_for_the_commit_of_what_its_snapshot_holds() {
     store.with(|s| s.hold = true);
     let pending = accept_on_a_thread(&hub, batch("a", 2, 200));
     store.wait("the write", |s| s.entered.len() == 1);
-    let compacting = {
-        let hub = hub.clone();
-        std::thread::spawn(move || hub.compact_now())
-    };
+    let compacting = on_a_thread(&hub, Hub::compact_now);
     std::thread::sleep(Duration::from_millis(100));
     assert!(
         store.with(|s| s.compactions.is_empty()),
@@ -385,11 +389,7 @@ fn a_compaction_waits_for_the_commit_of_what_its_snapshot_holds() {
     );
     store.with(|s| s.hold = false);
     assert!(pending.answer().is_ok());
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !compacting.is_finished() {
-        assert!(Instant::now() < deadline, "the compaction never ended");
-        std::thread::sleep(Duration::from_millis(2));
-    }
+    until("the compaction's end", || compacting.is_finished());
     assert_eq!(store.with(|s| s.compactions.clone()), vec![(2, 2, 1)]);
 }
 
@@ -404,18 +404,11 @@ fn a_compaction_whose_snapshot_a_failed_write_made_wrong_is_dropped() {
     let failing = accept_on_a_thread(&hub, batch("b", 1, 200));
     store.wait("the write", |s| s.entered.len() == 2);
     // The snapshot would hold b000001, which the store never gets.
-    let compacting = {
-        let hub = hub.clone();
-        std::thread::spawn(move || hub.compact_now())
-    };
+    let compacting = on_a_thread(&hub, Hub::compact_now);
     std::thread::sleep(Duration::from_millis(100));
     store.with(|s| s.hold = false);
     assert!(failing.answer().is_err());
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !compacting.is_finished() {
-        assert!(Instant::now() < deadline, "the compaction never ended");
-        std::thread::sleep(Duration::from_millis(2));
-    }
+    until("the compaction's end", || compacting.is_finished());
     assert!(store.with(|s| s.compactions.is_empty()));
     assert!(!hub.lock().compacting, "the next compaction may run");
 }
@@ -426,21 +419,11 @@ fn a_stopped_hub_commits_what_is_queued_then_refuses() {
     store.with(|s| s.hold = true);
     let pending = accept_on_a_thread(&hub, batch("a", 2, 200));
     store.wait("the write", |s| s.entered.len() == 1);
-    let stopping = {
-        let hub = hub.clone();
-        std::thread::spawn(move || hub.stop())
-    };
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !hub.is_stopped() {
-        assert!(Instant::now() < deadline, "never stopped");
-        std::thread::sleep(Duration::from_millis(2));
-    }
+    let stopping = on_a_thread(&hub, Hub::stop);
+    until("the stop", || hub.is_stopped());
     store.with(|s| s.hold = false);
     assert_eq!(pending.answer().map(|a| a.accepted).ok(), Some(2));
-    while !stopping.is_finished() {
-        assert!(Instant::now() < deadline, "the stop never ended");
-        std::thread::sleep(Duration::from_millis(2));
-    }
+    until("the stop's end", || stopping.is_finished());
     assert_eq!(stored_seqs(&store), vec![1, 2]);
     assert_eq!(refusal(hub.accept(batch("b", 1, 200))), "stopping");
 }
