@@ -19,6 +19,13 @@ export interface MountOptions {
    * (`import "user-trace-panel/panel.css"`); by default the panel adds it to the page once.
    */
   styles?: boolean;
+  /**
+   * Approximate cap, in bytes, on the trace state the panel holds (256 MiB when absent): past
+   * it the oldest finished traces are evicted and the status area counts them. A whole number
+   * of at least 1048576 (1 MiB); anything else is refused with a notice in the status area
+   * and the default kept.
+   */
+  maxBytes?: number;
 }
 
 export type Theme = "light" | "dark";
@@ -198,6 +205,8 @@ export interface UserTracePanelAttributes {
   src?: string;
   /** `"light"` or `"dark"`; the system's colour scheme when absent. */
   theme?: Theme;
+  /** As {@link MountOptions.maxBytes}, as a number in text: `max-bytes="1073741824"`. */
+  "max-bytes"?: string;
 }
 
 /** `<user-trace-panel>` once {@link defineElement} has run. */

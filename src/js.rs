@@ -14,6 +14,25 @@ fn option_string(options: &JsValue, key: &str) -> Option<String> {
         .and_then(|v| v.as_string())
 }
 
+/// The model's options from `mount`'s: `maxBytes`, a whole number of bytes of at least
+/// 1 MiB, caps the trace state. Anything else there is refused with the reason, and the
+/// default cap kept: a host that mistypes it learns so in the status area.
+fn model_options(options: &JsValue) -> (user_trace_model::Options, Option<String>) {
+    let mut model = user_trace_model::Options::default();
+    let value =
+        js_sys::Reflect::get(options, &JsValue::from_str("maxBytes")).unwrap_or(JsValue::UNDEFINED);
+    if value.is_undefined() || value.is_null() {
+        return (model, None);
+    }
+    match crate::byte_cap::byte_cap(value.as_f64()) {
+        Ok(b) => {
+            model.max_bytes = b;
+            (model, None)
+        }
+        Err(why) => (model, Some(why)),
+    }
+}
+
 /// A mounted panel.
 #[wasm_bindgen]
 pub struct PanelHandle {
@@ -23,7 +42,8 @@ pub struct PanelHandle {
 }
 
 /// Mounts a panel into `element`. `options`: `{ url?: string, theme?: "light" | "dark",
-/// styles?: boolean }`; `styles: false` leaves styling to the host (it links `panel.css`).
+/// styles?: boolean, maxBytes?: number }`; `styles: false` leaves styling to the host (it
+/// links `panel.css`); `maxBytes` caps the trace state (256 MiB by default).
 #[wasm_bindgen]
 pub fn mount(element: web_sys::HtmlElement, options: JsValue) -> PanelHandle {
     let url = option_string(&options, "url");
@@ -40,8 +60,12 @@ pub fn mount(element: web_sys::HtmlElement, options: JsValue) -> PanelHandle {
     let _ = any_spawner::Executor::init_wasm_bindgen();
     let owner = Owner::new();
     let section = crate::panel::section(theme.as_deref().unwrap_or(""));
+    let (model_options, refused) = model_options(&options);
     let store = owner.with(|| {
-        let store = Store::new(user_trace_model::Options::default());
+        let store = Store::new(model_options);
+        if let Some(why) = refused {
+            store.notice(Level::Warning, why);
+        }
         untrack(|| crate::panel::fill(&section, url, store));
         store
     });
@@ -162,7 +186,7 @@ impl Drop for PanelHandle {
 export function define(name, mount) {
   if (customElements.get(name)) return false;
   customElements.define(name, class extends HTMLElement {
-    static get observedAttributes() { return ["src", "theme"]; }
+    static get observedAttributes() { return ["src", "theme", "max-bytes"]; }
     connectedCallback() { this.#open(); }
     disconnectedCallback() { this.#close(); }
     attributeChangedCallback() { if (this.handle) { this.#close(); this.#open(); } }
@@ -173,6 +197,8 @@ export function define(name, mount) {
       const theme = this.getAttribute("theme");
       if (src) options.url = src;
       if (theme) options.theme = theme;
+      const cap = this.getAttribute("max-bytes");
+      if (cap !== null) options.maxBytes = Number(cap);
       this.handle = mount(this, options);
       // The host's links to its program, as DOM events (see the handle's methods).
       const send = (type, detail) =>
@@ -194,7 +220,8 @@ extern "C" {
 }
 
 /// Registers the custom element `<user-trace-panel>` (see the README).
-// It mounts a panel when added to the page (`src="ws://..."`, `theme="dark"`), disposes it when
+// It mounts a panel when added to the page (`src="ws://..."`, `theme="dark"`,
+// `max-bytes="1073741824"`), disposes it when
 // removed, and reconnects when `src` changes. It also has `push(events)`, `clear()` and
 // `reveal(source)`, and sends `user-trace-activate` and `user-trace-error-sources` events.
 // Calling this again does nothing. (Details in `//`: wasm-bindgen copies `///` into the glue,

@@ -9,6 +9,7 @@
 mod backoff;
 mod badges;
 pub mod bidi;
+mod byte_cap;
 mod clock;
 #[cfg(feature = "component")]
 mod component;

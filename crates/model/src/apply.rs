@@ -291,16 +291,17 @@ impl Model {
             }
         }
         let key: Arc<str> = key.into();
+        let process = self.names.get(process);
         let trace = Trace {
             key: key.clone(),
             name,
             parent: Parent::Root,
             spans: Vec::new(),
-            processes: vec![process.into()],
+            processes: vec![process.clone()],
             status: RunStatus::Running,
             start_ts: ts,
             end_ts: None,
-            process: process.into(),
+            process,
             source: source.map(Into::into),
         };
         self.bytes += trace.bytes() + key.len();
@@ -312,7 +313,7 @@ impl Model {
                 self.bytes += ORDER_ENTRY_BYTES;
                 out.changes.push(Change::Roots);
             }
-            Some(p) => match self.span_keys.get(p.as_str()).copied() {
+            Some(p) => match self.span_keys.get(p.as_str(), &self.spans) {
                 Some(span) => self.attach_trace(id, span, out),
                 None => {
                     if let Some(t) = self.traces.get_mut(id.0) {
@@ -346,7 +347,7 @@ impl Model {
     /// Whether following span `span_key` up through its trace and that trace's parents ends
     /// waiting for trace `trace_key`.
     fn span_chain_waits_for_trace(&self, span_key: &str, trace_key: &str) -> bool {
-        let mut span = self.span_keys.get(span_key).copied();
+        let mut span = self.span_keys.get(span_key, &self.spans);
         // Bounded by the number of traces: a chain never visits a trace twice.
         for _ in 0..=self.traces.len() {
             let Some(s) = span.and_then(|s| self.span(s)) else {
@@ -425,9 +426,13 @@ impl Model {
     }
 
     fn add_trace_process(&mut self, id: TraceId, process: &str, out: &mut Outcome) {
-        if let Some(t) = self.traces.get_mut(id.0) {
-            if let Err(pos) = t.processes.binary_search_by(|p| (**p).cmp(process)) {
-                t.processes.insert(pos, process.into());
+        let Some(t) = self.traces.get(id.0) else {
+            return;
+        };
+        if let Err(pos) = t.processes.binary_search_by(|p| (**p).cmp(process)) {
+            let name = self.names.get(process);
+            if let Some(t) = self.traces.get_mut(id.0) {
+                t.processes.insert(pos, name);
                 self.bytes += process.len() + 16;
                 out.changes.push(Change::Trace(id));
             }
@@ -454,7 +459,7 @@ impl Model {
             self.check_label("span title", t)?;
         }
         self.check_content(&content)?;
-        if let Some(&existing) = self.span_keys.get(key.as_str()) {
+        if let Some(existing) = self.span_keys.get(key.as_str(), &self.spans) {
             let owner = self.span(existing).map_or("", |s| &*s.process);
             return Err(format!(
                 "span `{key}` already exists (created by process `{owner}`)"
@@ -474,13 +479,14 @@ impl Model {
             appends.note(ts);
         }
         let span = Span {
+            // A copy for the orphan and waiter lookups below; the node holds the only one kept.
             key: key.clone(),
             trace: Parent::Waiting(trace_key.as_str().into()),
             kind,
             title,
             content,
             children: Vec::new(),
-            process: process.into(),
+            process: self.names.get(process),
             status: RunStatus::Running,
             start_ts: ts,
             end_ts: None,
@@ -494,10 +500,10 @@ impl Model {
                 })
             }),
         };
-        self.bytes += span.bytes() + key.len();
+        self.bytes += span.bytes();
         self.errors += usize::from(crate::search::is_error(&span));
         let id = SpanId(self.spans.insert(span));
-        self.span_keys.insert(key.clone(), id);
+        self.span_keys.insert(id, &self.spans);
         match trace {
             Some(trace) => self.attach_span(id, trace, out),
             None => {
@@ -579,8 +585,7 @@ impl Model {
     fn span_mut(&mut self, key: &str) -> Result<(SpanId, &mut Span)> {
         let id = self
             .span_keys
-            .get(key)
-            .copied()
+            .get(key, &self.spans)
             .ok_or_else(|| format!("unknown span `{key}` (never created, or evicted)"))?;
         match self.spans.get_mut(id.0) {
             Some(s) => Ok((id, s)),

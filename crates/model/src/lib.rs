@@ -24,12 +24,14 @@ pub mod fuzz;
 pub mod json;
 pub mod json_stream;
 mod model;
+mod names;
 mod node;
 mod options;
 pub mod search;
 mod seen;
 mod slab;
 mod snapshot;
+mod span_keys;
 
 pub use below::LevelsBelow;
 pub use change::{Change, Gap, Outcome, PartOutOfOrder, Rejection};

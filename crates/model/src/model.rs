@@ -70,7 +70,7 @@ pub struct Model {
     pub(crate) traces: Slab<Trace>,
     pub(crate) spans: Slab<Span>,
     pub(crate) trace_keys: HashMap<Arc<str>, TraceId>,
-    pub(crate) span_keys: HashMap<Box<str>, SpanId>,
+    pub(crate) span_keys: crate::span_keys::SpanKeys,
     /// Root traces still running, by [`Order`]. Roots are kept in two indexes so that the
     /// oldest finished root, evicted first, is found without looking at running ones.
     pub(crate) running_roots: BTreeMap<Order, TraceId>,
@@ -87,6 +87,8 @@ pub struct Model {
     /// B-tree code costs the panel's wasm several KB.
     pub(crate) orphan_spans: BTreeMap<Order, TraceId>,
     pub(crate) seen: Seen,
+    /// Process names shared between nodes.
+    pub(crate) names: crate::names::Names,
     pub(crate) last_seq: Option<u64>,
     /// The part due next of a snapshot being received in parts: `(seq, part)`.
     pub(crate) snapshot_next: Option<(u64, u32)>,
@@ -112,11 +114,12 @@ impl Model {
     pub fn new(options: Options) -> Self {
         Self {
             seen: Seen::new(options.dedup_window),
+            names: Default::default(),
             options,
             traces: Slab::default(),
             spans: Slab::default(),
             trace_keys: HashMap::new(),
-            span_keys: HashMap::new(),
+            span_keys: Default::default(),
             running_roots: BTreeMap::new(),
             finished_roots: BTreeMap::new(),
             waiting_traces: HashMap::new(),
@@ -155,8 +158,8 @@ impl Model {
     pub fn newest_with_source(&self, source: &str) -> Option<Sourced> {
         let span = self
             .span_keys
-            .values()
-            .filter_map(|&id| Some((id, self.spans.get(id.0)?)))
+            .iter()
+            .filter_map(|id| Some((id, self.spans.get(id.0)?)))
             .filter(|(_, s)| s.source() == Some(source))
             .max_by(|(_, a), (_, b)| (a.start_ts, &a.key).cmp(&(b.start_ts, &b.key)))
             .map(|(id, _)| Sourced::Span(id));
@@ -175,12 +178,9 @@ impl Model {
     pub fn open_span_keys(&self, keep: impl Fn(&Span) -> bool) -> Vec<String> {
         self.span_keys
             .iter()
-            .filter(|(_, &id)| {
-                self.spans
-                    .get(id.0)
-                    .is_some_and(|s| s.status.is_running() && keep(s))
-            })
-            .map(|(key, _)| key.to_string())
+            .filter_map(|id| self.spans.get(id.0))
+            .filter(|s| s.status.is_running() && keep(s))
+            .map(|s| s.key.to_string())
             .collect()
     }
 
@@ -195,7 +195,7 @@ impl Model {
 
     /// A span by its producer id.
     pub fn span_by_key(&self, key: &str) -> Option<SpanId> {
-        self.span_keys.get(key).copied()
+        self.span_keys.get(key, &self.spans)
     }
 
     /// Traces and spans whose parent has not arrived (yet), ordered by start time, then id.
@@ -304,6 +304,7 @@ impl Model {
         self.waiting_spans.clear();
         self.orphan_traces.clear();
         self.orphan_spans.clear();
+        self.names.clear();
         self.bytes = 0;
         self.errors = 0;
     }
@@ -334,8 +335,8 @@ impl Model {
             for sid in trace.spans {
                 if let Some(span) = self.spans.remove(sid.0) {
                     self.forget_error(crate::search::is_error(&span));
-                    freed += span.bytes() + span.key.len();
-                    self.span_keys.remove(&span.key);
+                    freed += span.bytes();
+                    self.span_keys.remove(&span.key, sid);
                     stack.extend(span.children);
                 }
             }
@@ -380,8 +381,8 @@ impl Model {
                     match self.spans.remove(id.0) {
                         Some(span) => {
                             self.forget_error(crate::search::is_error(&span));
-                            let mut freed = span.bytes() + span.key.len() + indexed(&span.trace);
-                            self.span_keys.remove(&span.key);
+                            let mut freed = span.bytes() + indexed(&span.trace);
+                            self.span_keys.remove(&span.key, id);
                             for child in span.children {
                                 freed += self.remove_trace_tree(child);
                             }

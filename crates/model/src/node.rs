@@ -92,13 +92,13 @@ pub struct Trace {
     /// Its spans, ordered by start time, then id (the same whatever order events arrived in).
     pub spans: Vec<SpanId>,
     /// Names of the processes that wrote into this trace, sorted.
-    pub processes: Vec<Box<str>>,
+    pub processes: Vec<Arc<str>>,
     pub status: RunStatus,
     /// Microseconds since the Unix epoch.
     pub start_ts: u64,
     pub end_ts: Option<u64>,
-    /// The process that started the trace.
-    pub process: Box<str>,
+    /// The process that started the trace (one allocation shared by the nodes it made: `names.rs`).
+    pub process: Arc<str>,
     /// The host's name for what made it (`source`, opaque; the first start's).
     pub source: Option<Box<str>>,
 }
@@ -115,8 +115,8 @@ pub struct Span {
     pub content: Content,
     /// Child traces nested in this span, ordered by start time, then id.
     pub children: Vec<TraceId>,
-    /// The process that created the span.
-    pub process: Box<str>,
+    /// The process that created the span (one allocation shared by the nodes it made: `names.rs`).
+    pub process: Arc<str>,
     pub status: RunStatus,
     pub start_ts: u64,
     pub end_ts: Option<u64>,
@@ -136,7 +136,7 @@ pub struct Span {
 /// The rarer parts of a span, allocated on the first one it gets.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct SpanMore {
-    pub writers: Vec<Box<str>>,
+    pub writers: Vec<Arc<str>>,
     pub item_history: ItemHistories,
     pub interrupted: Option<u64>,
     pub source: Option<Box<str>>,
@@ -229,17 +229,22 @@ impl Appends {
 
 /// Fixed cost of a node in the memory accounting, beside its strings and content: the node in
 /// its slab (whose storage grows by doubling: half as much again on average), its entry in the
-/// id index (a hash table at most 7/8 full: about twice the entry), and the allocator's
-/// rounding of its small strings and lists. Measured against a counting allocator by
-/// `tests/hostile.rs`: a stream of small traces then holds about the cap, not twice it.
-const fn node_overhead(node: usize) -> usize {
+/// id index (`index_entry` bytes and a control byte, in a hash table at most 7/8 full: about
+/// twice that), and the allocator's rounding of its small strings and lists. Measured against
+/// a counting allocator by `tests/hostile.rs`: a stream of small traces then holds about the
+/// cap, not twice it.
+const fn node_overhead(node: usize, index_entry: usize) -> usize {
     let slot = node + 8;
-    let index_entry = std::mem::size_of::<Box<str>>() + 8 + 1;
-    slot * 3 / 2 + 2 * index_entry + 4 * 16
+    slot * 3 / 2 + 2 * (index_entry + 1) + 4 * 16
 }
 
-const TRACE_OVERHEAD: usize = node_overhead(std::mem::size_of::<Trace>());
-const SPAN_OVERHEAD: usize = node_overhead(std::mem::size_of::<Span>());
+/// A trace's index entry is its shared key and its id; a span's, its id alone (`span_keys.rs`).
+const TRACE_OVERHEAD: usize = node_overhead(
+    std::mem::size_of::<Trace>(),
+    std::mem::size_of::<(Arc<str>, TraceId)>(),
+);
+const SPAN_OVERHEAD: usize =
+    node_overhead(std::mem::size_of::<Span>(), std::mem::size_of::<SpanId>());
 
 impl Trace {
     pub(crate) fn bytes(&self) -> usize {
@@ -265,7 +270,7 @@ impl Span {
 
     /// Other processes that wrote into it (appends, items), sorted; empty when only its
     /// creator did.
-    pub fn writers(&self) -> &[Box<str>] {
+    pub fn writers(&self) -> &[Arc<str>] {
         self.more.as_ref().map_or(&[], |m| &m.writers)
     }
 

@@ -214,8 +214,10 @@ fn survivors_attach_when_their_parent_arrives_after_evictions() {
         assert!(out.evicted > 500, "{}", out.evicted);
         let survivors = m.orphans().traces.len();
         assert_eq!(survivors as u64, 990 - out.evicted);
-        // Its trace arrives as a root, and is the first to go, with the large span.
-        let out = apply_ok(&mut m, [p.trace("zz", "Z")]);
+        // Its trace arrives as a root, and is the first to go, with the large span. (Its name
+        // is as large as a waiting trace, so that it does not fit in what the evictions left
+        // under the cap, which is less than one waiting trace.)
+        let out = apply_ok(&mut m, [p.trace("zz", &"Z".repeat(per))]);
         assert_eq!(out.evicted, 1);
         assert!(m.trace_by_key("zz").is_none());
         // Now the waited-for span arrives.

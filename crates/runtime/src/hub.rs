@@ -606,7 +606,7 @@ impl Hub {
 
     /// The keys of the open spans whose creator and other writers `keep` accepts (the spans a
     /// producer that went away left open: `crate::interrupt`).
-    pub fn open_spans(&self, keep: &dyn Fn(&str, &[Box<str>]) -> bool) -> Vec<String> {
+    pub fn open_spans(&self, keep: &dyn Fn(&str, &[Arc<str>]) -> bool) -> Vec<String> {
         self.lock()
             .model
             .open_span_keys(|s| s.interrupted().is_none() && keep(&s.process, s.writers()))

@@ -358,3 +358,278 @@ async fn otlp_spans_through_either_runtime_are_numbered_once() {
     })
     .await;
 }
+
+/// The shared log is bounded by `--max-state-mib`: past it the stream drops its oldest
+/// messages, and the runtimes keep a snapshot of the state beside it (past a quarter of the
+/// cap of history). A runtime started after messages were dropped rebuilds the whole state
+/// from that snapshot and the messages after it, under the stream's session; a runtime on
+/// another stream has another session, so that a panel never resumes across logs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_runtime_joining_a_capped_stream_rebuilds_the_state_from_its_snapshot() {
+    within(180, async {
+        let dir = data_dir("nats-snap");
+        let nats = Nats::start(&dir, free_port());
+        let mut capped = shared(&nats, "snap");
+        capped.max_state_mib = 1;
+        let a = user_trace_runtime::start(capped.clone()).await.expect("A");
+        let tracer = Tracer::connect_with(
+            &format!("ws://{}/v1/ingest", a.addr),
+            TracerOptions {
+                process: Some("p".into()),
+                ..TracerOptions::default()
+            },
+        )
+        .await
+        .expect("connects");
+        // About 2.4 MB of history, over twice the stream's cap: 300 ended traces of one text
+        // span each, in appends of 100 bytes.
+        let piece = "x".repeat(100);
+        for t in 0..300 {
+            let trace = tracer.trace(&format!("trace {t}"));
+            let span = trace.text("log", "");
+            for _ in 0..80 {
+                span.append(&piece);
+            }
+            span.end();
+            trace.end();
+        }
+        tokio::time::timeout(Duration::from_secs(60), tracer.flush())
+            .await
+            .expect("everything acknowledged");
+        println!("sent");
+        let events = 300 * 84;
+        let give_up = Instant::now() + Duration::from_secs(60);
+        while a.hub.head() < events {
+            assert!(Instant::now() < give_up, "A did not follow the log");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        // The stream dropped its oldest messages.
+        let client = async_nats::connect(nats.url()).await.expect("NATS");
+        let js = async_nats::jetstream::new(client);
+        let mut stream = js.get_stream("snap").await.expect("the stream");
+        let info = stream.info().await.expect("its state");
+        assert!(
+            info.state.first_sequence > 1 && info.state.bytes <= 1 << 20,
+            "the stream keeps at most --max-state-mib: first {} of {}, {} bytes",
+            info.state.first_sequence,
+            info.state.last_sequence,
+            info.state.bytes
+        );
+        assert!(
+            has_snapshot(&js, "snap").await,
+            "a snapshot beside the stream"
+        );
+        println!("the stream capped, a snapshot kept");
+        // A new runtime on it: the same state, the same numbers, the same session.
+        let c = user_trace_runtime::start(capped)
+            .await
+            .expect("C starts from the snapshot and the stream");
+        let give_up = Instant::now() + Duration::from_secs(30);
+        while c.hub.head() < events {
+            assert!(Instant::now() < give_up, "C did not catch up");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert_eq!(c.hub.head(), a.hub.head());
+        assert_eq!(c.hub.session, a.hub.session, "one log, one session");
+        println!("C caught up");
+        let mut on_a = Panel::connect(a.addr).await;
+        let mut on_c = Panel::connect(c.addr).await;
+        on_a.until(events).await;
+        on_c.until(events).await;
+        let m = &on_a.model;
+        assert!(
+            m.roots()
+                .iter()
+                .any(|&id| m.trace(id).is_some_and(|t| t.name == "trace 299")),
+            "the newest trace is held"
+        );
+        let (dump_a, dump_c) = (on_a.model.dump(), on_c.model.dump());
+        let names = |m: &Model| -> Vec<String> {
+            m.roots()
+                .iter()
+                .filter_map(|&id| m.trace(id).map(|t| t.name.clone()))
+                .collect()
+        };
+        // C may hold older traces than A: A's text spans grew by appends and count their
+        // spare capacity against the cap, C's came whole from the snapshot. What A holds, C
+        // holds the same.
+        let (held_a, held_c) = (names(&on_a.model), names(&on_c.model));
+        assert!(
+            held_a.len() > 50 && held_c.ends_with(&held_a),
+            "C holds the traces A holds: A {:?}..{:?}, C {:?}..{:?}",
+            held_a.first(),
+            held_a.last(),
+            held_c.first(),
+            held_c.last()
+        );
+        let from = dump_c.len().saturating_sub(dump_a.len());
+        same_text(&dump_c[from..], &dump_a, "C holds what A holds");
+        // Another stream, another session.
+        let other = user_trace_runtime::start(shared(&nats, "snap-other"))
+            .await
+            .expect("a runtime on another stream");
+        assert!(!other.hub.session.is_empty() && !a.hub.session.is_empty());
+        assert_ne!(
+            other.hub.session, a.hub.session,
+            "another log, another session"
+        );
+        a.stop().await;
+        c.stop().await;
+        other.stop().await;
+        drop(nats);
+        let _ = std::fs::remove_dir_all(&dir);
+    })
+    .await;
+}
+
+/// A runtime joining a stream whose oldest messages are gone (purged here; a stream's byte
+/// cap drops them too) with no snapshot that holds them starts from the first message kept:
+/// every event from there on, none before, under the same numbers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_runtime_joining_a_stream_whose_oldest_messages_are_gone_starts_from_the_first_kept() {
+    within(120, async {
+        let dir = data_dir("nats-hole");
+        let nats = Nats::start(&dir, free_port());
+        let a = user_trace_runtime::start(shared(&nats, "hole"))
+            .await
+            .expect("A");
+        let mut producer = common::Producer::connect(a.addr, "p").await;
+        // Ten root traces, one event each: any message lost shows as a trace missing.
+        let starts = (1..=10)
+            .map(|i| {
+                producer.event(user_trace_protocol::Op::TraceStart {
+                    trace: format!("t{i}"),
+                    name: format!("trace {i}"),
+                    parent_span: None,
+                    source: None,
+                })
+            })
+            .collect();
+        match producer.send(starts).await {
+            user_trace_protocol::ProducerReply::Ack { accepted, .. } => assert_eq!(accepted, 10),
+            other => panic!("{other:?}"),
+        }
+        let give_up = Instant::now() + Duration::from_secs(10);
+        while a.hub.head() < 10 {
+            assert!(Instant::now() < give_up, "A did not follow the log");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        // Ten small events are far from a quarter of the cap (512 MiB): no snapshot yet.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        a.stop().await;
+        let client = async_nats::connect(nats.url()).await.expect("NATS");
+        let js = async_nats::jetstream::new(client);
+        assert!(
+            !has_snapshot(&js, "hole").await,
+            "a snapshot before it was due"
+        );
+        // Messages 1 to 4 go.
+        let stream = js.get_stream("hole").await.expect("the stream");
+        stream.purge().sequence(5).await.expect("purged");
+        let c = user_trace_runtime::start(shared(&nats, "hole"))
+            .await
+            .expect("C starts on what is left");
+        let give_up = Instant::now() + Duration::from_secs(10);
+        while c.hub.head() < 10 {
+            assert!(Instant::now() < give_up, "C did not follow the log");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        let mut panel = Panel::connect(c.addr).await;
+        panel.until(10).await;
+        let m = &panel.model;
+        let mut names: Vec<String> = m
+            .roots()
+            .iter()
+            .filter_map(|&id| m.trace(id).map(|t| t.name.clone()))
+            .collect();
+        names.sort_by_key(|n| n[6..].parse::<u32>().unwrap_or(0));
+        let want: Vec<String> = (5..=10).map(|i| format!("trace {i}")).collect();
+        assert_eq!(
+            names, want,
+            "from the first message kept, and nothing before it"
+        );
+        assert_eq!(c.hub.head(), 10, "the log's numbers");
+        // A panel that held up to 7 resumes with the three events after it, not a snapshot:
+        // the runtime keeps a window of what it followed, as it does of what it stores.
+        let mut ws = connect(format!("ws://{}/v1/panel", c.addr)).await;
+        let resume = format!(
+            r#"{{"type":"subscribe","session":"{}","last_seq":7}}"#,
+            c.hub.session
+        );
+        ws.send(Message::Text(resume.into()))
+            .await
+            .expect("subscribes");
+        let _hello = common::recv_text(&mut ws).await;
+        match decode_server(&common::recv_text(&mut ws).await).expect("a frame") {
+            ServerMessage::Events { first_seq, events } => {
+                assert_eq!((first_seq, events.len()), (8, 3), "events 8 to 10")
+            }
+            other => panic!("a resume, not {other:?}"),
+        }
+        c.stop().await;
+        drop(nats);
+        let _ = std::fs::remove_dir_all(&dir);
+    })
+    .await;
+}
+
+/// An event over the NATS server's `max_payload` (less 1 KiB for the message's headers) would
+/// be refused by the server on every resend: the runtime refuses it with the reason, and takes
+/// one exactly at the limit. The test's server has NATS' default limit, 1 MiB.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_over_the_nats_payload_limit_is_refused_and_one_at_it_is_taken() {
+    use user_trace_protocol::{Content, Op, ProducerReply, SpanKind};
+    within(120, async {
+        let dir = data_dir("nats-payload");
+        let nats = Nats::start(&dir, free_port());
+        let a = user_trace_runtime::start(shared(&nats, "payload"))
+            .await
+            .expect("A");
+        let mut producer = common::Producer::connect(a.addr, "p").await;
+        let span = |p: &mut common::Producer, n: usize, text_len: usize| {
+            p.event(Op::SpanCreate {
+                trace: "t".into(),
+                span: format!("s{n}"),
+                kind: SpanKind::Text,
+                title: None,
+                content: Content::Text("x".repeat(text_len)),
+                source: None,
+            })
+        };
+        let limit = (1usize << 20) - 1024;
+        // The JSON's length grows by one per byte of text.
+        let fixed = span(&mut producer, 0, 0).to_json().len();
+        let at = span(&mut producer, 1, limit - fixed);
+        let over = span(&mut producer, 2, limit - fixed + 1);
+        assert_eq!(
+            (at.to_json().len(), over.to_json().len()),
+            (limit, limit + 1)
+        );
+        match producer.send(vec![at, over]).await {
+            ProducerReply::Ack { accepted, rejected } => {
+                assert_eq!(accepted, 1, "the one at the limit is taken: {rejected:?}");
+                assert_eq!(rejected.len(), 1);
+                assert_eq!(rejected[0].index, 1);
+                assert!(
+                    rejected[0].reason.contains("max_payload"),
+                    "{}",
+                    rejected[0].reason
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        a.stop().await;
+        drop(nats);
+        let _ = std::fs::remove_dir_all(&dir);
+    })
+    .await;
+}
+
+/// Whether the runtimes keep a snapshot beside stream `stream` (its object store).
+async fn has_snapshot(js: &async_nats::jetstream::Context, stream: &str) -> bool {
+    let store = js
+        .get_object_store(format!("{stream}-snapshots"))
+        .await
+        .expect("the snapshot store");
+    store.info("snapshot").await.is_ok()
+}
