@@ -106,9 +106,50 @@ impl HeightEstimate {
     }
 }
 
+/// Span rows the root traces open by default may hold together. A browser lays out at most
+/// about 33.5 million pixels in one element (Chromium's limit; Firefox's is lower): a million
+/// spans at some 50 pixels a row would be past it, the placeholders' heights would be cut, and
+/// every block would seem near and mount (B8 mounted 3.5 million elements that way). This many
+/// rows stay near 5 million pixels.
+pub const OPEN_ROWS: usize = 100_000;
+
+/// How many of the newest root traces open by default, given each one's span rows, newest
+/// first: the newest, and then as many as fit in [`OPEN_ROWS`] with it. Older ones start
+/// folded (one row each) unless the reader opens them, they still run, or a command opened all.
+pub fn open_by_default(rows_newest_first: impl IntoIterator<Item = usize>) -> usize {
+    let mut total = 0usize;
+    let mut open = 0;
+    for rows in rows_newest_first {
+        total = total.saturating_add(rows);
+        if open > 0 && total > OPEN_ROWS {
+            break;
+        }
+        open += 1;
+    }
+    open
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_newest_traces_open_up_to_the_row_budget_and_the_newest_always() {
+        assert_eq!(open_by_default([]), 0);
+        // 10,000 traces of 100 spans: the newest 1,000 fill the budget exactly.
+        assert_eq!(open_by_default(std::iter::repeat_n(100, 10_000)), 1_000);
+        // One row more and the thousandth no longer fits.
+        let one_more = std::iter::once(101).chain(std::iter::repeat_n(100, 10_000));
+        assert_eq!(open_by_default(one_more), 999);
+        // The newest opens even past the budget alone; the next does not.
+        assert_eq!(open_by_default([OPEN_ROWS + 1, 1]), 1);
+        assert_eq!(
+            open_by_default([OPEN_ROWS, 0, 0]),
+            3,
+            "empty traces cost no row"
+        );
+        assert_eq!(open_by_default([usize::MAX, usize::MAX]), 1);
+    }
 
     #[test]
     fn blocks_cover_every_row_once() {

@@ -405,6 +405,64 @@ async fn a_trace_of_100_000_spans_mounts_only_the_rows_near_the_viewport() {
     );
 }
 
+/// The fold of each root trace's header, by its label, for the headers mounted.
+fn folds(p: &Mounted) -> Vec<(String, String)> {
+    let headers = p.el.query_selector_all(".utp-trace-header").unwrap();
+    (0..headers.length())
+        .filter_map(|i| headers.item(i)?.dyn_into::<web_sys::Element>().ok())
+        .map(|h| {
+            let label = h
+                .query_selector(".utp-label")
+                .ok()
+                .flatten()
+                .and_then(|l| l.text_content())
+                .unwrap_or_default();
+            (label, h.get_attribute("aria-expanded").unwrap_or_default())
+        })
+        .collect()
+}
+
+/// A browser lays out at most about 33.5 million pixels in one element, and a million spans
+/// would be past it (every block then seemed near and mounted). The newest root traces open by
+/// default up to 100,000 span rows together (`windowing::OPEN_ROWS`); older finished ones start
+/// folded, a running one stays open however old, and the reader opens a folded one.
+#[wasm_bindgen_test]
+async fn past_100_000_span_rows_older_finished_traces_start_folded() {
+    // Oldest first: "old" (ended, one span), "live" (running, one span), then "big", newest,
+    // with `big` spans.
+    let lines = |big: usize| {
+        let mut l = vec![
+            r#"{"id":"a","process":"p","ts":1,"op":"trace_start","trace":"old","name":"old"}"#.to_owned(),
+            r#"{"id":"b","process":"p","ts":1,"op":"span_create","trace":"old","span":"o","kind":"text","content":"old span"}"#.to_owned(),
+            r#"{"id":"c","process":"p","ts":1,"op":"trace_end","trace":"old"}"#.to_owned(),
+            r#"{"id":"d","process":"p","ts":2,"op":"trace_start","trace":"live","name":"live"}"#.to_owned(),
+            r#"{"id":"e","process":"p","ts":2,"op":"span_create","trace":"live","span":"l","kind":"text","content":"live span"}"#.to_owned(),
+            r#"{"id":"f","process":"p","ts":3,"op":"trace_start","trace":"big","name":"big"}"#.to_owned(),
+        ];
+        for i in 0..big {
+            l.push(format!(r#"{{"id":"s{i}","process":"p","ts":{},"op":"span_create","trace":"big","span":"s{i}","kind":"text","content":"row {i}"}}"#, 10 + i));
+        }
+        l.push(r#"{"id":"g","process":"p","ts":200000,"op":"trace_end","trace":"big"}"#.to_owned());
+        l
+    };
+    // 99,999 + 1 rows fill the budget with "big" and "live": "old" is one row past it (the
+    // edge itself, 100,000 rows, is `windowing`'s unit test).
+    let p = mount_sized_panel(600);
+    push_lines(&p, &lines(99_999)).await;
+    settle().await;
+    p.element(".utp-tree").set_scroll_top(0);
+    settle().await;
+    let want = [("old", "false"), ("live", "true"), ("big", "true")]
+        .map(|(l, f)| (l.to_owned(), f.to_owned()));
+    assert_eq!(folds(&p), want);
+    // Folded: its span is not shown until the reader opens it.
+    assert!(!texts(&p, ".utp-text").contains(&"old span".to_owned()));
+    p.element(".utp-trace-header").click();
+    settle().await;
+    assert_eq!(folds(&p)[0], ("old".to_owned(), "true".to_owned()));
+    assert!(texts(&p, ".utp-text").contains(&"old span".to_owned()));
+}
+
 #[wasm_bindgen_test]
 async fn traces_keep_their_fold_when_scrolled_out_of_view_and_back() {
     let p = mount_sized_panel(600);

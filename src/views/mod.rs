@@ -85,6 +85,32 @@ pub struct Ctx {
     /// How many levels of traces this view is below the tree's root level (see
     /// [`crate::depth`]: past a cap, a trace is a way in, not nested in place).
     pub depth: usize,
+    /// Where root traces stop opening by default: the oldest that does, by start time and id
+    /// (`None`: every one). See [`crate::windowing::open_by_default`].
+    pub open_from: Option<OpenFrom>,
+}
+
+/// The oldest root trace that opens by default (see [`Ctx::open_from`]).
+pub type OpenFrom = crate::reactive::Memo<Option<(u64, std::sync::Arc<str>)>>;
+
+impl Ctx {
+    /// Whether a trace (at this context's depth, running or not, starting at `start_ts`, with
+    /// producer id `key`) starts open when the reader has not said: nested traces and running
+    /// ones do, and root traces from the newest back to [`Ctx::open_from`]. Called outside
+    /// `store.with`: the memo reads the store.
+    pub fn opens_by_default(&self, running: bool, start_ts: u64, key: &str) -> bool {
+        use crate::reactive::*;
+        if self.depth > 0 || running {
+            return true;
+        }
+        let Some(from) = self.open_from else {
+            return true;
+        };
+        from.with_untracked(|f| {
+            f.as_ref()
+                .is_none_or(|(ts, k)| (start_ts, key) >= (*ts, &**k))
+        })
+    }
 }
 
 impl Ctx {

@@ -78,13 +78,21 @@ pub fn trace_view(cx: Ctx, id: TraceId) -> Element {
     } = cx;
     let flat = !depth::indents(cx.depth);
     let trigger = store.trace_trigger(id);
-    // As the user left it, else as the last collapse-all or expand-all said (a virtualized
-    // list remounts traces that scroll back into view).
-    let expanded = RwSignal::new(
-        store
-            .trace_expanded(id)
-            .unwrap_or_else(|| fold.get_untracked().expand),
-    );
+    // As the user left it, else as the last collapse-all or expand-all said, else open unless
+    // it is an old finished root among many (a virtualized list remounts traces that scroll
+    // back into view, so this is asked again then).
+    let expanded = RwSignal::new(store.trace_expanded(id).unwrap_or_else(|| {
+        let command = fold.get_untracked();
+        if command.generation > 0 {
+            command.expand
+        } else {
+            let trace = store.with(|m| {
+                m.trace(id)
+                    .map(|t| (t.status.is_running(), t.start_ts, t.key.clone()))
+            });
+            trace.is_none_or(|(running, ts, key)| cx.opens_by_default(running, ts, &key))
+        }
+    }));
     // Apply collapse-all / expand-all when issued after this view was made.
     let issued = fold.get_untracked().generation;
     dom::effect(move || {

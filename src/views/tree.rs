@@ -19,6 +19,7 @@ use crate::views::tail;
 use crate::views::trace::trace_view;
 use crate::views::virtual_list::{virtual_list, Viewport};
 use crate::views::{Ctx, PanelCx};
+use crate::windowing;
 
 /// The tree's keys (the WAI-ARIA tree pattern): arrows move focus among the items, Right
 /// expands and Left collapses, Home and End go to the first and last item, Enter and Space
@@ -272,13 +273,6 @@ pub fn tree(parent: &Element, cx: PanelCx) {
     // Lists at every depth virtualize against this scroller.
     let viewport = Viewport::new(scroller.clone());
     on_cleanup(move || viewport.disconnect());
-    let cx = Ctx {
-        store,
-        fold,
-        filter,
-        viewport: Some(viewport),
-        depth: 0,
-    };
     let roots = Memo::new(move |_| {
         store.track_roots();
         let f = filter.get();
@@ -297,6 +291,26 @@ pub fn tree(parent: &Element, cx: PanelCx) {
                 .collect::<Vec<_>>()
         })
     });
+    // The newest root traces open by default, as many as the browser can lay out.
+    let open_from = Memo::new(move |_| {
+        roots.with(|r| {
+            store.with(|m| {
+                let rows = |&t: &u64| m.trace(TraceId::from_u64(t)).map_or(0, |t| t.spans.len());
+                let open = windowing::open_by_default(r.iter().rev().map(rows));
+                let oldest_open = r.len().checked_sub(open).filter(|&i| i > 0)?;
+                let t = m.trace(TraceId::from_u64(r[oldest_open]))?;
+                Some((t.start_ts, t.key.clone()))
+            })
+        })
+    });
+    let cx = Ctx {
+        store,
+        fold,
+        filter,
+        viewport: Some(viewport),
+        depth: 0,
+        open_from: Some(open_from),
+    };
     // A new root starts at its top.
     let el = scroller.clone();
     let mut rooted = None;
