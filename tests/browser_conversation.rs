@@ -598,6 +598,29 @@ async fn a_long_stream_adds_only_what_arrived_and_groups_full_pages() {
     assert_eq!(page.len(), 100);
     assert_eq!(page[0], "1200: {1 key}");
     assert_eq!(page[99], "1299: {1 key}");
+    // A frame of 1,000 items (a document arriving faster than frames): the pages it fills get
+    // their page rows without member rows being built first, and read right when opened.
+    let mut text = String::new();
+    for i in 3050..4050 {
+        text.push_str(&format!("{{\"n\": {i}}}, "));
+    }
+    p.push(&[piece(40, "j", &text, false)]).await;
+    assert_eq!(p.all(".utp-json-page").len(), 40);
+    assert!(direct(&p) <= PAGE_ROWS, "{} rows", direct(&p));
+    assert_eq!(p.text(".utp-json-live .utp-json-summary"), "[4050 items");
+    p.all(".utp-json-page")[35].click();
+    frame().await;
+    let page: Vec<String> = p
+        .all(".utp-json-page + .utp-json-children .utp-json-row")
+        .iter()
+        .map(|r| r.text_content().unwrap().replace("copycopy", ""))
+        .collect();
+    assert!(
+        page.contains(&"3500: {1 key}".to_owned()),
+        "{:?}",
+        &page[..3]
+    );
+    assert!(page.contains(&"3599: {1 key}".to_owned()));
 }
 
 /// The most rows a live container shows besides its page rows.

@@ -445,13 +445,40 @@ impl View {
             self.add_row(level, c.row, c.member_start, true);
             level.after = c.end;
         }
+        // Whole pages that fill up within this call get no member rows, only their page row,
+        // which reads them from the text when expanded (as `skip_full_pages` does for a level
+        // shown mid-stream): a document arriving fast completes hundreds of members a frame,
+        // and each row was built to be removed at once (B10).
+        let full_before = if target == usize::MAX {
+            0
+        } else {
+            target / PAGE * PAGE
+        };
+        let base = container.as_ptr() as usize;
         while level.rendered < target {
+            let at = |s: &str| level.start + (s.as_ptr() as usize - base);
             let from = level.after - level.start;
+            if level.rendered.is_multiple_of(PAGE) && level.rendered + PAGE <= full_before {
+                let mut members = json::members_from(container, from);
+                let Some(first) = members.next() else {
+                    break;
+                };
+                let start = at(first.key.unwrap_or(first.value));
+                let mut end = at(first.value) + first.value.len();
+                for m in members.take(PAGE - 1) {
+                    end = at(m.value) + m.value.len();
+                }
+                self.flush_page(level, None);
+                let page = self.page_row(level, (level.rendered, PAGE), start, Vec::new());
+                let before = level.tail.as_ref().map(|t| t.as_ref());
+                let _ = level.children.insert_before(&page, before);
+                level.rendered += PAGE;
+                level.after = end;
+                continue;
+            }
             let Some(m) = json::members_from(container, from).next() else {
                 break;
             };
-            let base = container.as_ptr() as usize;
-            let at = |s: &str| level.start + (s.as_ptr() as usize - base);
             let member_start = at(m.key.unwrap_or(m.value));
             let value_end = at(m.value) + m.value.len();
             let row = member_row(
@@ -486,19 +513,8 @@ impl View {
     /// fills up becomes one collapsed page row, unless the reader expanded something in it.
     fn add_row(&self, level: &mut Level, row: Element, member_start: usize, placed: bool) {
         if level.rendered.is_multiple_of(PAGE) {
-            // (No rows when the pages before were made without reading them.)
-            if level.rendered > 0 && !level.page.is_empty() {
-                let rows = std::mem::take(&mut level.page);
-                let first = level.rendered - PAGE;
-                let page = self.page_row(level, (first, PAGE), level.page_start, rows);
-                // Before the rows of the new page: this row when it is in place, else the tail.
-                let before: Option<&web_sys::Node> = if placed {
-                    Some(row.as_ref())
-                } else {
-                    level.tail.as_ref().map(|t| t.as_ref())
-                };
-                let _ = level.children.insert_before(&page, before);
-            }
+            // Before the rows of the new page: this row when it is in place, else the tail.
+            self.flush_page(level, placed.then_some(&row));
             level.page_start = member_start;
         }
         if !placed {
@@ -507,6 +523,21 @@ impl View {
         }
         level.page.push(row);
         level.rendered += 1;
+    }
+
+    /// At a page's end: the full page's rows become one collapsed page row, placed before
+    /// `before` (else before the tail). No rows when the page was made without reading them.
+    fn flush_page(&self, level: &mut Level, before: Option<&Element>) {
+        if level.rendered > 0 && !level.page.is_empty() {
+            let rows = std::mem::take(&mut level.page);
+            let first = level.rendered - PAGE;
+            let page = self.page_row(level, (first, PAGE), level.page_start, rows);
+            let before: Option<&web_sys::Node> = match before {
+                Some(row) => Some(row.as_ref()),
+                None => level.tail.as_ref().map(|t| t.as_ref()),
+            };
+            let _ = level.children.insert_before(&page, before);
+        }
     }
 
     /// Members `first` to `first + PAGE - 1` of `level`, which start at `start`: a row that

@@ -241,15 +241,17 @@ pub(super) fn b10(cx: &Cx, rows: &mut Vec<Row>) -> Result {
     let rt = Runtime::start("native")?;
     let empty = super::empty_panel_memory(cx.browser, &cx.site)?;
     open_ready(cx.browser, &cx.url("panel.html", &rt))?;
+    // Done when the document's array shows as closed. Not by the event count: a panel that
+    // falls behind the runtime's queue is sent a snapshot, which holds the pieces as one.
     let done = format!(
-        "{} && [...document.querySelectorAll('.utp-json-row')].some((r) => r.textContent.includes('[{doc_rows} items]'))",
-        counted(events)
+        "[...document.querySelectorAll('.utp-json-row')].some((r) => r.textContent.includes('[{doc_rows} items]'))"
     );
-    let (f, sent) = measure_stream(cx, &rt, &file, &done, "0")?;
+    let applied = "parseInt(document.querySelector('.utp-counters')?.textContent ?? '', 10) || 0";
+    let (f, sent) = measure_stream(cx, &rt, &file, &done, applied)?;
     cx.profiler.stop("b10")?;
     rows.push(Row {
         scenario: "B10",
-        what: format!("{mb:.1} MB JSON in {events} pieces ({sent:.1} s to send), top level shown: frame work p50 / p95 / max; {SLOW}"),
+        what: format!("{mb:.1} MB JSON in {} pieces ({sent:.1} s to send), top level shown, until it is all shown: frame work p50 / p95 / max; {SLOW}", events - 2),
         figure: format!(
             "{:.2} / {:.2} / {:.1} ms; {} long tasks; {}",
             get(&f, "p50"),
@@ -262,7 +264,10 @@ pub(super) fn b10(cx: &Cx, rows: &mut Vec<Row>) -> Result {
     });
     rows.push(Row {
         scenario: "B10",
-        what: "time from the last piece sent until the whole document is shown (validated, its row count)".into(),
+        what: format!(
+            "time from the last piece sent until the whole document is shown (validated, its row count; {} of {events} events counted: fewer when the panel fell behind and was sent a snapshot)",
+            get(&f, "shown"),
+        ),
         figure: super::ms_or_not(get(&f, "catchup"), 60),
         target: "no backlog".into(),
     });
