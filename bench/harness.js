@@ -120,6 +120,16 @@
         check();
       });
     },
+    // Scrolls `scroller` to its top and waits there. Once more after a pause: a panel that
+    // follows its newest rows pins itself to the bottom again before it hears of the first
+    // scroll (without this, B3's and B8's scrolling started at the bottom and moved nowhere).
+    async toTop(scroller) {
+      for (let i = 0; i < 2; i++) {
+        scroller.scrollTop = 0;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      if (scroller.scrollTop !== 0) throw new Error(`not at the top: ${scroller.scrollTop}`);
+    },
     // Every WebSocket that received a message: B5 cuts them as a network failure would.
     sockets,
     handled: state.handled,

@@ -59,6 +59,14 @@ pub fn initially_mounted(index: usize, count: usize) -> bool {
     index < 2 || index + 1 == count
 }
 
+/// The most a row never shown is expected to measure. The rows measured first are not always
+/// like the others: a tree follows its newest traces, which are open (thousands of pixels
+/// each), while the older ones it has not shown are folded (one line). Expected at the
+/// average, 9,000 folded traces made the list taller than a browser lays out (see
+/// [`OPEN_ROWS`]) and every block mounted. A row that measures taller when shown makes the
+/// list grow then, as any measurement does.
+pub const MAX_ESTIMATED_ROW_PX: f64 = 100.0;
+
 /// Estimates row heights from the blocks measured so far.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct HeightEstimate {
@@ -95,14 +103,14 @@ impl HeightEstimate {
         }
     }
 
-    /// The expected height of `rows` rows.
+    /// The expected height of `rows` rows, at most [`MAX_ESTIMATED_ROW_PX`] each.
     pub fn height_of(&self, rows: usize) -> f64 {
         let per_row = if self.rows == 0 {
             self.fallback
         } else {
             self.pixels / self.rows as f64
         };
-        per_row * rows as f64
+        per_row.min(MAX_ESTIMATED_ROW_PX) * rows as f64
     }
 }
 
@@ -209,5 +217,20 @@ mod tests {
         assert_eq!(e.height_of(10), 600.0);
         assert_eq!(e.measured_or_expected(10, 250.0), 250.0);
         assert_eq!(e.measured_or_expected(10, 0.0), 600.0);
+    }
+
+    #[test]
+    fn rows_never_shown_are_expected_at_most_100_px_each() {
+        // The newest traces measured open, 5,000 px a row: the 9,000 older ones are expected
+        // at 100 px, not 45 million pixels in all.
+        let mut e = HeightEstimate::new(48.0);
+        e.record(1_000, 5_000_000.0);
+        assert_eq!(e.height_of(9_000), 900_000.0);
+        // At the cap and under it, the average stands.
+        let mut e = HeightEstimate::new(48.0);
+        e.record(10, 1_000.0);
+        assert_eq!(e.height_of(3), 300.0);
+        e.record(10, 0.5);
+        assert_eq!(e.height_of(20), 1_000.5);
     }
 }

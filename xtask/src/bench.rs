@@ -725,8 +725,7 @@ fn b3(cx: &Cx, rows: &mut Vec<Row>) -> Result {
              const nodes = bench.domNodes();
              const mem = wasmMemory();
              const scroller = document.querySelector('.utp-tree');
-             scroller.scrollTop = 0;
-             await new Promise((r) => setTimeout(r, 200));
+             await bench.toTop(scroller);
              bench.start();
              for (let i = 0; i < 1000; i++) {{
                scroller.scrollTop += 400;
@@ -835,8 +834,7 @@ fn b8(cx: &Cx, rows: &mut Vec<Row>) -> Result {
              const mem = wasmMemory();
              const evicted = document.querySelector('.utp-counters')?.textContent.includes('evicted') ? 1 : 0;
              const scroller = document.querySelector('.utp-tree');
-             scroller.scrollTop = 0;
-             await new Promise((r) => setTimeout(r, 200));
+             await bench.toTop(scroller);
              bench.start();
              for (let i = 0; i < 600; i++) {{
                scroller.scrollTop += 400;
