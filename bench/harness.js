@@ -122,7 +122,8 @@
     },
     // Scrolls `scroller` to its top and waits there. Once more after a pause: a panel that
     // follows its newest rows pins itself to the bottom again before it hears of the first
-    // scroll (without this, B3's and B8's scrolling started at the bottom and moved nowhere).
+    // scroll (seen in B8: its first scroll to the top was undone, and its scrolling started
+    // at the bottom, where it moved nowhere).
     async toTop(scroller) {
       for (let i = 0; i < 2; i++) {
         scroller.scrollTop = 0;
