@@ -225,8 +225,33 @@ impl JetStream {
         Ok(())
     }
 
-    /// The last snapshot frame kept, if any.
+    /// The last snapshot frame kept, if any. Another runtime may replace it meanwhile: the
+    /// old object's chunks then go, and a read of them could wait for ever. So each attempt
+    /// has a time limit, and the next one reads the new object. (A start on a stream once
+    /// waited past a test's 3 minutes while the runtime beside it kept snapshots; this is the
+    /// likely cause, not a proven one.)
     pub async fn load_snapshot(&self) -> Result<Option<String>, StorageError> {
+        const ATTEMPTS: u32 = 3;
+        for attempt in 1..=ATTEMPTS {
+            match tokio::time::timeout(SNAPSHOT_READ, self.read_snapshot()).await {
+                Ok(result) => return result,
+                Err(_) => tracing::warn!(
+                    attempt,
+                    "reading the shared snapshot took over {} s; reading it again",
+                    SNAPSHOT_READ.as_secs()
+                ),
+            }
+        }
+        Err(other(
+            "cannot read the snapshot",
+            format!(
+                "{ATTEMPTS} attempts of {} s each timed out",
+                SNAPSHOT_READ.as_secs()
+            ),
+        ))
+    }
+
+    async fn read_snapshot(&self) -> Result<Option<String>, StorageError> {
         let store = self.snapshots().await?;
         let mut object = match store.get("snapshot").await {
             Ok(o) => o,
@@ -241,6 +266,10 @@ impl JetStream {
         Ok(Some(text))
     }
 }
+
+/// How long one read of the shared snapshot may take: generous for a large state's snapshot
+/// (not measured at its largest).
+const SNAPSHOT_READ: Duration = Duration::from_secs(30);
 
 fn snapshot_bucket(stream: &str) -> String {
     format!("{stream}-snapshots")
