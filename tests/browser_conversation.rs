@@ -590,11 +590,7 @@ async fn a_long_stream_adds_only_what_arrived_and_groups_full_pages() {
     // A page opens on its members, read from the text when asked.
     p.all(".utp-json-page")[12].click();
     frame().await;
-    let page: Vec<String> = p
-        .all(".utp-json-page + .utp-json-children .utp-json-row")
-        .iter()
-        .map(|r| r.text_content().unwrap().replace("copycopy", ""))
-        .collect();
+    let page = open_page_rows(&p);
     assert_eq!(page.len(), 100);
     assert_eq!(page[0], "1200: {1 key}");
     assert_eq!(page[99], "1299: {1 key}");
@@ -610,17 +606,21 @@ async fn a_long_stream_adds_only_what_arrived_and_groups_full_pages() {
     assert_eq!(p.text(".utp-json-live .utp-json-summary"), "[4050 items");
     p.all(".utp-json-page")[35].click();
     frame().await;
-    let page: Vec<String> = p
-        .all(".utp-json-page + .utp-json-children .utp-json-row")
-        .iter()
-        .map(|r| r.text_content().unwrap().replace("copycopy", ""))
-        .collect();
+    let page = open_page_rows(&p);
     assert!(
         page.contains(&"3500: {1 key}".to_owned()),
         "{:?}",
         &page[..3]
     );
     assert!(page.contains(&"3599: {1 key}".to_owned()));
+}
+
+/// The rows of the open JSON page, as the reader reads them (the copy buttons' text left out).
+fn open_page_rows(p: &Mounted) -> Vec<String> {
+    p.all(".utp-json-page + .utp-json-children .utp-json-row")
+        .iter()
+        .map(|r| r.text_content().unwrap().replace("copycopy", ""))
+        .collect()
 }
 
 /// The most rows a live container shows besides its page rows.

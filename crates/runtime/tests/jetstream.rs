@@ -84,6 +84,15 @@ impl Panel {
     }
 }
 
+/// Waits until runtime `r` has applied the log up to `seq`, failing with `what` after `secs`.
+async fn follows(r: &Running, seq: u64, secs: u64, what: &str) {
+    let give_up = Instant::now() + Duration::from_secs(secs);
+    while r.hub.head() < seq {
+        assert!(Instant::now() < give_up, "{what}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 /// Compares long texts, saying where they part instead of printing both.
 fn same_text(got: &str, want: &str, what: &str) {
     if got != want {
@@ -155,11 +164,7 @@ async fn two_runtimes_on_one_stream_a_producer_moves_when_one_dies_and_the_panel
             .expect("everything acknowledged by B after A died");
         assert!(tracer.stats().connections >= 2, "{:?}", tracer.stats());
         // Acknowledged means in the log; B applies it as it follows the log.
-        let give_up = Instant::now() + Duration::from_secs(30);
-        while b.hub.head() < 2_002 {
-            assert!(Instant::now() < give_up, "B did not follow the log");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        follows(&b, 2_002, 30, "B did not follow the log").await;
         tokio::time::sleep(Duration::from_millis(200)).await;
         let head = b.hub.head();
         assert_eq!(
@@ -180,25 +185,14 @@ async fn two_runtimes_on_one_stream_a_producer_moves_when_one_dies_and_the_panel
         tokio::time::timeout(Duration::from_secs(60), tracer.flush())
             .await
             .expect("acknowledged after the NATS server came back");
-        let give_up = Instant::now() + Duration::from_secs(30);
-        while b.hub.head() < 2_102 {
-            assert!(
-                Instant::now() < give_up,
-                "B did not follow after the restart"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        follows(&b, 2_102, 30, "B did not follow after the restart").await;
         panel.until(2_102).await;
         same_text(&panel.text(span.id()), &want, "after the NATS restart");
         // A new runtime on the stream rebuilds the same state from it.
         let c = user_trace_runtime::start(shared(&nats, "two"))
             .await
             .expect("C starts");
-        let give_up = Instant::now() + Duration::from_secs(30);
-        while c.hub.head() < 2_102 {
-            assert!(Instant::now() < give_up, "C did not catch up");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        follows(&c, 2_102, 30, "C did not catch up").await;
         let mut fresh = Panel::connect(c.addr).await;
         fresh.until(2_102).await;
         same_text(&fresh.text(span.id()), &want, "a third runtime on the log");
@@ -398,11 +392,7 @@ async fn a_runtime_joining_a_capped_stream_rebuilds_the_state_from_its_snapshot(
             .expect("everything acknowledged");
         println!("sent");
         let events = 300 * 84;
-        let give_up = Instant::now() + Duration::from_secs(60);
-        while a.hub.head() < events {
-            assert!(Instant::now() < give_up, "A did not follow the log");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        follows(&a, events, 60, "A did not follow the log").await;
         // The stream dropped its oldest messages.
         let client = async_nats::connect(nats.url()).await.expect("NATS");
         let js = async_nats::jetstream::new(client);
@@ -429,11 +419,7 @@ async fn a_runtime_joining_a_capped_stream_rebuilds_the_state_from_its_snapshot(
         let c = user_trace_runtime::start(capped)
             .await
             .expect("C starts from the snapshot and the stream");
-        let give_up = Instant::now() + Duration::from_secs(30);
-        while c.hub.head() < events {
-            assert!(Instant::now() < give_up, "C did not catch up");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        follows(&c, events, 30, "C did not catch up").await;
         assert_eq!(c.hub.head(), a_head);
         assert_eq!(c.hub.session, a_session, "one log, one session");
         println!("C caught up");
@@ -508,11 +494,7 @@ async fn a_runtime_joining_a_stream_whose_oldest_messages_are_gone_starts_from_t
             user_trace_protocol::ProducerReply::Ack { accepted, .. } => assert_eq!(accepted, 10),
             other => panic!("{other:?}"),
         }
-        let give_up = Instant::now() + Duration::from_secs(10);
-        while a.hub.head() < 10 {
-            assert!(Instant::now() < give_up, "A did not follow the log");
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        follows(&a, 10, 10, "A did not follow the log").await;
         // Ten small events are far from a quarter of the cap (512 MiB): no snapshot yet.
         tokio::time::sleep(Duration::from_millis(300)).await;
         a.stop().await;
@@ -528,11 +510,7 @@ async fn a_runtime_joining_a_stream_whose_oldest_messages_are_gone_starts_from_t
         let c = user_trace_runtime::start(shared(&nats, "hole"))
             .await
             .expect("C starts on what is left");
-        let give_up = Instant::now() + Duration::from_secs(10);
-        while c.hub.head() < 10 {
-            assert!(Instant::now() < give_up, "C did not follow the log");
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        follows(&c, 10, 10, "C did not follow the log").await;
         let mut panel = Panel::connect(c.addr).await;
         panel.until(10).await;
         let m = &panel.model;

@@ -5,7 +5,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use super::{event, get, open_ready, page, slow, Cx, Row, SLOW};
+use super::{event, frame_work, get, open_ready, page, Cx, Row, SLOW};
 use crate::runtime::Runtime;
 use crate::util::Result;
 
@@ -38,7 +38,12 @@ fn streams_and_firehose(
 ) -> Result<(PathBuf, u64, usize)> {
     let t0 = 1_700_000_000_000_000u64;
     let mut n = 0u64;
-    let mut text = "Answer:".len();
+    // One tick per firehose event; a token falls due every `firehose / (streams * per_stream)`
+    // ticks, to the streams in turn.
+    let tokens_every = firehose / (streams * per_stream);
+    let words = [
+        "the", "model", "streams", "tokens,", "one", "by", "one", "and",
+    ];
     let file = write_lines(dir, "b9-streams.jsonl", |line| {
         let mut emit = |ts: u64, rest: String| {
             n += 1;
@@ -70,12 +75,6 @@ fn streams_and_firehose(
                 ),
             )?;
         }
-        // One tick per firehose event; a token falls due every `firehose / (streams *
-        // per_stream)` ticks, to the streams in turn.
-        let tokens_every = firehose / (streams * per_stream);
-        let words = [
-            "the", "model", "streams", "tokens,", "one", "by", "one", "and",
-        ];
         for i in 0..firehose * secs {
             let ts = t0 + 1_000_000 + i * 1_000_000 / firehose;
             emit(
@@ -97,14 +96,11 @@ fn streams_and_firehose(
         Ok(())
     })?;
     // Each stream's text: the tokens it was given, in order.
-    let tokens_every = firehose / (streams * per_stream);
-    let words = [
-        "the", "model", "streams", "tokens,", "one", "by", "one", "and",
-    ];
     let per = firehose * secs / tokens_every / streams;
-    for r in 0..per {
-        text += 1 + words[(r % words.len() as u64) as usize].len();
-    }
+    let text = "Answer:".len()
+        + (0..per)
+            .map(|r| 1 + words[(r % words.len() as u64) as usize].len())
+            .sum::<usize>();
     Ok((file, n, text))
 }
 
@@ -209,14 +205,7 @@ pub(super) fn b9(cx: &Cx, rows: &mut Vec<Row>) -> Result {
     rows.push(Row {
         scenario: "B9",
         what: format!("{streams} text streams × {per_stream} tokens/s beside {rate} appends/s over {spans} spans, {secs} s ({sent:.1} s to send): frame work p50 / p95 / max; {SLOW}"),
-        figure: format!(
-            "{:.2} / {:.2} / {:.1} ms; {} long tasks; {}",
-            get(&f, "p50"),
-            get(&f, "p95"),
-            get(&f, "max"),
-            get(&f, "longTasks"),
-            slow(&f)
-        ),
+        figure: frame_work(&f),
         target: "p95 ≤ 6 ms".into(),
     });
     rows.push(Row {
@@ -252,14 +241,7 @@ pub(super) fn b10(cx: &Cx, rows: &mut Vec<Row>) -> Result {
     rows.push(Row {
         scenario: "B10",
         what: format!("{mb:.1} MB JSON in {} pieces ({sent:.1} s to send), top level shown, until it is all shown: frame work p50 / p95 / max; {SLOW}", events - 2),
-        figure: format!(
-            "{:.2} / {:.2} / {:.1} ms; {} long tasks; {}",
-            get(&f, "p50"),
-            get(&f, "p95"),
-            get(&f, "max"),
-            get(&f, "longTasks"),
-            slow(&f)
-        ),
+        figure: frame_work(&f),
         target: "p95 ≤ 8 ms".into(),
     });
     rows.push(Row {
