@@ -378,9 +378,8 @@ impl Storage for Sqlite {
                 .map_err(err)?;
             let keep_from = match by_bytes {
                 Some(b) => (b as u64).max(keep_from),
-                // Even the newest event alone is over the bound: keep none.
-                None if keep_from <= seq => seq + 1,
-                None => keep_from,
+                // Even the newest event alone is over the bound (or the tail is empty): keep none.
+                None => keep_from.max(seq + 1),
             };
             // Deleting first lets the new snapshot reuse the freed pages: a full store
             // (--max-disk-mib) can still compact.
@@ -581,8 +580,8 @@ pub fn recover(options: &Options, new_session: &str) -> Result<Recovered, Storag
             lost.push(what);
         }
     };
-    let snapshot = salvage(&old, "snapshot", "idx", &mut note);
-    let events = salvage(&old, "events", "seq", &mut note);
+    let snapshot = salvage(&old, "snapshot", "idx", 0, &mut note);
+    let events = salvage(&old, "events", "seq", 1, &mut note);
     drop(old);
     drop(lock);
     let mut store = Sqlite::open(options, new_session)?;
@@ -609,37 +608,42 @@ pub fn recover(options: &Options, new_session: &str) -> Result<Recovered, Storag
     })
 }
 
-/// Every row of `table` that reads back intact, in key order. A read error skips one key and
-/// goes on after it, so that one damaged page loses only the rows on it.
+/// Every row of `table` (whose keys start at `first`) that reads back intact, in key order. A
+/// read error skips one key and goes on after it, so that one damaged page loses only the rows
+/// on it (a damaged interior page, every row under it: one failed read per key).
 fn salvage(
     conn: &Connection,
     table: &str,
     key: &str,
+    first: i64,
     lost: &mut impl FnMut(String),
 ) -> Vec<String> {
     let mut kept = Vec::new();
-    let max = conn.query_row(&format!("SELECT max({key}) FROM {table}"), [], |r| {
+    // The rightmost path read first: when it is damaged nothing of the table can be reached by
+    // key, and that must not read as "nothing lost". When it reads, a read after the last key
+    // walks only that path and succeeds, so the loop below ends.
+    let probe = conn.query_row(&format!("SELECT max({key}) FROM {table}"), [], |r| {
         r.get::<_, Option<i64>>(0)
     });
-    let max = match max {
-        Ok(max) => max.unwrap_or(-1),
+    match probe {
+        Ok(Some(_)) => {}
+        Ok(None) => return kept,
         Err(e) => {
-            // Its root page or its rightmost path is damaged: nothing of it can be reached
-            // by key, and that must not read as "nothing lost".
             lost(format!("{table}: cannot be read: {e}"));
             return kept;
         }
-    };
-    let mut after: i64 = -1;
-    let mut failures = 0;
-    while after < max && failures < 10_000 {
-        let sql = format!("SELECT {key}, json, crc FROM {table} WHERE {key} > ?1 ORDER BY {key}");
+    }
+    // `>=` and not `>`: SQLite seeks a `> k` read through the page that holds `k`, so after
+    // the last key under a damaged page it would fail once more and lose the next row.
+    let sql = format!("SELECT {key}, json, crc FROM {table} WHERE {key} >= ?1 ORDER BY {key}");
+    let mut next = first;
+    loop {
         let result = (|| -> rusqlite::Result<()> {
-            let mut st = conn.prepare(&sql)?;
-            let mut rows = st.query([after])?;
+            let mut st = conn.prepare_cached(&sql)?;
+            let mut rows = st.query([next])?;
             while let Some(row) = rows.next()? {
                 let k: i64 = row.get(0)?;
-                after = k;
+                next = k + 1;
                 let json: rusqlite::Result<String> = row.get(1);
                 let crc: rusqlite::Result<i64> = row.get(2);
                 match (json, crc) {
@@ -655,15 +659,13 @@ fn salvage(
             Ok(())
         })();
         match result {
-            Ok(()) => break,
+            Ok(()) => return kept,
             Err(e) => {
-                failures += 1;
-                after += 1;
-                lost(format!("{table} {after}: {e}"));
+                lost(format!("{table} {next}: {e}"));
+                next += 1;
             }
         }
     }
-    kept
 }
 
 #[cfg(test)]
@@ -1077,6 +1079,133 @@ mod tests {
             "the rows after the damage are kept"
         );
         drop(store);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A SQLite varint (big-endian, 7 bits a byte, the ninth byte whole).
+    fn varint(bytes: &[u8]) -> u64 {
+        let mut v = 0u64;
+        for (i, b) in bytes.iter().take(9).enumerate() {
+            if i == 8 {
+                return (v << 8) | u64::from(*b);
+            }
+            v = (v << 7) | u64::from(b & 0x7f);
+            if b & 0x80 == 0 {
+                break;
+            }
+        }
+        v
+    }
+
+    /// An interior page's damage reaches every row under it; the rows after it are kept,
+    /// however many keys the damage spans (each costs one failed read, and none is named twice
+    /// or made up: exactly the keys under the page are counted lost).
+    #[test]
+    fn recovery_reads_past_a_damaged_interior_page_and_loses_only_the_rows_under_it() {
+        let (dir, mut store) = fresh("recover-interior", SyncMode::Off);
+        let total = 40_000u64;
+        let events: Vec<String> = (1..=total).map(|n| clear_event(n, 1)).collect();
+        append_numbered(&mut store, &events);
+        let conn = raw(&dir, store);
+        let (root, page): (u32, u32) = conn
+            .query_row(
+                "SELECT rootpage, (SELECT page_size FROM pragma_page_size) FROM sqlite_master WHERE name = 'events'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .expect("root page");
+        let (root, page) = (u64::from(root), u64::from(page));
+        drop(conn);
+        let bytes = std::fs::read(dir.join(FILE)).expect("read");
+        let at = ((root - 1) * page) as usize;
+        // 0x05: an interior page of a table's tree. Its first cell: a child's page number, then
+        // the largest key under that child.
+        assert_eq!(bytes[at], 0x05, "the events' root is an interior page");
+        let cell = at + usize::from(u16::from_be_bytes([bytes[at + 12], bytes[at + 13]]));
+        let child = u64::from(u32::from_be_bytes([
+            bytes[cell],
+            bytes[cell + 1],
+            bytes[cell + 2],
+            bytes[cell + 3],
+        ]));
+        let last_under = varint(&bytes[cell + 4..]);
+        assert_eq!(
+            bytes[((child - 1) * page) as usize],
+            0x05,
+            "its first child is an interior page too"
+        );
+        assert!(last_under > 10_000 && last_under < total, "{last_under}");
+        overwrite_page(&dir, child - 1, page);
+
+        let r = recover(&options(&dir), "s2").expect("recover");
+        assert_eq!(r.lost_count as u64, last_under, "{:?}", &r.lost[..3]);
+        assert!(r.lost[0].starts_with("events 1: "), "{}", r.lost[0]);
+        assert!(r.lost[19].starts_with("events 20: "), "{}", r.lost[19]);
+        assert_eq!(r.events_kept as u64, total - last_under);
+        let mut store = Sqlite::open(&options(&dir), "unused").expect("reopen");
+        let loaded = store.load().expect("load");
+        let first_kept = loaded.events.first().map(|s| s.event.id.clone());
+        let last_kept = loaded.events.last().map(|s| s.event.id.clone());
+        assert_eq!(first_kept, Some(format!("e{}", last_under + 1)));
+        assert_eq!(last_kept, Some(format!("e{total}")));
+        drop(store);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A file left empty (a crash right after it was created) is a new store: it gets the
+    /// settings that only a new file can take.
+    #[test]
+    fn an_empty_file_is_a_new_store() {
+        let dir = std::env::temp_dir().join(format!("utp-sqlite-empty-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("dir");
+        std::fs::write(dir.join(FILE), b"").expect("empty file");
+        let store = Sqlite::open(&options(&dir), "s").expect("open");
+        assert_eq!(pragma(&store, "auto_vacuum"), 2);
+        drop(store);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// After a stop that was not clean, damage that loading would not read (here the list of
+    /// free pages) stops the start; SQLite's page check is what finds it.
+    #[test]
+    fn damage_outside_the_tables_stops_a_start_after_a_crash() {
+        let (dir, mut store) = fresh("freelist", SyncMode::Off);
+        let events: Vec<String> = (1..=2_000).map(|n| clear_event(n, 200)).collect();
+        append_numbered(&mut store, &events);
+        let conn = raw(&dir, store);
+        // Freed pages stay on the free list (incremental vacuum), and the stop was a crash.
+        conn.execute_batch(
+            "DELETE FROM events WHERE seq < 1500;
+             UPDATE meta SET value = '0' WHERE key = 'clean';
+             PRAGMA wal_checkpoint(TRUNCATE);",
+        )
+        .expect("free pages");
+        let (free, page): (u32, u32) = conn
+            .query_row(
+                "SELECT (SELECT freelist_count FROM pragma_freelist_count), (SELECT page_size FROM pragma_page_size)",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .expect("free list");
+        assert!(free > 10, "{free} free pages");
+        let page = u64::from(page);
+        drop(conn);
+        // The first trunk page of the free list, from the file's header (offset 32).
+        let bytes = std::fs::read(dir.join(FILE)).expect("read");
+        let trunk = u64::from(u32::from_be_bytes([
+            bytes[32], bytes[33], bytes[34], bytes[35],
+        ]));
+        assert!(trunk > 1, "a free list");
+        overwrite_page(&dir, trunk - 1, page);
+
+        match Sqlite::open(&options(&dir), "s") {
+            Err(StorageError::Damaged { what, .. }) => {
+                assert!(what.to_lowercase().contains("free"), "{what}")
+            }
+            Err(e) => panic!("another error: {e}"),
+            Ok(_) => panic!("a damaged free list opened after a crash"),
+        }
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
