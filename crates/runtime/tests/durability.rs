@@ -679,3 +679,151 @@ async fn huge_events_and_panels_that_never_read_stay_within_the_memory_budget() 
     })
     .await;
 }
+
+/// A trace holding `count` text spans of `bytes` each: a state of about `count * bytes`.
+async fn fill(ws: &mut Ws, count: u64, bytes: usize) {
+    let start = event(
+        "big",
+        0,
+        Op::TraceStart {
+            trace: "t".into(),
+            name: "big".into(),
+            parent_span: None,
+            source: None,
+        },
+    );
+    let mut batch = vec![start];
+    batch.extend((1..=count).map(|n| big_event(n, bytes)));
+    let reply = send(ws, &batch).await;
+    assert!(
+        matches!(reply, Some(ProducerReply::Ack { .. })),
+        "{reply:?}"
+    );
+}
+
+/// A panel without tungstenite's message size limit, subscribed (in parts when `parts`).
+async fn big_panel(addr: SocketAddr, parts: bool) -> Ws {
+    let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
+        .max_message_size(None)
+        .max_frame_size(None);
+    let (mut ws, _) = tokio::time::timeout(
+        Duration::from_secs(10),
+        tokio_tungstenite::connect_async_with_config(
+            format!("ws://{addr}/v1/panel"),
+            Some(config),
+            false,
+        ),
+    )
+    .await
+    .expect("connects within 10 s")
+    .expect("connects");
+    ws.send(Message::Text(
+        format!(r#"{{"type":"subscribe","parts":{parts}}}"#).into(),
+    ))
+    .await
+    .expect("subscribes");
+    ws
+}
+
+/// The type of a server message.
+fn type_of(text: &str) -> String {
+    serde_json::from_str::<serde_json::Value>(text)
+        .ok()
+        .and_then(|v| v["type"].as_str().map(str::to_string))
+        .unwrap_or_else(|| format!("(not JSON: {})", &text[..text.len().min(40)]))
+}
+
+/// Reads (each message within 20 s, pausing `pause` after each) to the close: the messages
+/// before it, and its code (none: the connection ended without a close frame).
+async fn read_to_close(ws: &mut Ws, pause: Duration) -> (Vec<String>, Option<u16>) {
+    let mut texts = Vec::new();
+    loop {
+        match tokio::time::timeout(Duration::from_secs(20), ws.next()).await {
+            Ok(Some(Ok(Message::Text(t)))) => {
+                texts.push(t.to_string());
+                tokio::time::sleep(pause).await;
+            }
+            Ok(Some(Ok(Message::Close(f)))) => return (texts, f.map(|f| f.code.into())),
+            Ok(None) | Ok(Some(Err(_))) => return (texts, None),
+            Ok(Some(Ok(_))) => {}
+            Err(_) => panic!("nothing within 20 s after {} messages", texts.len()),
+        }
+    }
+}
+
+/// Before the runtime spends memory on a snapshot over 1 MiB, the panel answers a ping. One
+/// that does not read gets the ping and a close (1008), never the snapshot; one that reads gets
+/// the same state's snapshot (the near miss: the state is over 1 MiB).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panel_that_does_not_answer_a_ping_gets_no_large_snapshot() {
+    common::within(90, async {
+        let data = data_dir("proves-reading");
+        let rt = Runtime::start(&data, &["--write-timeout-secs", "1"]);
+        let addr = rt.addr;
+        let mut producer = ingest(addr).await;
+        fill(&mut producer, 2, 1_000_000).await;
+        let mut idle = big_panel(addr, false).await;
+        // Past the write timeout without reading (so without answering the ping).
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        let (texts, close) = read_to_close(&mut idle, Duration::ZERO).await;
+        let types: Vec<String> = texts.iter().map(|t| type_of(t)).collect();
+        assert_eq!(types, ["hello"], "only the hello before the close");
+        assert_eq!(close, Some(1008));
+
+        let mut reader = big_panel(addr, false).await;
+        let snapshot = loop {
+            match tokio::time::timeout(Duration::from_secs(20), reader.next()).await {
+                Ok(Some(Ok(Message::Text(t)))) if type_of(&t) == "snapshot" => break t,
+                Ok(Some(Ok(_))) => {}
+                other => panic!("a reading panel: {other:?}"),
+            }
+        };
+        assert!(snapshot.len() > 1 << 20, "{} bytes", snapshot.len());
+        drop(rt);
+        let _ = std::fs::remove_dir_all(&data);
+    })
+    .await;
+}
+
+/// SIGTERM while a panel is still reading a snapshot of several parts: the runtime lets it
+/// read to the end and sends its close (it waits up to 5 s for open connections) before it
+/// exits, instead of cutting the snapshot off.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_lets_a_panel_read_its_snapshot_to_the_end_and_close() {
+    common::within(90, async {
+        let data = data_dir("sigterm-reading");
+        let rt = Runtime::start(&data, &[]);
+        let addr = rt.addr;
+        let mut producer = ingest(addr).await;
+        fill(&mut producer, 16, 1_000_000).await;
+        let _ = producer.close(None).await;
+        let mut panel = big_panel(addr, true).await;
+        let first = loop {
+            match tokio::time::timeout(Duration::from_secs(20), panel.next()).await {
+                Ok(Some(Ok(Message::Text(t)))) if type_of(&t) == "snapshot_part" => break t,
+                Ok(Some(Ok(_))) => {}
+                other => panic!("the first part: {other:?}"),
+            }
+        };
+        assert!(first.contains(r#""part":0"#), "{}", &first[..80]);
+        // Read the rest slowly (about 200 ms a part, 2 s at most in all: under the 5 s the stop
+        // waits) while the runtime stops.
+        let reading =
+            tokio::spawn(
+                async move { read_to_close(&mut panel, Duration::from_millis(200)).await },
+            );
+        let status = stop(rt).await;
+        assert!(status.success(), "a clean stop: {status}");
+        let (texts, close) = reading.await.expect("the reader");
+        let types: Vec<String> = texts.iter().map(|t| type_of(t)).collect();
+        assert!(
+            types.len() >= 3 && types.iter().all(|t| t == "snapshot_part"),
+            "{types:?}"
+        );
+        let last = texts.last().map(String::as_str).unwrap_or_default();
+        assert!(last.contains(r#""last":true"#), "the snapshot's last part");
+        assert_eq!(close, Some(1001), "after {} more parts", types.len());
+        let _ = std::fs::remove_dir_all(&data);
+    })
+    .await;
+}
