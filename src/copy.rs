@@ -49,7 +49,7 @@ pub fn span_json(m: &Model, id: SpanId) -> Option<String> {
         }
     }
     out.push_str(&format!(",\"start_ts\":{}", s.start_ts));
-    if let Some(end) = s.end_ts {
+    if let Some(end) = s.end_ts() {
         out.push_str(&format!(",\"end_ts\":{end}"));
     }
     match s.streamed_json() {

@@ -96,10 +96,7 @@ impl Matcher {
                 needle,
                 case_sensitive: true,
             } => hay.contains(needle.as_str()),
-            // Lower-casing allocates: the exact match first (most text is found as typed).
-            Matcher::Plain { needle, .. } => {
-                hay.contains(needle.as_str()) || lower(hay).contains(needle.as_str())
-            }
+            Matcher::Plain { needle, .. } => crate::filter::has(hay, needle),
             #[cfg(target_arch = "wasm32")]
             Matcher::Regex(r) => r.test(hay),
         }

@@ -53,7 +53,7 @@ pub fn stream_stats(parent: &Element, store: Store, id: SpanId) {
             };
             Some(Shown {
                 live: s.status.is_running() && trace_running && s.interrupted().is_none(),
-                text: timing::stats_text(timing::stream_stats(s.appends, s.start_ts)),
+                text: timing::stats_text(timing::stream_stats(s.appends(), s.start_ts)),
             })
         });
         if now.as_ref().is_some_and(|s| s.live) {

@@ -159,7 +159,7 @@ pub fn trace_view(cx: Ctx, id: TraceId) -> Element {
                         processes: t.processes.iter().map(|p| p.to_string()).collect(),
                         status: t.status.clone(),
                         start: t.start_ts,
-                        end: t.end_ts,
+                        end: t.end_ts(),
                         spans: t.spans.len(),
                         level: flat.then(|| m.depth(id)),
                         error_below: false,

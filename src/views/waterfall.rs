@@ -36,7 +36,7 @@ fn times(m: &Model, what: Timed) -> Option<Times> {
                 return None;
             };
             // An interrupted span stops where its writer was reported gone.
-            (s.start_ts, s.end_ts.or(s.interrupted()), t)
+            (s.start_ts, s.end_ts().or(s.interrupted()), t)
         }
         Timed::Trace(id) => {
             let t = m.trace(id)?;
@@ -46,7 +46,7 @@ fn times(m: &Model, what: Timed) -> Option<Times> {
             let Parent::Node(outer) = m.span(span)?.trace else {
                 return None;
             };
-            (t.start_ts, t.end_ts, outer)
+            (t.start_ts, t.end_ts(), outer)
         }
     };
     let trace = m.trace(trace)?;
@@ -54,7 +54,7 @@ fn times(m: &Model, what: Timed) -> Option<Times> {
         start,
         end,
         trace_start: trace.start_ts,
-        trace_end: trace.end_ts,
+        trace_end: trace.end_ts(),
     })
 }
 

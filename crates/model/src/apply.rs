@@ -300,7 +300,7 @@ impl Model {
             processes: vec![process.clone()],
             status: RunStatus::Running,
             start_ts: ts,
-            end_ts: None,
+            end: 0,
             process,
             source: source.map(Into::into),
         };
@@ -474,10 +474,8 @@ impl Model {
             }
         }
         let key: Box<str> = key.into();
-        let mut appends = crate::node::Appends::default();
-        if matches!(&content, Content::Text(t) if !t.is_empty()) {
-            appends.note(ts);
-        }
+        // Text it was created with counts as its first piece.
+        let pieces = u32::from(matches!(&content, Content::Text(t) if !t.is_empty()));
         let span = Span {
             // A copy for the orphan and waiter lookups below; the node holds the only one kept.
             key: key.clone(),
@@ -489,10 +487,11 @@ impl Model {
             process: self.names.get(process),
             status: RunStatus::Running,
             start_ts: ts,
-            end_ts: None,
+            end: 0,
             stream: None,
             revision: 0,
-            appends,
+            pieces,
+            piece_times: None,
             more: source.map(|s| {
                 Box::new(SpanMore {
                     source: Some(s.into()),
@@ -647,7 +646,7 @@ impl Model {
         let capacity = existing.capacity();
         existing.push_str(text);
         let grown = existing.capacity() - capacity;
-        span.appends.note(ts);
+        let grown = grown + span.note_piece(ts);
         let new_writer = Self::note_writer(span, process);
         self.bytes += grown;
         out.changes.push(Change::TextAppended { span: id, from });
@@ -761,7 +760,7 @@ impl Model {
             let (_, span) = self.span_mut(key)?;
             let was = crate::search::is_error(span);
             span.status = status.into();
-            span.end_ts = Some(ts);
+            span.end = ts;
             span.resume();
             let now = crate::search::is_error(span);
             self.errors = self.errors + usize::from(now) - usize::from(was);
@@ -879,7 +878,7 @@ impl Model {
         let before = last.heap_bytes();
         let from = last.append(text);
         let grown = last.heap_bytes().saturating_sub(before);
-        span.appends.note(ts);
+        let grown = grown + span.note_piece(ts);
         let new_writer = Self::note_writer(span, process);
         self.bytes += grown;
         out.changes.push(Change::TextAppended { span: id, from });
@@ -936,8 +935,7 @@ impl Model {
         let before = stream.heap_bytes();
         let from = stream.text().len();
         stream.append(text);
-        let grown = stream.heap_bytes().saturating_sub(before);
-        span.appends.note(ts);
+        let grown = stream.heap_bytes().saturating_sub(before) + span.note_piece(ts);
         let freed = if done { finish_stream(span) } else { 0 };
         let new_writer = Self::note_writer(span, process);
         self.bytes = (self.bytes + grown).saturating_sub(freed);
@@ -957,7 +955,7 @@ impl Model {
         if let Some(t) = self.traces.get_mut(id.0) {
             if t.status.is_running() {
                 t.status = status.into();
-                t.end_ts = Some(ts);
+                t.end = ts;
                 if matches!(t.status, RunStatus::Error(_)) {
                     self.errors += 1;
                 }

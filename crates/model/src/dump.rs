@@ -64,7 +64,7 @@ impl Model {
             t.processes.join(","),
             status(&t.status),
             t.start_ts,
-            t.end_ts,
+            t.end_ts(),
         );
     }
 
@@ -99,7 +99,7 @@ impl Model {
             s.writers().join(","),
             status(&s.status),
             s.start_ts,
-            s.end_ts,
+            s.end_ts(),
             content,
         );
     }

@@ -96,7 +96,8 @@ pub struct Trace {
     pub status: RunStatus,
     /// Microseconds since the Unix epoch.
     pub start_ts: u64,
-    pub end_ts: Option<u64>,
+    /// When it ended (see [`Trace::end_ts`]).
+    pub(crate) end: u64,
     /// The process that started the trace (one allocation shared by the nodes it made: `names.rs`).
     pub process: Arc<str>,
     /// The host's name for what made it (`source`, opaque; the first start's).
@@ -119,15 +120,21 @@ pub struct Span {
     pub process: Arc<str>,
     pub status: RunStatus,
     pub start_ts: u64,
-    pub end_ts: Option<u64>,
+    /// When it ended (see [`Span::end_ts`]): a number and not an `Option`, whose tag costs 8
+    /// bytes a span in the panel's wasm (the status says whether it ended).
+    pub(crate) end: u64,
     /// A `json` span streamed with `json_append`: the document so far and how it parses
     /// (see [`Span::streamed_json`]).
     pub stream: Option<Box<JsonStream>>,
     /// How many times the content was replaced (not grown): a view that shows the content in
     /// parts starts over when it changes.
     pub revision: u32,
-    /// Its streamed pieces so far, for its stream stats (time to first token, tokens per second).
-    pub appends: Appends,
+    /// How many pieces were streamed into it (see [`Span::appends`]).
+    pub(crate) pieces: u32,
+    /// When its first and last pieces came, once they are not both its start: a span created
+    /// with its text (most spans) allocates nothing for them, where `Appends` inline cost every
+    /// span 24 bytes in the panel's wasm.
+    pub(crate) piece_times: Option<Box<[u64; 2]>>,
     /// What few spans have (see the accessors below): a span without any of it pays 8 bytes
     /// for it, not 80 (a million small spans in the panel, issue 19).
     pub(crate) more: Option<Box<SpanMore>>,
@@ -257,9 +264,61 @@ impl Trace {
     }
 }
 
+/// What a span's `piece_times` adds to the model's byte count.
+pub(crate) const PIECE_TIMES_BYTES: usize = 16;
+
+impl Trace {
+    /// When it ended (event `ts`); none while it runs.
+    pub fn end_ts(&self) -> Option<u64> {
+        (!self.status.is_running()).then_some(self.end)
+    }
+}
+
 impl Span {
+    /// When it ended (event `ts`); none while it runs.
+    pub fn end_ts(&self) -> Option<u64> {
+        (!self.status.is_running()).then_some(self.end)
+    }
+
+    /// Its streamed pieces so far, for its stream stats (time to first token, tokens per second).
+    pub fn appends(&self) -> Appends {
+        match (self.pieces, self.piece_times.as_deref()) {
+            (0, _) => Appends::default(),
+            (count, Some(&[first_ts, last_ts])) => Appends {
+                count,
+                first_ts,
+                last_ts,
+            },
+            (count, None) => Appends {
+                count,
+                first_ts: self.start_ts,
+                last_ts: self.start_ts,
+            },
+        }
+    }
+
+    /// Counts a piece sent at `ts`; the bytes this allocated.
+    pub(crate) fn note_piece(&mut self, ts: u64) -> usize {
+        let mut a = self.appends();
+        a.note(ts);
+        self.pieces = a.count;
+        let times = [a.first_ts, a.last_ts];
+        match &mut self.piece_times {
+            Some(t) => {
+                **t = times;
+                0
+            }
+            None if times == [self.start_ts; 2] => 0,
+            None => {
+                self.piece_times = Some(Box::new(times));
+                PIECE_TIMES_BYTES
+            }
+        }
+    }
+
     pub(crate) fn bytes(&self) -> usize {
         SPAN_OVERHEAD
+            + self.piece_times.as_ref().map_or(0, |_| PIECE_TIMES_BYTES)
             + self.key.len()
             + self.title.as_ref().map_or(0, String::len)
             + self.content.heap_bytes()

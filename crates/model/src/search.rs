@@ -311,10 +311,14 @@ impl Search {
             let index = frame.index;
             frame.index += 1;
             spent += member.value.len() + member.key.map_or(0, str::len) + NODE_COST;
-            let path = format!("{}{}", frame.path, json::path_segment(member.key, index));
             let kind = json::kind(member.value);
             let hit = member.key.is_some_and(|k| f(&json::decode_string(k)))
                 || (!kind.is_container() && scalar_matches(member.value, kind, f));
+            if !hit && !kind.is_container() {
+                // Most members: no path is written for them.
+                continue;
+            }
+            let path = format!("{}{}", frame.path, json::path_segment(member.key, index));
             let step = Step { index, path };
             if hit {
                 let mut steps: Vec<Step> =

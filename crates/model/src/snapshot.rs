@@ -152,7 +152,7 @@ impl Snapshot<'_> {
         let Some(t) = self.model.trace(id) else {
             return;
         };
-        if let (Some(status), Some(end)) = (status(&t.status), t.end_ts) {
+        if let (Some(status), Some(end)) = (status(&t.status), t.end_ts()) {
             self.push(
                 &t.process,
                 end,
@@ -254,7 +254,7 @@ impl Snapshot<'_> {
                 },
             );
         }
-        if let (Some(status), Some(end)) = (status(&s.status), s.end_ts) {
+        if let (Some(status), Some(end)) = (status(&s.status), s.end_ts()) {
             self.push(
                 &s.process,
                 end,

@@ -93,7 +93,7 @@ fn every_change_kind_is_reported() {
     );
     assert_eq!(out.changes, vec![Change::Trace(t)]);
     assert_eq!(m.trace(t).unwrap().status, RunStatus::Error("boom".into()));
-    assert!(m.trace(t).unwrap().end_ts.is_some());
+    assert!(m.trace(t).unwrap().end_ts().is_some());
 
     let out = apply_ok(&mut m, [p.event(Op::Clear)]);
     assert_eq!(out.changes, vec![Change::Cleared]);
@@ -664,7 +664,7 @@ fn a_second_end_never_overwrites_the_first() {
     apply_ok(&mut m, [ok_end, error_end]);
     let s = m.span(m.span_by_key("s").unwrap()).unwrap();
     assert_eq!(s.status, RunStatus::Ok, "the first end stays");
-    assert_eq!(s.end_ts, Some(ok_ts), "and its time");
+    assert_eq!(s.end_ts(), Some(ok_ts), "and its time");
 
     let first = p.end_trace(
         "t",
@@ -676,7 +676,7 @@ fn a_second_end_never_overwrites_the_first() {
     apply_ok(&mut m, [first, p.end_trace("t", Status::Ok)]);
     let t = m.trace(m.trace_by_key("t").unwrap()).unwrap();
     assert_eq!(t.status, RunStatus::Error("first".into()));
-    assert_eq!(t.end_ts, Some(first_ts));
+    assert_eq!(t.end_ts(), Some(first_ts));
 }
 
 /// Several processes may announce the same nested trace: one naming the same parent span joins

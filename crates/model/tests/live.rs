@@ -16,27 +16,40 @@ fn appends_count_the_pieces_and_when_they_came() {
     let created = empty.ts;
     apply_ok(&mut m, [t, empty]);
     let s = m.span_by_key("s").unwrap();
-    assert_eq!(m.span(s).unwrap().appends.count, 0, "no token yet");
+    assert_eq!(m.span(s).unwrap().appends().count, 0, "no token yet");
     let a1 = p.append("s", "Hel");
     let first = a1.ts;
     let a2 = p.append("s", "lo");
     let last = a2.ts;
     apply_ok(&mut m, [a1, a2]);
-    let a = m.span(s).unwrap().appends;
+    let a = m.span(s).unwrap().appends();
     assert_eq!((a.count, a.first_ts, a.last_ts), (2, first, last));
     assert!(first > created);
     // A refused append (the span ended) counts nothing.
     let end = p.end_span("s");
     apply_ok(&mut m, [end]);
     apply_all(&mut m, [p.append("s", "late")]);
-    assert_eq!(m.span(s).unwrap().appends.count, 2);
+    assert_eq!(m.span(s).unwrap().appends().count, 2);
     // Text sent with the span is its first piece; a conversation's appends count too.
     let with_text = p.text("t", "w", "Hi");
     let ts = with_text.ts;
     apply_ok(&mut m, [with_text]);
     let w = m.span_by_key("w").unwrap();
-    assert_eq!(m.span(w).unwrap().appends.first_ts, ts);
-    assert_eq!(m.span(w).unwrap().appends.count, 1);
+    let a = m.span(w).unwrap().appends();
+    assert_eq!((a.count, a.first_ts, a.last_ts), (1, ts, ts));
+    // Streamed on after its text: the first piece stays the text's, the last moves on.
+    let more = p.append("w", " there");
+    let later = more.ts;
+    apply_ok(&mut m, [more]);
+    let a = m.span(w).unwrap().appends();
+    assert_eq!((a.count, a.first_ts, a.last_ts), (2, ts, later));
+    assert!(later > ts);
+    // A piece stamped before the last does not move the last back.
+    let mut early = p.append("w", "!");
+    early.ts = ts;
+    apply_ok(&mut m, [early]);
+    let a = m.span(w).unwrap().appends();
+    assert_eq!((a.count, a.first_ts, a.last_ts), (3, ts, later));
 }
 
 fn set(p: &mut Producer, span: &str, items: &[(&str, &str)]) -> user_trace_model::protocol::Event {
