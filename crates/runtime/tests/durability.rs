@@ -333,12 +333,21 @@ async fn filled(data: &Path) {
 }
 
 /// SIGTERM, and waits (at most 20 s) for the process to exit.
-async fn stop(mut rt: Runtime) -> std::process::ExitStatus {
+async fn stop(rt: Runtime) -> std::process::ExitStatus {
+    sigterm(&rt);
+    exit_status(rt).await
+}
+
+fn sigterm(rt: &Runtime) {
     let sent = Command::new("kill")
         .args(["-TERM", &rt.pid().to_string()])
         .status()
         .expect("kill runs");
     assert!(sent.success());
+}
+
+/// Waits (at most 20 s) for the runtime to exit.
+async fn exit_status(mut rt: Runtime) -> std::process::ExitStatus {
     let give_up = Instant::now() + Duration::from_secs(20);
     loop {
         if let Some(status) = rt.child.try_wait().expect("waits") {
@@ -787,7 +796,8 @@ async fn a_panel_that_does_not_answer_a_ping_gets_no_large_snapshot() {
 
 /// SIGTERM while a panel is still reading a snapshot of several parts: the runtime lets it
 /// read to the end and sends its close (it waits up to 5 s for open connections) before it
-/// exits, instead of cutting the snapshot off.
+/// exits, instead of cutting the snapshot off. The panel reads the rest only once a producer
+/// was told of the stop, so that what it gets is what the stop allowed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_lets_a_panel_read_its_snapshot_to_the_end_and_close() {
     common::within(90, async {
@@ -796,7 +806,6 @@ async fn sigterm_lets_a_panel_read_its_snapshot_to_the_end_and_close() {
         let addr = rt.addr;
         let mut producer = ingest(addr).await;
         fill(&mut producer, 16, 1_000_000).await;
-        let _ = producer.close(None).await;
         let mut panel = big_panel(addr, true).await;
         let first = loop {
             match tokio::time::timeout(Duration::from_secs(20), panel.next()).await {
@@ -806,13 +815,16 @@ async fn sigterm_lets_a_panel_read_its_snapshot_to_the_end_and_close() {
             }
         };
         assert!(first.contains(r#""part":0"#), "{}", &first[..80]);
-        // Read the rest slowly (about 200 ms a part, 2 s at most in all: under the 5 s the stop
-        // waits) while the runtime stops.
+        sigterm(&rt);
+        // The producer's close (or its connection's end) says the stop is under way.
+        let _ = close_of(&mut producer).await;
+        // The rest, slowly (about 200 ms a part, under 2 s in all: within the 5 s the stop
+        // waits for connections).
         let reading =
             tokio::spawn(
                 async move { read_to_close(&mut panel, Duration::from_millis(200)).await },
             );
-        let status = stop(rt).await;
+        let status = exit_status(rt).await;
         assert!(status.success(), "a clean stop: {status}");
         let (texts, close) = reading.await.expect("the reader");
         let types: Vec<String> = texts.iter().map(|t| type_of(t)).collect();
@@ -821,7 +833,11 @@ async fn sigterm_lets_a_panel_read_its_snapshot_to_the_end_and_close() {
             "{types:?}"
         );
         let last = texts.last().map(String::as_str).unwrap_or_default();
-        assert!(last.contains(r#""last":true"#), "the snapshot's last part");
+        assert!(
+            last.contains(r#""last":true"#),
+            "the snapshot's last part: {} parts, then {close:?}",
+            types.len()
+        );
         assert_eq!(close, Some(1001), "after {} more parts", types.len());
         let _ = std::fs::remove_dir_all(&data);
     })
