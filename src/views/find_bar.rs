@@ -6,7 +6,6 @@
 //! ([`crate::views::reveal`]) and highlighted; the counter says where the reader is.
 
 use std::rc::Rc;
-use std::time::Duration;
 
 use crate::reactive::*;
 use user_trace_model::search::Search;
@@ -251,47 +250,50 @@ fn restart(h: Handle, cx: PanelCx) {
     slice(h, cx, generation);
 }
 
-/// Runs the search for a few milliseconds after the page's next turn, and again until it is
-/// over, unless the query changed meanwhile.
+/// Runs the search for a few milliseconds in a task of its own, and again until it is over,
+/// unless the query changed meanwhile.
 fn slice(h: Handle, cx: PanelCx, generation: u32) {
-    set_timeout(
-        move || {
-            let start = js_sys::Date::now();
-            let Some(Some((mut search, matcher))) = h.try_update_value(|s| {
-                if s.generation != generation {
-                    return None;
+    post_task(move || {
+        let start = js_sys::Date::now();
+        let Some(Some((mut search, matcher))) = h.try_update_value(|s| {
+            if s.generation != generation {
+                return None;
+            }
+            Some((s.search.take()?, s.matcher.clone()?))
+        }) else {
+            return;
+        };
+        let found_before = search.found().len();
+        let mut done = false;
+        while !done && js_sys::Date::now() - start < SLICE_MS {
+            let f = |hay: &str| matcher.is_match(hay);
+            done = cx.store.with(|m| search.run(m, &f, STEP_BYTES));
+        }
+        // What the count says changes only with the matches or the end: most slices of a long
+        // search leave the page alone (a write, even of the same text, costs it a layout).
+        let changed = done || search.found().len() != found_before;
+        // The first match is shown as soon as it is found.
+        let first = search.found().first().cloned();
+        let show = h
+            .try_update_value(|s| {
+                let show = s.current.is_none() && first.is_some();
+                if show {
+                    s.current = Some(0);
                 }
-                Some((s.search.take()?, s.matcher.clone()?))
-            }) else {
-                return;
-            };
-            let mut done = false;
-            while !done && js_sys::Date::now() - start < SLICE_MS {
-                let f = |hay: &str| matcher.is_match(hay);
-                done = cx.store.with(|m| search.run(m, &f, STEP_BYTES));
-            }
-            // The first match is shown as soon as it is found.
-            let first = search.found().first().cloned();
-            let show = h
-                .try_update_value(|s| {
-                    let show = s.current.is_none() && first.is_some();
-                    if show {
-                        s.current = Some(0);
-                    }
-                    s.search = Some(search);
-                    show
-                })
-                .unwrap_or(false);
-            if let (true, Some(place)) = (show, first) {
-                show_place(h, cx, place);
-            }
+                s.search = Some(search);
+                show
+            })
+            .unwrap_or(false);
+        if let (true, Some(place)) = (show, first) {
+            show_place(h, cx, place);
+        }
+        if changed {
             render(h);
-            if !done {
-                slice(h, cx, generation);
-            }
-        },
-        Duration::ZERO,
-    );
+        }
+        if !done {
+            slice(h, cx, generation);
+        }
+    });
 }
 
 /// Moves to the next (`1`) or previous (`-1`) match, round the ends.
