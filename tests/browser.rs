@@ -299,6 +299,64 @@ async fn a_long_streamed_text_is_cut_into_blocks_and_stays_at_its_end() {
     assert!(at_end(&second), "opens at its end");
 }
 
+/// Several long texts streaming in the same frames: each one the reader has not scrolled
+/// stays at its end, and the one scrolled up stays where the reader left it.
+#[wasm_bindgen_test]
+async fn several_texts_streaming_at_once_each_stay_at_their_end() {
+    let p = mount_sized_panel(900);
+    let spans = ["x", "y", "z"];
+    let creates: Vec<String> = spans
+        .iter()
+        .map(|s| format!(r#"{{"id":"c{s}","process":"p","ts":3,"op":"span_create","trace":"t","span":"{s}","kind":"text","content":"{s}:"}}"#))
+        .collect();
+    let mut batch = vec![T];
+    batch.extend(creates.iter().map(String::as_str));
+    p.push(&batch).await;
+    let round = |from: usize| -> Vec<String> {
+        (from..from + 60)
+            .flat_map(|i| {
+                spans.iter().map(move |s| {
+                    format!(r#"{{"id":"{s}{i}","process":"p","ts":4,"op":"text_append","span":"{s}","text":" word{i}\n"}}"#)
+                })
+            })
+            .collect()
+    };
+    for r in 0..4 {
+        let lines = round(r * 60);
+        p.push(&lines.iter().map(String::as_str).collect::<Vec<_>>())
+            .await;
+    }
+    settle().await;
+    let texts = p.el.query_selector_all(".utp-text").unwrap();
+    let pre = |i: u32| -> web_sys::HtmlElement { texts.item(i).unwrap().dyn_into().unwrap() };
+    let at_end = |pre: &web_sys::HtmlElement| {
+        pre.scroll_top() + pre.client_height() >= pre.scroll_height() - 4
+    };
+    for i in 0..3 {
+        assert!(
+            pre(i).scroll_height() > pre(i).client_height(),
+            "text {i} scrolls"
+        );
+        assert!(at_end(&pre(i)), "text {i} at its end");
+    }
+    // The reader scrolls the middle one up; the next tokens move the others only.
+    pre(1).set_scroll_top(0);
+    settle().await;
+    let lines = round(240);
+    p.push(&lines.iter().map(String::as_str).collect::<Vec<_>>())
+        .await;
+    settle().await;
+    assert_eq!(pre(1).scroll_top(), 0, "the text the reader scrolled stays");
+    assert!(
+        at_end(&pre(0)) && at_end(&pre(2)),
+        "the others follow their end"
+    );
+    assert!(pre(2)
+        .text_content()
+        .unwrap_or_default()
+        .ends_with(" word299\n"));
+}
+
 #[wasm_bindgen_test]
 async fn a_copy_button_says_what_happened_then_resets() {
     let p = mount_panel();
