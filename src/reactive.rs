@@ -22,9 +22,15 @@ pub use reactive_graph::owner::{on_cleanup, LocalStorage, Owner, StoredValue};
 pub use reactive_graph::prelude::*;
 pub use reactive_graph::signal::{ArcTrigger, RwSignal, Trigger};
 
+/// `f` as a JavaScript function to call once. Boxed, so that every caller shares one copy of
+/// wasm-bindgen's glue for it rather than one per closure type.
+fn once(f: Box<dyn FnOnce()>) -> JsValue {
+    Closure::once_into_js(f)
+}
+
 /// Runs `f` once, before the browser's next repaint.
 pub fn request_animation_frame(f: impl FnOnce() + 'static) {
-    let f = Closure::once_into_js(f);
+    let f = once(Box::new(f));
     if let Some(w) = web_sys::window() {
         let _ = w.request_animation_frame(f.unchecked_ref());
     }
@@ -45,7 +51,7 @@ impl TimeoutHandle {
 
 /// Runs `f` once, after `after`.
 pub fn set_timeout(f: impl FnOnce() + 'static, after: Duration) -> Option<TimeoutHandle> {
-    let f = Closure::once_into_js(f);
+    let f = once(Box::new(f));
     let ms = i32::try_from(after.as_millis()).unwrap_or(i32::MAX);
     web_sys::window()?
         .set_timeout_with_callback_and_timeout_and_arguments_0(f.unchecked_ref(), ms)
@@ -58,7 +64,13 @@ pub fn set_timeout(f: impl FnOnce() + 'static, after: Duration) -> Option<Timeou
 /// (find) lets the browser paint and take input between them; chained timeouts are held back
 /// at least 4 ms each after the fifth, which left the page idle half of a find's time.
 pub fn post_task(f: impl FnOnce() + 'static) {
-    post_task_js(&Closure::once_into_js(f));
+    post_task_js(&once(Box::new(f)));
+}
+
+/// Runs `f` once, when the work of this turn is done but before the page is painted (a
+/// microtask): after the views' effects that are queued now.
+pub fn after_effects(f: impl FnOnce() + 'static) {
+    queue_microtask_js(&once(Box::new(f)));
 }
 
 // In JavaScript: the feature test and the call cost the wasm less there than through `Reflect`.
@@ -66,9 +78,11 @@ pub fn post_task(f: impl FnOnce() + 'static) {
 export function post_task_js(f) {
   if (globalThis.scheduler && scheduler.postTask) scheduler.postTask(f);
   else setTimeout(f, 0);
-}"#)]
+}
+export function queue_microtask_js(f) { queueMicrotask(f); }"#)]
 extern "C" {
     fn post_task_js(f: &JsValue);
+    fn queue_microtask_js(f: &JsValue);
 }
 
 /// Runs a future on the page's task queue (the executor `js::mount` and the component set up).

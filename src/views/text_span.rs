@@ -209,28 +209,13 @@ fn recut(pre: &Element) {
     }
 }
 
-thread_local! {
-    /// Texts to scroll to their end once this frame's appends are all made (see `to_end_soon`).
-    static TO_END: std::cell::RefCell<Vec<Element>> = const { std::cell::RefCell::new(Vec::new()) };
-}
-
-/// Scrolls `pre` to its end after the other views' changes of this turn: setting `scrollTop`
-/// lays the page out, and a text scrolled as soon as it grew made one layout per streaming
-/// text in view (ten, each after the last text's append, in B9); the others then reuse it.
+/// Scrolls `pre` to its end once the other views' changes of this turn are made: setting
+/// `scrollTop` lays the page out, and a text scrolled as soon as it grew made one layout per
+/// streaming text in view (ten, each after the last text's append, in B9); the texts scrolled
+/// after all the appends share one.
 fn to_end_soon(pre: &Element) {
-    let first = TO_END.with(|t| {
-        let mut t = t.borrow_mut();
-        t.push(pre.clone());
-        t.len() == 1
-    });
-    if first {
-        // A task on the queue that runs the views' effects: after the ones already queued.
-        crate::reactive::spawn_local(async {
-            for pre in TO_END.with(|t| std::mem::take(&mut *t.borrow_mut())) {
-                pre.set_scroll_top(i32::MAX);
-            }
-        });
-    }
+    let pre = pre.clone();
+    crate::reactive::after_effects(move || pre.set_scroll_top(i32::MAX));
 }
 
 thread_local! {
