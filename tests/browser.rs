@@ -2426,6 +2426,34 @@ async fn markdown_keeps_identifiers_shows_code_in_monospace_and_links_only_safe_
     );
 }
 
+/// A list item takes its direction from its own text: a right-to-left item has its marker on
+/// the right (where its text starts), a left-to-right one on the left, in the same list.
+#[wasm_bindgen_test]
+async fn a_right_to_left_list_item_has_its_marker_on_its_right() {
+    let p = mount_panel_sized(600, 400);
+    let line = r#"{"id":"m","process":"p","ts":2,"op":"span_create","trace":"t","span":"m","kind":"markdown","content":"- a list item\n- مرحبا item"}"#;
+    p.push(&[T, line]).await;
+    settle().await;
+    let items = p.el.query_selector_all(".utp-markdown li").unwrap();
+    assert_eq!(items.length(), 2);
+    let side = |i: u32| {
+        let li: web_sys::Element = items.item(i).unwrap().dyn_into().unwrap();
+        let style = web_sys::window()
+            .unwrap()
+            .get_computed_style(&li)
+            .unwrap()
+            .unwrap();
+        style.get_property_value("direction").unwrap()
+    };
+    assert_eq!(side(0), "ltr");
+    assert_eq!(side(1), "rtl");
+    // Both markers inside the list's box (room for one on either side).
+    let list = p.element(".utp-markdown ul");
+    let padding = computed(&p.el, ".utp-markdown ul", "padding-right");
+    assert_ne!(padding, "0px", "room on the right for a marker");
+    assert!(list.scroll_width() <= list.client_width());
+}
+
 #[wasm_bindgen_test]
 async fn a_panel_given_several_runtimes_moves_to_the_next_when_one_fails() {
     let Some(addr) = option_env!("UTP_TEST_RUNTIME") else {

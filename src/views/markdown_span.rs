@@ -63,7 +63,11 @@ fn block(parent: &Node, block: Block) {
                 dom::set(&list, "start", &n.to_string());
             }
             for i in items {
-                inlines(&dom::add(&list, "li", ""), i);
+                // Its own direction, from its text: a right-to-left item's marker goes on the
+                // right, beside where its text starts.
+                let li = dom::add(&list, "li", "");
+                dom::set(&li, "dir", "auto");
+                inlines(&li, i);
             }
             return;
         }
