@@ -50,15 +50,20 @@ pub fn lower(s: &str) -> String {
 }
 
 /// Whether `hay` holds `needle` (in lower case, as [`lower`] makes it) in any case. Most text
-/// is ASCII, and ASCII text is compared as it is, without lower-casing a copy: the copy and
-/// its allocation were most of the cost of a find over a million spans.
+/// is short and ASCII, and is compared as it is, without lower-casing a copy: the copy and its
+/// allocation were most of the cost of a find over a million spans. A long text is lower-cased
+/// and searched in linear time (the window scan is quadratic on hostile text: `aaa…` for
+/// `aaa…b`).
 pub fn has(hay: &str, needle: &str) -> bool {
-    if hay.is_ascii() {
+    if hay.len() <= SCAN_LIMIT && hay.is_ascii() {
         // Lower-cased ASCII is ASCII: a needle that is not cannot be in it.
         return needle.is_ascii() && contains_ascii_folded(hay.as_bytes(), needle.as_bytes());
     }
     hay.contains(needle) || lower(hay).contains(needle)
 }
+
+/// The longest text [`has`] scans window by window.
+const SCAN_LIMIT: usize = 4096;
 
 /// Whether `hay` holds `needle` (lower-case ASCII) in any ASCII case.
 fn contains_ascii_folded(hay: &[u8], needle: &[u8]) -> bool {
@@ -210,6 +215,13 @@ mod tests {
             assert_eq!(has(hay, needle), want, "{hay:?} {needle:?}");
             // The same answer as lower-casing a copy.
             assert_eq!(has(hay, needle), lower(hay).contains(needle), "{hay:?}");
+        }
+        // Both sides of the scan's limit, the match in its last bytes.
+        for len in [SCAN_LIMIT, SCAN_LIMIT + 1] {
+            let mut hay = "a".repeat(len - 7);
+            hay.push_str("NEEDLE!");
+            assert!(has(&hay, "needle"), "{len}");
+            assert!(!has(&hay, "needles"), "{len}");
         }
     }
 

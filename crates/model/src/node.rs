@@ -254,6 +254,11 @@ const SPAN_OVERHEAD: usize =
     node_overhead(std::mem::size_of::<Span>(), std::mem::size_of::<SpanId>());
 
 impl Trace {
+    /// When it ended (event `ts`); none while it runs.
+    pub fn end_ts(&self) -> Option<u64> {
+        (!self.status.is_running()).then_some(self.end)
+    }
+
     pub(crate) fn bytes(&self) -> usize {
         TRACE_OVERHEAD
             + self.key.len()
@@ -266,13 +271,6 @@ impl Trace {
 
 /// What a span's `piece_times` adds to the model's byte count.
 pub(crate) const PIECE_TIMES_BYTES: usize = 16;
-
-impl Trace {
-    /// When it ended (event `ts`); none while it runs.
-    pub fn end_ts(&self) -> Option<u64> {
-        (!self.status.is_running()).then_some(self.end)
-    }
-}
 
 impl Span {
     /// When it ended (event `ts`); none while it runs.
