@@ -15,9 +15,23 @@ impl Model {
     /// that gets the snapshot in parts shows what is newest from the first part on (and a
     /// panel whose cap the snapshot exceeds keeps the newest).
     pub fn snapshot_events(&self) -> Vec<Event> {
+        let mut events = Vec::with_capacity(self.trace_count() * 2 + self.span_count() * 2);
+        self.snapshot_each(&mut |e| {
+            events.push(e);
+            true
+        });
+        events
+    }
+
+    /// The events of [`Model::snapshot_events`], in the same order, handed to `sink` one at a
+    /// time as the walk makes them; `sink` returns false to stop. A runtime sends the first
+    /// part of a snapshot while it makes the rest (the newest traces come first).
+    pub fn snapshot_each(&self, sink: &mut dyn FnMut(Event) -> bool) {
         let mut out = Snapshot {
             model: self,
-            events: Vec::with_capacity(self.trace_count() * 2 + self.span_count() * 2),
+            count: 0,
+            sink,
+            stopped: false,
         };
         let crate::model::Orphans { traces, spans } = self.orphans();
         // Depth first, in the order a recursive walk would take, on a stack of our own: the
@@ -29,7 +43,6 @@ impl Model {
         // The newest on top of the stack: written first.
         stack.extend(roots.into_iter().map(Step::Trace));
         out.walk(stack);
-        out.events
     }
 
     /// Events that rebuild trace `id` and everything nested in it, as a root trace (a nested
@@ -40,12 +53,18 @@ impl Model {
         let Some(key) = self.trace(id).map(|t| t.key.clone()) else {
             return Vec::new();
         };
+        let mut events = Vec::new();
         let mut out = Snapshot {
             model: self,
-            events: Vec::new(),
+            count: 0,
+            sink: &mut |e| {
+                events.push(e);
+                true
+            },
+            stopped: false,
         };
         out.walk(vec![Step::Trace(id)]);
-        for (n, e) in out.events.iter_mut().enumerate() {
+        for (n, e) in events.iter_mut().enumerate() {
             e.id = format!("copy:{key}:{n}");
             if let Op::TraceStart {
                 trace, parent_span, ..
@@ -56,7 +75,7 @@ impl Model {
                 }
             }
         }
-        out.events
+        events
     }
 }
 
@@ -70,7 +89,11 @@ enum Step {
 
 struct Snapshot<'a> {
     model: &'a Model,
-    events: Vec<Event>,
+    /// Events made so far (their ids count from 0).
+    count: usize,
+    sink: &'a mut dyn FnMut(Event) -> bool,
+    /// The sink asked to stop.
+    stopped: bool,
 }
 
 fn status(s: &RunStatus) -> Option<Status> {
@@ -85,7 +108,7 @@ fn status(s: &RunStatus) -> Option<Status> {
 
 impl Snapshot<'_> {
     fn walk(&mut self, mut stack: Vec<Step>) {
-        while let Some(step) = stack.pop() {
+        while let Some(step) = stack.pop().filter(|_| !self.stopped) {
             match step {
                 Step::Trace(t) => self.trace(t, &mut stack),
                 Step::Span(s) => self.span(s, &mut stack),
@@ -96,8 +119,12 @@ impl Snapshot<'_> {
     }
 
     fn push(&mut self, process: &str, ts: u64, op: Op) {
-        let id = format!("snapshot:{}", self.events.len());
-        self.events.push(Event {
+        if self.stopped {
+            return;
+        }
+        let id = format!("snapshot:{}", self.count);
+        self.count += 1;
+        self.stopped = !(self.sink)(Event {
             id,
             process: process.to_owned(),
             ts,

@@ -383,45 +383,89 @@ fn snapshot_part_head(seq: u64, part: u32, last: bool) -> String {
 /// asked for: the first can be on its way before the rest is written, and only one is held.
 pub fn snapshot_parts(seq: u64, list: &[Event], part_bytes: usize) -> SnapshotParts<'_> {
     SnapshotParts {
-        seq,
-        rest: Some(list),
-        part: 0,
-        part_bytes,
+        rest: list,
+        writer: Some(PartWriter::new(seq, part_bytes)),
     }
 }
 
 /// The parts [`snapshot_parts`] writes, in order.
 pub struct SnapshotParts<'a> {
-    seq: u64,
-    /// Events not yet written; `None` once the last part was.
-    rest: Option<&'a [Event]>,
-    part: u32,
-    part_bytes: usize,
+    /// Events not yet written.
+    rest: &'a [Event],
+    /// `None` once the last part was written.
+    writer: Option<PartWriter>,
 }
 
 impl Iterator for SnapshotParts<'_> {
     type Item = String;
 
     fn next(&mut self) -> Option<String> {
-        let rest = self.rest?;
-        // Events of this part: until their hinted size reaches the bound, at least one.
-        let mut len = 0;
-        let mut bytes = 0;
-        for e in rest {
-            if len > 0 && bytes >= self.part_bytes {
-                break;
+        let writer = self.writer.as_mut()?;
+        while let Some((e, rest)) = self.rest.split_first() {
+            self.rest = rest;
+            if let Some(part) = writer.push(e) {
+                return Some(part);
             }
-            bytes += size_hint(e);
-            len += 1;
         }
-        let (these, after) = rest.split_at(len);
-        let mut out = snapshot_part_head(self.seq, self.part, after.is_empty());
-        out.reserve(bytes + 16);
-        events(&mut out, these);
-        out.push('}');
-        self.rest = (!after.is_empty()).then_some(after);
+        self.writer.take().map(PartWriter::finish)
+    }
+}
+
+/// Writes a snapshot as of `seq` as `snapshot_part` messages from its events given one at a
+/// time, for a snapshot that is still being made: a part ends once its events' hinted size
+/// reaches `part_bytes` (at least one event a part, and one part when there are none), and is
+/// handed out when the event after it comes (so it is not the last) or at [`PartWriter::finish`].
+pub struct PartWriter {
+    seq: u64,
+    part: u32,
+    part_bytes: usize,
+    /// The events of the part being filled, as JSON (`{…},{…}`), how many, and their hinted size.
+    body: String,
+    count: usize,
+    hinted: usize,
+}
+
+impl PartWriter {
+    pub fn new(seq: u64, part_bytes: usize) -> Self {
+        PartWriter {
+            seq,
+            part: 0,
+            part_bytes,
+            body: String::new(),
+            count: 0,
+            hinted: 0,
+        }
+    }
+
+    /// Adds `e`; the part before it when `e` starts a new one.
+    pub fn push(&mut self, e: &Event) -> Option<String> {
+        let full = (self.count > 0 && self.hinted >= self.part_bytes).then(|| self.close(false));
+        if self.count > 0 {
+            self.body.push(',');
+        }
+        event(&mut self.body, e);
+        self.count += 1;
+        self.hinted += size_hint(e);
+        full
+    }
+
+    /// The last part.
+    pub fn finish(mut self) -> String {
+        self.close(true)
+    }
+
+    fn close(&mut self, last: bool) -> String {
+        let mut out = snapshot_part_head(self.seq, self.part, last);
+        out.reserve(self.body.len() + 16);
+        key(&mut out, "events");
+        out.push('[');
+        out.push_str(&self.body);
+        out.push_str("]}");
+        self.body.clear();
+        self.count = 0;
+        self.hinted = 0;
         self.part = self.part.saturating_add(1);
-        Some(out)
+        out
     }
 }
 

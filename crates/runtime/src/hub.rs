@@ -38,6 +38,24 @@ pub struct Published {
     pub json: Box<str>,
 }
 
+/// How a subscribing panel starts, its snapshot's events coming in chunks while a blocking
+/// thread walks the model under the hub's lock ([`Hub::open`]).
+pub enum Opening {
+    /// From the window, after this sequence number.
+    Resume(u64),
+    /// The state as of `seq`, in chunks of events in order; an empty chunk ends it (the
+    /// channel closing before that is a walk that did not finish). Send it only once
+    /// [`Hub::committed`] says `seq` is.
+    Snapshot {
+        seq: u64,
+        epoch: u64,
+        chunks: tokio::sync::mpsc::UnboundedReceiver<Vec<Event>>,
+    },
+}
+
+/// Events in each chunk of a snapshot being made.
+const SNAPSHOT_CHUNK: usize = 1024;
+
 /// How a subscribing panel starts.
 pub enum Start {
     /// From the window, after this sequence number (possibly the head: nothing missed).
@@ -1038,15 +1056,66 @@ impl Hub {
         }
     }
 
+    /// Whether a panel holding `(session, last_seq)` resumes from the window: where, if so.
+    fn resumes(&self, state: &State, session: Option<&str>, last_seq: Option<u64>) -> Option<u64> {
+        let head = state.committed;
+        let (s, last) = (session?, last_seq?);
+        let oldest = state.window.oldest().unwrap_or(head + 1);
+        (s == self.session && last <= head && last + 1 >= oldest).then_some(last)
+    }
+
+    /// [`Hub::subscribe`], with a snapshot's events handed over in chunks as they are made:
+    /// the first part of a large snapshot (its newest traces) can be on its way while the rest
+    /// is made, where `subscribe` makes all of it first (1.8 s for a million spans in a
+    /// runtime just started). The walk holds the hub's lock, as `subscribe` does, on a
+    /// blocking thread; it stops if the receiver is dropped. None: the thread failed.
+    pub async fn open(
+        self: &Arc<Self>,
+        session: Option<String>,
+        last_seq: Option<u64>,
+    ) -> Option<Opening> {
+        let (first_tx, first_rx) = tokio::sync::oneshot::channel();
+        let hub = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let state = hub.lock();
+            if let Some(last) = hub.resumes(&state, session.as_deref(), last_seq) {
+                let _ = first_tx.send(Opening::Resume(last));
+                return;
+            }
+            let (tx, chunks) = tokio::sync::mpsc::unbounded_channel();
+            // The model holds what was applied, committed or not.
+            let (seq, epoch) = (state.next_seq - 1, state.epoch);
+            if first_tx
+                .send(Opening::Snapshot { seq, epoch, chunks })
+                .is_err()
+            {
+                return;
+            }
+            let mut chunk = Vec::with_capacity(SNAPSHOT_CHUNK);
+            let mut open = true;
+            state.model.snapshot_each(&mut |e| {
+                chunk.push(e);
+                if chunk.len() == SNAPSHOT_CHUNK {
+                    let full = std::mem::replace(&mut chunk, Vec::with_capacity(SNAPSHOT_CHUNK));
+                    open = tx.send(full).is_ok();
+                }
+                open
+            });
+            if open && !chunk.is_empty() {
+                open = tx.send(chunk).is_ok();
+            }
+            if open {
+                let _ = tx.send(Vec::new());
+            }
+        });
+        first_rx.await.ok()
+    }
+
     /// Where a panel holding `(session, last_seq)` starts.
     pub fn subscribe(&self, session: Option<&str>, last_seq: Option<u64>) -> Start {
         let state = self.lock();
-        let head = state.committed;
-        if let (Some(s), Some(last)) = (session, last_seq) {
-            let oldest = state.window.oldest().unwrap_or(head + 1);
-            if s == self.session && last <= head && last + 1 >= oldest {
-                return Start::Resume(last);
-            }
+        if let Some(last) = self.resumes(&state, session, last_seq) {
+            return Start::Resume(last);
         }
         // The model holds what was applied, committed or not.
         let (seq, epoch, events) = (
@@ -1336,6 +1405,81 @@ mod tests {
         assert_eq!(start(Some(&session), None), Err(6));
         assert_eq!(start(None, Some(6)), Err(6));
         assert!(matches!(hub.resync(), Start::Snapshot { seq: 6, .. }));
+        hub.stop();
+    }
+
+    /// What a panel's subscribe uses: the same decision as `subscribe` at every edge, and the
+    /// same snapshot, in chunks that end with an empty one.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn open_decides_as_subscribe_does_and_hands_over_the_same_snapshot_in_chunks() {
+        let hub = hub(4);
+        let session = hub.session.clone();
+        let opens = |s: Option<&str>, last: Option<u64>| {
+            let (hub, s) = (hub.clone(), s.map(str::to_owned));
+            async move {
+                match hub.open(s, last).await.expect("opens") {
+                    Opening::Resume(at) => Ok(at),
+                    Opening::Snapshot { seq, .. } => Err(seq),
+                }
+            }
+        };
+        assert_eq!(
+            opens(Some(&session), Some(0)).await,
+            Ok(0),
+            "an empty server"
+        );
+        assert_eq!(opens(Some(&session), Some(1)).await, Err(0));
+        accept(&hub, 2_500);
+        let head = 2_500;
+        for (s, last) in [
+            (Some(session.as_str()), Some(head)),
+            (Some(session.as_str()), Some(head - 4)),
+            (Some(session.as_str()), Some(head - 5)),
+            (Some(session.as_str()), Some(head + 1)),
+            (Some("other"), Some(head)),
+            (None, Some(head)),
+            (Some(session.as_str()), None),
+        ] {
+            let want = match hub.subscribe(s, last) {
+                Start::Resume(at) => Ok(at),
+                Start::Snapshot { seq, .. } => Err(seq),
+            };
+            assert_eq!(opens(s, last).await, want, "{s:?} {last:?}");
+        }
+        let Start::Snapshot { events: whole, .. } = hub.resync() else {
+            panic!("a snapshot")
+        };
+        let Some(Opening::Snapshot {
+            seq, mut chunks, ..
+        }) = hub.open(None, None).await
+        else {
+            panic!("a snapshot")
+        };
+        assert_eq!(seq, head);
+        let mut got = Vec::new();
+        let mut sizes = Vec::new();
+        while let Some(chunk) = chunks.recv().await {
+            sizes.push(chunk.len());
+            if chunk.is_empty() {
+                break;
+            }
+            got.extend(chunk);
+        }
+        assert_eq!(
+            sizes,
+            [
+                SNAPSHOT_CHUNK,
+                SNAPSHOT_CHUNK,
+                2_500 - 2 * SNAPSHOT_CHUNK,
+                0
+            ]
+        );
+        let ids = |list: &[Event]| list.iter().map(|e| e.id.clone()).collect::<Vec<_>>();
+        assert_eq!(ids(&got), ids(&whole));
+        assert_eq!(
+            got.iter().map(|e| e.to_json()).collect::<Vec<_>>(),
+            whole.iter().map(|e| e.to_json()).collect::<Vec<_>>()
+        );
         hub.stop();
     }
 

@@ -11,10 +11,10 @@ use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use tokio::time::Instant;
-use user_trace_protocol::writer::snapshot_parts;
-use user_trace_protocol::{decode_panel, PanelMessage, ServerMessage};
+use user_trace_protocol::writer::PartWriter;
+use user_trace_protocol::{decode_panel, Event, PanelMessage, ServerMessage};
 
-use crate::hub::{Hub, Published, Read, Slot, Start};
+use crate::hub::{Hub, Opening, Published, Read, Slot};
 use crate::ingest::hello;
 
 /// Largest message a panel may send (it sends only a subscribe).
@@ -140,7 +140,7 @@ async fn proves_reading(conn: &mut Conn) -> Result<(), End> {
 /// Makes a snapshot (or resumes) holding a snapshot permit until it is sent, so that at
 /// most a few snapshots are in memory at once however many panels subscribe.
 async fn subscribe(
-    hub: &Hub,
+    hub: &Arc<Hub>,
     conn: &mut Conn,
     session: Option<&str>,
     last_seq: Option<u64>,
@@ -149,20 +149,39 @@ async fn subscribe(
         proves_reading(conn).await?;
     }
     let _permit = hub.snapshots.acquire().await.map_err(|_| End::Stopping)?;
-    let (mut session, mut last_seq) = (session, last_seq);
+    let (mut session, mut last_seq) = (session.map(str::to_owned), last_seq);
     loop {
-        match hub.subscribe(session, last_seq) {
-            Start::Resume(last) => return Ok(last),
-            Start::Snapshot { seq, epoch, events } => {
+        let opening = hub
+            .open(session.clone(), last_seq)
+            .await
+            .ok_or(End::Stopping)?;
+        match opening {
+            Opening::Resume(last) => return Ok(last),
+            Opening::Snapshot {
+                seq,
+                epoch,
+                mut chunks,
+            } => {
                 // The model may be ahead of the store: nothing uncommitted reaches a panel.
                 // Serialized without the hub's lock, so that producers and other panels do
-                // not wait for it; in parts, each as the one before it is sent.
+                // not wait for it; in parts, each sent as soon as it is written, while the
+                // hub still makes the rest.
                 if hub.committed(epoch, seq).await {
                     if conn.parts {
-                        for part in snapshot_parts(seq, &events, SNAPSHOT_PART_BYTES) {
-                            conn.send(part).await?;
+                        let mut writer = PartWriter::new(seq, SNAPSHOT_PART_BYTES);
+                        while let Some(chunk) = next_chunk(&mut chunks).await? {
+                            for e in &chunk {
+                                if let Some(part) = writer.push(e) {
+                                    conn.send(part).await?;
+                                }
+                            }
                         }
+                        conn.send(writer.finish()).await?;
                     } else {
+                        let mut events = Vec::new();
+                        while let Some(mut chunk) = next_chunk(&mut chunks).await? {
+                            events.append(&mut chunk);
+                        }
                         conn.send(ServerMessage::Snapshot { seq, events }.to_json())
                             .await?;
                     }
@@ -175,6 +194,18 @@ async fn subscribe(
                 (session, last_seq) = (None, None);
             }
         }
+    }
+}
+
+/// The next chunk of a snapshot being made; None after its last. A walk that ended without
+/// its end mark (its thread failed) is not sent as if whole: the panel is closed, and resumes.
+async fn next_chunk(
+    chunks: &mut tokio::sync::mpsc::UnboundedReceiver<Vec<Event>>,
+) -> Result<Option<Vec<Event>>, End> {
+    match chunks.recv().await {
+        Some(chunk) if chunk.is_empty() => Ok(None),
+        Some(chunk) => Ok(Some(chunk)),
+        None => Err(End::Stopping),
     }
 }
 
@@ -206,7 +237,7 @@ pub async fn serve(hub: Arc<Hub>, socket: WebSocket, _slot: Slot) {
     }
 }
 
-async fn run(hub: &Hub, conn: &mut Conn) -> End {
+async fn run(hub: &Arc<Hub>, conn: &mut Conn) -> End {
     let hello =
         ServerMessage::<user_trace_protocol::Event>::Hello(hello(hub, MAX_MESSAGE_BYTES)).to_json();
     if let Err(e) = conn.send(hello).await {
