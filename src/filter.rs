@@ -55,9 +55,10 @@ pub fn lower(s: &str) -> String {
 /// and searched in linear time (the window scan is quadratic on hostile text: `aaa…` for
 /// `aaa…b`).
 pub fn has(hay: &str, needle: &str) -> bool {
-    if hay.len() <= SCAN_LIMIT && hay.is_ascii() {
-        // Lower-cased ASCII is ASCII: a needle that is not cannot be in it.
-        return needle.is_ascii() && contains_ascii_folded(hay.as_bytes(), needle.as_bytes());
+    if hay.len() <= SCAN_LIMIT && needle.is_ascii() {
+        if let Some(found) = ascii_folded(hay.as_bytes(), needle.as_bytes()) {
+            return found;
+        }
     }
     hay.contains(needle) || lower(hay).contains(needle)
 }
@@ -65,14 +66,28 @@ pub fn has(hay: &str, needle: &str) -> bool {
 /// The longest text [`has`] scans window by window.
 const SCAN_LIMIT: usize = 4096;
 
-/// Whether `hay` holds `needle` (lower-case ASCII) in any ASCII case.
-fn contains_ascii_folded(hay: &[u8], needle: &[u8]) -> bool {
+/// Whether `hay` holds `needle` (lower-case ASCII) in any ASCII case, in one pass that also
+/// checks that `hay` is ASCII: None when it is not, and no match came before its first byte
+/// that is not (its lower case, which can hold ASCII, must then be made: the Kelvin sign is a
+/// `k`).
+fn ascii_folded(hay: &[u8], needle: &[u8]) -> Option<bool> {
     let Some(&first) = needle.first() else {
-        return true;
+        return Some(true);
     };
     let other = first.to_ascii_uppercase();
-    hay.windows(needle.len())
-        .any(|w| (w[0] == first || w[0] == other) && w.eq_ignore_ascii_case(needle))
+    for (i, &b) in hay.iter().enumerate() {
+        if !b.is_ascii() {
+            return None;
+        }
+        if (b == first || b == other)
+            && hay
+                .get(i..i + needle.len())
+                .is_some_and(|w| w.eq_ignore_ascii_case(needle))
+        {
+            return Some(true);
+        }
+    }
+    Some(false)
 }
 
 fn contains(m: &Model, id: TraceId, needle: &str) -> bool {
@@ -210,6 +225,9 @@ mod tests {
             ("ÉCOLE normale", "école", true),
             ("\u{212A}elvin", "kelvin", true),
             ("été NEEDLE", "needle", true),
+            ("NEEDLE été", "needle", true),
+            ("abc \u{212A}elvin", "kelvin", true),
+            ("abc \u{212A}elvi", "kelvin", false),
             ("été needl", "needle", false),
         ] {
             assert_eq!(has(hay, needle), want, "{hay:?} {needle:?}");
