@@ -329,10 +329,7 @@ pub fn tree(parent: &Element, cx: PanelCx) {
     dom::effect(move || {
         store.counters.track();
         if follow.get_untracked() {
-            // Once the frame's other views have changed (the texts' appends): reading where
-            // the bottom is lays the page out, once for all of them.
-            let (el, pins) = (el.clone(), pins.clone());
-            crate::reactive::after_effects(move || pin_to_bottom(&el, follow, &pins, store));
+            pin_to_bottom(&el, follow, &pins, store);
         }
     });
     let (el, pins) = (scroller.clone(), pinned.clone());
