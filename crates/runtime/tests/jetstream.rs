@@ -610,3 +610,52 @@ async fn has_snapshot(js: &async_nats::jetstream::Context, stream: &str) -> bool
         .expect("the snapshot store");
     store.info("snapshot").await.is_ok()
 }
+
+/// A snapshot that is there but cannot be read (here a link to an object in a bucket that was
+/// deleted since) stops a joining runtime's start with the reason. Taken for "no snapshot", it
+/// would start the runtime on the part of the state the stream still holds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_snapshot_that_cannot_be_read_stops_the_start_instead_of_reading_as_none() {
+    within(120, async {
+        let dir = data_dir("nats-bad-snapshot");
+        let nats = Nats::start(&dir, free_port());
+        // A first runtime makes the stream and its snapshot store.
+        let a = user_trace_runtime::start(shared(&nats, "badsnap"))
+            .await
+            .expect("A");
+        a.stop().await;
+        let client = async_nats::connect(nats.url()).await.expect("NATS");
+        let js = async_nats::jetstream::new(client);
+        let elsewhere = js
+            .create_object_store(async_nats::jetstream::object_store::Config {
+                bucket: "elsewhere".into(),
+                ..Default::default()
+            })
+            .await
+            .expect("a second bucket");
+        let target = elsewhere
+            .put("x", &mut "{}".as_bytes())
+            .await
+            .expect("an object");
+        let store = js
+            .get_object_store("badsnap-snapshots")
+            .await
+            .expect("the snapshot store");
+        store.add_link("snapshot", &target).await.expect("a link");
+        js.delete_object_store("elsewhere")
+            .await
+            .expect("the second bucket deleted");
+        // The near miss: the snapshot's entry is there, so it is not "not found".
+        assert!(has_snapshot(&js, "badsnap").await);
+        match user_trace_runtime::start(shared(&nats, "badsnap")).await {
+            Err(e) => assert!(e.to_string().contains("cannot read the snapshot"), "{e}"),
+            Ok(r) => {
+                r.stop().await;
+                panic!("started as if there were no snapshot");
+            }
+        }
+        drop(nats);
+        let _ = std::fs::remove_dir_all(&dir);
+    })
+    .await;
+}
