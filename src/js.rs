@@ -180,45 +180,6 @@ impl Drop for PanelHandle {
     }
 }
 
-// The custom element is a JavaScript class (a Rust type cannot extend `HTMLElement`); it only
-// forwards to `mount` and the handle, so all behaviour stays in Rust.
-#[wasm_bindgen(inline_js = r#"
-export function define(name, mount) {
-  if (customElements.get(name)) return false;
-  customElements.define(name, class extends HTMLElement {
-    static get observedAttributes() { return ["src", "theme", "max-bytes"]; }
-    connectedCallback() { this.#open(); }
-    disconnectedCallback() { this.#close(); }
-    attributeChangedCallback() { if (this.handle) { this.#close(); this.#open(); } }
-    #open() {
-      if (this.handle || !this.isConnected) return;
-      const options = {};
-      const src = this.getAttribute("src");
-      const theme = this.getAttribute("theme");
-      if (src) options.url = src;
-      if (theme) options.theme = theme;
-      const cap = this.getAttribute("max-bytes");
-      if (cap !== null) options.maxBytes = Number(cap);
-      this.handle = mount(this, options);
-      // The host's links to its program, as DOM events (see the handle's methods).
-      const send = (type, detail) =>
-        this.dispatchEvent(new CustomEvent(type, { detail, bubbles: true, composed: true }));
-      this.handle.onActivate((d) => send("user-trace-activate", d));
-      this.handle.onErrorSources((s) => send("user-trace-error-sources", s));
-    }
-    #close() { if (this.handle) { this.handle.dispose(); this.handle.free(); this.handle = null; } }
-    push(events) { this.handle?.push(events); }
-    clear() { this.handle?.clear(); }
-    reveal(source) { return this.handle ? this.handle.reveal(source) : false; }
-  });
-  return true;
-}
-"#)]
-extern "C" {
-    #[wasm_bindgen(js_name = define)]
-    fn define_custom_element(name: &str, mount: &js_sys::Function) -> bool;
-}
-
 /// Registers the custom element `<user-trace-panel>` (see the README).
 // It mounts a panel when added to the page (`src="ws://..."`, `theme="dark"`,
 // `max-bytes="1073741824"`), disposes it when
@@ -229,7 +190,8 @@ extern "C" {
 #[wasm_bindgen(js_name = defineElement)]
 pub fn define_element() {
     let mount_fn = Closure::<dyn Fn(web_sys::HtmlElement, JsValue) -> PanelHandle>::new(mount);
-    if define_custom_element("user-trace-panel", mount_fn.as_ref().unchecked_ref()) {
+    if crate::js_glue::define_custom_element("user-trace-panel", mount_fn.as_ref().unchecked_ref())
+    {
         // The element class calls it for the page's lifetime.
         mount_fn.forget();
     }

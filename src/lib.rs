@@ -22,6 +22,7 @@ mod filter;
 mod find;
 mod format;
 pub mod js;
+mod js_glue;
 mod json_partial;
 mod json_string;
 mod label_text;

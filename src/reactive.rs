@@ -64,25 +64,13 @@ pub fn set_timeout(f: impl FnOnce() + 'static, after: Duration) -> Option<Timeou
 /// (find) lets the browser paint and take input between them; chained timeouts are held back
 /// at least 4 ms each after the fifth, which left the page idle half of a find's time.
 pub fn post_task(f: impl FnOnce() + 'static) {
-    post_task_js(&once(Box::new(f)));
+    crate::js_glue::post_task_js(&once(Box::new(f)));
 }
 
 /// Runs `f` once, when the work of this turn is done but before the page is painted (a
 /// microtask): after the views' effects that are queued now.
 pub fn after_effects(f: impl FnOnce() + 'static) {
-    queue_microtask_js(&once(Box::new(f)));
-}
-
-// In JavaScript: the feature test and the call cost the wasm less there than through `Reflect`.
-#[wasm_bindgen(inline_js = r#"
-export function post_task_js(f) {
-  if (globalThis.scheduler && scheduler.postTask) scheduler.postTask(f);
-  else setTimeout(f, 0);
-}
-export function queue_microtask_js(f) { queueMicrotask(f); }"#)]
-extern "C" {
-    fn post_task_js(f: &JsValue);
-    fn queue_microtask_js(f: &JsValue);
+    crate::js_glue::queue_microtask_js(&once(Box::new(f)));
 }
 
 /// Runs a future on the page's task queue (the executor `js::mount` and the component set up).
