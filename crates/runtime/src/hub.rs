@@ -56,7 +56,9 @@ pub enum Opening {
 /// Events in each chunk of a snapshot being made.
 const SNAPSHOT_CHUNK: usize = 1024;
 
-/// How a subscribing panel starts.
+/// How a subscribing panel starts, with the snapshot made whole ([`Hub::subscribe`]: tests and
+/// callers that want it in one piece; a panel's connection uses [`Hub::open`], the same
+/// decision with the snapshot in chunks).
 pub enum Start {
     /// From the window, after this sequence number (possibly the head: nothing missed).
     Resume(u64),
