@@ -539,8 +539,12 @@ pub struct Recovered {
     pub damaged: PathBuf,
     pub snapshot_kept: usize,
     pub events_kept: usize,
-    /// Rows that could not be read back intact (`table key: reason`), at most 20 named.
+    /// Rows that could not be read back intact (`table key: reason`, or `table first to last:
+    /// reason` for the keys under a damaged page), at most 20 named.
     pub lost: Vec<String>,
+    /// How many: a damaged page's range counts one row a key (the keys are numbered without
+    /// holes; when the table's first page is the damaged one, the keys before the first row
+    /// a compaction kept are counted too, since nothing says where it started).
     pub lost_count: usize,
 }
 
@@ -574,8 +578,8 @@ pub fn recover(options: &Options, new_session: &str) -> Result<Recovered, Storag
         .map_err(|e| classify(&moved, e))?;
     let mut lost = Vec::new();
     let mut lost_count = 0;
-    let mut note = |what: String| {
-        lost_count += 1;
+    let mut note = |what: String, rows: usize| {
+        lost_count += rows;
         if lost.len() < 20 {
             lost.push(what);
         }
@@ -608,35 +612,50 @@ pub fn recover(options: &Options, new_session: &str) -> Result<Recovered, Storag
     })
 }
 
-/// Every row of `table` (whose keys start at `first`) that reads back intact, in key order. A
-/// read error skips one key and goes on after it, so that one damaged page loses only the rows
-/// on it (a damaged interior page, every row under it: one failed read per key).
+/// Every row of `table` that reads back intact, in key order. A read that fails skips the
+/// keys it cannot reach and goes on after them, so that a damaged page loses only the rows
+/// under it (a leaf's, or an interior page's many). `first` is where the keys start when the
+/// table's leftmost path does not read.
 fn salvage(
     conn: &Connection,
     table: &str,
     key: &str,
     first: i64,
-    lost: &mut impl FnMut(String),
+    lost: &mut impl FnMut(String, usize),
 ) -> Vec<String> {
     let mut kept = Vec::new();
     // The rightmost path read first: when it is damaged nothing of the table can be reached by
-    // key, and that must not read as "nothing lost". When it reads, a read after the last key
-    // walks only that path and succeeds, so the loop below ends.
-    let probe = conn.query_row(&format!("SELECT max({key}) FROM {table}"), [], |r| {
-        r.get::<_, Option<i64>>(0)
-    });
-    match probe {
-        Ok(Some(_)) => {}
+    // key, and that must not read as "nothing lost". When it reads, so does a read past the
+    // last key (it walks only that path).
+    let bound = |f: &str| {
+        conn.query_row(&format!("SELECT {f}({key}) FROM {table}"), [], |r| {
+            r.get::<_, Option<i64>>(0)
+        })
+    };
+    let max = match bound("max") {
+        Ok(Some(max)) => max,
         Ok(None) => return kept,
         Err(e) => {
-            lost(format!("{table}: cannot be read: {e}"));
+            lost(format!("{table}: cannot be read: {e}"), 1);
             return kept;
         }
-    }
+    };
+    // After a compaction the events start far past 1: from the first that exists.
+    let mut next = bound("min").ok().flatten().unwrap_or(first);
     // `>=` and not `>`: SQLite seeks a `> k` read through the page that holds `k`, so after
     // the last key under a damaged page it would fail once more and lose the next row.
     let sql = format!("SELECT {key}, json, crc FROM {table} WHERE {key} >= ?1 ORDER BY {key}");
-    let mut next = first;
+    let starts = format!("SELECT {key} FROM {table} WHERE {key} >= ?1 ORDER BY {key} LIMIT 1");
+    // Whether a read from `at` gets past its first step (every start under a damaged page fails).
+    let reads = |at: i64| {
+        let first_row = conn
+            .prepare_cached(&starts)
+            .and_then(|mut st| st.query_row([at], |_| Ok(())));
+        matches!(
+            first_row,
+            Ok(()) | Err(rusqlite::Error::QueryReturnedNoRows)
+        )
+    };
     loop {
         let result = (|| -> rusqlite::Result<()> {
             let mut st = conn.prepare_cached(&sql)?;
@@ -650,21 +669,52 @@ fn salvage(
                     (Ok(json), Ok(crc)) if i64::from(checksum(&json)) == crc => {
                         match decode_event(0, &json) {
                             Ok(_) => kept.push(json),
-                            Err(e) => lost(format!("{table} {k}: {e}")),
+                            Err(e) => lost(format!("{table} {k}: {e}"), 1),
                         }
                     }
-                    _ => lost(format!("{table} {k}: does not match its checksum")),
+                    _ => lost(format!("{table} {k}: does not match its checksum"), 1),
                 }
             }
             Ok(())
         })();
-        match result {
-            Ok(()) => return kept,
-            Err(e) => {
-                lost(format!("{table} {next}: {e}"));
-                next += 1;
+        let Err(e) = result else {
+            return kept;
+        };
+        if next > max {
+            return kept;
+        }
+        // The first start that reads again: steps doubling from `next` until one does (past
+        // the last key one does), then halved back to the smallest. One read a key was too
+        // slow for an interior page over a million keys.
+        let (mut bad, mut good, mut step) = (next, max.saturating_add(1), 1i64);
+        loop {
+            let at = bad.saturating_add(step);
+            if at >= good {
+                break;
+            }
+            if reads(at) {
+                good = at;
+                break;
+            }
+            bad = at;
+            step = step.saturating_mul(2);
+        }
+        while good - bad > 1 {
+            let mid = bad + (good - bad) / 2;
+            if reads(mid) {
+                good = mid;
+            } else {
+                bad = mid;
             }
         }
+        let rows = usize::try_from(good - next).unwrap_or(usize::MAX);
+        let what = if rows == 1 {
+            format!("{table} {next}: {e}")
+        } else {
+            format!("{table} {next} to {}: {e}", good - 1)
+        };
+        lost(what, rows);
+        next = good;
     }
 }
 
@@ -1098,8 +1148,8 @@ mod tests {
     }
 
     /// An interior page's damage reaches every row under it; the rows after it are kept,
-    /// however many keys the damage spans (each costs one failed read, and none is named twice
-    /// or made up: exactly the keys under the page are counted lost).
+    /// however many keys the damage spans (found in a few reads, not one a key), and exactly
+    /// the keys under the page are counted lost, named as one range.
     #[test]
     fn recovery_reads_past_a_damaged_interior_page_and_loses_only_the_rows_under_it() {
         let (dir, mut store) = fresh("recover-interior", SyncMode::Off);
@@ -1138,9 +1188,13 @@ mod tests {
         overwrite_page(&dir, child - 1, page);
 
         let r = recover(&options(&dir), "s2").expect("recover");
-        assert_eq!(r.lost_count as u64, last_under, "{:?}", &r.lost[..3]);
-        assert!(r.lost[0].starts_with("events 1: "), "{}", r.lost[0]);
-        assert!(r.lost[19].starts_with("events 20: "), "{}", r.lost[19]);
+        assert_eq!(r.lost_count as u64, last_under, "{:?}", r.lost);
+        assert_eq!(r.lost.len(), 1, "one range: {:?}", r.lost);
+        assert!(
+            r.lost[0].starts_with(&format!("events 1 to {last_under}: ")),
+            "{}",
+            r.lost[0]
+        );
         assert_eq!(r.events_kept as u64, total - last_under);
         let mut store = Sqlite::open(&options(&dir), "unused").expect("reopen");
         let loaded = store.load().expect("load");
@@ -1149,6 +1203,68 @@ mod tests {
         assert_eq!(first_kept, Some(format!("e{}", last_under + 1)));
         assert_eq!(last_kept, Some(format!("e{total}")));
         drop(store);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// After a compaction the events start far past 1: a damaged page in the middle loses
+    /// its rows only, counted from where the events start, not from 1.
+    #[test]
+    fn recovery_of_a_compacted_store_counts_from_its_first_event() {
+        let (dir, mut store) = fresh("recover-compacted", SyncMode::Off);
+        let total = 6_000u64;
+        let events: Vec<String> = (1..=total).map(|n| clear_event(n, 300)).collect();
+        append_numbered(&mut store, &events);
+        store.compact(3_000, &[], 3_001).expect("compact");
+        let conn = raw(&dir, store);
+        let (first, page): (i64, u32) = conn
+            .query_row(
+                "SELECT (SELECT min(seq) FROM events), (SELECT page_size FROM pragma_page_size)",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .expect("first event");
+        assert_eq!(first, 3_001);
+        // A leaf of the events' tree: the page holding a row in the middle of the kept ones.
+        let middle: i64 = conn
+            .query_row("SELECT rowid FROM events WHERE seq = 4500", [], |r| {
+                r.get(0)
+            })
+            .expect("a row");
+        drop(conn);
+        let bytes = std::fs::read(dir.join(FILE)).expect("read");
+        let needle = clear_event(4_500, 300);
+        let at = bytes
+            .windows(needle.len())
+            .position(|w| w == needle.as_bytes())
+            .expect("the row's text in the file");
+        overwrite_page(&dir, at as u64 / u64::from(page), u64::from(page));
+        let r = recover(&options(&dir), "s2").expect("recover");
+        assert!(
+            r.lost_count > 0 && r.lost_count < 100,
+            "{} lost",
+            r.lost_count
+        );
+        assert_eq!(
+            r.events_kept + r.lost_count,
+            3_000,
+            "{} kept, {:?}",
+            r.events_kept,
+            r.lost
+        );
+        assert!(!r.lost[0].starts_with("events 1 "), "{}", r.lost[0]);
+        // The range named holds the row whose page was overwritten.
+        let covers = |l: &String| {
+            let keys: Vec<i64> = l
+                .trim_start_matches("events ")
+                .split(':')
+                .next()
+                .unwrap_or("")
+                .split(" to ")
+                .filter_map(|k| k.parse().ok())
+                .collect();
+            matches!(keys[..], [a, b] if a <= middle && middle <= b)
+        };
+        assert!(r.lost.iter().any(covers), "{:?}", r.lost);
         let _ = std::fs::remove_dir_all(&dir);
     }
 
