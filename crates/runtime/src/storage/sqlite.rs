@@ -1206,6 +1206,46 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
     }
 
+    /// Two damaged pages, one at the start and one in the middle of the keys: each loses only
+    /// its own rows (the search for the next key that reads goes out from the damage, so it
+    /// does not jump over the intact rows between them).
+    #[test]
+    fn recovery_past_two_damaged_pages_keeps_the_rows_between_them() {
+        let (dir, mut store) = fresh("recover-two", SyncMode::Off);
+        let total = 3_000u64;
+        let events: Vec<String> = (1..=total).map(|n| clear_event(n, 300)).collect();
+        append_numbered(&mut store, &events);
+        let conn = raw(&dir, store);
+        let page: u32 = conn
+            .query_row("PRAGMA page_size", [], |r| r.get(0))
+            .expect("page size");
+        drop(conn);
+        let bytes = std::fs::read(dir.join(FILE)).expect("read");
+        let page_of = |n: u64| {
+            let needle = clear_event(n, 300);
+            let at = bytes
+                .windows(needle.len())
+                .position(|w| w == needle.as_bytes())
+                .expect("the row's text in the file");
+            at as u64 / u64::from(page)
+        };
+        // The first row's page, and the page of the row half way (where a search over the
+        // whole range would look first).
+        let (a, b) = (page_of(1), page_of(1 + total / 2));
+        assert_ne!(a, b);
+        overwrite_page(&dir, a, u64::from(page));
+        overwrite_page(&dir, b, u64::from(page));
+        let r = recover(&options(&dir), "s2").expect("recover");
+        assert!(r.lost_count < 100, "two pages' rows: {:?}", r.lost);
+        assert_eq!(
+            r.events_kept as u64 + r.lost_count as u64,
+            total,
+            "{:?}",
+            r.lost
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     /// After a compaction the events start far past 1: a damaged page in the middle loses
     /// its rows only, counted from where the events start, not from 1.
     #[test]
