@@ -656,32 +656,8 @@ async fn huge_events_and_panels_that_never_read_stay_within_the_memory_budget() 
             peak / MIB
         );
         // The runtime still serves a panel that reads.
-        let config = tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default()
-            .max_message_size(None)
-            .max_frame_size(None);
-        let (mut reader, _) = tokio_tungstenite::connect_async_with_config(
-            format!("ws://{addr}/v1/panel"),
-            Some(config),
-            false,
-        )
-        .await
-        .expect("connects");
-        reader
-            .send(Message::Text(r#"{"type":"subscribe"}"#.into()))
-            .await
-            .expect("subscribes");
-        let mut got_snapshot = false;
-        for _ in 0..3 {
-            match tokio::time::timeout(Duration::from_secs(20), reader.next()).await {
-                Ok(Some(Ok(Message::Text(t)))) if t.contains(r#""type":"snapshot""#) => {
-                    got_snapshot = true;
-                    break;
-                }
-                Ok(Some(Ok(_))) => {}
-                other => panic!("a reading panel: {other:?}"),
-            }
-        }
-        assert!(got_snapshot);
+        let mut reader = big_panel(addr, false).await;
+        next_of_type(&mut reader, "snapshot").await;
         drop(idle);
         drop(rt);
         let _ = std::fs::remove_dir_all(&data);
@@ -742,6 +718,17 @@ fn type_of(text: &str) -> String {
         .unwrap_or_else(|| format!("(not JSON: {})", &text[..text.len().min(40)]))
 }
 
+/// The next text message of type `kind` (each message within 20 s), past any other.
+async fn next_of_type(ws: &mut Ws, kind: &str) -> String {
+    loop {
+        match tokio::time::timeout(Duration::from_secs(20), ws.next()).await {
+            Ok(Some(Ok(Message::Text(t)))) if type_of(&t) == kind => return t.to_string(),
+            Ok(Some(Ok(_))) => {}
+            other => panic!("waiting for a {kind}: {other:?}"),
+        }
+    }
+}
+
 /// Reads (each message within 20 s, pausing `pause` after each) to the close: the messages
 /// before it, and its code (none: the connection ended without a close frame).
 async fn read_to_close(ws: &mut Ws, pause: Duration) -> (Vec<String>, Option<u16>) {
@@ -780,13 +767,7 @@ async fn a_panel_that_does_not_answer_a_ping_gets_no_large_snapshot() {
         assert_eq!(close, Some(1008));
 
         let mut reader = big_panel(addr, false).await;
-        let snapshot = loop {
-            match tokio::time::timeout(Duration::from_secs(20), reader.next()).await {
-                Ok(Some(Ok(Message::Text(t)))) if type_of(&t) == "snapshot" => break t,
-                Ok(Some(Ok(_))) => {}
-                other => panic!("a reading panel: {other:?}"),
-            }
-        };
+        let snapshot = next_of_type(&mut reader, "snapshot").await;
         assert!(snapshot.len() > 1 << 20, "{} bytes", snapshot.len());
         drop(rt);
         let _ = std::fs::remove_dir_all(&data);
@@ -807,13 +788,7 @@ async fn sigterm_lets_a_panel_read_its_snapshot_to_the_end_and_close() {
         let mut producer = ingest(addr).await;
         fill(&mut producer, 16, 1_000_000).await;
         let mut panel = big_panel(addr, true).await;
-        let first = loop {
-            match tokio::time::timeout(Duration::from_secs(20), panel.next()).await {
-                Ok(Some(Ok(Message::Text(t)))) if type_of(&t) == "snapshot_part" => break t,
-                Ok(Some(Ok(_))) => {}
-                other => panic!("the first part: {other:?}"),
-            }
-        };
+        let first = next_of_type(&mut panel, "snapshot_part").await;
         assert!(first.contains(r#""part":0"#), "{}", &first[..80]);
         sigterm(&rt);
         // The producer's close (or its connection's end) says the stop is under way.

@@ -980,6 +980,28 @@ mod tests {
         Connection::open(dir.join(FILE)).expect("raw open")
     }
 
+    /// The file's page size and the events table's root page (numbered from 1, as SQLite does).
+    fn pages_of(conn: &Connection) -> (u64, u64) {
+        let (page, root): (u32, u32) = conn
+            .query_row(
+                "SELECT (SELECT page_size FROM pragma_page_size), rootpage FROM sqlite_master WHERE name = 'events'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .expect("the page size and the events' root page");
+        (u64::from(page), u64::from(root))
+    }
+
+    /// The page (from 0) of the closed store's file that holds `text`.
+    fn page_holding(dir: &Path, text: &str, page: u64) -> u64 {
+        let bytes = std::fs::read(dir.join(FILE)).expect("read");
+        let at = bytes
+            .windows(text.len())
+            .position(|w| w == text.as_bytes())
+            .expect("the text in the file");
+        at as u64 / page
+    }
+
     /// Overwrites page `index` (from 0) of the closed store's file with garbage.
     fn overwrite_page(dir: &Path, index: u64, page: u64) {
         let file = dir.join(FILE);
@@ -1065,15 +1087,9 @@ mod tests {
         let events: Vec<String> = (1..=3).map(|n| clear_event(n, 1)).collect();
         append_numbered(&mut store, &events);
         let conn = raw(&dir, store);
-        let (root, page): (u32, u32) = conn
-            .query_row(
-                "SELECT rootpage, (SELECT page_size FROM pragma_page_size) FROM sqlite_master WHERE name = 'events'",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .expect("root page");
+        let (page, root) = pages_of(&conn);
         drop(conn);
-        overwrite_page(&dir, u64::from(root) - 1, u64::from(page));
+        overwrite_page(&dir, root - 1, page);
         let r = recover(&options(&dir), "s2").expect("recover");
         assert_eq!(r.events_kept, 0);
         assert_eq!(r.lost_count, 1);
@@ -1091,12 +1107,7 @@ mod tests {
         let total = 3_000u64;
         let events: Vec<String> = (1..=total).map(|n| clear_event(n, 300)).collect();
         append_numbered(&mut store, &events);
-        let conn = raw(&dir, store);
-        let page: u32 = conn
-            .query_row("PRAGMA page_size", [], |r| r.get(0))
-            .expect("page size");
-        let page = u64::from(page);
-        drop(conn);
+        let (page, _) = pages_of(&raw(&dir, store));
         // A page two thirds into the file (the events' leaves fill it) overwritten.
         let pages = std::fs::metadata(dir.join(FILE)).expect("size").len() / page;
         overwrite_page(&dir, pages * 2 / 3, page);
@@ -1157,14 +1168,7 @@ mod tests {
         let events: Vec<String> = (1..=total).map(|n| clear_event(n, 1)).collect();
         append_numbered(&mut store, &events);
         let conn = raw(&dir, store);
-        let (root, page): (u32, u32) = conn
-            .query_row(
-                "SELECT rootpage, (SELECT page_size FROM pragma_page_size) FROM sqlite_master WHERE name = 'events'",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .expect("root page");
-        let (root, page) = (u64::from(root), u64::from(page));
+        let (page, root) = pages_of(&conn);
         drop(conn);
         let bytes = std::fs::read(dir.join(FILE)).expect("read");
         let at = ((root - 1) * page) as usize;
@@ -1215,26 +1219,14 @@ mod tests {
         let total = 3_000u64;
         let events: Vec<String> = (1..=total).map(|n| clear_event(n, 300)).collect();
         append_numbered(&mut store, &events);
-        let conn = raw(&dir, store);
-        let page: u32 = conn
-            .query_row("PRAGMA page_size", [], |r| r.get(0))
-            .expect("page size");
-        drop(conn);
-        let bytes = std::fs::read(dir.join(FILE)).expect("read");
-        let page_of = |n: u64| {
-            let needle = clear_event(n, 300);
-            let at = bytes
-                .windows(needle.len())
-                .position(|w| w == needle.as_bytes())
-                .expect("the row's text in the file");
-            at as u64 / u64::from(page)
-        };
+        let (page, _) = pages_of(&raw(&dir, store));
+        let page_of = |n: u64| page_holding(&dir, &clear_event(n, 300), page);
         // The first row's page, and the page of the row half way (where a search over the
         // whole range would look first).
         let (a, b) = (page_of(1), page_of(1 + total / 2));
         assert_ne!(a, b);
-        overwrite_page(&dir, a, u64::from(page));
-        overwrite_page(&dir, b, u64::from(page));
+        overwrite_page(&dir, a, page);
+        overwrite_page(&dir, b, page);
         let r = recover(&options(&dir), "s2").expect("recover");
         assert!(r.lost_count < 100, "two pages' rows: {:?}", r.lost);
         assert_eq!(
@@ -1256,28 +1248,19 @@ mod tests {
         append_numbered(&mut store, &events);
         store.compact(3_000, &[], 3_001).expect("compact");
         let conn = raw(&dir, store);
-        let (first, page): (i64, u32) = conn
-            .query_row(
-                "SELECT (SELECT min(seq) FROM events), (SELECT page_size FROM pragma_page_size)",
-                [],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
+        let first: i64 = conn
+            .query_row("SELECT min(seq) FROM events", [], |r| r.get(0))
             .expect("first event");
         assert_eq!(first, 3_001);
-        // A leaf of the events' tree: the page holding a row in the middle of the kept ones.
-        let middle: i64 = conn
-            .query_row("SELECT rowid FROM events WHERE seq = 4500", [], |r| {
-                r.get(0)
-            })
-            .expect("a row");
+        let (page, _) = pages_of(&conn);
         drop(conn);
-        let bytes = std::fs::read(dir.join(FILE)).expect("read");
-        let needle = clear_event(4_500, 300);
-        let at = bytes
-            .windows(needle.len())
-            .position(|w| w == needle.as_bytes())
-            .expect("the row's text in the file");
-        overwrite_page(&dir, at as u64 / u64::from(page), u64::from(page));
+        // A leaf of the events' tree: the page holding a row in the middle of the kept ones.
+        let middle = 4_500;
+        overwrite_page(
+            &dir,
+            page_holding(&dir, &clear_event(middle, 300), page),
+            page,
+        );
         let r = recover(&options(&dir), "s2").expect("recover");
         assert!(
             r.lost_count > 0 && r.lost_count < 100,
@@ -1294,7 +1277,7 @@ mod tests {
         assert!(!r.lost[0].starts_with("events 1 "), "{}", r.lost[0]);
         // The range named holds the row whose page was overwritten.
         let covers = |l: &String| {
-            let keys: Vec<i64> = l
+            let keys: Vec<u64> = l
                 .trim_start_matches("events ")
                 .split(':')
                 .next()
