@@ -13,6 +13,7 @@ use crate::runtime::{js_package, Runtime};
 use crate::setup;
 use crate::util::{cargo, cmd, root, Result};
 
+mod huge_json;
 mod streaming;
 
 const START: &str = "<!-- browser-bench:start -->";
@@ -518,6 +519,11 @@ pub fn run(args: &[String]) -> Result {
     // B10: a large JSON document streamed in pieces.
     if want("B10") {
         streaming::b10(&cx, &mut rows)?;
+    }
+
+    // B11: B4 again, 100 MB streamed into one span.
+    if want("B11") {
+        huge_json::b11(&cx, &mut rows)?;
     }
 
     // B6: size.

@@ -5,7 +5,9 @@
 pub struct Limits {
     /// Longest text of one text or markdown span, in bytes.
     pub max_text_bytes: usize,
-    /// Largest JSON content of one span, in bytes.
+    /// Largest JSON content of one span (a streamed document's text too), and of a JSON value in
+    /// an item or a message, in bytes. Above the text limit: JSON viewers are asked to open
+    /// documents of 100 MB.
     pub max_json_bytes: usize,
     /// Most items in one items span.
     pub max_items: usize,
@@ -17,7 +19,7 @@ impl Default for Limits {
     fn default() -> Self {
         Self {
             max_text_bytes: 64 << 20,
-            max_json_bytes: 64 << 20,
+            max_json_bytes: 128 << 20,
             max_items: 100_000,
             max_label_bytes: 4096,
         }

@@ -104,8 +104,8 @@ fn streams_and_firehose(
     Ok((file, n, text))
 }
 
-/// B10's document: a JSON object of `rows` rows (B4's rows), about 100 bytes each.
-fn document(rows: u64) -> String {
+/// B10's and B11's document: a JSON object of `rows` rows (B4's rows), about 100 bytes each.
+pub(super) fn document(rows: u64) -> String {
     let mut doc = String::from(r#"{"meta":{"source":"bench"},"rows":["#);
     for i in 0..rows {
         if i > 0 {
@@ -117,12 +117,18 @@ fn document(rows: u64) -> String {
     doc
 }
 
-/// B10's stream: `doc` as `json_append` pieces of `piece` bytes at `rate` bytes/s, the last
-/// one `done`. Returns the file and the number of events.
-fn streamed_json(dir: &Path, doc: &str, piece: usize, rate: u64) -> Result<(PathBuf, u64)> {
+/// B10's and B11's stream, into `dir/name`: `doc` as `json_append` pieces of `piece` bytes at
+/// `rate` bytes/s, the last one `done`. Returns the file and the number of events.
+pub(super) fn streamed_json(
+    dir: &Path,
+    name: &str,
+    doc: &str,
+    piece: usize,
+    rate: u64,
+) -> Result<(PathBuf, u64)> {
     let t0 = 1_700_000_000_000_000u64;
     let mut n = 0u64;
-    let file = write_lines(dir, "b10-json-stream.jsonl", |line| {
+    let file = write_lines(dir, name, |line| {
         let mut emit = |ts: u64, rest: String| {
             n += 1;
             line(event(&format!("e{n}"), ts, &rest))
@@ -221,7 +227,7 @@ pub(super) fn b9(cx: &Cx, rows: &mut Vec<Row>) -> Result {
 pub(super) fn b10(cx: &Cx, rows: &mut Vec<Row>) -> Result {
     let (doc_rows, piece, rate) = (200_000, 1_024, 5_000_000);
     let doc = document(doc_rows);
-    let (file, events) = streamed_json(&cx.data, &doc, piece, rate)?;
+    let (file, events) = streamed_json(&cx.data, "b10-json-stream.jsonl", &doc, piece, rate)?;
     let mb = doc.len() as f64 / 1e6;
     println!(
         "\n==> B10 a {mb:.1} MB JSON document in {piece}-byte pieces at {:.0} MB/s",
