@@ -4,6 +4,7 @@
 
 use std::cell::RefCell;
 use std::rc::Rc;
+use std::sync::Arc;
 
 use crate::reactive::*;
 use wasm_bindgen::closure::Closure;
@@ -11,7 +12,7 @@ use wasm_bindgen::JsCast;
 use web_sys::{CloseEvent, MessageEvent, WebSocket};
 
 use user_trace_model::protocol::{
-    decode_server, PanelMessage, ServerMessage, CLOSE_OTHER_VERSION, PROTOCOL_VERSION,
+    decode_server_frame, PanelMessage, ServerMessage, CLOSE_OTHER_VERSION, PROTOCOL_VERSION,
 };
 
 use crate::backoff::Backoff;
@@ -168,9 +169,10 @@ impl Connection {
             );
             return;
         };
-        let decoded = decode_server(&text);
-        // The frame's text goes before a snapshot is applied: wasm memory never shrinks, so
-        // holding both would raise the panel's footprint for good.
+        let decoded = decode_server_frame(&text);
+        // The frame's text goes before a snapshot is applied (unless a large JSON value in it
+        // keeps it, in place of a copy of itself): wasm memory never shrinks, so holding both
+        // would raise the panel's footprint for good.
         drop(text);
         match decoded {
             Ok(ServerMessage::Hello(h)) => {
@@ -296,13 +298,24 @@ fn silence_and_close(ws: &WebSocket) {
     let _ = ws.close();
 }
 
-/// A frame's JSON text: a text frame's string, or a binary frame's bytes (one bulk copy into
-/// wasm and a UTF-8 check, where a string costs a decode in the browser and a copy one UTF-16
-/// unit at a time). None for bytes that are not UTF-8.
-fn frame_text(data: &wasm_bindgen::JsValue) -> Option<String> {
+/// A frame's JSON text, shared so that a large value in it can keep it instead of a copy of
+/// itself: a binary frame's bytes (one bulk copy into wasm and a UTF-8 check, where a string
+/// costs a decode in the browser and a copy one UTF-16 unit at a time), or a text frame's
+/// string. None for bytes that are not UTF-8.
+fn frame_text(data: &wasm_bindgen::JsValue) -> Option<Arc<str>> {
     if let Some(text) = data.as_string() {
-        return Some(text);
+        return Some(Arc::from(text));
     }
     let buffer = data.dyn_ref::<js_sys::ArrayBuffer>()?;
-    String::from_utf8(js_sys::Uint8Array::new(buffer).to_vec()).ok()
+    let bytes = js_sys::Uint8Array::new(buffer);
+    let len = bytes.length() as usize;
+    let mut frame = Arc::<[u8]>::new_uninit_slice(len);
+    let dst = Arc::get_mut(&mut frame)?;
+    // SAFETY: the view covers exactly `dst`, which nothing reads before the copy fills it.
+    unsafe { js_sys::Uint8Array::view_mut_raw(dst.as_mut_ptr().cast(), len) }.set(&bytes, 0);
+    // SAFETY: every byte was written just above.
+    let frame = unsafe { frame.assume_init() };
+    std::str::from_utf8(&frame).ok()?;
+    // SAFETY: the bytes are UTF-8 (checked just above), and `str` has the layout of `[u8]`.
+    Some(unsafe { Arc::from_raw(Arc::into_raw(frame) as *const str) })
 }

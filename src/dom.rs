@@ -140,18 +140,6 @@ pub fn rebuild_on_change<T: PartialEq + 'static>(
     });
 }
 
-/// A shared value compared by identity: the model replaces a span's text or JSON with a new
-/// allocation, never in place, so the same pointer is the same value, and a 10 MB document is
-/// never compared byte by byte.
-#[derive(Clone)]
-pub struct Same<T: ?Sized>(pub std::sync::Arc<T>);
-
-impl<T: ?Sized> PartialEq for Same<T> {
-    fn eq(&self, other: &Self) -> bool {
-        std::sync::Arc::ptr_eq(&self.0, &other.0)
-    }
-}
-
 /// An element with its own reactive owner: removing it disposes of everything its view made.
 pub struct Mounted {
     pub el: Element,

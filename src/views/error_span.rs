@@ -21,10 +21,7 @@ pub fn error_span(store: Store, id: SpanId) -> Element {
         move || {
             trigger.track();
             store.with(|m| match m.span(id).map(|s| &s.content) {
-                Some(Content::Error(e)) => (
-                    e.message.clone(),
-                    e.details.as_ref().map(|d| dom::Same(d.shared())),
-                ),
+                Some(Content::Error(e)) => (e.message.clone(), e.details.clone()),
                 _ => (String::new(), None),
             })
         },
@@ -32,7 +29,7 @@ pub fn error_span(store: Store, id: SpanId) -> Element {
             node.set_text_content(None);
             long_text(&node, "div", "utp-error-message", message);
             if let Some(d) = details {
-                let _ = node.append_child(&json_tree(d.0.clone(), None, true));
+                let _ = node.append_child(&json_tree(d, true));
             }
         },
     );

@@ -21,10 +21,10 @@ pub fn generic_span(store: Store, id: SpanId) -> Element {
         move || {
             trigger.track();
             store.with(|m| match m.span(id).map(|s| (&s.kind, &s.content)) {
-                Some((kind, Content::Json(j))) => (kind.as_str().to_owned(), Some(j.shared())),
+                Some((kind, Content::Json(j))) => (kind.as_str().to_owned(), Some(j.clone())),
                 Some((kind, other)) => (
                     kind.as_str().to_owned(),
-                    Some(user_trace_model::protocol::writer::content_json(other).shared()),
+                    Some(user_trace_model::protocol::writer::content_json(other)),
                 ),
                 None => (String::new(), None),
             })
@@ -36,7 +36,7 @@ pub fn generic_span(store: Store, id: SpanId) -> Element {
             label(&note, "span", "", kind, "");
             dom::text(&note, "` span (shown as its JSON)");
             if let Some(j) = json {
-                let _ = node.append_child(&json_tree(j.clone(), None, true));
+                let _ = node.append_child(&json_tree(j, true));
             }
         },
     );

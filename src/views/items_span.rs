@@ -70,7 +70,7 @@ fn item_row(store: Store, id: SpanId, index: usize, seen: &Seen) -> Element {
     dom::set(&tr, "role", "row");
     dom::set(&tr, "data-item", &index.to_string());
     let item = store.with(|m| match m.span(id).map(|s| &s.content) {
-        Some(Content::Items(items)) => items.get(index).map(|i| (i.name.clone(), i.value.shared())),
+        Some(Content::Items(items)) => items.get(index).map(|i| (i.name.clone(), i.value.clone())),
         _ => None,
     });
     let Some((name, value)) = item else {
@@ -78,16 +78,16 @@ fn item_row(store: Store, id: SpanId, index: usize, seen: &Seen) -> Element {
     };
     let th = label(&tr, "div", "utp-item-name", &name, "");
     dom::set(&th, "role", "rowheader");
-    let kind = json::kind(&value);
+    let kind = json::kind(value.get());
     let td = dom::add(&tr, "div", class_of(kind));
     dom::set(&td, "role", "cell");
     if kind.is_container() {
-        let _ = td.append_child(&json_tree(value, None, false));
+        let _ = td.append_child(&json_tree(&value, false));
     } else if kind == JsonKind::String {
         // Line breaks and tabs as sent (a stack trace keeps its lines).
-        long_text(&td, "div", "", &json_string::decode(&value));
+        long_text(&td, "div", "", &json_string::decode(value.get()));
     } else {
-        long_text(&td, "div", "", value.trim());
+        long_text(&td, "div", "", value.get().trim());
     }
     item_history(&tr, &td, store, id, index, seen);
     tr

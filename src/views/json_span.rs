@@ -1,10 +1,8 @@
 //! A JSON span: its value as a lazy tree, rebuilt only when the content is replaced; a document
 //! still streaming as its own view (`json_stream.rs`).
 
-use std::sync::Arc;
-
 use crate::reactive::Track;
-use user_trace_model::protocol::Content;
+use user_trace_model::protocol::{Content, RawJson};
 use user_trace_model::SpanId;
 use web_sys::Element;
 
@@ -17,8 +15,8 @@ use crate::views::json_tree::json_tree;
 pub fn json_span(store: Store, id: SpanId) -> Element {
     let root = dom::el("div", "utp-json-span");
     let trigger = store.span_trigger(id);
-    // The shared text shown, compared by identity: the same text is the same value.
-    let mut shown: Option<Arc<str>> = None;
+    // The value shown, compared by identity: the same shared text is the same value.
+    let mut shown: Option<RawJson> = None;
     // Whether the document is shown as it streams (see `json_stream`): that view stays once
     // the document is complete, so that what the reader expanded stays expanded.
     let mut streaming: Option<dom::Mounted> = None;
@@ -30,7 +28,7 @@ pub fn json_span(store: Store, id: SpanId) -> Element {
         let (now, stream) = store.with(|m| {
             let span = m.span(id);
             let now = match span.map(|s| &s.content) {
-                Some(Content::Json(j)) => Some((j.shared(), j.outline())),
+                Some(Content::Json(j)) => Some(j.clone()),
                 _ => None,
             };
             let stream = span
@@ -51,16 +49,18 @@ pub fn json_span(store: Store, id: SpanId) -> Element {
             _ => {}
         }
         let was_streaming = streaming.take().map(dom::Mounted::remove).is_some();
-        if now.as_ref().map(|n| &n.0).map(Arc::as_ptr) == shown.as_ref().map(Arc::as_ptr)
-            && !was_streaming
-        {
+        let same = match (&now, &shown) {
+            (Some(a), Some(b)) => a.same(b),
+            (a, b) => a.is_none() && b.is_none(),
+        };
+        if same && !was_streaming {
             return;
         }
         node.set_text_content(None);
-        shown = now.as_ref().map(|n| n.0.clone());
-        if let Some((text, outline)) = now {
-            let _ = node.append_child(&json_tree(text, outline, true));
+        if let Some(json) = &now {
+            let _ = node.append_child(&json_tree(json, true));
         }
+        shown = now;
     });
     root
 }

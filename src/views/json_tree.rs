@@ -12,6 +12,7 @@ use std::sync::{Arc, OnceLock};
 
 // Pages are the decoder's (it outlines large values in pages of the same size).
 use user_trace_model::json::{self, JsonKind, PAGE};
+use user_trace_model::protocol::RawJson;
 use wasm_bindgen::JsCast;
 use web_sys::Element;
 
@@ -66,15 +67,17 @@ fn offset_in(whole: &str, part: &str) -> usize {
     (part.as_ptr() as usize).saturating_sub(whole.as_ptr() as usize)
 }
 
-/// A JSON value as a tree. `text` is shared, not copied; `outline` is the top level's outline
-/// when the decoder already found it (large values): the tree then needs no pass over the text
-/// before its first paint. `open`: whether the top level starts expanded.
-pub fn json_tree(text: Arc<str>, outline: Option<Arc<json::Outline>>, open: bool) -> Element {
-    let end = text.len();
+/// A JSON value as a tree. Its text is shared, not copied; the top level's outline, when the
+/// decoder already found it (large values), spares the tree a pass over the text before its
+/// first paint. `open`: whether the top level starts expanded.
+pub fn json_tree(json: &RawJson, open: bool) -> Element {
+    let (text, range) = json.shared();
+    let (start, end) = (range.start, range.end);
     let known = Arc::new(OnceLock::new());
-    if let Some(o) = outline.filter(|_| text.trim().len() == end) {
+    let trimmed = json.get().trim().len() == end - start;
+    if let Some(o) = json.outline().filter(|_| trimmed) {
         let _ = known.set(Outline {
-            start: 0,
+            start,
             end,
             found: o,
         });
@@ -84,7 +87,7 @@ pub fn json_tree(text: Arc<str>, outline: Option<Arc<json::Outline>>, open: bool
     let view = dom::add(&root, "div", "utp-json-view");
     let node = Value {
         text,
-        start: 0,
+        start,
         end,
         key: None,
         path: "$".to_owned(),
@@ -338,7 +341,7 @@ fn json_in_string_node(row: Element, n: &Value) -> Element {
         let decoded = json_string::decode(text.get(start..end).unwrap_or("").trim());
         match crate::copy::json_in_string(&decoded) {
             Some(Ok(json)) => {
-                let _ = inner.append_child(&json_tree(json.shared(), None, true));
+                let _ = inner.append_child(&json_tree(&json, true));
             }
             Some(Err(why)) => {
                 dom::add_text(&inner, "div", "utp-err", &format!("Not JSON: {why}"));

@@ -189,7 +189,7 @@ fn build(row: &Element, m: &Model, id: SpanId, index: usize, msg: &Message) -> S
                         shown.target = None;
                         let part = dom::add(row, "div", "utp-msg-part");
                         // Open: its `type` says what it is at a glance.
-                        let _ = part.append_child(&json_tree(raw.shared(), raw.outline(), true));
+                        let _ = part.append_child(&json_tree(raw, true));
                     }
                 }
             }
@@ -213,8 +213,7 @@ fn build(row: &Element, m: &Model, id: SpanId, index: usize, msg: &Message) -> S
             if let Some(id) = &call.id {
                 label(&head, "code", "utp-msg-call-id", id, "");
             }
-            let args = call.arguments.clone();
-            let _ = box_.append_child(&json_tree(args.shared(), args.outline(), true));
+            let _ = box_.append_child(&json_tree(&call.arguments, true));
         }
     }
     shown

@@ -262,8 +262,8 @@ impl Search {
                 cost
             }
             Content::Json(j) => {
-                let text = j.shared();
-                let raw = text.trim();
+                let (text, range) = j.shared();
+                let raw = text.get(range).unwrap_or_default().trim();
                 let start = raw.as_ptr() as usize - text.as_ptr() as usize;
                 let end = start + raw.len();
                 let kind = json::kind(raw);

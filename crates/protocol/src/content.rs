@@ -1,6 +1,7 @@
 //! What a span shows: its kind and its content.
 
 use std::fmt;
+use std::ops::Range;
 use std::sync::Arc;
 
 #[cfg(feature = "serde")]
@@ -20,10 +21,28 @@ use crate::wire::read_items;
 /// text is shared: cloning a content, or handing it to a view, copies no bytes.
 #[derive(Clone)]
 pub struct RawJson {
+    /// The text that holds the value: the value alone, or the frame it arrived in (then
+    /// `big.range` says where in it).
     text: Arc<str>,
+    /// What only a large value has (one pointer, so that a small value costs no more).
+    big: Option<Arc<Big>>,
+}
+
+/// A large value's extras.
+struct Big {
+    /// The value's place in `text`, when `text` is the whole frame it arrived in.
+    range: Option<Range<usize>>,
     /// Found by the decoder for a large container, in the pass that validated it.
     outline: Option<Arc<Outline>>,
 }
+
+/// A value at least this share of its frame (in quarters) keeps the frame's text instead of a
+/// copy: a panel's frame is copied into wasm once, and wasm memory never shrinks, so a copy of a
+/// 100 MB value would hold twice its size for good. Below it, a value is copied, so that a small
+/// value never keeps a large frame alive.
+const SHARE_QUARTERS: usize = 3;
+/// Smaller values are always copied: sharing a frame costs a small allocation of its own.
+const SHARE_FROM: usize = 64 << 10;
 
 impl RawJson {
     /// Validates `text` as one JSON value (surrounding whitespace is dropped).
@@ -54,22 +73,39 @@ impl RawJson {
         Self::plain(Arc::from("null"))
     }
     fn plain(text: Arc<str>) -> Self {
-        Self {
-            text,
-            outline: None,
-        }
+        Self { text, big: None }
     }
     /// The JSON text.
     pub fn get(&self) -> &str {
-        &self.text
+        match self.big.as_deref() {
+            Some(Big {
+                range: Some(range), ..
+            }) => self.text.get(range.clone()).unwrap_or_default(),
+            _ => &self.text,
+        }
     }
-    /// The shared JSON text.
-    pub fn shared(&self) -> Arc<str> {
-        self.text.clone()
+    /// The shared text that holds the value, and the value's place in it: the views keep these,
+    /// so that no view copies the value.
+    pub fn shared(&self) -> (Arc<str>, Range<usize>) {
+        let range = match self.big.as_deref() {
+            Some(Big {
+                range: Some(range), ..
+            }) => range.clone(),
+            _ => 0..self.text.len(),
+        };
+        (self.text.clone(), range)
+    }
+    /// Whether both are the same shared value (not only equal text).
+    pub fn same(&self, other: &RawJson) -> bool {
+        Arc::ptr_eq(&self.text, &other.text) && self.shared().1 == other.shared().1
+    }
+    /// The bytes this value keeps alive: its frame's when it shares one.
+    pub fn held_bytes(&self) -> usize {
+        self.text.len()
     }
     /// The top level's outline, when the decoder found it (large containers only).
     pub fn outline(&self) -> Option<Arc<Outline>> {
-        self.outline.clone()
+        self.big.as_ref().and_then(|b| b.outline.clone())
     }
     #[cfg(feature = "serde")]
     pub(crate) fn from_raw(raw: Box<RawValue>) -> Self {
@@ -81,18 +117,47 @@ impl RawJson {
     pub(crate) fn from_validated(raw: &str) -> Self {
         Self::plain(Arc::from(raw))
     }
-    /// The same, with the outline found while validating it.
-    pub(crate) fn from_outlined(raw: &str, outline: Option<Outline>) -> Self {
-        Self {
-            text: Arc::from(raw),
-            outline: outline.map(Arc::new),
+    /// The same, with the outline found while validating it. With the `frame` that `raw` was
+    /// read from, a value that is most of it keeps the frame's text instead of a copy.
+    pub(crate) fn from_outlined(
+        raw: &str,
+        outline: Option<Outline>,
+        frame: Option<&Arc<str>>,
+    ) -> Self {
+        let outline = outline.map(Arc::new);
+        let shared = frame.filter(|_| raw.len() >= SHARE_FROM).and_then(|f| {
+            let start = (raw.as_ptr() as usize).checked_sub(f.as_ptr() as usize)?;
+            let range = start..start + raw.len();
+            let inside = f.get(range.clone()).map(str::as_ptr) == Some(raw.as_ptr());
+            let most = raw.len() >= f.len() / 4 * SHARE_QUARTERS;
+            (inside && most).then(|| (f.clone(), range))
+        });
+        match shared {
+            Some((text, range)) => Self {
+                text,
+                big: Some(Arc::new(Big {
+                    range: Some(range),
+                    outline,
+                })),
+            },
+            None => Self {
+                text: Arc::from(raw),
+                big: outline.map(|outline| {
+                    Arc::new(Big {
+                        range: None,
+                        outline: Some(outline),
+                    })
+                }),
+            },
         }
     }
 }
 
 impl PartialEq for RawJson {
     fn eq(&self, other: &Self) -> bool {
-        self.get() == other.get()
+        // The same shared text is the same value, without reading it (a view compares what it
+        // shows on every change of its span).
+        self.same(other) || self.get() == other.get()
     }
 }
 
@@ -325,7 +390,7 @@ impl Content {
     pub fn heap_bytes(&self) -> usize {
         match self {
             Content::Text(t) => t.capacity(),
-            Content::Json(j) => j.get().len(),
+            Content::Json(j) => j.held_bytes(),
             Content::Items(items) => items
                 .iter()
                 .map(|i| i.name.len() + i.value.get().len() + 48)

@@ -33,8 +33,8 @@ pub use conversation::{Message, MessageContent, Part, ToolCall};
 pub use error::{DecodeError, EventError};
 pub use event::{Event, Op, Status, RUNTIME_PROCESS};
 pub use message::{
-    decode_event, decode_panel, decode_producer, decode_server, DecodedBatch, Hello, Limits,
-    PanelMessage, ProducerMessage, ProducerReply, Rejected, ServerMessage,
+    decode_event, decode_panel, decode_producer, decode_server, decode_server_frame, DecodedBatch,
+    Hello, Limits, PanelMessage, ProducerMessage, ProducerReply, Rejected, ServerMessage,
 };
 pub use reader::ReadError;
 

@@ -4,6 +4,7 @@
 //! an invalid event becomes an [`EventError`] in its place and the others still decode.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 #[cfg(feature = "serde")]
 use serde::{Deserialize, Serialize};
@@ -203,7 +204,10 @@ fn malformed(e: ReadError) -> DecodeError {
 /// Reads a message's envelope and its events in one pass. An event that is not a valid event
 /// is skipped as any JSON value and reported in its place, so only the invalid ones are lost;
 /// text that is not JSON at all is the whole message's error.
-fn decode_envelope(text: &str) -> Result<RawMessage<'_>, DecodeError> {
+fn decode_envelope<'a>(
+    text: &'a str,
+    frame: Option<&Arc<str>>,
+) -> Result<RawMessage<'a>, DecodeError> {
     let mut r = Reader::new(text);
     let mut m = RawMessage::default();
     let optional_u64 = |r: &mut Reader<'_>| {
@@ -225,7 +229,7 @@ fn decode_envelope(text: &str) -> Result<RawMessage<'_>, DecodeError> {
             "last" if r.null() => m.last = None,
             "last" => m.last = Some(r.bool().map_err(|e| e.in_field("last"))?),
             "events" if r.null() => m.events = None,
-            "events" => m.events = Some(read_events(r)?),
+            "events" => m.events = Some(read_events(r, frame)?),
             "message" => m.message = r.optional_string()?,
             _ => r.skip()?,
         }
@@ -236,13 +240,13 @@ fn decode_envelope(text: &str) -> Result<RawMessage<'_>, DecodeError> {
     Ok(m)
 }
 
-fn read_events(r: &mut Reader<'_>) -> Result<DecodedBatch, ReadError> {
+fn read_events(r: &mut Reader<'_>, frame: Option<&Arc<str>>) -> Result<DecodedBatch, ReadError> {
     let mut events = Vec::new();
     r.array(|r| {
         r.peek();
         let start = r.position();
         let event = match RawEvent::read(r) {
-            Ok(raw) => raw.into_event(),
+            Ok(raw) => raw.into_event(frame),
             Err(e) => {
                 r.seek(start);
                 let id = id_of(r.raw()?);
@@ -275,7 +279,7 @@ fn id_of(raw: &str) -> Option<String> {
 pub fn decode_event(index: usize, text: &str) -> EventResult {
     let mut r = Reader::new(text);
     let result = match RawEvent::read(&mut r).and_then(|e| r.end().map(|()| e)) {
-        Ok(raw) => raw.into_event(),
+        Ok(raw) => raw.into_event(None),
         Err(e) => Err((id_of(text), e.what.into_owned())),
     };
     result.map_err(|(id, reason)| EventError { index, id, reason })
@@ -283,7 +287,20 @@ pub fn decode_event(index: usize, text: &str) -> EventResult {
 
 /// Decodes a server message (what a panel receives).
 pub fn decode_server(text: &str) -> Result<ServerMessage<EventResult>, DecodeError> {
-    let m = decode_envelope(text)?;
+    server_message(text, None)
+}
+
+/// Decodes a server message held in shared text: a JSON content that is most of the frame (a
+/// large span's in a snapshot) keeps the frame's text rather than a copy of itself.
+pub fn decode_server_frame(frame: &Arc<str>) -> Result<ServerMessage<EventResult>, DecodeError> {
+    server_message(frame, Some(frame))
+}
+
+fn server_message(
+    text: &str,
+    frame: Option<&Arc<str>>,
+) -> Result<ServerMessage<EventResult>, DecodeError> {
+    let m = decode_envelope(text, frame)?;
     let kind: &str = &kind_of(m.kind)?;
     Ok(match kind {
         "hello" => ServerMessage::Hello(Hello {
@@ -317,7 +334,7 @@ pub fn decode_server(text: &str) -> Result<ServerMessage<EventResult>, DecodeErr
 
 /// Decodes a producer message (what the server receives on its ingest path).
 pub fn decode_producer(text: &str) -> Result<ProducerMessage<EventResult>, DecodeError> {
-    let m = decode_envelope(text)?;
+    let m = decode_envelope(text, None)?;
     let kind: &str = &kind_of(m.kind)?;
     match kind {
         "events" => Ok(ProducerMessage::Events {

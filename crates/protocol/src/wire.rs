@@ -1,6 +1,7 @@
 //! The flat wire shape of an event, read in one pass, then checked into a typed [`Event`].
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use crate::content::{Content, Item, RawJson, SpanKind};
 use crate::conversation::{read_messages, Message};
@@ -124,10 +125,14 @@ fn need_id(field: Option<String>, name: &str, op: &str) -> Result<String, String
 }
 
 impl RawEvent<'_> {
-    /// The event, or why it is invalid (with its id when it has one).
-    pub fn into_event(mut self) -> Result<Event, (Option<String>, String)> {
+    /// The event, or why it is invalid (with its id when it has one). `frame`: the shared text
+    /// the event was read from, which a large JSON content may keep instead of a copy.
+    pub fn into_event(
+        mut self,
+        frame: Option<&Arc<str>>,
+    ) -> Result<Event, (Option<String>, String)> {
         let id = self.id.take();
-        match self.check(id.as_deref()) {
+        match self.check(id.as_deref(), frame) {
             Ok((process, ts, op)) => Ok(Event {
                 id: id.unwrap_or_default(),
                 process,
@@ -138,7 +143,11 @@ impl RawEvent<'_> {
         }
     }
 
-    fn check(self, id: Option<&str>) -> Result<(String, u64, Op), String> {
+    fn check(
+        self,
+        id: Option<&str>,
+        frame: Option<&Arc<str>>,
+    ) -> Result<(String, u64, Op), String> {
         match id {
             None => return Err("missing field `id`".into()),
             Some("") => return Err("`id` must not be empty".into()),
@@ -165,7 +174,7 @@ impl RawEvent<'_> {
                 let kind = SpanKind::parse(&need(self.kind, "kind", op_name)?);
                 let content = match (&kind, self.content) {
                     (SpanKind::Json | SpanKind::Other(_), Some(raw)) => {
-                        Content::Json(RawJson::from_outlined(raw, self.content_outline))
+                        Content::Json(RawJson::from_outlined(raw, self.content_outline, frame))
                     }
                     _ => Content::decode(&kind, self.content)?,
                 };
@@ -187,6 +196,7 @@ impl RawEvent<'_> {
                 content: RawJson::from_outlined(
                     need(self.content, "content", op_name)?,
                     self.content_outline,
+                    frame,
                 ),
             },
             "items_set" | "items_add" => {
