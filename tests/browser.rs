@@ -10,10 +10,10 @@ use user_trace_panel::UserTracePanel;
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_test::*;
 
-use user_trace_model::protocol::{decode_event, Event};
+use user_trace_model::protocol::{decode_event, Content, Event};
 
 mod common;
-use common::{document, frame, settle, sleep};
+use common::{copied, document, frame, hook_clipboard, settle, sleep};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -1794,6 +1794,129 @@ async fn live_stream_and_resume_after_a_cut_against_the_real_runtime() {
         0,
         "nothing shown twice or refused"
     );
+    conn.dispose();
+}
+
+/// A JSON span larger than a snapshot part comes in a part of its own, and the panel keeps
+/// that frame's bytes rather than a copy: the tree reads the value at its place in the frame,
+/// at every level (the top, a group of pages, a page, a member).
+#[wasm_bindgen_test]
+async fn a_large_json_span_from_a_snapshot_reads_in_place_in_its_frame() {
+    let Some(addr) = option_env!("UTP_TEST_RUNTIME") else {
+        web_sys::console::warn_1(
+            &"UTP_TEST_RUNTIME unset: run `cargo xtask test` for end-to-end tests".into(),
+        );
+        return;
+    };
+    let run = format!("{:x}", (js_sys::Math::random() * 1e12) as u64);
+    // About 2 MB: over the runtime's 1 MiB parts.
+    let rows: Vec<String> = (0..30_000)
+        .map(|i| format!(r#"{{"id":{i},"name":"item {i} of {run}","ok":true}}"#))
+        .collect();
+    let content = format!(
+        r#"{{"meta":{{"run":"{run}"}},"rows":[{}]}}"#,
+        rows.join(",")
+    );
+    assert!(content.len() > 1 << 20, "{} bytes", content.len());
+    produce(
+        addr,
+        &[
+            format!(r#"{{"id":"{run}-0","process":"e2e@browser","ts":1,"op":"trace_start","trace":"t-{run}","name":"big {run}"}}"#),
+            format!(r#"{{"id":"{run}-1","process":"e2e@browser","ts":2,"op":"span_create","trace":"t-{run}","span":"j-{run}","kind":"json","content":{content}}}"#),
+        ],
+    )
+    .await;
+    let p = mount_sized_panel(600);
+    let status = RwSignal::new(user_trace_panel::connection::Status::Offline);
+    let conn = user_trace_panel::connection::Connection::open(
+        format!("ws://{addr}/v1/panel"),
+        p.store,
+        status,
+    );
+    // Our trace, found by its label (the runtime holds other tests' traces too).
+    let ours = |p: &Mounted| {
+        let traces = p.el.query_selector_all(".utp-trace").unwrap();
+        (0..traces.length())
+            .filter_map(|i| traces.item(i))
+            .filter_map(|n| n.dyn_into::<web_sys::Element>().ok())
+            .find(|t| {
+                t.query_selector(".utp-label")
+                    .ok()
+                    .flatten()
+                    .and_then(|l| l.text_content())
+                    .is_some_and(|l| l == format!("big {run}"))
+            })
+    };
+    wait_for("our trace from the snapshot", || {
+        ours(&p).is_some_and(|t| {
+            t.text_content()
+                .unwrap_or_default()
+                .contains("[30000 items]")
+        })
+    })
+    .await;
+    // The value is the frame's text, not a copy: it holds the frame around it too.
+    let (held, len) = p.store.with(|m| {
+        let span = m.span_by_key(&format!("j-{run}")).and_then(|id| m.span(id));
+        match span.map(|s| &s.content) {
+            Some(Content::Json(j)) => (j.held_bytes(), j.get().len()),
+            _ => (0, 0),
+        }
+    });
+    assert_eq!(len, content.len());
+    assert!(held > len, "held {held} bytes for a value of {len}: a copy");
+    let trace = ours(&p).unwrap();
+    let at = |path: &str, what: &str| -> web_sys::HtmlElement {
+        trace
+            .query_selector(&format!("[data-path='{path}']{what}"))
+            .unwrap()
+            .unwrap_or_else(|| panic!("no {what} at {path}"))
+            .dyn_into()
+            .unwrap()
+    };
+    let click_row = |text: &str| {
+        let rows = trace.query_selector_all(".utp-json-row").unwrap();
+        let row = (0..rows.length())
+            .filter_map(|i| rows.item(i))
+            .find(|r| r.text_content().unwrap_or_default().contains(text))
+            .unwrap_or_else(|| panic!("no JSON row contains {text}"));
+        row.dyn_into::<web_sys::HtmlElement>().unwrap().click();
+    };
+    hook_clipboard(false);
+    // Every level reads the value at its place in the frame: the top, a member, a group of
+    // pages, a page, a member of it; a copy hands over exactly the value.
+    at("$", " [aria-label='Copy value']").click();
+    click_row("meta");
+    frame().await;
+    at("$.meta.run", " [aria-label='Copy value']").click();
+    click_row("rows");
+    frame().await;
+    click_row("[20000 … 29999]");
+    frame().await;
+    click_row("[29900 … 29999]");
+    frame().await;
+    for i in [29900, 29999] {
+        at(&format!("$.rows[{i}]"), " [aria-label='Copy value']").click();
+        at(&format!("$.rows[{i}]"), "").click();
+    }
+    frame().await;
+    settle().await;
+    let text = trace.text_content().unwrap();
+    assert!(
+        text.contains(&format!("item 29999 of {run}")),
+        "the last member"
+    );
+    assert!(
+        text.contains(&format!("item 29900 of {run}")),
+        "the page's first"
+    );
+    assert!(!text.contains("item 29899 "), "nothing of the page before");
+    let copies = copied();
+    assert_eq!(copies.len(), 4, "{copies:?}");
+    assert!(copies[0] == content, "the whole value, exactly");
+    assert_eq!(copies[1], format!("\"{run}\""));
+    assert_eq!(copies[2], rows[29900]);
+    assert_eq!(copies[3], rows[29999]);
     conn.dispose();
 }
 

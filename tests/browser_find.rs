@@ -11,7 +11,7 @@ use wasm_bindgen_test::*;
 use user_trace_model::protocol::{decode_event, Event};
 
 mod common;
-use common::{document, frame, settle, Mounted};
+use common::{copied, document, frame, hook_clipboard, settle, Mounted};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -565,27 +565,6 @@ async fn a_pinned_span_keeps_following_inside_it() {
     settle().await;
     assert_eq!(p.text(".utp-follow-state"), "● Following");
     assert!(tree.scroll_height() - tree.scroll_top() - tree.client_height() <= 2);
-}
-
-/// Puts a hook in place of the clipboard's `writeText`: it records the text (or refuses it, as
-/// a browser does without permission), so that a test sees exactly what a copy hands over.
-fn hook_clipboard(refuse: bool) {
-    let script = format!(
-        r#"window.__copied = [];
-        Object.defineProperty(navigator, 'clipboard', {{ configurable: true, value: {{
-          writeText: (t) => {{ window.__copied.push(t); return {refuse}
-            ? Promise.reject(new DOMException('Write permission denied.', 'NotAllowedError'))
-            : Promise.resolve(); }} }} }});"#
-    );
-    js_sys::eval(&script).unwrap();
-}
-
-fn copied() -> Vec<String> {
-    let list = js_sys::eval("window.__copied").unwrap();
-    js_sys::Array::from(&list)
-        .iter()
-        .map(|v| v.as_string().unwrap())
-        .collect()
 }
 
 fn reach(el: &web_sys::Element) {

@@ -96,3 +96,25 @@ impl Mounted {
         self.one(selector).text_content().unwrap_or_default()
     }
 }
+
+/// Puts a hook in place of the clipboard's `writeText`: it records the text (or refuses it, as
+/// a browser does without permission), so that a test sees exactly what a copy hands over.
+pub fn hook_clipboard(refuse: bool) {
+    let script = format!(
+        r#"window.__copied = [];
+        Object.defineProperty(navigator, 'clipboard', {{ configurable: true, value: {{
+          writeText: (t) => {{ window.__copied.push(t); return {refuse}
+            ? Promise.reject(new DOMException('Write permission denied.', 'NotAllowedError'))
+            : Promise.resolve(); }} }} }});"#
+    );
+    js_sys::eval(&script).unwrap();
+}
+
+/// What was copied since [`hook_clipboard`], in order.
+pub fn copied() -> Vec<String> {
+    let list = js_sys::eval("window.__copied").unwrap();
+    js_sys::Array::from(&list)
+        .iter()
+        .map(|v| v.as_string().unwrap())
+        .collect()
+}

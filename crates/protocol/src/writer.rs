@@ -379,7 +379,8 @@ fn snapshot_part_head(seq: u64, part: u32, last: bool) -> String {
 }
 
 /// A snapshot as of `seq` in `snapshot_part` messages of about `part_bytes` each (at least
-/// one event per part, and one part when there are no events), each written when it is
+/// one event per part, and one part when there are no events; an event of `part_bytes` or
+/// more alone), each written when it is
 /// asked for: the first can be on its way before the rest is written, and only one is held.
 pub fn snapshot_parts(seq: u64, list: &[Event], part_bytes: usize) -> SnapshotParts<'_> {
     SnapshotParts {
@@ -413,7 +414,8 @@ impl Iterator for SnapshotParts<'_> {
 
 /// Writes a snapshot as of `seq` as `snapshot_part` messages from its events given one at a
 /// time, for a snapshot that is still being made: a part ends once its events' hinted size
-/// reaches `part_bytes` (at least one event a part, and one part when there are none), and is
+/// reaches `part_bytes` (at least one event a part, and one part when there are none), an event
+/// of `part_bytes` or more is a part of its own, and a part is
 /// handed out when the event after it comes (so it is not the last) or at [`PartWriter::finish`].
 pub struct PartWriter {
     seq: u64,
@@ -439,13 +441,17 @@ impl PartWriter {
 
     /// Adds `e`; the part before it when `e` starts a new one.
     pub fn push(&mut self, e: &Event) -> Option<String> {
-        let full = (self.count > 0 && self.hinted >= self.part_bytes).then(|| self.close(false));
+        let hint = size_hint(e);
+        // An event of a part's size or more travels alone: a panel keeps a large JSON value
+        // in the frame it came in rather than copy it out, when it is most of that frame.
+        let full = (self.count > 0 && (self.hinted >= self.part_bytes || hint >= self.part_bytes))
+            .then(|| self.close(false));
         if self.count > 0 {
             self.body.push(',');
         }
         event(&mut self.body, e);
         self.count += 1;
-        self.hinted += size_hint(e);
+        self.hinted += hint;
         full
     }
 

@@ -382,3 +382,40 @@ fn producer_replies_are_written_as_serde_json_writes_them() {
         );
     }
 }
+
+/// A `text_append` of `text` to span `span` (its size hint is the text's length and 130 bytes).
+fn append(n: usize, text: &str) -> Event {
+    Event {
+        id: format!("e{n}"),
+        process: "p".into(),
+        ts: n as u64,
+        op: Op::TextAppend {
+            span: "s".into(),
+            text: text.into(),
+        },
+    }
+}
+
+/// How many events each part of a snapshot of `all` in parts of `bound` bytes holds.
+fn part_sizes(all: &[Event], bound: usize) -> Vec<usize> {
+    snapshot_parts(1, all, bound)
+        .map(|text| match decode_server(&text) {
+            Ok(ServerMessage::SnapshotPart { events, .. }) => events.len(),
+            _ => panic!("{text}"),
+        })
+        .collect()
+}
+
+#[test]
+fn an_event_of_a_part_or_more_is_a_part_of_its_own() {
+    let small = "x".repeat(100);
+    let mut all: Vec<Event> = (0..4).map(|n| append(n, &small)).collect();
+    all.push(append(4, &"y".repeat(1_000)));
+    all.extend((5..8).map(|n| append(n, &small)));
+    // Four small events (about 920 bytes) share a part, the one of a part's size or more is
+    // alone, and the three after it share the next.
+    assert_eq!(part_sizes(&all, 1_000), [4, 1, 3]);
+    // Just under a part's size, it joins the part before it (which it takes over the bound).
+    all[4] = append(4, &"y".repeat(600));
+    assert_eq!(part_sizes(&all, 1_000), [5, 3]);
+}
