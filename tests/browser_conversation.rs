@@ -613,6 +613,12 @@ async fn a_long_stream_adds_only_what_arrived_and_groups_full_pages() {
         &page[..3]
     );
     assert!(page.contains(&"3599: {1 key}".to_owned()));
+    // Arriving a page a frame or faster, the page in progress waits too: its rows would be
+    // gone a frame later. Once the stream slows, its rows show.
+    assert_eq!(direct(&p), 0, "rows of the page in progress");
+    p.push(&[piece(41, "j", "{\"n\": 4050}, ", false)]).await;
+    assert_eq!(direct(&p), 51);
+    assert_eq!(p.text(".utp-json-live .utp-json-summary"), "[4051 items");
 }
 
 /// The rows of the open JSON page, as the reader reads them (the copy buttons' text left out).

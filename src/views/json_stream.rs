@@ -454,6 +454,11 @@ impl View {
         } else {
             target / PAGE * PAGE
         };
+        // A level that completed a page or more since the last frame arrives faster than
+        // anyone reads: its page in progress waits too (its rows would go a frame later), and
+        // shows once it fills (as a page row) or the stream slows (as member rows).
+        let fast = target != usize::MAX && target.saturating_sub(level.rendered) >= PAGE;
+        let target = if fast { full_before } else { target };
         let base = container.as_ptr() as usize;
         while level.rendered < target {
             let at = |s: &str| level.start + (s.as_ptr() as usize - base);
