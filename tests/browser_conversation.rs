@@ -619,6 +619,28 @@ async fn a_long_stream_adds_only_what_arrived_and_groups_full_pages() {
     p.push(&[piece(41, "j", "{\"n\": 4050}, ", false)]).await;
     assert_eq!(direct(&p), 51);
     assert_eq!(p.text(".utp-json-live .utp-json-summary"), "[4051 items");
+    // A fast frame that ends inside a member: the member in progress is not opened as a level
+    // of its own (the tail says one is open), and once the stream slows it takes its place
+    // after every member before it.
+    let mut text = String::new();
+    for i in 4051..4251 {
+        text.push_str(&format!("{{\"n\": {i}}}, "));
+    }
+    text.push_str("{\"n\": 42");
+    p.push(&[piece(42, "j", &text, false)]).await;
+    assert_eq!(p.all(".utp-json-page").len(), 42);
+    assert_eq!(direct(&p), 0);
+    assert_eq!(p.all(".utp-json-live .utp-json-live").len(), 0);
+    assert!(p.text(".utp-json-live").contains("1 more level still open"));
+    p.push(&[piece(43, "j", "51}, ", false)]).await;
+    let rows: Vec<String> = p
+        .all(".utp-json-live > .utp-json-children > .utp-json-member")
+        .iter()
+        .map(|r| r.text_content().unwrap().replace("copycopy", ""))
+        .collect();
+    assert_eq!(rows.len(), 52, "{:?}", &rows[..rows.len().min(3)]);
+    assert_eq!(rows[0], "4200: {1 key}");
+    assert_eq!(rows[51], "4251: {1 key}");
 }
 
 /// The rows of the open JSON page, as the reader reads them (the copy buttons' text left out).

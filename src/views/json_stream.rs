@@ -243,14 +243,17 @@ impl View {
             let end = json_partial::container_end(text, level.after).unwrap_or(text.len());
             closed = Some(self.close(level, end));
         }
+        let mut held = false;
         if let Some(i) = common.checked_sub(1) {
             let count = open[i].count;
             let mut level = self.levels.pop().expect("the common levels are shown");
-            self.render(&mut level, count, closed, text);
+            held = self.render(&mut level, count, closed, text);
             self.levels.push(level);
         }
-        // Levels that opened.
-        while self.levels.len() < open.len().min(JSON_LEVELS) && !self.levels.is_empty() {
+        // Levels that opened, unless members arrive too fast to read: the member in progress
+        // of a level that held its page back is not shown (the tail says a level is open), so
+        // that a level below it always opens after every member before it has its row.
+        while !held && self.levels.len() < open.len().min(JSON_LEVELS) && !self.levels.is_empty() {
             let i = self.levels.len();
             let (parent, o) = (&self.levels[i - 1], &open[i - 1]);
             let raw_key = o.key.clone().and_then(|k| text.get(k));
@@ -271,7 +274,7 @@ impl View {
             );
             self.set_tail(i - 1, Some(level.node.clone()));
             self.skip_full_pages(&mut level, &open[i]);
-            self.render(&mut level, open[i].count, None, text);
+            held = self.render(&mut level, open[i].count, None, text);
             self.levels.push(level);
         }
         for (level, o) in self.levels.iter_mut().zip(open) {
@@ -436,8 +439,9 @@ impl View {
 
     /// Adds rows for the members of `level` that completed, up to `target` of them (all, for a
     /// level that closed): first the level below that closed (it was the member in progress),
-    /// then the others, read from the text from where the last one ended.
-    fn render(&self, level: &mut Level, target: usize, closed: Option<Closed>, text: &str) {
+    /// then the others, read from the text from where the last one ended. Says whether it held
+    /// back the page in progress (members arriving a page a frame or faster).
+    fn render(&self, level: &mut Level, target: usize, closed: Option<Closed>, text: &str) -> bool {
         let container = text.get(level.start..).unwrap_or("");
         if let Some(c) = closed {
             // Its row is in place already (where the level's node was).
@@ -496,6 +500,7 @@ impl View {
             self.add_row(level, row, member_start, false);
             level.after = value_end;
         }
+        fast
     }
 
     /// A level that had whole pages of members before it was shown (mounted mid-stream):
