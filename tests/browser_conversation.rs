@@ -643,6 +643,75 @@ async fn a_long_stream_adds_only_what_arrived_and_groups_full_pages() {
     assert_eq!(rows[51], "4251: {1 key}");
 }
 
+#[wasm_bindgen_test]
+async fn a_long_streamed_array_groups_every_100_pages_as_the_static_tree_does() {
+    let p = mount(900, 700, None);
+    let items = |from: usize, to: usize| -> String {
+        (from..to).map(|i| format!("{{\"n\": {i}}}, ")).collect()
+    };
+    // 25,050 items before the view exists: two groups of 10,000, 50 pages, 50 rows.
+    let first = format!("[{}", items(0, 25_050));
+    p.push(&[trace(), json_span(2, "j"), piece(3, "j", &first, false)])
+        .await;
+    settle().await;
+    let labels = |p: &Mounted| -> Vec<String> {
+        p.all(".utp-json-live > .utp-json-children > .utp-json-node > .utp-json-page")
+            .iter()
+            .map(|r| r.text_content().unwrap())
+            .collect()
+    };
+    let shown = labels(&p);
+    assert_eq!(shown.len(), 52, "{:?}", &shown[..3]);
+    assert_eq!(shown[0], "[0 … 9999]");
+    assert_eq!(shown[1], "[10000 … 19999]");
+    assert_eq!(shown[2], "[20000 … 20099]");
+    assert_eq!(shown[51], "[24900 … 24999]");
+    // A fast frame fills the third group: its 100 pages become one row where they were.
+    p.push(&[piece(4, "j", &items(25_050, 30_050), false)])
+        .await;
+    let shown = labels(&p);
+    assert_eq!(shown, ["[0 … 9999]", "[10000 … 19999]", "[20000 … 29999]"]);
+    assert_eq!(p.text(".utp-json-live .utp-json-summary"), "[30050 items");
+    // A group opens on its pages, a page on its members, read from the text.
+    p.all(".utp-json-page")[2].click();
+    frame().await;
+    let pages: Vec<String> = p
+        .all(".utp-json-page + .utp-json-children > .utp-json-node > .utp-json-page")
+        .iter()
+        .map(|r| r.text_content().unwrap())
+        .collect();
+    assert_eq!(pages.len(), 100);
+    assert_eq!(pages[0], "[20000 … 20099]");
+    assert_eq!(pages[99], "[29900 … 29999]");
+    p.all(".utp-json-page + .utp-json-children > .utp-json-node > .utp-json-page")[99].click();
+    frame().await;
+    let rows = open_page_rows(&p);
+    assert!(
+        rows.contains(&"29900: {1 key}".to_owned()),
+        "{:?}",
+        &rows[..rows.len().min(3)]
+    );
+    assert!(rows.contains(&"29999: {1 key}".to_owned()));
+    p.all(".utp-json-page")[2].click();
+    frame().await;
+    // A page the reader opened before its group formed: the group forms open around it.
+    p.push(&[piece(5, "j", &items(30_050, 30_150), false)])
+        .await;
+    assert_eq!(labels(&p)[3], "[30000 … 30099]");
+    p.all(".utp-json-live > .utp-json-children > .utp-json-node > .utp-json-page")[3].click();
+    frame().await;
+    assert!(open_page_rows(&p).contains(&"30099: {1 key}".to_owned()));
+    p.push(&[piece(6, "j", &items(30_150, 40_050), false)])
+        .await;
+    assert_eq!(labels(&p)[3], "[30000 … 39999]");
+    let group = &p.all(".utp-json-live > .utp-json-children > .utp-json-node > .utp-json-page")[3];
+    assert_eq!(
+        group.get_attribute("aria-expanded").as_deref(),
+        Some("true")
+    );
+    assert!(open_page_rows(&p).contains(&"30099: {1 key}".to_owned()));
+}
+
 /// The rows of the open JSON page, as the reader reads them (the copy buttons' text left out).
 fn open_page_rows(p: &Mounted) -> Vec<String> {
     p.all(".utp-json-page + .utp-json-children .utp-json-row")

@@ -84,6 +84,8 @@ struct Level {
     after: usize,
     /// Rows of the page being filled.
     page: Vec<Element>,
+    /// Page rows of the group being filled (see `add_page`), and where each page starts.
+    group: Vec<(Element, usize)>,
     /// Where the first member of the page being filled starts.
     page_start: usize,
     /// The count its summary shows.
@@ -432,6 +434,7 @@ impl View {
             rendered: 0,
             after: start + 1,
             page: Vec::new(),
+            group: Vec::new(),
             page_start: start + 1,
             shown: None,
         }
@@ -479,8 +482,7 @@ impl View {
                 }
                 self.flush_page(level, None);
                 let page = self.page_row(level, (level.rendered, PAGE), start, Vec::new());
-                let before = level.tail.as_ref().map(|t| t.as_ref());
-                let _ = level.children.insert_before(&page, before);
+                self.add_page(level, page, (level.rendered, start), None);
                 level.rendered += PAGE;
                 level.after = end;
                 continue;
@@ -510,7 +512,7 @@ impl View {
         let full = (o.count / PAGE).min(o.page_starts.len().saturating_sub(1));
         for p in 0..full {
             let page = self.page_row(level, (p * PAGE, PAGE), o.page_starts[p], Vec::new());
-            let _ = level.children.append_child(&page);
+            self.add_page(level, page, (p * PAGE, o.page_starts[p]), None);
         }
         if full > 0 {
             level.rendered = full * PAGE;
@@ -542,11 +544,8 @@ impl View {
             let rows = std::mem::take(&mut level.page);
             let first = level.rendered - PAGE;
             let page = self.page_row(level, (first, PAGE), level.page_start, rows);
-            let before: Option<&web_sys::Node> = match before {
-                Some(row) => Some(row.as_ref()),
-                None => level.tail.as_ref().map(|t| t.as_ref()),
-            };
-            let _ = level.children.insert_before(&page, before);
+            let start = level.page_start;
+            self.add_page(level, page, (first, start), before.map(|r| r.as_ref()));
         }
     }
 
@@ -559,50 +558,46 @@ impl View {
         start: usize,
         rows: Vec<Element>,
     ) -> Element {
-        let expanded = rows.iter().any(|r| {
-            r.query_selector("[aria-expanded=true]")
-                .ok()
-                .flatten()
-                .is_some()
-                || r.get_attribute("aria-expanded").as_deref() == Some("true")
-        });
-        let (store, id) = (self.store, self.id);
-        let (container, path, below) = (level.start, level.path.clone(), level.level + 1);
-        let label_text = format!("[{first} … {}]", first + count - 1);
-        let head = move |row: &Element| {
-            dom::text(row, &label_text);
-        };
-        let view = ViewRef {
-            store,
-            id,
-            container,
-            path,
-            below,
-        };
-        if !expanded {
-            // Collapsed: its rows go (the page reads its members again when expanded).
-            for r in &rows {
-                r.remove();
-            }
+        page_element(self.view_ref(level), (first, count), start, rows)
+    }
+
+    /// What a page row of `level` needs to read its members.
+    fn view_ref(&self, level: &Level) -> ViewRef {
+        ViewRef {
+            store: self.store,
+            id: self.id,
+            container: level.start,
+            path: level.path.clone(),
+            below: level.level + 1,
         }
-        let kept = std::cell::Cell::new(expanded.then_some(rows));
-        let fill = Box::new(move |children: &Element| {
-            // The first time, the rows the reader expanded are kept as they were.
-            if let Some(rows) = kept.take() {
-                for r in rows {
-                    let _ = children.append_child(&r);
-                }
-                return;
-            }
-            view.fill_page(children, first, start);
-        });
-        expandable(
-            "utp-json-row utp-clickable utp-json-page",
-            expanded,
-            !depth::indents(below),
-            &head,
-            fill,
-        )
+    }
+
+    /// Places page row `page` (members `first` to `first + PAGE - 1`, from `start`) before
+    /// `before` (else before the tail). The [`PAGE`]th page row of a group becomes one group
+    /// row, as the static tree shows 10,000 members: a long document keeps a few hundred rows
+    /// in the DOM, not one per page.
+    fn add_page(
+        &self,
+        level: &mut Level,
+        page: Element,
+        (first, start): (usize, usize),
+        before: Option<&web_sys::Node>,
+    ) {
+        let before = before.or(level.tail.as_ref().map(|t| t.as_ref()));
+        let _ = level.children.insert_before(&page, before);
+        level.group.push((page, start));
+        if level.group.len() < PAGE {
+            return;
+        }
+        let pages = std::mem::take(&mut level.group);
+        let group_first = (first + PAGE).saturating_sub(PAGE * PAGE);
+        // The pages are the last rows before the tail: the group takes their place.
+        let after = pages.last().and_then(|p| p.0.next_sibling());
+        for (p, _) in &pages {
+            p.remove();
+        }
+        let group = group_element(self.view_ref(level), group_first, pages);
+        let _ = level.children.insert_before(&group, after.as_ref());
     }
 
     /// A level that closed: its summary final; collapsed as the static tree shows a container,
@@ -674,6 +669,7 @@ impl View {
 }
 
 /// What a page row needs to read its members when expanded (no element: listeners hold it).
+#[derive(Clone)]
 struct ViewRef {
     store: Store,
     id: SpanId,
@@ -704,6 +700,89 @@ impl ViewRef {
             }
         });
     }
+}
+
+/// Members `first` to `first + count - 1`, which start at `start`, as a collapsed row that
+/// reads them when expanded; expanded already when the reader expanded one of `rows`, the
+/// rows they had (kept as they are).
+fn page_element(
+    view: ViewRef,
+    (first, count): (usize, usize),
+    start: usize,
+    rows: Vec<Element>,
+) -> Element {
+    let expanded = rows.iter().any(reader_expanded);
+    let below = view.below;
+    let label_text = format!("[{first} … {}]", first + count - 1);
+    let head = move |row: &Element| {
+        dom::text(row, &label_text);
+    };
+    if !expanded {
+        // Collapsed: its rows go (the page reads its members again when expanded).
+        for r in &rows {
+            r.remove();
+        }
+    }
+    let kept = std::cell::Cell::new(expanded.then_some(rows));
+    let fill = Box::new(move |children: &Element| {
+        // The first time, the rows the reader expanded are kept as they were.
+        if let Some(rows) = kept.take() {
+            for r in rows {
+                let _ = children.append_child(&r);
+            }
+            return;
+        }
+        view.fill_page(children, first, start);
+    });
+    expandable(
+        "utp-json-row utp-clickable utp-json-page",
+        expanded,
+        !depth::indents(below),
+        &head,
+        fill,
+    )
+}
+
+/// [`PAGE`] page rows, from member `first` on, as one collapsed group row (expanded, with the
+/// page rows as they were, when the reader expanded something in them).
+fn group_element(view: ViewRef, first: usize, pages: Vec<(Element, usize)>) -> Element {
+    let expanded = pages.iter().any(|(p, _)| reader_expanded(p));
+    let below = view.below;
+    let label_text = format!("[{first} … {}]", first + PAGE * PAGE - 1);
+    let head = move |row: &Element| {
+        dom::text(row, &label_text);
+    };
+    let starts: Vec<usize> = pages.iter().map(|p| p.1).collect();
+    let kept = std::cell::Cell::new(expanded.then_some(pages));
+    let fill = Box::new(move |children: &Element| {
+        if let Some(pages) = kept.take() {
+            for (p, _) in pages {
+                let _ = children.append_child(&p);
+            }
+            return;
+        }
+        for (i, &start) in starts.iter().enumerate() {
+            let page = page_element(view.clone(), (first + i * PAGE, PAGE), start, Vec::new());
+            let _ = children.append_child(&page);
+        }
+    });
+    expandable(
+        "utp-json-row utp-clickable utp-json-page",
+        expanded,
+        !depth::indents(below),
+        &head,
+        fill,
+    )
+}
+
+/// Whether the reader expanded `row` or something in it.
+fn reader_expanded(row: &Element) -> bool {
+    row.get_attribute("aria-expanded").as_deref() == Some("true")
+        || row
+            .query_selector("[aria-expanded=true]")
+            .ok()
+            .flatten()
+            .is_some()
 }
 
 /// A complete member (number `index`, its value at `value_at` in the text) of a container at
