@@ -84,8 +84,8 @@ struct Level {
     after: usize,
     /// Rows of the page being filled.
     page: Vec<Element>,
-    /// Page rows of the group being filled (see `add_page`), and where each page starts.
-    group: Vec<(Element, usize)>,
+    /// Page rows of the group being filled (see `add_page`).
+    group: Vec<Element>,
     /// Where the first member of the page being filled starts.
     page_start: usize,
     /// The count its summary shows.
@@ -481,8 +481,7 @@ impl View {
                     end = at(m.value) + m.value.len();
                 }
                 self.flush_page(level, None);
-                let page = self.page_row(level, (level.rendered, PAGE), start, Vec::new());
-                self.add_page(level, page, (level.rendered, start), None);
+                self.add_page(level, (level.rendered, start), Vec::new(), None);
                 level.rendered += PAGE;
                 level.after = end;
                 continue;
@@ -511,8 +510,7 @@ impl View {
     fn skip_full_pages(&self, level: &mut Level, o: &Open) {
         let full = (o.count / PAGE).min(o.page_starts.len().saturating_sub(1));
         for p in 0..full {
-            let page = self.page_row(level, (p * PAGE, PAGE), o.page_starts[p], Vec::new());
-            self.add_page(level, page, (p * PAGE, o.page_starts[p]), None);
+            self.add_page(level, (p * PAGE, o.page_starts[p]), Vec::new(), None);
         }
         if full > 0 {
             level.rendered = full * PAGE;
@@ -543,9 +541,8 @@ impl View {
         if level.rendered > 0 && !level.page.is_empty() {
             let rows = std::mem::take(&mut level.page);
             let first = level.rendered - PAGE;
-            let page = self.page_row(level, (first, PAGE), level.page_start, rows);
             let start = level.page_start;
-            self.add_page(level, page, (first, start), before.map(|r| r.as_ref()));
+            self.add_page(level, (first, start), rows, before.map(|r| r.as_ref()));
         }
     }
 
@@ -572,31 +569,29 @@ impl View {
         }
     }
 
-    /// Places page row `page` (members `first` to `first + PAGE - 1`, from `start`) before
-    /// `before` (else before the tail). The [`PAGE`]th page row of a group becomes one group
-    /// row, as the static tree shows 10,000 members: a long document keeps a few hundred rows
-    /// in the DOM, not one per page.
+    /// Places the row of page `first` to `first + PAGE - 1` (from `start`; `rows`: the rows
+    /// its members had) before `before` (else before the tail). The [`PAGE`]th page row of a
+    /// group becomes one group row, as the static tree shows 10,000 members: a long document
+    /// keeps a few hundred rows in the DOM, not one per page.
     fn add_page(
         &self,
         level: &mut Level,
-        page: Element,
         (first, start): (usize, usize),
+        rows: Vec<Element>,
         before: Option<&web_sys::Node>,
     ) {
+        let page = self.page_row(level, (first, PAGE), start, rows);
         let before = before.or(level.tail.as_ref().map(|t| t.as_ref()));
         let _ = level.children.insert_before(&page, before);
-        level.group.push((page, start));
+        level.group.push(page);
         if level.group.len() < PAGE {
             return;
         }
         let pages = std::mem::take(&mut level.group);
         let group_first = (first + PAGE).saturating_sub(PAGE * PAGE);
         // The pages are the last rows before the tail: the group takes their place.
-        let after = pages.last().and_then(|p| p.0.next_sibling());
-        for (p, _) in &pages {
-            p.remove();
-        }
-        let group = group_element(self.view_ref(level), group_first, pages);
+        let after = pages.last().and_then(|p| p.next_sibling());
+        let group = group_element(level.level + 1, group_first, pages);
         let _ = level.children.insert_before(&group, after.as_ref());
     }
 
@@ -703,8 +698,8 @@ impl ViewRef {
 }
 
 /// Members `first` to `first + count - 1`, which start at `start`, as a collapsed row that
-/// reads them when expanded; expanded already when the reader expanded one of `rows`, the
-/// rows they had (kept as they are).
+/// reads them when expanded (expanded already, with `rows` as they were, when the reader
+/// expanded one of the rows they had; collapsed, it drops them).
 fn page_element(
     view: ViewRef,
     (first, count): (usize, usize),
@@ -712,19 +707,14 @@ fn page_element(
     rows: Vec<Element>,
 ) -> Element {
     let expanded = rows.iter().any(reader_expanded);
-    let below = view.below;
-    let label_text = format!("[{first} … {}]", first + count - 1);
-    let head = move |row: &Element| {
-        dom::text(row, &label_text);
-    };
     if !expanded {
-        // Collapsed: its rows go (the page reads its members again when expanded).
         for r in &rows {
             r.remove();
         }
     }
+    let below = view.below;
     let kept = std::cell::Cell::new(expanded.then_some(rows));
-    let fill = Box::new(move |children: &Element| {
+    let fill = move |children: &Element| {
         // The first time, the rows the reader expanded are kept as they were.
         if let Some(rows) = kept.take() {
             for r in rows {
@@ -733,39 +723,38 @@ fn page_element(
             return;
         }
         view.fill_page(children, first, start);
-    });
-    expandable(
-        "utp-json-row utp-clickable utp-json-page",
-        expanded,
-        !depth::indents(below),
-        &head,
-        fill,
-    )
+    };
+    range_row(below, (first, count), expanded, Box::new(fill))
 }
 
-/// [`PAGE`] page rows, from member `first` on, as one collapsed group row (expanded, with the
-/// page rows as they were, when the reader expanded something in them).
-fn group_element(view: ViewRef, first: usize, pages: Vec<(Element, usize)>) -> Element {
-    let expanded = pages.iter().any(|(p, _)| reader_expanded(p));
-    let below = view.below;
-    let label_text = format!("[{first} … {}]", first + PAGE * PAGE - 1);
+/// [`PAGE`] page rows, from member `first` on, as one group row that shows them (as they
+/// are: a page the reader opened stays open) when expanded; expanded already when the reader
+/// expanded something in them.
+fn group_element(below: usize, first: usize, pages: Vec<Element>) -> Element {
+    let expanded = pages.iter().any(reader_expanded);
+    for p in &pages {
+        p.remove();
+    }
+    let fill = move |children: &Element| {
+        for p in &pages {
+            let _ = children.append_child(p);
+        }
+    };
+    range_row(below, (first, PAGE * PAGE), expanded, Box::new(fill))
+}
+
+/// A row `[first … last]` at level `below` that builds its children with `fill` when
+/// expanded.
+fn range_row(
+    below: usize,
+    (first, count): (usize, usize),
+    expanded: bool,
+    fill: Box<dyn Fn(&Element)>,
+) -> Element {
+    let label_text = format!("[{first} … {}]", first + count - 1);
     let head = move |row: &Element| {
         dom::text(row, &label_text);
     };
-    let starts: Vec<usize> = pages.iter().map(|p| p.1).collect();
-    let kept = std::cell::Cell::new(expanded.then_some(pages));
-    let fill = Box::new(move |children: &Element| {
-        if let Some(pages) = kept.take() {
-            for (p, _) in pages {
-                let _ = children.append_child(&p);
-            }
-            return;
-        }
-        for (i, &start) in starts.iter().enumerate() {
-            let page = page_element(view.clone(), (first + i * PAGE, PAGE), start, Vec::new());
-            let _ = children.append_child(&page);
-        }
-    });
     expandable(
         "utp-json-row utp-clickable utp-json-page",
         expanded,

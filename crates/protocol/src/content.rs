@@ -30,8 +30,8 @@ pub struct RawJson {
 
 /// A large value's extras.
 struct Big {
-    /// The value's place in `text`, when `text` is the whole frame it arrived in.
-    range: Option<Range<usize>>,
+    /// The value's place in `text` (all of it, unless `text` is the frame it arrived in).
+    range: Range<usize>,
     /// Found by the decoder for a large container, in the pass that validated it.
     outline: Option<Arc<Outline>>,
 }
@@ -78,20 +78,16 @@ impl RawJson {
     /// The JSON text.
     pub fn get(&self) -> &str {
         match self.big.as_deref() {
-            Some(Big {
-                range: Some(range), ..
-            }) => self.text.get(range.clone()).unwrap_or_default(),
-            _ => &self.text,
+            Some(b) => self.text.get(b.range.clone()).unwrap_or_default(),
+            None => &self.text,
         }
     }
     /// The shared text that holds the value, and the value's place in it: the views keep these,
     /// so that no view copies the value.
     pub fn shared(&self) -> (Arc<str>, Range<usize>) {
         let range = match self.big.as_deref() {
-            Some(Big {
-                range: Some(range), ..
-            }) => range.clone(),
-            _ => 0..self.text.len(),
+            Some(b) => b.range.clone(),
+            None => 0..self.text.len(),
         };
         (self.text.clone(), range)
     }
@@ -135,16 +131,13 @@ impl RawJson {
         match shared {
             Some((text, range)) => Self {
                 text,
-                big: Some(Arc::new(Big {
-                    range: Some(range),
-                    outline,
-                })),
+                big: Some(Arc::new(Big { range, outline })),
             },
             None => Self {
                 text: Arc::from(raw),
                 big: outline.map(|outline| {
                     Arc::new(Big {
-                        range: None,
+                        range: 0..raw.len(),
                         outline: Some(outline),
                     })
                 }),
