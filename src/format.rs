@@ -9,7 +9,8 @@ pub fn cut_at(text: &str, max_chars: usize) -> Option<usize> {
     text.char_indices().nth(max_chars).map(|(i, _)| i)
 }
 
-/// A duration in microseconds, as `850 µs`, `12 ms`, `3.4 s`, `2 min 5 s`.
+/// A duration in microseconds, as `850 µs`, `12 ms`, `3.4 s`, `2 min 5 s`, `3 h 20 min`,
+/// `412 d 7 h` (a span left open for days, or replayed from an old recording).
 pub fn duration(micros: u64) -> String {
     match micros {
         0..=999 => format!("{micros} µs"),
@@ -21,7 +22,13 @@ pub fn duration(micros: u64) -> String {
         }
         _ => {
             let s = micros / 1_000_000;
-            format!("{} min {} s", s / 60, s % 60)
+            // The unit and the next one below it.
+            let (big, unit, small, sub) = match s {
+                0..=3_599 => (s / 60, "min", s % 60, "s"),
+                3_600..=86_399 => (s / 3_600, "h", s / 60 % 60, "min"),
+                _ => (s / 86_400, "d", s / 3_600 % 24, "h"),
+            };
+            format!("{big} {unit} {small} {sub}")
         }
     }
 }
@@ -72,6 +79,17 @@ mod tests {
         assert_eq!(duration(3_420_000), "3.4 s");
         assert_eq!(duration(59_960_000), "60.0 s");
         assert_eq!(duration(125_000_000), "2 min 5 s");
+        // Each unit at its edges: the last value it shows and the first of the next.
+        assert_eq!(duration(3_599_999_999), "59 min 59 s");
+        assert_eq!(duration(3_600_000_000), "1 h 0 min");
+        assert_eq!(duration(86_399_000_000), "23 h 59 min");
+        assert_eq!(duration(86_400_000_000), "1 d 0 h");
+        // Three years open (a span replayed from an old recording), not "1601271 min 20 s".
+        assert_eq!(
+            duration(3 * 365 * 86_400_000_000 + 7 * 3_600_000_000),
+            "1095 d 7 h"
+        );
+        assert_eq!(duration(u64::MAX), "213503982 d 8 h");
     }
 
     #[test]
