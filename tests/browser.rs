@@ -299,6 +299,55 @@ async fn a_long_streamed_text_is_cut_into_blocks_and_stays_at_its_end() {
     assert!(at_end(&second), "opens at its end");
 }
 
+/// A streaming text that fills its height keeps that height: it grows inside a box of fixed
+/// size, which the browser lays out on its own, and nothing around it moves. Replaced by a
+/// shorter text, it takes the height that text needs again.
+#[wasm_bindgen_test]
+async fn a_full_streaming_text_keeps_its_height_and_gives_it_back_when_replaced() {
+    let p = mount_sized_panel(900);
+    p.push(&[T, r#"{"id":"s","process":"p","ts":3,"op":"span_create","trace":"t","span":"s","kind":"text","content":"Answer:"}"#,
+        r#"{"id":"u","process":"p","ts":9,"op":"span_create","trace":"t","span":"u","kind":"text","content":"after"}"#]).await;
+    let pre = p.element(".utp-text");
+    let full = |pre: &web_sys::HtmlElement| pre.class_list().contains("utp-full");
+    // Short, then long but not yet over its height: the box follows its text.
+    push_tokens(&p, 0..10).await;
+    settle().await;
+    assert!(!full(&pre), "a short text takes the height it needs");
+    let mut round = 0;
+    while !full(&pre) && round < 60 {
+        push_tokens(&p, round * 100 + 10..round * 100 + 110).await;
+        settle().await;
+        round += 1;
+    }
+    assert!(full(&pre), "full after {round} rounds");
+    assert!(pre.scroll_height() > pre.client_height());
+    let height = pre.client_height();
+    let spans = p.el.query_selector_all(".utp-span").unwrap();
+    let after: web_sys::Element = spans.item(1).unwrap().dyn_into().unwrap();
+    let below = after.get_bounding_client_rect().top();
+    push_tokens(&p, 10_000..10_300).await;
+    settle().await;
+    assert_eq!(pre.client_height(), height, "the box keeps its height");
+    assert_eq!(
+        after.get_bounding_client_rect().top(),
+        below,
+        "nothing below it moves"
+    );
+    assert!(
+        pre.scroll_top() + pre.client_height() >= pre.scroll_height() - 4,
+        "it still follows its end"
+    );
+    p.push(&[r#"{"id":"r","process":"p","ts":10,"op":"content_replace","span":"s","content":"short now"}"#]).await;
+    settle().await;
+    assert!(!full(&pre));
+    assert_eq!(pre.text_content().unwrap_or_default(), "short now");
+    assert!(
+        pre.client_height() < height / 4,
+        "{} px",
+        pre.client_height()
+    );
+}
+
 /// Several long texts streaming in the same frames: each one the reader has not scrolled
 /// stays at its end, and the one scrolled up stays where the reader left it.
 #[wasm_bindgen_test]

@@ -62,7 +62,8 @@ pub fn text_span(store: Store, id: SpanId) -> Element {
                 dom::toggle_class(&node, "utp-long", long);
             }
             if replaced {
-                // Replaced by shorter content: start over.
+                // Replaced by shorter content: start over, at the height it needs again.
+                dom::toggle_class(&node, "utp-full", false);
                 node.set_text_content(None);
                 append(&node, text);
             } else {
@@ -215,7 +216,14 @@ fn recut(pre: &Element) {
 /// after all the appends share one.
 fn to_end_soon(pre: &Element) {
     let pre = pre.clone();
-    crate::reactive::after_effects(move || pre.set_scroll_top(i32::MAX));
+    crate::reactive::after_effects(move || {
+        pre.set_scroll_top(i32::MAX);
+        // Full to its height: that height is fixed from now on, so that the text growing
+        // inside lays out only itself, not the page around it (`utp-full`).
+        if pre.scroll_top() > 0 {
+            dom::toggle_class(&pre, "utp-full", true);
+        }
+    });
 }
 
 thread_local! {
