@@ -9,7 +9,7 @@ use user_trace_panel::store::Pending;
 use wasm_bindgen_test::*;
 
 mod common;
-use common::{document, frame, mount, settle, Mounted};
+use common::{document, frame, mount, settle, sleep, Mounted};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -602,6 +602,9 @@ async fn a_long_stream_adds_only_what_arrived_and_groups_full_pages() {
     }
     p.push(&[piece(40, "j", &text, false)]).await;
     assert_eq!(p.all(".utp-json-page").len(), 40);
+    // Arriving a page a frame or faster, the page in progress waits too: its rows would be
+    // gone a frame later.
+    assert_eq!(direct(&p), 0, "rows of the page in progress");
     assert!(direct(&p) <= PAGE_ROWS, "{} rows", direct(&p));
     assert_eq!(p.text(".utp-json-live .utp-json-summary"), "[4050 items");
     p.all(".utp-json-page")[35].click();
@@ -613,9 +616,13 @@ async fn a_long_stream_adds_only_what_arrived_and_groups_full_pages() {
         &page[..3]
     );
     assert!(page.contains(&"3599: {1 key}".to_owned()));
-    // Arriving a page a frame or faster, the page in progress waits too: its rows would be
-    // gone a frame later. Once the stream slows, its rows show.
-    assert_eq!(direct(&p), 0, "rows of the page in progress");
+    // Once the clock finds nothing more twice, its rows show.
+    sleep(1000).await;
+    assert_eq!(
+        direct(&p),
+        50,
+        "rows of the page in progress, after a pause"
+    );
     p.push(&[piece(41, "j", "{\"n\": 4050}, ", false)]).await;
     assert_eq!(direct(&p), 51);
     assert_eq!(p.text(".utp-json-live .utp-json-summary"), "[4051 items");
@@ -632,6 +639,10 @@ async fn a_long_stream_adds_only_what_arrived_and_groups_full_pages() {
     assert_eq!(direct(&p), 0);
     assert_eq!(p.all(".utp-json-live .utp-json-live").len(), 0);
     assert!(p.text(".utp-json-live").contains("1 more level still open"));
+    // A pause: the rows show, and the member in progress as a level.
+    sleep(1000).await;
+    assert_eq!(direct(&p), 51);
+    assert_eq!(p.all(".utp-json-live .utp-json-live").len(), 1);
     p.push(&[piece(43, "j", "51}, ", false)]).await;
     let rows: Vec<String> = p
         .all(".utp-json-live > .utp-json-children > .utp-json-member")
@@ -694,6 +705,14 @@ async fn a_long_streamed_array_groups_every_100_pages_as_the_static_tree_does() 
     assert!(rows.contains(&"29999: {1 key}".to_owned()));
     p.all(".utp-json-page")[2].click();
     frame().await;
+    // A pause shows the 50 rows held back; then a fast frame completes their page exactly
+    // where it holds back again: the page gets its row at once.
+    sleep(1000).await;
+    assert_eq!(
+        p.all(".utp-json-live > .utp-json-children > .utp-json-member")
+            .len(),
+        50
+    );
     // A page the reader opened before its group formed: the group forms open around it.
     p.push(&[piece(5, "j", &items(30_050, 30_150), false)])
         .await;

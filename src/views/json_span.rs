@@ -15,7 +15,7 @@ use crate::views::json_tree::json_tree;
 pub fn json_span(store: Store, id: SpanId) -> Element {
     let root = dom::el("div", "utp-json-span");
     let trigger = store.span_trigger(id);
-    // The value shown, compared by identity: the same shared text is the same value.
+    // The value shown.
     let mut shown: Option<RawJson> = None;
     // Whether the document is shown as it streams (see `json_stream`): that view stays once
     // the document is complete, so that what the reader expanded stays expanded.
@@ -49,11 +49,8 @@ pub fn json_span(store: Store, id: SpanId) -> Element {
             _ => {}
         }
         let was_streaming = streaming.take().map(dom::Mounted::remove).is_some();
-        let same = match (&now, &shown) {
-            (Some(a), Some(b)) => a.same(b),
-            (a, b) => a.is_none() && b.is_none(),
-        };
-        if same && !was_streaming {
+        // The same shared value compares without reading it; an equal one is not rebuilt.
+        if now == shown && !was_streaming {
             return;
         }
         node.set_text_content(None);

@@ -38,6 +38,8 @@ use crate::views::long_text::long_text;
 pub fn json_stream(store: Store, id: SpanId) -> Element {
     let root = dom::el("div", "utp-json-stream");
     let trigger = store.span_trigger(id);
+    // A page held back shows once two of the clock's ticks found nothing new: a stream that
+    // stops after a burst leaves no member unshown.
     let mut view = View {
         root: root.clone(),
         store,
@@ -49,6 +51,8 @@ pub fn json_stream(store: Store, id: SpanId) -> Element {
         scalar_done: false,
         tail: None,
         failed: false,
+        held: false,
+        was_held: false,
     };
     dom::effect(move || {
         use crate::reactive::Track;
@@ -58,6 +62,9 @@ pub fn json_stream(store: Store, id: SpanId) -> Element {
                 view.update(stream, text);
             }
         });
+        if view.held {
+            crate::clock::now_tracked();
+        }
     });
     root
 }
@@ -82,6 +89,10 @@ struct Level {
     rendered: usize,
     /// Where the last of them ends.
     after: usize,
+    /// Members completed as of the last update (how many arrived since tells the rate), and
+    /// as of the last update that found nothing new.
+    counted: usize,
+    idle: usize,
     /// Rows of the page being filled.
     page: Vec<Element>,
     /// Page rows of the group being filled (see `add_page`).
@@ -115,6 +126,9 @@ struct View {
     /// when that changed.
     tail: Option<TokenShown>,
     failed: bool,
+    /// Whether this update held a page back (see `render`), and whether the one before did.
+    held: bool,
+    was_held: bool,
 }
 
 /// What the token row of the innermost level shows.
@@ -133,6 +147,7 @@ struct TokenShown {
 
 impl View {
     fn update(&mut self, stream: &JsonStream, text: &str) {
+        self.was_held = std::mem::take(&mut self.held);
         if self.failed {
             return;
         }
@@ -279,6 +294,7 @@ impl View {
             held = self.render(&mut level, open[i].count, None, text);
             self.levels.push(level);
         }
+        self.held = held;
         for (level, o) in self.levels.iter_mut().zip(open) {
             if level.shown != Some(o.count) {
                 level
@@ -433,6 +449,8 @@ impl View {
             tail: None,
             rendered: 0,
             after: start + 1,
+            counted: 0,
+            idle: 0,
             page: Vec::new(),
             group: Vec::new(),
             page_start: start + 1,
@@ -461,10 +479,19 @@ impl View {
         } else {
             target / PAGE * PAGE
         };
-        // A level that completed a page or more since the last frame arrives faster than
+        // A level that completed a page or more since the last update arrives faster than
         // anyone reads: its page in progress waits too (its rows would go a frame later), and
-        // shows once it fills (as a page row) or the stream slows (as member rows).
-        let fast = target != usize::MAX && target.saturating_sub(level.rendered) >= PAGE;
+        // shows once it fills (as a page row), once fewer members arrive (as member rows), or
+        // when an update with nothing new follows another with nothing new (the clock ticks
+        // while a page is held: between two frames of a fast stream, one tick finds nothing).
+        let fast = target != usize::MAX
+            && match target.saturating_sub(level.counted) {
+                0 => self.was_held && std::mem::replace(&mut level.idle, target) != target,
+                new => new >= PAGE,
+            };
+        if target != usize::MAX {
+            level.counted = target;
+        }
         let target = if fast { full_before } else { target };
         let base = container.as_ptr() as usize;
         while level.rendered < target {
@@ -501,6 +528,11 @@ impl View {
             self.add_row(level, row, member_start, false);
             level.after = value_end;
         }
+        if fast && level.page.len() == PAGE {
+            // The rows that completed the page before the one held back: its page row now,
+            // not when the next member is added.
+            self.flush_page(level, None);
+        }
         fast
     }
 
@@ -508,6 +540,8 @@ impl View {
     /// those pages as collapsed page rows, from where the parser says each starts, without
     /// reading them.
     fn skip_full_pages(&self, level: &mut Level, o: &Open) {
+        // What arrived before the level was shown is not a rate: its page in progress shows.
+        level.counted = o.count;
         let full = (o.count / PAGE).min(o.page_starts.len().saturating_sub(1));
         for p in 0..full {
             self.add_page(level, (p * PAGE, o.page_starts[p]), Vec::new(), None);
@@ -764,14 +798,13 @@ fn range_row(
     )
 }
 
-/// Whether the reader expanded `row` or something in it.
-fn reader_expanded(row: &Element) -> bool {
-    row.get_attribute("aria-expanded").as_deref() == Some("true")
-        || row
-            .query_selector("[aria-expanded=true]")
-            .ok()
-            .flatten()
-            .is_some()
+/// Whether the reader expanded something in `node` (a member's or a page's node, which holds
+/// its row).
+fn reader_expanded(node: &Element) -> bool {
+    node.query_selector("[aria-expanded=true]")
+        .ok()
+        .flatten()
+        .is_some()
 }
 
 /// A complete member (number `index`, its value at `value_at` in the text) of a container at

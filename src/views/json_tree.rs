@@ -74,8 +74,8 @@ pub fn json_tree(json: &RawJson, open: bool) -> Element {
     let (text, range) = json.shared();
     let (start, end) = (range.start, range.end);
     let known = Arc::new(OnceLock::new());
-    let trimmed = json.get().trim().len() == end - start;
-    if let Some(o) = json.outline().filter(|_| trimmed) {
+    // The decoder's outline is of the value's exact text (it has no surrounding whitespace).
+    if let Some(o) = json.outline() {
         let _ = known.set(Outline {
             start,
             end,
