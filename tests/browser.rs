@@ -13,7 +13,7 @@ use wasm_bindgen_test::*;
 use user_trace_model::protocol::{decode_event, Content, Event};
 
 mod common;
-use common::{copied, document, frame, hook_clipboard, settle, sleep};
+use common::{copied, document, frame, hook_clipboard, settle, sleep, trace_labelled};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -1789,17 +1789,7 @@ async fn live_stream_and_resume_after_a_cut_against_the_real_runtime() {
     );
     // The runtime may hold other runs' traces too: find ours by its label.
     let shown = |p: &Mounted| -> String {
-        let traces = p.el.query_selector_all(".utp-trace").unwrap();
-        (0..traces.length())
-            .filter_map(|i| traces.item(i))
-            .filter_map(|n| n.dyn_into::<web_sys::Element>().ok())
-            .find(|t| {
-                t.query_selector(".utp-label")
-                    .ok()
-                    .flatten()
-                    .and_then(|l| l.text_content())
-                    .is_some_and(|l| l == format!("e2e {run}"))
-            })
+        trace_labelled(&p.el, &format!("e2e {run}"))
             .and_then(|t| t.query_selector(".utp-text").ok().flatten())
             .and_then(|pre| pre.text_content())
             .unwrap_or_default()
@@ -1883,19 +1873,7 @@ async fn a_large_json_span_from_a_snapshot_reads_in_place_in_its_frame() {
         status,
     );
     // Our trace, found by its label (the runtime holds other tests' traces too).
-    let ours = |p: &Mounted| {
-        let traces = p.el.query_selector_all(".utp-trace").unwrap();
-        (0..traces.length())
-            .filter_map(|i| traces.item(i))
-            .filter_map(|n| n.dyn_into::<web_sys::Element>().ok())
-            .find(|t| {
-                t.query_selector(".utp-label")
-                    .ok()
-                    .flatten()
-                    .and_then(|l| l.text_content())
-                    .is_some_and(|l| l == format!("big {run}"))
-            })
-    };
+    let ours = |p: &Mounted| trace_labelled(&p.el, &format!("big {run}"));
     wait_for("our trace from the snapshot", || {
         ours(&p).is_some_and(|t| {
             t.text_content()

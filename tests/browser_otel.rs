@@ -11,7 +11,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 
 mod common;
-use common::{mount, sleep, Mounted};
+use common::{mount, sleep, trace_labelled, Mounted};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -115,19 +115,7 @@ async fn an_otel_chat_span_shows_its_conversation_usage_and_error() {
         p.store,
         conn_status,
     );
-    let ours = |p: &Mounted| -> Option<web_sys::Element> {
-        let traces = p.el.query_selector_all(".utp-trace").unwrap();
-        (0..traces.length())
-            .filter_map(|i| traces.item(i))
-            .filter_map(|n| n.dyn_into::<web_sys::Element>().ok())
-            .find(|t| {
-                t.query_selector(".utp-label")
-                    .ok()
-                    .flatten()
-                    .and_then(|l| l.text_content())
-                    .is_some_and(|l| l == name)
-            })
-    };
+    let ours = |p: &Mounted| -> Option<web_sys::Element> { trace_labelled(&p.el, &name) };
     wait_for("the OTel span's trace", || ours(&p).is_some()).await;
     wait_for("its conversation", || {
         ours(&p).is_some_and(|t| texts(&t, ".utp-msg-role").len() == 3)

@@ -118,3 +118,19 @@ pub fn copied() -> Vec<String> {
         .map(|v| v.as_string().unwrap())
         .collect()
 }
+
+/// The trace under `root` whose label reads `label` (an end-to-end test's runtime holds other
+/// tests' traces too).
+pub fn trace_labelled(root: &web_sys::Element, label: &str) -> Option<web_sys::Element> {
+    let traces = root.query_selector_all(".utp-trace").ok()?;
+    (0..traces.length())
+        .filter_map(|i| traces.item(i))
+        .filter_map(|n| n.dyn_into::<web_sys::Element>().ok())
+        .find(|t| {
+            t.query_selector(".utp-label")
+                .ok()
+                .flatten()
+                .and_then(|l| l.text_content())
+                .is_some_and(|l| l == label)
+        })
+}
