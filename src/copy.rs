@@ -55,7 +55,7 @@ pub fn span_json(m: &Model, id: SpanId) -> Option<String> {
     match s.streamed_json() {
         Some((stream, text)) if !stream.done() || stream.error().is_some() => {
             out.push_str(",\"partial\":");
-            writer::string(&mut out, text);
+            writer::string(&mut out, &text.whole());
         }
         _ => {
             out.push_str(",\"content\":");

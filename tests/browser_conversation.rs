@@ -6,6 +6,7 @@
 
 use user_trace_model::protocol::{decode_event, Event};
 use user_trace_panel::store::Pending;
+use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 
 mod common;
@@ -729,6 +730,177 @@ async fn a_long_streamed_array_groups_every_100_pages_as_the_static_tree_does() 
         Some("true")
     );
     assert!(open_page_rows(&p).contains(&"30099: {1 key}".to_owned()));
+}
+
+/// A streamed document is kept in chunks of a megabyte (`stream_text.rs`): a member or a
+/// token that a chunk's seam cuts reads whole, in the token's row, in page rows, expanded and
+/// copied, while the document arrives and once it is complete.
+#[wasm_bindgen_test]
+async fn a_document_longer_than_a_chunk_reads_whole_across_its_seams() {
+    use user_trace_model::stream_text::CHUNK;
+    common::hook_clipboard(false);
+    let p = mount(900, 700, None);
+    // Pieces of this size fill the first chunk up to `seam`; the next piece starts the second.
+    const PIECE: usize = 40_009;
+    let seam = CHUNK / PIECE * PIECE;
+    let row = |i: usize| {
+        format!(
+            r#"{{"id": {i}, "name": "member {i} {}", "tags": ["a", "b"]}}"#,
+            "x".repeat(150)
+        )
+    };
+    // A long string that no shift leaves the same: "0 1 2 3 …".
+    let long: String = (0..4_000).map(|i| format!("{i} ")).collect();
+    let mut doc = String::from("[");
+    let mut members: Vec<std::ops::Range<usize>> = Vec::new();
+    fn add(doc: &mut String, members: &mut Vec<std::ops::Range<usize>>, text: &str) {
+        if doc.len() > 1 {
+            doc.push_str(", ");
+        }
+        members.push(doc.len()..doc.len() + text.len());
+        doc.push_str(text);
+    }
+    while doc.len() + row(members.len()).len() + 2 < seam - 60 {
+        let next = row(members.len());
+        add(&mut doc, &mut members, &next);
+    }
+    // Its string starts a few dozen bytes before the seam and runs 19 KB past it.
+    let special = members.len();
+    let text = format!(r#"{{"id": {special}, "name": "{long}"}}"#);
+    add(&mut doc, &mut members, &text);
+    while members.len() < 12_000 {
+        let next = row(members.len());
+        add(&mut doc, &mut members, &next);
+    }
+    doc.push(']');
+    let mut ts = 3;
+    let mut send = |text: &str, done: bool| {
+        ts += 1;
+        piece(ts, "j", text, done)
+    };
+    p.push(&[trace(), json_span(2, "j")]).await;
+    let mut at = 0;
+    while at < seam {
+        p.push(&[send(&doc[at..at + PIECE], false)]).await;
+        at += PIECE;
+    }
+    p.push(&[send(&doc[seam..seam + 10_000], false)]).await;
+    let seams = |p: &Mounted| {
+        let mut out = Vec::new();
+        p.store.read(&mut |m| {
+            let id = m.span_by_key("j").expect("span j");
+            if let Some((_, text)) = m.span(id).and_then(|s| s.streamed_json()) {
+                out = text
+                    .parts()
+                    .into_iter()
+                    .scan(0, |end, part| {
+                        *end += part.len();
+                        Some(*end)
+                    })
+                    .collect();
+            }
+        });
+        out.pop();
+        out
+    };
+    assert_eq!(
+        seams(&p),
+        [seam],
+        "the test's premise: the string crosses the seam"
+    );
+    // Members arrived faster than a page a frame: after a pause the member in progress opens,
+    // its string so far in its row, read across the seam.
+    sleep(1000).await;
+    let token = p.all(".utp-json-partial");
+    let token = token
+        .last()
+        .expect("the token in progress")
+        .text_content()
+        .unwrap();
+    assert!(
+        token.ends_with(&format!("\"{}…", &long[..2000])),
+        "{}",
+        &token[..80]
+    );
+    // The rest, in pieces that do not fit a chunk's room exactly.
+    let end = doc.len() - 1;
+    let mut at = seam + 10_000;
+    while at < end {
+        let to = (at + PIECE).min(end);
+        p.push(&[send(&doc[at..to], false)]).await;
+        at = to;
+    }
+    sleep(1000).await;
+    let cuts = seams(&p);
+    assert!(cuts.len() >= 2, "{cuts:?}");
+    // Each member a seam cuts (but the long one), found through its group and page, reads
+    // whole: its row, its copied value, its members once expanded.
+    let cut: Vec<usize> = cuts[1..]
+        .iter()
+        .filter_map(|&s| members.iter().position(|m| m.start < s && s < m.end))
+        .collect();
+    assert_eq!(
+        cut.len(),
+        cuts.len() - 1,
+        "the test's premise: seams cut members"
+    );
+    let check = |p: &Mounted, k: usize| {
+        let page_label = |p: &Mounted, label: &str| {
+            p.all(".utp-json-page")
+                .into_iter()
+                .find(|r| r.text_content().as_deref() == Some(label))
+        };
+        let group = format!(
+            "[{} … {}]",
+            k / 10_000 * 10_000,
+            k / 10_000 * 10_000 + 9_999
+        );
+        let page = format!("[{} … {}]", k / 100 * 100, k / 100 * 100 + 99);
+        (page_label(p, &group), page_label(p, &page))
+    };
+    for k in cut {
+        if let (Some(group), None) = check(&p, k) {
+            group.click();
+            frame().await;
+        }
+        let (_, page) = check(&p, k);
+        page.expect("the page row").click();
+        frame().await;
+        let member = p
+            .all(".utp-json-page + .utp-json-children .utp-json-row")
+            .into_iter()
+            .find(|r| r.text_content().unwrap().starts_with(&format!("{k}: ")))
+            .expect("the member's row");
+        assert_eq!(
+            member.text_content().unwrap().replace("copycopy", ""),
+            format!("{k}: {{3 keys}}")
+        );
+        member
+            .query_selector("button[aria-label='Copy value']")
+            .unwrap()
+            .expect("its copy button")
+            .dyn_into::<web_sys::HtmlElement>()
+            .unwrap()
+            .click();
+        sleep(50).await;
+        assert_eq!(common::copied().last(), Some(&row(k)), "member {k} copied");
+        member.click();
+        frame().await;
+        let shown = rows(&p);
+        assert!(shown.contains(&format!("id: {k}")), "member {k}");
+        assert!(
+            shown.contains(&format!("name: \"member {k} {}\"", "x".repeat(150))),
+            "member {k}"
+        );
+    }
+    // Complete: the document is one text now (the span's content), and reads the same.
+    p.push(&[send("]", true)]).await;
+    settle().await;
+    assert_eq!(
+        p.text("[data-span-kind=json] .utp-json-view > .utp-json-node > .utp-json-row .utp-json-summary"),
+        format!("[{} items]", members.len())
+    );
+    assert!(seams(&p).is_empty(), "one text");
 }
 
 /// The rows of the open JSON page, as the reader reads them (the copy buttons' text left out).

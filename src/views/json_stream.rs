@@ -14,12 +14,13 @@
 //! stays as the reader left it, as does everything the reader expanded. At the end a valid
 //! document stays as it is shown; an invalid one is shown as its text with the error.
 
+use std::ops::Range;
 use std::rc::Rc;
 use std::sync::Arc;
 
 use user_trace_model::json::{self, PAGE};
 use user_trace_model::json_stream::{JsonStream, Open, Partial};
-use user_trace_model::SpanId;
+use user_trace_model::{SpanId, Text};
 use wasm_bindgen::JsCast;
 use web_sys::Element;
 
@@ -146,7 +147,7 @@ struct TokenShown {
 }
 
 impl View {
-    fn update(&mut self, stream: &JsonStream, text: &str) {
+    fn update(&mut self, stream: &JsonStream, text: Text<'_>) {
         self.was_held = std::mem::take(&mut self.held);
         if self.failed {
             return;
@@ -171,10 +172,10 @@ impl View {
                     let _ = view.append_child(&level.node);
                     self.skip_full_pages(&mut level, o);
                     self.levels.push(level);
-                } else if matches!(text.as_bytes()[0], b'{' | b'[') {
+                } else if text.is_container() {
                     // The document arrived whole in the first frame: it is shown as it is.
                     let _ = view.append_child(&value_node(
-                        Arc::from(text.trim()),
+                        Arc::from(text.whole().trim()),
                         None,
                         "$".into(),
                         0,
@@ -191,7 +192,7 @@ impl View {
         if self.scalar_done {
             return;
         }
-        if !matches!(text.as_bytes()[0], b'{' | b'[') {
+        if !text.is_container() {
             // A document that is one scalar: its row as it arrives, then as it is.
             if !self.scalar_done {
                 self.scalar_row(&tree, stream, text);
@@ -203,7 +204,7 @@ impl View {
     }
 
     /// "receiving · 12.3 KB" while the document arrives; nothing once it is complete.
-    fn state_line(&mut self, stream: &JsonStream, text: &str) {
+    fn state_line(&mut self, stream: &JsonStream, text: Text<'_>) {
         let complete = stream.done() && stream.error().is_none();
         match (&self.state, complete) {
             (Some(s), true) => {
@@ -224,15 +225,18 @@ impl View {
         }
     }
 
-    fn scalar_row(&mut self, tree: &Element, stream: &JsonStream, text: &str) {
+    fn scalar_row(&mut self, tree: &Element, stream: &JsonStream, text: Text<'_>) {
         let view = tree.first_element_child();
         if let Some(old) = self.scalar.take() {
             old.remove();
         }
         let row = if stream.done() || stream.complete() {
-            value_node(Arc::from(text.trim()), None, "$".into(), 0, false)
+            value_node(Arc::from(text.whole().trim()), None, "$".into(), 0, false)
         } else {
-            partial_row(None, &json_partial::partial_scalar(text))
+            partial_row(
+                None,
+                &json_partial::partial_scalar(&text.prefix(0, TOKEN_BYTES)),
+            )
         };
         if let Some(v) = view {
             let _ = v.append_child(&row);
@@ -241,7 +245,7 @@ impl View {
     }
 
     /// Keeps the live nodes in step with the open containers.
-    fn containers(&mut self, stream: &JsonStream, text: &str) {
+    fn containers(&mut self, stream: &JsonStream, text: Text<'_>) {
         let open = stream.open();
         let common = self
             .levels
@@ -257,7 +261,10 @@ impl View {
                 break;
             };
             self.render(&mut level, usize::MAX, closed.take(), text);
-            let end = json_partial::container_end(text, level.after).unwrap_or(text.len());
+            let end = text
+                .get(level.after..text.len())
+                .and_then(|rest| json_partial::container_end(&rest, 0))
+                .map_or(text.len(), |end| level.after + end);
             closed = Some(self.close(level, end));
         }
         let mut held = false;
@@ -274,6 +281,7 @@ impl View {
             let i = self.levels.len();
             let (parent, o) = (&self.levels[i - 1], &open[i - 1]);
             let raw_key = o.key.clone().and_then(|k| text.get(k));
+            let raw_key = raw_key.as_deref();
             let index = o.count;
             let key = match raw_key {
                 Some(k) => json_string::decode(k).into_owned(),
@@ -308,7 +316,7 @@ impl View {
 
     /// The last row of the innermost level: the token in progress, or how many more levels
     /// are open past the ones shown.
-    fn token_row(&mut self, stream: &JsonStream, text: &str) {
+    fn token_row(&mut self, stream: &JsonStream, text: Text<'_>) {
         let open = stream.open();
         let Some(i) = self.levels.len().checked_sub(1) else {
             return;
@@ -318,7 +326,7 @@ impl View {
         let partial = stream.partial();
         // What the row shows changes only while the token is short enough to be shown whole.
         let bytes = match partial {
-            Partial::Key(s) | Partial::Value(s) => (text.len() - s).min(4 * MAX_SHOWN_CHARS + 8),
+            Partial::Key(s) | Partial::Value(s) => (text.len() - s).min(TOKEN_BYTES),
             Partial::None => 0,
         };
         let now = TokenShown {
@@ -333,10 +341,10 @@ impl View {
         }
         self.tail = Some(now);
         let level = &self.levels[i];
-        let key = |text: &str| match (&o.key, level.object) {
+        let key = |text: Text<'_>| match (&o.key, level.object) {
             (Some(k), true) => text
                 .get(k.clone())
-                .map(|k| json_string::decode(k).into_owned()),
+                .map(|k| json_string::decode(&k).into_owned()),
             _ => Some(o.count.to_string()),
         };
         let row = if hidden > 0 {
@@ -354,11 +362,11 @@ impl View {
             match partial {
                 Partial::Key(s) => Some(partial_row(
                     None,
-                    &json_partial::partial_key(text.get(s..).unwrap_or("")),
+                    &json_partial::partial_key(&text.prefix(s, TOKEN_BYTES)),
                 )),
                 Partial::Value(s) => Some(partial_row(
                     key(text).as_deref(),
-                    &json_partial::partial_scalar(text.get(s..).unwrap_or("")),
+                    &json_partial::partial_scalar(&text.prefix(s, TOKEN_BYTES)),
                 )),
                 Partial::None if level.object && o.key.is_some() => {
                     Some(partial_row(key(text).as_deref(), "…"))
@@ -462,8 +470,13 @@ impl View {
     /// level that closed): first the level below that closed (it was the member in progress),
     /// then the others, read from the text from where the last one ended. Says whether it held
     /// back the page in progress (members arriving a page a frame or faster).
-    fn render(&self, level: &mut Level, target: usize, closed: Option<Closed>, text: &str) -> bool {
-        let container = text.get(level.start..).unwrap_or("");
+    fn render(
+        &self,
+        level: &mut Level,
+        target: usize,
+        closed: Option<Closed>,
+        text: Text<'_>,
+    ) -> bool {
         if let Some(c) = closed {
             // Its row is in place already (where the level's node was).
             level.tail = None;
@@ -493,27 +506,45 @@ impl View {
             level.counted = target;
         }
         let target = if fast { full_before } else { target };
-        let base = container.as_ptr() as usize;
+        if level.rendered < target {
+            self.read_members(level, target, full_before, text);
+        }
+        if fast && level.page.len() == PAGE {
+            // The rows that completed the page before the one held back: its page row now,
+            // not when the next member is added.
+            self.flush_page(level, None);
+        }
+        fast
+    }
+
+    /// Adds rows for the members of `level` up to `target`, read from where the last one
+    /// ended: what arrived since (borrowed from the text, unless it spans a seam of a streamed
+    /// text's chunks). Whole pages up to `full_before` get a page row and no member rows.
+    fn read_members(&self, level: &mut Level, target: usize, full_before: usize, text: Text<'_>) {
+        let from = level.after;
+        let Some(region) = text.get(from..text.len()) else {
+            return;
+        };
+        let base = region.as_ptr() as usize;
+        let at = |s: &str| from + (s.as_ptr() as usize - base);
+        let mut members = json::members_in(&region, level.object);
         while level.rendered < target {
-            let at = |s: &str| level.start + (s.as_ptr() as usize - base);
-            let from = level.after - level.start;
             if level.rendered.is_multiple_of(PAGE) && level.rendered + PAGE <= full_before {
-                let mut members = json::members_from(container, from);
                 let Some(first) = members.next() else {
                     break;
                 };
                 let start = at(first.key.unwrap_or(first.value));
                 let mut end = at(first.value) + first.value.len();
-                for m in members.take(PAGE - 1) {
+                for m in members.by_ref().take(PAGE - 1) {
                     end = at(m.value) + m.value.len();
                 }
                 self.flush_page(level, None);
-                self.add_page(level, (level.rendered, start), Vec::new(), None);
+                self.add_page(level, (level.rendered, start..end), Vec::new(), None);
                 level.rendered += PAGE;
                 level.after = end;
                 continue;
             }
-            let Some(m) = json::members_from(container, from).next() else {
+            let Some(m) = members.next() else {
                 break;
             };
             let member_start = at(m.key.unwrap_or(m.value));
@@ -528,12 +559,6 @@ impl View {
             self.add_row(level, row, member_start, false);
             level.after = value_end;
         }
-        if fast && level.page.len() == PAGE {
-            // The rows that completed the page before the one held back: its page row now,
-            // not when the next member is added.
-            self.flush_page(level, None);
-        }
-        fast
     }
 
     /// A level that had whole pages of members before it was shown (mounted mid-stream):
@@ -544,7 +569,8 @@ impl View {
         level.counted = o.count;
         let full = (o.count / PAGE).min(o.page_starts.len().saturating_sub(1));
         for p in 0..full {
-            self.add_page(level, (p * PAGE, o.page_starts[p]), Vec::new(), None);
+            let range = o.page_starts[p]..o.page_starts[p + 1];
+            self.add_page(level, (p * PAGE, range), Vec::new(), None);
         }
         if full > 0 {
             level.rendered = full * PAGE;
@@ -575,21 +601,22 @@ impl View {
         if level.rendered > 0 && !level.page.is_empty() {
             let rows = std::mem::take(&mut level.page);
             let first = level.rendered - PAGE;
-            let start = level.page_start;
-            self.add_page(level, (first, start), rows, before.map(|r| r.as_ref()));
+            // Called before `after` moves past the new page's first member.
+            let range = level.page_start..level.after;
+            self.add_page(level, (first, range), rows, before.map(|r| r.as_ref()));
         }
     }
 
-    /// Members `first` to `first + PAGE - 1` of `level`, which start at `start`: a row that
+    /// Members `first` to `first + count - 1` of `level`, at `range` in the text: a row that
     /// shows them when expanded (read from the text then). `rows` are the rows they had.
     fn page_row(
         &self,
         level: &Level,
         (first, count): (usize, usize),
-        start: usize,
+        range: Range<usize>,
         rows: Vec<Element>,
     ) -> Element {
-        page_element(self.view_ref(level), (first, count), start, rows)
+        page_element(self.view_ref(level), (first, count), range, rows)
     }
 
     /// What a page row of `level` needs to read its members.
@@ -597,24 +624,24 @@ impl View {
         ViewRef {
             store: self.store,
             id: self.id,
-            container: level.start,
+            object: level.object,
             path: level.path.clone(),
             below: level.level + 1,
         }
     }
 
-    /// Places the row of page `first` to `first + PAGE - 1` (from `start`; `rows`: the rows
-    /// its members had) before `before` (else before the tail). The [`PAGE`]th page row of a
+    /// Places the row of page `first` to `first + PAGE - 1` (at `range` in the text; `rows`:
+    /// the rows its members had) before `before` (else before the tail). The [`PAGE`]th page row of a
     /// group becomes one group row, as the static tree shows 10,000 members: a long document
     /// keeps a few hundred rows in the DOM, not one per page.
     fn add_page(
         &self,
         level: &mut Level,
-        (first, start): (usize, usize),
+        (first, range): (usize, Range<usize>),
         rows: Vec<Element>,
         before: Option<&web_sys::Node>,
     ) {
-        let page = self.page_row(level, (first, PAGE), start, rows);
+        let page = self.page_row(level, (first, PAGE), range, rows);
         let before = before.or(level.tail.as_ref().map(|t| t.as_ref()));
         let _ = level.children.insert_before(&page, before);
         level.group.push(page);
@@ -648,7 +675,8 @@ impl View {
             let rows = std::mem::take(&mut level.page);
             let first = (level.rendered - 1) / PAGE * PAGE;
             let count = level.rendered - first;
-            let page = self.page_row(&level, (first, count), level.page_start, rows);
+            let range = level.page_start..level.after;
+            let page = self.page_row(&level, (first, count), range, rows);
             let _ = level.children.append_child(&page);
         }
         let row = if kept {
@@ -681,7 +709,7 @@ impl View {
     }
 
     /// The document cannot be JSON: its text, and why.
-    fn fail(&mut self, what: &str, text: &str) {
+    fn fail(&mut self, what: &str, text: Text<'_>) {
         self.failed = true;
         self.root.set_text_content(None);
         self.levels.clear();
@@ -693,7 +721,7 @@ impl View {
             "utp-error-message",
             &format!("Invalid JSON: {what}"),
         );
-        long_text(&block, "div", "utp-json-text", text);
+        long_text(&block, "div", "utp-json-text", &text.whole());
     }
 }
 
@@ -702,22 +730,24 @@ impl View {
 struct ViewRef {
     store: Store,
     id: SpanId,
-    container: usize,
+    /// Whether the container is an object (its members have keys).
+    object: bool,
     path: String,
     below: usize,
 }
 
 impl ViewRef {
-    fn fill_page(&self, children: &Element, first: usize, start: usize) {
+    fn fill_page(&self, children: &Element, first: usize, range: &Range<usize>) {
         self.store.read(&mut |m| {
             let Some((_, text)) = m.span(self.id).and_then(|s| s.streamed_json()) else {
                 return;
             };
-            let container = text.get(self.container..).unwrap_or("");
-            let base = container.as_ptr() as usize;
-            let from = start.saturating_sub(self.container);
-            for (i, member) in json::members_from(container, from).take(PAGE).enumerate() {
-                let value_at = self.container + (member.value.as_ptr() as usize - base);
+            let Some(page) = text.get(range.clone()) else {
+                return;
+            };
+            let base = page.as_ptr() as usize;
+            for (i, member) in json::members_in(&page, self.object).take(PAGE).enumerate() {
+                let value_at = range.start + (member.value.as_ptr() as usize - base);
                 let row = member_row(
                     (self.store, self.id),
                     (&self.path, self.below),
@@ -737,7 +767,7 @@ impl ViewRef {
 fn page_element(
     view: ViewRef,
     (first, count): (usize, usize),
-    start: usize,
+    range: Range<usize>,
     rows: Vec<Element>,
 ) -> Element {
     let expanded = rows.iter().any(reader_expanded);
@@ -756,7 +786,7 @@ fn page_element(
             }
             return;
         }
-        view.fill_page(children, first, start);
+        view.fill_page(children, first, &range);
     };
     range_row(below, (first, count), expanded, Box::new(fill))
 }
@@ -904,19 +934,23 @@ fn partial_row(key: Option<&str>, shown: &str) -> Element {
     row
 }
 
+/// Bytes of a token in progress read for its row: enough for what the row shows of it (at
+/// most [`MAX_SHOWN_CHARS`] characters and a few more), however long the token grows.
+const TOKEN_BYTES: usize = 4 * MAX_SHOWN_CHARS + 8;
+
 fn receiving(bytes: usize) -> String {
     format!("receiving · {}", json_partial::size(bytes))
 }
 
 /// Bytes `range` of the streamed document of span `id` (its content once complete).
-fn text_of(store: Store, id: SpanId, range: std::ops::Range<usize>) -> Option<Arc<str>> {
+fn text_of(store: Store, id: SpanId, range: Range<usize>) -> Option<Arc<str>> {
     let mut out = None;
     store.read(&mut |m| {
         out = m
             .span(id)
             .and_then(|s| s.streamed_json())
             .and_then(|(_, t)| t.get(range.clone()))
-            .map(Arc::from);
+            .map(|t| Arc::from(&*t));
     });
     out
 }

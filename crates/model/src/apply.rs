@@ -927,13 +927,13 @@ impl Model {
                 span.stream.insert(Box::default())
             }
         };
-        if stream.text().len() + text.len() > max {
+        if stream.len() + text.len() > max {
             return Err(format!(
                 "the JSON of span `{key}` would be over the limit of {max} bytes"
             ));
         }
         let before = stream.heap_bytes();
-        let from = stream.text().len();
+        let from = stream.len();
         stream.append(text);
         let grown = stream.heap_bytes().saturating_sub(before) + span.note_piece(ts);
         let freed = if done { finish_stream(span) } else { 0 };
@@ -984,7 +984,7 @@ fn finish_stream(span: &mut Span) -> usize {
         return 0;
     }
     // The decoder's reader has the last word (tests hold the stream's parser equal to it).
-    let raw = match RawJson::try_from_str(stream.text()) {
+    let raw = match RawJson::from_parts(stream.chunks()) {
         Ok(raw) => raw,
         Err(e) => {
             stream.reject(e.to_string());
@@ -992,7 +992,7 @@ fn finish_stream(span: &mut Span) -> usize {
         }
     };
     let before = stream.heap_bytes();
-    drop(stream.release_text());
+    stream.release_text();
     let freed = before.saturating_sub(stream.heap_bytes());
     let kept = raw.get().len();
     span.content = Content::Json(raw);

@@ -73,7 +73,7 @@ impl Model {
         let content = match (&s.content, s.stream.as_deref()) {
             (_, Some(st)) if !st.done() || st.error().is_some() => format!(
                 "stream {:?}{}{}",
-                st.text(),
+                st.text().whole(),
                 if st.done() { " done" } else { "" },
                 st.error()
                     .map_or(String::new(), |e| format!(" error {:?}", e.what)),

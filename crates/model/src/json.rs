@@ -182,6 +182,18 @@ pub fn members_from(raw: &str, start: usize) -> Members<'_> {
     m
 }
 
+/// The members in `region`, a run of an object's (`object`) or an array's members cut from its
+/// text: from just after the container's opening bracket or after a member, to anywhere after
+/// the last one wanted (a streamed document's view reads only what arrived since it last did).
+pub fn members_in(region: &str, object: bool) -> Members<'_> {
+    Members {
+        text: region,
+        pos: 0,
+        object,
+        reader: Reader::new(region),
+    }
+}
+
 /// The text of a JSON string literal (with quotes), escapes decoded. Invalid input is returned
 /// as it is rather than failing: this is for display.
 pub fn decode_string(raw: &str) -> Cow<'_, str> {

@@ -19,6 +19,8 @@ use std::ops::Range;
 use user_trace_protocol::outline::PAGE;
 use user_trace_protocol::reader::plain_run;
 
+use crate::stream_text::{StreamText, Text};
+
 /// Levels of open containers kept in detail; deeper ones are counted only.
 pub const DETAIL_LEVELS: usize = 64;
 
@@ -122,7 +124,7 @@ enum State {
 /// A JSON document being streamed.
 #[derive(Debug, Clone)]
 pub struct JsonStream {
-    text: String,
+    text: StreamText,
     state: State,
     open: Vec<Open>,
     /// Containers open past [`DETAIL_LEVELS`]: `true` for an object.
@@ -142,9 +144,18 @@ impl Default for JsonStream {
 }
 
 impl JsonStream {
+    /// A stream whose text is kept in chunks of `chunk` bytes (tests cross them often).
+    #[doc(hidden)]
+    pub fn with_chunk(chunk: usize) -> Self {
+        JsonStream {
+            text: StreamText::with_chunk(chunk),
+            ..Self::new()
+        }
+    }
+
     pub fn new() -> Self {
         JsonStream {
-            text: String::new(),
+            text: StreamText::default(),
             state: State::Start,
             open: Vec::new(),
             deep: Vec::new(),
@@ -162,8 +173,22 @@ impl JsonStream {
     }
 
     /// The text so far (whitespace before the value is not kept).
-    pub fn text(&self) -> &str {
-        &self.text
+    pub fn text(&self) -> Text<'_> {
+        self.text.text()
+    }
+
+    /// The text's chunks (see [`crate::stream_text`]).
+    pub fn chunks(&self) -> &[String] {
+        self.text.chunks()
+    }
+
+    /// Its length in bytes.
+    pub fn len(&self) -> usize {
+        self.text.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.text.is_empty()
     }
 
     /// The containers open, outermost first (the first [`DETAIL_LEVELS`]).
@@ -205,7 +230,7 @@ impl JsonStream {
 
     /// Approximate heap bytes, for the model's memory accounting.
     pub fn heap_bytes(&self) -> usize {
-        self.text.capacity()
+        self.text.heap_bytes()
             + self.open.capacity() * std::mem::size_of::<Open>()
             + self
                 .open
@@ -226,8 +251,8 @@ impl JsonStream {
     }
 
     /// Drops the text once the model keeps it elsewhere (as the span's validated content).
-    pub(crate) fn release_text(&mut self) -> String {
-        std::mem::take(&mut self.text)
+    pub(crate) fn release_text(&mut self) {
+        self.text = StreamText::default();
     }
 
     /// Appends a piece of the document and reads it.
@@ -238,8 +263,8 @@ impl JsonStream {
             piece
         };
         let from = self.text.len();
-        self.text.push_str(piece);
-        self.read(from);
+        self.text.push(piece);
+        self.read(piece.as_bytes(), from);
     }
 
     /// The document is complete: says whether it is one JSON value, and records why not.
@@ -273,10 +298,24 @@ impl JsonStream {
     }
 
     fn fail(&mut self, at: usize, what: String) {
-        let before = self.text.get(..at).unwrap_or(&self.text);
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-        let line = before.bytes().filter(|&b| b == b'\n').count() + 1;
-        let column = before.get(line_start..).map_or(0, |s| s.chars().count()) + 1;
+        // Line and column of `at`, over the text's chunks (`at` is where a character starts).
+        let (mut line, mut column, mut seen) = (1, 1, 0);
+        for part in self.text.chunks() {
+            let part = part
+                .get(..at.saturating_sub(seen).min(part.len()))
+                .unwrap_or(part);
+            seen += part.len();
+            match part.rfind('\n') {
+                Some(i) => {
+                    line += part.bytes().filter(|&b| b == b'\n').count();
+                    column = part[i + 1..].chars().count() + 1;
+                }
+                None => column += part.chars().count(),
+            }
+            if seen >= at {
+                break;
+            }
+        }
         self.error = Some(StreamError {
             at,
             what: format!("{what} at line {line} column {column}"),
@@ -284,63 +323,65 @@ impl JsonStream {
         self.state = State::Failed;
     }
 
-    /// Reads the text from byte `from` on.
-    fn read(&mut self, from: usize) {
-        let mut i = from;
-        while i < self.text.len() {
+    /// Reads `piece`, the text from byte `base` on (offsets are the text's, not the piece's).
+    fn read(&mut self, piece: &[u8], base: usize) {
+        let mut i = 0;
+        while i < piece.len() {
             if self.state == State::Failed {
                 return;
             }
-            let next = self.step(i);
+            let next = self.step(piece, base, i);
             self.work += next.saturating_sub(i).max(1);
             i = next;
         }
     }
 
-    /// Reads at byte `i`; returns where to go on (a byte may be read again in a new state).
-    fn step(&mut self, i: usize) -> usize {
-        let b = self.text.as_bytes()[i];
+    /// Reads at byte `i` of `piece` (at `base + i` in the text); returns where to go on in the
+    /// piece (a byte may be read again in a new state).
+    fn step(&mut self, piece: &[u8], base: usize, i: usize) -> usize {
+        let b = piece[i];
+        let at = base + i;
         match self.state {
-            State::Failed => self.text.len(),
-            State::Str { key, esc } => self.string(i, key, esc),
-            State::Num(n) => self.number(i, n, b),
-            State::Lit(word, at) => {
-                if word.get(at) != Some(&b) {
-                    self.fail(i, "invalid literal (expected true, false or null)".into());
+            State::Failed => piece.len(),
+            State::Str { key, esc } => self.string(piece, base, i, key, esc),
+            State::Num(n) => self.number(at, n, b) - base,
+            State::Lit(word, read) => {
+                if word.get(read) != Some(&b) {
+                    self.fail(at, "invalid literal (expected true, false or null)".into());
                     return i;
                 }
-                if at + 1 == word.len() {
+                if read + 1 == word.len() {
                     self.value_done();
                 } else {
-                    self.state = State::Lit(word, at + 1);
+                    self.state = State::Lit(word, read + 1);
                 }
                 i + 1
             }
             _ if matches!(b, b' ' | b'\t' | b'\n' | b'\r') => i + 1,
             State::Start | State::Value => {
-                self.value(i, b);
+                self.value(at, b);
                 i + 1
             }
             State::ValueOrClose => {
                 if b == b']' {
                     self.close();
                 } else {
-                    self.value(i, b);
+                    self.value(at, b);
                 }
                 i + 1
             }
             State::KeyOrClose | State::Key => {
                 match b {
                     b'"' => {
-                        self.begin_member(i);
-                        self.token = i;
+                        self.begin_member(at);
+                        self.token = at;
                         self.state = State::Str {
                             key: true,
                             esc: Esc::No,
                         };
                     }
                     b'}' if self.state == State::KeyOrClose => self.close(),
-                    _ => self.fail(i, "expected a key (a string)".into()),
+                    _ => self.fail(at, "expected a key (a string)".into()),
                 }
                 i + 1
             }
@@ -348,7 +389,7 @@ impl JsonStream {
                 if b == b':' {
                     self.state = State::Value;
                 } else {
-                    self.fail(i, "expected `:`".into());
+                    self.fail(at, "expected `:`".into());
                 }
                 i + 1
             }
@@ -360,13 +401,13 @@ impl JsonStream {
                     }
                     b'}' if object => self.close(),
                     b']' if !object => self.close(),
-                    _ if object => self.fail(i, "expected `,` or `}`".into()),
-                    _ => self.fail(i, "expected `,` or `]`".into()),
+                    _ if object => self.fail(at, "expected `,` or `}`".into()),
+                    _ => self.fail(at, "expected `,` or `]`".into()),
                 }
                 i + 1
             }
             State::End => {
-                self.fail(i, "trailing characters after the value".into());
+                self.fail(at, "trailing characters after the value".into());
                 i
             }
         }
@@ -467,8 +508,15 @@ impl JsonStream {
         }
     }
 
-    fn string(&mut self, mut i: usize, key: bool, mut esc: Esc) -> usize {
-        let bytes = self.text.as_bytes();
+    /// Reads a string (a key or a value) from byte `i` of `piece` on; returns where to go on.
+    fn string(
+        &mut self,
+        bytes: &[u8],
+        base: usize,
+        mut i: usize,
+        key: bool,
+        mut esc: Esc,
+    ) -> usize {
         loop {
             let Some(&b) = bytes.get(i) else {
                 self.state = State::Str { key, esc };
@@ -482,8 +530,9 @@ impl JsonStream {
                         Some(b'"') => {
                             let start = self.token;
                             if key {
+                                let end = base + i + 1;
                                 if let Some(o) = self.detailed() {
-                                    o.key = Some(start..i + 1);
+                                    o.key = Some(start..end);
                                 }
                                 self.state = State::Colon;
                             } else {
@@ -494,7 +543,7 @@ impl JsonStream {
                         Some(b'\\') => Esc::Slash,
                         Some(_) => {
                             self.fail(
-                                i,
+                                base + i,
                                 "control character in a string (it must be escaped)".into(),
                             );
                             return i;
@@ -505,13 +554,13 @@ impl JsonStream {
                     b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => Esc::No,
                     b'u' => Esc::Hex(0),
                     _ => {
-                        self.fail(i, "invalid escape in a string".into());
+                        self.fail(base + i, "invalid escape in a string".into());
                         return i;
                     }
                 },
                 Esc::Hex(n) => {
                     if !b.is_ascii_hexdigit() {
-                        self.fail(i, "invalid escape in a string".into());
+                        self.fail(base + i, "invalid escape in a string".into());
                         return i;
                     }
                     if n == 3 {

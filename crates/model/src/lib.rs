@@ -32,6 +32,7 @@ mod seen;
 mod slab;
 mod snapshot;
 mod span_keys;
+pub mod stream_text;
 
 pub use below::LevelsBelow;
 pub use change::{Change, Gap, Outcome, PartOutOfOrder, Rejection};
@@ -42,4 +43,5 @@ pub use node::{
     ITEM_HISTORY,
 };
 pub use options::{Limits, Options};
+pub use stream_text::Text;
 pub use user_trace_protocol as protocol;

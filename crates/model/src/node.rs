@@ -6,6 +6,7 @@ use user_trace_protocol::{Content, RawJson, SpanKind, Status};
 
 use crate::json_stream::JsonStream;
 use crate::slab::Key;
+use crate::stream_text::Text;
 
 /// A trace in the model. Stays valid until the trace is evicted or the model is cleared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -360,10 +361,10 @@ impl Span {
 
     /// A streamed JSON span's document: its stream, and its text so far (once the stream is
     /// done and valid, the text is the span's content).
-    pub fn streamed_json(&self) -> Option<(&JsonStream, &str)> {
+    pub fn streamed_json(&self) -> Option<(&JsonStream, Text<'_>)> {
         let stream = self.stream.as_deref()?;
         let text = match &self.content {
-            Content::Json(j) if stream.done() && stream.error().is_none() => j.get(),
+            Content::Json(j) if stream.done() && stream.error().is_none() => Text::Whole(j.get()),
             _ => stream.text(),
         };
         Some((stream, text))

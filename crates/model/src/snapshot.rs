@@ -259,7 +259,7 @@ impl Snapshot<'_> {
                 s.start_ts,
                 Op::JsonAppend {
                     span: s.key.to_string(),
-                    text: st.text().to_owned(),
+                    text: st.text().whole().into_owned(),
                     done: st.done(),
                 },
             );

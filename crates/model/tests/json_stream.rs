@@ -81,8 +81,9 @@ const MUTATIONS: &[&str] = &[
 ];
 
 /// Streams `doc` in pieces cut at the byte offsets `cuts` (at character boundaries).
-fn stream(doc: &str, cuts: &[usize]) -> JsonStream {
-    let mut s = JsonStream::new();
+/// `doc` streamed in the pieces `cuts` make, its text kept in chunks of `chunk` bytes.
+fn stream(doc: &str, cuts: &[usize], chunk: usize) -> JsonStream {
+    let mut s = JsonStream::with_chunk(chunk);
     let mut from = 0;
     for &c in cuts.iter().chain([doc.len()].iter()) {
         if c >= from && doc.is_char_boundary(c) {
@@ -118,8 +119,19 @@ fn validity_matches_the_reader_however_the_text_is_cut() {
             .map(|_| rng.below(doc.len() + 1))
             .collect();
         random.sort_unstable();
-        for cuts in [&[][..], &bytes, &random] {
-            let mut s = stream(&doc, cuts);
+        // Chunks of a byte, of a few and of a megabyte: pieces and chunks meet anywhere.
+        for (cuts, chunk) in [
+            (&[][..], 1 << 20),
+            (&bytes, 1),
+            (&random, 1 << 20),
+            (&random, 3),
+        ] {
+            let mut s = stream(&doc, cuts, chunk);
+            assert_eq!(
+                s.text().whole(),
+                doc.trim_start(),
+                "{doc:?} cut at {cuts:?}"
+            );
             let ours = s.finish();
             assert_eq!(ours.is_ok(), expected, "{doc:?} cut at {cuts:?}: {ours:?}");
             if let Err(e) = ours {
@@ -299,13 +311,21 @@ fn errors_say_what_and_where_and_the_rest_is_kept_as_text() {
         (&["  "], "no JSON value was sent at line 1 column 1"),
         (&["tr"], "the text ends inside a value at line 1 column 3"),
     ] {
-        let mut s = JsonStream::new();
-        for p in pieces {
-            s.append(p);
+        // The line and column are counted over the text's chunks, however small.
+        for chunk in [1, 2, 3, 1 << 20] {
+            let mut s = JsonStream::with_chunk(chunk);
+            for p in pieces {
+                if chunk < 4 {
+                    // A character a piece: each its own chunk, or a few a chunk.
+                    p.chars().for_each(|c| s.append(c.encode_utf8(&mut [0; 4])));
+                } else {
+                    s.append(p);
+                }
+            }
+            let e = s.finish().unwrap_err();
+            assert_eq!(e.what, what, "{pieces:?} in chunks of {chunk}");
+            assert!(validate(&s.text().whole()).is_err());
         }
-        let e = s.finish().unwrap_err();
-        assert_eq!(e.what, what, "{pieces:?}");
-        assert!(validate(s.text()).is_err());
     }
 }
 

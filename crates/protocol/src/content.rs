@@ -61,6 +61,54 @@ impl RawJson {
         crate::reader::validate(text)?;
         Ok(Self::plain(Arc::from(text.trim())))
     }
+    /// Validates the concatenation of `parts` as one JSON value, copied once into the shared
+    /// text: a document streamed in chunks becomes a value without a second copy (which, in
+    /// the panel's wasm, would be held for good: its memory never shrinks). Whitespace after
+    /// the value is left out of it.
+    pub fn from_parts(parts: &[String]) -> Result<Self, ReadError> {
+        let mut len = 0;
+        for part in parts {
+            len += part.len();
+        }
+        let mut text = Arc::<[u8]>::new_uninit_slice(len);
+        let Some(dst) = Arc::get_mut(&mut text) else {
+            // A new `Arc` is never shared; were it, the parts would be joined the plain way.
+            return Self::from_string(parts.concat());
+        };
+        let mut filled = 0;
+        for part in parts {
+            // SAFETY: the parts are `len` bytes in all, so each fits where it is copied to.
+            unsafe {
+                std::ptr::copy_nonoverlapping(
+                    part.as_ptr(),
+                    dst.as_mut_ptr().add(filled).cast::<u8>(),
+                    part.len(),
+                );
+            }
+            filled += part.len();
+        }
+        // SAFETY: all `len` bytes were written just above.
+        let bytes = unsafe { text.assume_init() };
+        // SAFETY: the bytes are the `str` parts one after another, so UTF-8, and `str` has the
+        // layout of `[u8]`.
+        let text: Arc<str> = unsafe { Arc::from_raw(Arc::into_raw(bytes) as *const str) };
+        crate::reader::validate(&text)?;
+        let mut end = text.len();
+        while end > 0 && text.as_bytes()[end - 1].is_ascii_whitespace() {
+            end -= 1;
+        }
+        Ok(if end == text.len() {
+            Self::plain(text)
+        } else {
+            Self {
+                text,
+                big: Some(Arc::new(Big {
+                    range: 0..end,
+                    outline: None,
+                })),
+            }
+        })
+    }
     /// Serializes any value (used by producers and tests).
     #[cfg(feature = "serde")]
     pub fn from_value<T: Serialize + ?Sized>(value: &T) -> Self {
