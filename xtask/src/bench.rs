@@ -245,7 +245,11 @@ pub fn peers() -> Result {
 /// wasm-opt's flags for the release wasm. Inlining is off: it shrinks the raw module by 10% but
 /// grows the gzip by 12% (inlined copies compress worse than the calls they replace). The
 /// features are named because the input has no `target_features` section (`strip = true`).
+/// `--gufa` (whole-program flow analysis, then -O2 again on what it simplified) takes 0.35 KB
+/// off the gzip.
 const WASM_OPT: &[&str] = &[
+    "-O2",
+    "--gufa",
     "-O2",
     "-aimfs",
     "0",

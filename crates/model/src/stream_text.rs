@@ -2,10 +2,10 @@
 //!
 //! A `String` that grows doubles its buffer and copies the text each time, and in the panel's
 //! wasm, whose memory never shrinks, every old buffer stays behind: a 20 MB document streamed
-//! in 1 KB pieces held 3.5 times its size (B10). Here the text fills a first buffer up to
-//! [`CHUNK`] (so that a small document costs what it holds), then chunks of that size, each
-//! filled and never grown: the text is held once, and an append never copies what came
-//! before. A piece never straddles two chunks, so every chunk is whole UTF-8.
+//! in 1 KB pieces held 3.5 times its size (B10). Here the text fills chunks that are never
+//! grown, each twice the last from [`FIRST`] bytes (so that a small document costs about what
+//! it holds, as a `String` would) up to [`CHUNK`]: the text is held once, and an append never
+//! copies what came before. A piece never straddles two chunks, so every chunk is whole UTF-8.
 //!
 //! Readers take the text through [`Text`], which is the same for a document that is one string
 //! (a complete one, once it is the span's content): a range within a chunk is borrowed, one
@@ -16,6 +16,8 @@ use std::ops::Range;
 
 /// Bytes of a full chunk.
 pub const CHUNK: usize = 1 << 20;
+/// Bytes of the first chunk.
+pub const FIRST: usize = 256;
 
 /// A growing text in chunks (see the module).
 #[derive(Debug, Clone, Default)]
@@ -45,40 +47,22 @@ impl StreamText {
         }
     }
 
-    /// Appends `piece`: into the last chunk while it has room (the first grows up to a chunk
-    /// as a `String` does), else into a new chunk of its own (a chunk, or the piece's size when
-    /// that is more).
+    /// Appends `piece`: into the last chunk while it has room, else into a new chunk twice the
+    /// size of the last (from [`FIRST`] up to a full chunk; a larger piece gets its own size).
     pub fn push(&mut self, piece: &str) {
         if piece.is_empty() {
             return;
         }
-        let chunk = self.chunk();
-        let fits = match self.chunks.last() {
-            Some(last) if self.chunks.len() == 1 => last.len() + piece.len() <= chunk,
-            Some(last) => last.capacity() - last.len() >= piece.len(),
-            None => false,
-        };
-        match self.chunks.last_mut() {
-            Some(last) if fits => {
-                let need = last.len() + piece.len();
-                if need > last.capacity() {
-                    // The first chunk doubles as a `String` does, but not past a chunk.
-                    let mut grown = String::with_capacity((last.capacity() * 2).clamp(need, chunk));
-                    grown.push_str(last);
-                    *last = grown;
-                }
-                last.push_str(piece);
-            }
-            _ => {
-                let mut c = if self.chunks.is_empty() {
-                    String::new()
-                } else {
-                    String::with_capacity(chunk.max(piece.len()))
-                };
-                c.push_str(piece);
-                self.starts.push(self.len);
-                self.chunks.push(c);
-            }
+        let room = self.chunks.last().map_or(0, |c| c.capacity() - c.len());
+        if room < piece.len() {
+            let size = self.chunks.last().map_or(FIRST, |c| c.capacity() * 2);
+            self.starts.push(self.len);
+            self.chunks.push(String::with_capacity(
+                size.min(self.chunk()).max(piece.len()),
+            ));
+        }
+        if let Some(last) = self.chunks.last_mut() {
+            last.push_str(piece);
         }
         self.len += piece.len();
     }

@@ -184,14 +184,13 @@ fn a_streamed_document_is_written_once_and_never_moved() {
     });
     assert_eq!(stream.text().whole(), doc);
     // A `String` would have allocated about three times the text and moved twice (its
-    // doublings); the first chunk grows as a `String` does (moving twice its size, all told),
-    // the others are filled in place.
+    // doublings); chunks are filled in place.
     assert!(
         allocated <= doc.len() + 3 * CHUNK,
         "{allocated} bytes allocated for {} of text",
         doc.len()
     );
-    assert!(moved <= 2 * CHUNK, "{moved} bytes moved");
+    assert_eq!(moved, 0, "bytes moved");
 
     // Through the model: the complete document becomes the span's content with one more copy.
     let mut m = Model::new(Options::default());
@@ -228,5 +227,6 @@ fn a_streamed_document_is_written_once_and_never_moved() {
         "{allocated} bytes allocated for {} of JSON",
         doc.len()
     );
-    assert!(moved <= 2 * CHUNK + 64 * 1024, "{moved} bytes moved");
+    // What moves is the outcome's list of changes, a few entries a piece, not the text.
+    assert!(moved <= 256 << 10, "{moved} bytes moved");
 }
