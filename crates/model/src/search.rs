@@ -136,6 +136,10 @@ impl Search {
 
     /// Walks on, looking for `matches` in every text, until about `budget` bytes were looked
     /// at or the walk is over; returns whether it is over.
+    ///
+    /// `matches` must hold for a text whenever it holds for a part of it (as a search for a
+    /// substring does): a JSON value whose whole text does not match is not walked member by
+    /// member.
     pub fn run(&mut self, m: &Model, matches: &dyn Fn(&str) -> bool, budget: usize) -> bool {
         self.walk(m, &Looking::Text(matches), budget)
     }
@@ -267,6 +271,12 @@ impl Search {
                 let start = raw.as_ptr() as usize - text.as_ptr() as usize;
                 let end = start + raw.len();
                 let kind = json::kind(raw);
+                if kind.is_container() && !raw.contains('\\') && !f(raw) {
+                    // Without an escape, every key and value shows as it is in the text: what
+                    // the whole does not hold, no member holds, and the walk is not made (most
+                    // JSON spans, for most searches).
+                    return raw.len();
+                }
                 if kind.is_container() {
                     self.tasks.push(Task::Json(JsonWalk {
                         span: id,

@@ -118,6 +118,61 @@ fn slices_find_what_one_go_finds() {
     }
 }
 
+/// A JSON value without an escape reads as its text does: one that does not hold the needle is
+/// passed over whole, not member by member; one that does is walked, and finds every member
+/// that holds it (keys, numbers, strings) and nothing that only spans members.
+#[test]
+fn json_is_walked_only_when_its_text_can_hold_a_match() {
+    let mut m = Model::default();
+    let mut p = Producer::new("a");
+    let big: String = {
+        let rows: Vec<String> = (0..3_000)
+            .map(|i| format!(r#"{{"id":{i},"name":"row {i}"}}"#))
+            .collect();
+        format!("[{}]", rows.join(","))
+    };
+    apply_ok(
+        &mut m,
+        [
+            p.trace("t", "run"),
+            p.json("t", "big", &big),
+            p.json(
+                "t",
+                "j",
+                r#"{"ab":"cd","n":12345,"key x":[true],"e":"\u0041BC"}"#,
+            ),
+        ],
+    );
+    // Passed over in one slice: walked, it took one a member.
+    let mut s = Search::new(&m);
+    let f = contains("absent");
+    let mut slices = 1;
+    while !s.run(&m, &f, 1_000) {
+        slices += 1;
+    }
+    assert!(slices <= 3, "{slices} slices");
+    assert!(s.found().is_empty());
+    let at = |needle: &str| {
+        all(&m, &|hay: &str| hay.contains(needle))
+            .into_iter()
+            .filter_map(|place| match place {
+                Place::Json { span, steps } if span == m.span_by_key("j").unwrap() => {
+                    steps.last().map(|s| s.path.clone())
+                }
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(at("234"), ["$.n"], "inside a number");
+    assert_eq!(at("ey x"), ["$[\"key x\"]"], "in a key");
+    assert_eq!(at("true"), ["$[\"key x\"][0]"]);
+    // Only across members in the text: no member holds it.
+    assert!(at("b\":\"c").is_empty());
+    // Escaped: the walk reads the string as it shows.
+    assert_eq!(at("ABC"), ["$.e"]);
+    assert!(at("u0041").is_empty());
+}
+
 #[test]
 fn a_node_evicted_between_slices_is_skipped() {
     let mut m = model();
