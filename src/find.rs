@@ -88,6 +88,12 @@ impl Matcher {
         matches!(self, Matcher::Empty)
     }
 
+    /// Whether it looks for a text as it is (in any case or not): then it matches a text
+    /// whenever it matches a part of it, which a regular expression need not (`^…$`).
+    pub fn is_plain(&self) -> bool {
+        matches!(self, Matcher::Plain { .. })
+    }
+
     /// Whether `hay` holds a match.
     pub fn is_match(&self, hay: &str) -> bool {
         match self {

@@ -192,6 +192,7 @@ async fn case_and_regex_toggles_change_what_is_found() {
         span("t", "a", 2, "text", "one", r#""a needle""#),
         span("t", "b", 3, "text", "two", r#""neeeedle id-42""#),
         span("t", "c", 4, "text", "three", r#""une école""#),
+        span("t", "d", 5, "json", "four", r#"{"k":"cd","n":[1,"x cd"]}"#),
     ])
     .await;
     settle().await;
@@ -211,6 +212,16 @@ async fn case_and_regex_toggles_change_what_is_found() {
     assert_eq!(p.count_when_done().await, "1 of 3");
     p.type_find(r"id-\d+$");
     assert_eq!(p.count_when_done().await, "1 of 1");
+    // Anchored, a pattern matches a JSON value whole: found, though the document's whole
+    // text does not match it (plain text passes over a document that does not hold it).
+    p.type_find(r"^cd$");
+    assert_eq!(p.count_when_done().await, "1 of 1");
+    regex.click();
+    p.type_find("x cd");
+    assert_eq!(p.count_when_done().await, "1 of 1");
+    p.type_find("cd\"");
+    assert_eq!(p.count_when_done().await, "No matches");
+    regex.click();
     // The browser's engine folds case beyond ASCII.
     p.type_find("ÉCOLE|Ü");
     assert_eq!(p.count_when_done().await, "1 of 1");

@@ -220,7 +220,14 @@ fn restart(h: Handle, cx: PanelCx) {
     };
     let made = query_of(&bar).matcher();
     let search = match &made {
-        Ok(m) if !m.is_empty() => Some(cx.store.with(Search::new)),
+        Ok(m) if !m.is_empty() => {
+            let search = cx.store.with(Search::new);
+            Some(if m.is_plain() {
+                search.for_parts()
+            } else {
+                search
+            })
+        }
         _ => None,
     };
     let generation = h

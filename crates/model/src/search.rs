@@ -98,6 +98,8 @@ pub struct Search {
     found: Vec<Place>,
     /// More places matched than [`MAX_FOUND`].
     truncated: bool,
+    /// Set by [`Search::for_parts`].
+    for_parts: bool,
 }
 
 impl Search {
@@ -116,7 +118,17 @@ impl Search {
             tasks,
             found: Vec::new(),
             truncated: false,
+            for_parts: false,
         }
+    }
+
+    /// Says that what the search matches holds for a text whenever it holds for a part of it
+    /// (as a search for a substring does; an anchored regular expression does not): a JSON
+    /// value whose whole text does not match is then passed over rather than walked member by
+    /// member.
+    pub fn for_parts(mut self) -> Self {
+        self.for_parts = true;
+        self
     }
 
     /// Places found so far, in the tree's order.
@@ -136,10 +148,6 @@ impl Search {
 
     /// Walks on, looking for `matches` in every text, until about `budget` bytes were looked
     /// at or the walk is over; returns whether it is over.
-    ///
-    /// `matches` must hold for a text whenever it holds for a part of it (as a search for a
-    /// substring does): a JSON value whose whole text does not match is not walked member by
-    /// member.
     pub fn run(&mut self, m: &Model, matches: &dyn Fn(&str) -> bool, budget: usize) -> bool {
         self.walk(m, &Looking::Text(matches), budget)
     }
@@ -266,17 +274,18 @@ impl Search {
                 cost
             }
             Content::Json(j) => {
-                let (text, range) = j.shared();
-                let raw = text.get(range).unwrap_or_default().trim();
-                let start = raw.as_ptr() as usize - text.as_ptr() as usize;
-                let end = start + raw.len();
-                let kind = json::kind(raw);
-                if kind.is_container() && !raw.contains('\\') && !f(raw) {
+                let raw = j.get();
+                if self.for_parts && !raw.contains('\\') && !f(raw) {
                     // Without an escape, every key and value shows as it is in the text: what
                     // the whole does not hold, no member holds, and the walk is not made (most
                     // JSON spans, for most searches).
                     return raw.len();
                 }
+                let (text, range) = j.shared();
+                let raw = text.get(range).unwrap_or_default().trim();
+                let start = raw.as_ptr() as usize - text.as_ptr() as usize;
+                let end = start + raw.len();
+                let kind = json::kind(raw);
                 if kind.is_container() {
                     self.tasks.push(Task::Json(JsonWalk {
                         span: id,

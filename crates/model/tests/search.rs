@@ -144,7 +144,7 @@ fn json_is_walked_only_when_its_text_can_hold_a_match() {
         ],
     );
     // Passed over in one slice: walked, it took one a member.
-    let mut s = Search::new(&m);
+    let mut s = Search::new(&m).for_parts();
     let f = contains("absent");
     let mut slices = 1;
     while !s.run(&m, &f, 1_000) {
@@ -153,8 +153,11 @@ fn json_is_walked_only_when_its_text_can_hold_a_match() {
     assert!(slices <= 3, "{slices} slices");
     assert!(s.found().is_empty());
     let at = |needle: &str| {
-        all(&m, &|hay: &str| hay.contains(needle))
-            .into_iter()
+        let mut s = Search::new(&m).for_parts();
+        assert!(s.run(&m, &|hay: &str| hay.contains(needle), usize::MAX));
+        s.found()
+            .iter()
+            .cloned()
             .filter_map(|place| match place {
                 Place::Json { span, steps } if span == m.span_by_key("j").unwrap() => {
                     steps.last().map(|s| s.path.clone())
@@ -171,6 +174,10 @@ fn json_is_walked_only_when_its_text_can_hold_a_match() {
     // Escaped: the walk reads the string as it shows.
     assert_eq!(at("ABC"), ["$.e"]);
     assert!(at("u0041").is_empty());
+    // A match that is not a substring one (a whole value, as `^cd$` finds it) walks every
+    // value, unless the search was told otherwise.
+    let whole = |hay: &str| hay == "cd";
+    assert_eq!(all(&m, &whole).len(), 1, "$.ab");
 }
 
 #[test]
