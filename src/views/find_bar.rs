@@ -249,6 +249,8 @@ fn restart(h: Handle, cx: PanelCx) {
         })
         .unwrap_or_default();
     if let Some(tree) = tree_of(&bar) {
+        // The old query's match: neither highlighted, nor still on its way.
+        crate::views::reveal::cancel(&tree);
         if let Ok(Some(old)) = tree.query_selector(&format!(".{FOUND}")) {
             dom::toggle_class(&old, FOUND, false);
         }

@@ -27,6 +27,18 @@ const MAX_FRAMES: u32 = 90;
 
 /// The class of the highlighted place (one at a time in a tree).
 pub const FOUND: &str = "utp-found";
+/// The scroller's attribute naming its reveal in progress: a reveal goes on over frames, and
+/// one that a newer reveal or a dropped search replaced must not highlight its place after.
+const REVEAL: &str = "data-reveal";
+
+thread_local! {
+    static REVEALS: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
+/// Stops the reveal in progress in `scroller`, if any (its search was dropped).
+pub fn cancel(scroller: &Element) {
+    let _ = scroller.remove_attribute(REVEAL);
+}
 
 /// One node on the way to a place.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -129,7 +141,13 @@ pub fn reveal(cx: PanelCx, scroller: &Element, place: Place) {
         _ => Vec::new(),
     };
     let text = matches!(place, Place::SpanText(_) | Place::Json { .. });
+    let id = REVEALS.with(|n| {
+        n.set(n.get().wrapping_add(1));
+        n.get().to_string()
+    });
+    dom::set(scroller, REVEAL, &id);
     let job = Job {
+        id,
         scroller: scroller.clone(),
         hops,
         steps,
@@ -139,6 +157,8 @@ pub fn reveal(cx: PanelCx, scroller: &Element, place: Place) {
 }
 
 struct Job {
+    /// The reveal's [`REVEAL`] while it is the scroller's current one.
+    id: String,
     scroller: Element,
     hops: Vec<(Hop, Option<usize>)>,
     /// Into the JSON value of the last hop (a span).
@@ -149,7 +169,8 @@ struct Job {
 
 fn step(job: Job, frame: u32, settled: u32) {
     request_animation_frame(move || {
-        if !dom::document().contains(Some(&job.scroller)) {
+        let current = job.scroller.get_attribute(REVEAL).as_deref() == Some(job.id.as_str());
+        if !current || !dom::document().contains(Some(&job.scroller)) {
             return;
         }
         // The deepest hop already in the DOM, looked up from the top each frame (lists
