@@ -31,9 +31,8 @@ pub const FOUND: &str = "utp-found";
 /// one that a newer reveal or a dropped search replaced must not highlight its place after.
 const REVEAL: &str = "data-reveal";
 
-thread_local! {
-    static REVEALS: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
-}
+/// Reveals made so far, which name them.
+static REVEALS: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
 
 /// Stops the reveal in progress in `scroller`, if any (its search was dropped).
 pub fn cancel(scroller: &Element) {
@@ -141,10 +140,7 @@ pub fn reveal(cx: PanelCx, scroller: &Element, place: Place) {
         _ => Vec::new(),
     };
     let text = matches!(place, Place::SpanText(_) | Place::Json { .. });
-    let id = REVEALS.with(|n| {
-        n.set(n.get().wrapping_add(1));
-        n.get().to_string()
-    });
+    let id = (REVEALS.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1).to_string();
     dom::set(scroller, REVEAL, &id);
     let job = Job {
         id,

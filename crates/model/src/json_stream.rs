@@ -300,20 +300,18 @@ impl JsonStream {
     fn fail(&mut self, at: usize, what: String) {
         // Line and column of `at`, over the text's chunks (`at` is where a character starts).
         let (mut line, mut column, mut seen) = (1, 1, 0);
-        for part in self.text.chunks() {
-            let part = part
-                .get(..at.saturating_sub(seen).min(part.len()))
-                .unwrap_or(part);
-            seen += part.len();
-            match part.rfind('\n') {
-                Some(i) => {
-                    line += part.bytes().filter(|&b| b == b'\n').count();
-                    column = part[i + 1..].chars().count() + 1;
+        'parts: for part in self.text.chunks() {
+            for &b in part.as_bytes() {
+                if seen == at {
+                    break 'parts;
                 }
-                None => column += part.chars().count(),
-            }
-            if seen >= at {
-                break;
+                seen += 1;
+                if b == b'\n' {
+                    (line, column) = (line + 1, 1);
+                } else if b & 0xC0 != 0x80 {
+                    // A character's first byte (not a continuation byte).
+                    column += 1;
+                }
             }
         }
         self.error = Some(StreamError {

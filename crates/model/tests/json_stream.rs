@@ -281,6 +281,8 @@ fn errors_say_what_and_where_and_the_rest_is_kept_as_text() {
             "expected a key (a string) at line 1 column 8",
         ),
         (&["[1 2]"], "expected `,` or `]` at line 1 column 4"),
+        // Columns count characters, not bytes.
+        (&["[\"é😀\" 1]"], "expected `,` or `]` at line 1 column 7"),
         (&["{\"a\":1", "]"], "expected `,` or `}` at line 1 column 7"),
         (
             &["\"\\u12x\""],
