@@ -63,8 +63,10 @@ fn counted<T>(f: impl FnOnce() -> T) -> (T, usize, usize) {
     )
 }
 
-/// `text` appended in pieces cut at `cuts` (character boundaries only), in chunks of `chunk`.
-fn chunked(text: &str, cuts: &[usize], chunk: usize) -> StreamText {
+/// `text` appended in pieces cut at `cuts` (in any order; character boundaries only), in
+/// chunks of `chunk`.
+fn chunked(text: &str, mut cuts: Vec<usize>, chunk: usize) -> StreamText {
+    cuts.sort_unstable();
     let mut t = StreamText::with_chunk(chunk);
     let mut from = 0;
     for &c in cuts.iter().chain([text.len()].iter()) {
@@ -84,9 +86,7 @@ proptest! {
         cuts in proptest::collection::vec(0..SAMPLE.len(), 0..12),
         chunk in 1usize..24,
     ) {
-        let mut cuts = cuts;
-        cuts.sort_unstable();
-        let stream = chunked(SAMPLE, &cuts, chunk);
+        let stream = chunked(SAMPLE, cuts, chunk);
         let text = stream.text();
         prop_assert_eq!(text.whole(), SAMPLE);
         prop_assert_eq!(text.len(), SAMPLE.len());
@@ -127,9 +127,7 @@ proptest! {
         cuts in proptest::collection::vec(0..SAMPLE.len(), 0..12),
         chunk in 1usize..24,
     ) {
-        let mut cuts = cuts;
-        cuts.sort_unstable();
-        let stream = chunked(SAMPLE, &cuts, chunk);
+        let stream = chunked(SAMPLE, cuts, chunk);
         let text = stream.text();
         let chars: Vec<(usize, char)> = SAMPLE.char_indices().collect();
         for i in 0..chars.len() {
