@@ -1242,8 +1242,9 @@ fn breakdown(p: &Params, stores: &[Store]) {
     );
 }
 
-/// ns per row: `rows` inserted into a table like the store's, with its pragmas, one
-/// transaction per `batch` rows, each with its checksum.
+/// ns per event: `rows` (events' texts) inserted into a table like the store's, with its
+/// pragmas, one transaction per `batch` events, laid out in rows as the store lays them
+/// (`storage::rows`: a run of events a row, a checksum each).
 /// `autocheckpoint`: SQLite's `wal_autocheckpoint` in pages (its default: 1000; 0: none, as
 /// when checkpoints run on another connection).
 fn sqlite_alone(
@@ -1262,26 +1263,41 @@ fn sqlite_alone(
     conn.execute_batch(&format!(
         "PRAGMA auto_vacuum = INCREMENTAL; PRAGMA journal_mode = WAL; PRAGMA synchronous = {sync};
          PRAGMA journal_size_limit = 67108864; PRAGMA wal_autocheckpoint = {autocheckpoint};
-         CREATE TABLE events (seq INTEGER PRIMARY KEY, json TEXT NOT NULL, crc INTEGER NOT NULL);"
+         CREATE TABLE batches (seq INTEGER PRIMARY KEY, count INTEGER NOT NULL, json TEXT NOT NULL, crcs BLOB NOT NULL);"
     ))
     .expect("pragmas");
     let t = Instant::now();
-    let mut seq = 0i64;
+    let mut seq = 0u64;
+    let mut row = user_trace_runtime::storage::rows::Row::default();
     for chunk in rows.chunks(batch) {
         let tx = conn.transaction().expect("begins");
         {
             let mut st = tx
-                .prepare_cached("INSERT INTO events (seq, json, crc) VALUES (?1, ?2, ?3)")
+                .prepare_cached(
+                    "INSERT INTO batches (seq, count, json, crcs) VALUES (?1, ?2, ?3, ?4)",
+                )
                 .expect("prepares");
-            for json in chunk {
-                seq += 1;
+            let mut insert = |row: &user_trace_runtime::storage::rows::Row| {
                 st.execute(rusqlite::params![
-                    seq,
-                    json,
-                    crc32fast::hash(json.as_bytes())
+                    row.first as i64,
+                    row.count as i64,
+                    row.json,
+                    row.crcs
                 ])
                 .expect("inserts");
+            };
+            for json in chunk {
+                seq += 1;
+                if !row.push(seq, json) {
+                    insert(&row);
+                    row.clear();
+                    row.push(seq, json);
+                }
             }
+            if !row.is_empty() {
+                insert(&row);
+            }
+            row.clear();
         }
         tx.commit().expect("commits");
     }

@@ -76,7 +76,11 @@ fn recover(config: &Config) -> std::process::ExitCode {
                 r.damaged.display()
             );
             if r.lost_count > 0 {
-                println!("lost {} rows that did not read back intact:", r.lost_count);
+                let events = if r.lost_count == 1 { "event" } else { "events" };
+                println!(
+                    "lost {} {events} that did not read back intact:",
+                    r.lost_count
+                );
                 for l in &r.lost {
                     println!("  {l}");
                 }

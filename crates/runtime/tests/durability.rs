@@ -314,8 +314,10 @@ fn stored_events_count(dir: &Path) -> usize {
     ) else {
         return 0;
     };
-    conn.query_row("SELECT count(*) FROM events", [], |r| r.get::<_, i64>(0))
-        .map_or(0, |n| n as usize)
+    conn.query_row("SELECT coalesce(sum(count), 0) FROM batches", [], |r| {
+        r.get::<_, i64>(0)
+    })
+    .map_or(0, |n| n as usize)
 }
 
 /// Writes a few thousand events through a runtime and stops it cleanly.
@@ -405,7 +407,7 @@ async fn a_damaged_event_stops_the_start_with_the_file_and_the_recovery_command(
         let text = text_of(&o);
         assert!(o.status.success(), "{text}");
         assert!(text.contains("recovered 2001 events"), "{text}");
-        assert!(text.contains("lost 1 rows"), "{text}");
+        assert!(text.contains("lost 1 event that"), "{text}");
         let moved = std::fs::read_dir(&data)
             .expect("the directory")
             .filter_map(|e| e.ok())

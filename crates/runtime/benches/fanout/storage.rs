@@ -380,7 +380,7 @@ fn table(db: &Path, name: &str) -> (u64, u64) {
 }
 
 /// Times one step of what `Hub::new` does, with SQLite directly: `PRAGMA quick_check(20)`
-/// (reads every page) and the full read of the events table.
+/// (reads every page) and the full read of the events' table.
 fn time_parts(db: &Path) -> (f64, f64) {
     let conn =
         rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
@@ -394,7 +394,7 @@ fn time_parts(db: &Path) -> (f64, f64) {
     drop(st);
     let t = Instant::now();
     let mut st = conn
-        .prepare("SELECT seq, json, crc FROM events ORDER BY seq")
+        .prepare("SELECT seq, json, crcs FROM batches ORDER BY seq")
         .expect("prepares");
     let mut rows = st.query([]).expect("runs");
     let mut bytes = 0;
@@ -476,7 +476,7 @@ pub fn restart(server_rt: &Runtime, bench: bool) {
             let db = dir.0.join(user_trace_runtime::storage::sqlite::FILE);
             let db_bytes = dir_bytes(&dir.0);
             let (_, snap_bytes) = table(&db, "snapshot");
-            let (tail_rows, tail_bytes) = table(&db, "events");
+            let (tail_rows, tail_bytes) = table(&db, "batches");
             // The floor: the file read once, warm.
             let read_ms = {
                 let t = Instant::now();
@@ -550,7 +550,7 @@ pub fn restart(server_rt: &Runtime, bench: bool) {
                 cold_prefetched,
             );
             eprintln!(
-                "restart {mb} MB cap {cap} MiB: events table {tail_rows} rows, its full read {scan_ms:.0} ms; warm/read {:.1}x",
+                "restart {mb} MB cap {cap} MiB: events in {tail_rows} rows, its full read {scan_ms:.0} ms; warm/read {:.1}x",
                 warm_ms / read_ms
             );
             json.push(serde_json::json!({

@@ -15,6 +15,7 @@
 pub mod jetstream;
 pub mod lock;
 pub mod memory;
+pub mod rows;
 pub mod sqlite;
 
 use std::fmt;

@@ -1,9 +1,9 @@
 //! The default store: SQLite, bundled (nothing needed from the system), in WAL mode, one file
 //! `events.db` in the data directory.
 //!
-//! Tables: `meta` (format, session, the snapshot's sequence number), `events` (seq, JSON text,
-//! checksum), `snapshot` (the folded history as events, in order). A batch is one
-//! transaction. `--sync` chooses what a commit waits for (RELIABILITY.md says what each mode
+//! Tables: `meta` (format, session, the snapshot's sequence number), `batches` (the events,
+//! a row for a run of them: [`super::rows`] says how), `snapshot` (the folded history as
+//! events, in order, one a row with its checksum). A batch is one transaction. `--sync` chooses what a commit waits for (RELIABILITY.md says what each mode
 //! can lose on a power cut); a process crash loses nothing committed in any mode.
 
 use std::io::Read;
@@ -16,12 +16,16 @@ use rusqlite::{params, Connection, ErrorCode, OpenFlags, OptionalExtension};
 use user_trace_protocol::{decode_event, Event};
 
 use super::lock::DirLock;
+use super::rows::{self, Row};
 use super::{checksum, Loaded, Record, Storage, StorageError, Stored};
 
 /// The database file's name inside the data directory.
 pub const FILE: &str = "events.db";
 /// The layout version kept in `meta`; a file of another layout is refused, not misread.
-const FORMAT: &str = "1";
+/// Layout 1 (one row an event, table `events`) is moved to this one when opened.
+const FORMAT: &str = "2";
+/// Adds one row of events.
+const INSERT_ROW: &str = "INSERT INTO batches (seq, count, json, crcs) VALUES (?1, ?2, ?3, ?4)";
 
 /// What a commit waits for (`--sync`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -63,6 +67,8 @@ pub struct Sqlite {
     _lock: DirLock,
     closed: bool,
     checkpointer: Option<Checkpointer>,
+    /// The row being built, kept for its buffers.
+    row: Row,
 }
 
 /// How often the WAL is moved into the database, off the writer (and so off the hub's lock).
@@ -216,7 +222,7 @@ impl Sqlite {
         let mark_open = "INSERT OR REPLACE INTO meta (key, value) VALUES ('clean', '0')";
         conn.execute_batch(
             "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-             CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY, json TEXT NOT NULL, crc INTEGER NOT NULL);
+             CREATE TABLE IF NOT EXISTS batches (seq INTEGER PRIMARY KEY, count INTEGER NOT NULL, json TEXT NOT NULL, crcs BLOB NOT NULL);
              CREATE TABLE IF NOT EXISTS snapshot (idx INTEGER PRIMARY KEY, json TEXT NOT NULL, crc INTEGER NOT NULL);",
         )
         .map_err(err)?;
@@ -231,6 +237,12 @@ impl Sqlite {
             })
             .optional()
             .map_err(err)?;
+        let format = if format.as_deref() == Some("1") {
+            migrate_from_1(&conn, &file)?;
+            Some(FORMAT.to_owned())
+        } else {
+            format
+        };
         if format.as_deref() != Some(FORMAT) {
             return Err(StorageError::Other(format!(
                 "{} has layout {}, this runtime reads layout {FORMAT}",
@@ -256,6 +268,7 @@ impl Sqlite {
             _lock: lock,
             closed: false,
             checkpointer: Some(checkpointer),
+            row: Row::default(),
         })
     }
 
@@ -293,40 +306,248 @@ fn run_pragma(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// Reads one stored event back (`what` and `key` name it in an error): its checksum must
-/// match and it must decode.
-fn check(file: &Path, what: &str, key: u64, json: &str, crc: i64) -> Result<Event, StorageError> {
-    if i64::from(checksum(json)) != crc {
-        return Err(damaged(
-            file,
-            format!("{what} {key} does not match its checksum (its text changed on disk)"),
-        ));
+/// Moves a store of layout 1 (table `events`, one row an event) to rows of runs, in one
+/// transaction: a crash midway leaves layout 1, moved again at the next start. Checksums are
+/// copied, not recomputed, so that a text that changed on disk still reads as damaged.
+fn migrate_from_1(conn: &Connection, file: &Path) -> Result<(), StorageError> {
+    let err = |e| classify(file, e);
+    let tx = conn.unchecked_transaction().map_err(err)?;
+    {
+        let mut read = tx
+            .prepare("SELECT seq, json, crc FROM events ORDER BY seq")
+            .map_err(err)?;
+        let mut write = tx.prepare(INSERT_ROW).map_err(err)?;
+        let mut rows = read.query([]).map_err(err)?;
+        let mut row = Row::default();
+        while let Some(r) = rows.next().map_err(err)? {
+            let seq = r.get::<_, i64>(0).map_err(err)? as u64;
+            let bytes = text_of_column(r, 1).map_err(err)?;
+            let json = std::str::from_utf8(&bytes).map_err(|_| {
+                damaged(
+                    file,
+                    format!("event {seq} is not text (it changed on disk)"),
+                )
+            })?;
+            // Not a CRC-32 at all: kept as one that does not match.
+            let crc = r.get::<_, i64>(2).map_err(err)?;
+            let crc = u32::try_from(crc).unwrap_or(!checksum(json));
+            if !row.push_checked(seq, json, crc) {
+                insert_row(&mut write, &row).map_err(err)?;
+                row.clear();
+                row.push_checked(seq, json, crc);
+            }
+        }
+        if !row.is_empty() {
+            insert_row(&mut write, &row).map_err(err)?;
+        }
     }
-    decode_event(0, json)
-        .map_err(|e| damaged(file, format!("{what} {key} does not read as an event: {e}")))
+    tx.execute_batch("DROP TABLE events; UPDATE meta SET value = '2' WHERE key = 'format';")
+        .map_err(err)?;
+    tx.commit().map_err(err)
 }
 
-/// Rows read back are checked and decoded this many at a time, on two threads: decoding is
-/// most of a restart's load, and a bounded chunk keeps the text of at most this many rows
-/// beside their events.
-const DECODE_CHUNK: usize = 8192;
+fn insert_row(st: &mut rusqlite::Statement<'_>, row: &Row) -> rusqlite::Result<()> {
+    st.execute(params![
+        row.first as i64,
+        row.count as i64,
+        row.json,
+        row.crcs
+    ])
+    .map(|_| ())
+}
 
-/// [`check`] for a chunk of rows `(key, json, crc)`, in two halves at once; the events in
-/// order, or the first row's error in order.
+/// A table of rows of events, as reading it back needs to know it.
+struct Table {
+    name: &'static str,
+    key: &'static str,
+    /// How many events a row holds: a column, or `1`.
+    count: &'static str,
+    /// The checksums: a blob of them, or one as an integer.
+    crcs: &'static str,
+    /// What an error calls one event, and several.
+    one: &'static str,
+    many: &'static str,
+}
+
+const EVENTS: Table = Table {
+    name: "batches",
+    key: "seq",
+    count: "count",
+    crcs: "crcs",
+    one: "event",
+    many: "events",
+};
+
+/// The events of layout 1, one a row: read only to recover a file the move to layout 2 could
+/// not read.
+const EVENTS_1: Table = Table {
+    name: "events",
+    key: "seq",
+    count: "1",
+    crcs: "crc",
+    one: "event",
+    many: "events",
+};
+
+const SNAPSHOT: Table = Table {
+    name: "snapshot",
+    key: "idx",
+    count: "1",
+    crcs: "crc",
+    one: "snapshot event",
+    many: "snapshot",
+};
+
+impl Table {
+    /// Every row from key `?1` on, in order: key, count, text, checksums.
+    fn select_from(&self) -> String {
+        let Table {
+            name,
+            key,
+            count,
+            crcs,
+            ..
+        } = self;
+        format!("SELECT {key}, {count}, json, {crcs} FROM {name} WHERE {key} >= ?1 ORDER BY {key}")
+    }
+
+    /// Names events `first` to `last` in an error.
+    fn keys(&self, first: u64, last: u64) -> String {
+        if first == last {
+            format!("{} {first}", self.many)
+        } else {
+            format!("{} {first} to {last}", self.many)
+        }
+    }
+}
+
+/// One row as read back (its text as bytes: see [`rows::split`]).
+struct RawRow {
+    key: u64,
+    count: u64,
+    json: Vec<u8>,
+    crcs: Vec<u8>,
+}
+
+impl RawRow {
+    /// The number after its last event.
+    fn end(&self) -> u64 {
+        self.key.saturating_add(self.count.max(1))
+    }
+}
+
+/// The row's columns 0 and 1 (key, count); a count that is no count reads as 0 (a row that
+/// holds no events: damaged).
+fn key_and_count(row: &rusqlite::Row<'_>) -> rusqlite::Result<(u64, u64)> {
+    let key = row.get::<_, i64>(0)? as u64;
+    let count = row
+        .get::<_, i64>(1)
+        .map_or(0, |c| u64::try_from(c).unwrap_or(0));
+    Ok((key, count))
+}
+
+/// The checksums column (3) as a row's bytes, whether stored as a blob or one integer.
+fn crcs_of(row: &rusqlite::Row<'_>) -> rusqlite::Result<Vec<u8>> {
+    Ok(match row.get_ref(3)? {
+        rusqlite::types::ValueRef::Blob(b) => b.to_vec(),
+        rusqlite::types::ValueRef::Integer(c) => rows::crc_bytes(c),
+        _ => Vec::new(),
+    })
+}
+
+/// The text column (2) as bytes, whether stored as text or not.
+fn text_of(row: &rusqlite::Row<'_>) -> rusqlite::Result<Vec<u8>> {
+    text_of_column(row, 2)
+}
+
+fn text_of_column(row: &rusqlite::Row<'_>, column: usize) -> rusqlite::Result<Vec<u8>> {
+    Ok(match row.get_ref(column)? {
+        rusqlite::types::ValueRef::Text(b) | rusqlite::types::ValueRef::Blob(b) => b.to_vec(),
+        _ => Vec::new(),
+    })
+}
+
+fn raw_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawRow> {
+    let (key, count) = key_and_count(row)?;
+    Ok(RawRow {
+        key,
+        count,
+        json: text_of(row)?,
+        crcs: crcs_of(row)?,
+    })
+}
+
+/// Reads one row back: each event must match its checksum and decode. With `texts`, each
+/// event's text is kept beside it (the history's; the snapshot's is not needed).
+fn check_row(
+    file: &Path,
+    table: &Table,
+    row: &RawRow,
+    texts: bool,
+) -> Result<Vec<(u64, String, Event)>, StorageError> {
+    let parts = rows::split(row.count, &row.json, &row.crcs).map_err(|why| {
+        let last = row.end() - 1;
+        damaged(
+            file,
+            format!("the row of {} {why}", table.keys(row.key, last)),
+        )
+    })?;
+    let one = table.one;
+    parts
+        .into_iter()
+        .zip(row.key..)
+        .map(|(part, key)| {
+            if !part.intact {
+                return Err(damaged(
+                    file,
+                    format!("{one} {key} does not match its checksum (its text changed on disk)"),
+                ));
+            }
+            let event = decode_event(0, part.json).map_err(|e| {
+                damaged(file, format!("{one} {key} does not read as an event: {e}"))
+            })?;
+            let text = if texts {
+                part.json.to_owned()
+            } else {
+                String::new()
+            };
+            Ok((key, text, event))
+        })
+        .collect()
+}
+
+/// Rows read back are checked and decoded about this many events at a time, on two threads:
+/// decoding is most of a restart's load, and a bounded chunk keeps the text of at most about
+/// this many events beside their events.
+const DECODE_CHUNK: u64 = 8192;
+
+/// [`check_row`] for a chunk of rows, in two halves at once; the events in order, or the
+/// first error in order.
 fn check_chunk(
     file: &Path,
-    what: &str,
-    rows: &[(u64, String, i64)],
-) -> Result<Vec<Event>, StorageError> {
-    let run = |part: &[(u64, String, i64)]| {
-        part.iter()
-            .map(|(key, json, crc)| check(file, what, *key, json, *crc))
-            .collect::<Result<Vec<_>, _>>()
+    table: &Table,
+    chunk: &[RawRow],
+    texts: bool,
+) -> Result<Vec<(u64, String, Event)>, StorageError> {
+    let run = |part: &[RawRow]| -> Result<Vec<_>, StorageError> {
+        let mut out = Vec::new();
+        for row in part {
+            out.extend(check_row(file, table, row, texts)?);
+        }
+        Ok(out)
     };
-    if rows.len() < 256 {
-        return run(rows);
+    let events: u64 = chunk.iter().map(|r| r.count).sum();
+    if chunk.len() < 2 || events < 256 {
+        return run(chunk);
     }
-    let (first, second) = rows.split_at(rows.len() / 2);
+    // Halves by events, not rows: a row of the history holds many.
+    let mut half = 0;
+    let mut seen = 0;
+    while half < chunk.len() && seen < events / 2 {
+        seen += chunk[half].count;
+        half += 1;
+    }
+    let (first, second) = chunk.split_at(half);
     std::thread::scope(|s| {
         let later = s.spawn(|| run(second));
         let mut events = run(first)?;
@@ -338,22 +559,108 @@ fn check_chunk(
     })
 }
 
+/// Reads `table` in order, in chunks of about [`DECODE_CHUNK`] events: `admit` is asked of
+/// each row as it is read (it may refuse it, and then what precedes it is still checked first,
+/// as it comes first), and `take` is given each chunk checked.
+fn read_table(
+    conn: &Connection,
+    file: &Path,
+    table: &Table,
+    texts: bool,
+    mut admit: impl FnMut(&RawRow) -> Result<(), StorageError>,
+    mut take: impl FnMut(Vec<(u64, String, Event)>),
+) -> Result<(), StorageError> {
+    let err = |e| classify(file, e);
+    let mut st = conn.prepare(&table.select_from()).map_err(err)?;
+    let mut rows = st.query([i64::MIN]).map_err(err)?;
+    let mut chunk: Vec<RawRow> = Vec::new();
+    let mut events = 0;
+    loop {
+        let row = rows
+            .next()
+            .map_err(err)?
+            .map(raw_row)
+            .transpose()
+            .map_err(err)?;
+        let refused = row.as_ref().map_or(Ok(()), &mut admit);
+        if row.is_none() || refused.is_err() || events >= DECODE_CHUNK {
+            take(check_chunk(file, table, &chunk, texts)?);
+            chunk.clear();
+            events = 0;
+        }
+        refused?;
+        let Some(row) = row else {
+            return Ok(());
+        };
+        events += row.count;
+        chunk.push(row);
+    }
+}
+
+/// After a compaction deleted the rows wholly before `keep_from`, the row that holds it keeps
+/// only its events from `keep_from` on (their checksums copied, not recomputed).
+fn trim_row(conn: &Connection, file: &Path, keep_from: u64) -> Result<(), StorageError> {
+    let err = |e| classify(file, e);
+    let row = conn
+        .query_row(
+            "SELECT seq, count, json, crcs FROM batches WHERE seq < ?1",
+            [keep_from as i64],
+            raw_row,
+        )
+        .optional()
+        .map_err(err)?;
+    let Some(row) = row else {
+        return Ok(());
+    };
+    let parts = rows::split(row.count, &row.json, &row.crcs).map_err(|why| {
+        damaged(
+            file,
+            format!("the row of {} {why}", EVENTS.keys(row.key, row.end() - 1)),
+        )
+    })?;
+    let mut kept = Row::default();
+    for ((part, key), crc) in parts.iter().zip(row.key..).zip(row.crcs.chunks_exact(4)) {
+        if key >= keep_from {
+            kept.push_checked(
+                key,
+                part.json,
+                u32::from_le_bytes([crc[0], crc[1], crc[2], crc[3]]),
+            );
+        }
+    }
+    conn.execute("DELETE FROM batches WHERE seq = ?1", [row.key as i64])
+        .map_err(err)?;
+    if !kept.is_empty() {
+        let mut st = conn.prepare_cached(INSERT_ROW).map_err(err)?;
+        insert_row(&mut st, &kept).map_err(err)?;
+    }
+    Ok(())
+}
+
 impl Storage for Sqlite {
     fn append(&mut self, events: &[Record<'_>]) -> Result<(), StorageError> {
         self.closed()?;
         let file = &self.file;
-        let tx = self.conn.transaction().map_err(|e| classify(file, e))?;
+        let err = |e| classify(file, e);
+        let row = &mut self.row;
+        row.clear();
+        let tx = self.conn.transaction().map_err(err)?;
         {
-            let mut st = tx
-                .prepare_cached("INSERT INTO events (seq, json, crc) VALUES (?1, ?2, ?3)")
-                .map_err(|e| classify(file, e))?;
+            let mut st = tx.prepare_cached(INSERT_ROW).map_err(err)?;
             for r in events {
-                st.execute(params![r.seq as i64, r.json, checksum(r.json)])
-                    .map_err(|e| classify(file, e))?;
+                if !row.push(r.seq, r.json) {
+                    insert_row(&mut st, row).map_err(err)?;
+                    row.clear();
+                    row.push(r.seq, r.json);
+                }
+            }
+            if !row.is_empty() {
+                insert_row(&mut st, row).map_err(err)?;
             }
         }
+        row.clear();
         // Dropped without a commit (an error above), the transaction rolls back: all or none.
-        tx.commit().map_err(|e| classify(file, e))
+        tx.commit().map_err(err)
     }
 
     fn compact(
@@ -368,26 +675,28 @@ impl Storage for Sqlite {
         let tx = self.conn.transaction().map_err(err)?;
         {
             // The kept tail is bounded in bytes too: a few huge events must not stay forever.
+            // Counted in whole rows, so it may keep a little less than the bound.
             let by_bytes: Option<i64> = tx
                 .query_row(
                     "SELECT min(seq) FROM (SELECT seq, sum(length(json)) OVER (ORDER BY seq DESC) AS total \
-                     FROM events WHERE seq >= ?1 AND seq <= ?2) WHERE total <= ?3",
+                     FROM batches WHERE seq + count > ?1 AND seq <= ?2) WHERE total <= ?3",
                     params![keep_from as i64, seq as i64, KEEP_TAIL_BYTES],
                     |r| r.get(0),
                 )
                 .map_err(err)?;
             let keep_from = match by_bytes {
                 Some(b) => (b as u64).max(keep_from),
-                // Even the newest event alone is over the bound (or the tail is empty): keep none.
+                // Even the newest row alone is over the bound (or the tail is empty): keep none.
                 None => keep_from.max(seq + 1),
             };
             // Deleting first lets the new snapshot reuse the freed pages: a full store
             // (--max-disk-mib) can still compact.
             tx.execute(
-                "DELETE FROM events WHERE seq < ?1",
+                "DELETE FROM batches WHERE seq + count <= ?1",
                 params![keep_from as i64],
             )
             .map_err(err)?;
+            trim_row(&tx, file, keep_from)?;
             tx.execute("DELETE FROM snapshot", []).map_err(err)?;
             let mut st = tx
                 .prepare_cached("INSERT INTO snapshot (idx, json, crc) VALUES (?1, ?2, ?3)")
@@ -436,42 +745,37 @@ impl Storage for Sqlite {
             snapshot_seq,
             ..Loaded::default()
         };
-        {
-            let mut st = self
-                .conn
-                .prepare("SELECT idx, json, crc FROM snapshot ORDER BY idx")
-                .map_err(err)?;
-            let mut rows = st.query([]).map_err(err)?;
-            let mut chunk = Vec::with_capacity(DECODE_CHUNK);
-            loop {
-                let row = rows.next().map_err(err)?;
-                if let Some(row) = row {
-                    let idx = row.get::<_, i64>(0).map_err(err)? as u64;
-                    let json: String = row.get(1).map_err(err)?;
-                    let crc: i64 = row.get(2).map_err(err)?;
-                    chunk.push((idx, json, crc));
-                }
-                if chunk.len() == DECODE_CHUNK || (row.is_none() && !chunk.is_empty()) {
-                    let events = check_chunk(&file, "snapshot event", &chunk)?;
-                    loaded.snapshot.extend(events);
-                    chunk.clear();
-                }
-                if row.is_none() {
-                    break;
-                }
+        read_table(
+            &self.conn,
+            &file,
+            &SNAPSHOT,
+            false,
+            |_| Ok(()),
+            |events| {
+                loaded
+                    .snapshot
+                    .extend(events.into_iter().map(|(_, _, e)| e))
+            },
+        )?;
+        // Events are numbered without holes from the snapshot on; a hole is a lost row.
+        let mut expected: Option<u64> = None;
+        let admit = |row: &RawRow| {
+            let want = match expected {
+                Some(e) => Some(e),
+                None if row.key > snapshot_seq => Some(snapshot_seq + 1),
+                None => None,
+            };
+            if let Some(want) = want.filter(|&w| w != row.key) {
+                return Err(damaged(
+                    &file,
+                    format!("events {want} to {} are missing", row.key.saturating_sub(1)),
+                ));
             }
-        }
-        let mut st = self
-            .conn
-            .prepare("SELECT seq, json, crc FROM events ORDER BY seq")
-            .map_err(err)?;
-        let mut rows = st.query([]).map_err(err)?;
-        let mut previous: Option<u64> = None;
-        let mut chunk: Vec<(u64, String, i64)> = Vec::with_capacity(DECODE_CHUNK);
-        // Checks and decodes what was read so far, then files it, in order.
-        let flush = |chunk: &mut Vec<(u64, String, i64)>, loaded: &mut Loaded| {
-            let events = check_chunk(&file, "event", chunk)?;
-            for ((seq, json, _), event) in chunk.drain(..).zip(events) {
+            expected = Some(row.end());
+            Ok(())
+        };
+        read_table(&self.conn, &file, &EVENTS, true, admit, |events| {
+            for (seq, json, event) in events {
                 if seq <= snapshot_seq {
                     loaded.recent.push(event);
                 } else {
@@ -479,33 +783,7 @@ impl Storage for Sqlite {
                     loaded.events.push(Stored { seq, json, event });
                 }
             }
-            Ok::<(), StorageError>(())
-        };
-        while let Some(row) = rows.next().map_err(err)? {
-            let seq = row.get::<_, i64>(0).map_err(err)? as u64;
-            let json: String = row.get(1).map_err(err)?;
-            let crc: i64 = row.get(2).map_err(err)?;
-            // Events are numbered without holes; a hole is a lost row.
-            let expected = match previous {
-                Some(p) => Some(p + 1),
-                None if seq > snapshot_seq => Some(snapshot_seq + 1),
-                None => None,
-            };
-            if let Some(expected) = expected.filter(|&e| e != seq) {
-                // A damaged row before the hole is reported first, as it comes first.
-                flush(&mut chunk, &mut loaded)?;
-                return Err(damaged(
-                    &file,
-                    format!("events {expected} to {} are missing", seq.saturating_sub(1)),
-                ));
-            }
-            previous = Some(seq);
-            chunk.push((seq, json, crc));
-            if chunk.len() == DECODE_CHUNK {
-                flush(&mut chunk, &mut loaded)?;
-            }
-        }
-        flush(&mut chunk, &mut loaded)?;
+        })?;
         Ok(loaded)
     }
 
@@ -539,12 +817,13 @@ pub struct Recovered {
     pub damaged: PathBuf,
     pub snapshot_kept: usize,
     pub events_kept: usize,
-    /// Rows that could not be read back intact (`table key: reason`, or `table first to last:
-    /// reason` for the keys under a damaged page), at most 20 named.
+    /// Events that could not be read back intact (`table key: reason`, or `table first to
+    /// last: reason` for a row, or the keys under a damaged page), at most 20 named.
     pub lost: Vec<String>,
-    /// How many: a damaged page's range counts one row a key (the keys are numbered without
-    /// holes; when the table's first page is the damaged one, the keys before the first row
-    /// a compaction kept are counted too, since nothing says where it started).
+    /// How many events: those of a damaged row, and every number between the rows read on
+    /// either side of a damaged page (events are numbered without holes; when the table's first
+    /// page is the damaged one, the events before the first a compaction kept are counted
+    /// too, since nothing says where they started).
     pub lost_count: usize,
 }
 
@@ -584,8 +863,21 @@ pub fn recover(options: &Options, new_session: &str) -> Result<Recovered, Storag
             lost.push(what);
         }
     };
-    let snapshot = salvage(&old, "snapshot", "idx", 0, &mut note);
-    let events = salvage(&old, "events", "seq", 1, &mut note);
+    // A file of layout 1 whose move to layout 2 could not read it still has its `events`.
+    let layout_1 = old
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE name = 'events'",
+            [],
+            |r| r.get::<_, i64>(0),
+        )
+        .is_ok_and(|n| n > 0);
+    let snapshot = salvage(&old, &SNAPSHOT, 0, &mut note);
+    let events = salvage(
+        &old,
+        if layout_1 { &EVENTS_1 } else { &EVENTS },
+        1,
+        &mut note,
+    );
     drop(old);
     drop(lock);
     let mut store = Sqlite::open(options, new_session)?;
@@ -612,40 +904,68 @@ pub fn recover(options: &Options, new_session: &str) -> Result<Recovered, Storag
     })
 }
 
-/// Every row of `table` that reads back intact, in key order. A read that fails skips the
+/// Every event of `table` that reads back intact, in key order. A read that fails skips the
 /// keys it cannot reach and goes on after them, so that a damaged page loses only the rows
-/// under it (a leaf's, or an interior page's many). `first` is where the keys start when the
+/// under it (a leaf's, or an interior page's many); what is lost is counted in events, from
+/// the holes that leaves between the rows read. `first` is where the keys start when the
 /// table's leftmost path does not read.
 fn salvage(
     conn: &Connection,
-    table: &str,
-    key: &str,
+    table: &Table,
     first: i64,
     lost: &mut impl FnMut(String, usize),
 ) -> Vec<String> {
     let mut kept = Vec::new();
+    let Table {
+        name, key, count, ..
+    } = table;
+    let many = table.many;
     // The rightmost path read first: when it is damaged nothing of the table can be reached by
     // key, and that must not read as "nothing lost". When it reads, so does a read past the
     // last key (it walks only that path).
-    let bound = |f: &str| {
-        conn.query_row(&format!("SELECT {f}({key}) FROM {table}"), [], |r| {
-            r.get::<_, Option<i64>>(0)
-        })
-    };
-    let max = match bound("max") {
-        Ok(Some(max)) => max,
+    let last = conn
+        .query_row(
+            &format!("SELECT {key}, {count} FROM {name} ORDER BY {key} DESC LIMIT 1"),
+            [],
+            key_and_count,
+        )
+        .optional();
+    let (max, end) = match last {
+        Ok(Some((k, n))) => (k as i64, k.saturating_add(n.max(1))),
         Ok(None) => return kept,
         Err(e) => {
-            lost(format!("{table}: cannot be read: {e}"), 1);
+            lost(format!("{many}: cannot be read: {e}"), 1);
             return kept;
         }
     };
     // After a compaction the events start far past 1: from the first that exists.
-    let mut next = bound("min").ok().flatten().unwrap_or(first);
+    let min = conn
+        .query_row(&format!("SELECT min({key}) FROM {name}"), [], |r| {
+            r.get::<_, Option<i64>>(0)
+        })
+        .ok()
+        .flatten()
+        .unwrap_or(first);
+    // The next event's number, where a read starts again, and why the events from `expected`
+    // to the next row read were not read.
+    let mut expected = min as u64;
+    let mut resume = min;
+    let mut failed: Option<String> = None;
+    let gap = |to: u64,
+               expected: u64,
+               failed: &mut Option<String>,
+               lost: &mut dyn FnMut(String, usize)| {
+        if to > expected {
+            let why = failed.take().unwrap_or_else(|| "missing".into());
+            let n = usize::try_from(to - expected).unwrap_or(usize::MAX);
+            lost(format!("{}: {why}", table.keys(expected, to - 1)), n);
+        }
+        *failed = None;
+    };
     // `>=` and not `>`: SQLite seeks a `> k` read through the page that holds `k`, so after
     // the last key under a damaged page it would fail once more and lose the next row.
-    let sql = format!("SELECT {key}, json, crc FROM {table} WHERE {key} >= ?1 ORDER BY {key}");
-    let starts = format!("SELECT {key} FROM {table} WHERE {key} >= ?1 ORDER BY {key} LIMIT 1");
+    let sql = table.select_from();
+    let starts = format!("SELECT {key} FROM {name} WHERE {key} >= ?1 ORDER BY {key} LIMIT 1");
     // Whether a read from `at` gets past its first step (every start under a damaged page fails).
     let reads = |at: i64| {
         let first_row = conn
@@ -659,34 +979,57 @@ fn salvage(
     loop {
         let result = (|| -> rusqlite::Result<()> {
             let mut st = conn.prepare_cached(&sql)?;
-            let mut rows = st.query([next])?;
+            let mut rows = st.query([resume])?;
             while let Some(row) = rows.next()? {
-                let k: i64 = row.get(0)?;
-                next = k + 1;
-                let json: rusqlite::Result<String> = row.get(1);
-                let crc: rusqlite::Result<i64> = row.get(2);
-                match (json, crc) {
-                    (Ok(json), Ok(crc)) if i64::from(checksum(&json)) == crc => {
-                        match decode_event(0, &json) {
-                            Ok(_) => kept.push(json),
-                            Err(e) => lost(format!("{table} {k}: {e}"), 1),
+                let (k, n) = key_and_count(row)?;
+                resume = k as i64 + 1;
+                gap(k, expected, &mut failed, lost);
+                let row_end = k.saturating_add(n.max(1));
+                let lost_row = |why: String| {
+                    (
+                        format!("{}: {why}", table.keys(k, row_end - 1)),
+                        usize::try_from(row_end - k).unwrap_or(usize::MAX),
+                    )
+                };
+                match (text_of(row), crcs_of(row)) {
+                    (Ok(json), Ok(crcs)) => match rows::split(n, &json, &crcs) {
+                        Ok(parts) => {
+                            for (part, k) in parts.into_iter().zip(k..) {
+                                if !part.intact {
+                                    lost(format!("{many} {k}: does not match its checksum"), 1);
+                                    continue;
+                                }
+                                match decode_event(0, part.json) {
+                                    Ok(_) => kept.push(part.json.to_owned()),
+                                    Err(e) => lost(format!("{many} {k}: {e}"), 1),
+                                }
+                            }
                         }
+                        Err(why) => {
+                            let (what, n) = lost_row(format!("the row {why}"));
+                            lost(what, n);
+                        }
+                    },
+                    (Err(e), _) | (_, Err(e)) => {
+                        let (what, n) = lost_row(e.to_string());
+                        lost(what, n);
                     }
-                    _ => lost(format!("{table} {k}: does not match its checksum"), 1),
                 }
+                expected = expected.max(row_end);
             }
             Ok(())
         })();
         let Err(e) = result else {
-            return kept;
+            break;
         };
-        if next > max {
-            return kept;
+        failed = Some(e.to_string());
+        if resume > max {
+            break;
         }
-        // The first start that reads again: steps doubling from `next` until one does (past
+        // The first start that reads again: steps doubling from `resume` until one does (past
         // the last key one does), then halved back to the smallest. One read a key was too
         // slow for an interior page over a million keys.
-        let (mut bad, mut good, mut step) = (next, max.saturating_add(1), 1i64);
+        let (mut bad, mut good, mut step) = (resume, max.saturating_add(1), 1i64);
         loop {
             let at = bad.saturating_add(step);
             if at >= good {
@@ -707,15 +1050,10 @@ fn salvage(
                 bad = mid;
             }
         }
-        let rows = usize::try_from(good - next).unwrap_or(usize::MAX);
-        let what = if rows == 1 {
-            format!("{table} {next}: {e}")
-        } else {
-            format!("{table} {next} to {}: {e}", good - 1)
-        };
-        lost(what, rows);
-        next = good;
+        resume = good;
     }
+    gap(end, expected, &mut failed, lost);
+    kept
 }
 
 #[cfg(test)]
@@ -745,7 +1083,7 @@ mod tests {
         let reader = Connection::open(dir.join(FILE)).expect("reader");
         reader.execute_batch("BEGIN").expect("begin");
         let n: i64 = reader
-            .query_row("SELECT count(*) FROM events", [], |r| r.get(0))
+            .query_row("SELECT sum(count) FROM batches", [], |r| r.get(0))
             .expect("read");
         assert_eq!(n, 100);
         // Not the default 5 s of waiting for the reader.
@@ -878,12 +1216,204 @@ mod tests {
 
     /// Appends `events` numbered from 1, in one transaction.
     fn append_numbered(store: &mut Sqlite, events: &[String]) {
+        append_in_batches(store, events, events.len());
+    }
+
+    /// Appends `events` numbered from 1, `per_batch` to a transaction (so rows of at most
+    /// that many).
+    fn append_in_batches(store: &mut Sqlite, events: &[String], per_batch: usize) {
         let records: Vec<Record<'_>> = events
             .iter()
             .zip(1..)
             .map(|(json, seq)| Record { seq, json })
             .collect();
-        store.append(&records).expect("append");
+        for batch in records.chunks(per_batch.max(1)) {
+            store.append(batch).expect("append");
+        }
+    }
+
+    /// The rows of the events table: `(first, count)` in order.
+    fn rows_of(conn: &Connection) -> Vec<(u64, u64)> {
+        let mut st = conn
+            .prepare("SELECT seq, count FROM batches ORDER BY seq")
+            .expect("a query");
+        let rows = st
+            .query_map([], |r| {
+                Ok((r.get::<_, i64>(0)? as u64, r.get::<_, i64>(1)? as u64))
+            })
+            .expect("rows");
+        rows.map(|r| r.expect("a row")).collect()
+    }
+
+    /// A batch is kept in few rows, each of events numbered one after another, and reads
+    /// back as it was written, however it is cut into rows.
+    #[test]
+    fn a_batch_is_kept_in_rows_of_many_events() {
+        let (dir, mut store) = fresh("rows", SyncMode::Off);
+        let events: Vec<String> = (1..=1000)
+            .map(|n| clear_event(n, n as usize % 50))
+            .collect();
+        let records: Vec<Record<'_>> = events
+            .iter()
+            .zip(1..)
+            .map(|(json, seq)| Record { seq, json })
+            .collect();
+        store.append(&records[..900]).expect("append");
+        for batch in records[900..].chunks(7) {
+            store.append(batch).expect("append");
+        }
+        let bytes: usize = events[..900].iter().map(|e| e.len() + 1).sum();
+        let rows = rows_of(&store.conn);
+        let first_batch = rows.iter().filter(|r| r.0 <= 900).count();
+        assert!(
+            first_batch <= bytes / rows::ROW_BYTES + 1,
+            "{first_batch} rows for {bytes} bytes"
+        );
+        // The second call's batches of 7 start rows of their own; none goes past its batch.
+        assert!(rows
+            .iter()
+            .all(|&(first, n)| first > 900 || first + n <= 901));
+        assert_eq!(rows.len(), first_batch + 100usize.div_ceil(7));
+        let mut next = 1;
+        for (first, n) in &rows {
+            assert_eq!(*first, next, "rows follow each other: {rows:?}");
+            next += n;
+        }
+        store.close();
+        drop(store);
+        let loaded = Sqlite::open(&options(&dir), "s")
+            .expect("reopen")
+            .load()
+            .expect("load");
+        let back: Vec<&str> = loaded.events.iter().map(|s| s.json.as_str()).collect();
+        assert_eq!(back, events);
+        let seqs: Vec<u64> = loaded.events.iter().map(|s| s.seq).collect();
+        assert_eq!(seqs, (1..=1000).collect::<Vec<u64>>());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A compaction that keeps events from the middle of a row keeps exactly those.
+    #[test]
+    fn a_compaction_keeps_the_tail_from_the_middle_of_a_row() {
+        let (dir, mut store) = fresh("trim", SyncMode::Off);
+        let events: Vec<String> = (1..=30).map(|n| clear_event(n, 0)).collect();
+        append_in_batches(&mut store, &events, 10);
+        store.compact(20, &[], 15).expect("compact");
+        assert_eq!(rows_of(&store.conn), [(15, 6), (21, 10)]);
+        let loaded = store.load().expect("load");
+        assert_eq!(
+            ids(&loaded.recent),
+            (15..=20).map(|n| format!("e{n}")).collect::<Vec<_>>()
+        );
+        let seqs: Vec<u64> = loaded.events.iter().map(|s| s.seq).collect();
+        assert_eq!(seqs, (21..=30).collect::<Vec<u64>>());
+        // And the trimmed row still reads as damaged when its text changed on disk.
+        let conn = raw(&dir, store);
+        conn.execute(
+            "UPDATE batches SET json = replace(json, '\"e17\"', '\"e71\"') WHERE seq = 15",
+            [],
+        )
+        .expect("damage");
+        drop(conn);
+        match Sqlite::open(&options(&dir), "s").expect("reopen").load() {
+            Err(StorageError::Damaged { what, .. }) => {
+                assert!(
+                    what.contains("event 17 does not match its checksum"),
+                    "{what}"
+                )
+            }
+            Err(e) => panic!("another error: {e}"),
+            Ok(_) => panic!("a changed event loaded"),
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A store of layout 1 (one row an event) is moved to rows when opened: every event,
+    /// its number and its checksum kept, so that one changed on disk still reads as damaged.
+    #[test]
+    fn a_store_of_layout_1_is_moved_to_rows_when_opened() {
+        let dir = std::env::temp_dir().join(format!("utp-sqlite-layout1-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("dir");
+        let events: Vec<String> = (1..=50).map(|n| clear_event(n, 3)).collect();
+        {
+            let conn = Connection::open(dir.join(FILE)).expect("create");
+            conn.execute_batch(
+                "PRAGMA journal_mode = WAL;
+                 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+                 CREATE TABLE events (seq INTEGER PRIMARY KEY, json TEXT NOT NULL, crc INTEGER NOT NULL);
+                 CREATE TABLE snapshot (idx INTEGER PRIMARY KEY, json TEXT NOT NULL, crc INTEGER NOT NULL);
+                 INSERT INTO meta VALUES ('format', '1'), ('session', 'old'), ('snapshot_seq', '10'), ('clean', '1');",
+            )
+            .expect("layout 1");
+            let snap = clear_event(99, 0);
+            conn.execute(
+                "INSERT INTO snapshot VALUES (0, ?1, ?2)",
+                params![snap, checksum(&snap)],
+            )
+            .expect("snapshot");
+            for (json, seq) in events.iter().zip(1i64..) {
+                // Event 30's text changed after its checksum was taken.
+                let crc = if seq == 30 {
+                    checksum(json) ^ 1
+                } else {
+                    checksum(json)
+                };
+                conn.execute(
+                    "INSERT INTO events VALUES (?1, ?2, ?3)",
+                    params![seq, json, crc],
+                )
+                .expect("event");
+            }
+        }
+        let mut store = Sqlite::open(&options(&dir), "new").expect("opens");
+        let format: String = store
+            .conn
+            .query_row("SELECT value FROM meta WHERE key = 'format'", [], |r| {
+                r.get(0)
+            })
+            .expect("format");
+        assert_eq!(format, FORMAT);
+        let old: i64 = store
+            .conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE name = 'events'",
+                [],
+                |r| r.get(0),
+            )
+            .expect("schema");
+        assert_eq!(old, 0, "the old table is gone");
+        assert_eq!(rows_of(&store.conn), [(1, 50)]);
+        match store.load() {
+            Err(StorageError::Damaged { what, .. }) => {
+                assert!(
+                    what.contains("event 30 does not match its checksum"),
+                    "{what}"
+                )
+            }
+            Err(e) => panic!("another error: {e}"),
+            Ok(_) => panic!("a changed event loaded"),
+        }
+        // Mended, everything reads back under the old session.
+        let mut mended = rows::Row::default();
+        for (json, seq) in events.iter().zip(1..) {
+            assert!(mended.push(seq, json));
+        }
+        store
+            .conn
+            .execute(
+                "UPDATE batches SET crcs = ?1 WHERE seq = 1",
+                params![mended.crcs],
+            )
+            .expect("mend");
+        let loaded = store.load().expect("loads");
+        assert_eq!(loaded.session, "old");
+        assert_eq!(ids(&loaded.snapshot), ["e99"]);
+        assert_eq!(loaded.recent.len(), 10);
+        let back: Vec<&str> = loaded.events.iter().map(|s| s.json.as_str()).collect();
+        assert_eq!(back, events[10..]);
+        drop(store);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     fn clear_event(n: u64, pad: usize) -> String {
@@ -984,7 +1514,7 @@ mod tests {
     fn pages_of(conn: &Connection) -> (u64, u64) {
         let (page, root): (u32, u32) = conn
             .query_row(
-                "SELECT (SELECT page_size FROM pragma_page_size), rootpage FROM sqlite_master WHERE name = 'events'",
+                "SELECT (SELECT page_size FROM pragma_page_size), rootpage FROM sqlite_master WHERE name = 'batches'",
                 [],
                 |r| Ok((r.get(0)?, r.get(1)?)),
             )
@@ -1015,31 +1545,94 @@ mod tests {
         events.iter().map(|e| e.id.clone()).collect()
     }
 
+    /// Puts `json` in event `seq`'s place inside its row; with `crc` its checksum too (as if
+    /// written so), else the old checksum stays (a text changed on disk).
+    fn set_event(conn: &Connection, seq: u64, json: &str, crc: bool) {
+        let (first, count, text, mut crcs): (i64, i64, String, Vec<u8>) = conn
+            .query_row(
+                "SELECT seq, count, json, crcs FROM batches WHERE seq <= ?1 ORDER BY seq DESC LIMIT 1",
+                [seq as i64],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .expect("its row");
+        let i = (seq as i64 - first) as usize;
+        assert!(i < count as usize, "event {seq} in the row from {first}");
+        let mut lines: Vec<&str> = text.split('\n').collect();
+        lines[i] = json;
+        if crc {
+            crcs[4 * i..4 * i + 4].copy_from_slice(&checksum(json).to_le_bytes());
+        }
+        conn.execute(
+            "UPDATE batches SET json = ?1, crcs = ?2 WHERE seq = ?3",
+            params![lines.join("\n"), crcs, first],
+        )
+        .expect("rewrite");
+    }
+
+    /// A damaged page of a large row's text loses that row's events, named as one range,
+    /// and nothing else.
+    #[test]
+    fn recovery_past_a_damaged_page_of_a_rows_text_loses_that_row_only() {
+        let (dir, mut store) = fresh("recover-overflow", SyncMode::Off);
+        let total = 200u64;
+        let events: Vec<String> = (1..=total).map(|n| clear_event(n, 300)).collect();
+        append_numbered(&mut store, &events);
+        let conn = raw(&dir, store);
+        let rows = rows_of(&conn);
+        assert!(rows.len() > 2, "{rows:?}");
+        let (page, _) = pages_of(&conn);
+        drop(conn);
+        // The middle event of the second row: far into its text, past what its leaf holds.
+        let (first, n) = rows[1];
+        overwrite_page(
+            &dir,
+            page_holding(&dir, &format!("\"e{}\"", first + n / 2), page),
+            page,
+        );
+        let r = recover(&options(&dir), "s2").expect("recover");
+        assert_eq!(r.lost_count as u64, n, "{:?}", r.lost);
+        assert_eq!(r.lost.len(), 1, "{:?}", r.lost);
+        assert!(
+            r.lost[0].starts_with(&format!("events {first} to {}: ", first + n - 1)),
+            "{}",
+            r.lost[0]
+        );
+        assert_eq!(r.events_kept as u64, total - n);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
     #[test]
     fn recovery_keeps_every_intact_row_and_names_each_lost_one() {
         let (dir, mut store) = fresh("recover", SyncMode::Off);
         let snapshot: Vec<String> = (101..=103).map(|n| clear_event(n, 5)).collect();
         store.compact(0, &snapshot, 0).expect("snapshot");
-        let events: Vec<String> = (1..=8).map(|n| clear_event(n, 5)).collect();
-        append_numbered(&mut store, &events);
+        let events: Vec<String> = (1..=12).map(|n| clear_event(n, 5)).collect();
+        // Events 1 to 8 in one row, 9 to 12 in another.
+        append_in_batches(&mut store, &events, 8);
         let conn = raw(&dir, store);
         let first_idx: i64 = conn
             .query_row("SELECT min(idx) FROM snapshot", [], |r| r.get(0))
             .expect("idx");
-        let not_an_event = r#"{"not":"an event"}"#;
-        conn.execute_batch(&format!(
-            "UPDATE snapshot SET json = json || ' ' WHERE idx = {first_idx};
-             UPDATE events SET json = json || ' ' WHERE seq IN (3, 8);
-             UPDATE events SET json = '{not_an_event}', crc = {} WHERE seq = 5;",
-            checksum(not_an_event)
-        ))
+        conn.execute(
+            &format!("UPDATE snapshot SET json = json || ' ' WHERE idx = {first_idx}"),
+            [],
+        )
+        .expect("damage");
+        set_event(&conn, 3, &format!("{} ", events[2]), false);
+        set_event(&conn, 8, &format!("{} ", events[7]), false);
+        set_event(&conn, 5, r#"{"not":"an event"}"#, true);
+        // The second row loses a line: its shape no longer holds.
+        conn.execute(
+            "UPDATE batches SET json = substr(json, 1, instr(json, '\"e12\"') - 9) WHERE seq = 9",
+            [],
+        )
         .expect("damage");
         drop(conn);
 
         let r = recover(&options(&dir), "s2").expect("recover");
         assert_eq!((r.snapshot_kept, r.events_kept), (2, 5));
-        assert_eq!(r.lost_count, 4);
-        assert_eq!(r.lost.len(), 4);
+        assert_eq!(r.lost_count, 8);
+        assert_eq!(r.lost.len(), 5, "{:?}", r.lost);
         let checksum_lost =
             |table: &str, key: i64| format!("{table} {key}: does not match its checksum");
         assert_eq!(r.lost[0], checksum_lost("snapshot", first_idx));
@@ -1050,6 +1643,10 @@ mod tests {
             r.lost[2]
         );
         assert_eq!(r.lost[3], checksum_lost("events", 8));
+        assert_eq!(
+            r.lost[4],
+            "events 9 to 12: the row holds 3 lines for 4 events"
+        );
         assert!(r.damaged.exists(), "the damaged file is kept aside");
 
         // The new store: the intact rows, renumbered from 1, under the new session.
@@ -1071,8 +1668,10 @@ mod tests {
         let events: Vec<String> = (1..=26).map(|n| clear_event(n, 1)).collect();
         append_numbered(&mut store, &events);
         let conn = raw(&dir, store);
-        conn.execute("UPDATE events SET crc = crc + 1 WHERE seq > 1", [])
-            .expect("damage");
+        // Every event but the first changed after its checksum was taken.
+        for seq in 2..=26 {
+            set_event(&conn, seq, &format!("{} ", events[seq as usize - 1]), false);
+        }
         drop(conn);
         let r = recover(&options(&dir), "s2").expect("recover");
         assert_eq!((r.snapshot_kept, r.events_kept, r.lost_count), (0, 1, 25));
@@ -1106,7 +1705,7 @@ mod tests {
         let (dir, mut store) = fresh("recover-page", SyncMode::Off);
         let total = 3_000u64;
         let events: Vec<String> = (1..=total).map(|n| clear_event(n, 300)).collect();
-        append_numbered(&mut store, &events);
+        append_in_batches(&mut store, &events, 3);
         let (page, _) = pages_of(&raw(&dir, store));
         // A page two thirds into the file (the events' leaves fill it) overwritten.
         let pages = std::fs::metadata(dir.join(FILE)).expect("size").len() / page;
@@ -1166,7 +1765,7 @@ mod tests {
         let (dir, mut store) = fresh("recover-interior", SyncMode::Off);
         let total = 40_000u64;
         let events: Vec<String> = (1..=total).map(|n| clear_event(n, 1)).collect();
-        append_numbered(&mut store, &events);
+        append_in_batches(&mut store, &events, 2);
         let conn = raw(&dir, store);
         let (page, root) = pages_of(&conn);
         drop(conn);
@@ -1191,20 +1790,22 @@ mod tests {
         assert!(last_under > 10_000 && last_under < total, "{last_under}");
         overwrite_page(&dir, child - 1, page);
 
+        // The last row under the page is `last_under`'s, of two events.
+        let last_lost = last_under + 1;
         let r = recover(&options(&dir), "s2").expect("recover");
-        assert_eq!(r.lost_count as u64, last_under, "{:?}", r.lost);
+        assert_eq!(r.lost_count as u64, last_lost, "{:?}", r.lost);
         assert_eq!(r.lost.len(), 1, "one range: {:?}", r.lost);
         assert!(
-            r.lost[0].starts_with(&format!("events 1 to {last_under}: ")),
+            r.lost[0].starts_with(&format!("events 1 to {last_lost}: ")),
             "{}",
             r.lost[0]
         );
-        assert_eq!(r.events_kept as u64, total - last_under);
+        assert_eq!(r.events_kept as u64, total - last_lost);
         let mut store = Sqlite::open(&options(&dir), "unused").expect("reopen");
         let loaded = store.load().expect("load");
         let first_kept = loaded.events.first().map(|s| s.event.id.clone());
         let last_kept = loaded.events.last().map(|s| s.event.id.clone());
-        assert_eq!(first_kept, Some(format!("e{}", last_under + 1)));
+        assert_eq!(first_kept, Some(format!("e{}", last_lost + 1)));
         assert_eq!(last_kept, Some(format!("e{total}")));
         drop(store);
         let _ = std::fs::remove_dir_all(&dir);
@@ -1218,7 +1819,7 @@ mod tests {
         let (dir, mut store) = fresh("recover-two", SyncMode::Off);
         let total = 3_000u64;
         let events: Vec<String> = (1..=total).map(|n| clear_event(n, 300)).collect();
-        append_numbered(&mut store, &events);
+        append_in_batches(&mut store, &events, 3);
         let (page, _) = pages_of(&raw(&dir, store));
         let page_of = |n: u64| page_holding(&dir, &clear_event(n, 300), page);
         // The first row's page, and the page of the row half way (where a search over the
@@ -1245,11 +1846,11 @@ mod tests {
         let (dir, mut store) = fresh("recover-compacted", SyncMode::Off);
         let total = 6_000u64;
         let events: Vec<String> = (1..=total).map(|n| clear_event(n, 300)).collect();
-        append_numbered(&mut store, &events);
+        append_in_batches(&mut store, &events, 3);
         store.compact(3_000, &[], 3_001).expect("compact");
         let conn = raw(&dir, store);
         let first: i64 = conn
-            .query_row("SELECT min(seq) FROM events", [], |r| r.get(0))
+            .query_row("SELECT min(seq) FROM batches", [], |r| r.get(0))
             .expect("first event");
         assert_eq!(first, 3_001);
         let (page, _) = pages_of(&conn);
@@ -1315,7 +1916,7 @@ mod tests {
         let conn = raw(&dir, store);
         // Freed pages stay on the free list (incremental vacuum), and the stop was a crash.
         conn.execute_batch(
-            "DELETE FROM events WHERE seq < 1500;
+            "DELETE FROM batches WHERE seq < 1500;
              UPDATE meta SET value = '0' WHERE key = 'clean';
              PRAGMA wal_checkpoint(TRUNCATE);",
         )

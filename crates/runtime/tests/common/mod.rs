@@ -40,7 +40,8 @@ pub fn durable(c: &mut Config, dir: &std::path::Path) {
 }
 
 /// Every event in a store's history, `(seq, json)` in order, read with SQLite directly (as an
-/// operator would), beside a server that may be running.
+/// operator would: a row holds a run of events as JSON Lines), beside a server that may be
+/// running.
 pub fn stored_events(dir: &std::path::Path) -> Vec<(u64, String)> {
     let conn = rusqlite::Connection::open_with_flags(
         dir.join("events.db"),
@@ -48,14 +49,29 @@ pub fn stored_events(dir: &std::path::Path) -> Vec<(u64, String)> {
     )
     .expect("the store opens");
     let mut st = conn
-        .prepare("SELECT seq, json FROM events ORDER BY seq")
+        .prepare("SELECT seq, count, json FROM batches ORDER BY seq")
         .expect("a query");
     let rows = st
         .query_map([], |r| {
-            Ok((r.get::<_, i64>(0)? as u64, r.get::<_, String>(1)?))
+            Ok((
+                r.get::<_, i64>(0)? as u64,
+                r.get::<_, i64>(1)?,
+                r.get::<_, String>(2)?,
+            ))
         })
         .expect("rows");
-    rows.map(|r| r.expect("a row")).collect()
+    let mut events = Vec::new();
+    for row in rows {
+        let (first, count, json) = row.expect("a row");
+        let lines: Vec<&str> = if count == 1 {
+            vec![&json]
+        } else {
+            json.split('\n').collect()
+        };
+        assert_eq!(lines.len() as i64, count, "the row from {first}");
+        events.extend((first..).zip(lines.into_iter().map(str::to_owned)));
+    }
+    events
 }
 
 /// A runtime on a free loopback port, `tweak`ed.
