@@ -1328,44 +1328,46 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
     }
 
+    /// A store of layout 1 in a fresh directory named `name`: a snapshot of one event (e99),
+    /// the snapshot's number 10, and `events` numbered from 1, each with its checksum
+    /// (`changed` gets a wrong one).
+    fn layout_1_store(name: &str, events: &[String], changed: i64) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("utp-sqlite-{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("dir");
+        let conn = Connection::open(dir.join(FILE)).expect("create");
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL;
+             CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+             CREATE TABLE events (seq INTEGER PRIMARY KEY, json TEXT NOT NULL, crc INTEGER NOT NULL);
+             CREATE TABLE snapshot (idx INTEGER PRIMARY KEY, json TEXT NOT NULL, crc INTEGER NOT NULL);
+             INSERT INTO meta VALUES ('format', '1'), ('session', 'old'), ('snapshot_seq', '10'), ('clean', '1');",
+        )
+        .expect("layout 1");
+        let snap = clear_event(99, 0);
+        conn.execute(
+            "INSERT INTO snapshot VALUES (0, ?1, ?2)",
+            params![snap, checksum(&snap)],
+        )
+        .expect("snapshot");
+        for (json, seq) in events.iter().zip(1i64..) {
+            let crc = checksum(json) ^ u32::from(seq == changed);
+            conn.execute(
+                "INSERT INTO events VALUES (?1, ?2, ?3)",
+                params![seq, json, crc],
+            )
+            .expect("event");
+        }
+        dir
+    }
+
     /// A store of layout 1 (one row an event) is moved to rows when opened: every event,
     /// its number and its checksum kept, so that one changed on disk still reads as damaged.
     #[test]
     fn a_store_of_layout_1_is_moved_to_rows_when_opened() {
-        let dir = std::env::temp_dir().join(format!("utp-sqlite-layout1-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("dir");
         let events: Vec<String> = (1..=50).map(|n| clear_event(n, 3)).collect();
-        {
-            let conn = Connection::open(dir.join(FILE)).expect("create");
-            conn.execute_batch(
-                "PRAGMA journal_mode = WAL;
-                 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-                 CREATE TABLE events (seq INTEGER PRIMARY KEY, json TEXT NOT NULL, crc INTEGER NOT NULL);
-                 CREATE TABLE snapshot (idx INTEGER PRIMARY KEY, json TEXT NOT NULL, crc INTEGER NOT NULL);
-                 INSERT INTO meta VALUES ('format', '1'), ('session', 'old'), ('snapshot_seq', '10'), ('clean', '1');",
-            )
-            .expect("layout 1");
-            let snap = clear_event(99, 0);
-            conn.execute(
-                "INSERT INTO snapshot VALUES (0, ?1, ?2)",
-                params![snap, checksum(&snap)],
-            )
-            .expect("snapshot");
-            for (json, seq) in events.iter().zip(1i64..) {
-                // Event 30's text changed after its checksum was taken.
-                let crc = if seq == 30 {
-                    checksum(json) ^ 1
-                } else {
-                    checksum(json)
-                };
-                conn.execute(
-                    "INSERT INTO events VALUES (?1, ?2, ?3)",
-                    params![seq, json, crc],
-                )
-                .expect("event");
-            }
-        }
+        // Event 30's text changed after its checksum was taken.
+        let dir = layout_1_store("layout1", &events, 30);
         let mut store = Sqlite::open(&options(&dir), "new").expect("opens");
         let format: String = store
             .conn
@@ -1413,6 +1415,50 @@ mod tests {
         let back: Vec<&str> = loaded.events.iter().map(|s| s.json.as_str()).collect();
         assert_eq!(back, events[10..]);
         drop(store);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A file of layout 1 that cannot be moved (an event's bytes are not text) stops the
+    /// start as damaged, unchanged, and is recovered from its own table.
+    #[test]
+    fn a_store_of_layout_1_that_cannot_be_moved_is_recovered_from_its_own_table() {
+        let events: Vec<String> = (1..=20).map(|n| clear_event(n, 3)).collect();
+        let dir = layout_1_store("layout1-recover", &events, 0);
+        let conn = Connection::open(dir.join(FILE)).expect("open");
+        conn.execute(
+            "UPDATE events SET json = CAST(x'7ba5a57d' AS TEXT) WHERE seq = 12",
+            [],
+        )
+        .expect("damage");
+        drop(conn);
+        match Sqlite::open(&options(&dir), "new") {
+            Err(StorageError::Damaged { what, .. }) => {
+                assert!(what.contains("event 12 is not text"), "{what}")
+            }
+            Err(e) => panic!("another error: {e}"),
+            Ok(_) => panic!("a file that could not be moved opened"),
+        }
+        let format: String = Connection::open(dir.join(FILE))
+            .and_then(|c| {
+                c.query_row("SELECT value FROM meta WHERE key = 'format'", [], |r| {
+                    r.get(0)
+                })
+            })
+            .expect("format");
+        assert_eq!(format, "1", "left as it was");
+        let r = recover(&options(&dir), "s2").expect("recover");
+        assert_eq!((r.snapshot_kept, r.events_kept, r.lost_count), (1, 19, 1));
+        assert_eq!(r.lost, ["events 12: does not match its checksum"]);
+        let loaded = Sqlite::open(&options(&dir), "unused")
+            .expect("reopen")
+            .load()
+            .expect("load");
+        let kept: Vec<&str> = loaded.events.iter().map(|s| s.event.id.as_str()).collect();
+        let want: Vec<String> = (1..=20)
+            .filter(|&n| n != 12)
+            .map(|n| format!("e{n}"))
+            .collect();
+        assert_eq!(kept, want);
         let _ = std::fs::remove_dir_all(&dir);
     }
 
