@@ -3,8 +3,9 @@
 //!
 //! Tables: `meta` (format, session, the snapshot's sequence number), `batches` (the events,
 //! a row for a run of them: [`super::rows`] says how), `snapshot` (the folded history as
-//! events, in order, one a row with its checksum). A batch is one transaction. `--sync` chooses what a commit waits for (RELIABILITY.md says what each mode
-//! can lose on a power cut); a process crash loses nothing committed in any mode.
+//! events, in order, one a row with its checksum). A batch is one transaction. `--sync`
+//! chooses what a commit waits for (RELIABILITY.md says what each mode can lose on a power
+//! cut); a process crash loses nothing committed in any mode.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
