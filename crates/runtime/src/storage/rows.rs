@@ -3,8 +3,9 @@
 //! A row holds events numbered one after another: its key is the first one's number, `count`
 //! says how many, `json` holds their texts as JSON Lines (one event a line) and `crcs` each
 //! event's CRC-32, four bytes little-endian apiece. An insert a row instead of one an event
-//! took the store's cost per event from about 1.8 µs to a few tens of ns (BENCHMARKS.md); a
-//! checksum an event keeps what a flipped byte loses to its own event.
+//! halved SQLite's cost per event, and what the store adds to the runtime's ingest went from
+//! 2.2 µs to 0.8–1.1 (BENCHMARKS.md, session 17); a checksum an event keeps what a flipped
+//! byte loses to its own event.
 //!
 //! The protocol's writer never puts a raw newline in an event's text (JSON escapes it in a
 //! string, and the text is compact). An event that holds one anyway gets a row of its own,
