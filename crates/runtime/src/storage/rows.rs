@@ -61,8 +61,12 @@ impl Row {
         self.count == 0
     }
 
-    /// Empties the row, keeping its buffers.
+    /// Empties the row, keeping its buffers unless an event longer than a row grew them: the
+    /// store keeps its row for good, and one 16 MiB event must not stay held as 16 MiB.
     pub fn clear(&mut self) {
+        if self.json.capacity() > 2 * ROW_BYTES {
+            self.json = String::new();
+        }
         self.count = 0;
         self.json.clear();
         self.crcs.clear();
@@ -175,6 +179,23 @@ mod tests {
             }
             assert_eq!(back, events);
         }
+    }
+
+    #[test]
+    fn a_row_cleared_after_a_large_event_lets_its_memory_go() {
+        let mut row = Row::default();
+        assert!(row.push(1, &"x".repeat(ROW_BYTES)));
+        row.clear();
+        assert!(row.json.capacity() <= ROW_BYTES * 2);
+        assert!(row.push(2, &"x".repeat(ROW_BYTES * 64)));
+        row.clear();
+        assert!(
+            row.json.capacity() <= ROW_BYTES * 2,
+            "{} bytes held",
+            row.json.capacity()
+        );
+        assert!(row.push(3, "{}"), "and it is usable again");
+        assert_eq!((row.first, row.count, row.json.as_str()), (3, 1, "{}"));
     }
 
     #[test]
