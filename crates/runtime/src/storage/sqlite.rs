@@ -456,11 +456,7 @@ fn crcs_of(row: &rusqlite::Row<'_>) -> rusqlite::Result<Vec<u8>> {
     })
 }
 
-/// The text column (2) as bytes, whether stored as text or not.
-fn text_of(row: &rusqlite::Row<'_>) -> rusqlite::Result<Vec<u8>> {
-    text_of_column(row, 2)
-}
-
+/// A text column as bytes, whether stored as text or not (see [`rows::split`]).
 fn text_of_column(row: &rusqlite::Row<'_>, column: usize) -> rusqlite::Result<Vec<u8>> {
     Ok(match row.get_ref(column)? {
         rusqlite::types::ValueRef::Text(b) | rusqlite::types::ValueRef::Blob(b) => b.to_vec(),
@@ -473,7 +469,7 @@ fn raw_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<RawRow> {
     Ok(RawRow {
         key,
         count,
-        json: text_of(row)?,
+        json: text_of_column(row, 2)?,
         crcs: crcs_of(row)?,
     })
 }
@@ -992,7 +988,7 @@ fn salvage(
                         usize::try_from(row_end - k).unwrap_or(usize::MAX),
                     )
                 };
-                match (text_of(row), crcs_of(row)) {
+                match (text_of_column(row, 2), crcs_of(row)) {
                     (Ok(json), Ok(crcs)) => match rows::split(n, &json, &crcs) {
                         Ok(parts) => {
                             for (part, k) in parts.into_iter().zip(k..) {
@@ -1316,16 +1312,14 @@ mod tests {
         )
         .expect("damage");
         drop(conn);
-        match Sqlite::open(&options(&dir), "s").expect("reopen").load() {
-            Err(StorageError::Damaged { what, .. }) => {
-                assert!(
-                    what.contains("event 17 does not match its checksum"),
-                    "{what}"
-                )
-            }
-            Err(e) => panic!("another error: {e}"),
-            Ok(_) => panic!("a changed event loaded"),
-        }
+        let what = damage(
+            Sqlite::open(&options(&dir), "s").expect("reopen").load(),
+            "a changed event loaded",
+        );
+        assert!(
+            what.contains("event 17 does not match its checksum"),
+            "{what}"
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 
@@ -1387,16 +1381,11 @@ mod tests {
             .expect("schema");
         assert_eq!(old, 0, "the old table is gone");
         assert_eq!(rows_of(&store.conn), [(1, 50)]);
-        match store.load() {
-            Err(StorageError::Damaged { what, .. }) => {
-                assert!(
-                    what.contains("event 30 does not match its checksum"),
-                    "{what}"
-                )
-            }
-            Err(e) => panic!("another error: {e}"),
-            Ok(_) => panic!("a changed event loaded"),
-        }
+        let what = damage(store.load(), "a changed event loaded");
+        assert!(
+            what.contains("event 30 does not match its checksum"),
+            "{what}"
+        );
         // Mended, everything reads back under the old session.
         let mut mended = rows::Row::default();
         for (json, seq) in events.iter().zip(1..) {
@@ -1432,13 +1421,11 @@ mod tests {
         )
         .expect("damage");
         drop(conn);
-        match Sqlite::open(&options(&dir), "new") {
-            Err(StorageError::Damaged { what, .. }) => {
-                assert!(what.contains("event 12 is not text"), "{what}")
-            }
-            Err(e) => panic!("another error: {e}"),
-            Ok(_) => panic!("a file that could not be moved opened"),
-        }
+        let what = damage(
+            Sqlite::open(&options(&dir), "new"),
+            "a file that could not be moved opened",
+        );
+        assert!(what.contains("event 12 is not text"), "{what}");
         let format: String = Connection::open(dir.join(FILE))
             .and_then(|c| {
                 c.query_row("SELECT value FROM meta WHERE key = 'format'", [], |r| {
@@ -1531,13 +1518,8 @@ mod tests {
         // Keeps nothing, then event 5 without 4.
         store.compact(3, &[], 4).expect("compact");
         store.append(&[record(5)]).expect("append");
-        match store.load() {
-            Err(StorageError::Damaged { what, .. }) => {
-                assert!(what.contains("events 4 to 4 are missing"), "{what}")
-            }
-            Err(e) => panic!("another error: {e}"),
-            Ok(_) => panic!("a hole after the snapshot loaded"),
-        }
+        let what = damage(store.load(), "a hole after the snapshot loaded");
+        assert!(what.contains("events 4 to 4 are missing"), "{what}");
         drop(store);
         let _ = std::fs::remove_dir_all(&dir);
     }
@@ -1586,6 +1568,16 @@ mod tests {
         let at = (index * page) as usize;
         bytes[at..at + page as usize].fill(0x5a);
         std::fs::write(&file, bytes).expect("write");
+    }
+
+    /// What a store's refusal says is damaged; any other outcome fails the test with `ok`
+    /// (what it would mean had it succeeded).
+    fn damage<T>(result: Result<T, StorageError>, ok: &str) -> String {
+        match result {
+            Err(StorageError::Damaged { what, .. }) => what,
+            Err(e) => panic!("another error: {e}"),
+            Ok(_) => panic!("{ok}"),
+        }
     }
 
     fn ids(events: &[Event]) -> Vec<String> {
@@ -1986,13 +1978,11 @@ mod tests {
         assert!(trunk > 1, "a free list");
         overwrite_page(&dir, trunk - 1, page);
 
-        match Sqlite::open(&options(&dir), "s") {
-            Err(StorageError::Damaged { what, .. }) => {
-                assert!(what.to_lowercase().contains("free"), "{what}")
-            }
-            Err(e) => panic!("another error: {e}"),
-            Ok(_) => panic!("a damaged free list opened after a crash"),
-        }
+        let what = damage(
+            Sqlite::open(&options(&dir), "s"),
+            "a damaged free list opened after a crash",
+        );
+        assert!(what.to_lowercase().contains("free"), "{what}");
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
