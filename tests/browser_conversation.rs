@@ -417,6 +417,37 @@ fn rows(p: &Mounted) -> Vec<String> {
         .collect()
 }
 
+/// A document whose writer went away says so, not that it is still arriving, until the writer
+/// comes back and goes on.
+#[wasm_bindgen_test]
+async fn a_streamed_document_whose_writer_left_says_it_was_interrupted() {
+    let p = mount(900, 500, Some("light"));
+    p.push(&[
+        trace(),
+        json_span(2, "j"),
+        piece(3, "j", "{\"a\": [1, 2", false),
+    ])
+    .await;
+    let busy = |p: &Mounted| {
+        p.one("[data-span-kind=json] .utp-json")
+            .get_attribute("aria-busy")
+    };
+    assert_eq!(p.text(".utp-json-stream-state"), "receiving · 11 B");
+    assert_eq!(busy(&p).as_deref(), Some("true"));
+    p.push(&[ev(4, r#""op":"span_interrupted","span":"j""#)])
+        .await;
+    assert_eq!(
+        p.text(".utp-json-stream-state"),
+        "interrupted · 11 B so far"
+    );
+    assert_eq!(busy(&p).as_deref(), Some("false"));
+    p.push(&[piece(5, "j", ", 3", false)]).await;
+    assert_eq!(p.text(".utp-json-stream-state"), "receiving · 14 B");
+    assert_eq!(busy(&p).as_deref(), Some("true"));
+    p.push(&[piece(6, "j", "]}", true)]).await;
+    assert!(p.all(".utp-json-stream-state").is_empty(), "complete");
+}
+
 #[wasm_bindgen_test]
 async fn a_json_document_streamed_in_pieces_is_a_tree_while_it_arrives() {
     let p = mount(900, 700, Some("light"));

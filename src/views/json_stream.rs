@@ -59,8 +59,11 @@ pub fn json_stream(store: Store, id: SpanId) -> Element {
         use crate::reactive::Track;
         trigger.track();
         store.read(&mut |m| {
-            if let Some((stream, text)) = m.span(id).and_then(|s| s.streamed_json()) {
-                view.update(stream, text);
+            let Some(span) = m.span(id) else {
+                return;
+            };
+            if let Some((stream, text)) = span.streamed_json() {
+                view.update(stream, text, span.interrupted().is_some());
             }
         });
         if view.held {
@@ -147,7 +150,8 @@ struct TokenShown {
 }
 
 impl View {
-    fn update(&mut self, stream: &JsonStream, text: Text<'_>) {
+    /// `interrupted`: the span's writer went away (it may come back and go on).
+    fn update(&mut self, stream: &JsonStream, text: Text<'_>, interrupted: bool) {
         self.was_held = std::mem::take(&mut self.held);
         if self.failed {
             return;
@@ -156,7 +160,7 @@ impl View {
             self.fail(&e.what, text);
             return;
         }
-        self.state_line(stream, text);
+        self.state_line(stream, text, interrupted);
         if text.is_empty() {
             return;
         }
@@ -188,7 +192,8 @@ impl View {
             }
         };
         let done = stream.done() || stream.complete();
-        dom::set(&tree, "aria-busy", if done { "false" } else { "true" });
+        let busy = !done && !interrupted;
+        dom::set(&tree, "aria-busy", if busy { "true" } else { "false" });
         if self.scalar_done {
             return;
         }
@@ -203,22 +208,19 @@ impl View {
         self.containers(stream, text);
     }
 
-    /// "receiving · 12.3 KB" while the document arrives; nothing once it is complete.
-    fn state_line(&mut self, stream: &JsonStream, text: Text<'_>) {
+    /// "receiving · 12.3 KB" while the document arrives, "interrupted · 12.3 KB so far" while
+    /// its writer is gone; nothing once it is complete.
+    fn state_line(&mut self, stream: &JsonStream, text: Text<'_>, interrupted: bool) {
+        let line = state_text(text.len(), interrupted);
         let complete = stream.done() && stream.error().is_none();
         match (&self.state, complete) {
             (Some(s), true) => {
                 s.remove();
                 self.state = None;
             }
-            (Some(s), false) => s.set_text_content(Some(&receiving(text.len()))),
+            (Some(s), false) => s.set_text_content(Some(&line)),
             (None, false) => {
-                let s = dom::add_text(
-                    &self.root,
-                    "div",
-                    "utp-json-stream-state",
-                    &receiving(text.len()),
-                );
+                let s = dom::add_text(&self.root, "div", "utp-json-stream-state", &line);
                 self.state = Some(s);
             }
             (None, true) => {}
@@ -938,8 +940,13 @@ fn partial_row(key: Option<&str>, shown: &str) -> Element {
 /// most [`MAX_SHOWN_CHARS`] characters and a few more), however long the token grows.
 const TOKEN_BYTES: usize = 4 * MAX_SHOWN_CHARS + 8;
 
-fn receiving(bytes: usize) -> String {
-    format!("receiving · {}", json_partial::size(bytes))
+fn state_text(bytes: usize, interrupted: bool) -> String {
+    let size = json_partial::size(bytes);
+    if interrupted {
+        format!("interrupted · {size} so far")
+    } else {
+        format!("receiving · {size}")
+    }
 }
 
 /// Bytes `range` of the streamed document of span `id` (its content once complete).
