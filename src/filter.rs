@@ -102,7 +102,9 @@ fn contains(m: &Model, id: TraceId, needle: &str) -> bool {
             let found = span.title.as_deref().is_some_and(|x| has(x, needle))
                 || match &span.content {
                     Content::Text(x) => has(x, needle),
-                    Content::Json(j) => has(j.get(), needle),
+                    // A streamed document (the content, once complete) is read below, in
+                    // its chunks: not joined.
+                    Content::Json(j) => span.stream.is_none() && has(j.get(), needle),
                     Content::Items(items) => items
                         .iter()
                         .any(|i| has(&i.name, needle) || has(i.value.get(), needle)),

@@ -199,7 +199,20 @@ fn close(open: Open<'_>, blocks: &mut Vec<Block>) {
 /// The inline spans of a paragraph's lines (their trailing spaces kept for hard breaks, but
 /// not at its end).
 fn lines_inline(lines: &[&str]) -> Vec<Inline> {
-    inline(lines.join("\n").trim_end())
+    inline(join_lines(lines).trim_end())
+}
+
+/// `lines.join("\n")`, written out: `join` is compiled once for each type of list it joins
+/// (about 1 KB of wasm, 0.1 KB of gzip, each), and the others join `String`s.
+fn join_lines(lines: &[&str]) -> String {
+    let mut text = String::new();
+    for (i, line) in lines.iter().enumerate() {
+        if i > 0 {
+            text.push('\n');
+        }
+        text.push_str(line);
+    }
+    text
 }
 
 /// Parses a document into blocks.
@@ -227,7 +240,7 @@ pub fn parse_with_starts(text: &str) -> (Vec<Block>, Vec<usize>) {
         match &mut open {
             Open::Para(para) if !blank => {
                 if let Some(level) = setext(line) {
-                    let text = std::mem::take(para).join("\n");
+                    let text = join_lines(&std::mem::take(para));
                     blocks.push(Block::Heading(level, inline(&text)));
                     note(&blocks, &mut starts, open_start);
                     open = Open::None;
@@ -300,7 +313,7 @@ pub fn parse_with_starts(text: &str) -> (Vec<Block>, Vec<usize>) {
             }
             blocks.push(Block::Code {
                 lang: info.split_whitespace().next().unwrap_or("").to_owned(),
-                text: code.join("\n"),
+                text: join_lines(&code),
             });
             note(&blocks, &mut starts, line_start);
         } else if let Some((level, text)) = atx(line) {

@@ -56,7 +56,11 @@ pub fn badges(parent: &Element, class: &str, prefix: &str, processes: &[String])
         return;
     }
     let rest = &sorted[shown..];
-    let plain: Vec<_> = rest.iter().map(|p| label_text::plain(p)).collect();
+    // Owned, as the other lists joined for a title are: one `join` in the wasm, not one a type.
+    let plain: Vec<String> = rest
+        .iter()
+        .map(|p| label_text::plain(p).into_owned())
+        .collect();
     let more = dom::add_text(
         parent,
         "button",

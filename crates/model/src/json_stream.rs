@@ -9,10 +9,9 @@
 //! memory per level must stay at about the text's own).
 //!
 //! The first error stops the parsing (the rest is kept as text); at the end
-//! ([`JsonStream::finish`]) an unfinished document is an error too. The model then reads a
-//! complete one once more with the protocol's validating reader as it makes it the span's
-//! content ([`JsonStream::reject`] records what that reader found, which tests hold equal to
-//! what this parser finds).
+//! ([`JsonStream::finish`]) an unfinished document is an error too. A complete one becomes the
+//! span's content in its chunks, not read again: tests hold this parser equal to the protocol's
+//! validating reader (`tests/json_stream.rs`).
 
 use std::ops::Range;
 
@@ -241,18 +240,9 @@ impl JsonStream {
             + self.error.as_ref().map_or(0, |e| e.what.len())
     }
 
-    /// Records that the validating reader refused the text after all.
-    pub(crate) fn reject(&mut self, what: String) {
-        self.error = Some(StreamError {
-            at: self.text.len(),
-            what,
-        });
-        self.state = State::Failed;
-    }
-
-    /// Drops the text once the model keeps it elsewhere (as the span's validated content).
-    pub(crate) fn release_text(&mut self) {
-        self.text = StreamText::default();
+    /// Gives the text away, once it is a complete document (it becomes the span's content).
+    pub(crate) fn take_text(&mut self) -> StreamText {
+        std::mem::take(&mut self.text)
     }
 
     /// Appends a piece of the document and reads it.

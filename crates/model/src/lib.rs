@@ -32,7 +32,9 @@ mod seen;
 mod slab;
 mod snapshot;
 mod span_keys;
-pub mod stream_text;
+/// A streamed document's chunked text: the protocol's, since a complete one stays in its
+/// chunks as the span's content (`RawJson::from_streamed`).
+pub use user_trace_protocol::stream_text;
 
 pub use below::LevelsBelow;
 pub use change::{Change, Gap, Outcome, PartOutOfOrder, Rejection};

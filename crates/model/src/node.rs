@@ -364,7 +364,7 @@ impl Span {
     pub fn streamed_json(&self) -> Option<(&JsonStream, Text<'_>)> {
         let stream = self.stream.as_deref()?;
         let text = match &self.content {
-            Content::Json(j) if stream.done() && stream.error().is_none() => Text::Whole(j.get()),
+            Content::Json(j) if stream.done() && stream.error().is_none() => j.text(),
             _ => stream.text(),
         };
         Some((stream, text))

@@ -2,7 +2,7 @@
 
 use std::fmt;
 use std::ops::Range;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 #[cfg(feature = "serde")]
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -12,6 +12,7 @@ use serde_json::value::RawValue;
 use crate::conversation::{read_messages, Message};
 use crate::outline::Outline;
 use crate::reader::{ReadError, Reader};
+use crate::stream_text::{StreamText, Text};
 use crate::wire::read_items;
 
 /// A JSON value kept exactly as the producer sent it: key order, number text, escapes.
@@ -34,6 +35,15 @@ struct Big {
     range: Range<usize>,
     /// Found by the decoder for a large container, in the pass that validated it.
     outline: Option<Arc<Outline>>,
+    /// A streamed document, kept in the chunks it arrived in (`text` is then empty).
+    streamed: Option<Streamed>,
+}
+
+/// A document kept in its chunks: read through [`RawJson::text`] it is never copied; the
+/// readers that need one string ([`RawJson::get`]) join it once, on the first call.
+struct Streamed {
+    text: StreamText,
+    joined: OnceLock<Arc<str>>,
 }
 
 /// A value at least this share of its frame (in quarters) keeps the frame's text instead of a
@@ -61,53 +71,25 @@ impl RawJson {
         crate::reader::validate(text)?;
         Ok(Self::plain(Arc::from(text.trim())))
     }
-    /// Validates the concatenation of `parts` as one JSON value, copied once into the shared
-    /// text: a document streamed in chunks becomes a value without a second copy (which, in
-    /// the panel's wasm, would be held for good: its memory never shrinks). Whitespace after
-    /// the value is left out of it.
-    pub fn from_parts(parts: &[String]) -> Result<Self, ReadError> {
-        let mut len = 0;
-        for part in parts {
-            len += part.len();
+    /// A streamed document whose text its incremental parser found to be one complete JSON
+    /// value, kept in its chunks (whitespace after the value is dropped): making it one string
+    /// would hold it twice at that moment, and in the panel's wasm, whose memory never shrinks,
+    /// for good. The model's stream parser is held equal to the validating reader by tests
+    /// (`crates/model/tests/json_stream.rs`), so the text is not read again here.
+    pub fn from_streamed(mut text: StreamText) -> Self {
+        text.trim_end();
+        Self {
+            // A text of its own, so that only clones of this value are `same` as it.
+            text: Arc::from(""),
+            big: Some(Arc::new(Big {
+                range: 0..text.len(),
+                outline: None,
+                streamed: Some(Streamed {
+                    text,
+                    joined: OnceLock::new(),
+                }),
+            })),
         }
-        let mut text = Arc::<[u8]>::new_uninit_slice(len);
-        let Some(dst) = Arc::get_mut(&mut text) else {
-            // A new `Arc` is never shared; were it, the parts would be joined the plain way.
-            return Self::from_string(parts.concat());
-        };
-        let mut filled = 0;
-        for part in parts {
-            // SAFETY: the parts are `len` bytes in all, so each fits where it is copied to.
-            unsafe {
-                std::ptr::copy_nonoverlapping(
-                    part.as_ptr(),
-                    dst.as_mut_ptr().add(filled).cast::<u8>(),
-                    part.len(),
-                );
-            }
-            filled += part.len();
-        }
-        // SAFETY: all `len` bytes were written just above.
-        let bytes = unsafe { text.assume_init() };
-        // SAFETY: the bytes are the `str` parts one after another, so UTF-8, and `str` has the
-        // layout of `[u8]`.
-        let text: Arc<str> = unsafe { Arc::from_raw(Arc::into_raw(bytes) as *const str) };
-        crate::reader::validate(&text)?;
-        let mut end = text.len();
-        while end > 0 && text.as_bytes()[end - 1].is_ascii_whitespace() {
-            end -= 1;
-        }
-        Ok(if end == text.len() {
-            Self::plain(text)
-        } else {
-            Self {
-                text,
-                big: Some(Arc::new(Big {
-                    range: 0..end,
-                    outline: None,
-                })),
-            }
-        })
     }
     /// Serializes any value (used by producers and tests).
     #[cfg(feature = "serde")]
@@ -123,29 +105,67 @@ impl RawJson {
     fn plain(text: Arc<str>) -> Self {
         Self { text, big: None }
     }
-    /// The JSON text.
+    /// The JSON text as one string. A streamed document is joined into one on the first call
+    /// (and then held twice): readers that can take it in parts use [`RawJson::text`].
     pub fn get(&self) -> &str {
+        let (text, range) = self.whole();
+        text.get(range).unwrap_or_default()
+    }
+    /// The JSON text, in the parts it is kept in: never copied.
+    pub fn text(&self) -> Text<'_> {
+        match self.streamed() {
+            Some(s) => s.text.text(),
+            None => Text::Whole(self.get()),
+        }
+    }
+    /// Its length in bytes.
+    pub fn len(&self) -> usize {
+        self.range().len()
+    }
+    /// Whether the text is empty (never, for a valid value).
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Appends the JSON text to `out`, part by part.
+    pub fn push_to(&self, out: &mut String) {
+        match self.streamed() {
+            Some(s) => s.text.chunks().iter().for_each(|part| out.push_str(part)),
+            None => out.push_str(self.get()),
+        }
+    }
+    fn streamed(&self) -> Option<&Streamed> {
+        self.big.as_ref().and_then(|b| b.streamed.as_ref())
+    }
+    fn range(&self) -> Range<usize> {
         match self.big.as_deref() {
-            Some(b) => self.text.get(b.range.clone()).unwrap_or_default(),
-            None => &self.text,
+            Some(b) => b.range.clone(),
+            None => 0..self.text.len(),
+        }
+    }
+    /// The one string that holds the value (joining a streamed document's parts the first
+    /// time), and the value's place in it.
+    fn whole(&self) -> (&Arc<str>, Range<usize>) {
+        match self.streamed() {
+            Some(s) => (s.joined.get_or_init(|| join(&s.text)), self.range()),
+            None => (&self.text, self.range()),
         }
     }
     /// The shared text that holds the value, and the value's place in it: the views keep these,
-    /// so that no view copies the value.
+    /// so that no view copies the value (a streamed document is joined: see [`RawJson::get`]).
     pub fn shared(&self) -> (Arc<str>, Range<usize>) {
-        let range = match self.big.as_deref() {
-            Some(b) => b.range.clone(),
-            None => 0..self.text.len(),
-        };
-        (self.text.clone(), range)
+        let (text, range) = self.whole();
+        (text.clone(), range)
     }
     /// Whether both are the same shared value (not only equal text).
     pub fn same(&self, other: &RawJson) -> bool {
-        Arc::ptr_eq(&self.text, &other.text) && self.shared().1 == other.shared().1
+        Arc::ptr_eq(&self.text, &other.text) && self.range() == other.range()
     }
     /// The bytes this value keeps alive: its frame's when it shares one.
     pub fn held_bytes(&self) -> usize {
-        self.text.len()
+        match self.streamed() {
+            Some(s) => s.text.heap_bytes() + s.joined.get().map_or(0, |j| j.len()),
+            None => self.text.len(),
+        }
     }
     /// The top level's outline, when the decoder found it (large containers only).
     pub fn outline(&self) -> Option<Arc<Outline>> {
@@ -179,7 +199,11 @@ impl RawJson {
         match shared {
             Some((text, range)) => Self {
                 text,
-                big: Some(Arc::new(Big { range, outline })),
+                big: Some(Arc::new(Big {
+                    range,
+                    outline,
+                    streamed: None,
+                })),
             },
             None => Self {
                 text: Arc::from(raw),
@@ -187,11 +211,40 @@ impl RawJson {
                     Arc::new(Big {
                         range: 0..raw.len(),
                         outline: Some(outline),
+                        streamed: None,
                     })
                 }),
             },
         }
     }
+}
+
+/// A streamed document's parts as one shared string: copied once, straight into the shared
+/// allocation (a `String` first would hold it a third time meanwhile).
+fn join(text: &StreamText) -> Arc<str> {
+    let parts = text.chunks();
+    let mut joined = Arc::<[u8]>::new_uninit_slice(text.len());
+    let Some(dst) = Arc::get_mut(&mut joined) else {
+        // Never: a new `Arc` is not shared.
+        return Arc::default();
+    };
+    let mut filled = 0;
+    for part in parts {
+        // SAFETY: the parts are `text.len()` bytes in all, so each fits where it is copied to.
+        unsafe {
+            std::ptr::copy_nonoverlapping(
+                part.as_ptr(),
+                dst.as_mut_ptr().add(filled).cast::<u8>(),
+                part.len(),
+            );
+        }
+        filled += part.len();
+    }
+    // SAFETY: all the bytes were written just above.
+    let bytes = unsafe { joined.assume_init() };
+    // SAFETY: the bytes are the `str` parts one after another, so UTF-8, and `str` has the
+    // layout of `[u8]`.
+    unsafe { Arc::from_raw(Arc::into_raw(bytes) as *const str) }
 }
 
 impl PartialEq for RawJson {

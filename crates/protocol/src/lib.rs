@@ -22,6 +22,7 @@ pub mod message;
 pub mod random;
 #[cfg(feature = "schema")]
 pub mod schema;
+pub mod stream_text;
 mod wire;
 pub mod writer;
 

@@ -78,14 +78,14 @@ fn number_field(out: &mut String, name: &str, n: u64) {
 pub fn size_hint(e: &Event) -> usize {
     let content = match &e.op {
         Op::SpanCreate { content, .. } => content.heap_bytes(),
-        Op::ContentReplace { content, .. } => content.get().len(),
+        Op::ContentReplace { content, .. } => content.len(),
         Op::TextAppend { text, .. }
         | Op::MessageAppend { text, .. }
         | Op::JsonAppend { text, .. } => text.len(),
         Op::MessagesAdd { messages, .. } => messages.iter().map(Message::heap_bytes).sum(),
         Op::ItemsSet { items, .. } | Op::ItemsAdd { items, .. } => items
             .iter()
-            .map(|i| i.name.len() + i.value.get().len() + 24)
+            .map(|i| i.name.len() + i.value.len() + 24)
             .sum(),
         _ => 0,
     };
@@ -101,7 +101,7 @@ fn items(out: &mut String, items: &[Item]) {
         out.push_str("{\"name\":");
         string(out, &item.name);
         out.push_str(",\"value\":");
-        out.push_str(item.value.get());
+        item.value.push_to(out);
         out.push('}');
     }
     out.push(']');
@@ -134,7 +134,7 @@ pub fn messages(out: &mut String, list: &[Message]) {
                             string(out, t);
                             out.push('}');
                         }
-                        Part::Other(raw) => out.push_str(raw.get()),
+                        Part::Other(raw) => raw.push_to(out),
                     }
                 }
                 out.push(']');
@@ -178,11 +178,11 @@ pub fn content(out: &mut String, c: &Content) {
             string(out, &e.message);
             if let Some(d) = &e.details {
                 out.push_str(",\"details\":");
-                out.push_str(d.get());
+                d.push_to(out);
             }
             out.push('}');
         }
-        Content::Json(j) => out.push_str(j.get()),
+        Content::Json(j) => j.push_to(out),
         Content::Messages(list) => messages(out, list),
     }
 }
@@ -206,7 +206,7 @@ fn status(out: &mut String, s: &Status) {
 
 fn raw_field(out: &mut String, name: &str, raw: &RawJson) {
     key(out, name);
-    out.push_str(raw.get());
+    raw.push_to(out);
 }
 
 /// Appends an event as its flat wire object.

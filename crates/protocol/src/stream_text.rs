@@ -7,9 +7,11 @@
 //! it holds, as a `String` would) up to [`CHUNK`]: the text is held once, and an append never
 //! copies what came before. A piece never straddles two chunks, so every chunk is whole UTF-8.
 //!
-//! Readers take the text through [`Text`], which is the same for a document that is one string
-//! (a complete one, once it is the span's content): a range within a chunk is borrowed, one
-//! across chunks is copied.
+//! A complete document stays in its chunks as the span's content ([`crate::RawJson::from_streamed`]):
+//! joining them into one string would hold the document twice at that moment, and so for good.
+//!
+//! Readers take the text through [`Text`], which is the same for a document that is one string:
+//! a range within a chunk is borrowed, one across chunks is copied.
 
 use std::borrow::Cow;
 use std::ops::Range;
@@ -69,6 +71,23 @@ impl StreamText {
 
     pub fn len(&self) -> usize {
         self.len
+    }
+
+    /// Drops the ASCII whitespace at the end (after a document's value), in place.
+    pub fn trim_end(&mut self) {
+        while let Some(last) = self.chunks.last_mut() {
+            let kept = last
+                .bytes()
+                .rposition(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+                .map_or(0, |at| at + 1);
+            self.len -= last.len() - kept;
+            last.truncate(kept);
+            if kept > 0 {
+                return;
+            }
+            self.chunks.pop();
+            self.starts.pop();
+        }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -209,6 +228,12 @@ impl<'a> Text<'a> {
                 }
                 found(&self.prefix(from, seam - from + reach))
             })
+    }
+}
+
+impl PartialEq for Text<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.whole() == other.whole()
     }
 }
 
