@@ -115,7 +115,7 @@ fn contains(m: &Model, id: TraceId, needle: &str) -> bool {
                     .streamed_json()
                     // Chunk by chunk and around their seams (a character's lower case is at
                     // least a third of its bytes: the Kelvin sign is a `k`).
-                    .is_some_and(|(_, text)| text.any(4 * needle.len(), |t| has(t, needle)));
+                    .is_some_and(|(_, text)| text.any(4 * needle.len(), &mut |t| has(t, needle)));
             if found {
                 return true;
             }

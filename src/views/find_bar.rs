@@ -218,12 +218,15 @@ fn restart(h: Handle, cx: PanelCx) {
     let Some(bar) = h.try_with_value(|s| s.bar.clone()) else {
         return;
     };
-    let made = query_of(&bar).matcher();
+    let query = query_of(&bar);
+    let made = query.matcher();
     let search = match &made {
         Ok(m) if !m.is_empty() => {
             let search = cx.store.with(Search::new);
             Some(if m.is_plain() {
-                search.for_parts()
+                // A character's other case is at least a third of its bytes (the Kelvin sign
+                // is a `k`): a match is at most four times the query's length.
+                search.for_parts(4 * query.text.len())
             } else {
                 search
             })

@@ -98,8 +98,8 @@ pub struct Search {
     found: Vec<Place>,
     /// More places matched than [`MAX_FOUND`].
     truncated: bool,
-    /// Set by [`Search::for_parts`].
-    for_parts: bool,
+    /// Set by [`Search::for_parts`]: the longest text a match can be, in bytes.
+    for_parts: Option<usize>,
 }
 
 impl Search {
@@ -118,16 +118,17 @@ impl Search {
             tasks,
             found: Vec::new(),
             truncated: false,
-            for_parts: false,
+            for_parts: None,
         }
     }
 
     /// Says that what the search matches holds for a text whenever it holds for a part of it
-    /// (as a search for a substring does; an anchored regular expression does not): a JSON
-    /// value whose whole text does not match is then passed over rather than walked member by
-    /// member.
-    pub fn for_parts(mut self) -> Self {
-        self.for_parts = true;
+    /// (as a search for a substring does; an anchored regular expression does not), and that a
+    /// match is at most `reach` bytes long: a JSON value whose whole text does not match is then
+    /// passed over rather than walked member by member, and a streamed document is read in its
+    /// chunks (around their seams too) rather than joined.
+    pub fn for_parts(mut self, reach: usize) -> Self {
+        self.for_parts = Some(reach);
         self
     }
 
@@ -274,12 +275,15 @@ impl Search {
                 cost
             }
             Content::Json(j) => {
-                let raw = j.get();
-                if self.for_parts && !raw.contains('\\') && !f(raw) {
+                let text = j.text();
+                let passed_over = self.for_parts.is_some_and(|reach| {
+                    !text.any(0, &mut |part| part.contains('\\')) && !text.any(reach, &mut { f })
+                });
+                if passed_over {
                     // Without an escape, every key and value shows as it is in the text: what
                     // the whole does not hold, no member holds, and the walk is not made (most
                     // JSON spans, for most searches).
-                    return raw.len();
+                    return text.len();
                 }
                 let (text, range) = j.shared();
                 let raw = text.get(range).unwrap_or_default().trim();

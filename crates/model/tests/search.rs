@@ -144,7 +144,7 @@ fn json_is_walked_only_when_its_text_can_hold_a_match() {
         ],
     );
     // Passed over in one slice: walked, it took one a member.
-    let mut s = Search::new(&m).for_parts();
+    let mut s = Search::new(&m).for_parts(64);
     let f = contains("absent");
     let mut slices = 1;
     while !s.run(&m, &f, 1_000) {
@@ -153,7 +153,7 @@ fn json_is_walked_only_when_its_text_can_hold_a_match() {
     assert!(slices <= 3, "{slices} slices");
     assert!(s.found().is_empty());
     let at = |needle: &str| {
-        let mut s = Search::new(&m).for_parts();
+        let mut s = Search::new(&m).for_parts(64);
         assert!(s.run(&m, &|hay: &str| hay.contains(needle), usize::MAX));
         s.found()
             .iter()
@@ -275,4 +275,88 @@ fn the_error_count_follows_every_event_and_eviction() {
     assert!(m.errors() > 0);
     m.clear();
     assert_eq!(m.errors(), 0);
+}
+
+/// A complete streamed document is the span's content in its chunks: a plain search reads it
+/// chunk by chunk and around the seams, so a miss joins nothing, and a value a seam cuts is
+/// found at its place.
+#[test]
+fn a_streamed_document_is_searched_in_its_chunks_and_joined_only_for_a_match() {
+    use user_trace_model::stream_text::StreamText;
+    let row = |i: usize| format!("\"row {i} {}\"", "x".repeat(90));
+    let doc = format!("[{}]", (0..20_000).map(row).collect::<Vec<_>>().join(","));
+    // Pieces of 1,000 bytes (ASCII): where the seams fall, as the model's stream will cut them.
+    let pieces: Vec<&str> = doc
+        .as_bytes()
+        .chunks(1_000)
+        .map(|p| std::str::from_utf8(p).expect("ASCII"))
+        .collect();
+    let mut sim = StreamText::default();
+    pieces.iter().for_each(|p| sim.push(p));
+    let seam = sim.chunks()[0].len() + sim.chunks()[1].len() + sim.chunks()[2].len();
+    // The member the third seam cuts, and a needle across that seam.
+    let (mut at, mut k) = (1, 0);
+    while at + row(k).len() <= seam {
+        at += row(k).len() + 1;
+        k += 1;
+    }
+    // From the start of its string (its row number makes it the only match) to past the seam.
+    let needle = doc[at + 1..seam + 3].to_owned();
+    assert!(
+        needle.starts_with(&format!("row {k} x")) && needle.ends_with("xxx"),
+        "the test's premise: member {k} straddles the seam: {needle:?}"
+    );
+
+    let mut m = Model::default();
+    let mut p = Producer::new("a");
+    let create = p.event(Op::SpanCreate {
+        trace: "t".into(),
+        span: "doc".into(),
+        kind: SpanKind::Json,
+        title: None,
+        content: Content::Json(user_trace_model::protocol::RawJson::null()),
+        source: None,
+    });
+    let mut events = vec![p.trace("t", "streamed"), create];
+    for (i, piece) in pieces.iter().enumerate() {
+        events.push(p.event(Op::JsonAppend {
+            span: "doc".into(),
+            text: (*piece).into(),
+            done: i + 1 == pieces.len(),
+        }));
+    }
+    apply_ok(&mut m, events);
+    let id = m.span_by_key("doc").expect("the span");
+    let held = |m: &Model| match &m.span(id).expect("the span").content {
+        Content::Json(j) => j.held_bytes(),
+        other => panic!("a JSON content: {other:?}"),
+    };
+    // The chunks, the last one not full yet.
+    let before = held(&m);
+    let chunk = user_trace_model::stream_text::CHUNK;
+    assert!(
+        before < doc.len() + chunk,
+        "{before} held for {}",
+        doc.len()
+    );
+
+    let search = |m: &Model, needle: &str| {
+        let mut s = Search::new(m).for_parts(4 * needle.len());
+        assert!(s.run(m, &|hay: &str| hay.contains(needle), usize::MAX));
+        s.found().to_vec()
+    };
+    assert!(search(&m, "absent").is_empty());
+    // A near miss: the needle's characters in another order.
+    let near: String = needle.chars().rev().collect();
+    assert!(search(&m, &near).is_empty(), "{near:?}");
+    assert_eq!(held(&m), before, "a miss reads the chunks, joining nothing");
+    let found = search(&m, &needle);
+    let paths: Vec<String> = found
+        .iter()
+        .filter_map(|place| match place {
+            Place::Json { steps, .. } => steps.last().map(|s| s.path.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(paths, [format!("$[{k}]")], "{needle:?} across the seam");
 }

@@ -214,7 +214,9 @@ impl<'a> Text<'a> {
     /// (`reach` bytes on each side, cut to characters, across as many parts as that takes): a
     /// search for something at most `reach` bytes long sees every place it can be without
     /// copying the text.
-    pub fn any(&self, reach: usize, mut found: impl FnMut(&str) -> bool) -> bool {
+    /// `found` is called through a pointer: one copy of this in the panel's wasm for every
+    /// caller's test.
+    pub fn any(&self, reach: usize, found: &mut dyn FnMut(&str) -> bool) -> bool {
         let c = match *self {
             Text::Whole(s) => return found(s),
             Text::Chunks(c) => c,
