@@ -18,7 +18,10 @@ const SHOWN_CHARS: usize = 80;
 
 /// How many changes each row of a table showed last, by position: a row rebuilt with more has
 /// changed since (a row mounted again after scrolling, with as many, does not flash).
-pub type Seen = Rc<RefCell<HashMap<usize, u32>>>;
+///
+/// Keyed and counted in `u64`, as the other maps of numbers in the panel are: each type of map
+/// is its own code in the wasm.
+pub type Seen = Rc<RefCell<HashMap<u64, u64>>>;
 
 /// A previous value as one short line: a string decoded, anything else as its JSON.
 fn short(value: &str) -> String {
@@ -56,8 +59,8 @@ pub fn item_history(
     let Some((changes, previous)) = history else {
         return;
     };
-    let before = seen.borrow_mut().insert(index, changes);
-    if before.is_some_and(|b| b < changes) {
+    let before = seen.borrow_mut().insert(index as u64, u64::from(changes));
+    if before.is_some_and(|b| b < u64::from(changes)) {
         dom::toggle_class(tr, "utp-flash", true);
     }
     let times = if changes == 1 { "once" } else { "times" };
