@@ -229,7 +229,7 @@ fn decode_envelope<'a>(
             "last" if r.null() => m.last = None,
             "last" => m.last = Some(r.bool().map_err(|e| e.in_field("last"))?),
             "events" if r.null() => m.events = None,
-            "events" => m.events = Some(read_events(r, frame)?),
+            "events" => m.events = Some(read_events(r, frame, text.len())?),
             "message" => m.message = r.optional_string()?,
             _ => r.skip()?,
         }
@@ -240,8 +240,19 @@ fn decode_envelope<'a>(
     Ok(m)
 }
 
-fn read_events(r: &mut Reader<'_>, frame: Option<&Arc<str>>) -> Result<DecodedBatch, ReadError> {
-    let mut events = Vec::new();
+/// Room for a message's events is made once from its length, not grown by doubling (an event
+/// is about 200 bytes in memory, and a producer's batch is hundreds of them): one event a
+/// `BYTES_PER_EVENT` bytes of the message (a small event's size on the wire), at most
+/// `PRESIZED` (a message of one large event does not reserve room for thousands).
+const BYTES_PER_EVENT: usize = 100;
+const PRESIZED: usize = 1024;
+
+fn read_events(
+    r: &mut Reader<'_>,
+    frame: Option<&Arc<str>>,
+    message_bytes: usize,
+) -> Result<DecodedBatch, ReadError> {
+    let mut events = Vec::with_capacity((message_bytes / BYTES_PER_EVENT).min(PRESIZED));
     r.array(|r| {
         r.peek();
         let start = r.position();

@@ -63,9 +63,8 @@ fn number(out: &mut String, n: u64) {
             break;
         }
     }
-    for &d in &digits[at..] {
-        out.push(char::from(d));
-    }
+    // ASCII digits: one append, not one a digit (a timestamp has 16).
+    out.push_str(std::str::from_utf8(&digits[at..]).unwrap_or_default());
 }
 
 fn number_field(out: &mut String, name: &str, n: u64) {
