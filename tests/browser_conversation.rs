@@ -410,7 +410,7 @@ fn rows(p: &Mounted) -> Vec<String> {
         .map(|r| {
             r.text_content()
                 .unwrap()
-                .replace("copycopy", "")
+                .replace("copycopy path", "")
                 .trim()
                 .to_owned()
         })
@@ -679,7 +679,7 @@ async fn a_long_stream_adds_only_what_arrived_and_groups_full_pages() {
     let rows: Vec<String> = p
         .all(".utp-json-live > .utp-json-children > .utp-json-member")
         .iter()
-        .map(|r| r.text_content().unwrap().replace("copycopy", ""))
+        .map(|r| r.text_content().unwrap().replace("copycopy path", ""))
         .collect();
     assert_eq!(rows.len(), 52, "{:?}", &rows[..rows.len().min(3)]);
     assert_eq!(rows[0], "4200: {1 key}");
@@ -915,7 +915,7 @@ async fn a_document_longer_than_a_chunk_reads_whole_across_its_seams() {
             .find(|r| r.text_content().unwrap().starts_with(&format!("{k}: ")))
             .expect("the member's row");
         assert_eq!(
-            member.text_content().unwrap().replace("copycopy", ""),
+            member.text_content().unwrap().replace("copycopy path", ""),
             format!("{k}: {{3 keys}}")
         );
         member
@@ -974,7 +974,7 @@ async fn a_document_longer_than_a_chunk_reads_whole_across_its_seams() {
 fn open_page_rows(p: &Mounted) -> Vec<String> {
     p.all(".utp-json-page + .utp-json-children .utp-json-row")
         .iter()
-        .map(|r| r.text_content().unwrap().replace("copycopy", ""))
+        .map(|r| r.text_content().unwrap().replace("copycopy path", ""))
         .collect()
 }
 

@@ -11,7 +11,7 @@ use wasm_bindgen_test::*;
 use user_trace_model::protocol::{decode_event, Event};
 
 mod common;
-use common::{copied, document, frame, hook_clipboard, settle, Mounted};
+use common::{copied, document, frame, hook_clipboard, settle, sleep, Mounted};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -655,6 +655,38 @@ async fn copies_a_json_value_exactly_its_path_a_span_and_a_trace_that_imports_ba
         "the same tree"
     );
     assert!(q.find("script").is_none(), "content is text, never HTML");
+}
+
+/// A JSON row has two copy buttons: the path's says so, and both say what they said again
+/// after their feedback, even when pressed twice while it shows.
+#[wasm_bindgen_test]
+async fn a_path_button_says_what_it_copies_and_says_it_again_after_its_feedback() {
+    hook_clipboard(false);
+    let p = mount_panel(300);
+    p.push(&[
+        trace("t", "Run"),
+        span("t", "j", 2, "json", "data", r#"{"a":1}"#),
+    ])
+    .await;
+    settle().await;
+    let value = p.element("[data-path='$.a'] [aria-label='Copy value']");
+    let path = p.element("[data-path='$.a'] [aria-label='Copy path']");
+    assert_eq!(value.text_content().unwrap(), "copy");
+    assert_eq!(path.text_content().unwrap(), "copy path");
+    path.click();
+    settle().await;
+    assert_eq!(path.text_content().unwrap(), "copied");
+    // Again while it says "copied".
+    path.click();
+    settle().await;
+    assert_eq!(copied().last().map(String::as_str), Some("$.a"));
+    sleep(1_600).await;
+    assert_eq!(path.text_content().unwrap(), "copy path");
+    assert_eq!(
+        path.get_attribute("aria-label").as_deref(),
+        Some("Copy path")
+    );
+    assert_eq!(path.get_attribute("title").as_deref(), Some("Copy path"));
 }
 
 #[wasm_bindgen_test]

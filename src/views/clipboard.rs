@@ -7,25 +7,23 @@ use web_sys::{Element, Node};
 
 use crate::dom;
 
-/// How long a copy button says "copied" (or "failed") before it says "copy" again.
+/// How long a copy button says "copied" (or "failed") before it says what it said again.
 const FEEDBACK: std::time::Duration = std::time::Duration::from_millis(1200);
 
 /// How long a refusal stays on the button (long enough to read why).
 const REFUSED: std::time::Duration = std::time::Duration::from_millis(4000);
 
 /// Copies `text`; the button then says whether it worked, for a moment, and if the browser
-/// refused the clipboard, why (in its tooltip and, for a screen reader, its name).
-pub fn copy(text: &str, button: Element) {
+/// refused the clipboard, why (in its tooltip and, for a screen reader, its name), then
+/// `shown` and `label` again (given, not read back: a second click meanwhile would read the
+/// feedback).
+fn copy(text: &str, button: Element, shown: &'static str, label: String) {
     let Some(window) = web_sys::window() else {
         return;
     };
     let promise = window.navigator().clipboard().write_text(text);
     crate::reactive::spawn_local(async move {
         let result = wasm_bindgen_futures::JsFuture::from(promise).await;
-        let (label, title) = (
-            button.get_attribute("aria-label"),
-            button.get_attribute("title"),
-        );
         let wait = match result {
             Ok(_) => {
                 button.set_text_content(Some("copied"));
@@ -48,12 +46,9 @@ pub fn copy(text: &str, button: Element) {
         };
         set_timeout(
             move || {
-                button.set_text_content(Some("copy"));
-                for (name, was) in [("aria-label", label), ("title", title)] {
-                    if let Some(was) = was {
-                        dom::set(&button, name, &was);
-                    }
-                }
+                button.set_text_content(Some(shown));
+                dom::set(&button, "aria-label", &label);
+                dom::set(&button, "title", &label);
             },
             wait,
         );
@@ -90,17 +85,23 @@ pub fn copy_when_reached(
     }
 }
 
+/// The label of the button that copies a JSON value's path (it shows "copy path").
+pub const PATH: &str = "Copy path";
+
 /// Appends a small "copy" button that copies what `text` makes when clicked. It holds no
 /// reactive state (its feedback is written to the button itself): a row of a large list or
 /// JSON tree has one or two, and each costs only its element.
 pub fn copy_button(parent: &Node, label: &str, text: Rc<dyn Fn() -> String>) -> Element {
-    let button = dom::add_text(parent, "button", "utp-copy", "copy");
+    // Beside a JSON value's "copy", its path's button says which it copies.
+    let shown = if label == PATH { "copy path" } else { "copy" };
+    let button = dom::add_text(parent, "button", "utp-copy", shown);
     dom::set(&button, "title", label);
     dom::set(&button, "aria-label", label);
+    let label = label.to_owned();
     dom::on(&button, "click", move |e| {
         e.stop_propagation();
         if let Some(b) = dom::target(&e) {
-            copy(&text(), b);
+            copy(&text(), b, shown, label.clone());
         }
     });
     button

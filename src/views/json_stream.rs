@@ -30,7 +30,7 @@ use crate::format::MAX_SHOWN_CHARS;
 use crate::json_partial;
 use crate::json_string;
 use crate::store::Store;
-use crate::views::clipboard::copy_button;
+use crate::views::clipboard::{self, copy_button};
 use crate::views::json_tree::{expandable, key_text, value_node};
 use crate::views::label::label;
 use crate::views::long_text::long_text;
@@ -893,7 +893,7 @@ fn container_row(
             }),
         );
         let path = copy_path.clone();
-        copy_button(&actions, "Copy path", Rc::new(move || path.clone()));
+        copy_button(&actions, clipboard::PATH, Rc::new(move || path.clone()));
     };
     // Expanding swaps this row's node for the static tree's node of the value.
     let fill = Box::new(move |children: &Element| {

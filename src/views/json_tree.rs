@@ -18,7 +18,7 @@ use web_sys::Element;
 
 use crate::json_string;
 use crate::label_text;
-use crate::views::clipboard::copy_button;
+use crate::views::clipboard::{self, copy_button};
 use crate::views::label::label;
 use crate::{depth, dom};
 
@@ -204,7 +204,7 @@ fn key_and_actions(row: &Element, n: &Value, value: (&str, &str)) {
         Rc::new(move || text.get(start..end).unwrap_or("").trim().to_owned()),
     );
     let path = n.path.clone();
-    copy_button(&actions, "Copy path", Rc::new(move || path.clone()));
+    copy_button(&actions, clipboard::PATH, Rc::new(move || path.clone()));
 }
 
 /// A row that expands and collapses: `fill` builds its children into the group below it when
