@@ -909,23 +909,12 @@ async fn a_document_longer_than_a_chunk_reads_whole_across_its_seams() {
         let (_, page) = check(&p, k);
         page.expect("the page row").click();
         frame().await;
-        let member = p
-            .all(".utp-json-page + .utp-json-children .utp-json-row")
-            .into_iter()
-            .find(|r| r.text_content().unwrap().starts_with(&format!("{k}: ")))
-            .expect("the member's row");
+        let member = member_row(&p, k);
         assert_eq!(
             member.text_content().unwrap().replace("copycopy path", ""),
             format!("{k}: {{3 keys}}")
         );
-        member
-            .query_selector("button[aria-label='Copy value']")
-            .unwrap()
-            .expect("its copy button")
-            .dyn_into::<web_sys::HtmlElement>()
-            .unwrap()
-            .click();
-        sleep(50).await;
+        copy_value(&member).await;
         assert_eq!(common::copied().last(), Some(&row(k)), "member {k} copied");
         member.click();
         frame().await;
@@ -950,24 +939,31 @@ async fn a_document_longer_than_a_chunk_reads_whole_across_its_seams() {
         "the content is the stream's chunks, not a copy"
     );
     let k = cut[0];
-    let member = p
-        .all(".utp-json-page + .utp-json-children .utp-json-row")
+    copy_value(&member_row(&p, k)).await;
+    assert_eq!(
+        common::copied().last(),
+        Some(&row(k)),
+        "member {k} copied, complete"
+    );
+}
+
+/// The row of member `k` in the open JSON page.
+fn member_row(p: &Mounted, k: usize) -> web_sys::HtmlElement {
+    p.all(".utp-json-page + .utp-json-children .utp-json-row")
         .into_iter()
         .find(|r| r.text_content().unwrap().starts_with(&format!("{k}: ")))
-        .expect("the member's row, still shown");
-    member
-        .query_selector("button[aria-label='Copy value']")
+        .expect("the member's row")
+}
+
+/// Presses a JSON row's "copy" (its value) and lets the clipboard take it.
+async fn copy_value(row: &web_sys::HtmlElement) {
+    row.query_selector("button[aria-label='Copy value']")
         .unwrap()
         .expect("its copy button")
         .dyn_into::<web_sys::HtmlElement>()
         .unwrap()
         .click();
     sleep(50).await;
-    assert_eq!(
-        common::copied().last(),
-        Some(&row(k)),
-        "member {k} copied, complete"
-    );
 }
 
 /// The rows of the open JSON page, as the reader reads them (the copy buttons' text left out).

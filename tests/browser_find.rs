@@ -657,11 +657,8 @@ async fn copies_a_json_value_exactly_its_path_a_span_and_a_trace_that_imports_ba
     assert!(q.find("script").is_none(), "content is text, never HTML");
 }
 
-/// A JSON row has two copy buttons: the path's says so, and both say what they said again
-/// after their feedback, even when pressed twice while it shows.
-#[wasm_bindgen_test]
-async fn a_path_button_says_what_it_copies_and_says_it_again_after_its_feedback() {
-    hook_clipboard(false);
+/// A panel showing one JSON span, `{"a":1}`.
+async fn json_a_is_1() -> Mounted {
     let p = mount_panel(300);
     p.push(&[
         trace("t", "Run"),
@@ -669,6 +666,15 @@ async fn a_path_button_says_what_it_copies_and_says_it_again_after_its_feedback(
     ])
     .await;
     settle().await;
+    p
+}
+
+/// A JSON row has two copy buttons: the path's says so, and both say what they said again
+/// after their feedback, even when pressed twice while it shows.
+#[wasm_bindgen_test]
+async fn a_path_button_says_what_it_copies_and_says_it_again_after_its_feedback() {
+    hook_clipboard(false);
+    let p = json_a_is_1().await;
     let value = p.element("[data-path='$.a'] [aria-label='Copy value']");
     let path = p.element("[data-path='$.a'] [aria-label='Copy path']");
     assert_eq!(value.text_content().unwrap(), "copy");
@@ -692,13 +698,7 @@ async fn a_path_button_says_what_it_copies_and_says_it_again_after_its_feedback(
 #[wasm_bindgen_test]
 async fn a_refused_clipboard_says_so_clearly() {
     hook_clipboard(true);
-    let p = mount_panel(300);
-    p.push(&[
-        trace("t", "Run"),
-        span("t", "j", 2, "json", "data", r#"{"a":1}"#),
-    ])
-    .await;
-    settle().await;
+    let p = json_a_is_1().await;
     let b = p.element("[data-path='$.a'] [aria-label='Copy value']");
     b.click();
     settle().await;

@@ -309,15 +309,7 @@ fn a_streamed_document_is_searched_in_its_chunks_and_joined_only_for_a_match() {
 
     let mut m = Model::default();
     let mut p = Producer::new("a");
-    let create = p.event(Op::SpanCreate {
-        trace: "t".into(),
-        span: "doc".into(),
-        kind: SpanKind::Json,
-        title: None,
-        content: Content::Json(user_trace_model::protocol::RawJson::null()),
-        source: None,
-    });
-    let mut events = vec![p.trace("t", "streamed"), create];
+    let mut events = vec![p.trace("t", "streamed"), p.streamed_json("t", "doc")];
     for (i, piece) in pieces.iter().enumerate() {
         events.push(p.event(Op::JsonAppend {
             span: "doc".into(),

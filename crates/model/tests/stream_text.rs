@@ -12,7 +12,7 @@ mod common;
 
 use common::{apply_ok, Producer};
 use proptest::prelude::*;
-use user_trace_model::protocol::{Content, Op, RawJson, SpanKind};
+use user_trace_model::protocol::{Content, Op};
 use user_trace_model::stream_text::{StreamText, CHUNK};
 use user_trace_model::{Model, Options};
 
@@ -194,15 +194,7 @@ fn a_streamed_document_is_written_once_and_never_moved() {
     // no copy (a copy would hold it twice: what B10's memory measured).
     let mut m = Model::new(Options::default());
     let mut p = Producer::new("p");
-    let create = p.event(Op::SpanCreate {
-        trace: "t".into(),
-        span: "s".into(),
-        kind: SpanKind::Json,
-        title: None,
-        content: Content::Json(RawJson::null()),
-        source: None,
-    });
-    apply_ok(&mut m, [p.trace("t", "t"), create]);
+    apply_ok(&mut m, [p.trace("t", "t"), p.streamed_json("t", "s")]);
     let appends: Vec<_> = pieces
         .iter()
         .enumerate()

@@ -70,6 +70,18 @@ impl Producer {
         })
     }
 
+    /// A `json` span without content, whose document `json_append`s will stream.
+    pub fn streamed_json(&mut self, trace: &str, span: &str) -> Event {
+        self.event(Op::SpanCreate {
+            trace: trace.into(),
+            span: span.into(),
+            kind: SpanKind::Json,
+            title: None,
+            content: Content::Json(RawJson::null()),
+            source: None,
+        })
+    }
+
     pub fn items(&mut self, trace: &str, span: &str, items: &[(&str, &str)]) -> Event {
         self.event(Op::SpanCreate {
             trace: trace.into(),
