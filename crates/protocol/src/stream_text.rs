@@ -233,12 +233,6 @@ impl<'a> Text<'a> {
     }
 }
 
-impl PartialEq for Text<'_> {
-    fn eq(&self, other: &Self) -> bool {
-        self.len() == other.len() && self.whole() == other.whole()
-    }
-}
-
 impl PartialEq<&str> for Text<'_> {
     fn eq(&self, other: &&str) -> bool {
         self.whole() == *other
