@@ -177,8 +177,10 @@ struct List {
     row: Rc<dyn Fn(u64) -> Element>,
     viewport: Option<Viewport>,
     estimate: RefCell<HeightEstimate>,
-    /// Blocks' last measured heights, kept while their group is far (and they do not exist).
-    heights: RefCell<HashMap<usize, f64>>,
+    /// Blocks' last measured heights in whole pixels (as a placeholder's style takes them),
+    /// kept while their group is far (and they do not exist). Keyed and valued in `u64`, as
+    /// the panel's other maps of numbers are: each type of map is its own code in the wasm.
+    heights: RefCell<HashMap<u64, u64>>,
 }
 
 /// Appends to `parent` a list of rows of which only the blocks near the viewport are mounted
@@ -302,7 +304,11 @@ fn block(list: &Rc<List>, index: usize) -> Element {
     // own code).
     let placeholder = RwSignal::new(
         (list.viewport.is_some() && !initially_mounted(index, count)).then(|| {
-            let known = list.heights.borrow().get(&index).copied();
+            let known = list
+                .heights
+                .borrow()
+                .get(&(index as u64))
+                .map(|&h| h as f64);
             Placeholder {
                 height: known.unwrap_or_else(|| list.estimate.borrow().height_of(rows_now())),
                 rows: rows_now(),
@@ -321,7 +327,9 @@ fn block(list: &Rc<List>, index: usize) -> Element {
                     let rows = rows_now();
                     list.estimate.borrow_mut().record(rows, height);
                     if height > 0.0 {
-                        list.heights.borrow_mut().insert(index, height);
+                        list.heights
+                            .borrow_mut()
+                            .insert(index as u64, height.round() as u64);
                     }
                     let height = list.estimate.borrow().measured_or_expected(rows, height);
                     placeholder.set(Some(Placeholder { height, rows }));
