@@ -56,7 +56,8 @@ pub fn badges(parent: &Element, class: &str, prefix: &str, processes: &[String])
         return;
     }
     let rest = &sorted[shown..];
-    // Owned, as the other lists joined for a title are: one `join` in the wasm, not one a type.
+    // Owned, as the other lists joined for a title are: one copy of `join` in the wasm, not one
+    // for each type of list.
     let plain: Vec<String> = rest
         .iter()
         .map(|p| label_text::plain(p).into_owned())
