@@ -226,3 +226,50 @@ fn a_streamed_document_is_written_once_and_never_moved() {
     // What moves is the outcome's list of changes, a few entries a piece, not the text.
     assert!(moved <= 256 << 10, "{moved} bytes moved");
 }
+
+/// The model counts a streamed document's bytes when it becomes the content and takes the same
+/// count off when it is replaced, even if a reader joined it into one string meanwhile (the
+/// static tree, find): otherwise its total would fall short of what it holds, and the memory
+/// cap would act late.
+#[test]
+fn a_joined_streamed_document_leaves_the_models_byte_count_as_it_was() {
+    let doc = document(20_000);
+    let run = |join: bool| {
+        let mut m = Model::new(Options::default());
+        let mut p = Producer::new("p");
+        apply_ok(&mut m, [p.trace("t", "t"), p.streamed_json("t", "s")]);
+        let (mut appends, mut from) = (Vec::new(), 0);
+        while from < doc.len() {
+            let mut to = (from + 10_000).min(doc.len());
+            while !doc.is_char_boundary(to) {
+                to += 1;
+            }
+            appends.push(p.event(Op::JsonAppend {
+                span: "s".into(),
+                text: doc[from..to].into(),
+                done: false,
+            }));
+            from = to;
+        }
+        apply_ok(&mut m, appends);
+        apply_ok(&mut m, [p.end_span("s")]);
+        let span = m
+            .span(m.span_by_key("s").expect("the span"))
+            .expect("the span");
+        let Content::Json(content) = &span.content else {
+            panic!("a JSON content: {:?}", span.content);
+        };
+        if join {
+            assert!(content.get() == doc, "joined, the document reads whole");
+        }
+        apply_ok(
+            &mut m,
+            [p.event(Op::ContentReplace {
+                span: "s".into(),
+                content: user_trace_model::protocol::RawJson::null(),
+            })],
+        );
+        m.bytes()
+    };
+    assert_eq!(run(true), run(false));
+}

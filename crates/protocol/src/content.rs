@@ -160,10 +160,13 @@ impl RawJson {
     pub fn same(&self, other: &RawJson) -> bool {
         Arc::ptr_eq(&self.text, &other.text) && self.range() == other.range()
     }
-    /// The bytes this value keeps alive: its frame's when it shares one.
+    /// The bytes this value keeps alive: its frame's when it shares one, a streamed document's
+    /// chunks. The same for the value's whole life, since the model adds it when it takes the
+    /// value and takes it off when it drops it: a streamed document's joined copy, made later
+    /// for a reader that needs one string, is not counted.
     pub fn held_bytes(&self) -> usize {
         match self.streamed() {
-            Some(s) => s.text.heap_bytes() + s.joined.get().map_or(0, |j| j.len()),
+            Some(s) => s.text.heap_bytes(),
             None => self.text.len(),
         }
     }
