@@ -61,6 +61,13 @@ pub fn hex4(c: char) -> String {
         .to_ascii_uppercase()
 }
 
+/// Whether `text` is shown as it is (one text piece: nothing to escape or mark).
+pub fn is_plain(text: &str) -> bool {
+    !text
+        .chars()
+        .any(|c| needs_escape(c) || bidi::control_name(c).is_some())
+}
+
 /// The pieces `text` is shown as.
 pub fn pieces(text: &str) -> Vec<Piece<'_>> {
     let mut out = Vec::new();
@@ -108,6 +115,36 @@ mod tests {
         // Right-to-left letters, emoji, joiners and non-breaking spaces are text.
         let t = "שלום مرحبا 👩‍💻\u{a0}x";
         assert_eq!(pieces(t), vec![Piece::Text(t)]);
+    }
+
+    #[test]
+    fn is_plain_says_whether_the_text_is_one_piece() {
+        let one_piece = |t: &str| matches!(pieces(t).as_slice(), [] | [Piece::Text(_)]);
+        let texts = [
+            "",
+            "Agent run",
+            "שלום مرحبا 👩‍💻\u{a0}x",
+            "a\nb",
+            "\t",
+            "x\u{7f}",
+            "x\u{85}",
+            "\u{2028}",
+            "evil\u{202E}exe",
+            "\u{200F}",
+            "\u{061C}a",
+            // Near misses: the characters beside the controls are text.
+            "\u{202F}\u{2060}\u{200D}",
+        ];
+        for t in texts {
+            assert_eq!(is_plain(t), one_piece(t), "{t:?}");
+        }
+        // Every character up to U+3000, each alone and inside text.
+        for c in (0..0x3000u32).filter_map(char::from_u32) {
+            let alone = c.to_string();
+            let inside = format!("a{c}b");
+            assert_eq!(is_plain(&alone), one_piece(&alone), "{c:?}");
+            assert_eq!(is_plain(&inside), one_piece(&inside), "{c:?}");
+        }
     }
 
     #[test]

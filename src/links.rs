@@ -224,7 +224,7 @@ impl Store {
 }
 
 /// The span or trace (by its view's data attribute) a header belongs to.
-fn node_of(header: &Element) -> (Option<SpanId>, Option<TraceId>) {
+pub(crate) fn node_of(header: &Element) -> (Option<SpanId>, Option<TraceId>) {
     let parent = header.parent_element();
     let number = |name: &str| {
         parent

@@ -13,7 +13,7 @@ use wasm_bindgen_test::*;
 use user_trace_model::protocol::{decode_event, Content, Event};
 
 mod common;
-use common::{copied, document, frame, hook_clipboard, settle, sleep, trace_labelled};
+use common::{copied, document, frame, hook_clipboard, reach, settle, sleep, trace_labelled};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -1538,8 +1538,7 @@ async fn rows_taken_out_of_the_dom_are_freed() {
     // A text span that was hovered (so it has its copy button), then cleared away.
     let text = {
         let text = p.element(".utp-text-span");
-        text.dispatch_event(&web_sys::Event::new("pointerenter").unwrap())
-            .unwrap();
+        reach(&text);
         weak(&text)
     };
     assert_eq!(p.count(".utp-text-span .utp-copy"), 1);

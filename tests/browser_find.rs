@@ -11,7 +11,7 @@ use wasm_bindgen_test::*;
 use user_trace_model::protocol::{decode_event, Event};
 
 mod common;
-use common::{copied, document, frame, hook_clipboard, settle, sleep, Mounted};
+use common::{copied, document, frame, hook_clipboard, reach, settle, sleep, Mounted};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -578,11 +578,6 @@ async fn a_pinned_span_keeps_following_inside_it() {
     assert!(tree.scroll_height() - tree.scroll_top() - tree.client_height() <= 2);
 }
 
-fn reach(el: &web_sys::Element) {
-    el.dispatch_event(&web_sys::Event::new("pointerenter").unwrap())
-        .unwrap();
-}
-
 #[wasm_bindgen_test]
 async fn copies_a_json_value_exactly_its_path_a_span_and_a_trace_that_imports_back() {
     hook_clipboard(false);
@@ -655,6 +650,120 @@ async fn copies_a_json_value_exactly_its_path_a_span_and_a_trace_that_imports_ba
         "the same tree"
     );
     assert!(q.find("script").is_none(), "content is text, never HTML");
+}
+
+/// The copy buttons of rows at any depth appear when the pointer or the keyboard reaches the
+/// row (one listener on the tree serves them all): each row gets its own, once, and copies
+/// its own span or trace, never an outer one's.
+#[wasm_bindgen_test]
+async fn a_row_reached_at_any_depth_gets_its_own_copy_buttons_once() {
+    hook_clipboard(false);
+    let p = mount_panel(500);
+    p.push(&[
+        trace("t", "Run"),
+        span("t", "outer", 2, "text", "outer", r#""outer text""#),
+        child("c", "Child", "outer", 3),
+        span("c", "inner", 4, "text", "inner", r#""inner text""#),
+    ])
+    .await;
+    settle().await;
+    assert_eq!(p.all(".utp-copy").len(), 0, "none before a row is reached");
+    let span_of = |title: &str| {
+        p.all("[data-span]")
+            .into_iter()
+            .find(|s| {
+                s.query_selector(":scope > .utp-span-header .utp-span-title")
+                    .unwrap()
+                    .and_then(|t| t.text_content())
+                    .as_deref()
+                    == Some(title)
+            })
+            .unwrap_or_else(|| panic!("span {title}"))
+    };
+    let own =
+        |el: &web_sys::Element, selector: &str| el.query_selector_all(selector).unwrap().length();
+    // Near miss: the tree itself, outside every row.
+    reach(&p.element(".utp-tree"));
+    assert_eq!(p.all(".utp-copy").len(), 0, "the tree is not a row");
+    // The inner text, reached twice: its text's button and its span's, once each.
+    let inner = span_of("inner");
+    let inner_text = inner.query_selector(".utp-text").unwrap().unwrap();
+    reach(&inner_text);
+    reach(&inner_text);
+    assert_eq!(own(&inner, ":scope > .utp-span-header > .utp-copy"), 1);
+    assert_eq!(
+        own(
+            &inner,
+            ":scope > .utp-span-content .utp-text-span > .utp-copy"
+        ),
+        1
+    );
+    assert_eq!(
+        p.all(".utp-copy").len(),
+        2,
+        "no outer row's button: {}",
+        p.el.inner_html()
+    );
+    inner
+        .query_selector("[aria-label='Copy text']")
+        .unwrap()
+        .unwrap()
+        .dyn_into::<web_sys::HtmlElement>()
+        .unwrap()
+        .click();
+    // The child trace's header: its own trace.
+    let child_header = p
+        .all(".utp-trace-header")
+        .into_iter()
+        .find(|h| h.text_content().unwrap_or_default().contains("Child"))
+        .unwrap();
+    reach(&child_header);
+    child_header
+        .query_selector(":scope > [aria-label='Copy trace as JSON Lines']")
+        .unwrap()
+        .unwrap()
+        .dyn_into::<web_sys::HtmlElement>()
+        .unwrap()
+        .click();
+    // The child trace is in the outer span: the innermost span around the pointer gets its
+    // header's button too.
+    assert_eq!(p.all(".utp-copy").len(), 4);
+    let outer = span_of("outer");
+    assert_eq!(own(&outer, ":scope > .utp-span-header > .utp-copy"), 1);
+    assert_eq!(
+        own(
+            &outer,
+            ":scope > .utp-span-content .utp-text-span > .utp-copy"
+        ),
+        0
+    );
+    // The keyboard reaching the outer text: its text's button.
+    outer
+        .query_selector(":scope > .utp-span-content .utp-text")
+        .unwrap()
+        .unwrap()
+        .dyn_into::<web_sys::HtmlElement>()
+        .unwrap()
+        .focus()
+        .unwrap();
+    assert_eq!(own(&outer, ":scope > .utp-span-header > .utp-copy"), 1);
+    assert_eq!(p.all(".utp-copy").len(), 5);
+    outer
+        .query_selector(":scope > .utp-span-content .utp-text-span > [aria-label='Copy text']")
+        .unwrap()
+        .unwrap()
+        .dyn_into::<web_sys::HtmlElement>()
+        .unwrap()
+        .click();
+    settle().await;
+    let got = copied();
+    assert_eq!(got[0], "inner text");
+    assert!(
+        got[1].contains(r#""trace":"c""#) && !got[1].contains(r#""span":"outer""#),
+        "{}",
+        got[1]
+    );
+    assert_eq!(got[2], "outer text");
 }
 
 /// A panel showing one JSON span, `{"a":1}`.

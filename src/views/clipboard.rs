@@ -3,9 +3,11 @@
 use std::rc::Rc;
 
 use crate::reactive::*;
+use wasm_bindgen::JsCast;
 use web_sys::{Element, Node};
 
-use crate::dom;
+use crate::store::Store;
+use crate::{copy, dom, links};
 
 /// How long a copy button says "copied" (or "failed") before it says what it said again.
 const FEEDBACK: std::time::Duration = std::time::Duration::from_millis(1200);
@@ -55,34 +57,66 @@ fn copy(text: &str, button: Element, shown: &'static str, label: String) {
     });
 }
 
-/// Adds a copy button to `el` (or to its first descendant that `into` selects) once the
-/// pointer or the keyboard reaches `el`, and again if a re-render dropped it: rows mount many
-/// headers and few are ever copied (a button in every row costs mounting time).
-pub fn copy_when_reached(
-    el: &Element,
-    into: &'static str,
-    label: &'static str,
-    text: Rc<dyn Fn() -> String>,
-) {
-    for event in ["pointerenter", "focusin"] {
-        let text = text.clone();
-        dom::on(el, event, move |e| {
-            let Some(el) = dom::target(&e) else { return };
-            let at = match into {
-                "" => Some(el),
-                selector => el.query_selector(selector).ok().flatten(),
-            };
-            let Some(at) = at else { return };
-            if at
-                .query_selector(":scope > .utp-copy")
-                .ok()
-                .flatten()
-                .is_none()
-            {
-                copy_button(&at, label, text.clone());
+/// Gives a row its copy button once the pointer or the keyboard reaches it, and again if a
+/// re-render dropped it: rows mount many headers and few are ever copied (a button in every
+/// row costs mounting time). One pair of listeners on the tree serves every row at every depth
+/// (a pair on each row was a tenth of the cost of mounting it). The rows: a trace's header
+/// (its trace as JSON Lines), a span (its header: the span as JSON) and a text span's text.
+pub fn copy_on_reach(tree: &Element, store: Store) {
+    // `pointerover`, not `pointerenter`: it bubbles to the tree.
+    for event in ["pointerover", "focusin"] {
+        dom::on(tree, event, move |e| {
+            if let Some(at) = e.target().and_then(|t| t.dyn_into::<Element>().ok()) {
+                reached(&at, store);
             }
         });
     }
+}
+
+/// The rows around `at` that copy, each given its button if it has none.
+fn reached(at: &Element, store: Store) {
+    let closest = |selector: &str| at.closest(selector).ok().flatten();
+    // A span, reached anywhere in it: its header's button, and its text's.
+    let header = closest("[data-span]")
+        .and_then(|s| s.query_selector(":scope > .utp-span-header").ok().flatten());
+    if let Some((header, (Some(id), _))) = header.map(|h| {
+        let node = links::node_of(&h);
+        (h, node)
+    }) {
+        if own_copy(&header).is_none() {
+            copy_button(
+                &header,
+                "Copy span as JSON",
+                Rc::new(move || store.with(|m| copy::span_json(m, id)).unwrap_or_default()),
+            );
+        }
+        if let Some(text) = closest(".utp-text-span").filter(|t| own_copy(t).is_none()) {
+            let copy = copy_button(
+                &text,
+                "Copy text",
+                Rc::new(move || {
+                    store.with(|m| m.span(id).and_then(|s| s.text()).unwrap_or("").to_owned())
+                }),
+            );
+            // Before the text (the block's last child): it floats over the text's corner.
+            let pre = text.last_element_child();
+            let _ = text.insert_before(&copy, pre.as_ref().map(|p| p.as_ref()));
+        }
+    }
+    if let Some(row) = closest(".utp-trace-header").filter(|r| own_copy(r).is_none()) {
+        if let (_, Some(id)) = links::node_of(&row) {
+            copy_button(
+                &row,
+                "Copy trace as JSON Lines",
+                Rc::new(move || store.with(|m| copy::trace_jsonl(m, id))),
+            );
+        }
+    }
+}
+
+/// `el`'s own copy button (a child, not one of a row nested in it).
+fn own_copy(el: &Element) -> Option<Element> {
+    el.query_selector(":scope > .utp-copy").ok().flatten()
 }
 
 /// The label of the button that copies a JSON value's path (it shows "copy path").

@@ -20,21 +20,21 @@ pub fn needle(filter: crate::reactive::RwSignal<crate::filter::Filter>) -> Strin
 /// filter's `needle` (if any) highlighted.
 pub fn label(parent: &Node, tag: &str, class: &str, text: &str, needle: &str) -> Element {
     let el = dom::add(parent, tag, class);
-    fill(&el, text, needle);
-    el
-}
-
-/// Makes `el` show `text` as a label (replacing what it showed).
-pub fn fill(el: &Element, text: &str, needle: &str) {
-    el.set_text_content(None);
-    dom::set(el, "dir", "auto");
+    dom::set(&el, "dir", "auto");
     let mut from = 0;
     for m in filter::found(text, needle) {
-        pieces(el, &text[from..m.start]);
-        pieces(&dom::add(el, "mark", "utp-mark"), &text[m.clone()]);
+        pieces(&el, &text[from..m.start]);
+        pieces(&dom::add(&el, "mark", "utp-mark"), &text[m.clone()]);
         from = m.end;
     }
-    pieces(el, &text[from..]);
+    if from == 0 && label_text::is_plain(text) {
+        // Nothing found and nothing to mark (most labels): the element's own text, one call
+        // (a row of a long list mounts several labels).
+        el.set_text_content(Some(text));
+    } else {
+        pieces(&el, &text[from..]);
+    }
+    el
 }
 
 fn pieces(parent: &Node, text: &str) {

@@ -9,7 +9,6 @@ use user_trace_model::{Parent, RunStatus, SpanId, TraceId};
 use web_sys::Element;
 
 use crate::store::Store;
-use crate::views::clipboard::copy_when_reached;
 use crate::views::deep::way_in;
 use crate::views::error_span::error_span;
 use crate::views::generic_span::generic_span;
@@ -25,7 +24,7 @@ use crate::views::trace::trace_view;
 use crate::views::waterfall::{waterfall, Timed};
 use crate::views::who::writers_note;
 use crate::views::Ctx;
-use crate::{badges, copy, label_text, process_colour};
+use crate::{badges, label_text, process_colour};
 use crate::{depth, dom};
 
 /// The short name of a process (`agent@host:42` -> `agent`), for badges.
@@ -160,6 +159,16 @@ fn header_view(row: &Element, h: &Header, needle: &str, pin: Option<(Store, Span
     }
 }
 
+/// A span's elements, copied for each span (`dom::copy_of`): its header (with the place of its
+/// stats and bar) and its content's place.
+fn parts() -> Element {
+    let root = dom::el("div", "utp-span");
+    let head = dom::add(&root, "div", "utp-span-header");
+    dom::add(&head, "span", "utp-meta");
+    dom::add(&root, "div", "utp-span-content");
+    root
+}
+
 /// One span and what nests in it.
 pub fn span_view(cx: Ctx, id: SpanId) -> Element {
     let store = cx.store;
@@ -184,21 +193,15 @@ pub fn span_view(cx: Ctx, id: SpanId) -> Element {
         })
     };
     let kind = read().map(|h| h.kind).unwrap_or(SpanKind::Text);
-    let root = dom::el("div", "utp-span");
+    let root = dom::copy_of(parts);
     dom::set(&root, "data-span-kind", kind.as_str());
     // Found by a reveal (views::reveal) and by an activation (crate::links).
     dom::set(&root, "data-span", &id.as_u64().to_string());
-    let head = dom::add(&root, "div", "utp-span-header");
+    let head = dom::child(&root, 0);
     // Kept current by their own effects; moved back to the header's end when it is rewritten.
-    let meta = dom::el("span", "utp-meta");
+    let meta = dom::child(&head, 0);
     stream_stats(&meta, store, id);
     waterfall(&meta, store, Timed::Span(id));
-    copy_when_reached(
-        &root,
-        ":scope > .utp-span-header",
-        "Copy span as JSON",
-        Rc::new(move || store.with(|m| copy::span_json(m, id)).unwrap_or_default()),
-    );
     {
         let shape = shape.clone();
         let filter = cx.filter;
@@ -228,7 +231,7 @@ pub fn span_view(cx: Ctx, id: SpanId) -> Element {
             },
         );
     }
-    let content = dom::add(&root, "div", "utp-span-content");
+    let content = dom::child(&root, 1);
     let view = match kind {
         SpanKind::Text => text_span(store, id),
         SpanKind::Json => json_span(store, id),

@@ -19,15 +19,33 @@ struct Shown {
     text: String,
 }
 
-/// Appends span `id`'s stream stats to `parent` (nothing for kinds that do not stream).
+/// The stats' elements: made the first time there is something to show (most spans never
+/// stream, and a mounted row costs each element it makes).
+struct Els {
+    root: Element,
+    dot: Element,
+    words: Element,
+}
+
+impl Els {
+    /// Made at the start of `parent` (before the waterfall).
+    fn new(parent: &Element) -> Els {
+        let root = dom::el("span", "utp-stats");
+        let _ = parent.insert_before(&root, parent.first_child().as_ref());
+        let dot = dom::add(&root, "span", "utp-live");
+        dom::set(&dot, "role", "img");
+        dom::set(&dot, "aria-label", "still streaming");
+        dom::set(&dot, "title", "still streaming");
+        let words = dom::add(&root, "span", "utp-stats-text");
+        dom::set(&words, "title", "time to first token · tokens per second");
+        Els { root, dot, words }
+    }
+}
+
+/// Adds span `id`'s stream stats to `parent` (nothing for kinds that do not stream).
 pub fn stream_stats(parent: &Element, store: Store, id: SpanId) {
-    let root = dom::add(parent, "span", "utp-stats utp-hidden");
-    let dot = dom::add(&root, "span", "utp-live");
-    dom::set(&dot, "role", "img");
-    dom::set(&dot, "aria-label", "still streaming");
-    dom::set(&dot, "title", "still streaming");
-    let words = dom::add(&root, "span", "utp-stats-text");
-    dom::set(&words, "title", "time to first token · tokens per second");
+    let parent = parent.clone();
+    let mut els: Option<Els> = None;
     // Not the span's trigger: its appends change the figures every frame, which no one reads
     // that fast; the clock moves them while the span is live.
     let shape = store.span_shape_trigger(id);
@@ -42,33 +60,37 @@ pub fn stream_stats(parent: &Element, store: Store, id: SpanId) {
         if let Some(t) = trace {
             store.trace_trigger(t).track();
         }
-        let now = store.with(|m| {
-            let s = m.span(id)?;
-            if !(s.kind.is_streamed() || s.stream.is_some()) {
-                return None;
-            }
-            let trace_running = match s.trace {
-                Parent::Node(t) => m.trace(t).is_none_or(|t| t.status.is_running()),
-                _ => true,
-            };
-            Some(Shown {
-                live: s.status.is_running() && trace_running && s.interrupted().is_none(),
-                text: timing::stats_text(timing::stream_stats(s.appends(), s.start_ts)),
+        let now = store
+            .with(|m| {
+                let s = m.span(id)?;
+                if !(s.kind.is_streamed() || s.stream.is_some()) {
+                    return None;
+                }
+                let trace_running = match s.trace {
+                    Parent::Node(t) => m.trace(t).is_none_or(|t| t.status.is_running()),
+                    _ => true,
+                };
+                Some(Shown {
+                    live: s.status.is_running() && trace_running && s.interrupted().is_none(),
+                    text: timing::stats_text(timing::stream_stats(s.appends(), s.start_ts)),
+                })
             })
-        });
+            .filter(|s| s.live || !s.text.is_empty());
         if now.as_ref().is_some_and(|s| s.live) {
             crate::clock::now_tracked();
         }
         if now == shown {
             return;
         }
-        match &now {
-            Some(s) => {
-                dom::toggle_class(&root, "utp-hidden", !s.live && s.text.is_empty());
-                dom::toggle_class(&dot, "utp-hidden", !s.live);
-                words.set_text_content(Some(&s.text));
+        match (&now, &els) {
+            (Some(s), _) => {
+                let e = els.get_or_insert_with(|| Els::new(&parent));
+                dom::toggle_class(&e.root, "utp-hidden", false);
+                dom::toggle_class(&e.dot, "utp-hidden", !s.live);
+                e.words.set_text_content(Some(&s.text));
             }
-            None => dom::toggle_class(&root, "utp-hidden", true),
+            (None, Some(e)) => dom::toggle_class(&e.root, "utp-hidden", true),
+            (None, None) => {}
         }
         shown = now;
     });

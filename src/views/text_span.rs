@@ -14,13 +14,12 @@ use web_sys::Element;
 use crate::dom;
 use crate::store::Store;
 use crate::text_chunks::{self, ends_line, first_on_last_line};
-use crate::views::clipboard::copy_button;
 
 /// Bytes from which a text scrolls inside its span (about 40 lines of a narrow panel).
 const LONG_BYTES: usize = 2 * 1024;
 
-/// The streamed text of a span.
-pub fn text_span(store: Store, id: SpanId) -> Element {
+/// A text span's elements, copied for each (`dom::copy_of`).
+fn parts() -> Element {
     let root = dom::el("div", "utp-text-span");
     // An item of the tree: the arrow keys reach it (a long text then scrolls with Page Up and
     // Page Down, and its copy button appears), and it is not a Tab stop of its own: the tree is
@@ -28,19 +27,19 @@ pub fn text_span(store: Store, id: SpanId) -> Element {
     let pre = dom::add(&root, "pre", "utp-text");
     dom::set(&pre, "role", "treeitem");
     dom::set(&pre, "tabindex", "-1");
+    root
+}
+
+/// The streamed text of a span.
+pub fn text_span(store: Store, id: SpanId) -> Element {
+    let root = dom::copy_of(parts);
+    let pre = dom::child(&root, 0);
     let trigger = store.span_trigger(id);
     // Whether a long text is scrolled to its end: it then stays there as tokens arrive, unless
     // the reader scrolls up.
     let at_end = Rc::new(Cell::new(true));
-    {
-        let at_end = at_end.clone();
-        dom::on(&pre, "scroll", move |e| {
-            if let Some(pre) = dom::target(&e) {
-                let end = pre.scroll_top() + pre.client_height() >= pre.scroll_height() - 4;
-                at_end.set(end);
-            }
-        });
-    }
+    // Listened to once the text is long (only then does it scroll): most texts never are.
+    let mut listening = false;
     // Bytes of the text already in the DOM.
     let mut shown = 0usize;
     let mut observed = false;
@@ -60,6 +59,16 @@ pub fn text_span(store: Store, id: SpanId) -> Element {
             let long = text.len() >= LONG_BYTES;
             if replaced || long != (from >= LONG_BYTES) {
                 dom::toggle_class(&node, "utp-long", long);
+            }
+            if long && !listening {
+                listening = true;
+                let at_end = at_end.clone();
+                dom::on(&node, "scroll", move |e| {
+                    if let Some(pre) = dom::target(&e) {
+                        let end = pre.scroll_top() + pre.client_height() >= pre.scroll_height() - 4;
+                        at_end.set(end);
+                    }
+                });
             }
             if replaced {
                 // Replaced by shorter content: start over, at the height it needs again.
@@ -88,27 +97,8 @@ pub fn text_span(store: Store, id: SpanId) -> Element {
     });
     let observed = pre.clone();
     crate::reactive::on_cleanup(move || RESIZE.with(|r| r.unobserve(&observed)));
-    // The copy button exists once the pointer or the keyboard reaches the text: a button in
-    // every mounted row was a sixth of the cost of mounting a block of rows.
-    let reached = Rc::new(Cell::new(false));
-    for event in ["pointerenter", "focusin"] {
-        let reached = reached.clone();
-        dom::on(&root, event, move |e| {
-            // The text is the root's last child; the button goes before it.
-            let Some(root) = dom::target(&e) else { return };
-            if !reached.replace(true) {
-                let pre = root.last_element_child();
-                let copy = copy_button(
-                    &root,
-                    "Copy text",
-                    Rc::new(move || {
-                        store.with(|m| m.span(id).and_then(|s| s.text()).unwrap_or("").to_owned())
-                    }),
-                );
-                let _ = root.insert_before(&copy, pre.as_ref().map(|p| p.as_ref()));
-            }
-        });
-    }
+    // Its copy button is made once the pointer or the keyboard reaches it
+    // (`clipboard::copy_on_reach`).
     root
 }
 

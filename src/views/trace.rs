@@ -7,13 +7,12 @@ use crate::reactive::*;
 use user_trace_model::{RunStatus, SpanId, TraceId};
 use web_sys::Element;
 
-use crate::views::clipboard::copy_when_reached;
 use crate::views::label::{self, label};
 use crate::views::span::{badges, span_view};
 use crate::views::virtual_list::virtual_list;
 use crate::views::waterfall::{waterfall, Timed};
 use crate::views::Ctx;
-use crate::{copy, depth, dom, format};
+use crate::{depth, dom, format};
 
 #[derive(Clone, PartialEq)]
 struct Header {
@@ -125,12 +124,6 @@ pub fn trace_view(cx: Ctx, id: TraceId) -> Element {
     dom::set(&row, "role", "treeitem");
     // Not a Tab stop of its own: the tree is one (src/views/tree.rs).
     dom::set(&row, "tabindex", "-1");
-    copy_when_reached(
-        &row,
-        "",
-        "Copy trace as JSON Lines",
-        Rc::new(move || store.with(|m| copy::trace_jsonl(m, id))),
-    );
     dom::on(&row, "click", move |_| {
         expanded.update(|e| *e = !*e);
         store.set_trace_expanded(id, expanded.get_untracked());

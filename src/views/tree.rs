@@ -12,6 +12,7 @@ use web_sys::Element;
 use crate::dom;
 use crate::filter::Filter;
 use crate::store::Store;
+use crate::views::clipboard::copy_on_reach;
 use crate::views::deep::focus_bar;
 use crate::views::label::label;
 use crate::views::span::span_view;
@@ -362,6 +363,7 @@ pub fn tree(parent: &Element, cx: PanelCx) {
         }
     });
     roving_focus(&scroller);
+    copy_on_reach(&scroller, store);
     dom::on(&scroller, "keydown", move |e| {
         let Some(el) = dom::target(&e) else { return };
         if let Ok(e) = e.dyn_into::<web_sys::KeyboardEvent>() {

@@ -58,14 +58,23 @@ fn times(m: &Model, what: Timed) -> Option<Times> {
     })
 }
 
-/// Appends `what`'s bar to `parent`, kept current while it lives.
-pub fn waterfall(parent: &Element, store: Store, what: Timed) {
-    let root = dom::add(parent, "span", "utp-wf");
+/// A bar's elements, copied for each bar (`dom::copy_of`).
+fn parts() -> Element {
+    let root = dom::el("span", "utp-wf");
     let track = dom::add(&root, "span", "utp-wf-track");
     // The words say what the bar shows.
     dom::set(&track, "aria-hidden", "true");
-    let fill = dom::add(&track, "span", "utp-wf-bar");
-    let words = dom::add(&root, "span", "utp-wf-text");
+    dom::add(&track, "span", "utp-wf-bar");
+    dom::add(&root, "span", "utp-wf-text");
+    root
+}
+
+/// Appends `what`'s bar to `parent`, kept current while it lives.
+pub fn waterfall(parent: &Element, store: Store, what: Timed) {
+    let root = dom::copy_of(parts);
+    let _ = parent.append_child(&root);
+    let fill = dom::child(&dom::child(&root, 0), 0);
+    let words = dom::child(&root, 1);
     // A span's times change with its header, not with its appends (the clock grows an open
     // bar a few times a second): a token costs the bar nothing.
     let trigger = match what {
@@ -73,10 +82,17 @@ pub fn waterfall(parent: &Element, store: Store, what: Timed) {
         Timed::Trace(id) => store.trace_trigger(id),
     };
     let mut shown: Option<(Bar, String, bool)> = None;
+    // The classes as set (a new bar has neither): each is written only when it changes.
+    let (mut hidden, mut was_open) = (false, false);
     dom::effect(move || {
         trigger.track();
         let Some(t) = store.with(|m| times(m, what)) else {
-            dom::toggle_class(&root, "utp-hidden", true);
+            if !hidden {
+                dom::toggle_class(&root, "utp-hidden", true);
+                hidden = true;
+            }
+            // Shown again, the same bar must be written again.
+            shown = None;
             return;
         };
         // Open in an open trace: it grows with the clock. Open in an ended trace: it is cut at
@@ -100,8 +116,14 @@ pub fn waterfall(parent: &Element, store: Store, what: Timed) {
             return;
         }
         let (bar, text, open) = &now_shown;
-        dom::toggle_class(&root, "utp-hidden", false);
-        dom::toggle_class(&root, "utp-wf-open", *open);
+        if hidden {
+            dom::toggle_class(&root, "utp-hidden", false);
+            hidden = false;
+        }
+        if was_open != *open {
+            dom::toggle_class(&root, "utp-wf-open", *open);
+            was_open = *open;
+        }
         dom::set(
             &fill,
             "style",

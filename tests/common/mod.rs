@@ -110,6 +110,15 @@ pub fn hook_clipboard(refuse: bool) {
     js_sys::eval(&script).unwrap();
 }
 
+/// The pointer moves onto `el`, as a real one says it: a `pointerover` that bubbles (the panel
+/// listens for it once, on its tree).
+pub fn reach(el: &web_sys::Element) {
+    let init = web_sys::EventInit::new();
+    init.set_bubbles(true);
+    let e = web_sys::Event::new_with_event_init_dict("pointerover", &init).unwrap();
+    el.dispatch_event(&e).unwrap();
+}
+
 /// What was copied since [`hook_clipboard`], in order.
 pub fn copied() -> Vec<String> {
     let list = js_sys::eval("window.__copied").unwrap();
