@@ -42,38 +42,6 @@ pub fn el(tag: &str, class: &str) -> Element {
     e
 }
 
-/// A copy of the elements `build` makes (tags, classes, fixed attributes), made once: one call
-/// to the browser instead of one for each element, class and attribute, for the parts of a
-/// view that every row of a long list repeats. `build` is the copy's key.
-pub fn copy_of(build: fn() -> Element) -> Element {
-    thread_local! {
-        static MADE: std::cell::RefCell<Vec<(usize, Element)>> = const { std::cell::RefCell::new(Vec::new()) };
-    }
-    let key = build as usize;
-    let original = MADE.with(|made| {
-        let mut made = made.borrow_mut();
-        if let Some((_, el)) = made.iter().find(|(k, _)| *k == key) {
-            return el.clone();
-        }
-        let el = build();
-        made.push((key, el.clone()));
-        el
-    });
-    original
-        .clone_node_with_deep(true)
-        .expect("an element can be copied")
-        .unchecked_into()
-}
-
-/// Child `i` of `el` (its elements only), which a view made itself.
-pub fn child(el: &Element, i: u32) -> Element {
-    let mut c = el.first_element_child();
-    for _ in 0..i {
-        c = c.and_then(|c| c.next_element_sibling());
-    }
-    c.expect("a view's own element has the children it made")
-}
-
 /// A new element with `class`, appended to `parent`.
 pub fn add(parent: &Node, tag: &str, class: &str) -> Element {
     let e = el(tag, class);

@@ -162,22 +162,38 @@ async fn a_span_several_processes_wrote_into_says_so() {
 
 // --- Item 11: time -------------------------------------------------------------------------
 
-/// The bar's `left` and `width` in percent of its track, from its style.
+/// The bar's start and width in percent of its track (its `--l` and `--w`), after checking
+/// that the stylesheet draws it from them: the track is there, and its gradient starts the bar
+/// at `--l`.
 fn bar_of(el: &web_sys::HtmlElement) -> (f64, f64) {
-    let bar: web_sys::HtmlElement = el
-        .query_selector(".utp-wf-bar")
+    let wf: web_sys::HtmlElement = el
+        .query_selector(".utp-wf")
         .unwrap()
         .expect("a bar")
         .dyn_into()
         .unwrap();
-    let style = bar.style();
+    let style = wf.style();
     let pct = |p: &str| {
         let v = style.get_property_value(p).unwrap();
         v.trim_end_matches('%')
             .parse::<f64>()
             .unwrap_or_else(|_| panic!("{p}: {v}"))
     };
-    (pct("left"), pct("width"))
+    let (left, width) = (pct("--l"), pct("--w"));
+    let drawn = web_sys::window()
+        .unwrap()
+        .get_computed_style_with_pseudo_elt(&wf, "::before")
+        .unwrap()
+        .unwrap();
+    assert_eq!(drawn.get_property_value("width").unwrap(), "64px");
+    let image = drawn.get_property_value("background-image").unwrap();
+    assert!(
+        image.starts_with("linear-gradient(")
+            && !image.contains("var(")
+            && image.contains(&format!("{left}%")),
+        "the bar starts at {left}%: {image}"
+    );
+    (left, width)
 }
 
 #[wasm_bindgen_test]
@@ -213,7 +229,7 @@ async fn spans_and_child_traces_show_their_place_in_their_trace() {
     assert_eq!(bar_of(&spans[0]), (0.0, 50.0));
     assert_eq!(bar_of(&spans[1]), (50.0, 50.0));
     let words = |el: &web_sys::HtmlElement| {
-        el.query_selector(".utp-wf-text")
+        el.query_selector(".utp-wf")
             .unwrap()
             .unwrap()
             .text_content()
@@ -255,7 +271,7 @@ async fn an_open_span_grows_with_the_clock() {
     .await;
     let span = p.one(".utp-span");
     let (left0, width0) = bar_of(&span);
-    let text0 = p.text(".utp-span .utp-wf-text");
+    let text0 = p.text(".utp-span .utp-wf");
     assert!(p
         .one(".utp-span .utp-wf")
         .class_list()
@@ -263,7 +279,7 @@ async fn an_open_span_grows_with_the_clock() {
     // No event arrives: the clock moves it.
     sleep(1200).await;
     let (left1, width1) = bar_of(&span);
-    let text1 = p.text(".utp-span .utp-wf-text");
+    let text1 = p.text(".utp-span .utp-wf");
     assert!(
         width1 > width0 && left1 < left0,
         "{left0},{width0} -> {left1},{width1}"
@@ -327,7 +343,7 @@ async fn a_streaming_span_shows_it_is_open_its_first_token_and_its_rate() {
     .await;
     assert_eq!(p.one(".utp-live").offset_width(), 0);
     assert_eq!(p.text(".utp-stats-text"), "TTFT 300 ms · 10 tok/s");
-    assert_eq!(p.text(".utp-span .utp-wf-text"), "+0 µs · 2.0 s");
+    assert_eq!(p.text(".utp-span .utp-wf"), "+0 µs · 2.0 s");
     // A span of a kind that does not stream has no stats.
     p.push(&[ev(
         "a@h:1",

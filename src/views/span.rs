@@ -159,16 +159,6 @@ fn header_view(row: &Element, h: &Header, needle: &str, pin: Option<(Store, Span
     }
 }
 
-/// A span's elements, copied for each span (`dom::copy_of`): its header (with the place of its
-/// stats and bar) and its content's place.
-fn parts() -> Element {
-    let root = dom::el("div", "utp-span");
-    let head = dom::add(&root, "div", "utp-span-header");
-    dom::add(&head, "span", "utp-meta");
-    dom::add(&root, "div", "utp-span-content");
-    root
-}
-
 /// One span and what nests in it.
 pub fn span_view(cx: Ctx, id: SpanId) -> Element {
     let store = cx.store;
@@ -193,13 +183,13 @@ pub fn span_view(cx: Ctx, id: SpanId) -> Element {
         })
     };
     let kind = read().map(|h| h.kind).unwrap_or(SpanKind::Text);
-    let root = dom::copy_of(parts);
+    let root = dom::el("div", "utp-span");
     dom::set(&root, "data-span-kind", kind.as_str());
     // Found by a reveal (views::reveal) and by an activation (crate::links).
     dom::set(&root, "data-span", &id.as_u64().to_string());
-    let head = dom::child(&root, 0);
+    let head = dom::add(&root, "div", "utp-span-header");
     // Kept current by their own effects; moved back to the header's end when it is rewritten.
-    let meta = dom::child(&head, 0);
+    let meta = dom::el("span", "utp-meta");
     stream_stats(&meta, store, id);
     waterfall(&meta, store, Timed::Span(id));
     {
@@ -231,7 +221,7 @@ pub fn span_view(cx: Ctx, id: SpanId) -> Element {
             },
         );
     }
-    let content = dom::child(&root, 1);
+    let content = dom::add(&root, "div", "utp-span-content");
     let view = match kind {
         SpanKind::Text => text_span(store, id),
         SpanKind::Json => json_span(store, id),

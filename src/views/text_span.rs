@@ -18,8 +18,8 @@ use crate::text_chunks::{self, ends_line, first_on_last_line};
 /// Bytes from which a text scrolls inside its span (about 40 lines of a narrow panel).
 const LONG_BYTES: usize = 2 * 1024;
 
-/// A text span's elements, copied for each (`dom::copy_of`).
-fn parts() -> Element {
+/// The streamed text of a span.
+pub fn text_span(store: Store, id: SpanId) -> Element {
     let root = dom::el("div", "utp-text-span");
     // An item of the tree: the arrow keys reach it (a long text then scrolls with Page Up and
     // Page Down, and its copy button appears), and it is not a Tab stop of its own: the tree is
@@ -27,13 +27,6 @@ fn parts() -> Element {
     let pre = dom::add(&root, "pre", "utp-text");
     dom::set(&pre, "role", "treeitem");
     dom::set(&pre, "tabindex", "-1");
-    root
-}
-
-/// The streamed text of a span.
-pub fn text_span(store: Store, id: SpanId) -> Element {
-    let root = dom::copy_of(parts);
-    let pre = dom::child(&root, 0);
     let trigger = store.span_trigger(id);
     // Whether a long text is scrolled to its end: it then stays there as tokens arrive, unless
     // the reader scrolls up.

@@ -58,23 +58,11 @@ fn times(m: &Model, what: Timed) -> Option<Times> {
     })
 }
 
-/// A bar's elements, copied for each bar (`dom::copy_of`).
-fn parts() -> Element {
-    let root = dom::el("span", "utp-wf");
-    let track = dom::add(&root, "span", "utp-wf-track");
-    // The words say what the bar shows.
-    dom::set(&track, "aria-hidden", "true");
-    dom::add(&track, "span", "utp-wf-bar");
-    dom::add(&root, "span", "utp-wf-text");
-    root
-}
-
-/// Appends `what`'s bar to `parent`, kept current while it lives.
+/// Appends `what`'s bar to `parent`, kept current while it lives: one element, its words as
+/// its text and the bar drawn before them by the stylesheet from its `--l` and `--w` (a row of
+/// a long list mounts one, and each element costs it).
 pub fn waterfall(parent: &Element, store: Store, what: Timed) {
-    let root = dom::copy_of(parts);
-    let _ = parent.append_child(&root);
-    let fill = dom::child(&dom::child(&root, 0), 0);
-    let words = dom::child(&root, 1);
+    let root = dom::add(parent, "span", "utp-wf");
     // A span's times change with its header, not with its appends (the clock grows an open
     // bar a few times a second): a token costs the bar nothing.
     let trigger = match what {
@@ -125,15 +113,15 @@ pub fn waterfall(parent: &Element, store: Store, what: Timed) {
             was_open = *open;
         }
         dom::set(
-            &fill,
+            &root,
             "style",
             &format!(
-                "left:{};width:{}",
+                "--l:{};--w:{}",
                 timing::percent(bar.left),
                 timing::percent(bar.width)
             ),
         );
-        words.set_text_content(Some(text));
+        root.set_text_content(Some(text));
         let verb = if *open { "running for" } else { "lasted" };
         dom::set(
             &root,
