@@ -704,6 +704,17 @@ async fn a_row_reached_at_any_depth_gets_its_own_copy_buttons_once() {
         "no outer row's button: {}",
         p.el.inner_html()
     );
+    // Before the text, as the keyboard and a screen reader meet it.
+    let first = inner
+        .query_selector(":scope > .utp-span-content .utp-text-span")
+        .unwrap()
+        .unwrap()
+        .first_element_child()
+        .unwrap();
+    assert_eq!(
+        first.get_attribute("aria-label").as_deref(),
+        Some("Copy text")
+    );
     inner
         .query_selector("[aria-label='Copy text']")
         .unwrap()

@@ -73,16 +73,15 @@ pub fn copy_on_reach(tree: &Element, store: Store) {
     }
 }
 
-/// The rows around `at` that copy, each given its button if it has none.
+/// The rows around `at` that copy, each given its button if it has none: the innermost span
+/// around it (reached anywhere in it: its header's button, and its text's if `at` is in its
+/// text) and the innermost trace header.
 fn reached(at: &Element, store: Store) {
     let closest = |selector: &str| at.closest(selector).ok().flatten();
-    // A span, reached anywhere in it: its header's button, and its text's.
     let header = closest("[data-span]")
         .and_then(|s| s.query_selector(":scope > .utp-span-header").ok().flatten());
-    if let Some((header, (Some(id), _))) = header.map(|h| {
-        let node = links::node_of(&h);
-        (h, node)
-    }) {
+    let span = header.and_then(|h| links::node_of(&h).0.map(|id| (h, id)));
+    if let Some((header, id)) = span {
         if own_copy(&header).is_none() {
             copy_button(
                 &header,
@@ -91,6 +90,9 @@ fn reached(at: &Element, store: Store) {
             );
         }
         if let Some(text) = closest(".utp-text-span").filter(|t| own_copy(t).is_none()) {
+            // Before the text (the block's only child), as the keyboard and a screen reader
+            // meet it; it floats over the text's corner.
+            let pre = text.first_element_child();
             let copy = copy_button(
                 &text,
                 "Copy text",
@@ -98,8 +100,6 @@ fn reached(at: &Element, store: Store) {
                     store.with(|m| m.span(id).and_then(|s| s.text()).unwrap_or("").to_owned())
                 }),
             );
-            // Before the text (the block's last child): it floats over the text's corner.
-            let pre = text.last_element_child();
             let _ = text.insert_before(&copy, pre.as_ref().map(|p| p.as_ref()));
         }
     }
