@@ -576,6 +576,30 @@ async fn a_rust_host_learns_what_the_reader_activates() {
         _handle: handle,
     };
     p.push(&sourced_run(now_us())).await;
+    // A header's own button is its own: pressing "pin" pins the span and activates nothing.
+    let pin: web_sys::HtmlElement = header_of(&p, "answer")
+        .query_selector(".utp-pin")
+        .unwrap()
+        .expect("a running text has a pin")
+        .dyn_into()
+        .unwrap();
+    let answer: u64 = header_of(&p, "answer")
+        .parent_element()
+        .and_then(|s| s.get_attribute("data-span"))
+        .and_then(|v| v.parse().ok())
+        .expect("the span's id");
+    pin.click();
+    assert_eq!(p.store.pinned.get_untracked(), Some(answer));
+    assert!(
+        got.lock().unwrap().is_empty(),
+        "pressing pin is no activation"
+    );
+    pin.click();
+    assert_eq!(
+        p.store.pinned.get_untracked(),
+        None,
+        "pressed again: unpinned"
+    );
     header_of(&p, "answer").click();
     header_of(&p, "plain").click();
     p.one(".utp-trace-header").click();
