@@ -510,6 +510,32 @@ async fn a_trace_of_100_000_spans_mounts_only_the_rows_near_the_viewport() {
         (now - height).abs() < height / 20,
         "the list keeps its height: {height} px, then {now} px"
     );
+    // Back and forth ten times: each jump watches new blocks, and the numbers the watched
+    // elements carry are used again, not counted up (they stay about as many as the
+    // elements watched at once, here some 250 groups and the blocks of the groups near).
+    for i in 0..10 {
+        scroller.set_scroll_top(if i % 2 == 0 { height / 2 } else { 0 });
+        settle().await;
+    }
+    let numbers: Vec<u32> = (0..p.count("[data-utp-block]"))
+        .filter_map(|i| {
+            p.el.query_selector_all("[data-utp-block]")
+                .ok()?
+                .item(i)?
+                .dyn_into::<web_sys::Element>()
+                .ok()?
+                .get_attribute("data-utp-block")?
+                .parse()
+                .ok()
+        })
+        .collect();
+    let top = numbers.iter().copied().max().unwrap_or(0);
+    assert!(
+        !numbers.is_empty() && (top as usize) < 2 * numbers.len(),
+        "{} elements watched, numbered up to {top}",
+        numbers.len()
+    );
+    assert_eq!(p.text(".utp-text"), "row 0", "the top still shows its rows");
 }
 
 /// The fold of each root trace's header, by its label, for the headers mounted.

@@ -50,8 +50,11 @@ struct Placeholder {
 struct Watched {
     root: Element,
     observer: Option<Observer>,
-    blocks: HashMap<u32, Watch>,
-    next: u32,
+    /// What is watched, by the number in its element's `data-utp-block`. A number is used
+    /// again once its element is no longer watched (`free`): a `Vec` costs the wasm less code
+    /// than a map, and the numbers stay as few as the elements watched at once.
+    blocks: Vec<Option<Watch>>,
+    free: Vec<u32>,
     /// Called with the root after blocks came near or went (rows mount, heights change).
     after: Option<After>,
 }
@@ -68,8 +71,8 @@ impl Viewport {
             watched: StoredValue::new_local(Watched {
                 root,
                 observer: None,
-                blocks: HashMap::new(),
-                next: 0,
+                blocks: Vec::new(),
+                free: Vec::new(),
                 after: None,
             }),
         }
@@ -84,9 +87,14 @@ impl Viewport {
                 .iter()
                 .filter_map(|e| e.dyn_into::<web_sys::IntersectionObserverEntry>().ok())
                 .filter_map(|e| {
-                    let id: u32 = e.target().get_attribute("data-utp-block")?.parse().ok()?;
-                    let f = watched
-                        .try_with_value(|w| w.blocks.get(&id).map(|b| b.on_change.clone()))??;
+                    let target = e.target();
+                    let id: usize = target.get_attribute("data-utp-block")?.parse().ok()?;
+                    // The element still watched under that number: a report queued before
+                    // an element was let go must not reach the one that took its number.
+                    let f = watched.try_with_value(|w| {
+                        let b = w.blocks.get(id)?.as_ref().filter(|b| b.el == target)?;
+                        Some(b.on_change.clone())
+                    })??;
                     Some((f, e.is_intersecting(), e.bounding_client_rect().height()))
                 })
                 .collect();
@@ -129,19 +137,18 @@ impl Viewport {
             self.watched.update_value(|w| w.observer = Some(made));
         }
         let id = self.watched.try_update_value(|w| {
-            let id = w.next;
-            w.next += 1;
+            let id = w.free.pop().unwrap_or(w.blocks.len() as u32);
+            if id as usize == w.blocks.len() {
+                w.blocks.push(None);
+            }
             dom::set(el, "data-utp-block", &id.to_string());
             if let Some(o) = &w.observer {
                 o.observer.observe(el);
             }
-            w.blocks.insert(
-                id,
-                Watch {
-                    el: el.clone(),
-                    on_change,
-                },
-            );
+            w.blocks[id as usize] = Some(Watch {
+                el: el.clone(),
+                on_change,
+            });
             id
         });
         let viewport = *self;
@@ -154,7 +161,11 @@ impl Viewport {
 
     fn unobserve(&self, id: u32) {
         self.watched.try_update_value(|w| {
-            if let (Some(b), Some(o)) = (w.blocks.remove(&id), &w.observer) {
+            let Some(b) = w.blocks.get_mut(id as usize).and_then(Option::take) else {
+                return;
+            };
+            w.free.push(id);
+            if let Some(o) = &w.observer {
                 o.observer.unobserve(&b.el);
             }
         });
@@ -167,6 +178,7 @@ impl Viewport {
                 o.observer.disconnect();
             }
             w.blocks.clear();
+            w.free.clear();
         });
     }
 }
