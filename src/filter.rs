@@ -55,9 +55,17 @@ pub fn lower(s: &str) -> String {
 /// and searched in linear time (the window scan is quadratic on hostile text: `aaa…` for
 /// `aaa…b`).
 pub fn has(hay: &str, needle: &str) -> bool {
-    if hay.len() <= SCAN_LIMIT && needle.is_ascii() {
-        if let Some(found) = ascii_folded(hay.as_bytes(), needle.as_bytes()) {
-            return found;
+    if needle.is_ascii() {
+        // An ASCII needle needs at least as many bytes of text: no character's lower case holds
+        // more ASCII bytes than the character has (the Kelvin sign's `k` is one of its three),
+        // and most of what a find looks at (titles, names, numbers) is short.
+        if hay.len() < needle.len() {
+            return false;
+        }
+        if hay.len() <= SCAN_LIMIT {
+            if let Some(found) = ascii_folded(hay.as_bytes(), needle.as_bytes()) {
+                return found;
+            }
         }
     }
     hay.contains(needle) || lower(hay).contains(needle)
@@ -237,6 +245,32 @@ mod tests {
             assert_eq!(has(hay, needle), want, "{hay:?} {needle:?}");
             // The same answer as lower-casing a copy.
             assert_eq!(has(hay, needle), lower(hay).contains(needle), "{hay:?}");
+        }
+        // Every text of up to three characters from ASCII, the letters whose lower case is
+        // ASCII or longer (Kelvin, dotted capital I, sharp s), and other scripts, against
+        // ASCII needles one byte longer and shorter than it and as long: the same answer as
+        // lower-casing a copy, so the shortcut for text shorter than the needle loses nothing.
+        let chars = [
+            'a', 'K', 'k', 'i', '\u{212A}', '\u{130}', '\u{1E9E}', 'é', '\u{5D0}', ' ',
+        ];
+        let mut texts = vec![String::new()];
+        for _ in 0..3 {
+            let longer: Vec<String> = texts
+                .iter()
+                .flat_map(|t| chars.iter().map(move |c| format!("{t}{c}")))
+                .collect();
+            texts.extend(longer.into_iter().filter(|t| t.chars().count() <= 3));
+            texts.sort();
+            texts.dedup();
+        }
+        for hay in &texts {
+            for needle in ["k", "i", "a", "ka", "ik", "kk", "aaa", "kik", "a k", "abcd"] {
+                assert_eq!(
+                    has(hay, needle),
+                    lower(hay).contains(needle),
+                    "{hay:?} {needle:?}"
+                );
+            }
         }
         // Both sides of the scan's limit, the match in its last bytes.
         for len in [SCAN_LIMIT, SCAN_LIMIT + 1] {
