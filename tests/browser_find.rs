@@ -777,6 +777,46 @@ async fn a_row_reached_at_any_depth_gets_its_own_copy_buttons_once() {
     assert_eq!(got[2], "outer text");
 }
 
+/// Nesting adds no space of its own: a span ends where the last trace nested in it ends,
+/// however deep its own nested spans go (a span that kept their margins inside it pushed the
+/// next row lower at every level).
+#[wasm_bindgen_test]
+async fn a_span_ends_where_what_is_nested_in_it_ends() {
+    let p = mount_panel(600);
+    let mut lines = vec![trace("t", "Run")];
+    for level in 0..4 {
+        let in_trace = if level == 0 {
+            "t".to_owned()
+        } else {
+            format!("c{level}")
+        };
+        lines.push(span(
+            &in_trace,
+            &format!("s{level}"),
+            2 + 2 * level,
+            "text",
+            "step",
+            r#""x""#,
+        ));
+        lines.push(child(
+            &format!("c{}", level + 1),
+            "Child",
+            &format!("s{level}"),
+            3 + 2 * level,
+        ));
+    }
+    lines.push(span("c4", "s4", 20, "text", "step", r#""x""#));
+    p.push(&lines).await;
+    settle().await;
+    let spans = p.all("[data-span]");
+    assert_eq!(spans.len(), 5);
+    for s in &spans[..4] {
+        let last = s.last_element_child().expect("its child trace");
+        let gap = s.get_bounding_client_rect().bottom() - last.get_bounding_client_rect().bottom();
+        assert!(gap.abs() < 0.5, "{gap} px below the nested trace");
+    }
+}
+
 /// A panel showing one JSON span, `{"a":1}`.
 async fn json_a_is_1() -> Mounted {
     let p = mount_panel(300);
