@@ -35,7 +35,8 @@ pub fn document() -> web_sys::Document {
 pub fn el(tag: &str, class: &str) -> Element {
     let e = document()
         .create_element(tag)
-        .expect("the views use valid tag names");
+        // Not `expect`: it would print the `JsValue`, whose `Debug` costs the wasm its code.
+        .unwrap_or_else(|_| panic!("the views use valid tag names"));
     if !class.is_empty() {
         e.set_class_name(class);
     }

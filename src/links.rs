@@ -101,6 +101,10 @@ pub fn activation(m: &Model, span: Option<SpanId>, trace: Option<TraceId>) -> Op
 }
 
 /// Whether a span failed: an error status, or an `error` span.
+/// Set in a trace's mark while [`failed_sources`] has looked at its list in this call (a start
+/// time in microseconds is far below it).
+const LOOKED: u64 = 1 << 63;
+
 fn span_failed(s: &user_trace_model::Span) -> bool {
     matches!(s.status, RunStatus::Error(_)) || s.kind == SpanKind::Error
 }
@@ -119,9 +123,6 @@ pub fn failed_sources(m: &Model, changes: &[Change], marks: &mut HashMap<u64, u6
             out.push(s.to_owned());
         }
     };
-    // The traces whose lists this call looked at (the type of `marks`: a set type of its own
-    // would add its code to the wasm).
-    let mut looked: HashMap<u64, u64> = HashMap::new();
     for c in changes {
         match c {
             Change::Span(s) | Change::Content(s) => {
@@ -137,11 +138,11 @@ pub fn failed_sources(m: &Model, changes: &[Change], marks: &mut HashMap<u64, u6
                 }
             }
             Change::TraceSpans(t) => {
-                if looked.insert(t.as_u64(), 0).is_some() {
-                    continue;
-                }
                 let Some(trace) = m.trace(*t) else { continue };
                 let mark = marks.entry(t.as_u64()).or_insert(0);
+                if *mark & LOOKED != 0 {
+                    continue;
+                }
                 let mut newest = *mark;
                 for s in trace.spans.iter().rev().filter_map(|s| m.span(*s)) {
                     if s.start_ts < *mark {
@@ -152,9 +153,16 @@ pub fn failed_sources(m: &Model, changes: &[Change], marks: &mut HashMap<u64, u6
                         push(s.source());
                     }
                 }
-                *mark = newest;
+                *mark = newest | LOOKED;
             }
             _ => {}
+        }
+    }
+    for c in changes {
+        if let Change::TraceSpans(t) = c {
+            if let Some(mark) = marks.get_mut(&t.as_u64()) {
+                *mark &= !LOOKED;
+            }
         }
     }
     out

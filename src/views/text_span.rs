@@ -220,6 +220,7 @@ thread_local! {
             }
         })
         .into_js_value();
-        web_sys::ResizeObserver::new(f.unchecked_ref()).expect("ResizeObserver exists")
+        web_sys::ResizeObserver::new(f.unchecked_ref())
+            .unwrap_or_else(|_| panic!("ResizeObserver exists"))
     };
 }

@@ -130,6 +130,61 @@ fn small_json_spans(c: &mut Criterion) {
     g.finish();
 }
 
+/// 50,000 small spans created in one trace, in the order of their start times and newest
+/// first: a trace's list of spans is kept sorted, and newest first each span sorts first
+/// (with a plain `Vec`, a move of the whole list each: BENCHMARKS.md).
+fn span_creates_by_arrival_order(c: &mut Criterion) {
+    const N: u64 = 50_000;
+    let frame_of = |newest_first: bool| {
+        let events = (0..N)
+            .map(|i| {
+                let mut e = ev(
+                    10 + i,
+                    Op::SpanCreate {
+                        trace: "t".into(),
+                        span: format!("s{i}"),
+                        kind: SpanKind::Text,
+                        title: None,
+                        content: Content::Text("x".into()),
+                        source: None,
+                    },
+                );
+                if newest_first {
+                    e.ts = 1_700_000_000_000_000 + 10 + N - i;
+                }
+                e
+            })
+            .collect();
+        frame(3, events)
+    };
+    let mut g = c.benchmark_group("span_creates_by_arrival_order");
+    g.throughput(Throughput::Elements(N));
+    g.sample_size(10);
+    for (name, newest_first) in [("in order", false), ("newest first", true)] {
+        let text = frame_of(newest_first);
+        g.bench_function(name, |b| {
+            b.iter_batched(
+                setup_model,
+                |mut m| apply_frame(&mut m, &text),
+                BatchSize::LargeInput,
+            )
+        });
+    }
+    // What the list cost before, alone: ids inserted newest first into a sorted `Vec`.
+    g.bench_function("baseline: a sorted Vec of ids, newest first", |b| {
+        b.iter(|| {
+            let mut v: Vec<u64> = Vec::new();
+            for i in 0..N {
+                let ts = N - i;
+                let pos = v.partition_point(|&o| o <= ts);
+                v.insert(pos, ts);
+            }
+            v.len()
+        })
+    });
+    g.finish();
+}
+
 /// A realistic 10 MB document: an array of records with strings, numbers and nesting.
 pub fn ten_mb_json() -> String {
     let mut s = String::from("[");
@@ -183,5 +238,11 @@ fn big_json(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, token_appends, small_json_spans, big_json);
+criterion_group!(
+    benches,
+    token_appends,
+    small_json_spans,
+    span_creates_by_arrival_order,
+    big_json
+);
 criterion_main!(benches);

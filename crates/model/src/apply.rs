@@ -9,7 +9,9 @@ use user_trace_protocol::{
 
 use crate::change::{Change, Gap, Outcome, PartOutOfOrder, Rejection};
 use crate::model::{span_entry, waiting_span_order, Model, ORDER_ENTRY_BYTES};
-use crate::node::{insert_sorted, Parent, RunStatus, Span, SpanId, SpanMore, Trace, TraceId};
+use crate::node::{
+    insert_sorted, IdList, Parent, RunStatus, Span, SpanId, SpanMore, Trace, TraceId,
+};
 
 type Result<T = ()> = std::result::Result<T, String>;
 
@@ -296,7 +298,7 @@ impl Model {
             key: key.clone(),
             name,
             parent: Parent::Root,
-            spans: Vec::new(),
+            spans: IdList::default(),
             processes: vec![process.clone()],
             status: RunStatus::Running,
             start_ts: ts,
@@ -483,7 +485,7 @@ impl Model {
             kind,
             title,
             content,
-            children: Vec::new(),
+            children: IdList::default(),
             process: self.names.get(process),
             status: RunStatus::Running,
             start_ts: ts,

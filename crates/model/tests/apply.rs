@@ -169,7 +169,7 @@ fn child_traces_nest_inside_spans_at_any_depth() {
     let s = m.span_by_key("s").unwrap();
     let c = m.trace_by_key("c").unwrap();
     let cc = m.trace_by_key("cc").unwrap();
-    assert_eq!(m.span(s).unwrap().children, vec![c]);
+    assert_eq!(m.span(s).unwrap().children.to_vec(), vec![c]);
     assert_eq!(m.trace(c).unwrap().parent, Parent::Node(s));
     assert_eq!(m.depth(cc), 2);
     assert_eq!(m.roots().len(), 1, "child traces are not roots");
@@ -214,7 +214,7 @@ fn orphans_wait_for_their_parent_and_attach_when_it_arrives() {
     );
     let sa = m.span_by_key("sa").unwrap();
     assert_eq!(
-        m.span(sa).unwrap().children,
+        m.span(sa).unwrap().children.to_vec(),
         vec![m.trace_by_key("c").unwrap()]
     );
 }
