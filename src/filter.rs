@@ -105,7 +105,7 @@ fn contains(m: &Model, id: TraceId, needle: &str) -> bool {
         if has(&trace.name, needle) {
             return true;
         }
-        for &s in &trace.spans {
+        for &s in trace.spans.iter() {
             let Some(span) = m.span(s) else { continue };
             let found = span.title.as_deref().is_some_and(|x| has(x, needle))
                 || match &span.content {

@@ -160,9 +160,7 @@ pub fn failed_sources(m: &Model, changes: &[Change], marks: &mut HashMap<u64, u6
     }
     for c in changes {
         if let Change::TraceSpans(t) = c {
-            if let Some(mark) = marks.get_mut(&t.as_u64()) {
-                *mark &= !LOOKED;
-            }
+            *marks.entry(t.as_u64()).or_insert(0) &= !LOOKED;
         }
     }
     out

@@ -485,7 +485,7 @@ impl Model {
             kind,
             title,
             content,
-            children: IdList::default(),
+            children: Default::default(),
             process: self.names.get(process),
             status: RunStatus::Running,
             start_ts: ts,

@@ -41,7 +41,7 @@ pub use change::{Change, Gap, Outcome, PartOutOfOrder, Rejection};
 pub use json_stream::JsonStream;
 pub use model::{Model, Orphans, RootIter, RootList, Sourced};
 pub use node::{
-    Appends, ItemHistories, ItemHistory, Parent, RunStatus, Span, SpanId, Trace, TraceId,
+    Appends, IdList, ItemHistories, ItemHistory, Parent, RunStatus, Span, SpanId, Trace, TraceId,
     ITEM_HISTORY,
 };
 pub use options::{Limits, Options};

@@ -332,12 +332,14 @@ impl Model {
             freed += trace.bytes() + trace.key.len() + indexed(&trace.parent);
             self.trace_keys.remove(&trace.key);
             self.forget_error(matches!(trace.status, RunStatus::Error(_)));
-            for &sid in &trace.spans {
+            for &sid in trace.spans.iter() {
                 if let Some(span) = self.spans.remove(sid.0) {
                     self.forget_error(crate::search::is_error(&span));
                     freed += span.bytes();
                     self.span_keys.remove(&span.key, sid);
-                    stack.extend(span.children.iter());
+                    for &c in span.children.iter() {
+                        stack.push(c);
+                    }
                 }
             }
             // Nothing waits for a node that exists (waiters attach when it arrives), so the
@@ -383,7 +385,7 @@ impl Model {
                             self.forget_error(crate::search::is_error(&span));
                             let mut freed = span.bytes() + indexed(&span.trace);
                             self.span_keys.remove(&span.key, id);
-                            for &child in &span.children {
+                            for &child in span.children.iter() {
                                 freed += self.remove_trace_tree(child);
                             }
                             freed

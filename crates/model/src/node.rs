@@ -420,14 +420,6 @@ impl<I> Default for IdList<I> {
     }
 }
 
-impl<'a, I> IntoIterator for &'a IdList<I> {
-    type Item = &'a I;
-    type IntoIter = std::slice::Iter<'a, I>;
-    fn into_iter(self) -> Self::IntoIter {
-        self.iter()
-    }
-}
-
 impl<I> std::ops::Deref for IdList<I> {
     type Target = [I];
     fn deref(&self) -> &[I] {
