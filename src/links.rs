@@ -101,8 +101,9 @@ pub fn activation(m: &Model, span: Option<SpanId>, trace: Option<TraceId>) -> Op
 }
 
 /// Whether a span failed: an error status, or an `error` span.
-/// Set in a trace's mark while [`failed_sources`] has looked at its list in this call (a start
-/// time in microseconds is far below it).
+/// Set in a trace's mark while [`failed_sources`] has looked at its list in this call. A start
+/// time in microseconds is far below it; a hostile one above it leaves the mark at `LOOKED - 1`
+/// once the flag is cleared, so that its spans are looked at again, never skipped.
 const LOOKED: u64 = 1 << 63;
 
 fn span_failed(s: &user_trace_model::Span) -> bool {
@@ -384,6 +385,34 @@ mod tests {
         );
         let mut marks = HashMap::new();
         assert_eq!(failed_sources(&m, &out.changes, &mut marks), ["src500"]);
+    }
+
+    #[test]
+    fn spans_that_start_at_the_end_of_time_are_looked_at_in_every_batch() {
+        // A start time with the mark's flag bit set (hostile: any `u64` is a valid `ts`).
+        let mut m = Model::default();
+        let mut marks = HashMap::new();
+        let mut batch = |lines: &[&str]| {
+            let mut out = Outcome::default();
+            for (i, l) in lines.iter().enumerate() {
+                let line = format!(
+                    r#"{{"id":"{}-{i}","process":"p","ts":{},{l}}}"#,
+                    l.len(),
+                    u64::MAX
+                );
+                m.apply(decode_event(i, &line).unwrap(), &mut out);
+            }
+            failed_sources(&m, &out.changes, &mut marks)
+        };
+        let first = batch(&[
+            r#""op":"trace_start","trace":"t","name":"n""#,
+            r#""op":"span_create","trace":"t","span":"a","kind":"error","content":"x","source":"one""#,
+        ]);
+        assert_eq!(first, ["one"]);
+        let second = batch(&[
+            r#""op":"span_create","trace":"t","span":"b","kind":"error","content":"x","source":"two""#,
+        ]);
+        assert!(second.contains(&"two".to_owned()), "{second:?}");
     }
 
     #[test]
