@@ -7,7 +7,7 @@
 //! `reveal(source)` finds the newest span (else trace) of the source in the model and hands it
 //! to the panel's one reveal (`views::reveal`), the one find and "next error" use.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::rc::Rc;
 
 use user_trace_model::protocol::SpanKind;
@@ -42,8 +42,9 @@ pub type OnErrorSources = Rc<dyn Fn(&[String])>;
 pub struct Links {
     pub on_activate: Option<OnActivate>,
     pub on_error_sources: Option<OnErrorSources>,
-    /// Sources of traces and spans that failed (an error status, or an `error` span).
-    error_sources: BTreeSet<String>,
+    /// Sources of traces and spans that failed (an error status, or an `error` span), sorted
+    /// and each once: a few names, where a `BTreeSet` of its own cost the wasm its tree's code.
+    error_sources: Vec<String>,
     /// Per trace, the start of the newest span looked at for errors (see `failed_sources`).
     marks: HashMap<u64, u64>,
     /// The panel's element and what a reveal needs (its store, filter and follow mode).
@@ -180,8 +181,7 @@ impl Store {
 
     /// The sources with errors so far, sorted.
     pub fn error_sources(&self) -> Vec<String> {
-        self.links(|l| l.error_sources.iter().cloned().collect())
-            .unwrap_or_default()
+        self.links(|l| l.error_sources.clone()).unwrap_or_default()
     }
 
     /// Keeps the error sources current from a batch's changes, and tells the host when they
@@ -207,7 +207,10 @@ impl Store {
                     changed = true;
                 }
                 for s in failed {
-                    changed |= l.error_sources.insert(s);
+                    if let Err(at) = l.error_sources.binary_search(&s) {
+                        l.error_sources.insert(at, s);
+                        changed = true;
+                    }
                 }
                 changed.then(|| l.on_error_sources.clone()).flatten()
             })

@@ -805,6 +805,18 @@ async fn the_custom_element_sends_activations_and_error_sources_as_dom_events() 
         ))
     );
     seen.borrow_mut().clear();
+    // Another failure of a source already listed: the list is the same, and no event says so.
+    push.call1(
+        &el,
+        &lines_json(&[ev(
+            "a@h:1",
+            t0 + 13,
+            r#""op":"span_create","trace":"t","span":"e2","kind":"error","content":"bad","source":"graph/check""#,
+        )]),
+    )
+    .unwrap();
+    settle().await;
+    assert_eq!(*seen.borrow(), []);
     let header: web_sys::HtmlElement = el
         .query_selector("[data-span] > .utp-span-header")
         .unwrap()
