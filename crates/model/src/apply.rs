@@ -394,7 +394,7 @@ impl Model {
         };
         let traces = &self.traces;
         if let Some(s) = self.spans.get_mut(span.0) {
-            insert_sorted(&mut s.children, id, (ts, &key), |t| {
+            insert_sorted(s.children.list(), id, (ts, &key), |t| {
                 traces.get(t.0).map_or((0, ""), |t| (t.start_ts, &*t.key))
             });
             self.bytes += 8;

@@ -41,8 +41,8 @@ pub use change::{Change, Gap, Outcome, PartOutOfOrder, Rejection};
 pub use json_stream::JsonStream;
 pub use model::{Model, Orphans, RootIter, RootList, Sourced};
 pub use node::{
-    Appends, IdList, ItemHistories, ItemHistory, Parent, RunStatus, Span, SpanId, Trace, TraceId,
-    ITEM_HISTORY,
+    Appends, Children, IdList, ItemHistories, ItemHistory, Parent, RunStatus, Span, SpanId, Trace,
+    TraceId, ITEM_HISTORY,
 };
 pub use options::{Limits, Options};
 pub use stream_text::Text;
