@@ -17,15 +17,11 @@ use crate::windowing::{
     initially_mounted, HeightEstimate,
 };
 
-/// How near the visible area a block mounts: within one viewport above or below, so that
+/// How far beyond the visible area blocks stay mounted: one viewport above and below, so that
 /// scrolling shows rows, not blank space. Sideways, any distance: a list is virtualized by
 /// where its rows are vertically only, and a nested block that starts right of the visible area
 /// (deep in the tree, or scrolled sideways) must still mount.
-const NEAR: &str = "100% 1000000px";
-/// How far from it a mounted block must go before it unmounts: two viewports. Between the two,
-/// a block stays as it is, so that scrolling back and forth across one edge does not mount and
-/// unmount the same rows every frame (it did with one margin for both).
-const FAR: &str = "200% 1000000px";
+const MARGIN: &str = "100% 1000000px";
 /// A row's height before any was measured (a span's header and one line).
 const FALLBACK_ROW_PX: f64 = 48.0;
 
@@ -53,8 +49,7 @@ struct Placeholder {
 
 struct Watched {
     root: Element,
-    /// The observers at [`NEAR`] (it mounts) and at [`FAR`] (it unmounts).
-    observers: Option<(Observer, Observer)>,
+    observer: Option<Observer>,
     /// What is watched, by the number in its element's `data-utp-block`. A number is used
     /// again once its element is no longer watched (`free`): a `Vec` costs the wasm less code
     /// than a map, and the numbers stay as few as the elements watched at once.
@@ -75,7 +70,7 @@ impl Viewport {
         Viewport {
             watched: StoredValue::new_local(Watched {
                 root,
-                observers: None,
+                observer: None,
                 blocks: Vec::new(),
                 free: Vec::new(),
                 after: None,
@@ -83,9 +78,7 @@ impl Viewport {
         }
     }
 
-    /// An observer at `margin` that reports only what crossed it towards `near` (the observer
-    /// at [`NEAR`] only blocks coming near, the one at [`FAR`] only blocks going far).
-    fn make_observer(&self, margin: &str, near: bool) -> Option<Observer> {
+    fn make_observer(&self) -> Option<Observer> {
         let root = self.watched.try_with_value(|w| w.root.clone())?;
         let watched = self.watched;
         let callback = Closure::<dyn FnMut(js_sys::Array)>::new(move |entries: js_sys::Array| {
@@ -93,7 +86,6 @@ impl Viewport {
             let calls: Vec<(OnChange, bool, f64)> = entries
                 .iter()
                 .filter_map(|e| e.dyn_into::<web_sys::IntersectionObserverEntry>().ok())
-                .filter(|e| e.is_intersecting() == near)
                 .filter_map(|e| {
                     let target = e.target();
                     let id: usize = target.get_attribute("data-utp-block")?.parse().ok()?;
@@ -117,7 +109,7 @@ impl Viewport {
         });
         let init = web_sys::IntersectionObserverInit::new();
         init.set_root(Some(&root));
-        init.set_root_margin(margin);
+        init.set_root_margin(MARGIN);
         let observer = web_sys::IntersectionObserver::new_with_options(
             callback.as_ref().unchecked_ref(),
             &init,
@@ -138,15 +130,11 @@ impl Viewport {
     /// Calls `on_change(near, height)` whenever `el` comes near the viewport or leaves it,
     /// until the current owner is disposed.
     fn watch(&self, el: &Element, on_change: OnChange) {
-        if self.watched.with_value(|w| w.observers.is_none()) {
-            let (Some(near), Some(far)) = (
-                self.make_observer(NEAR, true),
-                self.make_observer(FAR, false),
-            ) else {
+        if self.watched.with_value(|w| w.observer.is_none()) {
+            let Some(made) = self.make_observer() else {
                 return;
             };
-            self.watched
-                .update_value(|w| w.observers = Some((near, far)));
+            self.watched.update_value(|w| w.observer = Some(made));
         }
         let id = self.watched.try_update_value(|w| {
             let id = w.free.pop().unwrap_or(w.blocks.len() as u32);
@@ -154,9 +142,8 @@ impl Viewport {
                 w.blocks.push(None);
             }
             dom::set(el, "data-utp-block", &id.to_string());
-            if let Some((near, far)) = &w.observers {
-                near.observer.observe(el);
-                far.observer.observe(el);
+            if let Some(o) = &w.observer {
+                o.observer.observe(el);
             }
             w.blocks[id as usize] = Some(Watch {
                 el: el.clone(),
@@ -178,9 +165,8 @@ impl Viewport {
                 return;
             };
             w.free.push(id);
-            if let Some((near, far)) = &w.observers {
-                near.observer.unobserve(&b.el);
-                far.observer.unobserve(&b.el);
+            if let Some(o) = &w.observer {
+                o.observer.unobserve(&b.el);
             }
         });
     }
@@ -188,9 +174,8 @@ impl Viewport {
     /// Stops observing; called when the tree unmounts.
     pub fn disconnect(&self) {
         self.watched.try_update_value(|w| {
-            if let Some((near, far)) = w.observers.take() {
-                near.observer.disconnect();
-                far.observer.disconnect();
+            if let Some(o) = w.observer.take() {
+                o.observer.disconnect();
             }
             w.blocks.clear();
             w.free.clear();
