@@ -538,6 +538,64 @@ async fn a_trace_of_100_000_spans_mounts_only_the_rows_near_the_viewport() {
     assert_eq!(p.text(".utp-text"), "row 0", "the top still shows its rows");
 }
 
+/// Scrolling back and forth by a viewport mounts nothing again: rows mount within one viewport
+/// of the visible area and unmount only past two. With one distance for both, rows
+/// at the edge were unmounted and mounted again at every turn.
+#[wasm_bindgen_test]
+async fn scrolling_back_and_forth_mounts_the_same_rows_once() {
+    let p = mount_sized_panel(600);
+    let mut lines = vec![T.to_owned()];
+    for i in 0..5_000 {
+        lines.push(format!(r#"{{"id":"s{i}","process":"p","ts":{},"op":"span_create","trace":"t","span":"s{i}","kind":"text","content":"row {i}"}}"#, 10 + i));
+    }
+    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+    p.push(&refs).await;
+    settle().await;
+    let scroller = p.element(".utp-tree");
+    let middle = scroller.scroll_height() / 2;
+    // Just under one viewport of the tree (its margins are in viewports of the tree).
+    let step = scroller.client_height() - 20;
+    // Every row mounted so far is marked; a row mounted again is a new element, unmarked.
+    let mark = || {
+        let rows = p.el.query_selector_all(".utp-span").unwrap();
+        for i in 0..rows.length() {
+            if let Some(r) = rows
+                .item(i)
+                .and_then(|r| r.dyn_into::<web_sys::Element>().ok())
+            {
+                r.set_attribute("data-seen", "").unwrap();
+            }
+        }
+    };
+    // There and back a few times: whatever is near either end mounts, and the heights of the
+    // blocks first measured there settle (a block's estimate replaced by its height moves
+    // the rows under a given scroll position).
+    for top in [middle, middle + step, middle, middle + step, middle] {
+        scroller.set_scroll_top(top);
+        settle().await;
+        mark();
+    }
+    let before = p.count(".utp-span");
+    for turn in 0..6 {
+        scroller.set_scroll_top(if turn % 2 == 0 { middle + step } else { middle });
+        settle().await;
+        let again = p.count(".utp-span:not([data-seen])");
+        assert_eq!(again, 0, "turn {turn}: {again} rows mounted again");
+    }
+    assert_eq!(p.count(".utp-span"), before, "the same rows, none dropped");
+    // Near miss: three viewports away, the rows there mount and those left behind unmount.
+    scroller.set_scroll_top(middle + 3 * step);
+    settle().await;
+    assert!(
+        p.count(".utp-span:not([data-seen])") > 0,
+        "rows far away mount"
+    );
+    assert!(
+        p.count(".utp-span[data-seen]") < before,
+        "rows left far behind unmount"
+    );
+}
+
 /// The fold of each root trace's header, by its label, for the headers mounted.
 fn folds(p: &Mounted) -> Vec<(String, String)> {
     let headers = p.el.query_selector_all(".utp-trace-header").unwrap();

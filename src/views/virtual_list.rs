@@ -17,11 +17,15 @@ use crate::windowing::{
     initially_mounted, HeightEstimate,
 };
 
-/// How far beyond the visible area blocks stay mounted: one viewport above and below, so that
+/// How near the visible area a block mounts: within one viewport above or below, so that
 /// scrolling shows rows, not blank space. Sideways, any distance: a list is virtualized by
 /// where its rows are vertically only, and a nested block that starts right of the visible area
 /// (deep in the tree, or scrolled sideways) must still mount.
-const MARGIN: &str = "100% 1000000px";
+const NEAR: &str = "100% 1000000px";
+/// How far from it a mounted block must go before it unmounts: two viewports. Between the two,
+/// a block stays as it is, so that scrolling back and forth across one edge does not mount and
+/// unmount the same rows every frame (it did with one margin for both).
+const FAR: &str = "200% 1000000px";
 /// A row's height before any was measured (a span's header and one line).
 const FALLBACK_ROW_PX: f64 = 48.0;
 
@@ -37,6 +41,11 @@ struct Observer {
 struct Watch {
     el: Element,
     on_change: OnChange,
+    /// When the observer at [`NEAR`] last saw it come near (`IntersectionObserverEntry.time`).
+    /// Both observers' reports of one rendering arrive one observer after the other, and a
+    /// report of going far from before that is stale: acted on, it unmounted rows that had
+    /// come near since (a nested list mounting while its tree scrolled to its end).
+    near_at: std::cell::Cell<f64>,
 }
 
 /// What stands in for a group or a block while it is far from the viewport (not mounted):
@@ -49,7 +58,8 @@ struct Placeholder {
 
 struct Watched {
     root: Element,
-    observer: Option<Observer>,
+    /// The observers at [`NEAR`] (it mounts) and at [`FAR`] (it unmounts).
+    observers: Option<(Observer, Observer)>,
     /// What is watched, by the number in its element's `data-utp-block`. A number is used
     /// again once its element is no longer watched (`free`): a `Vec` costs the wasm less code
     /// than a map, and the numbers stay as few as the elements watched at once.
@@ -70,7 +80,7 @@ impl Viewport {
         Viewport {
             watched: StoredValue::new_local(Watched {
                 root,
-                observer: None,
+                observers: None,
                 blocks: Vec::new(),
                 free: Vec::new(),
                 after: None,
@@ -78,7 +88,9 @@ impl Viewport {
         }
     }
 
-    fn make_observer(&self) -> Option<Observer> {
+    /// An observer at `margin` that reports only what crossed it towards `near` (the observer
+    /// at [`NEAR`] only blocks coming near, the one at [`FAR`] only blocks going far).
+    fn make_observer(&self, margin: &str, near: bool) -> Option<Observer> {
         let root = self.watched.try_with_value(|w| w.root.clone())?;
         let watched = self.watched;
         let callback = Closure::<dyn FnMut(js_sys::Array)>::new(move |entries: js_sys::Array| {
@@ -86,6 +98,7 @@ impl Viewport {
             let calls: Vec<(OnChange, bool, f64)> = entries
                 .iter()
                 .filter_map(|e| e.dyn_into::<web_sys::IntersectionObserverEntry>().ok())
+                .filter(|e| e.is_intersecting() == near)
                 .filter_map(|e| {
                     let target = e.target();
                     let id: usize = target.get_attribute("data-utp-block")?.parse().ok()?;
@@ -93,6 +106,11 @@ impl Viewport {
                     // an element was let go must not reach the one that took its number.
                     let f = watched.try_with_value(|w| {
                         let b = w.blocks.get(id)?.as_ref().filter(|b| b.el == target)?;
+                        if near {
+                            b.near_at.set(e.time());
+                        } else if b.near_at.get() > e.time() {
+                            return None;
+                        }
                         Some(b.on_change.clone())
                     })??;
                     Some((f, e.is_intersecting(), e.bounding_client_rect().height()))
@@ -109,7 +127,7 @@ impl Viewport {
         });
         let init = web_sys::IntersectionObserverInit::new();
         init.set_root(Some(&root));
-        init.set_root_margin(MARGIN);
+        init.set_root_margin(margin);
         let observer = web_sys::IntersectionObserver::new_with_options(
             callback.as_ref().unchecked_ref(),
             &init,
@@ -130,11 +148,15 @@ impl Viewport {
     /// Calls `on_change(near, height)` whenever `el` comes near the viewport or leaves it,
     /// until the current owner is disposed.
     fn watch(&self, el: &Element, on_change: OnChange) {
-        if self.watched.with_value(|w| w.observer.is_none()) {
-            let Some(made) = self.make_observer() else {
+        if self.watched.with_value(|w| w.observers.is_none()) {
+            let (Some(near), Some(far)) = (
+                self.make_observer(NEAR, true),
+                self.make_observer(FAR, false),
+            ) else {
                 return;
             };
-            self.watched.update_value(|w| w.observer = Some(made));
+            self.watched
+                .update_value(|w| w.observers = Some((near, far)));
         }
         let id = self.watched.try_update_value(|w| {
             let id = w.free.pop().unwrap_or(w.blocks.len() as u32);
@@ -142,12 +164,14 @@ impl Viewport {
                 w.blocks.push(None);
             }
             dom::set(el, "data-utp-block", &id.to_string());
-            if let Some(o) = &w.observer {
-                o.observer.observe(el);
+            if let Some((near, far)) = &w.observers {
+                near.observer.observe(el);
+                far.observer.observe(el);
             }
             w.blocks[id as usize] = Some(Watch {
                 el: el.clone(),
                 on_change,
+                near_at: std::cell::Cell::new(0.0),
             });
             id
         });
@@ -165,8 +189,9 @@ impl Viewport {
                 return;
             };
             w.free.push(id);
-            if let Some(o) = &w.observer {
-                o.observer.unobserve(&b.el);
+            if let Some((near, far)) = &w.observers {
+                near.observer.unobserve(&b.el);
+                far.observer.unobserve(&b.el);
             }
         });
     }
@@ -174,8 +199,9 @@ impl Viewport {
     /// Stops observing; called when the tree unmounts.
     pub fn disconnect(&self) {
         self.watched.try_update_value(|w| {
-            if let Some(o) = w.observer.take() {
-                o.observer.disconnect();
+            if let Some((near, far)) = w.observers.take() {
+                near.observer.disconnect();
+                far.observer.disconnect();
             }
             w.blocks.clear();
             w.free.clear();
