@@ -765,6 +765,9 @@ fn b3(cx: &Cx, rows: &mut Vec<Row>) -> Result {
     let empty = empty_panel_memory(cx.browser, &cx.site)?;
     cx.profiler.start()?;
     cx.browser.open(&cx.url("panel.html", &rt))?;
+    // 1,000 frames of scrolling are 17 s at 60 frames a second, and the static floors follow:
+    // past WebDriver's default 30 s on a slow run.
+    cx.browser.script_timeout(300)?;
     let f = page(
         cx.browser,
         &format!(
