@@ -132,28 +132,29 @@
       if (scroller.scrollTop !== 0) throw new Error(`not at the top: ${scroller.scrollTop}`);
     },
     // B3's baseline: what the browser alone costs to scroll the panel's rows on this machine.
-    // The span rows the panel has mounted are copied as static markup (no script, no
-    // virtualization) into a copy of the panel, `rows` of them, which replaces the panel (so
-    // call it last; it may be called again, with the same rows); then scrolled `px` per frame
-    // for `frames` frames, as B3 scrolls. With `lazy`, every 10 rows are a block with
+    // The span rows the panel has mounted are copied (as nodes, no script, no virtualization)
+    // into a copy of the panel, `rows` of them, which replaces the panel (so call it last; it
+    // may be called again, with the same rows); then scrolled `px` per frame for `frames`
+    // frames, as B3 scrolls. With `lazy`, every 10 rows are a block with
     // `content-visibility: auto`, as a static page that knows it is long would do.
     async scrollStatic({ rows, frames, px, lazy }) {
       const panel = document.querySelector(".utp-panel");
       // Kept from the first call: later calls find the copy, not the panel.
-      this.mountedRows ??= [...panel.querySelectorAll(".utp-block > .utp-span")].map((r) => r.outerHTML);
+      this.mountedRows ??= [...panel.querySelectorAll(".utp-block > .utp-span")].map((r) => r.cloneNode(true));
       const mounted = this.mountedRows;
       if (!mounted.length) throw new Error("no span rows to copy");
       const copy = panel.cloneNode(true);
       const list = copy.querySelector(".utp-spans");
-      let html = "";
+      list.replaceChildren();
       for (let i = 0; i < rows; i += 10) {
-        let block = "";
-        for (let j = i; j < i + 10; j++) block += mounted[j % mounted.length];
-        html += lazy
-          ? `<div style="content-visibility:auto;contain-intrinsic-size:auto 500px">${block}</div>`
-          : block;
+        let block = list;
+        if (lazy) {
+          block = list.appendChild(document.createElement("div"));
+          block.style.contentVisibility = "auto";
+          block.style.containIntrinsicSize = "auto 500px";
+        }
+        for (let j = i; j < i + 10; j++) block.appendChild(mounted[j % mounted.length].cloneNode(true));
       }
-      list.innerHTML = html;
       panel.replaceWith(copy);
       window.panel?.dispose?.();
       const scroller = copy.querySelector(".utp-tree");

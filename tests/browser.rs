@@ -440,15 +440,20 @@ fn mount_sized_panel(height_px: u32) -> Mounted {
     p
 }
 
-#[wasm_bindgen_test]
-async fn a_trace_of_100_000_spans_mounts_only_the_rows_near_the_viewport() {
-    let p = mount_sized_panel(600);
+/// Trace `t` with `n` text spans, "row 0" to "row n-1", in one push.
+async fn push_rows(p: &Mounted, n: usize) {
     let mut lines = vec![T.to_owned()];
-    for i in 0..100_000 {
+    for i in 0..n {
         lines.push(format!(r#"{{"id":"s{i}","process":"p","ts":{},"op":"span_create","trace":"t","span":"s{i}","kind":"text","content":"row {i}"}}"#, 10 + i));
     }
     let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
     p.push(&refs).await;
+}
+
+#[wasm_bindgen_test]
+async fn a_trace_of_100_000_spans_mounts_only_the_rows_near_the_viewport() {
+    let p = mount_sized_panel(600);
+    push_rows(&p, 100_000).await;
     settle().await;
     assert_eq!(p.text(".utp-count"), "100000 spans");
     let rows = p.count(".utp-span");
@@ -544,12 +549,7 @@ async fn a_trace_of_100_000_spans_mounts_only_the_rows_near_the_viewport() {
 #[wasm_bindgen_test]
 async fn scrolling_back_and_forth_mounts_the_same_rows_once() {
     let p = mount_sized_panel(600);
-    let mut lines = vec![T.to_owned()];
-    for i in 0..5_000 {
-        lines.push(format!(r#"{{"id":"s{i}","process":"p","ts":{},"op":"span_create","trace":"t","span":"s{i}","kind":"text","content":"row {i}"}}"#, 10 + i));
-    }
-    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
-    p.push(&refs).await;
+    push_rows(&p, 5_000).await;
     settle().await;
     let scroller = p.element(".utp-tree");
     let middle = scroller.scroll_height() / 2;
