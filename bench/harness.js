@@ -131,20 +131,27 @@
       }
       if (scroller.scrollTop !== 0) throw new Error(`not at the top: ${scroller.scrollTop}`);
     },
-    // B3's baseline: what the browser alone costs to scroll the panel's rows on this machine.
+    // The rows `scrollStatic` copies, taken now (B8 takes them at the top, where it starts
+    // scrolling, before find moves the tree to its end).
+    keepRows(row) {
+      this.mountedRows ??= [...document.querySelectorAll(`.utp-panel ${row}`)].map((r) => r.cloneNode(true));
+      return this.mountedRows;
+    },
+    // B3's and B8's baseline: what the browser alone costs to scroll the panel's rows on this machine.
     // The span rows the panel has mounted are copied (as nodes, no script, no virtualization)
     // into a copy of the panel, `rows` of them, which replaces the panel (so call it last; it
     // may be called again, with the same rows); then scrolled `px` per frame for `frames`
     // frames, as B3 scrolls. With `lazy`, every 10 rows are a block with
     // `content-visibility: auto`, as a static page that knows it is long would do.
-    async scrollStatic({ rows, frames, px, lazy }) {
+    // `row` selects the panel's mounted rows to copy (B3: a trace's span rows; B8: the root
+    // traces), `list` the element of the copy they fill.
+    async scrollStatic({ rows, frames, px, lazy, row = ".utp-block > .utp-span", list: into = ".utp-spans" }) {
       const panel = document.querySelector(".utp-panel");
-      // Kept from the first call: later calls find the copy, not the panel.
-      this.mountedRows ??= [...panel.querySelectorAll(".utp-block > .utp-span")].map((r) => r.cloneNode(true));
-      const mounted = this.mountedRows;
-      if (!mounted.length) throw new Error("no span rows to copy");
+      // Kept from the first call (or an earlier `keepRows`): later calls find the copy.
+      const mounted = this.keepRows(row);
+      if (!mounted.length) throw new Error(`no rows (${row}) to copy`);
       const copy = panel.cloneNode(true);
-      const list = copy.querySelector(".utp-spans");
+      const list = copy.querySelector(into);
       list.replaceChildren();
       for (let i = 0; i < rows; i += 10) {
         let block = list;
@@ -166,7 +173,7 @@
       }
       const s = this.stop();
       if (scroller.scrollTop < px * frames * 0.9) throw new Error(`the copy scrolled only ${scroller.scrollTop} px`);
-      return s;
+      return { ...s, rowPx: scroller.scrollHeight / rows };
     },
     // Every WebSocket that received a message: B5 cuts them as a network failure would.
     sockets,

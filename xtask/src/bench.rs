@@ -799,7 +799,7 @@ fn b3(cx: &Cx, rows: &mut Vec<Row>) -> Result {
              // The baseline, last: it replaces the panel with a static copy of its rows.
              const st = await bench.scrollStatic({{ rows: 2000, frames: 200, px: 400, lazy: false }});
              const lz = await bench.scrollStatic({{ rows: 2000, frames: 200, px: 400, lazy: true }});
-             return `paint=${{paint}};rows=${{rows}};nodes=${{nodes}};mem=${{mem}};p50=${{s.p50}};p95=${{s.p95}};max=${{s.max}};slowScript=${{s.slowScript}};slowRender=${{s.slowRender}};resumed=${{resumed}};stP50=${{st.p50}};stP95=${{st.p95}};lzP50=${{lz.p50}};lzP95=${{lz.p95}}`;"
+             return `paint=${{paint}};rows=${{rows}};nodes=${{nodes}};mem=${{mem}};p50=${{s.p50}};p95=${{s.p95}};max=${{s.max}};slowScript=${{s.slowScript}};slowRender=${{s.slowRender}};resumed=${{resumed}};stP50=${{st.p50}};stP95=${{st.p95}};lzP50=${{lz.p50}};lzP95=${{lz.p95}};rowPx=${{st.rowPx}}`;"
         ),
     )?;
     cx.profiler.stop("b3")?;
@@ -831,30 +831,12 @@ fn b3(cx: &Cx, rows: &mut Vec<Row>) -> Result {
         ),
         target: "p95 ≤ 8 ms".into(),
     });
-    // The floor: the browser scrolling the same rows with no script at all.
-    let floor = |k: &str| get(&f, &format!("st{k}")).min(get(&f, &format!("lz{k}")));
-    rows.push(Row {
-        scenario: "B3",
-        what: "baseline: the same rows as static markup (2,000 copied from the panel; no script, nothing mounted), scrolled the same way for 200 frames: frame work p50 / p95; the same with `content-visibility: auto` per 10 rows".into(),
-        figure: format!(
-            "{:.2} / {:.2} ms; {:.2} / {:.2} ms",
-            get(&f, "stP50"),
-            get(&f, "stP95"),
-            get(&f, "lzP50"),
-            get(&f, "lzP95")
-        ),
-        target: "report".into(),
-    });
-    rows.push(Row {
-        scenario: "B3",
-        what: "panel / the faster static baseline, scrolling frame work p50; p95".into(),
-        figure: format!(
-            "{:.2}x; {:.2}x",
-            get(&f, "p50") / floor("P50"),
-            get(&f, "p95") / floor("P95")
-        ),
-        target: "report".into(),
-    });
+    static_floor(
+        "B3",
+        "the same span rows (2,000 copied from the panel; no script, nothing mounted)",
+        &f,
+        rows,
+    );
     rows.push(Row {
         scenario: "B5",
         what: format!("connection cut after {n} events: live again with the same view (backoff 250 ms ± 20% first)"),
@@ -873,6 +855,35 @@ fn b3(cx: &Cx, rows: &mut Vec<Row>) -> Result {
         target: "≤ 1 KB".into(),
     });
     Ok(())
+}
+
+/// The floor under a scrolling figure: the browser scrolling a static copy of the rows
+/// (`bench.scrollStatic`, its figures `st*` and `lz*` in `f`), and the panel's ratio to the
+/// faster of its two forms.
+fn static_floor(scenario: &'static str, copied: &str, f: &[(String, f64)], rows: &mut Vec<Row>) {
+    let floor = |k: &str| get(f, &format!("st{k}")).min(get(f, &format!("lz{k}")));
+    rows.push(Row {
+        scenario,
+        what: format!("baseline: {copied} as static markup ({:.0} px a row), scrolled the same way for 200 frames: frame work p50 / p95; the same with `content-visibility: auto` per 10 rows", get(f, "rowPx")),
+        figure: format!(
+            "{:.2} / {:.2} ms; {:.2} / {:.2} ms",
+            get(f, "stP50"),
+            get(f, "stP95"),
+            get(f, "lzP50"),
+            get(f, "lzP95")
+        ),
+        target: "report".into(),
+    });
+    rows.push(Row {
+        scenario,
+        what: "panel / the faster static baseline, scrolling frame work p50; p95".into(),
+        figure: format!(
+            "{:.2}x; {:.2}x",
+            get(f, "p50") / floor("P50"),
+            get(f, "p95") / floor("P95")
+        ),
+        target: "report".into(),
+    });
 }
 
 /// B8: a million small spans in 10,000 traces, loaded as a snapshot: first paint of the
@@ -915,6 +926,9 @@ fn b8(cx: &Cx, rows: &mut Vec<Row>) -> Result {
              const evicted = document.querySelector('.utp-counters')?.textContent.includes('evicted') ? 1 : 0;
              const scroller = document.querySelector('.utp-tree');
              await bench.toTop(scroller);
+             // The root traces mounted at the top, for the static baseline at the end.
+             const roots = '.utp-tree > .utp-group > .utp-block > .utp-trace';
+             bench.keepRows(roots);
              bench.start();
              for (let i = 0; i < 600; i++) {{
                scroller.scrollTop += 400;
@@ -935,7 +949,11 @@ fn b8(cx: &Cx, rows: &mut Vec<Row>) -> Result {
              const whole = await at(() => count() === '1 of 1', 120000);
              const f = bench.stop();
              const since = (t) => t < 0 ? -1 : t - typed;
-             return `paint=${{paint}};all=${{all}};applied=${{applied}};mem=${{mem}};evicted=${{evicted}};p50=${{s.p50}};p95=${{s.p95}};max=${{s.max}};slowScript=${{s.slowScript}};slowRender=${{s.slowRender}};findFirst=${{since(first)}};findAll=${{since(whole)}};findP95=${{f.p95}};findMax=${{f.max}}`;",
+             // The baseline, last: it replaces the panel with a static copy of its root traces.
+             const static_ = {{ rows: 4000, frames: 200, px: 400, row: roots, list: '.utp-tree' }};
+             const st = await bench.scrollStatic({{ ...static_, lazy: false }});
+             const lz = await bench.scrollStatic({{ ...static_, lazy: true }});
+             return `paint=${{paint}};all=${{all}};applied=${{applied}};mem=${{mem}};evicted=${{evicted}};p50=${{s.p50}};p95=${{s.p95}};max=${{s.max}};slowScript=${{s.slowScript}};slowRender=${{s.slowRender}};findFirst=${{since(first)}};findAll=${{since(whole)}};findP95=${{f.p95}};findMax=${{f.max}};stP50=${{st.p50}};stP95=${{st.p95}};lzP50=${{lz.p50}};lzP95=${{lz.p95}};rowPx=${{st.rowPx}}`;",
             last = traces - 1,
         ),
     )?;
@@ -965,6 +983,12 @@ fn b8(cx: &Cx, rows: &mut Vec<Row>) -> Result {
         ),
         target: "p95 ≤ 8 ms".into(),
     });
+    static_floor(
+        "B8",
+        "the same root traces (4,000 copied from the panel at the top; no script, nothing mounted)",
+        &f,
+        rows,
+    );
     rows.push(Row {
         scenario: "B8",
         what: format!("find a text only the newest trace has (after all {spans} spans in the tree's order): its first match shown; the search over; frame work p95 / max meanwhile"),
