@@ -175,6 +175,65 @@
       if (scroller.scrollTop < px * frames * 0.9) throw new Error(`the copy scrolled only ${scroller.scrollTop} px`);
       return { ...s, rowPx: scroller.scrollHeight / rows };
     },
+    // B9's baseline: the DOM changes the panel makes for B9's streams, made by plain script
+    // with nothing else running. The panel is replaced by a copy of itself (so call it last);
+    // the streaming texts it had mounted (`.utp-text` in a block) start again from `start`,
+    // and every frame their share of `tokens` (the tokens a frame to all `streams`) from
+    // `words` goes to them in turn, appended to each
+    // text's last block (a new block past `chunk` UTF-16 units, as src/text_chunks.rs cuts
+    // them, without fitting lines). As the panel does (src/views/text_span.rs): a text takes
+    // the class of a long one at `long`; one given a token goes to its end if it is rendered
+    // (a full one off screen is not: `content-visibility`), and is full once it scrolls; the
+    // tree goes to its bottom.
+    async streamStatic({ frames, tokens, streams, words, start, chunk = 4096, long = 2048 }) {
+      const panel = document.querySelector(".utp-panel");
+      const copy = panel.cloneNode(true);
+      const texts = [...copy.querySelectorAll(".utp-block .utp-text")];
+      if (!texts.length) throw new Error("no streaming texts to copy");
+      for (const t of texts) {
+        t.classList.remove("utp-long", "utp-full");
+        const block = document.createElement("span");
+        block.className = "utp-chunk";
+        block.textContent = start;
+        t.replaceChildren(block);
+      }
+      panel.replaceWith(copy);
+      window.panel?.dispose?.();
+      const tree = copy.querySelector(".utp-tree");
+      const lengths = texts.map(() => start.length);
+      const perFrame = Math.round((tokens * texts.length) / streams);
+      await new Promise((r) => setTimeout(r, 200));
+      this.start();
+      let k = 0;
+      for (let f = 0; f < frames; f++) {
+        const touched = new Set();
+        for (let i = 0; i < perFrame; i++, k++) {
+          const n = k % texts.length;
+          const t = texts[n];
+          let last = t.lastElementChild.firstChild;
+          if (last.length >= chunk) {
+            const block = t.appendChild(document.createElement("span"));
+            block.className = "utp-chunk";
+            last = block.appendChild(document.createTextNode(""));
+          }
+          const word = words[Math.floor(k / texts.length) % words.length];
+          last.appendData(word);
+          lengths[n] += word.length;
+          if (lengths[n] >= long) t.classList.add("utp-long");
+          touched.add(t);
+        }
+        for (const t of touched) {
+          if (!t.classList.contains("utp-long")) continue;
+          if (!t.firstElementChild.checkVisibility({ contentVisibilityAuto: true })) continue;
+          t.scrollTop = 1e9;
+          if (t.scrollTop > 0) t.classList.add("utp-full");
+        }
+        tree.scrollTop = tree.scrollHeight;
+        await new Promise((r) => requestAnimationFrame(r));
+      }
+      const s = this.stop();
+      return { ...s, texts: texts.length, longest: Math.max(...lengths) };
+    },
     // Every WebSocket that received a message: B5 cuts them as a network failure would.
     sockets,
     handled: state.handled,

@@ -7,7 +7,8 @@ use wasm_bindgen::prelude::*;
 // The custom element is a JavaScript class (a Rust type cannot extend `HTMLElement`); it only
 // forwards to `mount` and the handle, so all behaviour stays in Rust.
 // `post_task_js` and `queue_microtask_js`: see `reactive::post_task` and
-// `reactive::after_effects` (the feature test costs the wasm less here than through `Reflect`).
+// `reactive::after_effects`; `skipped`: see `views::text_span` (the feature tests cost the wasm
+// less here than through `Reflect`).
 #[wasm_bindgen(inline_js = r#"
 export function define(name, mount) {
   if (customElements.get(name)) return false;
@@ -44,10 +45,18 @@ export function post_task_js(f) {
   else setTimeout(f, 0);
 }
 export function queue_microtask_js(f) { queueMicrotask(f); }
+export function skipped(el) {
+  const c = el.firstElementChild;
+  return !!c && !!c.checkVisibility && !c.checkVisibility({ contentVisibilityAuto: true });
+}
 "#)]
 extern "C" {
     #[wasm_bindgen(js_name = define)]
     pub(crate) fn define_custom_element(name: &str, mount: &js_sys::Function) -> bool;
     pub(crate) fn post_task_js(f: &JsValue);
     pub(crate) fn queue_microtask_js(f: &JsValue);
+    /// Whether the browser is not rendering what `el` holds now: `el` (or a box around it) is
+    /// `content-visibility: auto` and off screen (src/views/text_span.rs), or not shown at all.
+    /// Reads style, not layout.
+    pub(crate) fn skipped(el: &web_sys::Element) -> bool;
 }

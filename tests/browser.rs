@@ -13,13 +13,15 @@ use wasm_bindgen_test::*;
 use user_trace_model::protocol::{decode_event, Content, Event};
 
 mod common;
-use common::{copied, document, frame, hook_clipboard, reach, settle, sleep, trace_labelled};
+use common::{
+    add_on_top, copied, document, frame, hook_clipboard, reach, settle, sleep, trace_labelled,
+};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
 fn host() -> web_sys::HtmlElement {
     let div = document().create_element("div").unwrap();
-    document().body().unwrap().append_child(&div).unwrap();
+    add_on_top(&div);
     div.dyn_into().unwrap()
 }
 
@@ -404,6 +406,117 @@ async fn several_texts_streaming_at_once_each_stay_at_their_end() {
         .text_content()
         .unwrap_or_default()
         .ends_with(" word299\n"));
+}
+
+/// Whether the browser renders what `el` holds now (not skipped as off screen by
+/// `content-visibility: auto` on `el` or around it).
+fn rendered(el: &web_sys::Element) -> bool {
+    let el = el.first_element_child().unwrap_or_else(|| el.clone());
+    let check: js_sys::Function = js_sys::Reflect::get(&el, &"checkVisibility".into())
+        .unwrap()
+        .dyn_into()
+        .unwrap();
+    let options = js_sys::Object::new();
+    js_sys::Reflect::set(&options, &"contentVisibilityAuto".into(), &true.into()).unwrap();
+    check.call1(&el, &options).unwrap().is_truthy()
+}
+
+/// Off screen, a full streaming text is not rendered: it is not scrolled to its end as it
+/// grows (that would lay it out), and it is at its end when it is on screen again. One the
+/// reader had scrolled up stays where the reader left it.
+#[wasm_bindgen_test]
+async fn a_text_streaming_off_screen_is_at_its_end_when_back_on_screen() {
+    let p = mount_sized_panel(600);
+    let mut lines = vec![T.to_owned()];
+    for s in ["x", "y"] {
+        lines.push(format!(r#"{{"id":"c{s}","process":"p","ts":3,"op":"span_create","trace":"t","span":"{s}","kind":"text","content":"{s}:"}}"#));
+    }
+    // Rows of ten lines below them, enough to scroll both well out of view while their block
+    // (these two and eight rows) stays mounted.
+    for i in 0..80 {
+        lines.push(format!(r#"{{"id":"r{i}","process":"p","ts":{},"op":"span_create","trace":"t","span":"r{i}","kind":"text","content":"row {i}{}"}}"#, 10 + i, "\\nline".repeat(9)));
+    }
+    p.push(&lines.iter().map(String::as_str).collect::<Vec<_>>())
+        .await;
+    let round = |from: usize| -> Vec<String> {
+        (from..from + 60)
+            .flat_map(|i| {
+                ["x", "y"].into_iter().map(move |s| {
+                    format!(r#"{{"id":"{s}{i}","process":"p","ts":4,"op":"text_append","span":"{s}","text":" word{i}\n"}}"#)
+                })
+            })
+            .collect()
+    };
+    // Long enough to scroll inside their spans (2 KB), streamed while the tree follows its
+    // end, below them.
+    for r in 0..6 {
+        p.push(&round(r * 60).iter().map(String::as_str).collect::<Vec<_>>())
+            .await;
+    }
+    settle().await;
+    let tree = p.element(".utp-tree");
+    tree.set_scroll_top(0);
+    settle().await;
+    let texts = p.el.query_selector_all(".utp-text").unwrap();
+    let (x, y): (web_sys::HtmlElement, web_sys::HtmlElement) = (
+        texts.item(0).unwrap().dyn_into().unwrap(),
+        texts.item(1).unwrap().dyn_into().unwrap(),
+    );
+    let at_end = |pre: &web_sys::HtmlElement| {
+        pre.scroll_top() + pre.client_height() >= pre.scroll_height() - 4
+    };
+    let state = |pre: &web_sys::HtmlElement| {
+        format!(
+            "rendered {}, {} + {} of {} px, {}",
+            rendered(pre),
+            pre.scroll_top(),
+            pre.client_height(),
+            pre.scroll_height(),
+            pre.class_name()
+        )
+    };
+    assert!(x.scroll_height() > x.client_height(), "{}", state(&x));
+    assert!(at_end(&x) && at_end(&y), "{}; {}", state(&x), state(&y));
+    y.set_scroll_top(1_000);
+    settle().await;
+    // The tree scrolls on until both are further above the view than the browser renders
+    // (Chromium: one and a half times the window's height), with their block still mounted
+    // (blocks unmount two of the tree's heights away).
+    let bottom = y.get_bounding_client_rect().bottom() - tree.get_bounding_client_rect().top()
+        + tree.scroll_top() as f64;
+    let window = web_sys::window()
+        .unwrap()
+        .inner_height()
+        .unwrap()
+        .as_f64()
+        .unwrap();
+    tree.set_scroll_top((bottom + 1.5 * window + 150.0) as i32);
+    settle().await;
+    assert!(x.is_connected() && y.is_connected(), "still mounted");
+    assert!(
+        !rendered(&x) && !rendered(&y),
+        "off screen, not rendered: {}; {}; {} px above the view",
+        state(&x),
+        state(&y),
+        tree.get_bounding_client_rect().top() - y.get_bounding_client_rect().bottom()
+    );
+    for r in 6..9 {
+        p.push(&round(r * 60).iter().map(String::as_str).collect::<Vec<_>>())
+            .await;
+    }
+    settle().await;
+    assert!(x.text_content().unwrap_or_default().ends_with(" word539\n"));
+    // Back on screen: the same elements, rendered, the one following at its end.
+    tree.set_scroll_top(0);
+    settle().await;
+    assert!(x.is_connected() && rendered(&x), "the same text, rendered");
+    assert!(at_end(&x), "at its end: {}", state(&x));
+    assert!(rendered(&y));
+    assert_eq!(
+        y.scroll_top(),
+        1_000,
+        "the text the reader scrolled up stays"
+    );
 }
 
 #[wasm_bindgen_test]
@@ -2078,6 +2191,8 @@ async fn a_streamed_text_reads_and_selects_exactly_as_sent_whatever_its_blocks()
     assert!(selected == want, "the selection differs from the text sent");
     // It lays out as the same text in one node does: no extra line boxes.
     let one: web_sys::HtmlElement = pre.clone_node().unwrap().dyn_into().unwrap();
+    // Laid out where it is, below the view (a full text off screen is not).
+    one.class_list().remove_1("utp-full").unwrap();
     one.set_text_content(Some(&want));
     pre.parent_node().unwrap().append_child(&one).unwrap();
     assert!(pre.scroll_height() > 2_000, "{}", pre.scroll_height());

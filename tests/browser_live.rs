@@ -13,7 +13,7 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_test::*;
 
 mod common;
-use common::{document, frame, mount, settle, sleep, Mounted};
+use common::{add_on_top, document, frame, mount, settle, sleep, Mounted};
 
 wasm_bindgen_test_configure!(run_in_browser);
 
@@ -559,7 +559,7 @@ async fn a_rust_host_learns_what_the_reader_activates() {
         .unwrap()
         .dyn_into()
         .unwrap();
-    document().body().unwrap().append_child(&el).unwrap();
+    add_on_top(&el);
     el.set_attribute("style", "width:900px;height:500px")
         .unwrap();
     let slot = Rc::new(std::cell::Cell::new(None));
@@ -644,7 +644,7 @@ fn js_mount() -> (web_sys::HtmlElement, user_trace_panel::js::PanelHandle) {
         .unwrap()
         .dyn_into()
         .unwrap();
-    document().body().unwrap().append_child(&el).unwrap();
+    add_on_top(&el);
     el.set_attribute("style", "width:900px;height:300px")
         .unwrap();
     let handle = user_trace_panel::js::mount(el.clone(), wasm_bindgen::JsValue::UNDEFINED);
@@ -770,7 +770,7 @@ async fn the_custom_element_sends_activations_and_error_sources_as_dom_events() 
             .unwrap();
         f.forget();
     }
-    document().body().unwrap().append_child(&el).unwrap();
+    add_on_top(&el);
     let push = js_sys::Reflect::get(&el, &"push".into()).unwrap();
     let push: js_sys::Function = push.dyn_into().unwrap();
     let t0 = now_us();

@@ -28,10 +28,9 @@ pub fn text_span(store: Store, id: SpanId) -> Element {
     dom::set(&pre, "role", "treeitem");
     dom::set(&pre, "tabindex", "-1");
     let trigger = store.span_trigger(id);
-    // Whether a long text is scrolled to its end: it then stays there as tokens arrive, unless
-    // the reader scrolls up.
-    let at_end = Rc::new(Cell::new(true));
-    // Listened to once the text is long (only then does it scroll): most texts never are.
+    // Where a long text is scrolled to. Listened to once the text is long (only then does it
+    // scroll): most texts never are.
+    let place = Rc::new(Place::default());
     let mut listening = false;
     // Bytes of the text already in the DOM.
     let mut shown = 0usize;
@@ -55,12 +54,24 @@ pub fn text_span(store: Store, id: SpanId) -> Element {
             }
             if long && !listening {
                 listening = true;
-                let at_end = at_end.clone();
+                let (shown, at) = (node.clone(), place.clone());
+                dom::on(&node, "contentvisibilityautostatechange", move |_| {
+                    on_shown(&shown, &at);
+                });
+                let place = place.clone();
                 dom::on(&node, "scroll", move |e| {
-                    if let Some(pre) = dom::target(&e) {
-                        let end = pre.scroll_top() + pre.client_height() >= pre.scroll_height() - 4;
-                        at_end.set(end);
+                    let Some(pre) = dom::target(&e) else { return };
+                    if crate::js_glue::skipped(&pre) {
+                        // Off screen, the browser dropped its place (it reads 0): it is put
+                        // back when the text is shown again.
+                        place.behind.set(true);
+                        return;
                     }
+                    let top = pre.scroll_top();
+                    place.top.set(top);
+                    place
+                        .left_end
+                        .set(top + pre.client_height() < pre.scroll_height() - 4);
                 });
             }
             if replaced {
@@ -77,14 +88,14 @@ pub fn text_span(store: Store, id: SpanId) -> Element {
                 RESIZE.with(|r| r.observe(&node));
                 observed = true;
             }
-            if long && at_end.get() {
+            if long && !place.left_end.get() {
                 // Past the end: the browser stops at the bottom. A text long when its view is
                 // made is not in the page yet (it cannot scroll): it goes to its end once it is.
                 if from == 0 {
-                    let pre = node.clone();
-                    crate::reactive::request_animation_frame(move || pre.set_scroll_top(i32::MAX));
+                    let (pre, place) = (node.clone(), place.clone());
+                    crate::reactive::request_animation_frame(move || to_end(&pre, &place));
                 }
-                to_end_soon(&node);
+                to_end_soon(&node, &place);
             }
         });
     });
@@ -178,8 +189,24 @@ fn last_line_start(node: &web_sys::Text) -> Option<u32> {
     })
 }
 
-/// Cuts the blocks of `pre` again when its width is not the one they were cut at.
+/// Where a long text is scrolled to.
+#[derive(Default)]
+struct Place {
+    /// Scrolled up from its end by the reader. At its end, it stays there as tokens arrive.
+    left_end: Cell<bool>,
+    /// Where the reader left it.
+    top: Cell<i32>,
+    /// Not rendered (off screen, see [`to_end`]) when it grew or lost its place: [`on_shown`]
+    /// puts it right.
+    behind: Cell<bool>,
+}
+
+/// Cuts the blocks of `pre` again when its width is not the one they were cut at (not while
+/// it is not laid out: [`on_shown`] does, once it is).
 fn recut(pre: &Element) {
+    if crate::js_glue::skipped(pre) {
+        return;
+    }
     let width = pre.client_width().to_string();
     if pre.child_element_count() < 2 || pre.get_attribute("data-w") == Some(width) {
         return;
@@ -197,16 +224,42 @@ fn recut(pre: &Element) {
 /// `scrollTop` lays the page out, and a text scrolled as soon as it grew made one layout per
 /// streaming text in view (ten, each after the last text's append, in B9); the texts scrolled
 /// after all the appends share one.
-fn to_end_soon(pre: &Element) {
-    let pre = pre.clone();
-    crate::reactive::after_effects(move || {
-        pre.set_scroll_top(i32::MAX);
-        // Full to its height: that height is fixed from now on, so that the text growing
-        // inside lays out only itself, not the page around it (`utp-full`).
-        if pre.scroll_top() > 0 {
-            dom::toggle_class(&pre, "utp-full", true);
+fn to_end_soon(pre: &Element, place: &Rc<Place>) {
+    let (pre, place) = (pre.clone(), place.clone());
+    crate::reactive::after_effects(move || to_end(&pre, &place));
+}
+
+/// Scrolls `pre` to its end, unless the browser is not rendering it: off screen, a full text
+/// is skipped (`content-visibility: auto`), and scrolling would lay it out, the cost that
+/// skipping saves (ten streams mounted, two on screen: B9 in BENCHMARKS.md). It goes to its
+/// end when it is shown again ([`on_shown`]).
+fn to_end(pre: &Element, place: &Place) {
+    if crate::js_glue::skipped(pre) {
+        place.behind.set(true);
+        return;
+    }
+    pre.set_scroll_top(i32::MAX);
+    // Full to its height: that height is fixed from now on, so that the text growing inside
+    // lays out only itself, not the page around it (`utp-full`).
+    if pre.scroll_top() > 0 {
+        dom::toggle_class(pre, "utp-full", true);
+    }
+}
+
+/// When a full text is shown again (`content-visibility`): cut again if its width changed
+/// while it was not, and, if it fell behind, at its end again or back where the reader left it.
+fn on_shown(pre: &Element, place: &Place) {
+    if crate::js_glue::skipped(pre) {
+        return;
+    }
+    recut(pre);
+    if place.behind.replace(false) {
+        if place.left_end.get() {
+            pre.set_scroll_top(place.top.get());
+        } else {
+            to_end(pre, place);
         }
-    });
+    }
 }
 
 thread_local! {

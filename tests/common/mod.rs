@@ -47,6 +47,16 @@ pub struct Mounted {
     pub _handle: leptos::mount::UnmountHandle<leptos::tachys::view::any_view::AnyViewState>,
 }
 
+/// Puts `el` first in the page, in view: a reader watches a panel on screen, and the browser
+/// does not render what is off screen (span contents are `content-visibility: auto`). Each
+/// test's panel goes above those of the tests before it.
+pub fn add_on_top(el: &web_sys::Element) {
+    let body = document().body().unwrap();
+    body.insert_before(el, body.first_child().as_ref()).unwrap();
+    // A test before may have scrolled the page (focus and reveals do).
+    web_sys::window().unwrap().scroll_to_with_x_and_y(0.0, 0.0);
+}
+
 /// A panel with its stylesheet, `width` × `height` px, `theme` (or the system's).
 pub fn mount(width: u32, height: u32, theme: Option<&'static str>) -> Mounted {
     user_trace_panel::styles::ensure();
@@ -55,7 +65,7 @@ pub fn mount(width: u32, height: u32, theme: Option<&'static str>) -> Mounted {
         .unwrap()
         .dyn_into()
         .unwrap();
-    document().body().unwrap().append_child(&el).unwrap();
+    add_on_top(&el);
     el.set_attribute("style", &format!("width:{width}px;height:{height}px"))
         .unwrap();
     let slot = std::rc::Rc::new(std::cell::Cell::new(None));

@@ -25,6 +25,11 @@ fn write_lines(
     Ok(file)
 }
 
+/// The tokens of B9's streams, each sent after a space, in turn.
+const WORDS: [&str; 8] = [
+    "the", "model", "streams", "tokens,", "one", "by", "one", "and",
+];
+
 /// B9's stream: `streams` text spans in one trace, each given a token every `1 / per_stream`
 /// s, interleaved with `firehose` appends/s spread over `spans` text spans in another trace,
 /// for `secs` s. Returns the file, the events and each stream's final text length.
@@ -41,9 +46,6 @@ fn streams_and_firehose(
     // One tick per firehose event; a token falls due every `firehose / (streams * per_stream)`
     // ticks, to the streams in turn.
     let tokens_every = firehose / (streams * per_stream);
-    let words = [
-        "the", "model", "streams", "tokens,", "one", "by", "one", "and",
-    ];
     let file = write_lines(dir, "b9-streams.jsonl", |line| {
         let mut emit = |ts: u64, rest: String| {
             n += 1;
@@ -88,7 +90,7 @@ fn streams_and_firehose(
                     format!(
                         r#""op":"text_append","span":"s{}","text":" {}""#,
                         k % streams,
-                        words[(k / streams % words.len() as u64) as usize]
+                        WORDS[(k / streams % WORDS.len() as u64) as usize]
                     ),
                 )?;
             }
@@ -99,7 +101,7 @@ fn streams_and_firehose(
     let per = firehose * secs / tokens_every / streams;
     let text = "Answer:".len()
         + (0..per)
-            .map(|r| 1 + words[(r % words.len() as u64) as usize].len())
+            .map(|r| 1 + WORDS[(r % WORDS.len() as u64) as usize].len())
             .sum::<usize>();
     Ok((file, n, text))
 }
@@ -208,11 +210,37 @@ pub(super) fn b9(cx: &Cx, rows: &mut Vec<Row>) -> Result {
         format!("[...document.querySelectorAll('.utp-text')].filter((t) => t.textContent.length === {text}).length");
     let (f, sent) = measure_stream(cx, &rt, &file, &counted(events), &whole)?;
     cx.profiler.stop("b9")?;
+    // The baseline: the same DOM changes by plain script, for as many frames as the stream
+    // (60 a second: longer than WebDriver's default 30 s for a script).
+    cx.browser.script_timeout(300)?;
+    let words: Vec<String> = WORDS.iter().map(|w| format!("' {w}'")).collect();
+    let floor = page(
+        cx.browser,
+        &format!(
+            "const s = await bench.streamStatic({{ frames: {frames}, tokens: {tokens}, streams: {streams}, words: [{words}], start: 'Answer:' }});
+             return `p50=${{s.p50}};p95=${{s.p95}};texts=${{s.texts}}`;",
+            frames = secs * 60,
+            tokens = (streams * per_stream) as f64 / 60.0,
+            words = words.join(","),
+        ),
+    )?;
     rows.push(Row {
         scenario: "B9",
         what: format!("{streams} text streams × {per_stream} tokens/s beside {rate} appends/s over {spans} spans, {secs} s ({sent:.1} s to send): frame work p50 / p95 / max; {SLOW}"),
         figure: frame_work(&f),
         target: "p95 ≤ 6 ms".into(),
+    });
+    rows.push(Row {
+        scenario: "B9",
+        what: format!("baseline: the panel's DOM changes for the {} streams it had mounted (appends, each text to its end unless off screen, the tree to its bottom) by plain script, {} frames: frame work p50 / p95; panel / baseline p50; p95", get(&floor, "texts"), secs * 60),
+        figure: format!(
+            "{:.2} / {:.2} ms; {:.2}x; {:.2}x",
+            get(&floor, "p50"),
+            get(&floor, "p95"),
+            get(&f, "p50") / get(&floor, "p50"),
+            get(&f, "p95") / get(&floor, "p95")
+        ),
+        target: "report".into(),
     });
     rows.push(Row {
         scenario: "B9",
