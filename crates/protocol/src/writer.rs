@@ -350,6 +350,7 @@ impl ServerMessage<Event> {
                 events: list,
             } => {
                 let mut out = snapshot_part_head(*seq, *part, *last);
+                out.reserve(list.iter().map(size_hint).sum::<usize>() + 16);
                 events(&mut out, list);
                 out.push('}');
                 out
@@ -416,6 +417,10 @@ impl Iterator for SnapshotParts<'_> {
 /// reaches `part_bytes` (at least one event a part, and one part when there are none), an event
 /// of `part_bytes` or more is a part of its own, and a part is
 /// handed out when the event after it comes (so it is not the last) or at [`PartWriter::finish`].
+/// Room for a part's head and tail (`{"type":"snapshot_part","seq":…,"part":…,"last":false,
+/// "events":[` and `]}`, at most 94 bytes), reserved with its first event.
+const HEAD_ROOM: usize = 128;
+
 pub struct PartWriter {
     seq: u64,
     part: u32,
@@ -445,7 +450,13 @@ impl PartWriter {
         // in the frame it came in rather than copy it out, when it is most of that frame.
         let full = (self.count > 0 && (self.hinted >= self.part_bytes || hint >= self.part_bytes))
             .then(|| self.close(false));
-        if self.count > 0 {
+        // Room for the event as hinted, and for the part's head when it is the first: a large
+        // event is written once, without its buffer doubling its way up (each step a fresh
+        // copy of pages the system must clear), and closing the part moves it in place.
+        if self.count == 0 {
+            self.body.reserve(hint.max(self.part_bytes) + HEAD_ROOM);
+        } else {
+            self.body.reserve(hint);
             self.body.push(',');
         }
         event(&mut self.body, e);
@@ -460,13 +471,12 @@ impl PartWriter {
     }
 
     fn close(&mut self, last: bool) -> String {
-        let mut out = snapshot_part_head(self.seq, self.part, last);
-        out.reserve(self.body.len() + 16);
-        key(&mut out, "events");
-        out.push('[');
-        out.push_str(&self.body);
+        let mut head = snapshot_part_head(self.seq, self.part, last);
+        key(&mut head, "events");
+        head.push('[');
+        let mut out = std::mem::take(&mut self.body);
+        out.insert_str(0, &head);
         out.push_str("]}");
-        self.body.clear();
         self.count = 0;
         self.hinted = 0;
         self.part = self.part.saturating_add(1);
