@@ -395,6 +395,7 @@ class TcpProxy:
 
 
 STORE_ERROR = "not stored: the batch was not accepted, send it again: test"
+NOT_IN_ORDER = "not taken: a batch before it on this connection was not accepted, send again from that one"
 
 
 class WsProxy:
@@ -406,7 +407,9 @@ class WsProxy:
     - `"store_then_refuse"`: it is forwarded and stored, but the ack is replaced by the
       error (a large batch stored in part, then refused).
 
-    Every message is recorded as (connection number, message number, text)."""
+    As the runtime does, a connection that refused a message takes no later one (they are
+    answered with an error too) until that message comes again: taken, they would come
+    before it. Every message is recorded as (connection number, message number, text)."""
 
     def __init__(self, loop: LoopThread, upstream: str, token: str, plan: Dict[int, str]) -> None:
         self.loop = loop
@@ -434,12 +437,18 @@ class WsProxy:
             self.upstream, additional_headers=headers, max_size=None, compression=None
         ) as up:
             await client.send(await up.recv())  # the hello
+            again = None  # the first event of the message refused on this connection
             async for text in client:
                 self.count += 1
                 n = self.count
                 self.records.append((conn, n, text))
                 action = self.plan.get(n, "forward")
+                if again is not None and event_ids(text)[:1] != [again]:
+                    await client.send(json.dumps({"type": "error", "message": NOT_IN_ORDER}))
+                    continue
+                again = None
                 if action == "refuse":
+                    again = event_ids(text)[0]
                     await client.send(json.dumps({"type": "error", "message": STORE_ERROR}))
                     continue
                 await up.send(text)

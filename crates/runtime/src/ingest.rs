@@ -39,6 +39,30 @@ pub const STOPPING: &str =
 /// The start of the reply to a batch the store could not keep (same resend rule).
 pub const STORAGE_FAILED: &str = "not stored: the batch was not accepted, send it again";
 
+/// The start of the reply to a batch that came after one this connection was told to send
+/// again, before that one came again: not taken either, so that the producer's order holds
+/// (it starts over from the refused batch, as it does after [`STORAGE_FAILED`]).
+pub const NOT_IN_ORDER: &str =
+    "not taken: a batch before it on this connection was not accepted, send again from that one";
+
+/// The first event of a producer message, `(process, id)`: what names a batch sent again.
+fn first_event(text: &str) -> Option<(String, String)> {
+    match decode_producer(text) {
+        Ok(ProducerMessage::Events { events }) => match events.into_iter().next() {
+            Some(Ok(e)) => Some((e.process, e.id)),
+            _ => None,
+        },
+        Err(_) => None,
+    }
+}
+
+/// Whether `reply` tells the producer to send its batch again (not accepted, nothing wrong
+/// with it).
+fn to_send_again(reply: &ProducerReply) -> bool {
+    matches!(reply, ProducerReply::Error { close: None, message }
+        if message.starts_with(STORAGE_FAILED) || message.starts_with(STOPPING))
+}
+
 /// Handles one producer message, on any store, that came on connection `carried` (none: an
 /// HTTP POST); the reply to send back.
 pub async fn handle(hub: &Hub, text: &str, carried: Option<&Carried>) -> ProducerReply {
@@ -182,6 +206,10 @@ async fn serve_carrying(
     let mut stopping = hub.stopping();
     let mut last_heard = Instant::now();
     let mut pinged = false;
+    // The first event of a batch this connection was told to send again: until it comes
+    // again, the batches already sent after it are not taken either. Taken, they would come
+    // before it (a text's appends out of order).
+    let mut again: Option<(String, String)> = None;
     loop {
         let ping_at = last_heard + idle * if pinged { 2 } else { 1 };
         let msg = tokio::select! {
@@ -207,7 +235,18 @@ async fn serve_carrying(
         last_heard = Instant::now();
         pinged = false;
         let reply = match msg {
-            Some(Ok(Message::Text(text))) => handle_owned(hub, text, Some(carried)).await,
+            Some(Ok(Message::Text(text))) => {
+                if again.is_some() && first_event(&text) != again {
+                    ProducerReply::Error {
+                        close: None,
+                        message: NOT_IN_ORDER.into(),
+                    }
+                } else {
+                    let reply = handle_owned(hub, text.clone(), Some(carried)).await;
+                    again = to_send_again(&reply).then(|| first_event(&text)).flatten();
+                    reply
+                }
+            }
             Some(Ok(Message::Binary(_))) => ProducerReply::Error {
                 close: None,
                 message: "binary frames are not part of the protocol: send JSON text frames".into(),

@@ -79,7 +79,25 @@ async fn a_full_store_refuses_instead_of_acknowledging_and_nothing_acknowledged_
                         last_acked = Some(b * 10 + 9);
                         break;
                     }
-                    ProducerReply::Error { message, .. } => refusals.push(message),
+                    ProducerReply::Error { message, .. } => {
+                        if refusals.is_empty() {
+                            // A batch sent after the refused one, before it comes again, is
+                            // not taken either (taken, it would come before it).
+                            let later: Vec<_> =
+                                (0..10).map(|i| status(&mut p, 100_000 + i)).collect();
+                            match p.send(later).await {
+                                ProducerReply::Error {
+                                    message,
+                                    close: None,
+                                } => assert!(
+                                    message.starts_with(user_trace_runtime::ingest::NOT_IN_ORDER),
+                                    "{message}"
+                                ),
+                                other => panic!("a batch after a refused one: {other:?}"),
+                            }
+                        }
+                        refusals.push(message)
+                    }
                     other => panic!("{other:?}"),
                 }
                 assert!(

@@ -356,8 +356,8 @@ async fn stream(
                             }
                             // The oldest unacknowledged batch was not accepted (the server is
                             // stopping, or could not store it): start over from it, in order,
-                            // after a pause. Batches after it that were accepted meanwhile
-                            // are resent too and dropped by the runtime as duplicates.
+                            // after a pause. The runtime took none of the batches sent after
+                            // it on this connection (PROTOCOL.md).
                             Ok(ProducerReply::Error { message, .. }) => {
                                 eprintln!("user-trace-sdk: the runtime did not accept a batch, sending it again: {message}");
                                 refused_batch = true;
