@@ -390,8 +390,8 @@ class Connection:
                     return _LOST
                 # The oldest unacknowledged batch was not accepted (the server is stopping,
                 # or could not store it): start over from it, in order, after a pause.
-                # Batches after it that were accepted meanwhile are sent again too and
-                # dropped by the runtime as duplicates.
+                # The runtime took none of the batches sent after it on this connection
+                # (PROTOCOL.md), so the resend keeps their order.
                 log.warning(
                     "user-trace: the runtime did not accept a batch, sending it again: %s",
                     reply.get("message"),
