@@ -1311,6 +1311,7 @@ static ALLOCATOR: user_trace_runtime::allocator::Allocator =
 fn main() {
     // As the runtime's own main does.
     user_trace_runtime::allocator::tune();
+    user_trace_runtime::allocator::no_huge_pages();
     // `cargo bench` passes --bench; `cargo test --all-targets` does not: then a smoke run.
     let bench = std::env::args().any(|a| a == "--bench");
     let build = || {

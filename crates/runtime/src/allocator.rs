@@ -36,6 +36,34 @@ pub fn tune() -> bool {
     true
 }
 
+/// mimalloc's own switch for transparent huge pages, read from the environment at its start:
+/// an operator who sets it chooses.
+const ALLOW_THP_ENV: &str = "MIMALLOC_ALLOW_THP";
+
+/// Turns transparent huge pages off for the process (Linux; mimalloc asks for them on its
+/// mappings). Why: a huge page is cleared whole on its first touch, 2 MiB at a time, and on a
+/// virtual machine whose host hands memory back and forth that clearing was most of a large
+/// snapshot's time. The first snapshot of B11's 100 MB span took 1.9-3.6 s with them and
+/// 0.52-0.59 s without, on this machine, runtime against runtime (BENCHMARKS.md). Databases
+/// advise the same for latency (Redis, MongoDB). Call first thing in `main`: mimalloc reads
+/// its own option before `main`, so the process's switch is the one left. Returns whether
+/// they were turned off: not when the environment sets `MIMALLOC_ALLOW_THP`, nor elsewhere
+/// than Linux.
+pub fn no_huge_pages() -> bool {
+    if std::env::var_os(ALLOW_THP_ENV).is_some() {
+        return false;
+    }
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: sets the calling process's THP flag; no memory is passed.
+        unsafe { libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0) == 0 }
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        false
+    }
+}
+
 /// The linked mimalloc's version (30302 for 3.3.2).
 pub fn version() -> i32 {
     // SAFETY: a plain query.

@@ -8,6 +8,7 @@ static ALLOCATOR: user_trace_runtime::allocator::Allocator =
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let tuned = user_trace_runtime::allocator::tune();
+    let no_huge_pages = user_trace_runtime::allocator::no_huge_pages();
     let config = Config::parse();
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
@@ -22,6 +23,9 @@ async fn main() -> std::process::ExitCode {
             "mimalloc {}: large blocks stay in its arenas (MIMALLOC_ARENA_MAX_OBJECT_SIZE is set, or this is not the release allocator.rs is written for)",
             user_trace_runtime::allocator::version()
         );
+    }
+    if !no_huge_pages {
+        tracing::info!("transparent huge pages left as the system has them (MIMALLOC_ALLOW_THP is set, or this is not Linux)");
     }
     if config.recover {
         return recover(&config);
