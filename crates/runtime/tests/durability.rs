@@ -37,11 +37,17 @@ impl Runtime {
     }
 
     fn start_at(addr: SocketAddr, data: &Path, extra: &[&str]) -> Runtime {
+        Self::start_env(addr, data, extra, &[])
+    }
+
+    /// [`Runtime::start_at`] with more environment variables.
+    fn start_env(addr: SocketAddr, data: &Path, extra: &[&str], env: &[(&str, &str)]) -> Runtime {
         let child = Command::new(BIN)
             .args(["--listen", &addr.to_string(), "--data"])
             .arg(data)
             .args(extra)
             .env("RUST_LOG", "warn")
+            .envs(env.iter().copied())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .spawn()
@@ -73,6 +79,16 @@ impl Runtime {
     fn kill9(mut self) {
         let _ = self.child.kill(); // SIGKILL
         let _ = self.child.wait();
+    }
+
+    /// A field of the process's /proc status, as written there.
+    fn status(&self, field: &str) -> Option<String> {
+        let status =
+            std::fs::read_to_string(format!("/proc/{}/status", self.pid())).expect("/proc status");
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
+            .map(|v| v.trim().to_owned())
     }
 
     /// Resident memory in bytes, from /proc.
@@ -819,4 +835,32 @@ async fn sigterm_lets_a_panel_read_its_snapshot_to_the_end_and_close() {
         let _ = std::fs::remove_dir_all(&data);
     })
     .await;
+}
+
+/// Transparent huge pages are off in the runtime's process (a huge page is cleared whole on its
+/// first touch: most of a large snapshot's time on a virtual machine), unless the operator sets
+/// mimalloc's own switch, which then wins.
+#[test]
+fn huge_pages_are_off_unless_the_operator_allows_them() {
+    // A child inherits the switch: the test means something only where this process has them.
+    let own = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    if !own.contains("THP_enabled:\t1") {
+        eprintln!("skipped: this process has no THP_enabled of 1 to inherit");
+        return;
+    }
+    let dir = data_dir("thp");
+    let rt = Runtime::start(&dir, &[]);
+    assert_eq!(rt.status("THP_enabled").as_deref(), Some("0"));
+    drop(rt);
+    for allowed in ["1", "0"] {
+        let rt = Runtime::start_env(free_addr(), &dir, &[], &[("MIMALLOC_ALLOW_THP", allowed)]);
+        // mimalloc turns them off itself for 0; for 1 the runtime leaves them as they were.
+        let want = if allowed == "1" { "1" } else { "0" };
+        assert_eq!(
+            rt.status("THP_enabled").as_deref(),
+            Some(want),
+            "MIMALLOC_ALLOW_THP={allowed}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }
