@@ -14,6 +14,7 @@ pub mod ingest;
 pub mod interrupt;
 pub mod otlp;
 pub mod panel;
+pub mod panel_socket;
 pub mod server;
 pub mod storage;
 

@@ -9,13 +9,16 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use futures_util::{SinkExt, StreamExt};
 use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::protocol::frame::CloseFrame;
+use tokio_tungstenite::tungstenite::Message;
 use user_trace_protocol::writer::PartWriter;
 use user_trace_protocol::{decode_panel, Event, PanelMessage, ServerMessage};
 
 use crate::hub::{Hub, Opening, Published, Read, Slot};
 use crate::ingest::hello;
+use crate::panel_socket::{self, Socket};
 
 /// Largest message a panel may send (it sends only a subscribe).
 pub const MAX_MESSAGE_BYTES: usize = 64 << 10;
@@ -79,7 +82,7 @@ fn refused(error: &str) -> End {
 
 /// One panel's connection: its socket and how it wants frames.
 struct Conn {
-    socket: WebSocket,
+    socket: Socket,
     /// Binary frames of the same UTF-8 JSON, when the panel asked for them.
     binary: bool,
     /// Snapshots in parts, when the panel asked for them.
@@ -89,12 +92,8 @@ struct Conn {
 
 impl Conn {
     async fn send(&mut self, text: String) -> Result<(), End> {
-        let message = if self.binary {
-            Message::Binary(text.into_bytes().into())
-        } else {
-            Message::Text(text.into())
-        };
-        match tokio::time::timeout(self.write_timeout, self.socket.send(message)).await {
+        let sent = panel_socket::send(&mut self.socket, text, self.binary);
+        match tokio::time::timeout(self.write_timeout, sent).await {
             Ok(Ok(())) => Ok(()),
             Ok(Err(_)) => Err(End::Gone),
             Err(_) => Err(End::NotReading),
@@ -104,7 +103,7 @@ impl Conn {
     /// Closes with a code and reason (best effort: a panel that does not read may not get it).
     async fn close(&mut self, code: u16, reason: &str) {
         let frame = CloseFrame {
-            code,
+            code: code.into(),
             reason: reason.into(),
         };
         let _ = tokio::time::timeout(
@@ -128,7 +127,7 @@ async fn proves_reading(conn: &mut Conn) -> Result<(), End> {
     }
     let deadline = Instant::now() + conn.write_timeout;
     loop {
-        match tokio::time::timeout_at(deadline, conn.socket.recv()).await {
+        match tokio::time::timeout_at(deadline, conn.socket.next()).await {
             Ok(Some(Ok(Message::Pong(_)))) => return Ok(()),
             Ok(Some(Ok(Message::Close(_))) | None | Some(Err(_))) => return Err(End::Gone),
             Ok(Some(Ok(_))) => {}
@@ -209,7 +208,7 @@ async fn next_chunk(
     }
 }
 
-pub async fn serve(hub: Arc<Hub>, socket: WebSocket, _slot: Slot) {
+pub async fn serve(hub: Arc<Hub>, socket: Socket, _slot: Slot) {
     let mut conn = Conn {
         socket,
         binary: false,
@@ -244,7 +243,7 @@ async fn run(hub: &Arc<Hub>, conn: &mut Conn) -> End {
         return e;
     }
     // The first message must be a subscribe.
-    let subscribe_msg = tokio::time::timeout(Duration::from_secs(10), conn.socket.recv()).await;
+    let subscribe_msg = tokio::time::timeout(Duration::from_secs(10), conn.socket.next()).await;
     let (session, last_seq) = match subscribe_msg {
         Ok(Some(Ok(Message::Text(t)))) => match decode_panel(t.as_str()) {
             Ok(PanelMessage::Subscribe {
@@ -335,7 +334,7 @@ async fn run(hub: &Arc<Hub>, conn: &mut Conn) -> End {
                     tokio::time::sleep_until(gather).await;
                 }
             }
-            m = conn.socket.recv() => {
+            m = conn.socket.next() => {
                 match m {
                     Some(Ok(Message::Close(_))) | None => return End::Gone,
                     Some(Err(e)) => return refused(&e.to_string()),

@@ -16,12 +16,13 @@ use axum::Router;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use user_trace_protocol::{ProducerReply, INGEST_PATH, PANEL_PATH};
 
 use crate::config::Config;
 use crate::hub::Hub;
 use crate::storage::StorageError;
-use crate::{access, ingest, otlp, panel};
+use crate::{access, ingest, otlp, panel, panel_socket};
 
 type Params = Query<HashMap<String, String>>;
 
@@ -119,8 +120,17 @@ async fn ws_panel(
     State(hub): State<Arc<Hub>>,
     headers: HeaderMap,
     Query(q): Params,
-    ws: WebSocketUpgrade,
+    mut req: axum::extract::Request,
 ) -> Response {
+    // Panels send only small control messages; what they are sent goes out in fragments.
+    let config = WebSocketConfig::default()
+        .read_buffer_size(16 << 10)
+        .write_buffer_size(0)
+        .max_message_size(Some(crate::panel::MAX_MESSAGE_BYTES));
+    let (response, socket) = match panel_socket::upgrade(&mut req, config) {
+        Ok(upgrade) => upgrade,
+        Err(refused) => return refused.into_response(),
+    };
     if let Err(e) = access::check(&hub.config, &headers, q.get("token").map(String::as_str)) {
         return refuse(e);
     }
@@ -133,10 +143,12 @@ async fn ws_panel(
             ),
         ));
     };
-    // Panels send only small control messages.
-    buffers(ws)
-        .max_message_size(crate::panel::MAX_MESSAGE_BYTES)
-        .on_upgrade(move |socket| panel::serve(hub, socket, slot))
+    tokio::spawn(async move {
+        if let Some(socket) = socket.await {
+            panel::serve(hub, socket, slot).await;
+        }
+    });
+    response
 }
 
 /// Small socket buffers: an idle connection costs little (tungstenite's defaults are 128 KiB

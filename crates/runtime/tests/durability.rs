@@ -864,3 +864,77 @@ fn huge_pages_are_off_unless_the_operator_allows_them() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Panels that read a large live frame or a large snapshot, and stay open, hold no copy of
+/// either: the runtime sends a large message in fragments, since the WebSocket's write buffer
+/// keeps its largest size for the connection's life (one 100 MB snapshot left 100 MB resident
+/// per open panel).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn panels_that_stay_open_after_large_messages_hold_no_copy_of_them() {
+    common::within(120, async {
+        const MIB: u64 = 1 << 20;
+        const PANELS: usize = 8;
+        let data = data_dir("open-panels");
+        let rt = Runtime::start(&data, &[]);
+        let addr = rt.addr;
+        let mut producer = ingest(addr).await;
+        fill(&mut producer, 1, 1_000).await;
+        // Panels on a small state, then one live event of 12 MB: a frame of 12 MB to each.
+        let mut live = Vec::new();
+        for i in 0..PANELS {
+            let mut p = big_panel(addr, i % 2 == 0).await;
+            next_of_type(&mut p, if i % 2 == 0 { "snapshot_part" } else { "snapshot" }).await;
+            live.push(p);
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let before_live = rt.rss();
+        let reply = send(&mut producer, &[big_event(2, 12_000_000)]).await;
+        assert!(matches!(reply, Some(ProducerReply::Ack { .. })), "{reply:?}");
+        for p in &mut live {
+            while next_of_type(p, "events").await.len() < 12_000_000 {}
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let after_live = rt.rss();
+        // New panels on the 12 MB state: a snapshot of 12 MB to each, in parts or whole.
+        let mut late = Vec::new();
+        let mut after_first = 0;
+        for i in 0..PANELS {
+            let mut p = big_panel(addr, i % 2 == 0).await;
+            let kind = if i % 2 == 0 { "snapshot_part" } else { "snapshot" };
+            while next_of_type(&mut p, kind).await.len() < 12_000_000 {}
+            late.push(p);
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            if i == 0 {
+                after_first = rt.rss();
+            }
+        }
+        let after_snapshots = rt.rss();
+        println!(
+            "{PANELS} open panels: resident {} MiB, {} after a 12 MB frame to each; {PANELS} more: {} after the first's 12 MB snapshot, {} after all",
+            before_live / MIB,
+            after_live / MIB,
+            after_first / MIB,
+            after_snapshots / MIB
+        );
+        // The state and the window each take the 12 MB text once, and the ingest its copies
+        // while it is taken in (46 MiB in all here); a copy kept per panel would be 8 x 12 MB
+        // more (142 MiB).
+        assert!(
+            after_live < before_live + 72 * MIB,
+            "{} MiB after a 12 MB frame to {PANELS} panels against {} before",
+            after_live / MIB,
+            before_live / MIB
+        );
+        // Nothing grows with the number of panels that were sent it (7 x 12 MB more if kept).
+        assert!(
+            after_snapshots < after_first + 36 * MIB,
+            "{} MiB after {PANELS} snapshots against {} after one",
+            after_snapshots / MIB,
+            after_first / MIB
+        );
+        drop((live, late));
+        drop(rt);
+        let _ = std::fs::remove_dir_all(&data);
+    })
+    .await;
+}

@@ -845,3 +845,66 @@ async fn a_panel_resumes_exactly_up_to_the_edge_of_the_window() {
     })
     .await;
 }
+
+/// The status line of the answer to a raw HTTP/1.1 request to the panel path with `headers`.
+async fn panel_upgrade_status(addr: std::net::SocketAddr, method: &str, headers: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut tcp = tokio::net::TcpStream::connect(addr)
+        .await
+        .expect("connects");
+    let request = format!("{method} /v1/panel HTTP/1.1\r\nHost: {addr}\r\n{headers}\r\n");
+    tcp.write_all(request.as_bytes()).await.expect("writes");
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !answer.windows(4).any(|w| w == b"\r\n\r\n") {
+        let n = tcp.read(&mut buf).await.expect("reads");
+        if n == 0 {
+            break;
+        }
+        answer.extend_from_slice(&buf[..n]);
+    }
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+/// The panel path checks the WebSocket upgrade itself (it sends large messages in fragments):
+/// a request that is one is answered 101 with the key's accept value; near misses of each
+/// header, and another method, are refused with a reason.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_panel_path_upgrades_websocket_requests_and_refuses_near_misses() {
+    common::within(60, async {
+        let s = server(|_| {}).await;
+        // RFC 6455's own example key and its accept value.
+        let key = "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n";
+        let version = "Sec-WebSocket-Version: 13\r\n";
+        let ok = format!("Connection: Upgrade\r\nUpgrade: websocket\r\n{version}{key}");
+        let answer = panel_upgrade_status(s.addr, "GET", &ok).await;
+        assert!(answer.starts_with("HTTP/1.1 101"), "{answer}");
+        assert!(
+            answer
+                .to_ascii_lowercase()
+                .contains("sec-websocket-accept: s3pplmbitxaq9kygzzhzrbk+xoo="),
+            "{answer}"
+        );
+        // A list of tokens in any case is a request for it too.
+        let listed =
+            format!("Connection: keep-alive, UPGRADE\r\nUpgrade: WebSocket\r\n{version}{key}");
+        let answer = panel_upgrade_status(s.addr, "GET", &listed).await;
+        assert!(answer.starts_with("HTTP/1.1 101"), "{answer}");
+        for (method, headers, status) in [
+            ("POST", ok.clone(), "405"),
+            ("GET", format!("Connection: upgraded\r\nUpgrade: websocket\r\n{version}{key}"), "400"),
+            ("GET", format!("Upgrade: websocket\r\n{version}{key}"), "400"),
+            ("GET", format!("Connection: Upgrade\r\nUpgrade: websockets\r\n{version}{key}"), "400"),
+            ("GET", format!("Connection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 12\r\n{key}"), "400"),
+            ("GET", format!("Connection: Upgrade\r\nUpgrade: websocket\r\n{version}"), "400"),
+        ] {
+            let answer = panel_upgrade_status(s.addr, method, &headers).await;
+            assert!(
+                answer.starts_with(&format!("HTTP/1.1 {status}")),
+                "{method} with {headers:?}: {answer}"
+            );
+        }
+        s.stop().await;
+    })
+    .await;
+}
