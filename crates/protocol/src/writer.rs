@@ -412,15 +412,15 @@ impl Iterator for SnapshotParts<'_> {
     }
 }
 
+/// Room for a part's head and tail (`{"type":"snapshot_part","seq":…,"part":…,"last":false,
+/// "events":[` and `]}`, at most 94 bytes), reserved with its first event.
+const HEAD_ROOM: usize = 128;
+
 /// Writes a snapshot as of `seq` as `snapshot_part` messages from its events given one at a
 /// time, for a snapshot that is still being made: a part ends once its events' hinted size
 /// reaches `part_bytes` (at least one event a part, and one part when there are none), an event
 /// of `part_bytes` or more is a part of its own, and a part is
 /// handed out when the event after it comes (so it is not the last) or at [`PartWriter::finish`].
-/// Room for a part's head and tail (`{"type":"snapshot_part","seq":…,"part":…,"last":false,
-/// "events":[` and `]}`, at most 94 bytes), reserved with its first event.
-const HEAD_ROOM: usize = 128;
-
 pub struct PartWriter {
     seq: u64,
     part: u32,

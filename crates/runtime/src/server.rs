@@ -124,7 +124,7 @@ async fn ws_panel(
 ) -> Response {
     // Panels send only small control messages; what they are sent goes out in fragments.
     let config = WebSocketConfig::default()
-        .read_buffer_size(16 << 10)
+        .read_buffer_size(READ_BUFFER)
         .write_buffer_size(0)
         .max_message_size(Some(crate::panel::MAX_MESSAGE_BYTES));
     let (response, socket) = match panel_socket::upgrade(&mut req, config) {
@@ -151,11 +151,15 @@ async fn ws_panel(
     response
 }
 
-/// Small socket buffers: an idle connection costs little (tungstenite's defaults are 128 KiB
-/// each way); large messages still go through, in more reads.
+/// Small socket buffers for producers (panels get the same, `ws_panel`): an idle connection
+/// costs little (tungstenite's defaults are 128 KiB each way); large messages still go
+/// through, in more reads.
 fn buffers(ws: WebSocketUpgrade) -> WebSocketUpgrade {
-    ws.read_buffer_size(16 << 10).write_buffer_size(0)
+    ws.read_buffer_size(READ_BUFFER).write_buffer_size(0)
 }
+
+/// A connection's read buffer (producers' and panels').
+const READ_BUFFER: usize = 16 << 10;
 
 /// `ok`, and with the token (or on an open server) the session and head.
 async fn health(State(hub): State<Arc<Hub>>, headers: HeaderMap, Query(q): Params) -> Response {
