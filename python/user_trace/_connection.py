@@ -30,6 +30,20 @@ PROTOCOL_VERSION = 1
 CLOSE_OTHER_VERSION = 4000
 
 # How a connection ended.
+#: The longest WebSocket frame sent, in characters (1–4 MiB of UTF-8): a longer message goes
+#: out in fragments, as the runtime and the Rust SDK send theirs. A WebSocket reader keeps a
+#: buffer of the largest frame it read for the connection's life (the runtime's among them).
+FRAGMENT_CHARS = 1 << 20
+
+
+def frames(text: str) -> Any:
+    """`text` as `websockets` sends it: whole when short, else a list of fragments (one
+    message in continuation frames)."""
+    if len(text) <= FRAGMENT_CHARS:
+        return text
+    return [text[i : i + FRAGMENT_CHARS] for i in range(0, len(text), FRAGMENT_CHARS)]
+
+
 _FINISHED = "finished"  # closing, and everything was acknowledged
 _LOST = "lost"  # the socket closed or failed: reconnect now
 _REFUSED = "refused"  # an `error` reply: reconnect after a pause and resend
@@ -291,7 +305,7 @@ class Connection:
         # Resend what the previous connection left unacknowledged, in order.
         try:
             for batch in list(self.unacked):
-                await ws.send(batch.text)
+                await ws.send(frames(batch.text))
                 with self.lock:
                     self.batches += 1
                     self.resent += len(batch.events)
@@ -329,7 +343,7 @@ class Connection:
                 return _FINISHED
             self.unacked.append(batch)
             try:
-                await ws.send(batch.text)
+                await ws.send(frames(batch.text))
             except websockets.exceptions.ConnectionClosed:
                 return _LOST
             with self.lock:

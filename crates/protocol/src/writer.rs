@@ -412,6 +412,31 @@ impl Iterator for SnapshotParts<'_> {
     }
 }
 
+/// The largest WebSocket frame the runtime and the SDK send: a longer message goes out in
+/// fragments (continuation frames) of at most this many bytes. A WebSocket library keeps its
+/// write buffer at the largest frame it sent, and its reader its read buffer at the largest it
+/// read, for the connection's life: in fragments, neither side keeps a large message.
+pub const FRAGMENT_BYTES: usize = 1 << 20;
+
+/// Where fragments of at most `max` bytes of `text` end, each on a character boundary (a
+/// character longer than `max` goes whole).
+pub fn fragment_ends(text: &str, max: usize) -> Vec<usize> {
+    let mut out = Vec::with_capacity(text.len() / max.max(1) + 1);
+    let mut at = 0;
+    while at < text.len() {
+        let mut end = (at + max).min(text.len());
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        if end == at {
+            end = at + text[at..].chars().next().map_or(1, char::len_utf8);
+        }
+        out.push(end);
+        at = end;
+    }
+    out
+}
+
 /// Room for a part's head and tail (`{"type":"snapshot_part","seq":…,"part":…,"last":false,
 /// "events":[` and `]}`, at most 94 bytes), reserved with its first event.
 const HEAD_ROOM: usize = 128;

@@ -419,3 +419,25 @@ fn an_event_of_a_part_or_more_is_a_part_of_its_own() {
     all[4] = append(4, &"y".repeat(600));
     assert_eq!(part_sizes(&all, 1_000), [5, 3]);
 }
+
+/// A long message's fragments end on character boundaries and make it whole; a character
+/// longer than the limit goes whole.
+#[test]
+fn fragments_end_on_character_boundaries_and_make_the_text_whole() {
+    use user_trace_protocol::writer::fragment_ends;
+    // 'é' is two bytes and '€' three: a cut at 2 or 4 would split one.
+    let text = "aéé€x";
+    for max in 1..=text.len() {
+        let ends = fragment_ends(text, max);
+        let mut start = 0;
+        for &end in &ends {
+            assert!(end > start && end - start <= max.max(3), "{max}: {ends:?}");
+            assert!(text.is_char_boundary(end), "{max}: {ends:?}");
+            start = end;
+        }
+        assert_eq!(start, text.len(), "{max}: {ends:?}");
+    }
+    assert!(fragment_ends("", 4).is_empty());
+    assert_eq!(fragment_ends("abcdef", 3), vec![3, 6]);
+    assert_eq!(fragment_ends("abcdefg", 3), vec![3, 6, 7]);
+}

@@ -26,7 +26,7 @@ use tokio_tungstenite::WebSocketStream;
 pub type Socket = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
 
 /// The largest frame sent: a message longer than this goes out in fragments of this size.
-pub const FRAGMENT: usize = 1 << 20;
+pub const FRAGMENT: usize = user_trace_protocol::writer::FRAGMENT_BYTES;
 
 /// Checks that `req` asks for a WebSocket (RFC 6455, as axum's extractor checks it). Returns the
 /// `101 Switching Protocols` response and the socket once the client has it, or why the
@@ -101,7 +101,7 @@ pub async fn send(socket: &mut Socket, text: String, binary: bool) -> Result<(),
         };
         return socket.send(message).await;
     }
-    let cuts = cuts(&text, FRAGMENT);
+    let cuts = user_trace_protocol::writer::fragment_ends(&text, FRAGMENT);
     let bytes = Bytes::from(text.into_bytes());
     let mut start = 0;
     for (i, &end) in cuts.iter().enumerate() {
@@ -116,45 +116,4 @@ pub async fn send(socket: &mut Socket, text: String, binary: bool) -> Result<(),
         start = end;
     }
     Ok(())
-}
-
-/// Where fragments of at most `max` bytes of `text` end, each on a character boundary.
-fn cuts(text: &str, max: usize) -> Vec<usize> {
-    let mut out = Vec::with_capacity(text.len() / max + 1);
-    let mut at = 0;
-    while at < text.len() {
-        let mut end = (at + max).min(text.len());
-        while !text.is_char_boundary(end) {
-            end -= 1;
-        }
-        if end == at {
-            // One character longer than `max`: it goes whole.
-            end = at + text[at..].chars().next().map_or(1, char::len_utf8);
-        }
-        out.push(end);
-        at = end;
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::cuts;
-
-    #[test]
-    fn fragments_end_on_character_boundaries_and_cover_the_text() {
-        // 'é' is two bytes: a cut at 3 would split the second one.
-        let text = "aéé€x";
-        for max in 1..=text.len() {
-            let ends = cuts(text, max);
-            let mut start = 0;
-            for &end in &ends {
-                assert!(end > start && end - start <= max.max(3), "{max}: {ends:?}");
-                assert!(text.is_char_boundary(end));
-                start = end;
-            }
-            assert_eq!(start, text.len());
-        }
-        assert!(cuts("", 4).is_empty());
-    }
 }

@@ -938,3 +938,54 @@ async fn panels_that_stay_open_after_large_messages_hold_no_copy_of_them() {
     })
     .await;
 }
+
+/// Producers that sent a large message and stay connected hold no copy of it in the runtime:
+/// the SDK sends a message over 1 MiB in fragments, and the runtime's WebSocket reader keeps a
+/// buffer of the largest frame it read for the connection's life. What the connections hold is
+/// what closing them gives back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sdk_producers_that_sent_a_large_message_hold_no_copy_of_it_in_the_runtime() {
+    use user_trace_sdk::{Tracer, TracerOptions};
+    common::within(120, async {
+        const MIB: u64 = 1 << 20;
+        const PRODUCERS: usize = 8;
+        let data = data_dir("open-producers");
+        let rt = Runtime::start(&data, &[]);
+        let url = format!("ws://{}/v1/ingest", rt.addr);
+        let mut open = Vec::new();
+        for i in 0..PRODUCERS {
+            let options = TracerOptions {
+                process: Some(format!("producer {i}")),
+                ..TracerOptions::default()
+            };
+            let tracer = Tracer::connect_with(&url, options)
+                .await
+                .expect("connects");
+            let trace = tracer.trace(&format!("t{i}"));
+            trace.text("big", &"x".repeat(12_000_000)).end();
+            trace.end();
+            tracer.flush().await;
+            open.push(tracer);
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let connected = rt.rss();
+        // Each tracer closes its connection once dropped (nothing is left to send).
+        drop(open);
+        tokio::time::sleep(Duration::from_millis(800)).await;
+        let closed = rt.rss();
+        println!(
+            "{PRODUCERS} producers that each sent 12 MB: resident {} MiB connected, {} once they closed",
+            connected / MIB,
+            closed / MIB
+        );
+        // Kept per connection, each would give back 12 MB on closing (96 in all).
+        assert!(
+            connected < closed + 32 * MIB,
+            "{PRODUCERS} connections held {} MiB",
+            (connected.saturating_sub(closed)) / MIB
+        );
+        drop(rt);
+        let _ = std::fs::remove_dir_all(&data);
+    })
+    .await;
+}

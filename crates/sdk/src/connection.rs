@@ -9,10 +9,14 @@ use std::time::Duration;
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
+use tokio_tungstenite::tungstenite;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::{Data, OpCode};
+use tokio_tungstenite::tungstenite::protocol::frame::Frame;
 use tokio_tungstenite::tungstenite::protocol::CloseFrame;
 use tokio_tungstenite::tungstenite::Message;
+use user_trace_protocol::writer::{fragment_ends, FRAGMENT_BYTES};
 use user_trace_protocol::{Event, ProducerMessage, ProducerReply};
 
 use crate::tracer::{Stats, TracerOptions};
@@ -77,6 +81,28 @@ pub async fn probe(url: &str, token: Option<&str>) -> Result<(), String> {
 }
 
 /// The `events` message of a batch.
+/// Sends a message's text, in fragments of at most [`FRAGMENT_BYTES`] when it is longer: the
+/// WebSocket on each side keeps a buffer of the largest frame it wrote or read for the
+/// connection's life (the runtime's reader, this process's writer).
+async fn send_text<S>(ws: &mut S, text: String) -> Result<(), tungstenite::Error>
+where
+    S: futures_util::Sink<Message, Error = tungstenite::Error> + Unpin,
+{
+    if text.len() <= FRAGMENT_BYTES {
+        return ws.send(Message::Text(text.into())).await;
+    }
+    let ends = fragment_ends(&text, FRAGMENT_BYTES);
+    let bytes = tungstenite::Bytes::from(text.into_bytes());
+    let mut start = 0;
+    for (i, &end) in ends.iter().enumerate() {
+        let opcode = OpCode::Data(if i == 0 { Data::Text } else { Data::Continue });
+        let frame = Frame::message(bytes.slice(start..end), opcode, i + 1 == ends.len());
+        ws.send(Message::Frame(frame)).await?;
+        start = end;
+    }
+    Ok(())
+}
+
 fn message(events: &[Event]) -> String {
     ProducerMessage::events_json(events)
 }
@@ -300,7 +326,7 @@ async fn stream(
         let mut draining = false;
         for batch in &unacked {
             let text = message(batch);
-            if ws.send(Message::Text(text.into())).await.is_err() {
+            if send_text(&mut ws, text).await.is_err() {
                 draining = true;
                 break;
             }
@@ -325,7 +351,7 @@ async fn stream(
                         };
                         for (part, text) in messages {
                             unacked.push_back(part);
-                            if !draining && ws.send(Message::Text(text.into())).await.is_err() {
+                            if !draining && send_text(&mut ws, text).await.is_err() {
                                 draining = true;
                             }
                         }
