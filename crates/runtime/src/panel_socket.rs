@@ -4,7 +4,7 @@
 //! Why: tungstenite copies each frame it sends into a write buffer, and that buffer keeps its
 //! largest size for the connection's life. A 100 MB snapshot part sent as one frame left
 //! 100 MB resident for every panel that stayed open (four panels: 178 → 568 MiB). Sent in
-//! fragments of [`FRAGMENT`] bytes, each a slice of the message (no copy of it), the buffer
+//! fragments of [`FRAGMENT_BYTES`] bytes, each a slice of the message (no copy of it), the buffer
 //! never holds more than one fragment. axum's `WebSocket` sends whole messages only.
 
 use std::future::Future;
@@ -21,12 +21,10 @@ use tokio_tungstenite::tungstenite::protocol::frame::Frame;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Error, Message};
 use tokio_tungstenite::WebSocketStream;
+use user_trace_protocol::writer::{fragment_ends, FRAGMENT_BYTES};
 
 /// A panel's upgraded connection.
 pub type Socket = WebSocketStream<TokioIo<hyper::upgrade::Upgraded>>;
-
-/// The largest frame sent: a message longer than this goes out in fragments of this size.
-pub const FRAGMENT: usize = user_trace_protocol::writer::FRAGMENT_BYTES;
 
 /// Checks that `req` asks for a WebSocket (RFC 6455, as axum's extractor checks it). Returns the
 /// `101 Switching Protocols` response and the socket once the client has it, or why the
@@ -89,11 +87,11 @@ fn has_token(headers: &HeaderMap, name: header::HeaderName, token: &str) -> bool
 }
 
 /// Sends `text` as one message (binary frames when `binary`), in fragments of at most
-/// [`FRAGMENT`] bytes, each written out before the next is made. A text message is cut on
+/// [`FRAGMENT_BYTES`] bytes, each written out before the next is made. A text message is cut on
 /// character boundaries (each fragment's bytes then being whole characters is not required by
 /// the protocol, but costs nothing).
 pub async fn send(socket: &mut Socket, text: String, binary: bool) -> Result<(), Error> {
-    if text.len() <= FRAGMENT {
+    if text.len() <= FRAGMENT_BYTES {
         let message = if binary {
             Message::Binary(text.into_bytes().into())
         } else {
@@ -101,7 +99,7 @@ pub async fn send(socket: &mut Socket, text: String, binary: bool) -> Result<(),
         };
         return socket.send(message).await;
     }
-    let cuts = user_trace_protocol::writer::fragment_ends(&text, FRAGMENT);
+    let cuts = fragment_ends(&text, FRAGMENT_BYTES);
     let bytes = Bytes::from(text.into_bytes());
     let mut start = 0;
     for (i, &end) in cuts.iter().enumerate() {

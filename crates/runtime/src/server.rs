@@ -126,7 +126,8 @@ async fn ws_panel(
     let config = WebSocketConfig::default()
         .read_buffer_size(READ_BUFFER)
         .write_buffer_size(0)
-        .max_message_size(Some(crate::panel::MAX_MESSAGE_BYTES));
+        .max_message_size(Some(crate::panel::MAX_MESSAGE_BYTES))
+        .max_frame_size(Some(crate::panel::MAX_MESSAGE_BYTES));
     let (response, socket) = match panel_socket::upgrade(&mut req, config) {
         Ok(upgrade) => upgrade,
         Err(refused) => return refused.into_response(),

@@ -908,3 +908,47 @@ async fn the_panel_path_upgrades_websocket_requests_and_refuses_near_misses() {
     })
     .await;
 }
+
+/// A panel sends only small messages: a frame that says it is larger than a panel's limit is
+/// refused from its header, before the runtime reads (or makes room for) its payload. Here it
+/// says 8 MiB and sends none: the answer comes anyway.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panel_frame_over_the_limit_is_refused_from_its_header() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    common::within(60, async {
+        let s = server(|_| {}).await;
+        let mut tcp = tokio::net::TcpStream::connect(s.addr)
+            .await
+            .expect("connects");
+        let request = format!(
+            "GET /v1/panel HTTP/1.1\r\nHost: {}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
+             Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n",
+            s.addr
+        );
+        tcp.write_all(request.as_bytes()).await.expect("writes");
+        // A masked text frame of 8 MiB: FIN and text, then 127 and a 64-bit length, then the mask.
+        let mut header = vec![0x81, 0x80 | 127];
+        header.extend_from_slice(&(8u64 << 20).to_be_bytes());
+        header.extend_from_slice(&[1, 2, 3, 4]);
+        tcp.write_all(&header).await.expect("writes the header");
+        let mut answer = Vec::new();
+        let mut buf = [0u8; 4096];
+        let read = tokio::time::timeout(Duration::from_secs(5), async {
+            while !String::from_utf8_lossy(&answer).contains("over the limit") {
+                let n = tcp.read(&mut buf).await.expect("reads");
+                if n == 0 {
+                    break;
+                }
+                answer.extend_from_slice(&buf[..n]);
+            }
+        })
+        .await;
+        let text = String::from_utf8_lossy(&answer);
+        assert!(
+            read.is_ok() && text.contains("over the limit of 65536 bytes"),
+            "no refusal within 5 s of the header: {text:?}"
+        );
+        s.stop().await;
+    })
+    .await;
+}
