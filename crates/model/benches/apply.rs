@@ -238,11 +238,39 @@ fn big_json(c: &mut Criterion) {
     g.finish();
 }
 
+/// A document streamed in pieces (`json_append`, B10): the parser that says what is open
+/// after each piece. In 1 KB pieces most members start and end within a piece and are read
+/// whole; in 64-byte pieces none is, and every byte goes through the parser's states.
+fn json_stream(c: &mut Criterion) {
+    let doc = ten_mb_json();
+    // ASCII (`\u00e9` is an escape): every cut is at a character boundary.
+    assert!(doc.is_ascii());
+    let mut g = c.benchmark_group("json_stream_10mb");
+    g.sample_size(10);
+    g.throughput(Throughput::Bytes(doc.len() as u64));
+    for piece in [1024, 64] {
+        g.bench_function(format!("appends of {piece} bytes"), |b| {
+            b.iter(|| {
+                let mut s = user_trace_model::JsonStream::new();
+                for part in doc.as_bytes().chunks(piece) {
+                    s.append(std::str::from_utf8(part).unwrap_or_default());
+                }
+                s.finish().is_ok()
+            })
+        });
+    }
+    g.bench_function("baseline: the reader validating it whole", |b| {
+        b.iter(|| user_trace_model::protocol::reader::validate(&doc).is_ok())
+    });
+    g.finish();
+}
+
 criterion_group!(
     benches,
     token_appends,
     small_json_spans,
     span_creates_by_arrival_order,
-    big_json
+    big_json,
+    json_stream
 );
 criterion_main!(benches);

@@ -2,7 +2,10 @@
 //! piece, what a view needs to show the partial document as a tree.
 //!
 //! Each piece is read once, byte by byte (runs of plain string bytes eight at a time), so an
-//! append costs O(its length) however large the document grows. The parser keeps its own
+//! append costs O(its length) however large the document grows; a container that starts and
+//! ends within the piece, as a member (or the document), is read whole by the protocol's
+//! validating reader instead, about seven times faster, since nothing inside it is ever seen
+//! open (B10: a document at 5 MB/s is mostly whole members). The parser keeps its own
 //! stack of the containers still open, never recursing: the first [`DETAIL_LEVELS`] levels
 //! with where they start, how many members are complete and where every page of
 //! [`PAGE`] members starts; deeper levels one byte each (the data chooses the depth, so the
@@ -16,7 +19,7 @@
 use std::ops::Range;
 
 use user_trace_protocol::outline::PAGE;
-use user_trace_protocol::reader::plain_run;
+use user_trace_protocol::reader::{plain_run, Reader};
 
 use crate::stream_text::{StreamText, Text};
 
@@ -39,6 +42,9 @@ pub struct Open {
     pub member: Option<usize>,
     /// The key of the member in progress (an object's), with its quotes, once complete.
     pub key: Option<Range<usize>>,
+    /// Bytes of its last member read whole (at least the bytes that did not hold one): a
+    /// container member is read whole only when the piece has that many bytes left.
+    typical: usize,
 }
 
 /// A token at the end of the text that has not ended yet.
@@ -89,6 +95,19 @@ impl Num {
     fn complete(self) -> bool {
         matches!(self, Num::Zero | Num::Int | Num::Frac | Num::Exp)
     }
+}
+
+/// Bytes a piece must have left for a member to be read whole: in smaller pieces (tokens of a
+/// model's output) few members end where they start, and a try that fails costs its bytes.
+const WHOLE_FROM: usize = 128;
+
+/// What [`JsonStream::whole_member`] did.
+enum Whole {
+    /// Read the member whole: it ends at this byte of the piece.
+    Read(usize),
+    /// Tried, and the member did not end in the piece (or is not valid).
+    NotEnded,
+    NotTried,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -165,8 +184,10 @@ impl JsonStream {
         }
     }
 
-    /// How many bytes the parser has looked at: each byte of the text once, and a byte after
-    /// a number or a literal twice at most. An append costs its own length, not the text's.
+    /// How many bytes the parser has looked at: each byte of the text once, a byte after a
+    /// number or a literal twice at most, and within each piece the bytes of at most one
+    /// member twice (one that was to be read whole but did not end in the piece). An append
+    /// costs its own length, not the text's.
     pub fn work(&self) -> usize {
         self.work
     }
@@ -254,7 +275,7 @@ impl JsonStream {
         };
         let from = self.text.len();
         self.text.push(piece);
-        self.read(piece.as_bytes(), from);
+        self.read(piece, from);
     }
 
     /// The document is complete: says whether it is one JSON value, and records why not.
@@ -312,16 +333,77 @@ impl JsonStream {
     }
 
     /// Reads `piece`, the text from byte `base` on (offsets are the text's, not the piece's).
-    fn read(&mut self, piece: &[u8], base: usize) {
+    fn read(&mut self, piece: &str, base: usize) {
+        let bytes = piece.as_bytes();
+        // The reader for whole members, made at the first one; none after one did not end
+        // in the piece (so that no byte is read more than twice).
+        let mut reader = None;
+        let mut whole = true;
         let mut i = 0;
-        while i < piece.len() {
+        while i < bytes.len() {
             if self.state == State::Failed {
                 return;
             }
-            let next = self.step(piece, base, i);
+            if whole && matches!(bytes[i], b'{' | b'[') {
+                match self.whole_member(piece, base, i, &mut reader) {
+                    Whole::Read(end) => {
+                        self.work += end - i;
+                        i = end;
+                        continue;
+                    }
+                    Whole::NotEnded => {
+                        self.work += bytes.len() - i;
+                        whole = false;
+                    }
+                    Whole::NotTried => {}
+                }
+            }
+            let next = self.step(bytes, base, i);
             self.work += next.saturating_sub(i).max(1);
             i = next;
         }
+    }
+
+    /// Reads the container at byte `i` of `piece` whole, when a value is due there and the
+    /// piece holds enough bytes for a member of its parent's (the protocol's reader skips it,
+    /// validating it); counts it as [`JsonStream::value`] and [`JsonStream::value_done`]
+    /// would. Invalid or unfinished, it is read byte by byte instead (which finds where).
+    fn whole_member<'p>(
+        &mut self,
+        piece: &'p str,
+        base: usize,
+        i: usize,
+        reader: &mut Option<Reader<'p>>,
+    ) -> Whole {
+        let due = match self.state {
+            State::Start => true,
+            State::Value | State::ValueOrClose => self.deep.is_empty(),
+            _ => false,
+        };
+        let left = piece.len() - i;
+        let typical = self.open.last().map_or(0, |o| o.typical);
+        if !due || left < typical.max(WHOLE_FROM) {
+            return Whole::NotTried;
+        }
+        let r = reader.get_or_insert_with(|| Reader::new(piece));
+        r.seek(i);
+        let ended = r.skip_counted().is_ok();
+        let end = r.position();
+        if !ended {
+            if let Some(o) = self.open.last_mut() {
+                o.typical = o.typical.max(left + 1);
+            }
+            return Whole::NotEnded;
+        }
+        if self.state != State::Start && !self.innermost_is_object() {
+            self.begin_member(base + i);
+        }
+        self.token = base + i;
+        if let Some(o) = self.open.last_mut() {
+            o.typical = end - i;
+        }
+        self.value_done();
+        Whole::Read(end)
     }
 
     /// Reads at byte `i` of `piece` (at `base + i` in the text); returns where to go on in the
@@ -445,6 +527,7 @@ impl JsonStream {
                         page_starts: Vec::new(),
                         member: None,
                         key: None,
+                        typical: 0,
                     });
                 } else {
                     self.deep.push(object);
