@@ -262,7 +262,7 @@ impl View {
             let Some(mut level) = self.levels.pop() else {
                 break;
             };
-            self.render(&mut level, usize::MAX, closed.take(), text);
+            self.render(&mut level, (usize::MAX, &[]), closed.take(), text);
             let end = text
                 .get(level.after..text.len())
                 .and_then(|rest| json_partial::container_end(&rest, 0))
@@ -271,9 +271,9 @@ impl View {
         }
         let mut held = false;
         if let Some(i) = common.checked_sub(1) {
-            let count = open[i].count;
+            let o = &open[i];
             let mut level = self.levels.pop().expect("the common levels are shown");
-            held = self.render(&mut level, count, closed, text);
+            held = self.render(&mut level, (o.count, &o.page_starts), closed, text);
             self.levels.push(level);
         }
         // Levels that opened, unless members arrive too fast to read: the member in progress
@@ -301,7 +301,12 @@ impl View {
             );
             self.set_tail(i - 1, Some(level.node.clone()));
             self.skip_full_pages(&mut level, &open[i]);
-            held = self.render(&mut level, open[i].count, None, text);
+            held = self.render(
+                &mut level,
+                (open[i].count, &open[i].page_starts),
+                None,
+                text,
+            );
             self.levels.push(level);
         }
         self.held = held;
@@ -475,7 +480,7 @@ impl View {
     fn render(
         &self,
         level: &mut Level,
-        target: usize,
+        (target, starts): (usize, &[usize]),
         closed: Option<Closed>,
         text: Text<'_>,
     ) -> bool {
@@ -509,7 +514,7 @@ impl View {
         }
         let target = if fast { full_before } else { target };
         if level.rendered < target {
-            self.read_members(level, target, full_before, text);
+            self.read_members(level, (target, full_before), starts, text);
         }
         if fast && level.page.len() == PAGE {
             // The rows that completed the page before the one held back: its page row now,
@@ -521,16 +526,58 @@ impl View {
 
     /// Adds rows for the members of `level` up to `target`, read from where the last one
     /// ended: what arrived since (borrowed from the text, unless it spans a seam of a streamed
-    /// text's chunks). Whole pages up to `full_before` get a page row and no member rows.
-    fn read_members(&self, level: &mut Level, target: usize, full_before: usize, text: Text<'_>) {
+    /// text's chunks). Whole pages up to `full_before` get a page row and no member rows; the
+    /// parser's `starts` of pages (an open level's) spare reading them.
+    fn read_members(
+        &self,
+        level: &mut Level,
+        (target, full_before): (usize, usize),
+        starts: &[usize],
+        text: Text<'_>,
+    ) {
+        let whole_page = |level: &Level| {
+            level.rendered.is_multiple_of(PAGE) && level.rendered + PAGE <= full_before
+        };
+        // From the parser: the page's first member, and the next page's.
+        let known = |level: &Level| match starts.get(level.rendered / PAGE..) {
+            Some(&[start, end, ..]) if whole_page(level) => Some(start..end),
+            _ => None,
+        };
+        loop {
+            while let Some(range) = known(level) {
+                self.flush_page(level, None);
+                level.after = range.end;
+                self.add_page(level, (level.rendered, range), Vec::new(), None);
+                level.rendered += PAGE;
+            }
+            if level.rendered >= target
+                || !self.read_rows(level, (target, full_before), text, &known)
+            {
+                return;
+            }
+        }
+    }
+
+    /// [`View::read_members`] from the text, until `target` or a page `known` from the
+    /// parser (then says so).
+    fn read_rows(
+        &self,
+        level: &mut Level,
+        (target, full_before): (usize, usize),
+        text: Text<'_>,
+        known: &dyn Fn(&Level) -> Option<Range<usize>>,
+    ) -> bool {
         let from = level.after;
         let Some(region) = text.get(from..text.len()) else {
-            return;
+            return false;
         };
         let base = region.as_ptr() as usize;
         let at = |s: &str| from + (s.as_ptr() as usize - base);
         let mut members = json::members_in(&region, level.object);
         while level.rendered < target {
+            if known(level).is_some() {
+                return true;
+            }
             if level.rendered.is_multiple_of(PAGE) && level.rendered + PAGE <= full_before {
                 let Some(first) = members.next() else {
                     break;
@@ -561,6 +608,7 @@ impl View {
             self.add_row(level, row, member_start, false);
             level.after = value_end;
         }
+        false
     }
 
     /// A level that had whole pages of members before it was shown (mounted mid-stream):
