@@ -324,13 +324,16 @@ pub fn tree(parent: &Element, cx: PanelCx) {
         }
     });
     // Follow: after each applied frame, and when asked to (Jump to newest), go to the bottom
-    // and stay there while the rows near it mount and measure (see `pin`).
+    // and stay there while the rows near it mount and measure (see `pin`). After the views'
+    // effects of the frame: the bottom is then where their changes put it, and the frame is
+    // laid out once, not once before them and again after.
     let pinned = Rc::new(Pin::default());
     let (el, pins) = (scroller.clone(), pinned.clone());
     dom::effect(move || {
         store.counters.track();
         if follow.get_untracked() {
-            pin_to_bottom(&el, follow, &pins, store);
+            let (el, pins) = (el.clone(), pins.clone());
+            after_effects(move || pin_to_bottom(&el, follow, &pins, store));
         }
     });
     let (el, pins) = (scroller.clone(), pinned.clone());
