@@ -627,19 +627,27 @@ async fn a_long_stream_adds_only_what_arrived_and_groups_full_pages() {
     assert_eq!(page[0], "1200: {1 key}");
     assert_eq!(page[99], "1299: {1 key}");
     // A frame of 1,000 items (a document arriving faster than frames): the pages it fills get
-    // their page rows without member rows being built first, and read right when opened.
+    // their page rows without member rows being built first, and read right when opened. Ten
+    // pages a frame, the group's pages are one row (a_document_arriving_pages_at_a_time_…),
+    // open, as the reader opened a page in it.
     let mut text = String::new();
     for i in 3050..4050 {
         text.push_str(&format!("{{\"n\": {i}}}, "));
     }
     p.push(&[piece(40, "j", &text, false)]).await;
-    assert_eq!(p.all(".utp-json-page").len(), 40);
+    let group = p.one(".utp-json-live > .utp-json-children > .utp-json-node > .utp-json-page");
+    assert_eq!(group.text_content().unwrap(), "[0 … 3999]");
+    assert_eq!(
+        group.get_attribute("aria-expanded").as_deref(),
+        Some("true")
+    );
+    assert_eq!(p.all(".utp-json-page").len(), 1 + 40);
     // Arriving a page a frame or faster, the page in progress waits too: its rows would be
     // gone a frame later.
     assert_eq!(direct(&p), 0, "rows of the page in progress");
     assert!(direct(&p) <= PAGE_ROWS, "{} rows", direct(&p));
     assert_eq!(p.text(".utp-json-live .utp-json-summary"), "[4050 items");
-    p.all(".utp-json-page")[35].click();
+    p.all(".utp-json-page")[1 + 35].click();
     frame().await;
     let page = open_page_rows(&p);
     assert!(
@@ -667,7 +675,7 @@ async fn a_long_stream_adds_only_what_arrived_and_groups_full_pages() {
     }
     text.push_str("{\"n\": 42");
     p.push(&[piece(42, "j", &text, false)]).await;
-    assert_eq!(p.all(".utp-json-page").len(), 42);
+    assert_eq!(p.all(".utp-json-page").len(), 1 + 42);
     assert_eq!(direct(&p), 0);
     assert_eq!(p.all(".utp-json-live .utp-json-live").len(), 0);
     assert!(p.text(".utp-json-live").contains("1 more level still open"));
@@ -761,6 +769,76 @@ async fn a_long_streamed_array_groups_every_100_pages_as_the_static_tree_does() 
         Some("true")
     );
     assert!(open_page_rows(&p).contains(&"30099: {1 key}".to_owned()));
+}
+
+/// A document arriving faster than a page a frame (B10: thousands of members a second): the
+/// group being filled is one row whose range grows, not a new row per page each frame; it
+/// shows its pages, and those that complete while it is open, when expanded.
+#[wasm_bindgen_test]
+async fn a_document_arriving_pages_at_a_time_fills_one_row_for_its_group() {
+    let p = mount(900, 700, None);
+    let items = |from: usize, to: usize| -> String {
+        (from..to).map(|i| format!("{{\"n\": {i}}}, ")).collect()
+    };
+    let top = |p: &Mounted| -> Vec<String> {
+        p.all(".utp-json-live > .utp-json-children > .utp-json-node > .utp-json-page")
+            .iter()
+            .map(|r| r.text_content().unwrap())
+            .collect()
+    };
+    let inner = |p: &Mounted| -> Vec<String> {
+        p.all(".utp-json-page + .utp-json-children > .utp-json-node > .utp-json-page")
+            .iter()
+            .map(|r| r.text_content().unwrap())
+            .collect()
+    };
+    p.push(&[trace(), json_span(2, "j"), piece(3, "j", "[", false)])
+        .await;
+    settle().await;
+    // A page a frame: a row per page, as the pages fill.
+    p.push(&[piece(4, "j", &items(0, 100), false)]).await;
+    p.push(&[piece(5, "j", &items(100, 200), false)]).await;
+    assert_eq!(top(&p), ["[0 … 99]", "[100 … 199]"]);
+    // Five pages a frame: those two and the new ones are one row, which grows.
+    p.push(&[piece(6, "j", &items(200, 700), false)]).await;
+    assert_eq!(top(&p), ["[0 … 699]"]);
+    p.push(&[piece(7, "j", &items(700, 1200), false)]).await;
+    assert_eq!(top(&p), ["[0 … 1199]"]);
+    assert_eq!(p.text(".utp-json-live .utp-json-summary"), "[1200 items");
+    // Expanded: its pages, and those that complete while it is open.
+    p.all(".utp-json-page")[0].click();
+    frame().await;
+    let pages = inner(&p);
+    assert_eq!(pages.len(), 12);
+    assert_eq!(
+        (pages[0].as_str(), pages[11].as_str()),
+        ("[0 … 99]", "[1100 … 1199]")
+    );
+    p.push(&[piece(8, "j", &items(1200, 1700), false)]).await;
+    assert_eq!(top(&p), ["[0 … 1699]"]);
+    let pages = inner(&p);
+    assert_eq!(pages.len(), 17);
+    assert_eq!(pages[16], "[1600 … 1699]");
+    // A page of it opens on its members, read from the text.
+    p.all(".utp-json-page + .utp-json-children > .utp-json-node > .utp-json-page")[16].click();
+    frame().await;
+    let rows = open_page_rows(&p);
+    assert!(
+        rows.contains(&"1650: {1 key}".to_owned()),
+        "{:?}",
+        &rows[..rows.len().min(3)]
+    );
+    // Slower again, the group goes on filling its row; whole, the row is the group's.
+    p.push(&[piece(9, "j", &items(1700, 1800), false)]).await;
+    assert_eq!(top(&p), ["[0 … 1799]"]);
+    p.push(&[piece(10, "j", &items(1800, 10_000), false)]).await;
+    assert_eq!(top(&p), ["[0 … 9999]"]);
+    assert_eq!(inner(&p).len(), 100, "still open, with every page");
+    // The next group, arriving as fast, has its own row.
+    p.push(&[piece(11, "j", &items(10_000, 10_500), false)])
+        .await;
+    assert_eq!(top(&p), ["[0 … 9999]", "[10000 … 10499]"]);
+    assert_eq!(p.text(".utp-json-live .utp-json-summary"), "[10500 items");
 }
 
 /// A streamed document is kept in chunks of a megabyte (`stream_text.rs`): a member or a
@@ -887,19 +965,20 @@ async fn a_document_longer_than_a_chunk_reads_whole_across_its_seams() {
         cut.len() >= 4,
         "the test's premise: seams cut members: {cuts:?}"
     );
+    // The row of member k's group (of its pages so far, while they arrive several a frame),
+    // and of its page.
     let check = |p: &Mounted, k: usize| {
-        let page_label = |p: &Mounted, label: &str| {
-            p.all(".utp-json-page")
-                .into_iter()
-                .find(|r| r.text_content().as_deref() == Some(label))
+        let range = |r: &web_sys::Element| -> Option<(usize, usize)> {
+            let t = r.text_content()?;
+            let (a, b) = t.strip_prefix('[')?.strip_suffix(']')?.split_once(" … ")?;
+            Some((a.parse().ok()?, b.parse().ok()?))
         };
-        let group = format!(
-            "[{} … {}]",
-            k / 10_000 * 10_000,
-            k / 10_000 * 10_000 + 9_999
-        );
-        let page = format!("[{} … {}]", k / 100 * 100, k / 100 * 100 + 99);
-        (page_label(p, &group), page_label(p, &page))
+        let find = |p: &Mounted, group: bool| {
+            p.all(".utp-json-page").into_iter().find(|r| {
+                range(r).is_some_and(|(a, b)| a <= k && k <= b && (b - a + 1 > 100) == group)
+            })
+        };
+        (find(p, true), find(p, false))
     };
     for &k in &cut {
         if let (Some(group), None) = check(&p, k) {

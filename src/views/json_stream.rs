@@ -101,6 +101,10 @@ struct Level {
     page: Vec<Element>,
     /// Page rows of the group being filled (see `add_page`).
     group: Vec<Element>,
+    /// Whether pages complete several an update: the group being filled is then one row.
+    burst: bool,
+    /// That row, once it has a page.
+    arriving: Option<Arriving>,
     /// Where the first member of the page being filled starts.
     page_start: usize,
     /// The count its summary shows.
@@ -468,6 +472,8 @@ impl View {
             idle: 0,
             page: Vec::new(),
             group: Vec::new(),
+            burst: false,
+            arriving: None,
             page_start: start + 1,
             shown: None,
         }
@@ -513,6 +519,12 @@ impl View {
             level.counted = target;
         }
         let target = if fast { full_before } else { target };
+        // Pages completing several an update (thousands of members a second) go into one row
+        // for their group, which says how far it has filled: a row per page would be laid
+        // out and painted each frame for nobody to read (B10).
+        if fast && full_before / PAGE >= level.rendered / PAGE + 2 {
+            level.burst = true;
+        }
         if level.rendered < target {
             self.read_members(level, (target, full_before), starts, text);
         }
@@ -692,7 +704,33 @@ impl View {
         before: Option<&web_sys::Node>,
     ) {
         let page = self.page_row(level, (first, PAGE), range, rows);
+        if let Some(a) = &level.arriving {
+            if a.add(page) == PAGE {
+                // The group is whole: its row stays as the group's.
+                level.arriving = None;
+                level.burst = false;
+            }
+            return;
+        }
         let before = before.or(level.tail.as_ref().map(|t| t.as_ref()));
+        if level.burst {
+            // The group's pages so far (the last rows before `before`), and this one, become
+            // its row, where they were.
+            let mut pages = std::mem::take(&mut level.group);
+            let at = match pages.last() {
+                Some(p) => p.next_sibling(),
+                None => before.cloned(),
+            };
+            for p in &pages {
+                p.remove();
+            }
+            pages.push(page);
+            let group_first = first / (PAGE * PAGE) * (PAGE * PAGE);
+            let a = Arriving::new(level.level + 1, group_first, pages);
+            let _ = level.children.insert_before(&a.node, at.as_ref());
+            level.arriving = Some(a);
+            return;
+        }
         let _ = level.children.insert_before(&page, before);
         level.group.push(page);
         if level.group.len() < PAGE {
@@ -720,6 +758,10 @@ impl View {
         };
         let kept = level.level == 0 || level.node.has_attribute("data-touched");
         let mut level = level;
+        if let Some(a) = level.arriving.take() {
+            // Complete, a container shows its pages as the static tree does.
+            a.dissolve();
+        }
         if kept && level.rendered > PAGE && !level.page.is_empty() {
             // Paged as the static tree pages it: the last page too.
             let rows = std::mem::take(&mut level.page);
@@ -841,6 +883,61 @@ fn page_element(
     range_row(below, (first, count), expanded, Box::new(fill))
 }
 
+/// The row of a group whose pages complete several a frame: `[first … last]` of the pages so
+/// far, which it shows (those that complete meanwhile too) when expanded.
+struct Arriving {
+    node: Element,
+    first: usize,
+    pages: Rc<std::cell::RefCell<Vec<Element>>>,
+}
+
+impl Arriving {
+    /// A row for `pages`, from member `first` on; expanded when the reader expanded one of
+    /// them.
+    fn new(below: usize, first: usize, pages: Vec<Element>) -> Arriving {
+        let expanded = pages.iter().any(reader_expanded);
+        let count = pages.len() * PAGE;
+        let pages = Rc::new(std::cell::RefCell::new(pages));
+        let shown = pages.clone();
+        let fill = move |children: &Element| {
+            for p in shown.borrow().iter() {
+                let _ = children.append_child(p);
+            }
+        };
+        let node = range_row(below, (first, count), expanded, Box::new(fill));
+        Arriving { node, first, pages }
+    }
+
+    /// Its pages in its place, as they are (an open one stays open).
+    fn dissolve(self) {
+        if let Some(parent) = self.node.parent_node() {
+            for p in self.pages.borrow().iter() {
+                let _ = parent.insert_before(p, Some(&self.node));
+            }
+        }
+        self.node.remove();
+    }
+
+    /// Adds a page (shown at once when the row is expanded); returns how many it has.
+    fn add(&self, page: Element) -> usize {
+        let n = {
+            let mut pages = self.pages.borrow_mut();
+            pages.push(page.clone());
+            pages.len()
+        };
+        let row = self.node.first_element_child();
+        if let Some(label) = row.as_ref().and_then(|r| r.last_child()) {
+            label.set_text_content(Some(&range_label(self.first, n * PAGE)));
+        }
+        if row.is_some_and(|r| r.get_attribute("aria-expanded").as_deref() == Some("true")) {
+            if let Some(children) = self.node.last_element_child() {
+                let _ = children.append_child(&page);
+            }
+        }
+        n
+    }
+}
+
 /// [`PAGE`] page rows, from member `first` on, as one group row that shows them (as they
 /// are: a page the reader opened stays open) when expanded; expanded already when the reader
 /// expanded something in them.
@@ -865,7 +962,7 @@ fn range_row(
     expanded: bool,
     fill: Box<dyn Fn(&Element)>,
 ) -> Element {
-    let label_text = format!("[{first} … {}]", first + count - 1);
+    let label_text = range_label(first, count);
     let head = move |row: &Element| {
         dom::text(row, &label_text);
     };
@@ -876,6 +973,11 @@ fn range_row(
         &head,
         fill,
     )
+}
+
+/// `[first … last]` of `count` members from `first` on.
+fn range_label(first: usize, count: usize) -> String {
+    format!("[{first} … {}]", first + count - 1)
 }
 
 /// Whether the reader expanded something in `node` (a member's or a page's node, which holds
