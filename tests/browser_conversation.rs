@@ -839,6 +839,18 @@ async fn a_document_arriving_pages_at_a_time_fills_one_row_for_its_group() {
         .await;
     assert_eq!(top(&p), ["[0 … 9999]", "[10000 … 10499]"]);
     assert_eq!(p.text(".utp-json-live .utp-json-summary"), "[10500 items");
+    // A few members in the next frame: the page in progress still waits (its rows would go
+    // with the next burst, a frame later); once the stream has slowed, they show.
+    let direct = |p: &Mounted| {
+        p.all(".utp-json-live > .utp-json-children > .utp-json-member")
+            .len()
+    };
+    p.push(&[piece(12, "j", &items(10_500, 10_510), false)])
+        .await;
+    assert_eq!(p.text(".utp-json-live .utp-json-summary"), "[10510 items");
+    assert_eq!(direct(&p), 0);
+    sleep(1000).await;
+    assert_eq!(direct(&p), 10);
 }
 
 /// A streamed document is kept in chunks of a megabyte (`stream_text.rs`): a member or a

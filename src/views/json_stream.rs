@@ -39,8 +39,8 @@ use crate::views::long_text::long_text;
 pub fn json_stream(store: Store, id: SpanId) -> Element {
     let root = dom::el("div", "utp-json-stream");
     let trigger = store.span_trigger(id);
-    // A page held back shows once two of the clock's ticks found nothing new: a stream that
-    // stops after a burst leaves no member unshown.
+    // A page held back shows once the clock finds the stream slowed (see `HOLD`): a stream
+    // that stops after a burst leaves no member unshown.
     let mut view = View {
         root: root.clone(),
         store,
@@ -53,7 +53,6 @@ pub fn json_stream(store: Store, id: SpanId) -> Element {
         tail: None,
         failed: false,
         held: false,
-        was_held: false,
     };
     dom::effect(move || {
         use crate::reactive::Track;
@@ -93,10 +92,10 @@ struct Level {
     rendered: usize,
     /// Where the last of them ends.
     after: usize,
-    /// Members completed as of the last update (how many arrived since tells the rate), and
-    /// as of the last update that found nothing new.
+    /// Members completed as of the last update (how many arrived since tells the rate).
     counted: usize,
-    idle: usize,
+    /// When an update last found a page or more new (the clock's microseconds).
+    fast_at: Option<u64>,
     /// Rows of the page being filled.
     page: Vec<Element>,
     /// Page rows of the group being filled (see `add_page`).
@@ -134,9 +133,8 @@ struct View {
     /// when that changed.
     tail: Option<TokenShown>,
     failed: bool,
-    /// Whether this update held a page back (see `render`), and whether the one before did.
+    /// Whether this update held a page back (see `render`).
     held: bool,
-    was_held: bool,
 }
 
 /// What the token row of the innermost level shows.
@@ -156,7 +154,7 @@ struct TokenShown {
 impl View {
     /// `interrupted`: the span's writer went away (it may come back and go on).
     fn update(&mut self, stream: &JsonStream, text: Text<'_>, interrupted: bool) {
-        self.was_held = std::mem::take(&mut self.held);
+        self.held = false;
         if self.failed {
             return;
         }
@@ -469,7 +467,7 @@ impl View {
             rendered: 0,
             after: start + 1,
             counted: 0,
-            idle: 0,
+            fast_at: None,
             page: Vec::new(),
             group: Vec::new(),
             burst: false,
@@ -505,16 +503,19 @@ impl View {
         } else {
             target / PAGE * PAGE
         };
-        // A level that completed a page or more since the last update arrives faster than
-        // anyone reads: its page in progress waits too (its rows would go a frame later), and
-        // shows once it fills (as a page row), once fewer members arrive (as member rows), or
-        // when an update with nothing new follows another with nothing new (the clock ticks
-        // while a page is held: between two frames of a fast stream, one tick finds nothing).
+        // A level that completed a page or more in an update within the last `HOLD` arrives
+        // faster than anyone reads: its page in progress waits too (its rows would go a frame
+        // or two later, when its page fills), and shows once it fills (as a page row), or as
+        // member rows once the stream slowed (the clock ticks while a page is held). Frames of
+        // a fast stream do not each bring a page: the rate is over the last `HOLD`.
+        let now = crate::clock::now();
+        if target != usize::MAX && target.saturating_sub(level.counted) >= PAGE {
+            level.fast_at = Some(now);
+        }
         let fast = target != usize::MAX
-            && match target.saturating_sub(level.counted) {
-                0 => self.was_held && std::mem::replace(&mut level.idle, target) != target,
-                new => new >= PAGE,
-            };
+            && level
+                .fast_at
+                .is_some_and(|at| now.saturating_sub(at) < HOLD_MICROS);
         if target != usize::MAX {
             level.counted = target;
         }
@@ -816,6 +817,11 @@ impl View {
         long_text(&block, "div", "utp-json-text", &text.whole());
     }
 }
+
+/// How long a level that completed a page or more in an update holds its page in progress back
+/// (see `View::render`): about the clock's tick, so that a stream that stops shows every member
+/// within two ticks.
+const HOLD_MICROS: u64 = 250_000;
 
 /// What a page row needs to read its members when expanded (no element: listeners hold it).
 #[derive(Clone)]
