@@ -31,7 +31,7 @@ use crate::json_partial;
 use crate::json_string;
 use crate::store::Store;
 use crate::views::clipboard::{self, copy_button};
-use crate::views::json_tree::{expandable, key_text, value_node};
+use crate::views::json_tree::{self, expandable, key_text, value_node};
 use crate::views::label::label;
 use crate::views::long_text::long_text;
 
@@ -548,63 +548,27 @@ impl View {
         starts: &[usize],
         text: Text<'_>,
     ) {
-        let whole_page = |level: &Level| {
-            level.rendered.is_multiple_of(PAGE) && level.rendered + PAGE <= full_before
-        };
-        // From the parser: the page's first member, and the next page's.
-        let known = |level: &Level| match starts.get(level.rendered / PAGE..) {
-            Some(&[start, end, ..]) if whole_page(level) => Some(start..end),
-            _ => None,
-        };
-        loop {
-            while let Some(range) = known(level) {
-                self.flush_page(level, None);
-                level.after = range.end;
-                self.add_page(level, (level.rendered, range), Vec::new(), None);
-                level.rendered += PAGE;
-            }
-            if level.rendered >= target
-                || !self.read_rows(level, (target, full_before), text, &known)
-            {
-                return;
-            }
-        }
-    }
-
-    /// [`View::read_members`] from the text, until `target` or a page `known` from the
-    /// parser (then says so).
-    fn read_rows(
-        &self,
-        level: &mut Level,
-        (target, full_before): (usize, usize),
-        text: Text<'_>,
-        known: &dyn Fn(&Level) -> Option<Range<usize>>,
-    ) -> bool {
         let from = level.after;
         let Some(region) = text.get(from..text.len()) else {
-            return false;
+            return;
         };
         let base = region.as_ptr() as usize;
         let at = |s: &str| from + (s.as_ptr() as usize - base);
         let mut members = json::members_in(&region, level.object);
         while level.rendered < target {
-            if known(level).is_some() {
-                return true;
-            }
+            // A whole page gets its page row, from where the parser says it and the next one
+            // start (an open level's); without the next start (the text ends right after the
+            // page), its members get rows, which become its page row when the next arrives.
+            let page = level.rendered / PAGE;
             if level.rendered.is_multiple_of(PAGE) && level.rendered + PAGE <= full_before {
-                let Some(first) = members.next() else {
-                    break;
-                };
-                let start = at(first.key.unwrap_or(first.value));
-                let mut end = at(first.value) + first.value.len();
-                for m in members.by_ref().take(PAGE - 1) {
-                    end = at(m.value) + m.value.len();
+                if let Some(&[start, end, ..]) = starts.get(page..) {
+                    members.seek(end - from);
+                    self.flush_page(level, None);
+                    level.after = end;
+                    self.add_page(level, (level.rendered, start..end), Vec::new(), None);
+                    level.rendered += PAGE;
+                    continue;
                 }
-                self.flush_page(level, None);
-                self.add_page(level, (level.rendered, start..end), Vec::new(), None);
-                level.rendered += PAGE;
-                level.after = end;
-                continue;
             }
             let Some(m) = members.next() else {
                 break;
@@ -621,7 +585,6 @@ impl View {
             self.add_row(level, row, member_start, false);
             level.after = value_end;
         }
-        false
     }
 
     /// A level that had whole pages of members before it was shown (mounted mid-stream):
@@ -714,35 +677,27 @@ impl View {
             return;
         }
         let before = before.or(level.tail.as_ref().map(|t| t.as_ref()));
-        if level.burst {
-            // The group's pages so far (the last rows before `before`), and this one, become
-            // its row, where they were.
-            let mut pages = std::mem::take(&mut level.group);
-            let at = match pages.last() {
-                Some(p) => p.next_sibling(),
-                None => before.cloned(),
-            };
-            for p in &pages {
-                p.remove();
-            }
-            pages.push(page);
-            let group_first = first / (PAGE * PAGE) * (PAGE * PAGE);
-            let a = Arriving::new(level.level + 1, group_first, pages);
-            let _ = level.children.insert_before(&a.node, at.as_ref());
-            level.arriving = Some(a);
-            return;
-        }
         let _ = level.children.insert_before(&page, before);
         level.group.push(page);
-        if level.group.len() < PAGE {
+        if level.group.len() < PAGE && !level.burst {
             return;
         }
+        // The group's pages (the last rows before `before`) become one row where they were:
+        // the group's, once whole, or (pages completing several a frame) the group's so far.
         let pages = std::mem::take(&mut level.group);
-        let group_first = (first + PAGE).saturating_sub(PAGE * PAGE);
-        // The pages are the last rows before the tail: the group takes their place.
-        let after = pages.last().and_then(|p| p.next_sibling());
-        let group = group_element(level.level + 1, group_first, pages);
-        let _ = level.children.insert_before(&group, after.as_ref());
+        let at = pages.last().and_then(|p| p.next_sibling());
+        for p in &pages {
+            p.remove();
+        }
+        let whole = pages.len() == PAGE;
+        let group_first = first / (PAGE * PAGE) * (PAGE * PAGE);
+        let a = Arriving::new(level.level + 1, group_first, pages);
+        let _ = level.children.insert_before(&a.node, at.as_ref());
+        if whole {
+            level.burst = false;
+        } else {
+            level.arriving = Some(a);
+        }
     }
 
     /// A level that closed: its summary final; collapsed as the static tree shows a container,
@@ -889,12 +844,16 @@ fn page_element(
     range_row(below, (first, count), expanded, Box::new(fill))
 }
 
-/// The row of a group whose pages complete several a frame: `[first … last]` of the pages so
-/// far, which it shows (those that complete meanwhile too) when expanded.
+/// The row of a group of pages, `[first … last]`: [`PAGE`] of them (a long document keeps a
+/// few hundred rows in the DOM, not one per page, as the static tree shows 10,000 members), or
+/// those so far of a group whose pages complete several a frame. Expanded, it shows them (and
+/// those that complete meanwhile); it is expanded already when the reader expanded something
+/// in them.
 struct Arriving {
     node: Element,
     first: usize,
-    pages: Rc<std::cell::RefCell<Vec<Element>>>,
+    /// Its pages (elements), in order.
+    pages: js_sys::Array,
 }
 
 impl Arriving {
@@ -903,11 +862,11 @@ impl Arriving {
     fn new(below: usize, first: usize, pages: Vec<Element>) -> Arriving {
         let expanded = pages.iter().any(reader_expanded);
         let count = pages.len() * PAGE;
-        let pages = Rc::new(std::cell::RefCell::new(pages));
+        let pages: js_sys::Array = pages.into_iter().collect();
         let shown = pages.clone();
         let fill = move |children: &Element| {
-            for p in shown.borrow().iter() {
-                let _ = children.append_child(p);
+            for p in shown.iter() {
+                let _ = children.append_child(p.unchecked_ref());
             }
         };
         let node = range_row(below, (first, count), expanded, Box::new(fill));
@@ -916,48 +875,29 @@ impl Arriving {
 
     /// Its pages in its place, as they are (an open one stays open).
     fn dissolve(self) {
-        if let Some(parent) = self.node.parent_node() {
-            for p in self.pages.borrow().iter() {
-                let _ = parent.insert_before(p, Some(&self.node));
-            }
-        }
-        self.node.remove();
+        let _ = self.node.replace_with_with_node(&self.pages);
     }
 
     /// Adds a page (shown at once when the row is expanded); returns how many it has.
     fn add(&self, page: Element) -> usize {
-        let n = {
-            let mut pages = self.pages.borrow_mut();
-            pages.push(page.clone());
-            pages.len()
-        };
+        let n = self.pages.push(&page) as usize;
         let row = self.node.first_element_child();
-        if let Some(label) = row.as_ref().and_then(|r| r.last_child()) {
-            label.set_text_content(Some(&range_label(self.first, n * PAGE)));
+        if let Some(label) = row.and_then(|r| r.last_child()) {
+            label.set_text_content(Some(&json_tree::range_label(
+                self.first,
+                self.first + n * PAGE - 1,
+            )));
         }
-        if row.is_some_and(|r| r.get_attribute("aria-expanded").as_deref() == Some("true")) {
-            if let Some(children) = self.node.last_element_child() {
-                let _ = children.append_child(&page);
-            }
+        // Expanded, it shows its pages (collapsed, none).
+        if let Some(children) = self
+            .node
+            .last_element_child()
+            .filter(|c| c.has_child_nodes())
+        {
+            let _ = children.append_child(&page);
         }
         n
     }
-}
-
-/// [`PAGE`] page rows, from member `first` on, as one group row that shows them (as they
-/// are: a page the reader opened stays open) when expanded; expanded already when the reader
-/// expanded something in them.
-fn group_element(below: usize, first: usize, pages: Vec<Element>) -> Element {
-    let expanded = pages.iter().any(reader_expanded);
-    for p in &pages {
-        p.remove();
-    }
-    let fill = move |children: &Element| {
-        for p in &pages {
-            let _ = children.append_child(p);
-        }
-    };
-    range_row(below, (first, PAGE * PAGE), expanded, Box::new(fill))
 }
 
 /// A row `[first … last]` at level `below` that builds its children with `fill` when
@@ -968,7 +908,7 @@ fn range_row(
     expanded: bool,
     fill: Box<dyn Fn(&Element)>,
 ) -> Element {
-    let label_text = range_label(first, count);
+    let label_text = json_tree::range_label(first, first + count - 1);
     let head = move |row: &Element| {
         dom::text(row, &label_text);
     };
@@ -979,11 +919,6 @@ fn range_row(
         &head,
         fill,
     )
-}
-
-/// `[first … last]` of `count` members from `first` on.
-fn range_label(first: usize, count: usize) -> String {
-    format!("[{first} … {}]", first + count - 1)
 }
 
 /// Whether the reader expanded something in `node` (a member's or a page's node, which holds

@@ -207,23 +207,6 @@ fn key_and_actions(row: &Element, n: &Value, value: (&str, &str)) {
     copy_button(&actions, clipboard::PATH, Rc::new(move || path.clone()));
 }
 
-thread_local! {
-    /// A collapsed expandable node without its row's class and head, cloned for each new
-    /// one: one call into the browser where building it took a dozen (a streamed document
-    /// adds hundreds of page rows a second, B10).
-    static EXPANDABLE: Element = {
-        let node = dom::el("div", "utp-json-node");
-        let row = dom::add(&node, "div", "");
-        dom::set(&row, "role", "treeitem");
-        dom::set(&row, "tabindex", "-1");
-        dom::set(&row, "aria-expanded", "false");
-        dom::add(&row, "span", "utp-caret");
-        let children = dom::add(&node, "div", "utp-json-children");
-        dom::set(&children, "role", "group");
-        node
-    };
-}
-
 /// A row that expands and collapses: `fill` builds its children into the group below it when
 /// it expands; collapsing drops them (from memory and the DOM).
 pub(crate) fn expandable(
@@ -233,24 +216,21 @@ pub(crate) fn expandable(
     head: &dyn Fn(&Element),
     fill: Box<dyn Fn(&Element)>,
 ) -> Element {
-    let node: Element = EXPANDABLE
-        .with(|t| t.clone_node_with_deep(true).map(JsCast::unchecked_into))
-        .unwrap_or_else(|_| panic!("an element clones"));
-    let (Some(row), Some(children)) = (node.first_element_child(), node.last_element_child())
-    else {
-        panic!("the template has a row and a group");
-    };
-    row.set_class_name(row_class);
+    let node = dom::el("div", "utp-json-node");
+    let row = dom::add(&node, "div", row_class);
+    dom::set(&row, "role", "treeitem");
+    dom::set(&row, "tabindex", "-1");
+    let caret = dom::add(&row, "span", "utp-caret");
     head(&row);
     // Past the indented levels, children are drawn flush with their parent.
-    if flat {
-        children.set_class_name("utp-json-children utp-flat");
-    }
-    if open {
-        if let Some(caret) = row.first_element_child() {
-            set_open(&row, &caret, &children, true, &*fill);
-        }
-    }
+    let class = if flat {
+        "utp-json-children utp-flat"
+    } else {
+        "utp-json-children"
+    };
+    let children = dom::add(&node, "div", class);
+    dom::set(&children, "role", "group");
+    set_open(&row, &caret, &children, open, &*fill);
     // The listener holds no element: it finds the caret and the group from the row.
     dom::on(&row, "click", move |e| {
         let Some(row) = dom::target(&e) else { return };
@@ -487,12 +467,17 @@ fn page_rows(parent: &Element, paging: &Rc<Paging>, pages: std::ops::Range<usize
     }
 }
 
+/// `[first … last]`: the label of a page or group of members.
+pub(crate) fn range_label(first: usize, last: usize) -> String {
+    format!("[{first} … {last}]")
+}
+
 /// A collapsed group `[first … last]` of a large container's members: one page of members, or
 /// (above 10,000 members) a group of pages.
 fn json_page(paging: Rc<Paging>, pages: std::ops::Range<usize>) -> Element {
     let first = pages.start * PAGE;
     let last = (pages.end * PAGE).min(paging.found.count).saturating_sub(1);
-    let label = format!("[{first} … {last}]");
+    let label = range_label(first, last);
     let flat = !depth::indents(paging.below.1);
     let head = |row: &Element| {
         dom::text(row, &label);

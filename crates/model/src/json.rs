@@ -69,6 +69,14 @@ pub struct Members<'a> {
     reader: Reader<'a>,
 }
 
+impl Members<'_> {
+    /// Goes on from byte offset `pos` of the text, where a member starts (or just before
+    /// its comma).
+    pub fn seek(&mut self, pos: usize) {
+        self.pos = pos.min(self.text.len());
+    }
+}
+
 impl<'a> Iterator for Members<'a> {
     type Item = Member<'a>;
 
