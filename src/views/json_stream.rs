@@ -39,7 +39,7 @@ use crate::views::long_text::long_text;
 pub fn json_stream(store: Store, id: SpanId) -> Element {
     let root = dom::el("div", "utp-json-stream");
     let trigger = store.span_trigger(id);
-    // A page held back shows once the clock finds the stream slowed (see `HOLD`): a stream
+    // A page held back shows once the clock finds the stream slowed (see `HOLD_MICROS`): a stream
     // that stops after a burst leaves no member unshown.
     let mut view = View {
         root: root.clone(),
@@ -94,8 +94,8 @@ struct Level {
     after: usize,
     /// Members completed as of the last update (how many arrived since tells the rate).
     counted: usize,
-    /// When an update last found a page or more new (the clock's microseconds).
-    fast_at: Option<u64>,
+    /// When an update last found a page or more new (the clock's microseconds; 0: never).
+    fast_at: u64,
     /// Rows of the page being filled.
     page: Vec<Element>,
     /// Page rows of the group being filled (see `add_page`).
@@ -467,7 +467,7 @@ impl View {
             rendered: 0,
             after: start + 1,
             counted: 0,
-            fast_at: None,
+            fast_at: 0,
             page: Vec::new(),
             group: Vec::new(),
             burst: false,
@@ -503,19 +503,16 @@ impl View {
         } else {
             target / PAGE * PAGE
         };
-        // A level that completed a page or more in an update within the last `HOLD` arrives
+        // A level that completed a page or more in an update within the last `HOLD_MICROS` arrives
         // faster than anyone reads: its page in progress waits too (its rows would go a frame
         // or two later, when its page fills), and shows once it fills (as a page row), or as
         // member rows once the stream slowed (the clock ticks while a page is held). Frames of
-        // a fast stream do not each bring a page: the rate is over the last `HOLD`.
+        // a fast stream do not each bring a page: the rate is over the last `HOLD_MICROS`.
         let now = crate::clock::now();
         if target != usize::MAX && target.saturating_sub(level.counted) >= PAGE {
-            level.fast_at = Some(now);
+            level.fast_at = now;
         }
-        let fast = target != usize::MAX
-            && level
-                .fast_at
-                .is_some_and(|at| now.saturating_sub(at) < HOLD_MICROS);
+        let fast = target != usize::MAX && now.saturating_sub(level.fast_at) < HOLD_MICROS;
         if target != usize::MAX {
             level.counted = target;
         }

@@ -101,15 +101,6 @@ impl Num {
 /// model's output) few members end where they start, and a try that fails costs its bytes.
 const WHOLE_FROM: usize = 128;
 
-/// What [`JsonStream::whole_member`] did.
-enum Whole {
-    /// Read the member whole: it ends at this byte of the piece.
-    Read(usize),
-    /// Tried, and the member did not end in the piece (or is not valid).
-    NotEnded,
-    NotTried,
-}
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
     /// Before the value (whitespace is not kept).
@@ -345,17 +336,10 @@ impl JsonStream {
                 return;
             }
             if whole && matches!(bytes[i], b'{' | b'[') {
-                match self.whole_member(piece, base, i, &mut reader) {
-                    Whole::Read(end) => {
-                        self.work += end - i;
-                        i = end;
-                        continue;
-                    }
-                    Whole::NotEnded => {
-                        self.work += bytes.len() - i;
-                        whole = false;
-                    }
-                    Whole::NotTried => {}
+                if let Some(end) = self.whole_member(piece, base, i, &mut reader, &mut whole) {
+                    self.work += end - i;
+                    i = end;
+                    continue;
                 }
             }
             let next = self.step(bytes, base, i);
@@ -367,14 +351,16 @@ impl JsonStream {
     /// Reads the container at byte `i` of `piece` whole, when a value is due there and the
     /// piece holds enough bytes for a member of its parent's (the protocol's reader skips it,
     /// validating it); counts it as [`JsonStream::value`] and [`JsonStream::value_done`]
-    /// would. Invalid or unfinished, it is read byte by byte instead (which finds where).
+    /// would, and says where it ends. Invalid or unfinished, it is read byte by byte instead
+    /// (which finds where), and `whole` turns false for the rest of the piece.
     fn whole_member<'p>(
         &mut self,
         piece: &'p str,
         base: usize,
         i: usize,
         reader: &mut Option<Reader<'p>>,
-    ) -> Whole {
+        whole: &mut bool,
+    ) -> Option<usize> {
         let due = match self.state {
             State::Start => true,
             State::Value | State::ValueOrClose => self.deep.is_empty(),
@@ -383,17 +369,20 @@ impl JsonStream {
         let left = piece.len() - i;
         let typical = self.open.last().map_or(0, |o| o.typical);
         if !due || left < typical.max(WHOLE_FROM) {
-            return Whole::NotTried;
+            return None;
         }
         let r = reader.get_or_insert_with(|| Reader::new(piece));
         r.seek(i);
         let ended = r.skip_counted().is_ok();
         let end = r.position();
         if !ended {
+            // Read byte by byte from here, and no more tries in this piece.
+            self.work += left;
+            *whole = false;
             if let Some(o) = self.open.last_mut() {
                 o.typical = o.typical.max(left + 1);
             }
-            return Whole::NotEnded;
+            return None;
         }
         if self.state != State::Start && !self.innermost_is_object() {
             self.begin_member(base + i);
@@ -403,7 +392,7 @@ impl JsonStream {
             o.typical = end - i;
         }
         self.value_done();
-        Whole::Read(end)
+        Some(end)
     }
 
     /// Reads at byte `i` of `piece` (at `base + i` in the text); returns where to go on in the
