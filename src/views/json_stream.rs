@@ -7,7 +7,10 @@
 //! their summary counting up) and adds a row per member that completed since the last frame,
 //! reading only those members' text: a frame costs what arrived, however large the document
 //! grows. Members past the first page of [`PAGE`] are grouped in collapsed pages as the pages
-//! fill, as the static tree groups them.
+//! fill, and pages in groups of [`PAGE`], as the static tree groups them. A document arriving
+//! faster than anyone reads (pages completing several a frame) shows the group being filled as
+//! one row whose range grows, and holds its page in progress back while it does: the frames
+//! then change a label, not the tree.
 //!
 //! When a container closes it becomes what the static tree shows (collapsed, its members read
 //! from the text when expanded), unless the reader expanded or collapsed it by hand: then it
