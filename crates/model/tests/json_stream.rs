@@ -80,6 +80,16 @@ const MUTATIONS: &[&str] = &[
     "\\u12", "\\ud800", " ", "01", "1.", "]]",
 ];
 
+/// `doc` with one character replaced by one of [`MUTATIONS`] (at a random place).
+fn mutated(rng: &mut Rng, doc: &str) -> String {
+    let chars: Vec<char> = doc.chars().collect();
+    let at = rng.below(chars.len().max(1));
+    let mut out: String = chars[..at.min(chars.len())].iter().collect();
+    out.push_str(MUTATIONS[rng.below(MUTATIONS.len())]);
+    out.extend(chars.get(at + 1..).unwrap_or_default());
+    out
+}
+
 /// Streams `doc` in pieces cut at the byte offsets `cuts` (at character boundaries).
 /// `doc` streamed in the pieces `cuts` make, its text kept in chunks of `chunk` bytes.
 fn stream(doc: &str, cuts: &[usize], chunk: usize) -> JsonStream {
@@ -105,12 +115,7 @@ fn validity_matches_the_reader_however_the_text_is_cut() {
         }
         value(&mut rng, 0, &mut doc);
         if rng.below(2) == 0 {
-            let chars: Vec<char> = doc.chars().collect();
-            let at = rng.below(chars.len().max(1));
-            let mut mutated: String = chars[..at.min(chars.len())].iter().collect();
-            mutated.push_str(MUTATIONS[rng.below(MUTATIONS.len())]);
-            mutated.extend(chars.get(at + 1..).unwrap_or_default());
-            doc = mutated;
+            doc = mutated(&mut rng, &doc);
         }
         let expected = validate(&doc).is_ok();
         // Whole, byte by byte, and in random pieces.
@@ -410,12 +415,7 @@ fn members_read_whole_within_a_piece_leave_the_state_that_reading_byte_by_byte_l
             value(&mut rng, 0, &mut doc);
         }
         if rng.below(3) == 0 {
-            let chars: Vec<char> = doc.chars().collect();
-            let at = rng.below(chars.len().max(1));
-            let mut mutated: String = chars[..at.min(chars.len())].iter().collect();
-            mutated.push_str(MUTATIONS[rng.below(MUTATIONS.len())]);
-            mutated.extend(chars.get(at + 1..).unwrap_or_default());
-            doc = mutated;
+            doc = mutated(&mut rng, &doc);
         }
         let (mut fast, mut slow) = (JsonStream::new(), JsonStream::new());
         let mut from = 0;
