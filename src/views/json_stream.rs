@@ -506,11 +506,11 @@ impl View {
         } else {
             target / PAGE * PAGE
         };
-        // A level that completed a page or more in an update within the last `HOLD_MICROS` arrives
-        // faster than anyone reads: its page in progress waits too (its rows would go a frame
-        // or two later, when its page fills), and shows once it fills (as a page row), or as
-        // member rows once the stream slowed (the clock ticks while a page is held). Frames of
-        // a fast stream do not each bring a page: the rate is over the last `HOLD_MICROS`.
+        // A level that completed a page or more in an update within the last `HOLD_MICROS`
+        // arrives faster than anyone reads: its page in progress waits too (its rows would go
+        // a frame or two later, when its page fills), and shows once it fills (as a page row),
+        // or as member rows once the stream slowed (the clock ticks while a page is held).
+        // Frames of a fast stream do not each bring a page: the rate is over `HOLD_MICROS`.
         let now = crate::clock::now();
         if target != usize::MAX && target.saturating_sub(level.counted) >= PAGE {
             level.fast_at = now;
