@@ -657,9 +657,10 @@ impl View {
     }
 
     /// Places the row of page `first` to `first + PAGE - 1` (at `range` in the text; `rows`:
-    /// the rows its members had) before `before` (else before the tail). The [`PAGE`]th page row of a
-    /// group becomes one group row, as the static tree shows 10,000 members: a long document
-    /// keeps a few hundred rows in the DOM, not one per page.
+    /// the rows its members had) before `before` (else before the tail). The [`PAGE`]th page
+    /// row of a group becomes one group row, as the static tree shows 10,000 members: a long
+    /// document keeps a few hundred rows in the DOM, not one per page. While pages complete
+    /// several an update (`Level::burst`), the group's row is made at once and grows instead.
     fn add_page(
         &self,
         level: &mut Level,
