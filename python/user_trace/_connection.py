@@ -29,7 +29,6 @@ log = logging.getLogger("user_trace")
 PROTOCOL_VERSION = 1
 CLOSE_OTHER_VERSION = 4000
 
-# How a connection ended.
 #: The longest WebSocket frame sent, in characters (1–4 MiB of UTF-8): a longer message goes
 #: out in fragments, as the runtime and the Rust SDK send theirs. A WebSocket reader keeps a
 #: buffer of the largest frame it read for the connection's life (the runtime's among them).
@@ -44,6 +43,7 @@ def frames(text: str) -> Any:
     return [text[i : i + FRAGMENT_CHARS] for i in range(0, len(text), FRAGMENT_CHARS)]
 
 
+# How a connection ended.
 _FINISHED = "finished"  # closing, and everything was acknowledged
 _LOST = "lost"  # the socket closed or failed: reconnect now
 _REFUSED = "refused"  # an `error` reply: reconnect after a pause and resend

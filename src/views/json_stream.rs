@@ -105,8 +105,8 @@ struct Level {
     group: Vec<Element>,
     /// Whether pages complete several an update: the group being filled is then one row.
     burst: bool,
-    /// That row, once it has a page.
-    arriving: Option<Arriving>,
+    /// The row of the group being filled in a burst, once it has a page.
+    arriving: Option<GroupRow>,
     /// Where the first member of the page being filled starts.
     page_start: usize,
     /// The count its summary shows.
@@ -692,7 +692,7 @@ impl View {
         }
         let whole = pages.len() == PAGE;
         let group_first = first / (PAGE * PAGE) * (PAGE * PAGE);
-        let a = Arriving::new(level.level + 1, group_first, pages);
+        let a = GroupRow::new(level.level + 1, group_first, pages);
         let _ = level.children.insert_before(&a.node, at.as_ref());
         if whole {
             level.burst = false;
@@ -850,17 +850,17 @@ fn page_element(
 /// those so far of a group whose pages complete several a frame. Expanded, it shows them (and
 /// those that complete meanwhile); it is expanded already when the reader expanded something
 /// in them.
-struct Arriving {
+struct GroupRow {
     node: Element,
     first: usize,
     /// Its pages (elements), in order.
     pages: js_sys::Array,
 }
 
-impl Arriving {
+impl GroupRow {
     /// A row for `pages`, from member `first` on; expanded when the reader expanded one of
     /// them.
-    fn new(below: usize, first: usize, pages: Vec<Element>) -> Arriving {
+    fn new(below: usize, first: usize, pages: Vec<Element>) -> GroupRow {
         let expanded = pages.iter().any(reader_expanded);
         let count = pages.len() * PAGE;
         let pages: js_sys::Array = pages.into_iter().collect();
@@ -871,7 +871,7 @@ impl Arriving {
             }
         };
         let node = range_row(below, (first, count), expanded, Box::new(fill));
-        Arriving { node, first, pages }
+        GroupRow { node, first, pages }
     }
 
     /// Its pages in its place, as they are (an open one stays open).

@@ -549,7 +549,7 @@ pub fn run(args: &[String]) -> Result {
         let (raw, gz) = gzip_size(&pkg.join(file))?;
         rows.push(Row {
             scenario: "B6",
-            what: format!("{file} (release; wasm-opt -O2 --gufa -O2, no inlining)"),
+            what: format!("{file} (release; wasm-opt -O2 --code-folding --gufa -O2, no inlining)"),
             figure: format!(
                 "{:.1} KB raw, {:.1} KB gzip",
                 raw as f64 / 1e3,

@@ -80,7 +80,6 @@ pub async fn probe(url: &str, token: Option<&str>) -> Result<(), String> {
     Err(last)
 }
 
-/// The `events` message of a batch.
 /// Sends a message's text, in fragments of at most [`FRAGMENT_BYTES`] when it is longer: the
 /// WebSocket on each side keeps a buffer of the largest frame it wrote or read for the
 /// connection's life (the runtime's reader, this process's writer).
@@ -103,6 +102,7 @@ where
     Ok(())
 }
 
+/// The `events` message of a batch.
 fn message(events: &[Event]) -> String {
     ProducerMessage::events_json(events)
 }
