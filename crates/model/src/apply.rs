@@ -404,21 +404,22 @@ impl Model {
     }
 
     fn attach_span(&mut self, id: SpanId, trace: TraceId, out: &mut Outcome) {
-        let (ts, key, process) = match self.spans.get_mut(id.0) {
-            Some(s) => {
-                s.trace = Parent::Node(trace);
-                (s.start_ts, s.key.clone(), s.process.clone())
-            }
-            None => return,
+        let Some(s) = self.spans.get_mut(id.0) else {
+            return;
         };
+        s.trace = Parent::Node(trace);
+        let process = s.process.clone();
         let spans = &self.spans;
-        if let Some(t) = self.traces.get_mut(trace.0) {
-            insert_sorted(&mut t.spans, id, (ts, &key), |s| {
+        if let (Some(t), Some(s)) = (self.traces.get_mut(trace.0), spans.get(id.0)) {
+            insert_sorted(&mut t.spans, id, (s.start_ts, &s.key), |s| {
                 spans.get(s.0).map_or((0, ""), |s| (s.start_ts, &*s.key))
             });
             self.bytes += 8;
         }
-        out.changes.push(Change::TraceSpans(trace));
+        // A snapshot attaches thousands of spans to one trace in a row: said once.
+        if out.changes.last() != Some(&Change::TraceSpans(trace)) {
+            out.changes.push(Change::TraceSpans(trace));
+        }
         if let Some(s) = self.spans.get(id.0) {
             // Child traces that arrived while the span waited join `trace`'s tree with it.
             out.changes
@@ -461,27 +462,32 @@ impl Model {
             self.check_label("span title", t)?;
         }
         self.check_content(&content)?;
-        if let Some(existing) = self.span_keys.get(key.as_str(), &self.spans) {
+        let hash = self.span_keys.hash(&key);
+        if let Some(existing) = self.span_keys.find(hash, &key, &self.spans) {
             let owner = self.span(existing).map_or("", |s| &*s.process);
             return Err(format!(
                 "span `{key}` already exists (created by process `{owner}`)"
             ));
         }
         let trace = self.trace_keys.get(trace_key.as_str()).copied();
-        if let (Some(trace), Some(_)) = (trace, self.waiting_traces.get(key.as_str())) {
+        // Traces wait for a span only while some arrive before their parent: most of the
+        // time there are none, and the lookups below are skipped.
+        let waited_for = !self.waiting_traces.is_empty() && self.waiting_traces.contains_key(&*key);
+        if let (Some(trace), true) = (trace, waited_for) {
             if self.trace_chain_waits_for_span(trace, &key) {
                 return Err(format!(
                     "span `{key}` would be nested inside itself (via trace `{trace_key}`)"
                 ));
             }
         }
-        let key: Box<str> = key.into();
         // Text it was created with counts as its first piece.
         let pieces = u32::from(matches!(&content, Content::Text(t) if !t.is_empty()));
         let span = Span {
-            // A copy for the orphan and waiter lookups below; the node holds the only one kept.
-            key: key.clone(),
-            trace: Parent::Waiting(trace_key.as_str().into()),
+            key: key.into(),
+            trace: match trace {
+                Some(trace) => Parent::Node(trace),
+                None => Parent::Waiting(trace_key.as_str().into()),
+            },
             kind,
             title,
             content,
@@ -504,7 +510,9 @@ impl Model {
         self.bytes += span.bytes();
         self.errors += usize::from(crate::search::is_error(&span));
         let id = SpanId(self.spans.insert(span));
-        self.span_keys.insert(id, &self.spans);
+        self.span_keys.insert(hash, id);
+        // The key now lives in the span alone; the rarer paths below copy it.
+        let key_of = |m: &Self| m.spans.get(id.0).map(|s| s.key.clone()).unwrap_or_default();
         match trace {
             Some(trace) => self.attach_span(id, trace, out),
             None => {
@@ -513,12 +521,16 @@ impl Model {
                     .or_default()
                     .push(id);
                 self.orphan_spans
-                    .insert((ts, Arc::from(&*key)), span_entry(id));
+                    .insert((ts, Arc::from(&*key_of(self))), span_entry(id));
                 self.bytes += ORDER_ENTRY_BYTES;
                 out.changes.push(Change::Orphans);
             }
         }
-        if let Some(waiting) = self.waiting_traces.remove(&key) {
+        if !waited_for {
+            return Ok(());
+        }
+        let key = key_of(self);
+        if let Some(waiting) = self.waiting_traces.remove(&*key) {
             for trace in waiting.ids {
                 // Evicted waiters are left in the list: skip them.
                 let Some(t) = self.traces.get(trace.0) else {

@@ -158,7 +158,7 @@ impl Model {
     pub fn newest_with_source(&self, source: &str) -> Option<Sourced> {
         let span = self
             .span_keys
-            .iter()
+            .iter(&self.spans)
             .filter_map(|id| Some((id, self.spans.get(id.0)?)))
             .filter(|(_, s)| s.source() == Some(source))
             .max_by(|(_, a), (_, b)| (a.start_ts, &a.key).cmp(&(b.start_ts, &b.key)))
@@ -177,7 +177,7 @@ impl Model {
     /// rare questions (a producer went away), not per event.
     pub fn open_span_keys(&self, keep: impl Fn(&Span) -> bool) -> Vec<String> {
         self.span_keys
-            .iter()
+            .iter(&self.spans)
             .filter_map(|id| self.spans.get(id.0))
             .filter(|s| s.status.is_running() && keep(s))
             .map(|s| s.key.to_string())

@@ -123,6 +123,20 @@ impl<T> Slab<T> {
         }
     }
 
+    /// The value in slot `index`, if one is, with its key (of its current generation).
+    pub fn value_at(&self, index: u32) -> Option<(Key, &T)> {
+        match self.slot(index as usize) {
+            Some(Slot::Used { generation, value }) => Some((
+                Key {
+                    index,
+                    generation: *generation,
+                },
+                value,
+            )),
+            _ => None,
+        }
+    }
+
     pub fn get_mut(&mut self, key: Key) -> Option<&mut T> {
         match self.slot_mut(key.index as usize) {
             Some(Slot::Used { generation, value }) if *generation == key.generation => Some(value),
