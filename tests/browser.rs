@@ -14,7 +14,8 @@ use user_trace_model::protocol::{decode_event, Content, Event};
 
 mod common;
 use common::{
-    add_on_top, copied, document, frame, hook_clipboard, reach, settle, sleep, trace_labelled,
+    add_on_top, alive_after_gc, can_collect_garbage, copied, document, frame, hook_clipboard,
+    reach, settle, sleep, trace_labelled, weak,
 };
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -1665,48 +1666,6 @@ async fn the_toolbar_filters_pauses_and_opens_notices_and_the_keyboard_moves_foc
     key(&tree, "ArrowRight");
     frame().await;
     assert_eq!(p.count(".utp-span"), 1);
-}
-
-/// A weak reference to `x` (it does not keep `x` alive).
-fn weak(x: &JsValue) -> JsValue {
-    js_sys::Function::new_with_args("x", "return new WeakRef(x)")
-        .call1(&JsValue::NULL, x)
-        .unwrap()
-}
-
-/// Whether what `w` refers to is still alive, after collecting garbage (webdriver.json starts
-/// Chromium with `--expose-gc`). Weak references are cleared between tasks, hence the sleeps.
-async fn alive_after_gc(w: &JsValue) -> bool {
-    let gc = js_sys::Function::new_no_args("if (!globalThis.gc) throw new Error('no gc()'); gc();");
-    for _ in 0..3 {
-        sleep(0).await;
-        gc.call0(&JsValue::NULL).unwrap();
-    }
-    sleep(0).await;
-    js_sys::Function::new_with_args("w", "return w.deref() !== undefined")
-        .call1(&JsValue::NULL, w)
-        .unwrap()
-        .as_bool()
-        .unwrap()
-}
-
-/// Whether the page can collect garbage on demand: Chromium can (`--expose-gc`), Firefox
-/// gives pages no way to. Anything else without it is a broken set-up, not a pass.
-fn can_collect_garbage() -> bool {
-    let has = |expr: &str| {
-        js_sys::Function::new_no_args(&format!("return {expr}"))
-            .call0(&JsValue::NULL)
-            .unwrap()
-            .is_truthy()
-    };
-    if has("typeof globalThis.gc === 'function'") {
-        return true;
-    }
-    assert!(
-        has("navigator.userAgent.includes('Firefox')"),
-        "no gc(): webdriver.json starts Chromium with --js-flags=--expose-gc"
-    );
-    false
 }
 
 #[wasm_bindgen_test]

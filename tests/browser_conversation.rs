@@ -853,6 +853,53 @@ async fn a_document_arriving_pages_at_a_time_fills_one_row_for_its_group() {
     assert_eq!(direct(&p), 10);
 }
 
+/// A group row shows its pages when expanded: they lead back to the row, and so to its click
+/// listener. Whatever the listener holds is held from wasm, so the pages must not be in it: a
+/// span cleared away with a group open would then be kept for good.
+#[wasm_bindgen_test]
+async fn a_document_cleared_away_with_its_groups_open_is_freed() {
+    if !common::can_collect_garbage() {
+        web_sys::console::log_1(&"skipped in Firefox: a page cannot collect garbage".into());
+        return;
+    }
+    let p = mount(900, 700, None);
+    let items = |from: usize, to: usize| -> String {
+        (from..to).map(|i| format!("{{\"n\": {i}}}, ")).collect()
+    };
+    p.push(&[trace(), json_span(2, "j"), piece(3, "j", "[", false)])
+        .await;
+    settle().await;
+    // A whole group of 100 pages, then a group filling five pages a frame: both open.
+    p.push(&[piece(4, "j", &items(0, 10_000), false)]).await;
+    p.push(&[piece(5, "j", &items(10_000, 10_500), false)])
+        .await;
+    let groups = p.all(".utp-json-live > .utp-json-children > .utp-json-node > .utp-json-page");
+    let labels: Vec<String> = groups.iter().map(|g| g.text_content().unwrap()).collect();
+    assert_eq!(labels, ["[0 … 9999]", "[10000 … 10499]"]);
+    for g in &groups {
+        g.click();
+    }
+    frame().await;
+    let inner = p.all(".utp-json-page + .utp-json-children > .utp-json-node > .utp-json-page");
+    assert_eq!(inner.len(), 105, "both groups open on their pages");
+    let page_of_whole = common::weak(&inner[0]);
+    let page_of_filling = common::weak(&inner[104]);
+    drop((groups, inner));
+    // Shown, they are alive: the check below can tell.
+    assert!(common::alive_after_gc(&page_of_whole).await);
+    p.store.clear();
+    settle().await;
+    assert_eq!(p.all(".utp-json-page").len(), 0, "cleared");
+    assert!(
+        !common::alive_after_gc(&page_of_whole).await,
+        "a page of a whole group, open, is freed with its span"
+    );
+    assert!(
+        !common::alive_after_gc(&page_of_filling).await,
+        "a page of a group still filling, open, is freed with its span"
+    );
+}
+
 /// A streamed document is kept in chunks of a megabyte (`stream_text.rs`): a member or a
 /// token that a chunk's seam cuts reads whole, in the token's row, in page rows, expanded and
 /// copied, while the document arrives and once it is complete.

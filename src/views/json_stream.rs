@@ -864,13 +864,14 @@ impl GroupRow {
         let expanded = pages.iter().any(reader_expanded);
         let count = pages.len() * PAGE;
         let pages: js_sys::Array = pages.into_iter().collect();
-        let shown = pages.clone();
-        let fill = move |children: &Element| {
-            for p in shown.iter() {
-                let _ = children.append_child(p.unchecked_ref());
-            }
-        };
-        let node = range_row(below, (first, count), expanded, Box::new(fill));
+        let node = range_row(below, (first, count), expanded, Box::new(show_pages));
+        // The pages hang on the row's node, not in its listener: what a listener holds is held
+        // from wasm, and pages shown below the row lead back to it, so a span cleared away
+        // with the group open would be kept for good.
+        let _ = js_sys::Reflect::set(&node, &PAGES.into(), &pages);
+        if let Some(children) = node.last_element_child().filter(|_| expanded) {
+            show_pages(&children);
+        }
         GroupRow { node, first, pages }
     }
 
@@ -898,6 +899,24 @@ impl GroupRow {
             let _ = children.append_child(&page);
         }
         n
+    }
+}
+
+/// The property of a group row's node that holds its pages (a JavaScript array).
+const PAGES: &str = "utpPages";
+
+/// Shows a group row's pages in `children`, the row's group (before they are set on the
+/// node, when the row is made expanded: none).
+fn show_pages(children: &Element) {
+    let Some(node) = children.parent_element() else {
+        return;
+    };
+    let pages = js_sys::Reflect::get(&node, &PAGES.into()).unwrap_or_default();
+    if pages.is_undefined() {
+        return;
+    }
+    for p in pages.unchecked_into::<js_sys::Array>().iter() {
+        let _ = children.append_child(p.unchecked_ref());
     }
 }
 

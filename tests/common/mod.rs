@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 use user_trace_panel::store::Store;
 use user_trace_panel::UserTracePanel;
-use wasm_bindgen::JsCast;
+use wasm_bindgen::{JsCast, JsValue};
 
 pub fn document() -> web_sys::Document {
     web_sys::window().unwrap().document().unwrap()
@@ -152,4 +152,46 @@ pub fn trace_labelled(root: &web_sys::Element, label: &str) -> Option<web_sys::E
                 .and_then(|l| l.text_content())
                 .is_some_and(|l| l == label)
         })
+}
+
+/// A weak reference to `x` (it does not keep `x` alive).
+pub fn weak(x: &JsValue) -> JsValue {
+    js_sys::Function::new_with_args("x", "return new WeakRef(x)")
+        .call1(&JsValue::NULL, x)
+        .unwrap()
+}
+
+/// Whether what `w` refers to is still alive, after collecting garbage (webdriver.json starts
+/// Chromium with `--expose-gc`). Weak references are cleared between tasks, hence the sleeps.
+pub async fn alive_after_gc(w: &JsValue) -> bool {
+    let gc = js_sys::Function::new_no_args("if (!globalThis.gc) throw new Error('no gc()'); gc();");
+    for _ in 0..3 {
+        sleep(0).await;
+        gc.call0(&JsValue::NULL).unwrap();
+    }
+    sleep(0).await;
+    js_sys::Function::new_with_args("w", "return w.deref() !== undefined")
+        .call1(&JsValue::NULL, w)
+        .unwrap()
+        .as_bool()
+        .unwrap()
+}
+
+/// Whether the page can collect garbage on demand: Chromium can (`--expose-gc`), Firefox
+/// gives pages no way to. Anything else without it is a broken set-up, not a pass.
+pub fn can_collect_garbage() -> bool {
+    let has = |expr: &str| {
+        js_sys::Function::new_no_args(&format!("return {expr}"))
+            .call0(&JsValue::NULL)
+            .unwrap()
+            .is_truthy()
+    };
+    if has("typeof globalThis.gc === 'function'") {
+        return true;
+    }
+    assert!(
+        has("navigator.userAgent.includes('Firefox')"),
+        "no gc(): webdriver.json starts Chromium with --js-flags=--expose-gc"
+    );
+    false
 }
