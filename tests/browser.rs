@@ -1675,10 +1675,15 @@ async fn rows_taken_out_of_the_dom_are_freed() {
         return;
     }
     let p = mount_panel();
+    let long_text = format!(
+        r#"{{"id":"e{{n}}","process":"p","ts":4,"op":"span_create","trace":"t","span":"long","kind":"text","content":"{}"}}"#,
+        "many words ".repeat(300)
+    );
     p.push(&[
         T,
         r#"{"id":"e{n}","process":"p","ts":2,"op":"span_create","trace":"t","span":"js","kind":"json","content":{"a":{"b":[1,2,3]},"c":"d"}}"#,
         r#"{"id":"e{n}","process":"p","ts":3,"op":"span_create","trace":"t","span":"tx","kind":"text","content":"hello"}"#,
+        &long_text,
     ])
     .await;
     settle().await;
@@ -1714,11 +1719,17 @@ async fn rows_taken_out_of_the_dom_are_freed() {
         weak(&text)
     };
     assert_eq!(p.count(".utp-text-span .utp-copy"), 1);
+    // A text long enough to scroll on its own: it listens for the browser skipping it.
+    let long = {
+        let long = p.el.query_selector(".utp-text.utp-long").unwrap().unwrap();
+        weak(&long)
+    };
     let trace = weak(&p.element(".utp-trace"));
     p.store.clear();
     settle().await;
     assert_eq!(p.count(".utp-trace"), 0);
     assert!(!alive_after_gc(&text).await, "a cleared text span is freed");
+    assert!(!alive_after_gc(&long).await, "a cleared long text is freed");
     assert!(!alive_after_gc(&trace).await, "a cleared trace is freed");
 }
 

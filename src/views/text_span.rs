@@ -54,9 +54,13 @@ pub fn text_span(store: Store, id: SpanId) -> Element {
             }
             if long && !listening {
                 listening = true;
-                let (shown, at) = (node.clone(), place.clone());
-                dom::on(&node, "contentvisibilityautostatechange", move |_| {
-                    on_shown(&shown, &at);
+                // The listeners find the text from the event: one that held it would be held
+                // from wasm, and keep it (and the trace around it) after it is unmounted.
+                let at = place.clone();
+                dom::on(&node, "contentvisibilityautostatechange", move |e| {
+                    if let Some(pre) = dom::target(&e) {
+                        on_shown(&pre, &at);
+                    }
                 });
                 let place = place.clone();
                 dom::on(&node, "scroll", move |e| {
