@@ -362,7 +362,8 @@ mod tests {
         // 1,000 spans that share their start, in one batch, one of them failed: its source is
         // reported once. Each new span had the trace's list looked at again, and all the spans
         // at the newest start with it: the failed one was reported 1,000 times, and 5,000
-        // spans made 25 million looks.
+        // spans made 25 million looks. Each from a process of its own: the model reports a run
+        // of spans added to a trace as one change, and a new process between them breaks it.
         let mut m = Model::default();
         let mut out = Outcome::default();
         let mut lines = vec![r#""op":"trace_start","trace":"t","name":"n""#.to_owned()];
@@ -373,7 +374,7 @@ mod tests {
             ));
         }
         for (i, l) in lines.iter().enumerate() {
-            let line = format!(r#"{{"id":"e{i}","process":"p","ts":7,{l}}}"#);
+            let line = format!(r#"{{"id":"e{i}","process":"p{i}","ts":7,{l}}}"#);
             m.apply(decode_event(i, &line).unwrap(), &mut out);
         }
         assert!(out.rejected.is_empty());
