@@ -67,7 +67,8 @@ impl SpanKeys {
             .insert_unique(wide(hash), entry, |e| wide(e.hash));
     }
 
-    /// Forgets span `id`, whose key was `key` (the span may be out of the slab already).
+    /// Forgets span `id`, whose key was `key` (the span may be out of the slab already, but
+    /// its slot not yet reused: the entry is found by the slot's index).
     pub fn remove(&mut self, key: &str, id: SpanId) {
         let hash = self.hash(key);
         if let Ok(entry) = self.table.find_entry(wide(hash), |e| e.index == id.0.index) {
