@@ -831,6 +831,9 @@ fn page_element(
         }
     }
     let below = view.below;
+    // Held by the row's listener, so only until the first fill, which `expandable` makes at
+    // once when the row is open: rows kept there past it would keep the span's view alive
+    // (`dom::on`).
     let kept = std::cell::Cell::new(expanded.then_some(rows));
     let fill = move |children: &Element| {
         // The first time, the rows the reader expanded are kept as they were.

@@ -208,7 +208,9 @@ fn key_and_actions(row: &Element, n: &Value, value: (&str, &str)) {
 }
 
 /// A row that expands and collapses: `fill` builds its children into the group below it when
-/// it expands; collapsing drops them (from memory and the DOM).
+/// it expands; collapsing drops them (from memory and the DOM). `fill` is held by the row's
+/// listener, so it must hold no element of the row's tree (`dom::on`): it builds from data, or
+/// finds what it shows from the DOM.
 pub(crate) fn expandable(
     row_class: &str,
     open: bool,
