@@ -635,7 +635,7 @@ async fn a_long_stream_adds_only_what_arrived_and_groups_full_pages() {
         text.push_str(&format!("{{\"n\": {i}}}, "));
     }
     p.push(&[piece(40, "j", &text, false)]).await;
-    let group = p.one(".utp-json-live > .utp-json-children > .utp-json-node > .utp-json-page");
+    let group = p.one(TOP_PAGES);
     assert_eq!(group.text_content().unwrap(), "[0 … 3999]");
     assert_eq!(
         group.get_attribute("aria-expanded").as_deref(),
@@ -697,21 +697,12 @@ async fn a_long_stream_adds_only_what_arrived_and_groups_full_pages() {
 #[wasm_bindgen_test]
 async fn a_long_streamed_array_groups_every_100_pages_as_the_static_tree_does() {
     let p = mount(900, 700, None);
-    let items = |from: usize, to: usize| -> String {
-        (from..to).map(|i| format!("{{\"n\": {i}}}, ")).collect()
-    };
     // 25,050 items before the view exists: two groups of 10,000, 50 pages, 50 rows.
     let first = format!("[{}", items(0, 25_050));
     p.push(&[trace(), json_span(2, "j"), piece(3, "j", &first, false)])
         .await;
     settle().await;
-    let labels = |p: &Mounted| -> Vec<String> {
-        p.all(".utp-json-live > .utp-json-children > .utp-json-node > .utp-json-page")
-            .iter()
-            .map(|r| r.text_content().unwrap())
-            .collect()
-    };
-    let shown = labels(&p);
+    let shown = texts(&p, TOP_PAGES);
     assert_eq!(shown.len(), 52, "{:?}", &shown[..3]);
     assert_eq!(shown[0], "[0 … 9999]");
     assert_eq!(shown[1], "[10000 … 19999]");
@@ -720,21 +711,17 @@ async fn a_long_streamed_array_groups_every_100_pages_as_the_static_tree_does() 
     // A fast frame fills the third group: its 100 pages become one row where they were.
     p.push(&[piece(4, "j", &items(25_050, 30_050), false)])
         .await;
-    let shown = labels(&p);
+    let shown = texts(&p, TOP_PAGES);
     assert_eq!(shown, ["[0 … 9999]", "[10000 … 19999]", "[20000 … 29999]"]);
     assert_eq!(p.text(".utp-json-live .utp-json-summary"), "[30050 items");
     // A group opens on its pages, a page on its members, read from the text.
     p.all(".utp-json-page")[2].click();
     frame().await;
-    let pages: Vec<String> = p
-        .all(".utp-json-page + .utp-json-children > .utp-json-node > .utp-json-page")
-        .iter()
-        .map(|r| r.text_content().unwrap())
-        .collect();
+    let pages = texts(&p, GROUP_PAGES);
     assert_eq!(pages.len(), 100);
     assert_eq!(pages[0], "[20000 … 20099]");
     assert_eq!(pages[99], "[29900 … 29999]");
-    p.all(".utp-json-page + .utp-json-children > .utp-json-node > .utp-json-page")[99].click();
+    p.all(GROUP_PAGES)[99].click();
     frame().await;
     let rows = open_page_rows(&p);
     assert!(
@@ -756,14 +743,14 @@ async fn a_long_streamed_array_groups_every_100_pages_as_the_static_tree_does() 
     // A page the reader opened before its group formed: the group forms open around it.
     p.push(&[piece(5, "j", &items(30_050, 30_150), false)])
         .await;
-    assert_eq!(labels(&p)[3], "[30000 … 30099]");
-    p.all(".utp-json-live > .utp-json-children > .utp-json-node > .utp-json-page")[3].click();
+    assert_eq!(texts(&p, TOP_PAGES)[3], "[30000 … 30099]");
+    p.all(TOP_PAGES)[3].click();
     frame().await;
     assert!(open_page_rows(&p).contains(&"30099: {1 key}".to_owned()));
     p.push(&[piece(6, "j", &items(30_150, 40_050), false)])
         .await;
-    assert_eq!(labels(&p)[3], "[30000 … 39999]");
-    let group = &p.all(".utp-json-live > .utp-json-children > .utp-json-node > .utp-json-page")[3];
+    assert_eq!(texts(&p, TOP_PAGES)[3], "[30000 … 39999]");
+    let group = &p.all(TOP_PAGES)[3];
     assert_eq!(
         group.get_attribute("aria-expanded").as_deref(),
         Some("true")
@@ -777,50 +764,35 @@ async fn a_long_streamed_array_groups_every_100_pages_as_the_static_tree_does() 
 #[wasm_bindgen_test]
 async fn a_document_arriving_pages_at_a_time_fills_one_row_for_its_group() {
     let p = mount(900, 700, None);
-    let items = |from: usize, to: usize| -> String {
-        (from..to).map(|i| format!("{{\"n\": {i}}}, ")).collect()
-    };
-    let top = |p: &Mounted| -> Vec<String> {
-        p.all(".utp-json-live > .utp-json-children > .utp-json-node > .utp-json-page")
-            .iter()
-            .map(|r| r.text_content().unwrap())
-            .collect()
-    };
-    let inner = |p: &Mounted| -> Vec<String> {
-        p.all(".utp-json-page + .utp-json-children > .utp-json-node > .utp-json-page")
-            .iter()
-            .map(|r| r.text_content().unwrap())
-            .collect()
-    };
     p.push(&[trace(), json_span(2, "j"), piece(3, "j", "[", false)])
         .await;
     settle().await;
     // A page a frame: a row per page, as the pages fill.
     p.push(&[piece(4, "j", &items(0, 100), false)]).await;
     p.push(&[piece(5, "j", &items(100, 200), false)]).await;
-    assert_eq!(top(&p), ["[0 … 99]", "[100 … 199]"]);
+    assert_eq!(texts(&p, TOP_PAGES), ["[0 … 99]", "[100 … 199]"]);
     // Five pages a frame: those two and the new ones are one row, which grows.
     p.push(&[piece(6, "j", &items(200, 700), false)]).await;
-    assert_eq!(top(&p), ["[0 … 699]"]);
+    assert_eq!(texts(&p, TOP_PAGES), ["[0 … 699]"]);
     p.push(&[piece(7, "j", &items(700, 1200), false)]).await;
-    assert_eq!(top(&p), ["[0 … 1199]"]);
+    assert_eq!(texts(&p, TOP_PAGES), ["[0 … 1199]"]);
     assert_eq!(p.text(".utp-json-live .utp-json-summary"), "[1200 items");
     // Expanded: its pages, and those that complete while it is open.
     p.all(".utp-json-page")[0].click();
     frame().await;
-    let pages = inner(&p);
+    let pages = texts(&p, GROUP_PAGES);
     assert_eq!(pages.len(), 12);
     assert_eq!(
         (pages[0].as_str(), pages[11].as_str()),
         ("[0 … 99]", "[1100 … 1199]")
     );
     p.push(&[piece(8, "j", &items(1200, 1700), false)]).await;
-    assert_eq!(top(&p), ["[0 … 1699]"]);
-    let pages = inner(&p);
+    assert_eq!(texts(&p, TOP_PAGES), ["[0 … 1699]"]);
+    let pages = texts(&p, GROUP_PAGES);
     assert_eq!(pages.len(), 17);
     assert_eq!(pages[16], "[1600 … 1699]");
     // A page of it opens on its members, read from the text.
-    p.all(".utp-json-page + .utp-json-children > .utp-json-node > .utp-json-page")[16].click();
+    p.all(GROUP_PAGES)[16].click();
     frame().await;
     let rows = open_page_rows(&p);
     assert!(
@@ -830,14 +802,18 @@ async fn a_document_arriving_pages_at_a_time_fills_one_row_for_its_group() {
     );
     // Slower again, the group goes on filling its row; whole, the row is the group's.
     p.push(&[piece(9, "j", &items(1700, 1800), false)]).await;
-    assert_eq!(top(&p), ["[0 … 1799]"]);
+    assert_eq!(texts(&p, TOP_PAGES), ["[0 … 1799]"]);
     p.push(&[piece(10, "j", &items(1800, 10_000), false)]).await;
-    assert_eq!(top(&p), ["[0 … 9999]"]);
-    assert_eq!(inner(&p).len(), 100, "still open, with every page");
+    assert_eq!(texts(&p, TOP_PAGES), ["[0 … 9999]"]);
+    assert_eq!(
+        texts(&p, GROUP_PAGES).len(),
+        100,
+        "still open, with every page"
+    );
     // The next group, arriving as fast, has its own row.
     p.push(&[piece(11, "j", &items(10_000, 10_500), false)])
         .await;
-    assert_eq!(top(&p), ["[0 … 9999]", "[10000 … 10499]"]);
+    assert_eq!(texts(&p, TOP_PAGES), ["[0 … 9999]", "[10000 … 10499]"]);
     assert_eq!(p.text(".utp-json-live .utp-json-summary"), "[10500 items");
     // A few members in the next frame: the page in progress still waits (its rows would go
     // with the next burst, a frame later); once the stream has slowed, they show.
@@ -863,9 +839,6 @@ async fn a_document_cleared_away_with_its_groups_open_is_freed() {
         return;
     }
     let p = mount(900, 700, None);
-    let items = |from: usize, to: usize| -> String {
-        (from..to).map(|i| format!("{{\"n\": {i}}}, ")).collect()
-    };
     p.push(&[trace(), json_span(2, "j"), piece(3, "j", "[", false)])
         .await;
     settle().await;
@@ -873,14 +846,13 @@ async fn a_document_cleared_away_with_its_groups_open_is_freed() {
     p.push(&[piece(4, "j", &items(0, 10_000), false)]).await;
     p.push(&[piece(5, "j", &items(10_000, 10_500), false)])
         .await;
-    let groups = p.all(".utp-json-live > .utp-json-children > .utp-json-node > .utp-json-page");
-    let labels: Vec<String> = groups.iter().map(|g| g.text_content().unwrap()).collect();
-    assert_eq!(labels, ["[0 … 9999]", "[10000 … 10499]"]);
+    let groups = p.all(TOP_PAGES);
+    assert_eq!(texts(&p, TOP_PAGES), ["[0 … 9999]", "[10000 … 10499]"]);
     for g in &groups {
         g.click();
     }
     frame().await;
-    let inner = p.all(".utp-json-page + .utp-json-children > .utp-json-node > .utp-json-page");
+    let inner = p.all(GROUP_PAGES);
     assert_eq!(inner.len(), 105, "both groups open on their pages");
     let page_of_whole = common::weak(&inner[0]);
     let page_of_filling = common::weak(&inner[104]);
@@ -1102,6 +1074,24 @@ async fn copy_value(row: &web_sys::HtmlElement) {
         .unwrap()
         .click();
     sleep(50).await;
+}
+
+/// The page and group rows of a live document's top level.
+const TOP_PAGES: &str = ".utp-json-live > .utp-json-children > .utp-json-node > .utp-json-page";
+/// The page rows shown in an open group row.
+const GROUP_PAGES: &str = ".utp-json-page + .utp-json-children > .utp-json-node > .utp-json-page";
+
+/// Array members `from` to `to - 1`, each `{"n": i}`, as a document's text sends them.
+fn items(from: usize, to: usize) -> String {
+    (from..to).map(|i| format!("{{\"n\": {i}}}, ")).collect()
+}
+
+/// The text of each element `selector` finds.
+fn texts(p: &Mounted, selector: &str) -> Vec<String> {
+    p.all(selector)
+        .iter()
+        .map(|r| r.text_content().unwrap())
+        .collect()
 }
 
 /// The rows of the open JSON page, as the reader reads them (the copy buttons' text left out).
