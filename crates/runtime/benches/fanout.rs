@@ -297,6 +297,8 @@ enum Server {
 
 #[path = "../tests/support/nats.rs"]
 mod nats_server;
+#[path = "../tests/support/ports.rs"]
+mod ports;
 
 /// A `nats-server` on loopback with its store in a fresh directory, removed after it.
 pub struct Nats {
@@ -307,7 +309,7 @@ pub struct Nats {
 impl Nats {
     pub fn start() -> Nats {
         let dir = DataDir::new("nats");
-        let server = nats_server::Nats::start(&dir.0, nats_server::free_port());
+        let server = nats_server::Nats::start(&dir.0, ports::free_port());
         Nats { server, _dir: dir }
     }
 

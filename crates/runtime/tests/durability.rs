@@ -3,6 +3,8 @@
 //! token, resident memory under never-reading panels and huge events. Every wait is bounded.
 
 mod common;
+#[path = "support/ports.rs"]
+mod ports;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -19,9 +21,7 @@ use common::{connect, data_dir, stored_events, Producer, Ws};
 const BIN: &str = env!("CARGO_BIN_EXE_user-trace-runtime");
 
 fn free_addr() -> SocketAddr {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
+    SocketAddr::from(([127, 0, 0, 1], ports::free_port()))
 }
 
 /// The runtime binary as a child process; killed when dropped.

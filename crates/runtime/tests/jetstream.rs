@@ -18,8 +18,11 @@ use common::{config, connect, data_dir, within, Ws};
 
 #[path = "support/nats.rs"]
 mod nats;
+#[path = "support/ports.rs"]
+mod ports;
 
-use nats::{free_port, Nats};
+use nats::Nats;
+use ports::free_port;
 
 fn shared(nats: &Nats, stream: &str) -> Config {
     let mut c = config("127.0.0.1:0");

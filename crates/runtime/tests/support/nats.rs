@@ -14,14 +14,6 @@ fn binary() -> PathBuf {
     panic!("nats-server is not installed (apt-get install nats-server; `cargo xtask test` does)")
 }
 
-/// A free TCP port on loopback, for a server to listen on.
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
-}
-
 pub struct Nats {
     child: Child,
     port: u16,
