@@ -244,7 +244,8 @@ pub fn peers() -> Result {
 
 /// wasm-opt's flags for the release wasm. Inlining is off: it shrinks the raw module by 10% but
 /// grows the gzip by 12% (inlined copies compress worse than the calls they replace). The
-/// features are named because the input has no `target_features` section (`strip = true`).
+/// features are named, as rustc enables them, rather than read from the `target_features`
+/// section, which is stripped with the names (wasm-bindgen has read it by then).
 /// `--gufa` (whole-program flow analysis, then -O2 again on what it simplified) takes 0.35 KB
 /// off the gzip; `--code-folding` before it (one copy of identical code tails) 0.1 KB.
 const WASM_OPT: &[&str] = &[
@@ -266,6 +267,7 @@ const WASM_OPT: &[&str] = &[
     "--enable-multivalue",
     "--strip-debug",
     "--strip-producers",
+    "--strip-target-features",
 ];
 
 /// Shrinks the release wasm in place with binaryen 132 from npm (bench/package.json): Debian's
@@ -459,8 +461,7 @@ pub fn run(args: &[String]) -> Result {
         .run("build the runtime and the demo's replay (native profile: release, speed first)")?;
     if let Some(dir) = &profile_dir {
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        // Function names stay in the wasm (and wasm-opt, which drops them, is skipped).
-        std::env::set_var("CARGO_PROFILE_RELEASE_STRIP", "false");
+        // Function names stay in the wasm: wasm-opt, which drops them, is skipped.
     }
     let pkg = js_package(true, "bench-pkg")?;
     peers()?;
