@@ -3,7 +3,7 @@
 //! animation frame; each change notifies only the views of what changed.
 
 use std::cell::RefCell;
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
 use crate::reactive::*;
@@ -142,7 +142,7 @@ pub struct Store {
     rooted: Trigger,
     /// While true, events are applied but views are not updated.
     pub paused: RwSignal<bool>,
-    pub notices: RwSignal<VecDeque<Notice>>,
+    pub notices: RwSignal<Vec<Notice>>,
     pub counters: RwSignal<Counters>,
     /// The span (`SpanId::as_u64`) following stays inside (`views::tail`), if any.
     pub pinned: RwSignal<Option<u64>>,
@@ -159,7 +159,7 @@ impl Store {
             roots: Trigger::new(),
             rooted: Trigger::new(),
             paused,
-            notices: RwSignal::new(VecDeque::new()),
+            notices: RwSignal::new(Vec::new()),
             counters: RwSignal::new(Counters::default()),
             pinned: RwSignal::new(None),
         };
@@ -237,9 +237,9 @@ impl Store {
     pub fn notice(&self, level: Level, text: impl Into<String>) {
         let text = text.into();
         self.notices.update(|n| {
-            n.push_back(Notice { level, text });
-            while n.len() > MAX_NOTICES {
-                n.pop_front();
+            n.push(Notice { level, text });
+            if n.len() > MAX_NOTICES {
+                n.remove(0);
             }
         });
     }

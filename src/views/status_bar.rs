@@ -74,7 +74,7 @@ pub fn status_bar(parent: &Element, store: Store, status: RwSignal<Status>, retr
             dom::effect(move || {
                 let latest = store
                     .notices
-                    .with(|n| n.back().cloned().map(|l| (l, n.len())));
+                    .with(|n| n.last().cloned().map(|l| (l, n.len())));
                 let Some((n, count)) = latest else { return };
                 node.set_class_name(match n.level {
                     Level::Info => "utp-notice",

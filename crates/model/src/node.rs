@@ -166,19 +166,23 @@ pub const ITEM_HISTORY: usize = 5;
 pub struct ItemHistory {
     /// Times `items_set` gave it a different value.
     pub changes: u32,
-    /// Its last [`ITEM_HISTORY`] values before the current one, oldest first.
-    pub previous: std::collections::VecDeque<RawJson>,
+    /// Its last [`ITEM_HISTORY`] values before the current one, oldest first. (A `Vec`, not a
+    /// `VecDeque`: at five values the shift costs nothing, and the wasm has no deque code.)
+    pub previous: Vec<RawJson>,
 }
 
 /// The histories of a span's items, by position (empty, and allocating nothing, until an item
-/// changes; a `content_replace` starts them over).
+/// changes; a `content_replace` starts them over). Sorted by position: a table's changing items
+/// are few, and a sorted list costs the wasm less than a `BTreeMap` of its own type.
 #[derive(Debug, Clone, Default)]
-pub struct ItemHistories(std::collections::BTreeMap<u32, ItemHistory>);
+pub struct ItemHistories(Vec<(u32, ItemHistory)>);
 
 impl ItemHistories {
     /// The history of item `index`, if its value ever changed.
     pub fn get(&self, index: usize) -> Option<&ItemHistory> {
-        self.0.get(&u32::try_from(index).ok()?)
+        let index = u32::try_from(index).ok()?;
+        let at = self.0.binary_search_by_key(&index, |e| e.0).ok()?;
+        Some(&self.0[at].1)
     }
 
     /// Notes that item `index`'s value `old` was replaced by a different one; the bytes this
@@ -187,14 +191,20 @@ impl ItemHistories {
         let Ok(index) = u32::try_from(index) else {
             return 0;
         };
-        let h = self.0.entry(index).or_default();
+        let at = match self.0.binary_search_by_key(&index, |e| e.0) {
+            Ok(at) => at,
+            Err(at) => {
+                self.0.insert(at, (index, ItemHistory::default()));
+                at
+            }
+        };
+        let h = &mut self.0[at].1;
         h.changes = h.changes.saturating_add(1);
         let mut delta = old.get().len() as isize + 16;
-        h.previous.push_back(old);
+        h.previous.push(old);
         if h.previous.len() > ITEM_HISTORY {
-            if let Some(dropped) = h.previous.pop_front() {
-                delta -= dropped.get().len() as isize + 16;
-            }
+            let dropped = h.previous.remove(0);
+            delta -= dropped.get().len() as isize + 16;
         }
         delta
     }
@@ -202,8 +212,8 @@ impl ItemHistories {
     /// What the histories hold, in bytes (as [`ItemHistories::note`] counts them).
     pub(crate) fn bytes(&self) -> usize {
         self.0
-            .values()
-            .map(|h| h.previous.iter().map(|v| v.get().len() + 16).sum::<usize>() + 48)
+            .iter()
+            .map(|(_, h)| h.previous.iter().map(|v| v.get().len() + 16).sum::<usize>() + 48)
             .sum()
     }
 
@@ -556,5 +566,48 @@ mod tests {
         let (list, moved) = build(&second);
         assert_eq!(list.to_vec(), reference(&second));
         assert!(moved <= 3 * n as usize, "{moved} ids moved");
+    }
+}
+
+#[cfg(test)]
+mod item_history_tests {
+    use super::*;
+
+    fn raw(s: &str) -> RawJson {
+        RawJson::from_string(s.to_owned()).expect("JSON")
+    }
+
+    #[test]
+    fn items_that_change_in_any_order_each_keep_their_own_history() {
+        let mut h = ItemHistories::default();
+        // Positions out of order, one twice, the first and the last of a long table.
+        for (index, old) in [
+            (5, "a"),
+            (2, "b"),
+            (9, "c"),
+            (2, "d"),
+            (0, "e"),
+            (70_000, "f"),
+        ] {
+            assert!(h.note(index, raw(&format!("\"{old}\""))) > 0);
+        }
+        let previous = |i: usize| -> Option<(u32, Vec<String>)> {
+            let e = h.get(i)?;
+            Some((
+                e.changes,
+                e.previous.iter().map(|v| v.get().to_owned()).collect(),
+            ))
+        };
+        assert_eq!(previous(2), Some((2, vec!["\"b\"".into(), "\"d\"".into()])));
+        assert_eq!(previous(5), Some((1, vec!["\"a\"".into()])));
+        assert_eq!(previous(0), Some((1, vec!["\"e\"".into()])));
+        assert_eq!(previous(70_000), Some((1, vec!["\"f\"".into()])));
+        // Positions next to changed ones, and beyond the table, never changed.
+        for never in [1, 3, 4, 6, 8, 10, 69_999, 70_001, usize::MAX] {
+            assert!(h.get(never).is_none(), "{never}");
+        }
+        // The bytes counted as each was noted are the bytes held.
+        let noted: isize = 6 * (3 + 16);
+        assert_eq!(h.bytes() as isize, noted + 5 * 48);
     }
 }
