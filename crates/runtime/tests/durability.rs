@@ -107,8 +107,19 @@ impl Runtime {
 
 impl Drop for Runtime {
     fn drop(&mut self) {
+        let exited = self.child.try_wait().ok().flatten();
         let _ = self.child.kill();
         let _ = self.child.wait();
+        // A failed test says what its runtime said, and whether it had stopped on its own.
+        if std::thread::panicking() {
+            let mut err = String::new();
+            if let Some(mut e) = self.child.stderr.take() {
+                use std::io::Read;
+                let _ = e.read_to_string(&mut err);
+            }
+            let state = exited.map_or("still running".to_owned(), |s| format!("exited, {s}"));
+            eprintln!("the runtime on {} ({state}) wrote: {err}", self.addr);
+        }
     }
 }
 
