@@ -52,9 +52,11 @@ pub fn UserTracePanel(
             l.on_error_sources = Some(std::rc::Rc::new(move |s: &[String]| cb.run(s.to_vec())));
         }
     });
-    // The views are built into the section as it is made, under this component's owner, so
-    // that they are disposed of with it.
-    let owner = Owner::current().unwrap_or_default();
+    // The views are built into the section as it is made, under an owner of their own that is
+    // cleaned up with the component's. Not the component's owner itself: the directive keeps
+    // `build`, and a `build` holding that owner kept it, and every view of an unmounted panel,
+    // alive for good.
+    let owner = Owner::new();
     let build = move |section: Element| {
         let url = url.clone();
         // Leptos runs a directive again when it rebuilds the section in place: the previous

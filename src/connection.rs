@@ -255,9 +255,15 @@ impl Connection {
             in_ms,
             attempt: attempt + 1,
         });
-        let this = self.clone();
+        // Weak: a timer cleared before it fires never frees its closure, which must not keep
+        // a disposed connection's state.
+        let this = Rc::downgrade(&self.0);
         s.retry_timer = set_timeout(
-            move || this.connect(),
+            move || {
+                if let Some(state) = this.upgrade() {
+                    Connection(state).connect();
+                }
+            },
             std::time::Duration::from_millis(u64::from(in_ms)),
         );
     }

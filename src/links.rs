@@ -16,6 +16,7 @@ use wasm_bindgen::JsCast;
 use web_sys::Element;
 
 use crate::dom;
+use crate::reactive::on_cleanup;
 use crate::store::Store;
 use crate::views::reveal::reveal;
 use crate::views::PanelCx;
@@ -265,6 +266,17 @@ pub fn install(section: &Element, cx: PanelCx) {
     store.links(move |l| {
         l.root = Some(root);
         l.reveal = Some(cx);
+    });
+    // A host's store outlives the panels mounted on it: the section it kept would keep an
+    // unmounted panel's whole DOM alive. Another panel may have taken the store since.
+    let mounted = section.clone();
+    on_cleanup(move || {
+        store.links(|l| {
+            if l.root.as_ref() == Some(&mounted) {
+                l.root = None;
+                l.reveal = None;
+            }
+        });
     });
     dom::on(section, "click", move |e| {
         let Some(t) = e.target().and_then(|t| t.dyn_into::<Element>().ok()) else {

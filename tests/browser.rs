@@ -1734,6 +1734,69 @@ async fn rows_taken_out_of_the_dom_are_freed() {
 }
 
 #[wasm_bindgen_test]
+async fn unmounted_panels_are_freed_whoever_made_their_store() {
+    if !can_collect_garbage() {
+        web_sys::console::log_1(&"skipped in Firefox: a page cannot collect garbage".into());
+        return;
+    }
+    // A panel that made its own store.
+    let p = mount_panel();
+    p.push(&[T]).await;
+    let (section, trace) = (
+        weak(&p.element(".utp-panel")),
+        weak(&p.element(".utp-trace")),
+    );
+    drop(p);
+    assert!(
+        !alive_after_gc(&section).await,
+        "the unmounted panel is freed"
+    );
+    assert!(!alive_after_gc(&trace).await, "its traces are freed");
+
+    // The host's store, made outside the panels (so before `mount_to` starts the executor):
+    // it lives on after a panel is unmounted.
+    let _ = any_spawner::Executor::init_wasm_bindgen();
+    let store = Store::new(Default::default());
+    let mount = |el: &web_sys::HtmlElement| {
+        leptos::mount::mount_to(el.clone(), move || {
+            view! { <UserTracePanel store /> }.into_any()
+        })
+    };
+    let (el, other) = (host(), host());
+    let first = mount(&el);
+    store.enqueue(Pending::Events(events(&[
+        T,
+        r#"{"id":"e{n}","process":"p","ts":2,"op":"span_create","trace":"t","span":"tx","kind":"text","content":"hello","source":"graph/llm"}"#,
+    ])));
+    settle().await;
+    let section = weak(&el.query_selector(".utp-panel").unwrap().expect("the panel"));
+    let span = weak(
+        &el.query_selector(".utp-text-span")
+            .unwrap()
+            .expect("its span"),
+    );
+    drop(first);
+    settle().await;
+    assert!(el.query_selector(".utp-panel").unwrap().is_none());
+    assert!(
+        !alive_after_gc(&section).await,
+        "the unmounted panel is freed"
+    );
+    assert!(!alive_after_gc(&span).await, "its rows are freed");
+    // Two panels on the store: the older one going must not take the newer one's place.
+    let second = mount(&other);
+    let _third = mount(&el);
+    settle().await;
+    drop(second);
+    assert!(store.reveal("graph/llm"));
+    settle().await;
+    assert!(
+        el.query_selector(".utp-found").unwrap().is_some(),
+        "the panel still mounted reveals the span"
+    );
+}
+
+#[wasm_bindgen_test]
 async fn what_the_reader_expanded_in_an_items_span_stays_expanded_when_the_span_ends() {
     let p = mount_panel();
     p.push(&[
