@@ -1797,6 +1797,67 @@ async fn unmounted_panels_are_freed_whoever_made_their_store() {
 }
 
 #[wasm_bindgen_test]
+async fn panels_a_javascript_host_is_done_with_are_freed() {
+    if !can_collect_garbage() {
+        web_sys::console::log_1(&"skipped in Firefox: a page cannot collect garbage".into());
+        return;
+    }
+    let trace = r#"[{"id":"1","process":"p","ts":1,"op":"trace_start","trace":"t","name":"run"},{"id":"2","process":"p","ts":2,"op":"span_create","trace":"t","span":"s","kind":"text","content":"hi"}]"#;
+    // What a page would still hold of a panel: weak references to its section and its span.
+    let held = |el: &web_sys::Element| {
+        (
+            weak(&el.query_selector(".utp-panel").unwrap().expect("the panel")),
+            weak(
+                &el.query_selector(".utp-text-span")
+                    .unwrap()
+                    .expect("its span"),
+            ),
+        )
+    };
+    // `mount` then `dispose()`, and `mount` then the handle freed without it.
+    for disposed in [true, false] {
+        let el = host();
+        let mut handle = user_trace_panel::js::mount(el.clone(), JsValue::UNDEFINED);
+        handle.push(trace.into());
+        settle().await;
+        let (section, span) = held(&el);
+        if disposed {
+            handle.dispose();
+        }
+        drop(handle);
+        settle().await;
+        assert!(
+            !alive_after_gc(&section).await,
+            "disposed {disposed}: panel freed"
+        );
+        assert!(
+            !alive_after_gc(&span).await,
+            "disposed {disposed}: span freed"
+        );
+    }
+    // The custom element, taken out of the page.
+    user_trace_panel::js::define_element();
+    let el = document().create_element("user-trace-panel").unwrap();
+    add_on_top(&el);
+    let push: js_sys::Function = js_sys::Reflect::get(&el, &"push".into())
+        .unwrap()
+        .dyn_into()
+        .unwrap();
+    push.call1(&el, &js_sys::JSON::parse(trace).unwrap())
+        .unwrap();
+    settle().await;
+    let (section, span) = held(&el);
+    el.remove();
+    drop(el);
+    settle().await;
+    assert!(
+        !alive_after_gc(&section).await,
+        "custom element: panel freed"
+    );
+    assert!(!alive_after_gc(&span).await, "custom element: span freed");
+}
+
+#[wasm_bindgen_test]
 async fn what_the_reader_expanded_in_an_items_span_stays_expanded_when_the_span_ends() {
     let p = mount_panel();
     p.push(&[
