@@ -1671,7 +1671,6 @@ async fn the_toolbar_filters_pauses_and_opens_notices_and_the_keyboard_moves_foc
 #[wasm_bindgen_test]
 async fn rows_taken_out_of_the_dom_are_freed() {
     if !can_collect_garbage() {
-        web_sys::console::log_1(&"skipped in Firefox: a page cannot collect garbage".into());
         return;
     }
     let p = mount_panel();
@@ -1736,7 +1735,6 @@ async fn rows_taken_out_of_the_dom_are_freed() {
 #[wasm_bindgen_test]
 async fn unmounted_panels_are_freed_whoever_made_their_store() {
     if !can_collect_garbage() {
-        web_sys::console::log_1(&"skipped in Firefox: a page cannot collect garbage".into());
         return;
     }
     // A panel that made its own store.
@@ -1799,7 +1797,6 @@ async fn unmounted_panels_are_freed_whoever_made_their_store() {
 #[wasm_bindgen_test]
 async fn panels_a_javascript_host_is_done_with_are_freed() {
     if !can_collect_garbage() {
-        web_sys::console::log_1(&"skipped in Firefox: a page cannot collect garbage".into());
         return;
     }
     let trace = r#"[{"id":"1","process":"p","ts":1,"op":"trace_start","trace":"t","name":"run"},{"id":"2","process":"p","ts":2,"op":"span_create","trace":"t","span":"s","kind":"text","content":"hi"}]"#;

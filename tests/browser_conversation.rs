@@ -835,7 +835,6 @@ async fn a_document_arriving_pages_at_a_time_fills_one_row_for_its_group() {
 #[wasm_bindgen_test]
 async fn a_document_cleared_away_with_its_groups_open_is_freed() {
     if !common::can_collect_garbage() {
-        web_sys::console::log_1(&"skipped in Firefox: a page cannot collect garbage".into());
         return;
     }
     let p = mount(900, 700, None);

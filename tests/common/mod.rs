@@ -178,7 +178,8 @@ pub async fn alive_after_gc(w: &JsValue) -> bool {
 }
 
 /// Whether the page can collect garbage on demand: Chromium can (`--expose-gc`), Firefox
-/// gives pages no way to. Anything else without it is a broken set-up, not a pass.
+/// gives pages no way to (then this says the test calling it is skipped). Anything else
+/// without it is a broken set-up, not a pass.
 pub fn can_collect_garbage() -> bool {
     let has = |expr: &str| {
         js_sys::Function::new_no_args(&format!("return {expr}"))
@@ -193,5 +194,6 @@ pub fn can_collect_garbage() -> bool {
         has("navigator.userAgent.includes('Firefox')"),
         "no gc(): webdriver.json starts Chromium with --js-flags=--expose-gc"
     );
+    web_sys::console::log_1(&"skipped in Firefox: a page cannot collect garbage".into());
     false
 }
