@@ -1817,20 +1817,13 @@ async fn panels_a_javascript_host_is_done_with_are_freed() {
         let mut handle = user_trace_panel::js::mount(el.clone(), JsValue::UNDEFINED);
         handle.push(trace.into());
         settle().await;
-        let (section, span) = held(&el);
+        let weaks = held(&el);
         if disposed {
             handle.dispose();
         }
         drop(handle);
         settle().await;
-        assert!(
-            !alive_after_gc(&section).await,
-            "disposed {disposed}: panel freed"
-        );
-        assert!(
-            !alive_after_gc(&span).await,
-            "disposed {disposed}: span freed"
-        );
+        freed(&format!("disposed {disposed}"), weaks).await;
     }
     // The custom element, taken out of the page.
     user_trace_panel::js::define_element();
@@ -1843,15 +1836,17 @@ async fn panels_a_javascript_host_is_done_with_are_freed() {
     push.call1(&el, &js_sys::JSON::parse(trace).unwrap())
         .unwrap();
     settle().await;
-    let (section, span) = held(&el);
+    let weaks = held(&el);
     el.remove();
     drop(el);
     settle().await;
-    assert!(
-        !alive_after_gc(&section).await,
-        "custom element: panel freed"
-    );
-    assert!(!alive_after_gc(&span).await, "custom element: span freed");
+    freed("custom element", weaks).await;
+}
+
+/// Asserts that the panel's section and span that `weaks` refer to were collected.
+async fn freed(what: &str, (section, span): (JsValue, JsValue)) {
+    assert!(!alive_after_gc(&section).await, "{what}: panel freed");
+    assert!(!alive_after_gc(&span).await, "{what}: span freed");
 }
 
 #[wasm_bindgen_test]
