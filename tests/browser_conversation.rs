@@ -1158,3 +1158,44 @@ async fn an_invalid_streamed_document_shows_as_its_text_with_the_error() {
             || p.text(".utp-counters").contains("skipped")
     );
 }
+
+/// At 360 px a short value beside a key half the row wide keeps its line: the row's copy buttons,
+/// hidden until reached, no longer take the width beside it. Both JSON views, the static tree
+/// and the streamed one.
+#[wasm_bindgen_test]
+async fn a_value_beside_a_long_key_keeps_its_line_at_360_px() {
+    let p = mount(360, 600, None);
+    let doc = r#"{"precipitation_probability":0.123456,"a":1}"#;
+    p.push(&[
+        trace(),
+        ev(
+            2,
+            &format!(r#""op":"span_create","trace":"t","span":"j","kind":"json","content":{doc}"#),
+        ),
+        json_span(3, "s"),
+        piece(4, "s", doc, true),
+    ])
+    .await;
+    settle().await;
+    let numbers = p.all("[data-span-kind=json] .utp-json-row > .utp-json-number");
+    let height = |text: &str| -> Vec<f64> {
+        numbers
+            .iter()
+            .filter(|n| n.offset_parent().is_some() && n.text_content().as_deref() == Some(text))
+            .map(|n| n.get_bounding_client_rect().height())
+            .collect()
+    };
+    let (long, short) = (height("0.123456"), height("1"));
+    assert_eq!(
+        (long.len(), short.len()),
+        (2, 2),
+        "each value in both views"
+    );
+    for h in long {
+        assert!(
+            h < short[0] * 1.5,
+            "`0.123456` on one line: {h} px, `1` {} px",
+            short[0]
+        );
+    }
+}
