@@ -100,25 +100,37 @@ impl Panel {
     /// Reads frames until the panel holds sequence number `seq`.
     async fn until(&mut self, seq: u64) {
         while self.model.last_seq().unwrap_or(0) < seq {
-            let text = recv_text(&mut self.ws).await;
-            let mut out = Outcome::default();
-            match decode_server(&text).unwrap() {
-                ServerMessage::Events { first_seq, events } => {
-                    self.frames += 1;
-                    self.seqs
-                        .extend((0..events.len() as u64).map(|i| first_seq + i));
-                    self.model.apply_batch(first_seq, events, &mut out);
-                }
-                ServerMessage::Snapshot { seq, events } => {
-                    self.snapshots += 1;
-                    self.model.apply_snapshot(seq, events, &mut out);
-                }
-                other => panic!("unexpected {other:?}"),
-            }
-            assert!(out.gap.is_none(), "gap: {:?}", out.gap);
-            assert!(out.rejected.is_empty(), "{:?}", out.rejected);
-            assert_eq!(out.duplicates, 0, "nothing is sent twice");
+            self.read().await;
         }
+    }
+
+    /// Reads the frame a new panel's subscription opens with: its snapshot, even an empty one.
+    /// Only then is it subscribed: events sent before are in that snapshot, not live frames.
+    async fn opened(&mut self) {
+        self.read().await;
+        assert_eq!(self.snapshots, 1, "a new panel opens with a snapshot");
+    }
+
+    /// Reads and applies one frame.
+    async fn read(&mut self) {
+        let text = recv_text(&mut self.ws).await;
+        let mut out = Outcome::default();
+        match decode_server(&text).unwrap() {
+            ServerMessage::Events { first_seq, events } => {
+                self.frames += 1;
+                self.seqs
+                    .extend((0..events.len() as u64).map(|i| first_seq + i));
+                self.model.apply_batch(first_seq, events, &mut out);
+            }
+            ServerMessage::Snapshot { seq, events } => {
+                self.snapshots += 1;
+                self.model.apply_snapshot(seq, events, &mut out);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        assert!(out.gap.is_none(), "gap: {:?}", out.gap);
+        assert!(out.rejected.is_empty(), "{:?}", out.rejected);
+        assert_eq!(out.duplicates, 0, "nothing is sent twice");
     }
 }
 
@@ -144,6 +156,8 @@ async fn several_producers_are_ordered_into_one_sequence() {
     common::within(120, async {
         let s = server(|_| {}).await;
         let mut panel = Panel::connect(&s, None, None).await;
+        // Subscribed before the producers start: every event then reaches it live.
+        panel.opened().await;
         let mut tasks = Vec::new();
         for p in 0..3 {
             let mut prod = Producer::connect(s.addr, &format!("proc{p}")).await;
@@ -652,10 +666,9 @@ async fn a_slow_panel_never_blocks_producers_and_is_resynced() {
         let s = server(|c| c.panel_queue = 16).await;
         let mut slow = Panel::connect(&s, None, None).await;
         let mut fast = Panel::connect(&s, None, None).await;
-        // Let both subscribe before the stream starts.
-        slow.until(0).await;
-        fast.until(0).await;
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        // Both subscribed before the stream starts.
+        slow.opened().await;
+        fast.opened().await;
         let mut prod = Producer::connect(s.addr, "p").await;
         let big = "x".repeat(32 << 10);
         stream(&mut prod, "t", 0, 1).await;
