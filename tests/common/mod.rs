@@ -162,19 +162,29 @@ pub fn weak(x: &JsValue) -> JsValue {
 }
 
 /// Whether what `w` refers to is still alive, after collecting garbage (webdriver.json starts
-/// Chromium with `--expose-gc`). Weak references are cleared between tasks, hence the sleeps.
+/// Chromium with `--expose-gc`). The collection runs as a task of its own
+/// (`execution: 'async'`): a `gc()` called from here scans this stack conservatively for DOM
+/// nodes, and a stale word on it can keep a freed node for that round (CI saw it once). A
+/// few rounds apart let anything a pending task still holds go; a real leak survives them all.
+/// Weak references are cleared between tasks, hence the sleeps.
 pub async fn alive_after_gc(w: &JsValue) -> bool {
-    let gc = js_sys::Function::new_no_args("if (!globalThis.gc) throw new Error('no gc()'); gc();");
-    for _ in 0..3 {
+    let gc = js_sys::Function::new_no_args(
+        "if (!globalThis.gc) throw new Error('no gc()'); \
+         return gc({ type: 'major', execution: 'async' });",
+    );
+    let alive = js_sys::Function::new_with_args("w", "return w.deref() !== undefined");
+    for round in 0..4 {
+        sleep(round * 10).await;
+        let collected = gc.call0(&JsValue::NULL).unwrap();
+        wasm_bindgen_futures::JsFuture::from(js_sys::Promise::resolve(&collected))
+            .await
+            .unwrap();
         sleep(0).await;
-        gc.call0(&JsValue::NULL).unwrap();
+        if !alive.call1(&JsValue::NULL, w).unwrap().as_bool().unwrap() {
+            return false;
+        }
     }
-    sleep(0).await;
-    js_sys::Function::new_with_args("w", "return w.deref() !== undefined")
-        .call1(&JsValue::NULL, w)
-        .unwrap()
-        .as_bool()
-        .unwrap()
+    true
 }
 
 /// Whether the page can collect garbage on demand: Chromium can (`--expose-gc`), Firefox
