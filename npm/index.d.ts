@@ -43,7 +43,10 @@ export function mount(element: HTMLElement, options?: MountOptions): PanelHandle
  */
 export function defineElement(): void;
 
-/** A mounted panel. */
+/**
+ * A mounted panel. It stays, live, until {@link PanelHandle.dispose}, even if the page keeps
+ * no reference to this handle.
+ */
 export class PanelHandle {
   private constructor();
   /**

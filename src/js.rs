@@ -44,7 +44,22 @@ pub struct PanelHandle {
 /// Mounts a panel into `element`. `options`: `{ url?: string, theme?: "light" | "dark",
 /// styles?: boolean, maxBytes?: number }`; `styles: false` leaves styling to the host (it
 /// links `panel.css`); `maxBytes` caps the trace state (256 MiB by default).
-#[wasm_bindgen]
+#[wasm_bindgen(js_name = mount, unchecked_return_type = "PanelHandle")]
+pub fn mount_js(element: web_sys::HtmlElement, options: JsValue) -> JsValue {
+    let handle = mount(element, options);
+    let section = handle.mounted.as_ref().map(|(s, _)| s.clone());
+    let handle = JsValue::from(handle);
+    // A mounted panel stays until `dispose()`, as other UI roots do, whether or not the host
+    // keeps its handle: the page holds the panel's section, and the section the handle, so the
+    // handle's finalizer (which would free it and so unmount the panel) cannot run before.
+    if let Some(section) = section {
+        crate::js_glue::keep(&section, &handle);
+    }
+    handle
+}
+
+/// [`mount_js`] for Rust callers (the browser tests): the handle is a Rust value, dropped
+/// when it goes out of scope, which disposes the panel.
 pub fn mount(element: web_sys::HtmlElement, options: JsValue) -> PanelHandle {
     let url = option_string(&options, "url");
     let theme = option_string(&options, "theme");
@@ -166,6 +181,7 @@ impl PanelHandle {
     /// Unmounts the panel and closes its connection.
     pub fn dispose(&mut self) {
         if let Some((section, owner)) = self.mounted.take() {
+            crate::js_glue::release(&section);
             section.remove();
             owner.cleanup();
         }
@@ -173,7 +189,8 @@ impl PanelHandle {
 }
 
 /// A handle freed from JavaScript (`free()`) without `dispose()` still unmounts its panel, as
-/// dropping a Leptos mount does.
+/// dropping a Leptos mount does. (The garbage collector never frees a mounted panel's handle:
+/// see [`mount_js`].)
 impl Drop for PanelHandle {
     fn drop(&mut self) {
         self.dispose();
@@ -189,7 +206,7 @@ impl Drop for PanelHandle {
 // which B6 measures; npm/index.d.ts documents all of it for editors.)
 #[wasm_bindgen(js_name = defineElement)]
 pub fn define_element() {
-    let mount_fn = Closure::<dyn Fn(web_sys::HtmlElement, JsValue) -> PanelHandle>::new(mount);
+    let mount_fn = Closure::<dyn Fn(web_sys::HtmlElement, JsValue) -> JsValue>::new(mount_js);
     if crate::js_glue::define_custom_element("user-trace-panel", mount_fn.as_ref().unchecked_ref())
     {
         // The element class calls it for the page's lifetime.

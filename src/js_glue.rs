@@ -40,6 +40,9 @@ export function define(name, mount) {
   });
   return true;
 }
+const kept = new WeakMap();
+export function keep(section, handle) { kept.set(section, handle); }
+export function release(section) { kept.delete(section); }
 export function post_task_js(f) {
   if (globalThis.scheduler && scheduler.postTask) scheduler.postTask(f);
   else setTimeout(f, 0);
@@ -53,6 +56,9 @@ export function skipped(el) {
 extern "C" {
     #[wasm_bindgen(js_name = define)]
     pub(crate) fn define_custom_element(name: &str, mount: &js_sys::Function) -> bool;
+    /// Holds `handle` for as long as the panel's `section` lives (see `js::mount_js`).
+    pub(crate) fn keep(section: &web_sys::Element, handle: &JsValue);
+    pub(crate) fn release(section: &web_sys::Element);
     pub(crate) fn post_task_js(f: &JsValue);
     pub(crate) fn queue_microtask_js(f: &JsValue);
     /// Whether the browser is not rendering what `el` holds now: `el` (or a box around it) is

@@ -1843,6 +1843,75 @@ async fn panels_a_javascript_host_is_done_with_are_freed() {
     freed("custom element", weaks).await;
 }
 
+/// A JavaScript host that mounts a panel and keeps no reference to its handle still has its
+/// panel, live, after garbage is collected: it goes with `dispose()`, as other UI roots do.
+/// Through the handle as JavaScript sees it (`js::mount_js`), where the collector frees what
+/// nothing holds.
+#[wasm_bindgen_test]
+async fn a_panel_whose_handle_the_host_dropped_stays_until_disposed() {
+    if !can_collect_garbage() {
+        return;
+    }
+    let call = |h: &JsValue, method: &str, arg: &JsValue| {
+        js_sys::Reflect::get(h, &method.into())
+            .unwrap()
+            .dyn_into::<js_sys::Function>()
+            .expect(method)
+            .call1(h, arg)
+            .unwrap()
+    };
+    let span = |id: &str, text: &str| {
+        format!(
+            r#"[{{"id":"t{id}","process":"p","ts":1,"op":"trace_start","trace":"t","name":"run"}},{{"id":"{id}","process":"p","ts":2,"op":"span_create","trace":"t","span":"{id}","kind":"text","content":"{text}"}}]"#
+        )
+    };
+    let el = host();
+    let handle = user_trace_panel::js::mount_js(el.clone(), JsValue::UNDEFINED);
+    call(&handle, "push", &span("a", "first").into());
+    settle().await;
+    let kept = weak(&handle);
+    drop(handle);
+    assert!(
+        alive_after_gc(&kept).await,
+        "the handle of a mounted panel is not collected"
+    );
+    let section = el
+        .query_selector(".utp-panel")
+        .unwrap()
+        .expect("still mounted");
+    assert!(section.is_connected());
+    // Still live: what is pushed through the handle shows.
+    let handle = js_sys::Reflect::get(&kept, &"deref".into())
+        .unwrap()
+        .dyn_into::<js_sys::Function>()
+        .unwrap()
+        .call0(&kept)
+        .unwrap();
+    call(&handle, "push", &span("b", "second").into());
+    settle().await;
+    let shown = el.text_content().unwrap_or_default();
+    assert!(
+        shown.contains("first") && shown.contains("second"),
+        "{shown}"
+    );
+    // Disposed, it goes, and the handle with it once the host lets go.
+    let gone = weak(&section);
+    call(&handle, "dispose", &JsValue::UNDEFINED);
+    assert!(!section.is_connected(), "dispose() unmounts");
+    drop((handle, section));
+    settle().await;
+    assert!(!alive_after_gc(&gone).await, "a disposed panel is freed");
+    assert!(!alive_after_gc(&kept).await, "and its handle, dropped");
+    // `free()` without `dispose()` unmounts too.
+    let el = host();
+    let handle = user_trace_panel::js::mount_js(el.clone(), JsValue::UNDEFINED);
+    call(&handle, "push", &span("c", "third").into());
+    settle().await;
+    let section = el.query_selector(".utp-panel").unwrap().expect("mounted");
+    call(&handle, "free", &JsValue::UNDEFINED);
+    assert!(!section.is_connected(), "free() unmounts");
+}
+
 /// Asserts that the panel's section and span that `weaks` refer to were collected.
 async fn freed(what: &str, (section, span): (JsValue, JsValue)) {
     assert!(!alive_after_gc(&section).await, "{what}: panel freed");
