@@ -1199,3 +1199,84 @@ async fn a_value_beside_a_long_key_keeps_its_line_at_360_px() {
         );
     }
 }
+
+/// A JSON row reached by the pointer or the keyboard shows its copy buttons without covering
+/// any of it, at 360 px, at every depth, in both views (the static tree and the streamed one),
+/// for the last row of a span too (the next span does not paint over them).
+#[wasm_bindgen_test]
+async fn a_reached_json_rows_buttons_cover_none_of_it_at_360_px() {
+    let p = mount(360, 900, None);
+    let doc = r#"{"a_rather_long_key_name":{"another_long_key_name":{"deepest_key_with_a_long_name":null,"x":1}},"precipitation_probability":0.8}"#;
+    p.push(&[
+        trace(),
+        ev(
+            2,
+            &format!(r#""op":"span_create","trace":"t","span":"j","kind":"json","content":{doc}"#),
+        ),
+        json_span(3, "s"),
+        piece(4, "s", doc, true),
+        ev(
+            5,
+            r#""op":"span_create","trace":"t","span":"after","kind":"text","content":"the next span, under the last row of the one before""#,
+        ),
+    ])
+    .await;
+    settle().await;
+    // Everything open.
+    loop {
+        let closed = p.all("[data-span-kind=json] .utp-json-row[aria-expanded=false]");
+        if closed.is_empty() {
+            break;
+        }
+        closed[0].click();
+        frame().await;
+    }
+    let rows: Vec<_> = p
+        .all("[data-span-kind=json] .utp-json-row")
+        .into_iter()
+        .filter(|r| r.query_selector(".utp-json-actions").unwrap().is_some())
+        .collect();
+    assert_eq!(rows.len(), 12, "six member rows and the root in both views");
+    let overlap = |a: &web_sys::DomRect, b: &web_sys::DomRect| {
+        a.left() < b.right() - 0.5
+            && b.left() < a.right() - 0.5
+            && a.top() < b.bottom() - 0.5
+            && b.top() < a.bottom() - 0.5
+    };
+    for row in rows {
+        row.set_tab_index(-1);
+        row.focus().unwrap();
+        let actions = row.query_selector(".utp-json-actions").unwrap().unwrap();
+        let what = row.text_content().unwrap_or_default();
+        assert_eq!(computed(&actions, "visibility"), "visible", "{what}");
+        // In the viewport, for the look at what is on top.
+        actions.scroll_into_view_with_bool(false);
+        let a = actions.get_bounding_client_rect();
+        let children = row.children();
+        for i in 0..children.length() {
+            let c = children.item(i).unwrap();
+            if c != actions {
+                assert!(
+                    !overlap(&a, &c.get_bounding_client_rect()),
+                    "{what}: the buttons cover `{}`",
+                    c.text_content().unwrap_or_default()
+                );
+            }
+        }
+        // On top, and inside the panel: what is at their middle is theirs.
+        let (x, y) = (a.left() + a.width() / 2.0, a.top() + a.height() / 2.0);
+        let panel = p.el.get_bounding_client_rect();
+        assert!(
+            a.left() >= panel.left() && a.right() <= panel.right(),
+            "{what}: inside the panel"
+        );
+        let top = document()
+            .element_from_point(x as f32, y as f32)
+            .expect("something there");
+        assert!(
+            actions.contains(Some(&top)),
+            "{what}: {} is over the buttons",
+            top.class_name()
+        );
+    }
+}
