@@ -26,6 +26,11 @@ fn event(id: &str, ts: u64, rest: &str) -> String {
     format!(r#"{{"id":"{id}","process":"bench@loopback","ts":{ts},{rest}}}"#)
 }
 
+/// B1's tokens, in turn.
+const B1_WORDS: [&str; 10] = [
+    "the", "model", "streams", "tokens,", "one", "by", "one", "and", "so", "on.",
+];
+
 /// B1: one text span, `rate` tokens/s for `secs` s. Returns the file and the final text's length.
 fn token_stream(dir: &Path, rate: u64, secs: u64) -> Result<(PathBuf, usize)> {
     let t0 = 1_700_000_000_000_000u64;
@@ -43,11 +48,8 @@ fn token_stream(dir: &Path, rate: u64, secs: u64) -> Result<(PathBuf, usize)> {
         r#""op":"span_create","trace":"t","span":"s","kind":"text","content":"Answer:""#,
     ));
     out.push('\n');
-    let words = [
-        "the", "model", "streams", "tokens,", "one", "by", "one", "and", "so", "on.",
-    ];
     for i in 0..rate * secs {
-        let token = format!(" {}", words[(i % 10) as usize]);
+        let token = format!(" {}", B1_WORDS[(i % 10) as usize]);
         len += token.len();
         let ts = t0 + 2 + i * 1_000_000 / rate;
         out.push_str(&event(
@@ -607,6 +609,7 @@ fn b1(cx: &Cx, rows: &mut Vec<Row>) -> Result {
     let rate = 2_000;
     let (b1, text_len) = token_stream(&cx.data, rate, cx.secs)?;
     let mut b1_results = Vec::new();
+    let mut floor = Vec::new();
     for (name, file, shown) in [
         (
             "panel",
@@ -654,6 +657,20 @@ fn b1(cx: &Cx, rows: &mut Vec<Row>) -> Result {
         }
         if name == "panel" {
             cx.profiler.stop("b1")?;
+            // The floor: the same DOM changes by plain script on the panel's own page and
+            // styles, for as many frames as the stream (longer than WebDriver's default 30 s).
+            cx.browser.script_timeout(300)?;
+            let words: Vec<String> = B1_WORDS.iter().map(|w| format!("' {w}'")).collect();
+            floor = page(
+                cx.browser,
+                &format!(
+                    "const s = await bench.streamStatic({{ frames: {frames}, tokens: {tokens}, streams: 1, words: [{words}], start: 'Answer:' }});
+                     return `p50=${{s.p50}};p95=${{s.p95}};texts=${{s.texts}}`;",
+                    frames = secs * 60,
+                    tokens = rate as f64 / 60.0,
+                    words = words.join(","),
+                ),
+            )?;
         }
         println!(
             "    frame work p50 {:.2} ms, p95 {:.2} ms, max {:.1} ms, {} long tasks",
@@ -691,6 +708,18 @@ fn b1(cx: &Cx, rows: &mut Vec<Row>) -> Result {
             },
         });
     }
+    rows.push(Row {
+        scenario: "B1",
+        what: format!("baseline: the panel's DOM changes (each frame's {:.0} tokens appended to its text's last 4 KB block, the text and the tree scrolled to their ends) by plain script on the panel's page, {} frames: frame work p50 / p95; panel / baseline p50; p95", rate as f64 / 60.0, secs * 60),
+        figure: format!(
+            "{:.2} / {:.2} ms; {:.2}x; {:.2}x",
+            get(&floor, "p50"),
+            get(&floor, "p95"),
+            p50(0) / get(&floor, "p50"),
+            p95(0) / get(&floor, "p95")
+        ),
+        target: "report".into(),
+    });
     rows.push(Row {
         scenario: "B1",
         what: "panel / vanilla appendData, frame work p50; p95".into(),
