@@ -64,6 +64,21 @@ pub fn text(parent: &Node, text: &str) -> web_sys::Text {
     t
 }
 
+/// Sets `el`'s text, changing its one Text node in place when it has one. Replacing the node
+/// (`set_text_content`) removes one node and inserts another, which costs the page a style
+/// recalc on top of the layout any changed text costs: the status bar's counter changes every
+/// frame of a stream, and each stream's figures with the clock.
+pub fn set_text(el: &Node, text: &str) {
+    let only = el
+        .first_child()
+        .filter(|c| c.next_sibling().is_none())
+        .and_then(|c| c.dyn_into::<web_sys::Text>().ok());
+    match only {
+        Some(t) => t.set_data(text),
+        None => el.set_text_content(Some(text)),
+    }
+}
+
 pub fn set(el: &Element, name: &str, value: &str) {
     let _ = el.set_attribute(name, value);
 }

@@ -32,7 +32,7 @@ pub fn way_in(cx: Ctx, id: TraceId) -> Element {
             format!("▸ {name} · {}", depth::more_levels(below + 1))
         });
         if text != shown {
-            button.set_text_content(Some(&text));
+            dom::set_text(&button, &text);
             shown = text;
         }
     });
@@ -72,7 +72,7 @@ pub fn focus_bar(parent: &Element, store: Store) {
                     let (name, top) = (label_text::plain(name), label_text::plain(top));
                     format!("{name} · level {} in {top}", m.depth(id))
                 });
-                place.set_text_content(Some(&text));
+                dom::set_text(&place, &text);
             });
             bar
         },

@@ -121,7 +121,7 @@ pub fn errors_nav(section: &Element, cx: PanelCx) {
             1 => "⚠ 1 error".to_owned(),
             n => format!("⚠ {n} errors"),
         };
-        shown.set_text_content(Some(&words));
+        dom::set_text(&shown, &words);
         dom::set(
             &shown,
             "aria-label",

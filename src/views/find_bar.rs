@@ -371,6 +371,6 @@ fn render(h: Handle) {
             "data-state",
             if s.error.is_some() { "error" } else { "" },
         );
-        count.set_text_content(Some(&text));
+        dom::set_text(&count, &text);
     });
 }

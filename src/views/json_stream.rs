@@ -223,7 +223,7 @@ impl View {
                 s.remove();
                 self.state = None;
             }
-            (Some(s), false) => s.set_text_content(Some(&line)),
+            (Some(s), false) => dom::set_text(s, &line),
             (None, false) => {
                 let s = dom::add_text(&self.root, "div", "utp-json-stream-state", &line);
                 self.state = Some(s);
@@ -317,9 +317,10 @@ impl View {
         self.held = held;
         for (level, o) in self.levels.iter_mut().zip(open) {
             if level.shown != Some(o.count) {
-                level
-                    .summary
-                    .set_text_content(Some(&json_partial::open_summary(level.object, o.count)));
+                dom::set_text(
+                    &level.summary,
+                    &json_partial::open_summary(level.object, o.count),
+                );
                 level.shown = Some(o.count);
             }
         }
@@ -729,9 +730,10 @@ impl View {
             let _ = level.children.append_child(&page);
         }
         let row = if kept {
-            level
-                .summary
-                .set_text_content(Some(&json::container_summary(kind, level.rendered)));
+            dom::set_text(
+                &level.summary,
+                &json::container_summary(kind, level.rendered),
+            );
             if let Ok(Some(badge)) = level.node.query_selector(".utp-json-open-badge") {
                 badge.remove();
             }
@@ -888,10 +890,10 @@ impl GroupRow {
         let n = self.pages.push(&page) as usize;
         let row = self.node.first_element_child();
         if let Some(label) = row.and_then(|r| r.last_child()) {
-            label.set_text_content(Some(&json_tree::range_label(
-                self.first,
-                self.first + n * PAGE - 1,
-            )));
+            dom::set_text(
+                &label,
+                &json_tree::range_label(self.first, self.first + n * PAGE - 1),
+            );
         }
         // Expanded, it shows its pages (collapsed, none).
         if let Some(children) = self

@@ -35,7 +35,7 @@ pub fn status_bar(parent: &Element, store: Store, status: RwSignal<Status>, retr
     dom::effect(move || {
         let (state, text) = describe(status.get());
         dom::set(&conn, "data-state", state);
-        conn.set_text_content(Some(&text));
+        dom::set_text(&conn, &text);
     });
     dom::show(
         &bar,
@@ -60,7 +60,7 @@ pub fn status_bar(parent: &Element, store: Store, status: RwSignal<Status>, retr
                 crate::format::count(c.evicted, "trace", "traces")
             ));
         }
-        counters.set_text_content(Some(&s));
+        dom::set_text(&counters, &s);
     });
     let expanded = RwSignal::new(false);
     dom::show(
@@ -86,7 +86,7 @@ pub fn status_bar(parent: &Element, store: Store, status: RwSignal<Status>, retr
                 } else {
                     String::new()
                 };
-                node.set_text_content(Some(&format!("{}{more}", n.text)));
+                dom::set_text(&node, &format!("{}{more}", n.text));
                 let open = dom::aria_bool(expanded.get());
                 dom::set(&node, "aria-expanded", open);
             });

@@ -87,7 +87,7 @@ pub fn stream_stats(parent: &Element, store: Store, id: SpanId) {
                 let e = els.get_or_insert_with(|| Els::new(&parent));
                 dom::toggle_class(&e.root, "utp-hidden", false);
                 dom::toggle_class(&e.dot, "utp-hidden", !s.live);
-                e.words.set_text_content(Some(&s.text));
+                dom::set_text(&e.words, &s.text);
             }
             (None, Some(e)) => dom::toggle_class(&e.root, "utp-hidden", true),
             (None, None) => {}

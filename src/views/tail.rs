@@ -69,7 +69,7 @@ pub fn new_pill(parent: &Element, store: Store, follow: RwSignal<bool>) {
                         format!("{n} new traces and spans: follow the newest"),
                     ),
                 };
-                node.set_text_content(Some(&text));
+                dom::set_text(&node, &text);
                 dom::set(&node, "aria-label", &name);
             });
             dom::on(&b, "click", move |_| follow.set(true));
@@ -105,7 +105,7 @@ pub fn follow_state(section: &Element, store: Store, follow: RwSignal<bool>) {
             (true, true) => "● Following the pinned span",
             (false, _) => "○ Not following",
         };
-        state.set_text_content(Some(text));
+        dom::set_text(&state, text);
         dom::set(&state, "aria-pressed", dom::aria_bool(on));
         dom::set(
             &state,

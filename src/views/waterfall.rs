@@ -121,7 +121,7 @@ pub fn waterfall(parent: &Element, store: Store, what: Timed) {
                 timing::percent(bar.width)
             ),
         );
-        root.set_text_content(Some(text));
+        dom::set_text(&root, text);
         let verb = if *open { "running for" } else { "lasted" };
         dom::set(
             &root,
