@@ -330,9 +330,21 @@ async fn a_streaming_span_shows_it_is_open_its_first_token_and_its_rate() {
         live.get_attribute("aria-label").as_deref(),
         Some("still streaming")
     );
+    // It blinks with the panel's clock, lit then dimmed each half second (not a CSS
+    // animation, which restyled it every frame).
+    let mut seen = std::collections::BTreeSet::new();
+    for _ in 0..15 {
+        seen.insert(style(&live).get_property_value("opacity").unwrap());
+        sleep(100).await;
+    }
+    assert_eq!(
+        seen.into_iter().collect::<Vec<_>>(),
+        ["0.3", "1"],
+        "lit and dimmed in turn"
+    );
     assert_eq!(
         style(&live).get_property_value("animation-name").unwrap(),
-        "utp-pulse"
+        "none"
     );
     // Ended: the marker goes, the stats and its duration stay.
     p.push(&[ev(

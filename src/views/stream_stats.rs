@@ -11,6 +11,9 @@ use web_sys::Element;
 use crate::store::Store;
 use crate::{dom, timing};
 
+/// How long the live marker stays lit, then dimmed (in microseconds).
+const BLINK_US: u64 = 500_000;
+
 /// What the stats show, read from the model.
 #[derive(Clone, PartialEq)]
 struct Shown {
@@ -50,6 +53,7 @@ pub fn stream_stats(parent: &Element, store: Store, id: SpanId) {
     // that fast; the clock moves them while the span is live.
     let shape = store.span_shape_trigger(id);
     let mut shown: Option<Shown> = None;
+    let mut dim = false;
     dom::effect(move || {
         shape.track();
         // The trace's end ends the live marker.
@@ -76,8 +80,15 @@ pub fn stream_stats(parent: &Element, store: Store, id: SpanId) {
                 })
             })
             .filter(|s| s.live || !s.text.is_empty());
-        if now.as_ref().is_some_and(|s| s.live) {
-            crate::clock::now_tracked();
+        // The live marker blinks with the clock: a CSS animation restyled it on every frame,
+        // and each open stream's marker with it (B9: a third of a millisecond a frame).
+        let dim_now = now.as_ref().is_some_and(|s| s.live)
+            && (crate::clock::now_tracked() / BLINK_US) % 2 == 1;
+        if dim_now != dim {
+            if let Some(e) = &els {
+                dom::toggle_class(&e.dot, "utp-dim", dim_now);
+                dim = dim_now;
+            }
         }
         if now == shown {
             return;
