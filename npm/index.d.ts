@@ -61,10 +61,38 @@ export class PanelHandle {
   push(events: readonly TraceEvent[] | string): void;
   /** Drops everything shown. */
   clear(): void;
-  /** Unmounts the panel and closes its connection. Later calls do nothing. */
+  /**
+   * Calls `callback` each time the reader activates a trace or span (a click on it, or Enter):
+   * the host's link from the panel to its program.
+   */
+  onActivate(callback: (activation: Activation) => void): void;
+  /**
+   * Calls `callback` with the sources that have errors, sorted: now, whenever the set grows,
+   * and with `[]` after a clear (for badges on the host's nodes).
+   */
+  onErrorSources(callback: (sources: string[]) => void): void;
+  /**
+   * Shows the newest span of `source` (its traces expand, it is scrolled to and highlighted);
+   * `false` if no span has that source.
+   */
+  reveal(source: string): boolean;
+  /**
+   * Unmounts the panel and closes its connection. Later calls do nothing. Removing the panel's
+   * element from the page does not do this: the panel stays until `dispose()`.
+   */
   dispose(): void;
   /** Frees the handle's memory (and unmounts the panel if `dispose` was not called). */
   free(): void;
+}
+
+/** What the reader activated ({@link PanelHandle.onActivate}): producer ids. */
+export interface Activation {
+  /** The trace's id. */
+  trace: string;
+  /** The span's id; `null` for a trace's header. */
+  span: string | null;
+  /** The nearest `source` (the host's name for the node that made it); `null` if none. */
+  source: string | null;
 }
 
 // ---- Events (docs/PROTOCOL.md, "Events"; JSON Schema: event.schema.json) ----
@@ -220,10 +248,23 @@ export interface UserTracePanelElement extends HTMLElement {
   push(events: readonly TraceEvent[] | string): void;
   /** As {@link PanelHandle.clear}. */
   clear(): void;
+  /** As {@link PanelHandle.reveal}; `false` while the element is not in the page. */
+  reveal(source: string): boolean;
+}
+
+/**
+ * Events `<user-trace-panel>` sends (they bubble and cross shadow roots):
+ * `user-trace-activate` as {@link PanelHandle.onActivate}, `user-trace-error-sources` as
+ * {@link PanelHandle.onErrorSources}.
+ */
+export interface UserTracePanelEventMap {
+  "user-trace-activate": CustomEvent<Activation>;
+  "user-trace-error-sources": CustomEvent<string[]>;
 }
 
 declare global {
   interface HTMLElementTagNameMap {
     "user-trace-panel": UserTracePanelElement;
   }
+  interface HTMLElementEventMap extends UserTracePanelEventMap {}
 }

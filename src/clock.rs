@@ -16,6 +16,8 @@ struct Clock {
     wanted: Cell<bool>,
     /// A tick is scheduled.
     running: Cell<bool>,
+    /// Ticks so far: what keeps in step with the clock (the live markers' blink).
+    count: Cell<u64>,
 }
 
 thread_local! {
@@ -23,6 +25,7 @@ thread_local! {
         tick: ArcTrigger::new(),
         wanted: Cell::new(false),
         running: Cell::new(false),
+        count: Cell::new(0),
     };
 }
 
@@ -43,11 +46,17 @@ pub fn now_tracked() -> u64 {
     now()
 }
 
+/// The clock's ticks so far (read after [`now_tracked`] to run again at the next one).
+pub fn ticks() -> u64 {
+    CLOCK.with(|c| c.count.get())
+}
+
 fn schedule() {
     set_timeout(
         || {
             CLOCK.with(|c| {
                 if c.wanted.replace(false) {
+                    c.count.set(c.count.get() + 1);
                     c.tick.notify();
                     schedule();
                 } else {

@@ -50,8 +50,9 @@ pub fn mount_js(element: web_sys::HtmlElement, options: JsValue) -> JsValue {
     let section = handle.mounted.as_ref().map(|(s, _)| s.clone());
     let handle = JsValue::from(handle);
     // A mounted panel stays until `dispose()`, as other UI roots do, whether or not the host
-    // keeps its handle: the page holds the panel's section, and the section the handle, so the
-    // handle's finalizer (which would free it and so unmount the panel) cannot run before.
+    // keeps its handle or its element: the panel's views hold its section, and the section the
+    // handle, so the handle's finalizer (which would free it and so unmount the panel) cannot
+    // run before.
     if let Some(section) = section {
         crate::js_glue::keep(&section, &handle);
     }

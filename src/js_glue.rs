@@ -56,7 +56,8 @@ export function skipped(el) {
 extern "C" {
     #[wasm_bindgen(js_name = define)]
     pub(crate) fn define_custom_element(name: &str, mount: &js_sys::Function) -> bool;
-    /// Holds `handle` for as long as the panel's `section` lives (see `js::mount_js`).
+    /// Holds `handle` until `release`: the section lives as long as its panel (its views hold
+    /// it), so this keeps the handle until `dispose()` (see `js::mount_js`).
     pub(crate) fn keep(section: &web_sys::Element, handle: &JsValue);
     pub(crate) fn release(section: &web_sys::Element);
     pub(crate) fn post_task_js(f: &JsValue);

@@ -1236,7 +1236,11 @@ async fn a_reached_json_rows_buttons_cover_none_of_it_at_360_px() {
         .into_iter()
         .filter(|r| r.query_selector(".utp-json-actions").unwrap().is_some())
         .collect();
-    assert_eq!(rows.len(), 12, "six member rows and the root in both views");
+    assert_eq!(
+        rows.len(),
+        12,
+        "the root and its five members, in both views"
+    );
     let overlap = |a: &web_sys::DomRect, b: &web_sys::DomRect| {
         a.left() < b.right() - 0.5
             && b.left() < a.right() - 0.5

@@ -15,4 +15,11 @@ element.setAttribute("theme", "dark");
 document.body.append(element);
 element.push([{ id: "c1", process: "web@browser", ts: 1, op: "trace_start", trace: "el", name: "From the element" }]);
 
+// The host's links: what the reader activates, the sources with errors, reveal.
+panel.onActivate(({ trace, span, source }) => console.log(trace, span ?? "", source ?? ""));
+panel.onErrorSources((sources: string[]) => console.log(sources.length));
+const shown: boolean = panel.reveal("node-1") || element.reveal("node-1");
+element.addEventListener("user-trace-activate", (e) => console.log(e.detail.trace, shown));
+element.addEventListener("user-trace-error-sources", (e) => console.log(e.detail.join(",")));
+
 Object.assign(window, { panel, element });

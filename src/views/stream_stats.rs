@@ -11,8 +11,8 @@ use web_sys::Element;
 use crate::store::Store;
 use crate::{dom, timing};
 
-/// How long the live marker stays lit, then dimmed (in microseconds).
-const BLINK_US: u64 = 500_000;
+/// How many of the clock's ticks the live marker stays lit, then dimmed (half a second).
+const BLINK_TICKS: u64 = 2;
 
 /// What the stats show, read from the model.
 #[derive(Clone, PartialEq)]
@@ -82,8 +82,10 @@ pub fn stream_stats(parent: &Element, store: Store, id: SpanId) {
             .filter(|s| s.live || !s.text.is_empty());
         // The live marker blinks with the clock: a CSS animation restyled it on every frame,
         // and each open stream's marker with it (B9: a third of a millisecond a frame).
-        let dim_now = now.as_ref().is_some_and(|s| s.live)
-            && (crate::clock::now_tracked() / BLINK_US) % 2 == 1;
+        let dim_now = now.as_ref().is_some_and(|s| s.live) && {
+            crate::clock::now_tracked();
+            (crate::clock::ticks() / BLINK_TICKS) % 2 == 1
+        };
         if dim_now != dim {
             if let Some(e) = &els {
                 dom::toggle_class(&e.dot, "utp-dim", dim_now);
