@@ -1159,14 +1159,10 @@ async fn an_invalid_streamed_document_shows_as_its_text_with_the_error() {
     );
 }
 
-/// At 360 px a short value beside a key half the row wide keeps its line: the row's copy buttons,
-/// hidden until reached, no longer take the width beside it. Both JSON views, the static tree
-/// and the streamed one.
-#[wasm_bindgen_test]
-async fn a_value_beside_a_long_key_keeps_its_line_at_360_px() {
-    let p = mount(360, 600, None);
-    let doc = r#"{"precipitation_probability":0.123456,"a":1}"#;
-    p.push(&[
+/// A trace with the JSON document `doc` in both views: a static `json` span (`j`) and the
+/// same text streamed into another (`s`).
+fn in_both_views(doc: &str) -> Vec<String> {
+    vec![
         trace(),
         ev(
             2,
@@ -1174,7 +1170,18 @@ async fn a_value_beside_a_long_key_keeps_its_line_at_360_px() {
         ),
         json_span(3, "s"),
         piece(4, "s", doc, true),
-    ])
+    ]
+}
+
+/// At 360 px a short value beside a key half the row wide keeps its line: the row's copy buttons,
+/// hidden until reached, no longer take the width beside it. Both JSON views, the static tree
+/// and the streamed one.
+#[wasm_bindgen_test]
+async fn a_value_beside_a_long_key_keeps_its_line_at_360_px() {
+    let p = mount(360, 600, None);
+    p.push(&in_both_views(
+        r#"{"precipitation_probability":0.123456,"a":1}"#,
+    ))
     .await;
     settle().await;
     let numbers = p.all("[data-span-kind=json] .utp-json-row > .utp-json-number");
@@ -1206,21 +1213,14 @@ async fn a_value_beside_a_long_key_keeps_its_line_at_360_px() {
 #[wasm_bindgen_test]
 async fn a_reached_json_rows_buttons_cover_none_of_it_at_360_px() {
     let p = mount(360, 900, None);
-    let doc = r#"{"a_rather_long_key_name":{"another_long_key_name":{"deepest_key_with_a_long_name":null,"x":1}},"precipitation_probability":0.8}"#;
-    p.push(&[
-        trace(),
-        ev(
-            2,
-            &format!(r#""op":"span_create","trace":"t","span":"j","kind":"json","content":{doc}"#),
-        ),
-        json_span(3, "s"),
-        piece(4, "s", doc, true),
-        ev(
-            5,
-            r#""op":"span_create","trace":"t","span":"after","kind":"text","content":"the next span, under the last row of the one before""#,
-        ),
-    ])
-    .await;
+    let mut events = in_both_views(
+        r#"{"a_rather_long_key_name":{"another_long_key_name":{"deepest_key_with_a_long_name":null,"x":1}},"precipitation_probability":0.8}"#,
+    );
+    events.push(ev(
+        5,
+        r#""op":"span_create","trace":"t","span":"after","kind":"text","content":"the next span, under the last row of the one before""#,
+    ));
+    p.push(&events).await;
     settle().await;
     // Everything open.
     loop {
