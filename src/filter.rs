@@ -74,28 +74,28 @@ pub fn has(hay: &str, needle: &str) -> bool {
 /// The longest text [`has`] scans window by window.
 const SCAN_LIMIT: usize = 4096;
 
-/// Whether `hay` holds `needle` (lower-case ASCII) in any ASCII case, in one pass that also
-/// checks that `hay` is ASCII: None when it is not, and no match came before its first byte
-/// that is not (its lower case, which can hold ASCII, must then be made: the Kelvin sign is a
-/// `k`).
+/// Whether `hay` holds `needle` (lower-case ASCII) in any ASCII case; None when `hay` is not
+/// ASCII (its lower case, which can hold ASCII, must then be made: the Kelvin sign is a `k`).
+/// The ASCII check reads a word at a time, and only the places a match can start are
+/// compared: most texts a find looks at are a few bytes longer than the query.
 fn ascii_folded(hay: &[u8], needle: &[u8]) -> Option<bool> {
-    let Some(&first) = needle.first() else {
+    if !hay.is_ascii() {
+        return None;
+    }
+    let Some((&first, rest)) = needle.split_first() else {
         return Some(true);
     };
     let other = first.to_ascii_uppercase();
-    for (i, &b) in hay.iter().enumerate() {
-        if !b.is_ascii() {
-            return None;
-        }
-        if (b == first || b == other)
+    let starts = hay
+        .len()
+        .checked_sub(needle.len())
+        .map_or(0, |last| last + 1);
+    Some(hay.iter().take(starts).enumerate().any(|(i, &b)| {
+        (b == first || b == other)
             && hay
-                .get(i..i + needle.len())
-                .is_some_and(|w| w.eq_ignore_ascii_case(needle))
-        {
-            return Some(true);
-        }
-    }
-    Some(false)
+                .get(i + 1..i + needle.len())
+                .is_some_and(|w| w.eq_ignore_ascii_case(rest))
+    }))
 }
 
 fn contains(m: &Model, id: TraceId, needle: &str) -> bool {
@@ -241,6 +241,12 @@ mod tests {
             ("abc \u{212A}elvin", "kelvin", true),
             ("abc \u{212A}elvi", "kelvin", false),
             ("été needl", "needle", false),
+            // Where a match can start: the last place, one past it, the whole text.
+            ("xxNEEDLE", "needle", true),
+            ("xxNEEDL", "needle", false),
+            ("NEEDLE", "needle", true),
+            ("xneedlx", "needle", false),
+            ("nnnnnneedle", "needle", true),
         ] {
             assert_eq!(has(hay, needle), want, "{hay:?} {needle:?}");
             // The same answer as lower-casing a copy.

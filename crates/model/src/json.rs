@@ -31,9 +31,10 @@ impl JsonKind {
     }
 }
 
-/// The kind of the value `raw` (leading whitespace allowed).
+/// The kind of the value `raw` (leading whitespace allowed: JSON's is ASCII, read byte by
+/// byte; find asks this of every item and value, most of them a few bytes long).
 pub fn kind(raw: &str) -> JsonKind {
-    match raw.trim_start().as_bytes().first() {
+    match raw.trim_ascii_start().as_bytes().first() {
         Some(b'{') => JsonKind::Object,
         Some(b'[') => JsonKind::Array,
         Some(b'"') => JsonKind::String,

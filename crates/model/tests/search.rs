@@ -180,6 +180,31 @@ fn json_is_walked_only_when_its_text_can_hold_a_match() {
     assert_eq!(all(&m, &whole).len(), 1, "$.ab");
 }
 
+/// The escape is seen wherever it is in a document of any length (short documents are read
+/// byte by byte, longer ones otherwise): one each side of that edge, escaped last.
+#[test]
+fn an_escape_at_the_end_of_a_document_of_any_length_is_seen() {
+    for len in [30, 63, 64, 65, 66, 200] {
+        let tail = r#"","e":"\u0041BC"}"#;
+        let doc = format!(r#"{{"pad":"{}{tail}"#, "x".repeat(len - 8 - tail.len()));
+        assert_eq!(doc.len(), len, "{doc}");
+        let mut m = Model::default();
+        let mut p = Producer::new("a");
+        apply_ok(&mut m, [p.trace("t", "run"), p.json("t", "j", &doc)]);
+        let mut s = Search::new(&m).for_parts(64);
+        assert!(s.run(&m, &|hay: &str| hay.contains("ABC"), usize::MAX));
+        let paths: Vec<String> = s
+            .found()
+            .iter()
+            .filter_map(|place| match place {
+                Place::Json { steps, .. } => steps.last().map(|s| s.path.clone()),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(paths, ["$.e"], "a document of {len} bytes");
+    }
+}
+
 #[test]
 fn a_node_evicted_between_slices_is_skipped() {
     let mut m = model();
