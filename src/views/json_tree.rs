@@ -386,17 +386,30 @@ fn member_views<'a>(
         let index = first_index + i;
         let start = offset_in(text, m.value);
         let key = m.key.map(|k| json_string::decode(k).into_owned());
+        let end = start + m.value.len();
+        // The decoder's pages of a large member: expanding it makes no pass over it.
+        let known = (!m.pages.is_empty()).then(|| {
+            Arc::new(OnceLock::from(Outline {
+                start,
+                end,
+                found: Arc::new(json::Outline {
+                    starts: m.pages.to_vec(),
+                    count: m.count,
+                    first_page: Vec::new(),
+                }),
+            }))
+        });
         let node = Value {
             text: text.clone(),
             start,
-            end: start + m.value.len(),
+            end,
             key: key.or_else(|| Some(index.to_string())),
             path: format!("{path}{}", json::path_segment(m.key, index)),
             count: Some(m.count),
             level,
             depth,
         };
-        let _ = parent.append_child(&json_node(node, false, None));
+        let _ = parent.append_child(&json_node(node, false, known));
     }
 }
 /// Where a container's members are: its trimmed span in the text, and its outline (pages,

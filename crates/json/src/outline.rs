@@ -24,6 +24,9 @@ pub struct Member<'a> {
     /// How many members the value has (0 for scalars): counted while skipping it, so that a
     /// view can summarize the children of a node from the one pass that listed them.
     pub count: usize,
+    /// Where each page of the value's members starts (offsets into the value), when the
+    /// decoder noted it while skipping the value (see [`MemberAt::pages`]); otherwise empty.
+    pub pages: &'a [usize],
 }
 
 /// A member by its byte ranges in its container's trimmed text: kept without borrowing it.
@@ -32,11 +35,15 @@ pub struct MemberAt {
     pub key: Option<Range<usize>>,
     pub value: Range<usize>,
     pub count: usize,
+    /// Where each page of the value's members starts (offsets into the value): noted by the
+    /// decoder for a value of more than [`PAGE`] members and at least [`OUTLINE_FROM`] bytes,
+    /// so that expanding it needs no pass over it; empty otherwise.
+    pub pages: Vec<usize>,
 }
 
 impl MemberAt {
     /// The member in `container` (the same trimmed text it was found in).
-    pub fn get<'a>(&self, container: &'a str) -> Option<Member<'a>> {
+    pub fn get<'a>(&'a self, container: &'a str) -> Option<Member<'a>> {
         let key = match &self.key {
             Some(k) => Some(container.get(k.clone())?),
             None => None,
@@ -45,6 +52,7 @@ impl MemberAt {
             key,
             value: container.get(self.value.clone())?,
             count: self.count,
+            pages: &self.pages,
         })
     }
 }

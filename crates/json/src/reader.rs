@@ -50,6 +50,10 @@ pub struct Reader<'a> {
     stack: Vec<bool>,
     /// The outline being found by [`Reader::raw_outlined`], kept to reuse its memory.
     outline: Outline,
+    /// Set while [`Reader::raw_outlined`] skips a member: where each page of the member's own
+    /// members starts, so that expanding a large member needs no second pass over it.
+    paging: bool,
+    pages: Vec<usize>,
 }
 
 /// What [`Reader::object`] calls for each member.
@@ -62,6 +66,8 @@ impl<'a> Reader<'a> {
             pos: 0,
             stack: Vec::new(),
             outline: Outline::default(),
+            paging: false,
+            pages: Vec::new(),
         }
     }
 
@@ -291,15 +297,27 @@ impl<'a> Reader<'a> {
             };
             self.skip_ws();
             let value = self.pos - start;
-            let count = self.skip_value()?;
+            // A member of the first page is shown as a row that can be expanded: its pages
+            // are noted while it is skipped.
+            self.paging = o.count < PAGE;
+            self.pages.clear();
+            let skipped = self.skip_value();
+            self.paging = false;
+            let count = skipped?;
             if o.count.is_multiple_of(PAGE) {
                 o.starts.push(member);
             }
             if o.count < PAGE {
+                let large = count > PAGE && self.pos - start - value >= OUTLINE_FROM;
                 o.first_page.push(MemberAt {
                     key,
                     value: value..self.pos - start,
                     count,
+                    pages: if large {
+                        std::mem::take(&mut self.pages)
+                    } else {
+                        Vec::new()
+                    },
                 });
             }
             o.count += 1;
@@ -428,6 +446,7 @@ impl<'a> Reader<'a> {
     /// Returns the number of members of the value (0 for scalars and empty containers).
     fn skip_value(&mut self) -> Result<usize, ReadError> {
         self.stack.clear();
+        let from = self.pos;
         let mut members = 0;
         loop {
             // A value is due here.
@@ -438,6 +457,7 @@ impl<'a> Reader<'a> {
                         self.pos += 1;
                     } else {
                         if self.stack.is_empty() {
+                            self.page_start(from, 0);
                             members = 1;
                         }
                         self.stack.push(true);
@@ -451,6 +471,7 @@ impl<'a> Reader<'a> {
                         self.pos += 1;
                     } else {
                         if self.stack.is_empty() {
+                            self.page_start(from, 0);
                             members = 1;
                         }
                         self.stack.push(false);
@@ -473,6 +494,7 @@ impl<'a> Reader<'a> {
                     Some(b',') => {
                         self.pos += 1;
                         if self.stack.len() == 1 {
+                            self.page_start(from, members);
                             members += 1;
                         }
                         if object {
@@ -492,6 +514,15 @@ impl<'a> Reader<'a> {
                     _ => return Err(self.error("expected `,` or `]`")),
                 }
             }
+        }
+    }
+
+    /// Notes where member `index` of the value being skipped (from `from`) starts, the cursor
+    /// before it, when [`Reader::raw_outlined`] asks and it starts a page.
+    fn page_start(&mut self, from: usize, index: usize) {
+        if self.paging && index.is_multiple_of(PAGE) {
+            self.skip_ws();
+            self.pages.push(self.pos - from);
         }
     }
 

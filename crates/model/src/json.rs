@@ -112,7 +112,12 @@ impl<'a> Iterator for Members<'a> {
         let end = self.reader.position();
         let value = self.text.get(pos..end)?;
         self.pos = end;
-        Some(Member { key, value, count })
+        Some(Member {
+            key,
+            value,
+            count,
+            pages: &[],
+        })
     }
 }
 
@@ -156,6 +161,7 @@ pub fn outline(raw: &str, page: usize) -> Outline {
                 key: m.key.map(|k| at(k)..at(k) + k.len()),
                 value: at(m.value)..at(m.value) + m.value.len(),
                 count: m.count,
+                pages: Vec::new(),
             });
         }
         o.count = i + 1;

@@ -178,7 +178,8 @@ fn the_decoder_outlines_a_large_container_as_the_model_would() {
             match json.outline() {
                 Some(o) => {
                     assert!(outlined, "{op}: a small value is outlined when shown");
-                    assert_eq!(*o, outline(raw, PAGE), "{op}");
+                    assert_eq!(without_pages(&o), outline(raw, PAGE), "{op}");
+                    members_pages_as_the_model_would(&o, raw);
                 }
                 None => assert!(!outlined, "{op}: no outline"),
             }
@@ -187,6 +188,70 @@ fn the_decoder_outlines_a_large_container_as_the_model_would() {
     // The object fits on one page (its members kept); the array does not (only page starts).
     assert_eq!(outline(&object, PAGE).first_page.len(), 3);
     assert_eq!(outline(&array, PAGE).starts.len(), 50);
+}
+
+/// `o` without the pages the decoder notes for its large members.
+fn without_pages(o: &user_trace_model::json::Outline) -> user_trace_model::json::Outline {
+    let mut o = o.clone();
+    for m in &mut o.first_page {
+        m.pages.clear();
+    }
+    o
+}
+
+/// The decoder notes the pages of each large member of `raw`'s first page, as the model finds
+/// them when that member is expanded; a member that is small or fits on one page has none.
+fn members_pages_as_the_model_would(o: &user_trace_model::json::Outline, raw: &str) {
+    use user_trace_model::protocol::outline::{OUTLINE_FROM, PAGE};
+    for m in &o.first_page {
+        let value = m.get(raw.trim()).unwrap().value;
+        let want = outline(value, PAGE);
+        assert_eq!(m.count, want.count);
+        if m.count > PAGE && value.len() >= OUTLINE_FROM {
+            assert!(want.starts.len() > 1);
+            assert_eq!(m.pages, want.starts, "{}", &value[..40]);
+        } else {
+            assert!(m.pages.is_empty(), "{} members", m.count);
+        }
+    }
+}
+
+/// Where a large member's pages start, at the edges: exactly one page of members and one
+/// more, whitespace and keys before a page's first member, and a member with many members
+/// that is too small to be noted (it is read when expanded, as any small value is).
+#[test]
+fn the_decoder_notes_the_pages_of_large_members_only() {
+    use user_trace_model::protocol::outline::{OUTLINE_FROM, PAGE};
+    use user_trace_model::protocol::{decode_event, Content, Op};
+    let pad = "x".repeat(OUTLINE_FROM / PAGE);
+    let item = |i: usize| format!("\"{pad}{i}\"");
+    let exact: Vec<String> = (0..PAGE).map(item).collect();
+    let more: Vec<String> = (0..=PAGE)
+        .map(|i| format!("\"k{i}\" :\n {}", item(i)))
+        .collect();
+    let spaced: Vec<String> = (0..3 * PAGE + 7).map(item).collect();
+    let few: Vec<String> = (0..3 * PAGE).map(|i| i.to_string()).collect();
+    let raw = format!(
+        "{{\"exact\": [{}], \"more\": {{ {} }}, \"spaced\": [ {} ], \"few\": [{}], \"s\": 1}}",
+        exact.join(","),
+        more.join(" , "),
+        spaced.join(" ,\n\t"),
+        few.join(",")
+    );
+    let text = format!(
+        r#"{{"id":"1","process":"p","ts":1,"op":"span_create","trace":"t","span":"s","kind":"json","content": {raw} }}"#
+    );
+    let Op::SpanCreate {
+        content: Content::Json(json),
+        ..
+    } = decode_event(0, &text).unwrap().op
+    else {
+        panic!("a JSON span");
+    };
+    let o = json.outline().expect("a large value is outlined");
+    members_pages_as_the_model_would(&o, &raw);
+    let noted: Vec<usize> = o.first_page.iter().map(|m| m.pages.len()).collect();
+    assert_eq!(noted, [0, 2, 4, 0, 0], "exact, more, spaced, few, s");
 }
 
 /// PROTOCOL.md: an object with a repeated key keeps each member, in order (the panel shows
