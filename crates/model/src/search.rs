@@ -261,8 +261,8 @@ impl Search {
             Content::Items(items) => {
                 let mut cost = 0;
                 for (index, item) in items.iter().enumerate() {
-                    cost += item.name.len() + item.value.get().len();
                     let value = item.value.get();
+                    cost += item.name.len() + value.len();
                     let hit = f(&item.name)
                         || match json::kind(value) {
                             JsonKind::String => f(&json::decode_string(value.trim_ascii())),
@@ -276,8 +276,10 @@ impl Search {
             }
             Content::Json(j) => {
                 let text = j.text();
+                // One look at each part for both (a seam's window holds no escape its parts
+                // do not).
                 let passed_over = self.for_parts.is_some_and(|reach| {
-                    !text.any(0, &mut has_escape) && !text.any(reach, &mut { f })
+                    !text.any(reach, &mut |part| has_escape(part) || f(part))
                 });
                 if passed_over {
                     // Without an escape, every key and value shows as it is in the text: what
