@@ -389,7 +389,8 @@ fn member_views<'a>(
         let end = start + m.value.len();
         // The decoder's pages of a large member: expanding it makes no pass over it.
         let known = (!m.pages.is_empty()).then(|| {
-            Arc::new(OnceLock::from(Outline {
+            let cell = OnceLock::new();
+            let _ = cell.set(Outline {
                 start,
                 end,
                 found: Arc::new(json::Outline {
@@ -397,7 +398,8 @@ fn member_views<'a>(
                     count: m.count,
                     first_page: Vec::new(),
                 }),
-            }))
+            });
+            Arc::new(cell)
         });
         let node = Value {
             text: text.clone(),

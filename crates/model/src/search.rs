@@ -278,9 +278,9 @@ impl Search {
                 let text = j.text();
                 // One look at each part for both (a seam's window holds no escape its parts
                 // do not).
-                let passed_over = self.for_parts.is_some_and(|reach| {
-                    !text.any(reach, &mut |part| has_escape(part) || f(part))
-                });
+                let passed_over = self
+                    .for_parts
+                    .is_some_and(|reach| !text.any(reach, &mut |part| has_escape(part) || f(part)));
                 if passed_over {
                     // Without an escape, every key and value shows as it is in the text: what
                     // the whole does not hold, no member holds, and the walk is not made (most
