@@ -112,7 +112,7 @@ async fn main() -> std::process::ExitCode {
                 }
                 tokio::time::sleep(std::time::Duration::from_secs_f64(2.0 / speed.max(0.01))).await;
             }
-            probe.flush().await;
+            probe.close().await;
             Ok(())
         }
         Command::Record { file } => record(file).await,

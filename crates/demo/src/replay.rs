@@ -86,6 +86,7 @@ pub async fn run(
     }
     tracer.flush().await;
     let stats = tracer.stats();
+    tracer.close().await;
     println!("sent {count} events ({} refused) to {url}", stats.refused);
     Ok(())
 }

@@ -59,7 +59,7 @@ async fn open(url: &str, token: Option<&str>) -> Result<Ws, String> {
                     code: CloseCode::from(user_trace_protocol::CLOSE_OTHER_VERSION),
                     reason: why.clone().into(),
                 };
-                let _ = tokio::time::timeout(Duration::from_secs(2), ws.close(Some(frame))).await;
+                close(&mut ws, Some(frame)).await;
                 Err(why)
             }
             _ => Err(format!("unexpected first message: {t}")),
@@ -69,11 +69,30 @@ async fn open(url: &str, token: Option<&str>) -> Result<Ws, String> {
 }
 
 /// Whether one of the URLs (comma-separated) can be reached now.
+/// Closes `ws` as the protocol asks: a close frame, then the runtime's answer read (a socket
+/// dropped without it is a reset, which the runtime logs). Bounded: a runtime that does not
+/// answer does not hold the caller.
+async fn close(ws: &mut Ws, frame: Option<CloseFrame>) {
+    let _ = tokio::time::timeout(Duration::from_secs(2), async {
+        if ws.close(frame).await.is_ok() {
+            while let Some(Ok(m)) = ws.next().await {
+                if m.is_close() {
+                    break;
+                }
+            }
+        }
+    })
+    .await;
+}
+
 pub async fn probe(url: &str, token: Option<&str>) -> Result<(), String> {
     let mut last = String::from("no URL given");
     for u in url.split(',').map(str::trim).filter(|u| !u.is_empty()) {
         match open(u, token).await {
-            Ok(_) => return Ok(()),
+            Ok(mut ws) => {
+                close(&mut ws, None).await;
+                return Ok(());
+            }
             Err(e) => last = format!("{u}: {e}"),
         }
     }
@@ -292,7 +311,9 @@ async fn stream(
     let mut urls = Urls::new(&url);
     let mut refused_batch = false;
     loop {
-        if closed && unacked.is_empty() {
+        // Every tracer dropped and nothing left to send (also while the runtime is away).
+        let drained = closed || (rx.is_closed() && rx.is_empty());
+        if drained && unacked.is_empty() {
             return;
         }
         if refused_batch {
@@ -402,7 +423,7 @@ async fn stream(
                 _ = tokio::time::sleep(Duration::from_secs(5)), if draining => ok = false,
             }
             if closed && unacked.is_empty() {
-                let _ = ws.close(None).await;
+                close(&mut ws, None).await;
                 return;
             }
         }

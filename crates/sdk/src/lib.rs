@@ -11,7 +11,9 @@
 //! answer.end();
 //! trace.items("usage", [("tokens", 3)]);
 //! trace.end();
-//! tracer.flush().await;
+//! drop((answer, trace));
+//! // Every event acknowledged, then the connection closed (before the program exits).
+//! tracer.close().await;
 //! # Ok(()) }
 //! ```
 //!

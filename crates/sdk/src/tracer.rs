@@ -86,6 +86,8 @@ pub(crate) struct Inner {
     tx: mpsc::UnboundedSender<Event>,
     made: AtomicU64,
     pub(crate) progress: watch::Receiver<Stats>,
+    /// Becomes true when the connection's task has ended (its socket closed).
+    done: watch::Receiver<bool>,
 }
 
 /// A connection to a runtime; clone it freely.
@@ -141,7 +143,11 @@ impl Tracer {
         });
         let (tx, rx) = mpsc::unbounded_channel();
         let (progress_tx, progress) = watch::channel(Stats::default());
-        tokio::spawn(connection::run(sink, options, rx, progress_tx));
+        let (done_tx, done) = watch::channel(false);
+        tokio::spawn(async move {
+            connection::run(sink, options, rx, progress_tx).await;
+            let _ = done_tx.send(true);
+        });
         Tracer {
             inner: Arc::new(Inner {
                 process: process_name(&name),
@@ -149,6 +155,7 @@ impl Tracer {
                 tx,
                 made: AtomicU64::new(0),
                 progress,
+                done,
             }),
         }
     }
@@ -207,6 +214,21 @@ impl Tracer {
         let target = self.inner.made.load(Ordering::Relaxed);
         let mut progress = self.inner.progress.clone();
         let _ = progress.wait_for(|s| s.acked >= target).await;
+    }
+
+    /// Waits until every event made so far is acknowledged ([`Tracer::flush`]); then, if this
+    /// is the last clone of the tracer (trace and span handles hold clones too), closes the
+    /// connection as the protocol asks and waits for that. Call it before the program exits:
+    /// an exit cuts the connection a tracer merely dropped is closing, and the runtime logs a
+    /// reset. With other clones alive the connection stays open for them, and closes when the
+    /// last is dropped.
+    pub async fn close(self) {
+        self.flush().await;
+        let mut done = self.inner.done.clone();
+        if Arc::try_unwrap(self.inner).is_ok() {
+            // Its sender dropped with it: the task closes the socket and ends.
+            let _ = done.wait_for(|ended| *ended).await;
+        }
     }
 
     pub fn stats(&self) -> Stats {

@@ -324,6 +324,115 @@ async fn batches_in_flight_when_the_connection_drops_are_sent_again_and_kept_onc
     .expect("within 60 s");
 }
 
+/// A program that closes its tracer before it exits ends the connection as the protocol asks:
+/// the runtime reads a close frame, not a reset (which it logs as one). The server is a real
+/// WebSocket server on loopback that acknowledges every batch and reports how each connection
+/// ended: the one `connect` makes to check the runtime is there, and the tracer's own.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_tracer_ends_its_connection_with_a_close_frame() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message as Frame;
+    use user_trace_protocol::{decode_producer, ProducerMessage};
+    within(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        // For each connection that ends: the events it acknowledged, and whether a close frame
+        // came before the end.
+        let (ended_tx, mut ended) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            while let Ok((tcp, _)) = listener.accept().await {
+                let ended_tx = ended_tx.clone();
+                tokio::spawn(async move {
+                    let mut ws = tokio_tungstenite::accept_async(tcp).await.unwrap();
+                    let hello = r#"{"type":"hello","protocol":1,"session":"s","server":"test"}"#;
+                    ws.send(Frame::Text(hello.into())).await.unwrap();
+                    let mut events = 0;
+                    let closed = loop {
+                        match ws.next().await {
+                            Some(Ok(Frame::Text(t))) => {
+                                let Ok(ProducerMessage::Events { events: batch }) =
+                                    decode_producer(t.as_str())
+                                else {
+                                    panic!("not a batch: {t}");
+                                };
+                                events += batch.len();
+                                let ack = format!(
+                                    r#"{{"type":"ack","accepted":{},"rejected":[]}}"#,
+                                    batch.len()
+                                );
+                                let _ = ws.send(Frame::Text(ack.into())).await;
+                            }
+                            Some(Ok(Frame::Close(_))) => break true,
+                            Some(Ok(_)) => continue,
+                            None | Some(Err(_)) => break false,
+                        }
+                    };
+                    let _ = ended_tx.send((events, closed));
+                });
+            }
+        });
+        let url = format!("ws://{addr}/v1/ingest");
+        let tracer = Tracer::connect_with(&url, opts("closing")).await.unwrap();
+        assert_eq!(ended.recv().await, Some((0, true)), "connect's check");
+        let trace = tracer.trace("run");
+        trace.text("answer", "hello").end();
+        trace.end();
+        drop(trace);
+        // Near miss: with a clone alive, close only flushes, and the connection stays open.
+        let kept = tracer.clone();
+        tracer.close().await;
+        assert_eq!(
+            kept.stats().acked,
+            4,
+            "trace_start, span_create, span_end, trace_end"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(
+            ended.try_recv().is_err(),
+            "a clone still uses the connection"
+        );
+        kept.close().await;
+        // What a connection's end reports, given its server task the time to report it.
+        async fn next(
+            ended: &mut tokio::sync::mpsc::UnboundedReceiver<(usize, bool)>,
+        ) -> Option<(usize, bool)> {
+            tokio::time::timeout(Duration::from_secs(2), ended.recv())
+                .await
+                .ok()
+                .flatten()
+        }
+        assert_eq!(
+            next(&mut ended).await,
+            Some((4, true)),
+            "the tracer's connection"
+        );
+        // A program that exits as soon as close returns: its runtime, and every task still
+        // running on it, dropped at once.
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                let tracer = Tracer::connect_with(&url, opts("exiting")).await.unwrap();
+                tracer.trace("run").end();
+                tracer.close().await;
+            });
+            drop(rt);
+        })
+        .join()
+        .unwrap();
+        assert_eq!(next(&mut ended).await, Some((0, true)), "connect's check");
+        assert_eq!(
+            next(&mut ended).await,
+            Some((2, true)),
+            "the exiting program's connection"
+        );
+    })
+    .await
+}
+
 /// PROTOCOL.md: a client refuses a server of another protocol version with close code 4000 and
 /// a reason naming both. The server here is a real WebSocket server on loopback that speaks a
 /// version 2 this SDK does not; it records the close frame it gets.
