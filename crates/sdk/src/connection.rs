@@ -68,7 +68,6 @@ async fn open(url: &str, token: Option<&str>) -> Result<Ws, String> {
     }
 }
 
-/// Whether one of the URLs (comma-separated) can be reached now.
 /// Closes `ws` as the protocol asks: a close frame, then the runtime's answer read (a socket
 /// dropped without it is a reset, which the runtime logs). Bounded: a runtime that does not
 /// answer does not hold the caller.
@@ -85,6 +84,7 @@ async fn close(ws: &mut Ws, frame: Option<CloseFrame>) {
     .await;
 }
 
+/// Whether one of the URLs (comma-separated) can be reached now.
 pub async fn probe(url: &str, token: Option<&str>) -> Result<(), String> {
     let mut last = String::from("no URL given");
     for u in url.split(',').map(str::trim).filter(|u| !u.is_empty()) {
