@@ -70,7 +70,8 @@ pub async fn agent_answer(make: MakeTracer<'_>, pace: Pace, question: &str) {
     tool.json(
         "arguments",
         &json!({"query": question, "max_results": 3, "safe": true}),
-    );
+    )
+    .end();
     pace.wait(400).await;
     tool.json(
         "result",
@@ -83,11 +84,12 @@ pub async fn agent_answer(make: MakeTracer<'_>, pace: Pace, question: &str) {
             "elapsed_ms": 412,
             "cached": false
         }),
-    );
+    ).end();
     tool.items(
         "timing",
         [("latency_ms", json!(412)), ("http_status", json!(200))],
-    );
+    )
+    .end();
     tool.end();
     step.append("web_search returned 3 results\n");
     step.end();
@@ -99,16 +101,18 @@ pub async fn agent_answer(make: MakeTracer<'_>, pace: Pace, question: &str) {
         pace.wait(25).await;
     }
     answer.end();
-    trace.items(
-        "usage",
-        [
-            ("model", json!("demo-llm-7b")),
-            ("prompt_tokens", json!(187)),
-            ("completion_tokens", json!(toks.len())),
-            ("latency_ms", json!(toks.len() * 25 + 900)),
-            ("cost", json!({"usd": 0.00042, "tier": "free"})),
-        ],
-    );
+    trace
+        .items(
+            "usage",
+            [
+                ("model", json!("demo-llm-7b")),
+                ("prompt_tokens", json!(187)),
+                ("completion_tokens", json!(toks.len())),
+                ("latency_ms", json!(toks.len() * 25 + 900)),
+                ("cost", json!({"usd": 0.00042, "tier": "free"})),
+            ],
+        )
+        .end();
     trace.end();
 }
 
@@ -130,10 +134,12 @@ pub async fn concurrent_pipeline(make: MakeTracer<'_>, pace: Pace, run: u64) {
                 pace.wait(90 + 35 * i as u64).await;
             }
             log.end();
-            trace.items(
-                &format!("{name} stats"),
-                [("documents", json!(480 + i * 10)), ("errors", json!(0))],
-            );
+            trace
+                .items(
+                    &format!("{name} stats"),
+                    [("documents", json!(480 + i * 10)), ("errors", json!(0))],
+                )
+                .end();
             if name == "writer" {
                 pace.wait(100).await;
                 trace.end();
@@ -162,7 +168,9 @@ pub async fn large_payload(make: MakeTracer<'_>, records: usize) {
             })
         })
         .collect();
-    trace.json("records", &json!({"count": records, "records": data}));
+    trace
+        .json("records", &json!({"count": records, "records": data}))
+        .end();
     trace.end();
 }
 
@@ -176,7 +184,7 @@ pub async fn failing_call(make: MakeTracer<'_>, pace: Pace) {
     trace.error(
         "weather_api timed out after 3000 ms",
         Some(&json!({"url": "https://api.example.com/v1/weather?city=Lisbon", "attempts": 3, "last_status": null})),
-    );
+    ).end();
     trace.end_error("tool call failed");
 }
 
@@ -263,7 +271,7 @@ pub async fn conversation(make: MakeTracer<'_>, pace: Pace) {
             {"time": "21:00", "precipitation_probability": 0.6}
         ]
     });
-    call.json("result", &result);
+    call.json("result", &result).end();
     call.end();
     chat.add_messages([
         Message::tool_result("call_7f3a", &result.to_string()),
@@ -274,18 +282,20 @@ pub async fn conversation(make: MakeTracer<'_>, pace: Pace) {
         pace.wait(30).await;
     }
     chat.end();
-    trace.items(
-        "usage",
-        [
-            ("model", json!("demo-llm-7b")),
-            ("prompt_tokens", json!(412)),
-            (
-                "completion_tokens",
-                json!(tokens(FORECAST_ANSWER).len() + 38),
-            ),
-            ("tool_calls", json!(1)),
-        ],
-    );
+    trace
+        .items(
+            "usage",
+            [
+                ("model", json!("demo-llm-7b")),
+                ("prompt_tokens", json!(412)),
+                (
+                    "completion_tokens",
+                    json!(tokens(FORECAST_ANSWER).len() + 38),
+                ),
+                ("tool_calls", json!(1)),
+            ],
+        )
+        .end();
     trace.end();
 }
 
@@ -361,5 +371,48 @@ mod tests {
             panic!("JSON arguments")
         };
         assert_eq!(args.get(), FORECAST_ARGUMENTS.concat());
+    }
+
+    /// Every scenario ends each span it creates: a span left open shows as running in the
+    /// preview, and as interrupted once its process has been away for the grace period (the
+    /// exporter, every third run, was).
+    #[tokio::test]
+    async fn every_scenario_ends_every_span_it_creates() {
+        let file = std::env::temp_dir().join(format!("utp-demo-all-{}.jsonl", std::process::id()));
+        let _ = std::fs::remove_file(&file);
+        let tracers = std::sync::Mutex::new(Vec::new());
+        let make = |name: &str| {
+            let options = TracerOptions {
+                process: Some(name.into()),
+                ..TracerOptions::default()
+            };
+            let t = Tracer::record(&file, options).expect("the file can be written");
+            tracers.lock().unwrap().push(t.clone());
+            t
+        };
+        let pace = Pace(0.0);
+        agent_answer(&make, pace, "a question").await;
+        concurrent_pipeline(&make, pace, 0).await;
+        conversation(&make, pace).await;
+        markdown_report(&make, pace).await;
+        failing_call(&make, pace).await;
+        large_payload(&make, 50).await;
+        let list = tracers.lock().unwrap().clone();
+        for t in list {
+            t.flush().await;
+        }
+        let text = std::fs::read_to_string(&file).unwrap();
+        let _ = std::fs::remove_file(&file);
+        let mut m = user_trace_model::Model::default();
+        let mut out = user_trace_model::Outcome::default();
+        for (i, line) in text.lines().enumerate() {
+            m.apply(
+                decode_event(i, line).expect("every line is an event"),
+                &mut out,
+            );
+        }
+        assert!(out.rejected.is_empty(), "{:?}", out.rejected);
+        assert!(m.roots().len() >= 6, "{} traces", m.roots().len());
+        assert_eq!(m.open_span_keys(|_| true), Vec::<String>::new());
     }
 }
