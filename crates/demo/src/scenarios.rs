@@ -306,32 +306,54 @@ mod tests {
 
     use super::*;
 
-    #[tokio::test]
-    async fn the_conversation_streams_a_tool_call_its_json_arguments_and_the_answer() {
-        let file = std::env::temp_dir().join(format!("utp-demo-chat-{}.jsonl", std::process::id()));
-        let _ = std::fs::remove_file(&file);
-        let tracers = std::sync::Mutex::new(Vec::new());
-        let make = |name: &str| {
+    /// Scenarios' tracers recording into one JSON Lines file, and the events they wrote.
+    struct Recording {
+        file: std::path::PathBuf,
+        tracers: std::sync::Mutex<Vec<Tracer>>,
+    }
+
+    impl Recording {
+        fn new(name: &str) -> Self {
+            let file =
+                std::env::temp_dir().join(format!("utp-demo-{name}-{}.jsonl", std::process::id()));
+            let _ = std::fs::remove_file(&file);
+            Recording {
+                file,
+                tracers: std::sync::Mutex::new(Vec::new()),
+            }
+        }
+
+        /// A scenario's tracer for process `name`.
+        fn make(&self, name: &str) -> Tracer {
             let options = TracerOptions {
                 process: Some(name.into()),
                 ..TracerOptions::default()
             };
-            let t = Tracer::record(&file, options).expect("the file can be written");
-            tracers.lock().unwrap().push(t.clone());
+            let t = Tracer::record(&self.file, options).expect("the file can be written");
+            self.tracers.lock().unwrap().push(t.clone());
             t
-        };
-        conversation(&make, Pace(0.0)).await;
-        let list = tracers.lock().unwrap().clone();
-        for t in list {
-            t.flush().await;
         }
-        let text = std::fs::read_to_string(&file).unwrap();
-        let _ = std::fs::remove_file(&file);
-        let events: Vec<_> = text
-            .lines()
-            .enumerate()
-            .map(|(i, l)| decode_event(i, l).expect("every line is an event"))
-            .collect();
+
+        /// Every event written, once each tracer has written all it was given.
+        async fn events(self) -> Vec<user_trace_protocol::Event> {
+            let list = self.tracers.lock().unwrap().clone();
+            for t in list {
+                t.flush().await;
+            }
+            let text = std::fs::read_to_string(&self.file).unwrap();
+            let _ = std::fs::remove_file(&self.file);
+            text.lines()
+                .enumerate()
+                .map(|(i, l)| decode_event(i, l).expect("every line is an event"))
+                .collect()
+        }
+    }
+
+    #[tokio::test]
+    async fn the_conversation_streams_a_tool_call_its_json_arguments_and_the_answer() {
+        let recording = Recording::new("chat");
+        conversation(&|name: &str| recording.make(name), Pace(0.0)).await;
+        let events = recording.events().await;
         let appends = events
             .iter()
             .filter(|e| e.op.name() == "json_append")
@@ -378,18 +400,8 @@ mod tests {
     /// exporter, every third run, was).
     #[tokio::test]
     async fn every_scenario_ends_every_span_it_creates() {
-        let file = std::env::temp_dir().join(format!("utp-demo-all-{}.jsonl", std::process::id()));
-        let _ = std::fs::remove_file(&file);
-        let tracers = std::sync::Mutex::new(Vec::new());
-        let make = |name: &str| {
-            let options = TracerOptions {
-                process: Some(name.into()),
-                ..TracerOptions::default()
-            };
-            let t = Tracer::record(&file, options).expect("the file can be written");
-            tracers.lock().unwrap().push(t.clone());
-            t
-        };
+        let recording = Recording::new("all");
+        let make = |name: &str| recording.make(name);
         let pace = Pace(0.0);
         agent_answer(&make, pace, "a question").await;
         concurrent_pipeline(&make, pace, 0).await;
@@ -397,19 +409,10 @@ mod tests {
         markdown_report(&make, pace).await;
         failing_call(&make, pace).await;
         large_payload(&make, 50).await;
-        let list = tracers.lock().unwrap().clone();
-        for t in list {
-            t.flush().await;
-        }
-        let text = std::fs::read_to_string(&file).unwrap();
-        let _ = std::fs::remove_file(&file);
         let mut m = user_trace_model::Model::default();
         let mut out = user_trace_model::Outcome::default();
-        for (i, line) in text.lines().enumerate() {
-            m.apply(
-                decode_event(i, line).expect("every line is an event"),
-                &mut out,
-            );
+        for e in recording.events().await {
+            m.apply(e, &mut out);
         }
         assert!(out.rejected.is_empty(), "{:?}", out.rejected);
         assert!(m.roots().len() >= 6, "{} traces", m.roots().len());
