@@ -22,7 +22,9 @@
 //! validation, ordering, model or batching of its own.
 //!
 //! Scenarios: `saturated` (as fast as acks allow: throughput, and latency under load) and
-//! `paced` (a fixed, light rate: latency when nothing queues). Each configuration runs `runs`
+//! `paced` (a fixed, light rate: latency when nothing queues). Each run also reports the process's CPU time
+//! (server and clients: every thread) per event, and how many cores it kept busy: whether the
+//! machine was saturated, and what a ratio to the relay leaves to spend. Each configuration runs `runs`
 //! times, alternating the baseline and the runtime on each store; the table shows medians and
 //! runtime/baseline per store. After the saturated table, each step an event goes through is timed on one thread without
 //! sockets, to show where the CPU goes (the runtime's ingest, its fan-out, the clients).
@@ -747,6 +749,19 @@ struct Sample {
     max_us: f64,
     frames_per_panel: f64,
     resyncs: f64,
+    /// CPU time of the whole process (server and clients, every thread) over `wall_s`.
+    cpu_s: f64,
+}
+
+/// User and system CPU time of this process so far, every thread, in seconds.
+fn process_cpu_s() -> f64 {
+    // SAFETY: getrusage only writes the struct it is given.
+    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+    if unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) } != 0 {
+        return f64::NAN;
+    }
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 * 1e-6;
+    secs(u.ru_utime) + secs(u.ru_stime)
 }
 
 fn percentile(sorted: &[u32], q: f64) -> f64 {
@@ -783,6 +798,7 @@ async fn run_once(addr: SocketAddr, p: &Params, target: Target) -> Sample {
     }
 
     let begin = Instant::now();
+    let cpu_begin = process_cpu_s();
     let panel_tasks: Vec<_> = panels
         .into_iter()
         .map(|ws| tokio::spawn(follow(ws, p.events, target, clock)))
@@ -817,6 +833,7 @@ async fn run_once(addr: SocketAddr, p: &Params, target: Target) -> Sample {
         resyncs += d.resyncs;
         panel_sockets.push(d.ws);
     }
+    let cpu_s = process_cpu_s() - cpu_begin;
     for mut ws in producer_sockets.into_iter().chain(panel_sockets) {
         let _ = ws.close(None).await;
     }
@@ -829,6 +846,7 @@ async fn run_once(addr: SocketAddr, p: &Params, target: Target) -> Sample {
         max_us: latencies.last().map_or(f64::NAN, |&m| m as f64),
         frames_per_panel: frames as f64 / p.panels as f64,
         resyncs: resyncs as f64,
+        cpu_s,
     }
 }
 
@@ -863,6 +881,10 @@ struct Summary {
     max_us: f64,
     frames_per_panel: f64,
     resyncs: f64,
+    /// CPU time per event held by every panel, all threads of the process, in µs.
+    cpu_us_per_event: f64,
+    /// CPU time over wall time: how many of the machine's cores the run kept busy.
+    cores_busy: f64,
 }
 
 fn summarize(p: &Params, samples: &[Sample]) -> Summary {
@@ -879,6 +901,8 @@ fn summarize(p: &Params, samples: &[Sample]) -> Summary {
         frames_per_panel: m(|s| s.frames_per_panel),
         // Not a median: any resync matters.
         resyncs: samples.iter().map(|s| s.resyncs).sum(),
+        cpu_us_per_event: m(|s| s.cpu_s) * 1e6 / events,
+        cores_busy: m(|s| s.cpu_s / s.wall_s),
     }
 }
 
@@ -900,7 +924,7 @@ fn us(x: f64) -> String {
 
 fn row(label: &str, store: &str, s: &Summary) {
     println!(
-        "  {label:<16} {store:<14} {:>9.1} {:>11} {:>11} {:>11} {:>10} {:>10} {:>10} {:>8.0} {:>7}",
+        "  {label:<16} {store:<14} {:>9.1} {:>11} {:>11} {:>11} {:>10} {:>10} {:>10} {:>8.0} {:>7} {:>9.2} {:>6.2}",
         s.wall_ms,
         rate(s.ingest_per_s),
         rate(s.panel_per_s),
@@ -910,6 +934,8 @@ fn row(label: &str, store: &str, s: &Summary) {
         us(s.max_us),
         s.frames_per_panel,
         s.resyncs,
+        s.cpu_us_per_event,
+        s.cores_busy,
     );
 }
 
@@ -923,7 +949,7 @@ fn report(p: &Params, base: &Summary, stores: &[(Store, Summary)]) {
         p.name, p.producers, p.panels, p.events, p.batch, p.window, pace, p.runs
     );
     println!(
-        "  {:<16} {:<14} {:>9} {:>11} {:>11} {:>11} {:>10} {:>10} {:>10} {:>8} {:>7}",
+        "  {:<16} {:<14} {:>9} {:>11} {:>11} {:>11} {:>10} {:>10} {:>10} {:>8} {:>7} {:>9} {:>6}",
         "",
         "store",
         "wall ms",
@@ -934,7 +960,9 @@ fn report(p: &Params, base: &Summary, stores: &[(Store, Summary)]) {
         "lat p99",
         "lat max",
         "frames",
-        "resyncs"
+        "resyncs",
+        "cpu µs/ev",
+        "cores"
     );
     row(Target::Baseline.label(), "-", base);
     for (store, rt) in stores {
@@ -942,7 +970,7 @@ fn report(p: &Params, base: &Summary, stores: &[(Store, Summary)]) {
     }
     for (store, rt) in stores {
         println!(
-            "  {:<16} {:<14} {:>9.2} {:>11.2} {:>11.2} {:>11.2} {:>10.2} {:>10.2} {:>10.2}",
+            "  {:<16} {:<14} {:>9.2} {:>11.2} {:>11.2} {:>11.2} {:>10.2} {:>10.2} {:>10.2} {:>8} {:>7} {:>9.2}",
             "runtime/baseline",
             store.label(),
             rt.wall_ms / base.wall_ms,
@@ -952,6 +980,9 @@ fn report(p: &Params, base: &Summary, stores: &[(Store, Summary)]) {
             rt.p50_us / base.p50_us,
             rt.p99_us / base.p99_us,
             rt.max_us / base.max_us,
+            "",
+            "",
+            rt.cpu_us_per_event / base.cpu_us_per_event,
         );
     }
     let json = |s: &Summary| {
@@ -965,6 +996,8 @@ fn report(p: &Params, base: &Summary, stores: &[(Store, Summary)]) {
             "latency_max_us": s.max_us,
             "frames_per_panel": s.frames_per_panel,
             "resyncs": s.resyncs,
+            "cpu_us_per_event": s.cpu_us_per_event,
+            "cores_busy": s.cores_busy,
         })
     };
     let runtime: serde_json::Map<String, serde_json::Value> = stores
