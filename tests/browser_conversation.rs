@@ -827,6 +827,83 @@ async fn a_document_arriving_pages_at_a_time_fills_one_row_for_its_group() {
     assert_eq!(direct(&p), 0);
     sleep(1000).await;
     assert_eq!(direct(&p), 10);
+    // The reader opens one of them; the next burst completes its page, after pages of the
+    // group not made into rows yet: the group shows them in order, that page as it was left.
+    p.all(
+        ".utp-json-live > .utp-json-children > .utp-json-member > .utp-json-node > .utp-json-row",
+    )[5]
+    .click();
+    frame().await;
+    p.push(&[piece(13, "j", &items(10_510, 11_000), false)])
+        .await;
+    assert_eq!(texts(&p, TOP_PAGES), ["[0 … 9999]", "[10000 … 10999]"]);
+    p.all(TOP_PAGES)[1].click();
+    frame().await;
+    let pages = texts(&p, GROUP_PAGES);
+    assert_eq!(&pages[100..], page_ranges(100..110));
+    let opened = p.all(GROUP_PAGES)[105].get_attribute("aria-expanded");
+    assert_eq!(opened.as_deref(), Some("true"), "{:?}", pages[105]);
+    assert!(open_page_rows(&p).contains(&"n: 10505".to_owned()));
+}
+
+/// `[first … first + 99]` for each page `first / 100` in `pages`.
+fn page_ranges(pages: std::ops::Range<usize>) -> Vec<String> {
+    pages
+        .map(|i| format!("[{} … {}]", i * 100, i * 100 + 99))
+        .collect()
+}
+
+/// A group filling several pages a frame makes the pages whose members it did not read into
+/// rows only when they are shown. Expanded, collapsed and expanded again as more arrive, and
+/// when the document closes with the group collapsed (the group then becomes its pages, in
+/// place), every page is there once, in order, and reads its own members. Each push ends
+/// inside a page, so that the pages before it are whole in the text and never read.
+#[wasm_bindgen_test]
+async fn a_filling_group_shows_each_page_once_in_order_however_it_is_shown() {
+    let p = mount(900, 700, None);
+    p.push(&[trace(), json_span(2, "j"), piece(3, "j", "[", false)])
+        .await;
+    settle().await;
+    // Two pages a frame apart (rows), then a burst: one row for the group.
+    p.push(&[piece(4, "j", &items(0, 100), false)]).await;
+    p.push(&[piece(5, "j", &items(100, 200), false)]).await;
+    p.push(&[piece(6, "j", &items(200, 750), false)]).await;
+    assert_eq!(texts(&p, TOP_PAGES), ["[0 … 699]"]);
+    let toggle = |p: &Mounted| p.all(TOP_PAGES)[0].click();
+    toggle(&p);
+    frame().await;
+    assert_eq!(texts(&p, GROUP_PAGES), page_ranges(0..7));
+    toggle(&p);
+    frame().await;
+    assert_eq!(texts(&p, GROUP_PAGES), Vec::<String>::new());
+    p.push(&[piece(7, "j", &items(750, 1250), false)]).await;
+    assert_eq!(texts(&p, TOP_PAGES), ["[0 … 1199]"]);
+    toggle(&p);
+    frame().await;
+    assert_eq!(texts(&p, GROUP_PAGES), page_ranges(0..12));
+    toggle(&p);
+    frame().await;
+    // Collapsed, five more pages, and the document closes.
+    p.push(&[piece(8, "j", &items(1250, 1750), false)]).await;
+    assert_eq!(texts(&p, TOP_PAGES), ["[0 … 1699]"]);
+    p.push(&[piece(9, "j", "{\"n\": 1750}]", true)]).await;
+    settle().await;
+    const PAGES: &str =
+        "[data-span-kind=json] .utp-json-view > .utp-json-node > .utp-json-children > .utp-json-node > .utp-json-page";
+    let pages = texts(&p, PAGES);
+    assert_eq!(&pages[..17], page_ranges(0..17), "{pages:?}");
+    // Each page reads its own members: one made before the burst, the first and last of the
+    // group's later ones.
+    for k in [1, 3, 16] {
+        p.all(PAGES)[k].click();
+        frame().await;
+        let rows = open_page_rows(&p);
+        assert_eq!(rows.len(), 100, "page {k}");
+        assert_eq!(rows[0], format!("{}: {{1 key}}", k * 100), "page {k}");
+        assert_eq!(rows[99], format!("{}: {{1 key}}", k * 100 + 99), "page {k}");
+        p.all(PAGES)[k].click();
+        frame().await;
+    }
 }
 
 /// A group row shows its pages when expanded: they lead back to the row, and so to its click

@@ -669,15 +669,27 @@ impl View {
         rows: Vec<Element>,
         before: Option<&web_sys::Node>,
     ) {
-        let page = self.page_row(level, (first, PAGE), range, rows);
         if let Some(a) = &level.arriving {
-            if a.add(page) == PAGE {
+            let spec = LazyPage {
+                view: self.view_ref(level),
+                first,
+                range,
+            };
+            // A page the reader expanded nothing in is made into a row only when it is shown:
+            // a fast document completes several a frame, and the group is seldom opened.
+            let pages = if rows.is_empty() {
+                a.add_lazy(spec)
+            } else {
+                a.add(spec.made(rows))
+            };
+            if pages == PAGE {
                 // The group is whole: its row stays as the group's.
                 level.arriving = None;
                 level.burst = false;
             }
             return;
         }
+        let page = self.page_row(level, (first, PAGE), range, rows);
         let before = before.or(level.tail.as_ref().map(|t| t.as_ref()));
         let _ = level.children.insert_before(&page, before);
         level.group.push(page);
@@ -850,6 +862,23 @@ fn page_element(
     range_row(below, (first, count), expanded, Box::new(fill))
 }
 
+/// A full page of a group being filled, not yet a row: what its row needs.
+struct LazyPage {
+    view: ViewRef,
+    first: usize,
+    range: Range<usize>,
+}
+
+impl LazyPage {
+    /// Its row, holding `rows` (the rows its members had, if any).
+    fn made(self, rows: Vec<Element>) -> Element {
+        page_element(self.view, (self.first, PAGE), self.range, rows)
+    }
+}
+
+/// The pages of a group not made into rows yet: they come after its made pages.
+type Lazy = Rc<std::cell::RefCell<Vec<LazyPage>>>;
+
 /// The row of a group of pages, `[first … last]`: [`PAGE`] of them (a long document keeps a
 /// few hundred rows in the DOM, not one per page, as the static tree shows 10,000 members), or
 /// those so far of a group whose pages complete several a frame. Expanded, it shows them (and
@@ -858,8 +887,10 @@ fn page_element(
 struct GroupRow {
     node: Element,
     first: usize,
-    /// Its pages (elements), in order.
+    /// Its pages made into rows (elements), in order.
     pages: js_sys::Array,
+    /// Its pages after those, made when the group is shown or dissolved.
+    lazy: Lazy,
 }
 
 impl GroupRow {
@@ -869,25 +900,68 @@ impl GroupRow {
         let expanded = pages.iter().any(reader_expanded);
         let count = pages.len() * PAGE;
         let pages: js_sys::Array = pages.into_iter().collect();
-        let node = range_row(below, (first, count), expanded, Box::new(show_pages));
+        let lazy = Lazy::default();
+        let shown = lazy.clone();
+        let node = range_row(
+            below,
+            (first, count),
+            expanded,
+            Box::new(move |children| show_pages(children, &shown)),
+        );
         // The pages hang on the row's node, not in its listener: what a listener holds is held
         // from wasm, and pages shown below the row lead back to it, so a span cleared away
-        // with the group open would be kept for good.
+        // with the group open would be kept for good. (The lazy pages hold no element.)
         let _ = js_sys::Reflect::set(&node, &PAGES.into(), &pages);
         if let Some(children) = node.last_element_child().filter(|_| expanded) {
-            show_pages(&children);
+            show_pages(&children, &lazy);
         }
-        GroupRow { node, first, pages }
+        GroupRow {
+            node,
+            first,
+            pages,
+            lazy,
+        }
     }
 
     /// Its pages in its place, as they are (an open one stays open).
     fn dissolve(self) {
+        make_pages(&self.pages, &self.lazy);
         let _ = self.node.replace_with_with_node(&self.pages);
     }
 
-    /// Adds a page (shown at once when the row is expanded); returns how many it has.
+    /// Its children while it is expanded (collapsed, it shows none).
+    fn shown_children(&self) -> Option<Element> {
+        self.node
+            .last_element_child()
+            .filter(|c| c.has_child_nodes())
+    }
+
+    /// Adds a page made into a row (shown at once when the row is expanded); returns how
+    /// many it has.
     fn add(&self, page: Element) -> usize {
-        let n = self.pages.push(&page) as usize;
+        // In order: the pages before it become rows first.
+        make_pages(&self.pages, &self.lazy);
+        self.pages.push(&page);
+        if let Some(children) = self.shown_children() {
+            let _ = children.append_child(&page);
+        }
+        self.relabel()
+    }
+
+    /// Adds a page, made into a row only when it is shown; returns how many it has.
+    fn add_lazy(&self, page: LazyPage) -> usize {
+        match self.shown_children() {
+            Some(_) => self.add(page.made(Vec::new())),
+            None => {
+                self.lazy.borrow_mut().push(page);
+                self.relabel()
+            }
+        }
+    }
+
+    /// Its label for the pages it has; returns how many.
+    fn relabel(&self) -> usize {
+        let n = self.pages.length() as usize + self.lazy.borrow().len();
         let row = self.node.first_element_child();
         if let Some(label) = row.and_then(|r| r.last_child()) {
             dom::set_text(
@@ -895,24 +969,23 @@ impl GroupRow {
                 &json_tree::range_label(self.first, self.first + n * PAGE - 1),
             );
         }
-        // Expanded, it shows its pages (collapsed, none).
-        if let Some(children) = self
-            .node
-            .last_element_child()
-            .filter(|c| c.has_child_nodes())
-        {
-            let _ = children.append_child(&page);
-        }
         n
+    }
+}
+
+/// Makes a group's lazy pages into rows, after its made ones.
+fn make_pages(pages: &js_sys::Array, lazy: &Lazy) {
+    for page in lazy.borrow_mut().drain(..) {
+        pages.push(&page.made(Vec::new()));
     }
 }
 
 /// The property of a group row's node that holds its pages (a JavaScript array).
 const PAGES: &str = "utpPages";
 
-/// Shows a group row's pages in `children`, the row's group (before they are set on the
-/// node, when the row is made expanded: none).
-fn show_pages(children: &Element) {
+/// Shows a group row's pages in `children`, the row's group, its lazy ones made into rows
+/// first (before they are set on the node, when the row is made expanded: none).
+fn show_pages(children: &Element, lazy: &Lazy) {
     let Some(node) = children.parent_element() else {
         return;
     };
@@ -920,7 +993,9 @@ fn show_pages(children: &Element) {
     if pages.is_undefined() {
         return;
     }
-    for p in pages.unchecked_into::<js_sys::Array>().iter() {
+    let pages: js_sys::Array = pages.unchecked_into();
+    make_pages(&pages, lazy);
+    for p in pages.iter() {
         let _ = children.append_child(p.unchecked_ref());
     }
 }
