@@ -56,6 +56,7 @@ pub fn json_stream(store: Store, id: SpanId) -> Element {
         tail: None,
         failed: false,
         held: false,
+        busy: None,
     };
     dom::effect(move || {
         use crate::reactive::Track;
@@ -138,6 +139,8 @@ struct View {
     failed: bool,
     /// Whether this update held a page back (see `render`).
     held: bool,
+    /// What the tree's `aria-busy` says: set when it changes, not every frame.
+    busy: Option<bool>,
 }
 
 /// What the token row of the innermost level shows.
@@ -198,7 +201,9 @@ impl View {
         };
         let done = stream.done() || stream.complete();
         let busy = !done && !interrupted;
-        dom::set(&tree, "aria-busy", if busy { "true" } else { "false" });
+        if self.busy.replace(busy) != Some(busy) {
+            dom::set(&tree, "aria-busy", dom::aria_bool(busy));
+        }
         if self.scalar_done {
             return;
         }
