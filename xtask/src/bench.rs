@@ -1181,6 +1181,15 @@ fn b4(cx: &Cx, rows: &mut Vec<Row>) -> Result {
         )?;
         peers.push((name, get(&p, "paint")));
     }
+    // The floor: the document's bytes fetched and parsed, nothing shown.
+    cx.browser
+        .open(&format!("http://{}/bench/parse.html", cx.site))?;
+    let floor = page(
+        cx.browser,
+        "await bench.until(() => window.ready || window.failed, 60000);
+         if (window.failed) return 'fail: ' + window.failed;
+         return `ready=${window.ready};rows=${window.parsed}`;",
+    )?;
     let paint = get(&f, "paint");
     rows.push(Row {
         scenario: "B4",
@@ -1204,6 +1213,19 @@ fn b4(cx: &Cx, rows: &mut Vec<Row>) -> Result {
             target: String::new(),
         });
     }
+    rows.push(Row {
+        scenario: "B4",
+        what: format!(
+            "floor: the same document fetched as a file and parsed (`JSON.parse`, {:.0} rows), nothing shown",
+            get(&floor, "rows")
+        ),
+        figure: format!(
+            "{:.0} ms (panel / floor: {:.2}x)",
+            get(&floor, "ready"),
+            paint / get(&floor, "ready")
+        ),
+        target: "report".into(),
+    });
     rows.push(Row {
         scenario: "B4",
         what: format!(
