@@ -944,7 +944,8 @@ impl GroupRow {
     /// Adds a page made into a row (shown at once when the row is expanded); returns how
     /// many it has.
     fn add(&self, page: Element) -> usize {
-        // In order: the pages before it become rows first.
+        // In order: the pages before it become rows first. (A shown group has none left
+        // to make: showing it made them.)
         make_pages(&self.pages, &self.lazy);
         self.pages.push(&page);
         if let Some(children) = self.shown_children() {
