@@ -22,10 +22,10 @@
 //! validation, ordering, model or batching of its own.
 //!
 //! Scenarios: `saturated` (as fast as acks allow: throughput, and latency under load) and
-//! `paced` (a fixed, light rate: latency when nothing queues). Each run also reports the process's CPU time
-//! (server and clients: every thread) per event, and how many cores it kept busy: whether the
-//! machine was saturated, and what a ratio to the relay leaves to spend. Each configuration runs `runs`
-//! times, alternating the baseline and the runtime on each store; the table shows medians and
+//! `paced` (a fixed, light rate: latency when nothing queues). Each run also reports the
+//! process's CPU time (server and clients: every thread) per event, and how many cores it kept
+//! busy: whether the machine was saturated, and what a ratio to the relay leaves to spend.
+//! Each configuration runs `runs` times, alternating the baseline and the runtime on each store; the table shows medians and
 //! runtime/baseline per store. After the saturated table, each step an event goes through is timed on one thread without
 //! sockets, to show where the CPU goes (the runtime's ingest, its fan-out, the clients).
 //!
@@ -749,7 +749,7 @@ struct Sample {
     max_us: f64,
     frames_per_panel: f64,
     resyncs: f64,
-    /// CPU time of the whole process (server and clients, every thread) over `wall_s`.
+    /// CPU time of the whole process (server and clients, every thread) during `wall_s`.
     cpu_s: f64,
 }
 
