@@ -963,6 +963,60 @@ fn rect(e: &web_sys::Element) -> web_sys::DomRect {
     e.get_bounding_client_rect()
 }
 
+/// A JSON row past the indented levels says its level in a badge; in a narrow panel, with a
+/// long unbroken value beside it, the badge stays on one line (a JSON row breaks anywhere).
+#[wasm_bindgen_test]
+async fn a_deep_json_rows_level_stays_on_one_line_beside_a_long_value() {
+    let p = mount_panel_of(360, 800);
+    let mut doc = format!("\"https://example.com/{}\"", "x".repeat(300));
+    for d in (0..14).rev() {
+        doc = format!(r#"{{"k{d}":{doc}}}"#);
+    }
+    let lines = [
+        r#"{"id":"t","process":"p","ts":1,"op":"trace_start","trace":"t","name":"deep"}"#
+            .to_owned(),
+        format!(
+            r#"{{"id":"j","process":"p","ts":2,"op":"span_create","trace":"t","span":"j","kind":"json","content":{doc}}}"#
+        ),
+    ];
+    push_lines(&p, &lines).await;
+    settle().await;
+    for _ in 0..20 {
+        let closed =
+            p.el.query_selector_all(".utp-json-row[aria-expanded=false]")
+                .unwrap();
+        if closed.length() == 0 {
+            break;
+        }
+        for i in 0..closed.length() {
+            let row: web_sys::HtmlElement = closed.item(i).unwrap().dyn_into().unwrap();
+            row.click();
+        }
+        settle().await;
+    }
+    let all = p.el.query_selector_all(".utp-json-row .utp-level").unwrap();
+    let badges: Vec<web_sys::Element> = (0..all.length())
+        .map(|i| all.item(i).unwrap().dyn_into().unwrap())
+        .collect();
+    let names: Vec<String> = badges
+        .iter()
+        .map(|b| b.text_content().unwrap_or_default())
+        .collect();
+    assert_eq!(names.last().map(String::as_str), Some("L14"), "{names:?}");
+    let first = rect(&badges[0]);
+    for (b, name) in badges.iter().zip(&names) {
+        let r = rect(b);
+        assert!(
+            r.height() <= first.height() + 1.0 && r.width() > r.height(),
+            "{name}: {} x {} (the first: {} x {})",
+            r.width(),
+            r.height(),
+            first.width(),
+            first.height()
+        );
+    }
+}
+
 #[wasm_bindgen_test]
 async fn a_chain_of_1_000_nested_traces_shows_32_levels_and_opens_the_rest_in_place() {
     let p = mount_panel_of(900, 3_000);
