@@ -909,6 +909,90 @@ async fn a_filling_group_shows_each_page_once_in_order_however_it_is_shown() {
     }
 }
 
+/// A fast document whose frames each end inside a member the view does not open yet (a page
+/// held back): the row saying how many levels are open past those shown changes only when
+/// that number does. Rebuilt each frame as the member's token grew, it cost every frame a
+/// layout and a paint.
+#[wasm_bindgen_test]
+async fn the_row_saying_levels_are_still_open_changes_only_with_their_number() {
+    let p = array_with_two_pages().await;
+    let open_row = |p: &Mounted| p.one(".utp-json-live .utp-json-partial");
+    let mut text = items(200, 700);
+    text.push_str("{\"n\": \"ab");
+    p.push(&[piece(6, "j", &text, false)]).await;
+    let row = open_row(&p);
+    assert_eq!(row.text_content().unwrap(), "⋯ 1 more level still open");
+    p.push(&[piece(7, "j", "cd", false)]).await;
+    p.push(&[piece(8, "j", "ef", false)]).await;
+    assert!(
+        open_row(&p).is_same_node(Some(&row)),
+        "rebuilt as the token grew"
+    );
+    p.push(&[piece(9, "j", "\", \"m\": [1", false)]).await;
+    assert_eq!(
+        open_row(&p).text_content().unwrap(),
+        "⋯ 2 more levels still open"
+    );
+}
+
+/// A container inside the document closes as the static tree shows it, collapsed, with every
+/// member counted (its last ones counted, not made into rows first), unless the reader
+/// expanded something in it while it arrived: then it stays open as they left it.
+#[wasm_bindgen_test]
+async fn a_closed_inner_container_collapses_unless_the_reader_expanded_something_in_it() {
+    let p = mount(900, 700, None);
+    // "a" arrives pages at a time and closes untouched, its last page part read.
+    let mut first = String::from("{\"a\": [");
+    first.push_str(&items(0, 100));
+    p.push(&[trace(), json_span(2, "j"), piece(3, "j", &first, false)])
+        .await;
+    settle().await;
+    p.push(&[piece(4, "j", &items(100, 700), false)]).await;
+    p.push(&[piece(5, "j", &items(700, 750), false)]).await;
+    // "b" arrives slowly: its members have rows, and the reader opens the fourth.
+    p.push(&[piece(6, "j", "{\"n\": 750}], \"b\": [", false)])
+        .await;
+    p.push(&[piece(7, "j", &items(0, 10), false)]).await;
+    sleep(600).await;
+    let member = |k: usize| {
+        p.all(".utp-json-live .utp-json-live > .utp-json-children > .utp-json-member > .utp-json-node > .utp-json-row")
+            .into_iter()
+            .find(|r| r.text_content().unwrap().starts_with(&format!("{k}: ")))
+            .unwrap_or_else(|| panic!("no member {k}: {:?}", rows(&p)))
+    };
+    member(3).click();
+    frame().await;
+    // "c" closes with its last member, shown open as it arrived.
+    p.push(&[piece(8, "j", "{\"n\": 10}], \"c\": [1, {\"d\": 2", false)])
+        .await;
+    p.push(&[piece(9, "j", "}]}", true)]).await;
+    settle().await;
+    let shown = rows(&p);
+    assert_eq!(
+        &shown[..4],
+        ["{3 keys}", "a: [751 items]", "b: [11 items]", "0: {1 key}"],
+        "{shown:?}"
+    );
+    assert_eq!(
+        &shown[4..7],
+        ["1: {1 key}", "2: {1 key}", "3: {1 key}"],
+        "{shown:?}"
+    );
+    assert_eq!(shown[7], "n: 3", "{shown:?}");
+    assert_eq!(
+        shown.last().map(String::as_str),
+        Some("c: [2 items]"),
+        "{shown:?}"
+    );
+    // "a" opens on its pages, read from the text: every member there once.
+    p.all("[data-span-kind=json] .utp-json-row")[1].click();
+    frame().await;
+    let shown = rows(&p);
+    let mut want = page_ranges(0..7);
+    want.push("[700 … 750]".into());
+    assert_eq!(&shown[2..10], want, "{shown:?}");
+}
+
 /// A group row shows its pages when expanded: they lead back to the row, and so to its click
 /// listener. Whatever the listener holds is held from wasm, so the pages must not be in it: a
 /// span cleared away with a group open would then be kept for good.

@@ -13,8 +13,9 @@
 //! then change a label, not the tree.
 //!
 //! When a container closes it becomes what the static tree shows (collapsed, its members read
-//! from the text when expanded), unless the reader expanded or collapsed it by hand: then it
-//! stays as the reader left it, as does everything the reader expanded. At the end a valid
+//! from the text when expanded), unless the reader expanded or collapsed it by hand, or
+//! expanded something in it: then it stays as the reader left it, as does everything the
+//! reader expanded. At the end a valid
 //! document stays as it is shown; an invalid one is shown as its text with the error.
 
 use std::ops::Range;
@@ -112,6 +113,36 @@ struct Level {
     page_start: usize,
     /// The count its summary shows.
     shown: Option<usize>,
+}
+
+impl Level {
+    /// Whether it stays as it is shown once it closes: the document, a level the reader
+    /// folded by hand, or one they expanded something in (they are reading it). Any other
+    /// becomes a collapsed row, as the static tree shows a container.
+    fn kept(&self) -> bool {
+        self.level == 0
+            || self.node.has_attribute("data-touched")
+            || reader_expanded(&self.children)
+    }
+}
+
+/// Counts the members of a closing `level` past those it has rows for, and finds where the
+/// last one ends, making no rows: `closed` is the level below, its member in progress.
+fn count_rest(level: &mut Level, closed: Option<Closed>, text: Text<'_>) {
+    if let Some(c) = closed {
+        level.tail = None;
+        level.rendered += 1;
+        level.after = c.end;
+    }
+    let from = level.after;
+    let Some(region) = text.get(from..text.len()) else {
+        return;
+    };
+    let base = region.as_ptr() as usize;
+    for m in json::members_in(&region, level.object) {
+        level.rendered += 1;
+        level.after = from + (m.value.as_ptr() as usize - base) + m.value.len();
+    }
 }
 
 /// A level that closed, as the member row its parent gets.
@@ -272,12 +303,19 @@ impl View {
             let Some(mut level) = self.levels.pop() else {
                 break;
             };
-            self.render(&mut level, (usize::MAX, &[]), closed.take(), text);
+            let kept = level.kept();
+            if kept {
+                self.render(&mut level, (usize::MAX, &[]), closed.take(), text);
+            } else {
+                // It becomes one collapsed row: its last members need counting, not rows (a
+                // fast document's last page was a frame of rows built to be dropped).
+                count_rest(&mut level, closed.take(), text);
+            }
             let end = text
                 .get(level.after..text.len())
                 .and_then(|rest| json_partial::container_end(&rest, 0))
                 .map_or(text.len(), |end| level.after + end);
-            closed = Some(self.close(level, end));
+            closed = Some(self.close(level, end, kept));
         }
         let mut held = false;
         if let Some(i) = common.checked_sub(1) {
@@ -347,12 +385,24 @@ impl View {
             Partial::Key(s) | Partial::Value(s) => (text.len() - s).min(TOKEN_BYTES),
             Partial::None => 0,
         };
-        let now = TokenShown {
-            level: self.levels[i].start,
-            partial,
-            bytes,
-            hidden,
-            key: o.key.is_some(),
+        let now = if hidden > 0 {
+            // The row says only how many levels are open past those shown: the token in
+            // progress in them changes nothing (a fast stream's frames each end in one).
+            TokenShown {
+                level: self.levels[i].start,
+                partial: Partial::None,
+                bytes: 0,
+                hidden,
+                key: false,
+            }
+        } else {
+            TokenShown {
+                level: self.levels[i].start,
+                partial,
+                bytes,
+                hidden,
+                key: o.key.is_some(),
+            }
         };
         if self.tail == Some(now) {
             return;
@@ -719,9 +769,9 @@ impl View {
         }
     }
 
-    /// A level that closed: its summary final; collapsed as the static tree shows a container,
-    /// unless the reader folded it by hand (or it is the document): then kept as it is.
-    fn close(&mut self, level: Level, end: usize) -> Closed {
+    /// A level that closed: its summary final; kept as it is when `kept` ([`Level::kept`]),
+    /// else collapsed as the static tree shows a container.
+    fn close(&mut self, level: Level, end: usize, kept: bool) -> Closed {
         if let Some(t) = &level.tail {
             t.remove();
         }
@@ -731,9 +781,8 @@ impl View {
         } else {
             json::JsonKind::Array
         };
-        let kept = level.level == 0 || level.node.has_attribute("data-touched");
         let mut level = level;
-        if let Some(a) = level.arriving.take() {
+        if let Some(a) = level.arriving.take().filter(|_| kept) {
             // Complete, a container shows its pages as the static tree does.
             a.dissolve();
         }
