@@ -309,6 +309,17 @@ fn frame_work(f: &[(String, f64)]) -> String {
     )
 }
 
+/// A floor's frame work p50 / p95, and the panel's (`p50`, `p95`) over it.
+fn over_floor(floor: &[(String, f64)], (p50, p95): (f64, f64)) -> String {
+    format!(
+        "{:.2} / {:.2} ms; {:.2}x; {:.2}x",
+        get(floor, "p50"),
+        get(floor, "p95"),
+        p50 / get(floor, "p50"),
+        p95 / get(floor, "p95")
+    )
+}
+
 /// `k=v;k=v` from a page, as numbers.
 fn fields(s: &str) -> Result<Vec<(String, f64)>> {
     if let Some(e) = s.strip_prefix("fail: ") {
@@ -711,13 +722,7 @@ fn b1(cx: &Cx, rows: &mut Vec<Row>) -> Result {
     rows.push(Row {
         scenario: "B1",
         what: format!("baseline: the panel's DOM changes (each frame's {:.0} tokens appended to its text's last 4 KB block, the text and the tree scrolled to their ends) by plain script on the panel's page, {} frames: frame work p50 / p95; panel / baseline p50; p95", rate as f64 / 60.0, secs * 60),
-        figure: format!(
-            "{:.2} / {:.2} ms; {:.2}x; {:.2}x",
-            get(&floor, "p50"),
-            get(&floor, "p95"),
-            p50(0) / get(&floor, "p50"),
-            p95(0) / get(&floor, "p95")
-        ),
+        figure: over_floor(&floor, (p50(0), p95(0))),
         target: "report".into(),
     });
     rows.push(Row {

@@ -5,7 +5,7 @@ use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use super::{event, frame_work, get, open_ready, page, Cx, Row, SLOW};
+use super::{event, frame_work, get, open_ready, over_floor, page, Cx, Row, SLOW};
 use crate::runtime::Runtime;
 use crate::util::Result;
 
@@ -233,13 +233,7 @@ pub(super) fn b9(cx: &Cx, rows: &mut Vec<Row>) -> Result {
     rows.push(Row {
         scenario: "B9",
         what: format!("baseline: the panel's DOM changes for the {} streams it had mounted (appends, each text to its end unless off screen, the tree to its bottom) by plain script, {} frames: frame work p50 / p95; panel / baseline p50; p95", get(&floor, "texts"), secs * 60),
-        figure: format!(
-            "{:.2} / {:.2} ms; {:.2}x; {:.2}x",
-            get(&floor, "p50"),
-            get(&floor, "p95"),
-            get(&f, "p50") / get(&floor, "p50"),
-            get(&f, "p95") / get(&floor, "p95")
-        ),
+        figure: over_floor(&floor, (get(&f, "p50"), get(&f, "p95"))),
         target: "report".into(),
     });
     rows.push(Row {
@@ -297,13 +291,7 @@ pub(super) fn b10(cx: &Cx, rows: &mut Vec<Row>) -> Result {
             "floor: the same stream received as the panel receives it and parsed (`JSON.parse`, {:.0} events), nothing shown: frame work p50 / p95; panel / floor p50; p95",
             get(&floor, "events")
         ),
-        figure: format!(
-            "{:.2} / {:.2} ms; {:.2}x; {:.2}x",
-            get(&floor, "p50"),
-            get(&floor, "p95"),
-            get(&f, "p50") / get(&floor, "p50"),
-            get(&f, "p95") / get(&floor, "p95")
-        ),
+        figure: over_floor(&floor, (get(&f, "p50"), get(&f, "p95"))),
         target: "report".into(),
     });
     rows.push(Row {
