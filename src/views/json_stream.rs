@@ -15,8 +15,8 @@
 //! When a container closes it becomes what the static tree shows (collapsed, its members read
 //! from the text when expanded), unless the reader expanded or collapsed it by hand, or
 //! expanded something in it: then it stays as the reader left it, as does everything the
-//! reader expanded. At the end a valid
-//! document stays as it is shown; an invalid one is shown as its text with the error.
+//! reader expanded. At the end a valid document stays as it is shown; an invalid one is shown
+//! as its text with the error.
 
 use std::ops::Range;
 use std::rc::Rc;
@@ -124,24 +124,25 @@ impl Level {
             || self.node.has_attribute("data-touched")
             || reader_expanded(&self.children)
     }
-}
 
-/// Counts the members of a closing `level` past those it has rows for, and finds where the
-/// last one ends, making no rows: `closed` is the level below, its member in progress.
-fn count_rest(level: &mut Level, closed: Option<Closed>, text: Text<'_>) {
-    if let Some(c) = closed {
-        level.tail = None;
-        level.rendered += 1;
-        level.after = c.end;
-    }
-    let from = level.after;
-    let Some(region) = text.get(from..text.len()) else {
-        return;
-    };
-    let base = region.as_ptr() as usize;
-    for m in json::members_in(&region, level.object) {
-        level.rendered += 1;
-        level.after = from + (m.value.as_ptr() as usize - base) + m.value.len();
+    /// Counts its members past those it has rows for, and finds where the last one ends,
+    /// making no rows (it is closing, to become one collapsed row): `closed` is the level
+    /// below, its member in progress.
+    fn count_rest(&mut self, closed: Option<Closed>, text: Text<'_>) {
+        if let Some(c) = closed {
+            self.tail = None;
+            self.rendered += 1;
+            self.after = c.end;
+        }
+        let from = self.after;
+        let Some(region) = text.get(from..text.len()) else {
+            return;
+        };
+        let base = region.as_ptr() as usize;
+        for m in json::members_in(&region, self.object) {
+            self.rendered += 1;
+            self.after = from + (m.value.as_ptr() as usize - base) + m.value.len();
+        }
     }
 }
 
@@ -309,7 +310,7 @@ impl View {
             } else {
                 // It becomes one collapsed row: its last members need counting, not rows (a
                 // fast document's last page was a frame of rows built to be dropped).
-                count_rest(&mut level, closed.take(), text);
+                level.count_rest(closed.take(), text);
             }
             let end = text
                 .get(level.after..text.len())
@@ -385,24 +386,18 @@ impl View {
             Partial::Key(s) | Partial::Value(s) => (text.len() - s).min(TOKEN_BYTES),
             Partial::None => 0,
         };
-        let now = if hidden > 0 {
-            // The row says only how many levels are open past those shown: the token in
-            // progress in them changes nothing (a fast stream's frames each end in one).
-            TokenShown {
-                level: self.levels[i].start,
-                partial: Partial::None,
-                bytes: 0,
-                hidden,
-                key: false,
-            }
-        } else {
-            TokenShown {
-                level: self.levels[i].start,
-                partial,
-                bytes,
-                hidden,
-                key: o.key.is_some(),
-            }
+        // With levels open past those shown, the row says only how many: the token in
+        // progress in them changes nothing (a fast stream's frames each end in one).
+        let (partial, bytes, keyed) = match hidden {
+            0 => (partial, bytes, o.key.is_some()),
+            _ => (Partial::None, 0, false),
+        };
+        let now = TokenShown {
+            level: self.levels[i].start,
+            partial,
+            bytes,
+            hidden,
+            key: keyed,
         };
         if self.tail == Some(now) {
             return;
