@@ -953,6 +953,7 @@ async fn a_closed_inner_container_collapses_unless_the_reader_expanded_something
     p.push(&[piece(6, "j", "{\"n\": 750}], \"b\": [", false)])
         .await;
     p.push(&[piece(7, "j", &items(0, 10), false)]).await;
+    // The stream pauses, as a reader would before opening a member.
     sleep(600).await;
     let member = |k: usize| {
         p.all(".utp-json-live .utp-json-live > .utp-json-children > .utp-json-member > .utp-json-node > .utp-json-row")
@@ -984,7 +985,7 @@ async fn a_closed_inner_container_collapses_unless_the_reader_expanded_something
         Some("c: [2 items]"),
         "{shown:?}"
     );
-    // "a" opens on its pages, read from the text: every member there once.
+    // "a" opens on its 751 members' pages, read from the text.
     p.all("[data-span-kind=json] .utp-json-row")[1].click();
     frame().await;
     let shown = rows(&p);
