@@ -1372,6 +1372,114 @@ async fn a_value_beside_a_long_key_keeps_its_line_at_360_px() {
     }
 }
 
+/// At 360 px, four levels deep, a long key beside a short value keeps its line (it broke into
+/// "precipitation_probabil" + "ity" when a key took at most half the row); a key longer than
+/// the row wraps, and its value still keeps its own line. Beside a long value a long key keeps
+/// to half the row, and the value has the other half. Both JSON views.
+#[wasm_bindgen_test]
+async fn a_long_key_beside_a_short_value_keeps_its_line_at_360_px() {
+    let p = mount(360, 700, None);
+    let long = "k".repeat(90);
+    let url = format!("https://example.com/{}", "x".repeat(200));
+    p.push(&in_both_views(&format!(
+        r#"{{"a":{{"b":{{"c":{{"precipitation_probability":0.8,"x":1,"{long}":2,"a_rather_long_key_for_the_source_url":"{url}"}}}}}}}}"#
+    )))
+    .await;
+    settle().await;
+    // Expand every level of both views.
+    for _ in 0..3 {
+        for r in p.all("[data-span-kind=json] .utp-json-row[aria-expanded=false]") {
+            r.click();
+        }
+        frame().await;
+    }
+    let keys = |text: &str| -> Vec<f64> {
+        p.all("[data-span-kind=json] .utp-json-key")
+            .iter()
+            .filter(|k| k.offset_parent().is_some() && k.text_content().as_deref() == Some(text))
+            .map(|k| k.get_bounding_client_rect().height())
+            .collect()
+    };
+    let line = keys("x");
+    let (named, longest) = (keys("precipitation_probability"), keys(&long));
+    assert_eq!(
+        (line.len(), named.len(), longest.len()),
+        (2, 2, 2),
+        "each key in both views"
+    );
+    for h in named {
+        assert!(
+            h < line[0] * 1.5,
+            "the key on one line: {h} px, `x` {} px",
+            line[0]
+        );
+    }
+    for h in longest {
+        assert!(h > line[0] * 1.5, "a key longer than the row wraps: {h} px");
+    }
+    let values: Vec<f64> = p
+        .all("[data-span-kind=json] .utp-json-row > .utp-json-number")
+        .iter()
+        .filter(|n| n.offset_parent().is_some())
+        .map(|n| n.get_bounding_client_rect().height())
+        .collect();
+    assert_eq!(values.len(), 6, "three values in both views");
+    for h in values {
+        assert!(h < line[0] * 1.5, "each value on one line: {h} px");
+    }
+    let urls: Vec<(f64, f64)> = p
+        .all("[data-span-kind=json] .utp-json-row > .utp-json-string")
+        .iter()
+        .filter(|s| s.offset_parent().is_some())
+        .map(|s| {
+            let row = s
+                .parent_element()
+                .unwrap()
+                .get_bounding_client_rect()
+                .width();
+            (s.get_bounding_client_rect().width(), row)
+        })
+        .collect();
+    assert_eq!(urls.len(), 2, "the URL in both views");
+    for (width, row) in urls {
+        // Half the row, but the caret, the colon and the gaps.
+        assert!(
+            width >= row * 0.4,
+            "the URL has half the row: {width} of {row} px"
+        );
+    }
+}
+
+/// At 360 px an items table's usual names keep their line: 30 % of the row broke
+/// "prompt_tokens" into "prompt_token" + "s".
+#[wasm_bindgen_test]
+async fn an_items_name_keeps_its_line_at_360_px() {
+    let p = mount(360, 600, None);
+    p.push(&[
+        trace(),
+        ev(
+            2,
+            r#""op":"span_create","trace":"t","span":"u","kind":"items","title":"usage","content":[{"name":"model","value":"demo-llm-7b"},{"name":"prompt_tokens","value":412},{"name":"completion_tokens","value":77}]"#,
+        ),
+    ])
+    .await;
+    settle().await;
+    let names = p.all(".utp-items .utp-item-name");
+    let heights: Vec<f64> = names
+        .iter()
+        .map(|n| n.get_bounding_client_rect().height())
+        .collect();
+    assert_eq!(heights.len(), 3, "{heights:?}");
+    for (n, h) in names.iter().zip(&heights) {
+        assert!(
+            *h < heights[0] * 1.5,
+            "{:?} on one line: {h} px, `model` {} px",
+            n.text_content(),
+            heights[0]
+        );
+    }
+}
+
 /// A JSON row reached by the pointer or the keyboard shows its copy buttons without covering
 /// any of it, at 360 px, at every depth, in both views (the static tree and the streamed one),
 /// for the last row of a span too (the next span does not paint over them).

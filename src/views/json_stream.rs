@@ -462,7 +462,8 @@ impl View {
         level: usize,
     ) -> Level {
         let node = dom::el("div", "utp-json-node utp-json-live");
-        let row = dom::add(&node, "div", "utp-json-row utp-clickable");
+        // Its summary ("[1234 items") is short: a long key takes the rest of the row.
+        let row = dom::add(&node, "div", "utp-json-row utp-clickable utp-json-short");
         dom::set(&row, "role", "treeitem");
         dom::set(&row, "tabindex", "-1");
         dom::set(&row, "aria-expanded", "true");

@@ -187,6 +187,10 @@ fn open_here(from: &Element, n: &Value) {
     }
 }
 
+/// The most characters of a value shown beside a long key, which then takes the rest of the row
+/// (`.utp-json-short` in the stylesheet): a number, a word, a container's summary.
+const SHORT_VALUE: usize = 14;
+
 /// The key and the two copy buttons of a member's row.
 fn key_and_actions(row: &Element, n: &Value, value: (&str, &str)) {
     // Found by a reveal (views::reveal).
@@ -196,6 +200,9 @@ fn key_and_actions(row: &Element, n: &Value, value: (&str, &str)) {
         dom::add_text(row, "span", "utp-json-colon", ": ");
     }
     label(row, "span", value.0, value.1, "");
+    if value.1.chars().count() <= SHORT_VALUE {
+        let _ = row.class_list().add_1("utp-json-short");
+    }
     let actions = dom::add(row, "span", "utp-json-actions");
     let (text, start, end) = (n.text.clone(), n.start, n.end);
     copy_button(
