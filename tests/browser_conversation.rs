@@ -1324,6 +1324,25 @@ async fn an_invalid_streamed_document_shows_as_its_text_with_the_error() {
     );
 }
 
+/// Asserts that each of `heights` is one `line` high (under one and a half).
+fn one_line(heights: &[f64], line: f64, what: &str) {
+    for h in heights {
+        assert!(
+            *h < line * 1.5,
+            "{what} on one line: {h} px, a line {line} px"
+        );
+    }
+}
+
+/// The height of each element shown that `selector` finds with exactly `text`.
+fn heights(p: &Mounted, selector: &str, text: &str) -> Vec<f64> {
+    p.all(selector)
+        .iter()
+        .filter(|e| e.offset_parent().is_some() && e.text_content().as_deref() == Some(text))
+        .map(|e| e.get_bounding_client_rect().height())
+        .collect()
+}
+
 /// A trace with the JSON document `doc` in both views: a static `json` span (`j`) and the
 /// same text streamed into another (`s`).
 fn in_both_views(doc: &str) -> Vec<String> {
@@ -1349,13 +1368,12 @@ async fn a_value_beside_a_long_key_keeps_its_line_at_360_px() {
     ))
     .await;
     settle().await;
-    let numbers = p.all("[data-span-kind=json] .utp-json-row > .utp-json-number");
-    let height = |text: &str| -> Vec<f64> {
-        numbers
-            .iter()
-            .filter(|n| n.offset_parent().is_some() && n.text_content().as_deref() == Some(text))
-            .map(|n| n.get_bounding_client_rect().height())
-            .collect()
+    let height = |text| {
+        heights(
+            &p,
+            "[data-span-kind=json] .utp-json-row > .utp-json-number",
+            text,
+        )
     };
     let (long, short) = (height("0.123456"), height("1"));
     assert_eq!(
@@ -1363,13 +1381,7 @@ async fn a_value_beside_a_long_key_keeps_its_line_at_360_px() {
         (2, 2),
         "each value in both views"
     );
-    for h in long {
-        assert!(
-            h < short[0] * 1.5,
-            "`0.123456` on one line: {h} px, `1` {} px",
-            short[0]
-        );
-    }
+    one_line(&long, short[0], "`0.123456`");
 }
 
 /// At 360 px, four levels deep, a long key beside a short value keeps its line (it broke into
@@ -1393,13 +1405,7 @@ async fn a_long_key_beside_a_short_value_keeps_its_line_at_360_px() {
         }
         frame().await;
     }
-    let keys = |text: &str| -> Vec<f64> {
-        p.all("[data-span-kind=json] .utp-json-key")
-            .iter()
-            .filter(|k| k.offset_parent().is_some() && k.text_content().as_deref() == Some(text))
-            .map(|k| k.get_bounding_client_rect().height())
-            .collect()
-    };
+    let keys = |text| heights(&p, "[data-span-kind=json] .utp-json-key", text);
     let line = keys("x");
     let (named, longest) = (keys("precipitation_probability"), keys(&long));
     assert_eq!(
@@ -1407,13 +1413,7 @@ async fn a_long_key_beside_a_short_value_keeps_its_line_at_360_px() {
         (2, 2, 2),
         "each key in both views"
     );
-    for h in named {
-        assert!(
-            h < line[0] * 1.5,
-            "the key on one line: {h} px, `x` {} px",
-            line[0]
-        );
-    }
+    one_line(&named, line[0], "the key");
     for h in longest {
         assert!(h > line[0] * 1.5, "a key longer than the row wraps: {h} px");
     }
@@ -1424,9 +1424,7 @@ async fn a_long_key_beside_a_short_value_keeps_its_line_at_360_px() {
         .map(|n| n.get_bounding_client_rect().height())
         .collect();
     assert_eq!(values.len(), 6, "three values in both views");
-    for h in values {
-        assert!(h < line[0] * 1.5, "each value on one line: {h} px");
-    }
+    one_line(&values, line[0], "each value");
     let urls: Vec<(f64, f64)> = p
         .all("[data-span-kind=json] .utp-json-row > .utp-json-string")
         .iter()
