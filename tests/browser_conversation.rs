@@ -177,9 +177,65 @@ async fn a_conversation_shows_each_role_its_tool_calls_as_trees_and_results_nami
         head.contains("weather") && head.contains("call_1"),
         "{head}"
     );
+    // Its result, a JSON object, is a tree as the arguments are.
+    let result = rows[3].query_selector_all(".utp-json-key").unwrap();
+    assert_eq!(result.length(), 1);
+    assert_eq!(result.item(0).unwrap().text_content().unwrap(), "temp");
+    assert!(rows[3].query_selector(".utp-msg-text").unwrap().is_none());
     // An empty message (a reply about to stream) shows its role and no empty text box.
     let empty = rows[4].query_selector(".utp-msg-text").unwrap().unwrap();
     assert_eq!(computed(&empty, "display"), "none");
+}
+
+/// A tool's result that is one JSON object or array is a JSON tree; one still arriving is its
+/// text until it is whole, and text again if more follows. A result that is not JSON, is
+/// JSON but not an object or array, or is JSON from another role, stays text.
+#[wasm_bindgen_test]
+async fn a_tool_result_that_is_json_is_a_tree_once_it_is_whole() {
+    let p = mount(900, 700, None);
+    let messages = r#"[
+        {"role":"tool","tool_call_id":"c1","content":"Sunny, 21 °C"},
+        {"role":"tool","tool_call_id":"c2","content":"{not json}"},
+        {"role":"tool","tool_call_id":"c3","content":"42"},
+        {"role":"user","content":"{\"a\": 1}"},
+        {"role":"tool","tool_call_id":"c4","content":" {\"city\": \"Lisbon\", "}
+    ]"#;
+    p.push(&[trace(), conversation(messages)]).await;
+    settle().await;
+    let row = |i: usize| p.all(".utp-msg")[i].clone();
+    let shown = |i: usize| {
+        let r = row(i);
+        let tree = r.query_selector(".utp-json").unwrap().is_some();
+        let text = r
+            .query_selector(".utp-msg-text")
+            .unwrap()
+            .map(|t| t.text_content().unwrap());
+        (tree, text)
+    };
+    assert_eq!(shown(0), (false, Some("Sunny, 21 °C".into())));
+    assert_eq!(shown(1), (false, Some("{not json}".into())));
+    assert_eq!(shown(2), (false, Some("42".into())));
+    assert_eq!(shown(3), (false, Some("{\"a\": 1}".into())));
+    assert_eq!(shown(4), (false, Some(" {\"city\": \"Lisbon\", ".into())));
+    // Whole: a tree, its keys in order.
+    p.push(&[say(10, "\"hourly\": [1, 2]} ")]).await;
+    frame().await;
+    assert!(shown(4).0, "a tree once whole");
+    let list = row(4).query_selector_all(".utp-json-key").unwrap();
+    let keys: Vec<String> = (0..list.length())
+        .map(|i| list.item(i).unwrap().text_content().unwrap())
+        .collect();
+    assert_eq!(keys, ["city", "hourly"]);
+    // More after it: no longer one value, its text again, all of it.
+    p.push(&[say(11, "and more")]).await;
+    frame().await;
+    assert_eq!(
+        shown(4),
+        (
+            false,
+            Some(" {\"city\": \"Lisbon\", \"hourly\": [1, 2]} and more".into())
+        )
+    );
 }
 
 #[wasm_bindgen_test]

@@ -1,6 +1,7 @@
 //! A `messages` span: a conversation, one row per message, its role shown by a label and a
 //! colour; tool calls with their arguments as JSON trees, tool results naming the call they
-//! answer. Rows are virtualized as every long list is.
+//! answer (a result that is a JSON object or array is a JSON tree too, once it is whole). Rows
+//! are virtualized as every long list is.
 //!
 //! The last message streams as a text span does (`message_append`): its text is in blocks
 //! ([`crate::text_chunks`]) and a token is appended to the last block's Text node, so a frame
@@ -9,7 +10,7 @@
 use std::rc::Rc;
 
 use crate::reactive::*;
-use user_trace_model::protocol::{Content, Message, MessageContent, Part};
+use user_trace_model::protocol::{Content, Message, MessageContent, Part, RawJson};
 use user_trace_model::{Model, SpanId};
 use web_sys::Element;
 
@@ -90,6 +91,20 @@ struct Shown {
     target: Option<Element>,
     /// Whether the target's blocks are cut again when its width changes.
     observed: bool,
+    /// Whether the text is shown as a JSON tree (a tool's result).
+    tree: bool,
+}
+
+/// A tool's result as JSON, when its text is one object or array (tools often answer so):
+/// shown as a tree, as the call's arguments are. A result still arriving is not one yet.
+fn json_result(msg: &Message, text: &str) -> Option<RawJson> {
+    let t = text.trim();
+    let whole =
+        (t.starts_with('{') && t.ends_with('}')) || (t.starts_with('[') && t.ends_with(']'));
+    if msg.tool_call_id.is_none() || !whole {
+        return None;
+    }
+    RawJson::try_from_str(t).ok()
 }
 
 fn part_count(m: &Message) -> usize {
@@ -117,6 +132,7 @@ fn message_row(store: Store, id: SpanId, index: usize) -> Element {
         bytes: 0,
         target: None,
         observed: false,
+        tree: false,
     };
     let mut built = false;
     // What the effect sets up to last as long as the row (not until its next run).
@@ -128,7 +144,11 @@ fn message_row(store: Store, id: SpanId, index: usize) -> Element {
                 return;
             };
             let text = msg.last_text().unwrap_or("");
-            if !built || part_count(msg) != shown.parts || text.len() < shown.bytes {
+            let grown = text.len() != shown.bytes;
+            // A tree's text that changed, or a result that became whole JSON, shows anew.
+            let reshown =
+                grown && (shown.tree || (part_count(msg) == 0 && json_result(msg, text).is_some()));
+            if !built || part_count(msg) != shown.parts || text.len() < shown.bytes || reshown {
                 // Made, or a part was added after a part that is not text: (re)built whole.
                 node.set_text_content(None);
                 shown = owner.with(|| build(&node, m, id, index, msg));
@@ -170,12 +190,18 @@ fn build(row: &Element, m: &Model, id: SpanId, index: usize, msg: &Message) -> S
         bytes: 0,
         target: None,
         observed: false,
+        tree: false,
     };
     match &msg.content {
         MessageContent::Text(t) => {
-            let el = text_block(row, t);
             shown.bytes = t.len();
-            shown.target = Some(el);
+            if let Some(json) = json_result(msg, t) {
+                let part = dom::add(row, "div", "utp-msg-part");
+                let _ = part.append_child(&json_tree(&json, true));
+                shown.tree = true;
+            } else {
+                shown.target = Some(text_block(row, t));
+            }
         }
         MessageContent::Parts(parts) => {
             for p in parts {
