@@ -104,7 +104,7 @@ fn json_result(msg: &Message, text: &str) -> Option<RawJson> {
     if msg.tool_call_id.is_none() || !whole {
         return None;
     }
-    RawJson::try_from_str(t).ok()
+    RawJson::from_string(t.to_owned()).ok()
 }
 
 fn part_count(m: &Message) -> usize {
