@@ -25,9 +25,10 @@
 //! `paced` (a fixed, light rate: latency when nothing queues). Each run also reports the
 //! process's CPU time (server and clients: every thread) per event, and how many cores it kept
 //! busy: whether the machine was saturated, and what a ratio to the relay leaves to spend.
-//! Each configuration runs `runs` times, alternating the baseline and the runtime on each store; the table shows medians and
-//! runtime/baseline per store. After the saturated table, each step an event goes through is timed on one thread without
-//! sockets, to show where the CPU goes (the runtime's ingest, its fan-out, the clients).
+//! Each configuration runs `runs` times, alternating the baseline and the runtime on each
+//! store; the table shows medians and runtime/baseline per store. After the saturated table,
+//! each step an event goes through is timed on one thread without sockets, to show where the
+//! CPU goes (the runtime's ingest, its fan-out, the clients).
 //!
 //! `cargo bench -p user-trace-runtime --bench fanout`. Knobs (any of them replaces the two
 //! scenarios by one custom one): FANOUT_EVENTS, FANOUT_PRODUCERS, FANOUT_PANELS, FANOUT_BATCH,
